@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { formatProblem, parseConfig } from '../../config/index.js';
+import { PgshiftError } from '../../errors/index.js';
+import { BaseCommand } from '../base-command.js';
+import { configFlag, jsonFlag } from '../flags.js';
+import { writeErr, writeJson, writeOut } from '../output.js';
+
+export default class Validate extends BaseCommand {
+  static override description =
+    'Validate migration.yaml (YAML, ${VAR} references, the JSON Schema in schemas/, and meaning); print FILE:LINE:COL: message for each problem.';
+  static override flags = { config: configFlag, json: jsonFlag };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Validate);
+    const file = flags.config;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new PgshiftError('CONFIG_NOT_FOUND', `cannot read config file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
+        hint: 'Pass -c FILE, or create one with `pgshift init --source URL`.',
+      });
+    }
+    const result = parseConfig(text, file);
+    if (flags.json) {
+      writeJson({ file, valid: result.problems.length === 0, problems: result.problems, env: result.envUsed });
+    }
+    if (result.problems.length > 0) {
+      for (const p of result.problems) writeErr(formatProblem(file, p));
+      throw new PgshiftError('CONFIG_INVALID', `${file} has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`, {
+        hint: 'Fix the lines above and run `pgshift validate` again.',
+      });
+    }
+    if (!flags.json) writeOut(`${file} is valid (migration "${result.config?.name}").`);
+  }
+}

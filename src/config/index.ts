@@ -1,0 +1,5 @@
+export { loadConfig, parseConfig, type ParseResult } from './load.js';
+export { formatProblem, type ConfigProblem } from './problems.js';
+export { parseDuration, formatDuration } from './duration.js';
+export { SCHEMA_PATH } from './schema.js';
+export type { Config, EndpointConfig, Provider, Side, SslMode, TableOverride } from './types.js';

@@ -1,0 +1,32 @@
+/** The shape of migration.yaml after schema validation filled its defaults (snake_case, as written). */
+export interface RawSsl {
+  mode?: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+  ca_file?: string;
+}
+export interface RawConfig {
+  version: 1;
+  name: string;
+  source: { url: string; ssl?: RawSsl };
+  target: { url: string; provider: 'postgres' | 'supabase'; ssl?: RawSsl; extension_schema?: string };
+  tables: {
+    include: string[];
+    exclude: string[];
+    overrides: Record<string, { batch_size?: number; key?: string[] }>;
+  };
+  copy: { batch_size: number; parallel: number; data: boolean };
+  verify: {
+    row_counts: boolean;
+    sample: { percent: number; min_rows: number; max_rows: number; seed: number };
+    checksums: 'none' | 'sampled' | 'full';
+  };
+  cutover: {
+    mode: 'manual' | 'auto';
+    strategy: 'freeze';
+    require_verified: boolean;
+    max_write_freeze: string;
+    rollback_window: string;
+    switch?: { env_file: string; variable: string; value: string; command: string };
+  };
+  security: { rls: 'enable' | 'warn' | 'off'; exposed_schemas?: string[] };
+  connection: { connect_timeout: string; lock_timeout: string; retry: { attempts: number; max_wait: string } };
+}

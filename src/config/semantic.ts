@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
+import { isPgshiftError } from '../errors/index.js';
+import { formatDuration } from './duration.js';
+import type { ConfigProblem, Positions } from './problems.js';
+import type { Config, EndpointConfig } from './types.js';
+
+const DURATION_BOUNDS: ReadonlyArray<{ path: string[]; get: (c: Config) => number; min: number; max: number }> = [
+  { path: ['cutover', 'max_write_freeze'], get: (c) => c.cutover.maxWriteFreezeMs, min: 1000, max: 3_600_000 },
+  { path: ['cutover', 'rollback_window'], get: (c) => c.cutover.rollbackWindowMs, min: 60_000, max: 30 * 86_400_000 },
+  { path: ['connection', 'connect_timeout'], get: (c) => c.connection.connectTimeoutMs, min: 100, max: 600_000 },
+  { path: ['connection', 'lock_timeout'], get: (c) => c.connection.lockTimeoutMs, min: 100, max: 3_600_000 },
+  { path: ['connection', 'retry', 'max_wait'], get: (c) => c.connection.retry.maxWaitMs, min: 10, max: 600_000 },
+];
+
+function sameServerHost(a: ResolvedEndpoint, b: ResolvedEndpoint): boolean {
+  if (a.loopback && b.loopback) return true;
+  return a.host.toLowerCase() === b.host.toLowerCase();
+}
+
+/** Checks of meaning that a JSON Schema cannot express. Runs on a schema-valid config. */
+export function checkMeaning(config: Config, positions: Positions): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const resolved: Partial<Record<'source' | 'target', ResolvedEndpoint>> = {};
+
+  for (const ep of [config.source, config.target] as EndpointConfig[]) {
+    try {
+      resolved[ep.side] = resolveEndpoint(ep);
+    } catch (err) {
+      if (!isPgshiftError(err)) throw err;
+      const at = err.code === 'CONFIG_INVALID' && ep.sslMode !== undefined ? [ep.side, 'ssl', 'mode'] : [ep.side, 'url'];
+      problems.push(positions.problem(at, err.hint ? `${err.message}. ${err.hint}` : err.message));
+    }
+    if (ep.caFile !== undefined && !existsSync(ep.caFile)) {
+      problems.push(positions.problem([ep.side, 'ssl', 'ca_file'], `${ep.side}.ssl.ca_file: file not found: ${ep.caFile}`));
+    }
+  }
+
+  const s = resolved.source;
+  const t = resolved.target;
+  if (s && t && sameServerHost(s, t) && s.port === t.port && s.database === t.database) {
+    problems.push(
+      positions.problem(['target', 'url'], `source and target are the same database (${t.display}); a migration needs two different databases`),
+    );
+  }
+
+  for (const b of DURATION_BOUNDS) {
+    const v = b.get(config);
+    if (v < b.min || v > b.max) {
+      problems.push(positions.problem(b.path, `${b.path.join('.')} must be between ${formatDuration(b.min)} and ${formatDuration(b.max)}`));
+    }
+  }
+
+  if (config.verify.sample.minRows > config.verify.sample.maxRows) {
+    problems.push(positions.problem(['verify', 'sample', 'min_rows'], 'verify.sample.min_rows must not be larger than verify.sample.max_rows'));
+  }
+
+  for (const key of Object.keys(config.tables.overrides)) {
+    if (key.includes('*')) {
+      problems.push(positions.problem(['tables', 'overrides'], `tables.overrides: "${key}" must name one table, without *`, { key }));
+    }
+  }
+
+  if (config.cutover.mode === 'auto' && !config.cutover.switch) {
+    problems.push(positions.problem(['cutover', 'mode'], 'cutover.mode: auto needs cutover.switch (env_file, variable, value) to know what to switch'));
+  }
+  return problems;
+}

@@ -1,0 +1,60 @@
+/** The normalised, validated configuration. Built only by loadConfig(); every default is filled. */
+
+export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+export type Provider = 'postgres' | 'supabase';
+export type Side = 'source' | 'target';
+
+export interface EndpointConfig {
+  readonly side: Side;
+  /** The URL as written after interpolation. Holds the password: never print it, use redactUrl(). */
+  readonly url: string;
+  readonly provider: Provider;
+  /** Explicit TLS mode from `ssl.mode` (the URL's sslmode is merged in by resolveEndpoint). */
+  readonly sslMode: SslMode | undefined;
+  /** Absolute path of the CA bundle, resolved against the config file's folder. */
+  readonly caFile: string | undefined;
+  readonly extensionSchema: string | undefined;
+}
+
+export interface TableOverride {
+  readonly batchSize?: number;
+  readonly key?: readonly string[];
+}
+
+export interface Config {
+  /** Absolute path of the file this came from (undefined for configs built in code). */
+  readonly file: string | undefined;
+  readonly version: 1;
+  readonly name: string;
+  readonly source: EndpointConfig;
+  readonly target: EndpointConfig;
+  readonly tables: {
+    /** False when the file had no `tables:` (every table of every non-system schema is in scope). */
+    readonly explicit: boolean;
+    readonly include: readonly string[];
+    readonly exclude: readonly string[];
+    readonly overrides: Readonly<Record<string, TableOverride>>;
+  };
+  readonly copy: { readonly batchSize: number; readonly parallel: number; readonly data: boolean };
+  readonly verify: {
+    readonly rowCounts: boolean;
+    readonly sample: { readonly percent: number; readonly minRows: number; readonly maxRows: number; readonly seed: number };
+    readonly checksums: 'none' | 'sampled' | 'full';
+  };
+  readonly cutover: {
+    readonly mode: 'manual' | 'auto';
+    readonly strategy: 'freeze';
+    readonly requireVerified: boolean;
+    readonly maxWriteFreezeMs: number;
+    readonly rollbackWindowMs: number;
+    readonly switch:
+      | { readonly envFile: string; readonly variable: string; readonly value: string; readonly command: string }
+      | undefined;
+  };
+  readonly security: { readonly rls: 'enable' | 'warn' | 'off'; readonly exposedSchemas: readonly string[] };
+  readonly connection: {
+    readonly connectTimeoutMs: number;
+    readonly lockTimeoutMs: number;
+    readonly retry: { readonly attempts: number; readonly maxWaitMs: number };
+  };
+}

@@ -1,0 +1,103 @@
+import pg from 'pg';
+import { logger } from '../log/logger.js';
+import { type ResolvedEndpoint, tlsOptions } from './endpoint.js';
+import { connectError } from './connect-error.js';
+import { quoteLiteral } from './ident.js';
+import { type RetryPolicy, withRetry } from './retry.js';
+
+export interface SessionSettings {
+  readonly connectTimeoutMs: number;
+  readonly lockTimeoutMs: number;
+  readonly retry: RetryPolicy;
+  /** Default `pgshift`. */
+  readonly applicationName?: string;
+}
+
+export const DEFAULT_SESSION: SessionSettings = {
+  connectTimeoutMs: 10_000,
+  lockTimeoutMs: 10_000,
+  retry: { attempts: 8, maxWaitMs: 10_000 },
+};
+
+/** node-postgres settings for an endpoint; sslmode never reaches the driver through a URL. */
+export function clientConfig(ep: ResolvedEndpoint, s: SessionSettings): pg.ClientConfig {
+  return {
+    host: ep.host,
+    port: ep.port,
+    database: ep.database,
+    user: ep.user,
+    password: ep.password,
+    ssl: tlsOptions(ep),
+    application_name: s.applicationName ?? 'pgshift',
+    connectionTimeoutMillis: s.connectTimeoutMs,
+    keepAlive: true,
+  };
+}
+
+/**
+ * Session settings every pgshift session runs with. Sent as SET after connecting (not as startup options, which
+ * poolers may refuse): no statement timeout (Supabase's global 2 minute default would kill long COPYs), a bounded
+ * lock timeout so DDL never queues behind the application for long.
+ */
+export function sessionSetupSql(s: SessionSettings): string {
+  return [
+    `SET statement_timeout = 0`,
+    `SET lock_timeout = ${quoteLiteral(`${s.lockTimeoutMs}ms`)}`,
+    `SET idle_in_transaction_session_timeout = 0`,
+  ].join('; ');
+}
+
+/** Opens one client, with retries for transient failures; a wrong password or database fails at once. */
+export async function connectClient(ep: ResolvedEndpoint, s: SessionSettings = DEFAULT_SESSION): Promise<pg.Client> {
+  const config = clientConfig(ep, s);
+  let attempts = 0;
+  try {
+    return await withRetry(
+      async (attempt) => {
+        attempts = attempt;
+        const client = new pg.Client(config);
+        // errors of an idle client (server restart) must not crash the process; the next query reports them
+        client.on('error', (err) => logger().warn({ side: ep.side, err: err.message }, 'connection error'));
+        try {
+          await client.connect();
+          await client.query(sessionSetupSql(s));
+          return client;
+        } catch (err) {
+          await client.end().catch(() => undefined);
+          throw err;
+        }
+      },
+      s.retry,
+      ({ attempt, attemptsLeft, error }) =>
+        logger().warn(
+          { side: ep.side, server: ep.display, attempt, attemptsLeft, reason: (error as Error).message },
+          `connect to ${ep.side} failed, retrying`,
+        ),
+    );
+  } catch (err) {
+    throw connectError(err, ep, attempts);
+  }
+}
+
+/** Runs fn with a fresh client and always closes it. */
+export async function withClient<T>(ep: ResolvedEndpoint, s: SessionSettings, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(ep, s);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** BEGIN … COMMIT around fn; ROLLBACK when it throws. */
+export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

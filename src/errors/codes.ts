@@ -1,0 +1,37 @@
+/**
+ * The one table of error codes. Every PgshiftError carries one of these codes; the code decides the exit status
+ * (see ../shared/design/cli-contract.md: 0 success, 1 error, 2 plan has changes, 3 verification differences).
+ */
+export const ERROR_CODES = {
+  // configuration
+  CONFIG_NOT_FOUND: 1,
+  CONFIG_INVALID: 1,
+  CONFIG_ENV_MISSING: 1,
+  CONFIG_YAML_SYNTAX: 1,
+  CONFIG_INVALID_URL: 1,
+  // connections
+  CONNECT_FAILED: 1,
+  CONNECT_AUTH_FAILED: 1,
+  CONNECT_DATABASE_MISSING: 1,
+  CONNECT_TLS_FAILED: 1,
+  CONNECT_TLS_REQUIRED: 1,
+  CONNECT_POOLER_TRANSACTION_MODE: 1,
+  TLS_CA_FILE_UNREADABLE: 1,
+  // commands
+  NOT_AVAILABLE_YET: 1,
+  USAGE: 1,
+  DOCTOR_BLOCKED: 1,
+  APPROVAL_REQUIRED: 1,
+  PLAN_STALE: 1,
+  LOCK_HELD: 1,
+  ACTION_FAILED: 1,
+  INTERRUPTED: 130,
+  VERIFY_DIFFERENCES: 3,
+  INTERNAL: 1,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function exitCodeFor(code: ErrorCode): number {
+  return ERROR_CODES[code];
+}

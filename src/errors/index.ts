@@ -1,0 +1,2 @@
+export { ERROR_CODES, exitCodeFor, type ErrorCode } from './codes.js';
+export { PgshiftError, isPgshiftError, type ErrorDetail } from './pgshift-error.js';
