@@ -1,5 +1,7 @@
-import { isPgshiftError, PgshiftError } from '../errors/index.js';
+import type { PgshiftError } from '../errors/index.js';
 import { scrub, scrubDeep } from '../log/redact.js';
+
+export { asPgshiftError } from '../errors/index.js';
 
 /** Everything pgshift prints goes through here, scrubbed of secrets. */
 export function writeOut(text: string): void {
@@ -12,21 +14,6 @@ export function writeErr(text: string): void {
 
 export function writeJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(scrubDeep(value), null, 2)}\n`);
-}
-
-/** Turns anything thrown into a PgshiftError (unknown errors become INTERNAL). */
-export function asPgshiftError(err: unknown): PgshiftError {
-  if (isPgshiftError(err)) return err;
-  const e = err as { message?: string; oclif?: { exit?: number } } | undefined;
-  const message = scrub(String(e?.message ?? err));
-  // oclif's own parse errors: unknown flag, missing argument, bad option value
-  if (e && typeof e === 'object' && 'oclif' in e) {
-    return new PgshiftError('USAGE', message.split('\n')[0] ?? message, { hint: 'Run `pgshift COMMAND --help` for the flags it takes.' });
-  }
-  return new PgshiftError('INTERNAL', message, {
-    hint: 'This is a bug in pgshift. Run again with --log-level debug for the stack trace and report it.',
-    cause: err,
-  });
 }
 
 /** `Error [CODE]: message`, details, and `Hint:`; the stack only when asked for. */

@@ -26,8 +26,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       config: undefined,
       envUsed: [],
       problems: doc.errors.map((e) => ({
-        line: e.linePos?.[0]?.line ?? 1,
-        col: e.linePos?.[0]?.col ?? 1,
+        ...lines.linePos(e.pos[0]),
         path: '',
         message: `YAML syntax error: ${e.message.split('\n')[0]}`,
       })),

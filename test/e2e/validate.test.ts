@@ -1,0 +1,110 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pgshift-validate-'));
+const ENV = {
+  SRC_URL: 'postgres://app:src-secret@127.0.0.1:5432/clinic',
+  TGT_URL: 'postgres://postgres:tgt-secret@127.0.0.1:5433/postgres',
+};
+
+const HEAD = `version: 1
+name: clinic
+source:
+  url: \${SRC_URL}
+target:
+  url: \${TGT_URL}
+`;
+
+interface Case {
+  readonly name: string;
+  readonly yaml: string;
+  /** line:col of the problem, and a piece of its message */
+  readonly at: string;
+  readonly says: string;
+  readonly env?: Record<string, string>;
+}
+
+const CASES: Case[] = [
+  { name: 'unknown top-level key', yaml: `${HEAD}tabels:\n  include: ["public.*"]\n`, at: '7:1', says: 'unknown key "tabels"; did you mean "tables"?' },
+  { name: 'unknown nested key', yaml: `${HEAD}copy:\n  batchsize: 10\n`, at: '8:3', says: 'unknown key "batchsize" in copy; did you mean "batch_size"?' },
+  { name: 'wrong type', yaml: `${HEAD}copy:\n  batch_size: lots\n`, at: '8:15', says: 'copy.batch_size must be a whole number, not a string' },
+  { name: 'below minimum', yaml: `${HEAD}copy:\n  parallel: 0\n`, at: '8:13', says: 'copy.parallel must be >= 1' },
+  { name: 'above maximum', yaml: `${HEAD}copy:\n  batch_size: 5000000\n`, at: '8:15', says: 'copy.batch_size must be <= 1000000' },
+  { name: 'bad enum with suggestion', yaml: `version: 1\nname: clinic\nsource:\n  url: \${SRC_URL}\ntarget:\n  url: \${TGT_URL}\n  provider: supabse\n`, at: '7:13', says: 'did you mean "supabase"?' },
+  { name: 'missing environment variable', yaml: HEAD.replace('${SRC_URL}', '${CLINIC_DB_URL}'), at: '4:8', says: 'environment variable CLINIC_DB_URL is not set (used in source.url)' },
+  { name: 'invalid reference', yaml: HEAD.replace('${SRC_URL}', '${1BAD}'), at: '4:8', says: 'is not a valid reference' },
+  { name: 'same source and target', yaml: HEAD.replace('${TGT_URL}', '${SRC_URL}'), at: '6:8', says: 'source and target are the same database' },
+  { name: 'bad duration', yaml: `${HEAD}cutover:\n  max_write_freeze: 60 seconds\n`, at: '8:21', says: 'must be a duration such as 500ms, 60s, 5m or 2h' },
+  { name: 'duration out of range', yaml: `${HEAD}cutover:\n  max_write_freeze: 2h\n`, at: '8:21', says: 'cutover.max_write_freeze must be between 1s and 1h' },
+  { name: 'YAML syntax error', yaml: `${HEAD}copy: [1, 2\n`, at: '8:1', says: 'YAML syntax error' },
+  { name: 'YAML bad indentation', yaml: `version: 1\nname: clinic\nsource:\n  url: x\n   ssl: {}\n`, at: '4:8', says: 'YAML syntax error' },
+  { name: 'duplicate key', yaml: `${HEAD}name: again\n`, at: '7:1', says: 'YAML syntax error: Map keys must be unique' },
+  { name: 'missing required key', yaml: HEAD.replace('name: clinic\n', ''), at: '1:1', says: 'missing required key "name"' },
+  { name: 'wrong version', yaml: HEAD.replace('version: 1', 'version: 2'), at: '1:10', says: 'version must be 1' },
+  { name: 'bad table pattern', yaml: `${HEAD}tables:\n  include: [patients]\n`, at: '8:13', says: 'tables.include[0] must be a table pattern schema.table' },
+  { name: 'override with wildcard', yaml: `${HEAD}tables:\n  overrides:\n    public.*: { batch_size: 10 }\n`, at: '9:5', says: 'must name one table, without *' },
+  { name: 'sslmode=prefer in URL', yaml: HEAD, env: { TGT_URL: 'postgres://postgres:tgt-secret@db.example.com:5432/postgres?sslmode=prefer' }, at: '6:8', says: 'sslmode=prefer' },
+  { name: 'supabase transaction pooler', yaml: `${HEAD}  provider: supabase\n`, env: { TGT_URL: 'postgres://postgres.ref:tgt-secret@aws-0-eu-central-1.pooler.supabase.com:6543/postgres' }, at: '6:8', says: 'transaction pooler' },
+  { name: 'supabase without TLS', yaml: `${HEAD}  provider: supabase\n  ssl: { mode: disable }\n`, env: { TGT_URL: 'postgres://postgres:tgt-secret@db.abc.supabase.co:5432/postgres' }, at: '6:8', says: 'TLS is disabled for a Supabase target' },
+  { name: 'CA file missing', yaml: `${HEAD}  ssl: { mode: verify-full, ca_file: ./nope/ca.crt }\n`, at: '7:38', says: 'ca_file: file not found' },
+  { name: 'ssl mode conflicts with URL', yaml: `${HEAD}  ssl: { mode: verify-full }\n`, env: { TGT_URL: 'postgres://postgres:tgt-secret@db.example.com:5432/postgres?sslmode=require' }, at: '7:16', says: 'the URL says sslmode=require but ssl.mode is verify-full' },
+  { name: 'not a postgres URL', yaml: HEAD, env: { SRC_URL: 'mysql://root:src-secret@localhost/clinic' }, at: '4:8', says: 'expected postgres:// or postgresql://' },
+  { name: 'not a mapping', yaml: `- version: 1\n- name: clinic\n`, at: '1:1', says: 'the file must be a YAML mapping' },
+  { name: 'sample bounds', yaml: `${HEAD}verify:\n  sample: { min_rows: 500, max_rows: 10 }\n`, at: '8:23', says: 'min_rows must not be larger than verify.sample.max_rows' },
+  { name: 'auto cutover without switch', yaml: `${HEAD}cutover:\n  mode: auto\n`, at: '8:9', says: 'cutover.mode: auto needs cutover.switch' },
+];
+
+describe('pgshift validate', () => {
+  it.each(CASES)('$name: exit 1 and FILE:$at', (c) => {
+    const file = join(dir, `${c.name.replace(/\W+/g, '-')}.yaml`);
+    writeFileSync(file, c.yaml);
+    const r = runCli(['validate', '-c', file], { ...ENV, ...c.env });
+    expect(r.status, r.stderr).toBe(1);
+    const line = r.stderr.split('\n').find((l) => l.startsWith(`${file}:${c.at}`));
+    expect(line, r.stderr).toBeDefined();
+    expect(line).toContain(c.says);
+    expect(r.stderr).toContain('Error [CONFIG_INVALID]');
+    expect(r.stderr).not.toMatch(/\n\s+at .*\(.*\.js:\d+:\d+\)/); // no stack trace
+    expect(r.stdout + r.stderr).not.toContain('src-secret');
+    expect(r.stdout + r.stderr).not.toContain('tgt-secret');
+  });
+
+  it('reports every problem of a file at once, in file order', () => {
+    const file = join(dir, 'many.yaml');
+    writeFileSync(file, `${HEAD}copy:\n  batch_size: lots\n  parallel: 0\n  paralel: 2\ncutover:\n  max_write_freeze: soon\n`);
+    const r = runCli(['validate', '-c', file], ENV);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
+    expect(lines.map((l) => l.slice(file.length + 1).split(': ')[0])).toEqual(['8:15', '9:13', '10:3', '12:21']);
+  });
+
+  it('accepts the example migration.yaml when the two URLs are set', () => {
+    const r = runCli(['validate'], {
+      SOURCE_DATABASE_URL: 'postgres://app:src-secret@localhost:5432/clinic',
+      TARGET_DATABASE_URL: 'postgres://postgres.ref:tgt-secret@aws-0-eu-central-1.pooler.supabase.com:5432/postgres',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('migration.yaml is valid');
+  });
+
+  it('rejects the example migration.yaml without the URLs, naming both variables', () => {
+    const r = runCli(['validate']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/migration\.yaml:\d+:\d+: environment variable SOURCE_DATABASE_URL is not set/);
+    expect(r.stderr).toMatch(/migration\.yaml:\d+:\d+: environment variable TARGET_DATABASE_URL is not set/);
+  });
+
+  it('prints the problems as JSON with --json', () => {
+    const file = join(dir, 'json.yaml');
+    writeFileSync(file, `${HEAD}copy:\n  parallel: 0\n`);
+    const r = runCli(['validate', '-c', file, '--json'], ENV);
+    expect(r.status).toBe(1);
+    const out = JSON.parse(r.stdout.slice(0, r.stdout.lastIndexOf('}\n{') + 2) || r.stdout.split('\n{\n  "error"')[0] as string) as { valid: boolean; problems: { line: number; col: number; path: string }[] };
+    expect(out.valid).toBe(false);
+    expect(out.problems[0]).toMatchObject({ line: 8, col: 13, path: 'copy.parallel' });
+  });
+});
