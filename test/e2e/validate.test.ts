@@ -1,10 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgshift-validate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 const ENV = {
   SRC_URL: 'postgres://app:src-secret@127.0.0.1:5432/clinic',
   TGT_URL: 'postgres://postgres:tgt-secret@127.0.0.1:5433/postgres',
