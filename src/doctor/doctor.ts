@@ -37,6 +37,9 @@ export interface SideReport {
   readonly maxConnections?: number;
   readonly connectionsInUse?: number;
   readonly reservedConnections?: number;
+  /** The role's CONNECTION LIMIT, when it has one. */
+  readonly roleConnectionLimit?: number;
+  readonly roleConnectionsInUse?: number;
 }
 
 export interface DoctorReport {
@@ -75,6 +78,8 @@ async function probe(ep: ResolvedEndpoint, session: SessionSettings): Promise<Pr
     max_connections: number;
     in_use: number;
     reserved: number;
+    role_limit: number;
+    role_in_use: number;
   }>(
     `SELECT current_setting('server_version') AS version,
             current_setting('server_version_num')::int AS num,
@@ -86,7 +91,9 @@ async function probe(ep: ResolvedEndpoint, session: SessionSettings): Promise<Pr
             current_setting('max_connections')::int AS max_connections,
             (SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend')::int AS in_use,
             current_setting('superuser_reserved_connections')::int
-              + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved
+              + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
+            (SELECT rolconnlimit FROM pg_catalog.pg_roles WHERE rolname = current_user) AS role_limit,
+            (SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE usename = current_user)::int AS role_in_use
        FROM pg_catalog.pg_stat_ssl s WHERE s.pid = pg_backend_pid()`,
   );
   const row = r.rows[0];
@@ -113,6 +120,7 @@ async function probe(ep: ResolvedEndpoint, session: SessionSettings): Promise<Pr
       maxConnections: row.max_connections,
       connectionsInUse: row.in_use,
       reservedConnections: row.reserved,
+      ...(row.role_limit >= 0 ? { roleConnectionLimit: row.role_limit, roleConnectionsInUse: row.role_in_use } : {}),
     },
   };
 }
@@ -188,12 +196,17 @@ export async function runDoctor(config: Config): Promise<DoctorReport> {
       });
       checks.push(...(await extensionChecks(s.extensions ?? [], tgt.client as pg.Client)));
       const needed = connectionsNeeded(config.copy.parallel);
-      const free = (t.maxConnections ?? 0) - (t.reservedConnections ?? 0) - (t.connectionsInUse ?? 0);
+      const serverFree = (t.maxConnections ?? 0) - (t.reservedConnections ?? 0) - (t.connectionsInUse ?? 0);
+      const roleFree = t.roleConnectionLimit === undefined ? Infinity : t.roleConnectionLimit - (t.roleConnectionsInUse ?? 0);
+      const free = Math.min(serverFree, roleFree);
       checks.push({
         id: 'connections',
         side: 'target',
         status: free < needed ? 'block' : free < needed * 2 ? 'warn' : 'ok',
-        message: `${free} of ${t.maxConnections} connections free; copy.parallel=${config.copy.parallel} needs ${needed}`,
+        message:
+          roleFree < serverFree
+            ? `${free} connections free under role ${t.role}'s CONNECTION LIMIT ${t.roleConnectionLimit}; copy.parallel=${config.copy.parallel} needs ${needed}`
+            : `${free} of ${t.maxConnections} connections free; copy.parallel=${config.copy.parallel} needs ${needed}`,
         ...(free < needed * 2 ? { hint: 'Lower copy.parallel, or free connections on the target (the application keeps needing its own).' } : {}),
       });
     }

@@ -1,0 +1,304 @@
+/**
+ * Connections against real servers: doctor on both harness servers, bounded retries against a stopped port,
+ * fail-fast on a wrong password, a server that starts late, TLS verify-full with a CA made here, and no
+ * password anywhere in what pgshift prints.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectClient, type SessionSettings } from '../../src/db/connect.js';
+import { resolveEndpoint } from '../../src/db/endpoint.js';
+import { createLogger, setLogger } from '../../src/log/logger.js';
+import { makeCa, makeServerCert } from '../support/certs.js';
+import { configDir, minimalConfig } from '../support/config.js';
+import { freshDatabases, quoteIdent, quoteLiteral, withPg, type FreshDatabases } from '../support/databases.js';
+import { EmbeddedPostgres, freePort, startEmbedded } from '../support/embedded.js';
+import { runCli, runCliAsync } from '../e2e/cli.js';
+
+const cfg = configDir('connections');
+let dbs: FreshDatabases;
+
+beforeAll(async () => {
+  dbs = await freshDatabases('connections');
+});
+afterAll(async () => {
+  await dbs?.drop();
+  cfg.remove();
+});
+
+function withCredentials(url: string, user: string, password: string, database?: string): string {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = encodeURIComponent(password);
+  if (database) u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Captures pgshift's own log lines (JSON) while fn runs. */
+async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T | undefined; error: unknown; lines: Record<string, unknown>[] }> {
+  let text = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb): void {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  setLogger(createLogger({ level: 'debug', format: 'json', destination: sink }));
+  let result: T | undefined;
+  let error: unknown;
+  try {
+    result = await fn();
+  } catch (err) {
+    error = err;
+  } finally {
+    setLogger(createLogger({ level: 'silent' }));
+  }
+  return { result, error, lines: text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+const session = (attempts: number, maxWaitMs: number): SessionSettings => ({
+  connectTimeoutMs: 2000,
+  lockTimeoutMs: 5000,
+  retry: { attempts, maxWaitMs, minWaitMs: 100 },
+});
+
+describe('doctor', () => {
+  it('reports both servers: versions, TLS state, role, extensions, headroom', async () => {
+    const file = cfg.write(minimalConfig('copy: { parallel: 2 }\n'), 'doctor.yaml');
+    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean;
+      source: { versionNum: number; tls: { inUse: boolean; mode: string }; superuser: boolean; walLevel: string; connectMs: number };
+      target: { versionNum: number; tls: { inUse: boolean }; canCreateSchema: boolean; maxConnections: number };
+      checks: { id: string; status: string }[];
+    };
+    expect(report.ok).toBe(true);
+    expect(Math.floor(report.source.versionNum / 10000)).toBe(15);
+    expect(Math.floor(report.target.versionNum / 10000)).toBe(17);
+    expect(report.source.tls).toMatchObject({ inUse: false, mode: 'disable' });
+    expect(report.target.tls.inUse).toBe(false);
+    expect(report.target.canCreateSchema).toBe(true);
+    expect(report.source.walLevel).toBe('logical');
+    expect(report.source.connectMs).toBeGreaterThanOrEqual(0);
+    expect(report.checks.find((c) => c.id === 'connections')?.status).toBe('ok');
+
+    const text = runCli(['doctor', '-c', file], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/Source\n\s+server\s+postgres@127\.0\.0\.1:\d+\/t_connections_\w+\n\s+version\s+PostgreSQL 15\./);
+    expect(text.stdout).toMatch(/Target\n[\s\S]*version\s+PostgreSQL 17\./);
+    expect(text.stdout).toContain('tls         off (mode disable)');
+    expect(text.stdout).toContain('Ready to migrate');
+  });
+
+  it('blocks when copy.parallel needs more connections than the target role may open', async () => {
+    await withPg(dbs.targetUrl, async (c) => {
+      await c.query(`CREATE ROLE ${quoteIdent('pgshift_limited')} LOGIN PASSWORD ${quoteLiteral('limited-pw-123')} CONNECTION LIMIT 5`);
+      await c.query(`GRANT CREATE ON DATABASE ${quoteIdent(dbs.name)} TO ${quoteIdent('pgshift_limited')}`);
+    });
+    const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: withCredentials(dbs.targetUrl, 'pgshift_limited', 'limited-pw-123') };
+    const file = cfg.write(minimalConfig('copy: { parallel: 4 }\n'), 'doctor-headroom.yaml');
+    const r = runCli(['doctor', '-c', file, '--json'], env);
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { ok: boolean; checks: { id: string; status: string; message: string }[] };
+    expect(report.ok).toBe(false);
+    const check = report.checks.find((c) => c.id === 'connections');
+    expect(check?.status).toBe('block');
+    expect(check?.message).toMatch(/4 connections free under role pgshift_limited's CONNECTION LIMIT 5; copy\.parallel=4 needs 6/);
+    expect(r.stderr).toContain('Error [DOCTOR_BLOCKED]');
+    // within the limit: ready
+    const ok = runCli(['doctor', '-c', cfg.write(minimalConfig('copy: { parallel: 1 }\n'), 'doctor-headroom-ok.yaml'), '--json'], env);
+    expect(ok.status, ok.stderr).toBe(0);
+  });
+
+  it('fails with a clear error after bounded retries against a stopped port', async () => {
+    const port = await freePort();
+    const file = cfg.write(minimalConfig('connection: { connect_timeout: 1s, retry: { attempts: 3, max_wait: 200ms } }\n'), 'doctor-stopped.yaml');
+    const started = Date.now();
+    const r = runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'warn'], {
+      SOURCE_DATABASE_URL: `postgres://postgres:whatever-pw@127.0.0.1:${port}/nothing`,
+      TARGET_DATABASE_URL: dbs.targetUrl,
+    });
+    const elapsed = Date.now() - started;
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { source: { reachable: boolean; error: { code: string; message: string } } };
+    expect(report.source.reachable).toBe(false);
+    expect(report.source.error.code).toBe('CONNECT_FAILED');
+    expect(report.source.error.message).toMatch(/could not connect to source \(postgres@127\.0\.0\.1:\d+\/nothing\) after 3 attempts: .*ECONNREFUSED/);
+    const retries = r.stderr.split('\n').filter((l) => l.includes('connect to source failed, retrying'));
+    expect(retries).toHaveLength(2);
+    expect(elapsed).toBeLessThan(60_000); // bounded (the real bound is attempts x timeout + waits: a few seconds)
+    expect(r.stderr).toContain('Error [DOCTOR_BLOCKED]');
+  });
+
+  it('fails at once, without retrying, on a wrong password', async () => {
+    const file = cfg.write(minimalConfig('connection: { retry: { attempts: 8, max_wait: 10s } }\n'), 'doctor-badpw.yaml');
+    const r = runCli(['doctor', '-c', file, '--json', '--log-format', 'json'], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: withCredentials(dbs.targetUrl, 'postgres', 'not-the-password'),
+    });
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { target: { error: { code: string; message: string } } };
+    expect(report.target.error.code).toBe('CONNECT_AUTH_FAILED');
+    expect(report.target.error.message).toContain('password authentication failed for user "postgres" on target');
+    expect(r.stderr).not.toContain('retrying');
+    expect(r.stdout + r.stderr).not.toContain('not-the-password');
+  });
+
+  it('fails at once on a database that does not exist', async () => {
+    const ep = resolveEndpoint({ side: 'target', url: withCredentials(dbs.targetUrl, 'postgres', new URL(dbs.targetUrl).password, 'no_such_db'), provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+    const { error, lines } = await captureLogs(() => connectClient(ep, session(8, 10_000)));
+    expect(error).toMatchObject({ code: 'CONNECT_DATABASE_MISSING' });
+    expect(lines.filter((l) => String(l.msg).includes('retrying'))).toHaveLength(0);
+  });
+});
+
+describe('retries', () => {
+  let late: EmbeddedPostgres | undefined;
+  afterAll(async () => {
+    await late?.dispose();
+  });
+
+  it('reaches a server that starts two seconds after pgshift begins connecting', async () => {
+    late = new EmbeddedPostgres({ major: 17 });
+    await late.init();
+    const ep = resolveEndpoint({ side: 'target', url: late.url('postgres'), provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+    const began = Date.now();
+    const starter = (async (): Promise<void> => {
+      await new Promise((r) => setTimeout(r, 2000));
+      await late?.start();
+    })();
+    const { result, error, lines } = await captureLogs(() => connectClient(ep, session(30, 500)));
+    await starter;
+    expect(error).toBeUndefined();
+    expect(Date.now() - began).toBeGreaterThanOrEqual(2000);
+    const client = result;
+    const row = await client?.query<{ app: string; st: string; lt: string }>(
+      "SELECT current_setting('application_name') AS app, current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt",
+    );
+    await client?.end();
+    expect(row?.rows[0]).toEqual({ app: 'pgshift', st: '0', lt: '5s' });
+    expect(lines.filter((l) => l.msg === 'connect to target failed, retrying').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reaches it through the CLI too', async () => {
+    const server = new EmbeddedPostgres({ major: 15 });
+    await server.init();
+    try {
+      const file = cfg.write(minimalConfig('connection: { retry: { attempts: 30, max_wait: 500ms } }\n'), 'doctor-late.yaml');
+      const pending = runCliAsync(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: server.url('postgres'), TARGET_DATABASE_URL: dbs.targetUrl });
+      await new Promise((r) => setTimeout(r, 2000));
+      await server.start();
+      const r = await pending;
+      expect(r.status, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { source: { reachable: boolean } }).source.reachable).toBe(true);
+    } finally {
+      await server.dispose();
+    }
+  });
+});
+
+describe('TLS', () => {
+  let server: EmbeddedPostgres;
+  let caFile: string;
+  let otherCaFile: string;
+  beforeAll(async () => {
+    const ca = makeCa('pgshift test CA');
+    const other = makeCa('some other CA');
+    caFile = join(cfg.dir, 'ca.crt');
+    otherCaFile = join(cfg.dir, 'other-ca.crt');
+    writeFileSync(caFile, ca.certPem);
+    writeFileSync(otherCaFile, other.certPem);
+    server = await startEmbedded({ major: 17, ssl: makeServerCert(ca, { commonName: 'localhost', dnsNames: ['localhost'] }) });
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  const at = (host: string): string => server.url('postgres').replace('127.0.0.1', host);
+
+  it('is reached with verify-full and ca_file, and doctor reports TLS in use', async () => {
+    const file = cfg.write(minimalConfig(`  ssl: { mode: verify-full, ca_file: ./ca.crt }\n`), 'tls-ok.yaml');
+    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: at('localhost') });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { target: { tls: { inUse: boolean; mode: string; version: string } }; checks: { id: string; side: string; status: string }[] };
+    expect(report.target.tls).toMatchObject({ inUse: true, mode: 'verify-full' });
+    expect(report.target.tls.version).toMatch(/^TLSv1\.[23]$/);
+    expect(report.checks.find((c) => c.id === 'tls' && c.side === 'target')?.status).toBe('ok');
+  });
+
+  it("reads the URL's sslmode and sslrootcert the same way", async () => {
+    const ep = resolveEndpoint({ side: 'target', url: `${at('localhost')}?sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`, provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+    const client = await connectClient(ep, session(1, 100));
+    const ssl = await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+    await client.end();
+    expect(ssl.rows[0]?.ssl).toBe(true);
+  });
+
+  it('is refused with a wrong hostname', async () => {
+    const file = cfg.write(minimalConfig(`  ssl: { mode: verify-full, ca_file: ./ca.crt }\n`), 'tls-host.yaml');
+    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: at('127.0.0.1') });
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { target: { error: { code: string; message: string; hint: string } } };
+    expect(report.target.error.code).toBe('CONNECT_TLS_FAILED');
+    expect(report.target.error.message).toContain('ERR_TLS_CERT_ALTNAME_INVALID');
+    expect(report.target.error.hint).toContain('not valid for host "127.0.0.1"');
+  });
+
+  it('is refused without the CA, or with another CA', async () => {
+    for (const ssl of ['{ mode: verify-full }', '{ mode: verify-full, ca_file: ./other-ca.crt }']) {
+      const file = cfg.write(minimalConfig(`  ssl: ${ssl}\n`), 'tls-noca.yaml');
+      const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: at('localhost') });
+      expect(r.status).toBe(1);
+      const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { target: { error: { code: string; message: string } } };
+      expect(report.target.error.code).toBe('CONNECT_TLS_FAILED');
+      expect(r.stderr).not.toContain('retrying');
+    }
+  });
+
+  it('verify-ca checks the chain but not the host name; require encrypts without checking', async () => {
+    for (const [mode, ca] of [['verify-ca', caFile], ['require', undefined]] as const) {
+      const ep = resolveEndpoint({ side: 'target', url: at('127.0.0.1'), provider: 'postgres', sslMode: mode, caFile: ca, extensionSchema: undefined });
+      const client = await connectClient(ep, session(1, 100));
+      const ssl = await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+      await client.end();
+      expect(ssl.rows[0]?.ssl).toBe(true);
+    }
+  });
+});
+
+describe('secrets', () => {
+  const PASSWORD = 'Kx9#distinctive-S3cret!';
+  let sourceUrl: string;
+  let targetUrl: string;
+  beforeAll(async () => {
+    for (const url of [dbs.sourceUrl, dbs.targetUrl]) {
+      await withPg(url, (c) => c.query(`CREATE ROLE ${quoteIdent('pgshift_secret_user')} LOGIN PASSWORD ${quoteLiteral(PASSWORD)}`).catch(() => undefined));
+      await withPg(url, (c) => c.query(`GRANT CREATE ON DATABASE ${quoteIdent(dbs.name)} TO ${quoteIdent('pgshift_secret_user')}`));
+    }
+    sourceUrl = withCredentials(dbs.sourceUrl, 'pgshift_secret_user', PASSWORD);
+    targetUrl = withCredentials(dbs.targetUrl, 'pgshift_secret_user', PASSWORD);
+  });
+
+  it('never appear in any output, on success or failure, text or JSON, at any log level', async () => {
+    const file = cfg.write(minimalConfig('connection: { retry: { attempts: 2, max_wait: 100ms } }\n'), 'secrets.yaml');
+    const stopped = `postgres://pgshift_secret_user:${encodeURIComponent(PASSWORD)}@127.0.0.1:${await freePort()}/x`;
+    const runs = [
+      runCli(['validate', '-c', file, '--json'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl }),
+      runCli(['validate', '-c', file], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: sourceUrl }), // same database: an error
+      runCli(['doctor', '-c', file, '--log-level', 'debug'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl }),
+      runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'trace'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl }),
+      runCli(['doctor', '-c', file, '--log-level', 'debug'], { SOURCE_DATABASE_URL: stopped, TARGET_DATABASE_URL: targetUrl.replace(encodeURIComponent(PASSWORD), encodeURIComponent(`${PASSWORD}x`)) }),
+      runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'debug'], { SOURCE_DATABASE_URL: stopped, TARGET_DATABASE_URL: targetUrl }),
+      runCli(['plan', '-c', file, '--json', '--log-level', 'debug'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl }),
+    ];
+    expect(runs[2]?.status, runs[2]?.stderr).toBe(0);
+    expect(runs[4]?.status).toBe(1);
+    expect(runs[5]?.stderr).toContain('retrying'); // the failure paths really ran
+    for (const r of runs) {
+      const all = r.stdout + r.stderr;
+      for (const form of [PASSWORD, encodeURIComponent(PASSWORD), 'distinctive-S3cret']) expect(all).not.toContain(form);
+    }
+  });
+});
