@@ -110,3 +110,30 @@ describe('pgshift validate', () => {
     expect(out.problems[0]).toMatchObject({ line: 8, col: 13, path: 'copy.parallel' });
   });
 });
+
+describe('the CLI', () => {
+  it('lists every command of the contract', () => {
+    const r = runCli(['--help']);
+    expect(r.status).toBe(0);
+    for (const cmd of ['init', 'validate', 'doctor', 'plan', 'apply', 'verify', 'status', 'cutover', 'rollback', 'destroy', 'unlock', 'demo']) {
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\s`, 'm'));
+    }
+  });
+
+  it('answers an unknown command with exit 1 and a suggestion', () => {
+    const r = runCli(['valdate']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Error [USAGE]: unknown command "valdate"; did you mean "validate"?');
+  });
+
+  it('answers an unknown flag with exit 1 and no stack trace; the stack only with --log-level debug', () => {
+    const r = runCli(['validate', '--bogus']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Error [USAGE]: Nonexistent flag: --bogus');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    const d = runCli(['validate', '-c', '/nonexistent/migration.yaml', '--log-level', 'debug']);
+    expect(d.status).toBe(1);
+    expect(d.stderr).toContain('Error [CONFIG_NOT_FOUND]');
+    expect(d.stderr).toMatch(/^\s+at /m);
+  });
+});
