@@ -9,6 +9,7 @@ const TRANSIENT_SQLSTATES = new Set([
   '53400', // configuration_limit_exceeded
   '40001', // serialization_failure
   '40P01', // deadlock_detected
+  '55P03', // lock_not_available (lock_timeout): the application held a lock; try again
   '08000', // connection_exception
   '08003', // connection_does_not_exist
   '08006', // connection_failure

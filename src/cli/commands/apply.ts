@@ -1,15 +1,76 @@
 import { Args, Flags } from '@oclif/core';
+import { apply } from '../../apply/apply.js';
+import { loadConfig } from '../../config/index.js';
+import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
+import { askYes, interactive } from '../confirm.js';
 import { autoApproveFlag, configFlag, jsonFlag } from '../flags.js';
-import { notAvailableYet } from '../not-available.js';
+import { writeJson, writeOut } from '../output.js';
+import { renderPlanText } from '../render/plan.js';
+import { listrProgress, logProgress, type ProgressView } from '../render/progress.js';
 
 export default class Apply extends BaseCommand {
-  static override description = 'Apply a fresh plan (after confirmation) or exactly a saved plan.';
-  static override flags = { config: configFlag, 'auto-approve': autoApproveFlag, parallel: Flags.integer({ description: 'Override copy.parallel.', min: 1, max: 64 }), json: jsonFlag };
-  static override args = { planfile: Args.string({ description: 'A plan saved with plan --out.', required: false }) };
+  static override description = 'Apply a fresh plan (after confirmation) or exactly a saved plan. Safe to stop at any time and run again.';
+  static override flags = {
+    config: configFlag,
+    'auto-approve': autoApproveFlag,
+    parallel: Flags.integer({ description: 'Actions run at once (default: copy.parallel).', min: 1, max: 64 }),
+    json: jsonFlag,
+  };
+  static override args = { planfile: Args.string({ description: 'A plan saved with `pgshift plan --out`.', required: false }) };
 
   async run(): Promise<void> {
-    await this.parse(Apply);
-    throw notAvailableYet('apply', 'apply comes with the schema and copy work');
+    const { flags, args } = await this.parse(Apply);
+    const config = loadConfig(flags.config);
+    const controller = new AbortController();
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) process.exit(130); // a second Ctrl-C: leave now; every committed unit is kept
+      process.stderr.write(`\nReceived ${sig}: finishing the running actions, starting no new ones (again to leave at once).\n`);
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let view: ProgressView | undefined;
+    try {
+      const result = await apply({
+        config,
+        ...(args.planfile ? { planFile: args.planfile } : {}),
+        ...(flags.parallel ? { parallel: flags.parallel } : {}),
+        signal: controller.signal,
+        confirm: async (plan) => {
+          if (flags['auto-approve']) return true;
+          if (!flags.json) writeOut(renderPlanText(plan));
+          return askYes('Do you want pgshift to perform these actions on the target?', 'apply');
+        },
+        onEvent: (e) => {
+          if (e.type === 'start') view = !flags.json && interactive() ? listrProgress(e.actions) : logProgress(e.actions);
+          view?.onEvent(e);
+        },
+      });
+      await view?.done();
+      if (flags.json) writeJson(result);
+      else if (result.status === 'no-changes') writeOut('No changes. The target matches the desired state.');
+      else if (result.status === 'cancelled') writeOut('Apply cancelled.');
+      else {
+        const ex = result.execution;
+        writeOut(
+          `Apply ${result.status === 'succeeded' ? 'complete' : result.status}! ${ex?.done.length ?? 0} done, ${ex?.failed.length ?? 0} failed, ${ex?.skipped.length ?? 0} skipped, ${ex?.notStarted.length ?? 0} not started. Run ${result.runId}.`,
+        );
+      }
+      if (result.status === 'interrupted') {
+        throw new PgshiftError('INTERRUPTED', 'apply was stopped; every finished action is recorded on the target', { hint: 'Run `pgshift apply` again to continue where it stopped.' });
+      }
+      if (result.status === 'failed') {
+        const f = result.execution?.failed ?? [];
+        throw new PgshiftError('ACTION_FAILED', `${f.length} action(s) failed: ${f.map((x) => x.message).join('; ')}`, {
+          hint: 'Fix the cause, then run `pgshift apply` again: finished work is kept and skipped.',
+        });
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }

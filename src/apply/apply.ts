@@ -1,0 +1,97 @@
+import type pg from 'pg';
+import type { Config } from '../config/types.js';
+import { connectClient } from '../db/connect.js';
+import { PgshiftError } from '../errors/index.js';
+import { logger } from '../log/logger.js';
+import { configHash } from '../plan/config-hash.js';
+import { blockers, type Plan } from '../plan/model.js';
+import { assertFresh, loadPlan, planHash } from '../plan/planfile.js';
+import { endpoints, planFrom, refresh, sessionSettings } from '../plan/refresh.js';
+import { acquireLock } from '../state/lock.js';
+import { migrateState } from '../state/migrations.js';
+import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
+import { stateDb } from '../state/db.js';
+import { execute, type ExecutionResult, type ExecutorEvent } from './executor.js';
+import { runAction } from './handlers/index.js';
+
+export interface ApplyOptions {
+  readonly config: Config;
+  /** A saved plan to apply exactly (refused when stale). */
+  readonly planFile?: string;
+  readonly parallel?: number;
+  /** Asked with the fresh plan when there is no plan file; false cancels. */
+  readonly confirm: (plan: Plan) => Promise<boolean>;
+  readonly onEvent?: (e: ExecutorEvent) => void;
+  readonly signal?: AbortSignal;
+  readonly command?: string;
+}
+
+export interface ApplyResult {
+  readonly plan: Plan;
+  readonly planHash: string;
+  readonly runId: string | null;
+  readonly status: 'no-changes' | 'cancelled' | 'succeeded' | 'failed' | 'interrupted';
+  readonly execution: ExecutionResult | null;
+}
+
+/**
+ * `pgshift apply`: take the target's lock, refresh, plan (or check a saved plan is still fresh), confirm,
+ * run the action graph, record the run. Safe to kill at any instant and run again.
+ */
+export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
+  const { config } = opts;
+  const eps = endpoints(config);
+  const session = sessionSettings(config);
+  const control = await connectClient(eps.target, session);
+  let source: pg.Client | undefined;
+  try {
+    await migrateState(stateDb(control));
+    const runId = newRunId();
+    const who = currentOperator();
+    const lock = await acquireLock(control, { runId, command: opts.command ?? 'apply', ...who });
+    try {
+      // we hold the lock: any run still marked running died without a word
+      await control.query(`UPDATE pgshift.runs SET status = 'interrupted', finished_at = clock_timestamp(), error = 'the run ended without finishing (killed?)' WHERE status = 'running'`);
+      source = await connectClient(eps.source, session);
+      const refreshed = await refresh(source, control);
+      const fresh = planFrom(config, eps, refreshed);
+      let plan = fresh;
+      if (opts.planFile) {
+        const saved = loadPlan(opts.planFile);
+        assertFresh(saved.plan, { configHash: configHash(config), sourceFingerprint: refreshed.source.fingerprint, targetFingerprint: refreshed.target.fingerprint, stateSerial: refreshed.state.serial }, opts.planFile);
+        plan = saved.plan;
+      }
+      const hash = planHash(plan);
+      const blocking = blockers(plan);
+      if (blocking.length > 0) {
+        throw new PgshiftError('ACTION_FAILED', `the plan has ${blocking.length} blocker(s): ${blocking.map((b) => `[${b.code}] ${b.message}`).join('; ')}`, {
+          hint: 'Resolve the blockers shown by `pgshift plan`, then apply again.',
+        });
+      }
+      if (plan.actions.length === 0) return { plan, planHash: hash, runId: null, status: 'no-changes', execution: null };
+      if (!opts.planFile && !(await opts.confirm(plan))) return { plan, planHash: hash, runId: null, status: 'cancelled', execution: null };
+
+      await startRun(control, { id: runId, command: opts.command ?? 'apply', migration: config.name, planHash: hash, ...who });
+      logger().info({ runId, actions: plan.actions.length, planHash: hash }, 'apply started');
+      const execution = await execute(plan.actions, {
+        concurrency: Math.max(1, opts.parallel ?? config.copy.parallel),
+        openWorker: () => connectClient(eps.target, session),
+        run: (action, client) => runAction(action, client, { runId }),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+      });
+      const status = execution.failed.length > 0 ? 'failed' : execution.interrupted ? 'interrupted' : 'succeeded';
+      await finishRun(control, runId, status, {
+        done: execution.done.length,
+        failed: execution.failed.length,
+        skipped: execution.skipped.length,
+        notStarted: execution.notStarted.length,
+      }, execution.failed[0]?.message);
+      return { plan, planHash: hash, runId, status, execution };
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  } finally {
+    await Promise.all([control.end().catch(() => undefined), source?.end().catch(() => undefined)]);
+  }
+}

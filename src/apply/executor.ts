@@ -1,0 +1,160 @@
+import type pg from 'pg';
+import { asPgshiftError } from '../errors/index.js';
+import { isTransient } from '../db/retry.js';
+import type { Action, ActionPhase } from '../plan/model.js';
+
+export type ExecutorEvent =
+  | { readonly type: 'start'; readonly total: number; readonly actions: readonly Action[] }
+  | { readonly type: 'action-start'; readonly action: Action }
+  | { readonly type: 'action-done'; readonly action: Action; readonly ms: number }
+  | { readonly type: 'action-retry'; readonly action: Action; readonly attempt: number; readonly reason: string }
+  | { readonly type: 'action-failed'; readonly action: Action; readonly code: string; readonly message: string }
+  | { readonly type: 'action-skipped'; readonly action: Action; readonly because: string }
+  | { readonly type: 'stopping' }
+  | { readonly type: 'finish'; readonly result: ExecutionResult };
+
+export interface ExecutionResult {
+  readonly done: readonly string[];
+  readonly failed: ReadonlyArray<{ readonly id: string; readonly code: string; readonly message: string }>;
+  readonly skipped: readonly string[];
+  readonly notStarted: readonly string[];
+  readonly interrupted: boolean;
+}
+
+export interface ExecutorOptions {
+  readonly concurrency: number;
+  /** Opens a target session for a worker (with session settings). */
+  openWorker(): Promise<pg.Client>;
+  /** Runs one action on a worker's client; must commit its effect and its state row together. */
+  run(action: Action, client: pg.Client): Promise<void>;
+  readonly signal?: AbortSignal;
+  onEvent?(event: ExecutorEvent): void;
+  /** Attempts for an action that fails for a transient reason (connection lost, deadlock, serialization). */
+  readonly attempts?: number;
+}
+
+const PHASE_ORDER: Record<ActionPhase, number> = { 'pre-data': 0, data: 1, 'post-data': 2 };
+
+/**
+ * Walks the action graph: phases in order (pre-data, data, post-data), inside a phase every action whose
+ * dependencies are done and whose table locks are free, at most `concurrency` at once. A failed action skips what
+ * depends on it (transitively) and lets independent work finish. An abort stops scheduling; running actions end
+ * (each is one transaction), the rest is reported as not started.
+ */
+export async function execute(actions: readonly Action[], opts: ExecutorOptions): Promise<ExecutionResult> {
+  const emit = (e: ExecutorEvent): void => opts.onEvent?.(e);
+  const byId = new Map(actions.map((a) => [a.id, a]));
+  const pending = new Map(actions.map((a) => [a.id, a]));
+  const running = new Map<string, Promise<void>>();
+  const heldLocks = new Set<string>();
+  const done: string[] = [];
+  const failed: Array<{ id: string; code: string; message: string }> = [];
+  const skipped: string[] = [];
+  const idle: pg.Client[] = [];
+  const all: pg.Client[] = [];
+  const bad = new Set<string>(); // failed or skipped ids
+  const maxAttempts = opts.attempts ?? 3;
+  emit({ type: 'start', total: actions.length, actions });
+
+  const acquireClient = async (): Promise<pg.Client> => {
+    const c = idle.pop();
+    if (c) return c;
+    const fresh = await opts.openWorker();
+    all.push(fresh);
+    return fresh;
+  };
+  const dropClient = async (c: pg.Client): Promise<void> => {
+    all.splice(all.indexOf(c), 1);
+    await c.end().catch(() => undefined);
+  };
+
+  const runOne = async (a: Action): Promise<void> => {
+    const started = performance.now();
+    emit({ type: 'action-start', action: a });
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.Client | undefined;
+      try {
+        client = await acquireClient();
+        await opts.run(a, client);
+        idle.push(client);
+        done.push(a.id);
+        emit({ type: 'action-done', action: a, ms: Math.round(performance.now() - started) });
+        return;
+      } catch (err) {
+        if (client) await dropClient(client); // its session may be broken or mid-transaction: never reuse it
+        if (attempt < maxAttempts && isTransient(err) && !opts.signal?.aborted) {
+          emit({ type: 'action-retry', action: a, attempt, reason: (err as Error).message });
+          await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt * Math.random() + 100)));
+          continue;
+        }
+        const e = asPgshiftError(err);
+        failed.push({ id: a.id, code: e.code, message: e.message });
+        bad.add(a.id);
+        emit({ type: 'action-failed', action: a, code: e.code, message: e.message });
+        return;
+      }
+    }
+  };
+
+  const phaseOpen = (a: Action): boolean => {
+    const p = PHASE_ORDER[a.phase];
+    for (const other of pending.values()) if (PHASE_ORDER[other.phase] < p) return false;
+    for (const id of running.keys()) if (PHASE_ORDER[(byId.get(id) as Action).phase] < p) return false;
+    return true;
+  };
+
+  try {
+    while (pending.size > 0 || running.size > 0) {
+      if (!opts.signal?.aborted) {
+        for (const a of [...pending.values()]) {
+          if (running.size >= opts.concurrency) break;
+          const badDep = a.dependsOn.find((d) => bad.has(d));
+          if (badDep) {
+            pending.delete(a.id);
+            bad.add(a.id);
+            skipped.push(a.id);
+            emit({ type: 'action-skipped', action: a, because: badDep });
+            continue;
+          }
+          if (!phaseOpen(a)) continue;
+          if (a.dependsOn.some((d) => pending.has(d) || running.has(d))) continue;
+          if (a.locks.some((l) => heldLocks.has(l))) continue;
+          pending.delete(a.id);
+          for (const l of a.locks) heldLocks.add(l);
+          const p = runOne(a).finally(() => {
+            running.delete(a.id);
+            for (const l of a.locks) heldLocks.delete(l);
+          });
+          running.set(a.id, p);
+        }
+      }
+      if (running.size === 0) {
+        if (opts.signal?.aborted || pending.size === 0) break;
+        // nothing runnable and nothing running: only skips were left to find on the next pass
+        const progress = [...pending.values()].some((a) => a.dependsOn.some((d) => bad.has(d)));
+        if (!progress) throw new Error(`the plan's dependency graph cannot progress (cycle among ${[...pending.keys()].slice(0, 3).join(', ')})`);
+        continue;
+      }
+      const abort = opts.signal
+        ? new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }))
+        : new Promise<void>(() => undefined);
+      await Promise.race([...running.values(), abort]);
+      if (opts.signal?.aborted) {
+        emit({ type: 'stopping' });
+        await Promise.allSettled([...running.values()]);
+        break;
+      }
+    }
+  } finally {
+    await Promise.all(all.map((c) => c.end().catch(() => undefined)));
+  }
+  const result: ExecutionResult = {
+    done,
+    failed,
+    skipped,
+    notStarted: [...pending.keys()],
+    interrupted: opts.signal?.aborted === true && pending.size > 0,
+  };
+  emit({ type: 'finish', result });
+  return result;
+}

@@ -1,0 +1,3 @@
+export interface RunContext {
+  readonly runId: string;
+}

@@ -1,0 +1,18 @@
+import type pg from 'pg';
+import { DDL_SESSION_SQL } from '../../catalog/session.js';
+import { withTransaction } from '../../db/connect.js';
+import type { CreateObjectAction } from '../../plan/model.js';
+import type { RunContext } from './context.js';
+
+/** Creates one schema object and records it in pgshift.objects, in ONE transaction. */
+export async function createObject(action: CreateObjectAction, client: pg.Client, ctx: RunContext): Promise<void> {
+  await withTransaction(client, async () => {
+    await client.query(DDL_SESSION_SQL);
+    for (const stmt of action.sql) await client.query(stmt);
+    await client.query(
+      `INSERT INTO pgshift.objects (address, kind, definition_hash, created_by_run) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (address) DO UPDATE SET definition_hash = EXCLUDED.definition_hash, created_by_run = EXCLUDED.created_by_run, created_at = clock_timestamp()`,
+      [action.address, action.objectKind, action.definitionHash, ctx.runId],
+    );
+  });
+}

@@ -1,0 +1,69 @@
+import type pg from 'pg';
+
+import { quoteIdent, quoteLiteral } from '../../db/ident.js';
+
+import type { CatalogBuilder } from '../builder.js';
+import type { TableInfo } from '../types.js';
+
+/** A relation the catalog lists (table, view, materialized view), for readers of the objects that hang off it. */
+export interface RelationRef {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+  /** `table s.n`, `view s.n`, `materialized_view s.n` (or `type s.n` for a composite type's columns) */
+  readonly address: string;
+  /** for COMMENT ON and ALTER */
+  readonly sqlKind: 'TABLE' | 'VIEW' | 'MATERIALIZED VIEW' | 'TYPE';
+}
+
+/** An identity column's sequence, read with the sequences and rendered into the table. */
+export interface IdentitySequence {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+  readonly options: string;
+}
+
+/** A table while it is read; the key is chosen once the indexes are known. */
+export interface TableStage {
+  readonly info: Omit<TableInfo, 'key' | 'keyKind'>;
+  key: readonly string[] | null;
+  keyKind: 'primary' | 'unique' | null;
+}
+
+export interface ReadContext {
+  readonly client: pg.ClientBase;
+  readonly versionNum: number;
+  /** OIDs of the schemas read (system schemas, pgshift and excluded ones left out). */
+  readonly nsOids: readonly number[];
+  readonly b: CatalogBuilder;
+  /** relid -> relation, filled by the table and view readers. */
+  readonly relations: Map<number, RelationRef>;
+  /** `relid:attnum` -> column name, for every listed relation (comments on columns). */
+  readonly columnNames: Map<string, string>;
+  /** `relid:attnum` -> identity sequence. */
+  readonly identity: Map<string, IdentitySequence>;
+  /** relid -> table being read (ordinary, partitioned, partition). */
+  readonly tables: Map<number, TableStage>;
+}
+
+export async function rows<T extends object>(ctx: ReadContext, sql: string, params: unknown[] = []): Promise<T[]> {
+  const res = await ctx.client.query<T>(sql, params);
+  return res.rows;
+}
+
+/** aclitem[] as text (null when the object has the default privileges). */
+export function aclOf(acl: string[] | null | undefined): readonly string[] | null {
+  return acl && acl.length > 0 ? [...acl].sort() : null;
+}
+
+/** ` WITH ("name"='value', ...)` from pg_class.reloptions (`name=value` strings), or '' when there are none. */
+export function withOptions(reloptions: readonly string[] | null | undefined): string {
+  if (!reloptions || reloptions.length === 0) return '';
+  const parts = reloptions.map((opt) => {
+    const eq = opt.indexOf('=');
+    const name = eq < 0 ? opt : opt.slice(0, eq);
+    return eq < 0 ? quoteIdent(name) : `${quoteIdent(name)}=${quoteLiteral(opt.slice(eq + 1))}`;
+  });
+  return ` WITH (${parts.join(', ')})`;
+}

@@ -1,0 +1,145 @@
+import { address } from '../address.js';
+import { qualified, quoteIdent, quoteLiteral } from '../../db/ident.js';
+import { aclOf, rows, type ReadContext } from './context.js';
+
+interface SequenceRow {
+  oid: number;
+  nspname: string;
+  relname: string;
+  relpersistence: string;
+  type: string;
+  start: string;
+  increment: string;
+  min: string;
+  max: string;
+  cache: string;
+  cycle: boolean;
+  readable: boolean;
+  owner: string | null;
+  acl: string[] | null;
+  /** 'a' (OWNED BY, serial) or 'i' (identity) */
+  deptype: 'a' | 'i' | null;
+  table_oid: number | null;
+  table_schema: string | null;
+  table_name: string | null;
+  column_name: string | null;
+  attnum: number | null;
+}
+
+/** A sequence whose value is read after the tables (sequence_value objects). */
+export interface ValueSequence {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+  /** the sequence's address, or the identity column's table */
+  readonly dependsOn: string;
+  readonly table: { readonly schema: string; readonly name: string } | null;
+}
+
+export function sequenceOptions(s: Pick<SequenceRow, 'start' | 'increment' | 'min' | 'max' | 'cache' | 'cycle'>): string {
+  return `START WITH ${s.start} INCREMENT BY ${s.increment} MINVALUE ${s.min} MAXVALUE ${s.max} CACHE ${s.cache}${s.cycle ? ' CYCLE' : ' NO CYCLE'}`;
+}
+
+/**
+ * Sequences with all their options; identity sequences are not objects of their own (the table's identity column
+ * creates them) but are remembered for the table reader. Returns the sequences whose values are read later.
+ */
+export async function readSequences(ctx: ReadContext): Promise<ValueSequence[]> {
+  const list = await rows<SequenceRow>(
+    ctx,
+    `SELECT c.oid, n.nspname, c.relname, c.relpersistence, pg_catalog.format_type(s.seqtypid, NULL) AS type,
+            s.seqstart::pg_catalog.text AS start, s.seqincrement::pg_catalog.text AS increment,
+            s.seqmin::pg_catalog.text AS min, s.seqmax::pg_catalog.text AS max, s.seqcache::pg_catalog.text AS cache, s.seqcycle AS cycle,
+            pg_catalog.has_sequence_privilege(c.oid, 'SELECT') AS readable,
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::pg_catalog.text[] AS acl,
+            d.deptype, t.oid AS table_oid, tn.nspname AS table_schema, t.relname AS table_name, a.attname AS column_name, a.attnum
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
+       LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+            AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+       LEFT JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+       LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+       LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+      WHERE c.relkind = 'S' AND c.relnamespace = ANY ($1::pg_catalog.oid[])`,
+    [ctx.nsOids],
+  );
+  const values: ValueSequence[] = [];
+  for (const s of list) {
+    if (ctx.b.isMember('pg_class', s.oid)) continue;
+    const q = qualified(s.nspname, s.relname);
+    if (s.deptype === 'i' && s.table_oid !== null && s.attnum !== null && s.table_schema !== null && s.table_name !== null) {
+      ctx.identity.set(`${s.table_oid}:${s.attnum}`, {
+        oid: s.oid,
+        schema: s.nspname,
+        name: s.relname,
+        options: `SEQUENCE NAME ${q} ${sequenceOptions(s)}`,
+      });
+      const tableAddr = address.table(s.table_schema, s.table_name);
+      ctx.b.own('pg_class', s.oid, tableAddr);
+      if (s.readable) values.push({ oid: s.oid, schema: s.nspname, name: s.relname, dependsOn: tableAddr, table: { schema: s.table_schema, name: s.table_name } });
+      continue;
+    }
+    const addr = address.sequence(s.nspname, s.relname);
+    const sql = `CREATE ${s.relpersistence === 'u' ? 'UNLOGGED ' : ''}SEQUENCE ${q} AS ${s.type} ${sequenceOptions(s)}`;
+    ctx.b.add({
+      kind: 'sequence',
+      address: addr,
+      schema: s.nspname,
+      name: s.relname,
+      createSql: [sql],
+      definition: sql,
+      deps: [address.schema(s.nspname)],
+      owner: s.owner,
+      acl: aclOf(s.acl),
+    });
+    ctx.b.own('pg_class', s.oid, addr);
+    ctx.b.commentable('pg_class', s.oid, { target: addr, on: `SEQUENCE ${q}`, dependsOn: addr, schema: s.nspname, table: null });
+    if (s.readable) values.push({ oid: s.oid, schema: s.nspname, name: s.relname, dependsOn: addr, table: null });
+    if (s.deptype === 'a' && s.table_schema !== null && s.table_name !== null && s.column_name !== null) {
+      const tableAddr = address.table(s.table_schema, s.table_name);
+      const ownerSql = `ALTER SEQUENCE ${q} OWNED BY ${qualified(s.table_schema, s.table_name)}.${quoteIdent(s.column_name)}`;
+      ctx.b.add({
+        kind: 'sequence_owner',
+        address: address.sequenceOwner(s.nspname, s.relname),
+        schema: s.nspname,
+        name: s.relname,
+        table: { schema: s.table_schema, name: s.table_name },
+        createSql: [ownerSql],
+        definition: ownerSql,
+        deps: [addr, tableAddr],
+      });
+    }
+  }
+  return values;
+}
+
+/**
+ * sequence_value objects: last_value and is_called of every readable sequence, read in one UNION ALL query (a
+ * sequence is a relation of its own: there is no catalog view with is_called for all of them).
+ */
+export async function readSequenceValues(ctx: ReadContext, sequences: readonly ValueSequence[]): Promise<void> {
+  const CHUNK = 500;
+  for (let i = 0; i < sequences.length; i += CHUNK) {
+    const chunk = sequences.slice(i, i + CHUNK);
+    const sql = chunk
+      .map((s, j) => `SELECT $${j + 1}::pg_catalog.int4 AS i, last_value::pg_catalog.text AS last_value, is_called FROM ${qualified(s.schema, s.name)}`)
+      .join('\nUNION ALL\n');
+    const got = await rows<{ i: number; last_value: string; is_called: boolean }>(ctx, sql, chunk.map((_, j) => j));
+    for (const r of got) {
+      const s = chunk[r.i];
+      if (!s) continue;
+      const called = r.is_called ? 'true' : 'false';
+      ctx.b.add({
+        kind: 'sequence_value',
+        address: address.sequenceValue(s.schema, s.name),
+        schema: s.schema,
+        name: s.name,
+        table: s.table,
+        createSql: [`SELECT pg_catalog.setval(${quoteLiteral(qualified(s.schema, s.name))}, ${r.last_value}, ${called})`],
+        definition: `last_value=${r.last_value} is_called=${r.is_called ? 't' : 'f'}`,
+        deps: [s.dependsOn],
+      });
+    }
+  }
+}

@@ -1,0 +1,320 @@
+import { address } from '../address.js';
+import type { ColumnInfo } from '../types.js';
+import { qualified, quoteIdent } from '../../db/ident.js';
+import { aclOf, rows, withOptions, type IdentitySequence, type ReadContext } from './context.js';
+
+interface QName {
+  schema: string;
+  name: string;
+}
+
+interface TableRow {
+  oid: number;
+  nspname: string;
+  relname: string;
+  relkind: 'r' | 'p';
+  relpersistence: string;
+  relispartition: boolean;
+  relrowsecurity: boolean;
+  relforcerowsecurity: boolean;
+  relreplident: string;
+  reloptions: string[] | null;
+  reltype: number;
+  reltype_array: number | null;
+  reltuples: number;
+  bytes: string;
+  partkey: string | null;
+  bound: string | null;
+  am: string | null;
+  parents: (QName & { oid: number })[] | null;
+  has_triggers: boolean;
+  owner: string | null;
+  acl: string[] | null;
+}
+
+export interface ColumnRow {
+  attrelid: number;
+  attnum: number;
+  attname: string;
+  type: string;
+  typname: string;
+  typschema: string;
+  attnotnull: boolean;
+  attidentity: '' | 'a' | 'd';
+  attgenerated: '' | 's';
+  attislocal: boolean;
+  attrdef_oid: number | null;
+  expr: string | null;
+  collation: QName | null;
+}
+
+interface ConstraintRow {
+  oid: number;
+  conname: string;
+  contype: 'c' | 'p' | 'u' | 'x' | 'f';
+  conrelid: number;
+  def: string;
+  convalidated: boolean;
+  conislocal: boolean;
+  conparentid: number;
+}
+
+/** Columns of every table, view and materialized view read, in attnum order. */
+export async function readColumns(ctx: ReadContext): Promise<Map<number, ColumnRow[]>> {
+  const list = await rows<ColumnRow>(
+    ctx,
+    `SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+            t.typname, tn.nspname AS typschema, a.attnotnull, a.attidentity, a.attgenerated, a.attislocal,
+            ad.oid AS attrdef_oid, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS expr,
+            CASE WHEN a.attcollation <> t.typcollation THEN
+              (SELECT pg_catalog.json_build_object('schema', cn.nspname, 'name', co.collname)
+                 FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                WHERE co.oid = a.attcollation) END AS collation
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+       JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+       LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+      WHERE c.relkind IN ('r', 'p', 'v', 'm') AND c.relnamespace = ANY ($1::pg_catalog.oid[])
+        AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attrelid, a.attnum`,
+    [ctx.nsOids],
+  );
+  const byRel = new Map<number, ColumnRow[]>();
+  for (const c of list) {
+    let cols = byRel.get(c.attrelid);
+    if (!cols) byRel.set(c.attrelid, (cols = []));
+    cols.push(c);
+  }
+  return byRel;
+}
+
+function collate(c: QName | null): string {
+  return c ? ` COLLATE ${qualified(c.schema, c.name)}` : '';
+}
+
+/** One column as CREATE TABLE writes it (also its canonical text in the table's definition). */
+function columnSql(c: ColumnRow, identity: IdentitySequence | undefined): string {
+  let s = `${quoteIdent(c.attname)} ${c.type}${collate(c.collation)}`;
+  if (c.attgenerated === 's') s += ` GENERATED ALWAYS AS (${c.expr ?? ''}) STORED`;
+  else if (c.attidentity !== '') {
+    s += ` GENERATED ${c.attidentity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`;
+    if (identity) s += ` (${identity.options})`;
+  } else if (c.expr !== null) s += ` DEFAULT ${c.expr}`;
+  if (c.attnotnull) s += ' NOT NULL';
+  return s;
+}
+
+/**
+ * PARTITION OF and INHERITS copy the parent's defaults and NOT NULLs into the child: the ALTERs that put the
+ * child's own ones back where they differ.
+ */
+function inheritedFixups(q: string, cols: readonly ColumnRow[], parentColumn: (name: string) => ColumnRow | undefined): string[] {
+  const out: string[] = [];
+  for (const c of cols) {
+    const p = parentColumn(c.attname);
+    if (!p || c.attgenerated !== '' || c.attidentity !== '') continue;
+    const alter = `ALTER TABLE ONLY ${q} ALTER COLUMN ${quoteIdent(c.attname)}`;
+    if (c.expr !== p.expr) out.push(c.expr === null ? `${alter} DROP DEFAULT` : `${alter} SET DEFAULT ${c.expr}`);
+    if (c.attnotnull && !p.attnotnull) out.push(`${alter} SET NOT NULL`);
+  }
+  return out;
+}
+
+const REPLICA_IDENTITY: Record<string, string> = { n: 'NOTHING', f: 'FULL' };
+
+/**
+ * Tables, partitioned tables and partitions (columns, defaults, identity, generated columns, inline CHECKs,
+ * partitioning, INHERITS), their post-data constraints (PK, unique, exclusion, FK, NOT VALID checks) and RLS flags.
+ */
+export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRow[]>): Promise<void> {
+  const tables = await rows<TableRow>(
+    ctx,
+    `SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition,
+            c.relrowsecurity, c.relforcerowsecurity, c.relreplident, c.reloptions,
+            c.reltype, (SELECT t.typarray FROM pg_catalog.pg_type t WHERE t.oid = c.reltype) AS reltype_array,
+            c.reltuples::pg_catalog.float8 AS reltuples, pg_catalog.pg_table_size(c.oid)::pg_catalog.text AS bytes,
+            CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partkey,
+            CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS bound,
+            CASE WHEN am.amname <> 'heap' THEN am.amname END AS am,
+            (SELECT pg_catalog.json_agg(pg_catalog.json_build_object('oid', p.oid::pg_catalog.int8, 'schema', pn.nspname, 'name', p.relname) ORDER BY i.inhseqno)
+               FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+               JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+              WHERE i.inhrelid = c.oid) AS parents,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal) AS has_triggers,
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::pg_catalog.text[] AS acl
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+      WHERE c.relkind IN ('r', 'p') AND c.relnamespace = ANY ($1::pg_catalog.oid[])`,
+    [ctx.nsOids],
+  );
+  const constraints = await rows<ConstraintRow>(
+    ctx,
+    `SELECT co.oid, co.conname, co.contype, co.conrelid, pg_catalog.pg_get_constraintdef(co.oid) AS def,
+            co.convalidated, co.conislocal, co.conparentid
+       FROM pg_catalog.pg_constraint co
+       JOIN pg_catalog.pg_class c ON c.oid = co.conrelid
+      WHERE c.relkind IN ('r', 'p') AND c.relnamespace = ANY ($1::pg_catalog.oid[])
+        AND co.contype IN ('c', 'p', 'u', 'x', 'f')
+      ORDER BY co.conrelid, co.conname`,
+    [ctx.nsOids],
+  );
+  const checksByRel = new Map<number, ConstraintRow[]>();
+  for (const c of constraints) {
+    if (c.contype !== 'c' || !c.convalidated || !c.conislocal) continue;
+    let list = checksByRel.get(c.conrelid);
+    if (!list) checksByRel.set(c.conrelid, (list = []));
+    list.push(c);
+  }
+
+  const listed = tables.filter((t) => !ctx.b.isMember('pg_class', t.oid));
+  for (const t of listed) {
+    const addr = address.table(t.nspname, t.relname);
+    ctx.relations.set(t.oid, { oid: t.oid, schema: t.nspname, name: t.relname, address: addr, sqlKind: 'TABLE' });
+  }
+  const colsOf = (oid: number): ColumnRow[] => columns.get(oid) ?? [];
+
+  for (const t of listed) {
+    const q = qualified(t.nspname, t.relname);
+    const addr = address.table(t.nspname, t.relname);
+    const cols = colsOf(t.oid);
+    const checks = checksByRel.get(t.oid) ?? [];
+    const parents = t.parents ?? [];
+    const partitionParent = t.relispartition ? parents[0] : undefined;
+    const identityOf = (c: ColumnRow): IdentitySequence | undefined => ctx.identity.get(`${t.oid}:${c.attnum}`);
+    const checkSql = checks.map((c) => `CONSTRAINT ${quoteIdent(c.conname)} ${c.def}`);
+    const tail =
+      (t.partkey ? ` PARTITION BY ${t.partkey}` : '') + (t.am ? ` USING ${quoteIdent(t.am)}` : '') + withOptions(t.reloptions);
+    const createSql: string[] = [];
+    const definition: string[] = [];
+    const unlogged = t.relpersistence === 'u' ? 'UNLOGGED ' : '';
+
+    if (partitionParent) {
+      const parentCols = new Map(colsOf(partitionParent.oid).map((c, i) => [c.attname, { c, i }]));
+      const parentQ = qualified(partitionParent.schema, partitionParent.name);
+      const body = checkSql.length > 0 ? ` (\n    ${checkSql.join(',\n    ')}\n)` : '';
+      createSql.push(`CREATE ${unlogged}TABLE ${q} PARTITION OF ${parentQ}${body}\n${t.bound ?? 'DEFAULT'}${tail}`);
+      createSql.push(...inheritedFixups(q, cols, (name) => parentCols.get(name)?.c));
+      // the definition lists the columns in the parent's order: a partition attached after the fact may differ
+      const ordered = [...cols].sort((a, b) => (parentCols.get(a.attname)?.i ?? 1e6 + a.attnum) - (parentCols.get(b.attname)?.i ?? 1e6 + b.attnum));
+      definition.push(`CREATE ${unlogged}TABLE ${q} PARTITION OF ${parentQ} ${t.bound ?? 'DEFAULT'}`);
+      for (const c of ordered) definition.push(`  column ${columnSql(c, identityOf(c))}`);
+    } else {
+      const inherits = parents.length > 0 ? ` INHERITS (${parents.map((p) => qualified(p.schema, p.name)).join(', ')})` : '';
+      const elements = [...cols.filter((c) => c.attislocal).map((c) => columnSql(c, identityOf(c))), ...checkSql];
+      const body = elements.length > 0 ? `(\n    ${elements.join(',\n    ')}\n)` : '()';
+      createSql.push(`CREATE ${unlogged}TABLE ${q} ${body}${inherits}${tail}`);
+      if (parents.length > 0) {
+        const inherited = (name: string): ColumnRow | undefined => {
+          for (const p of parents) {
+            const c = colsOf(p.oid).find((x) => x.attname === name);
+            if (c) return c;
+          }
+          return undefined;
+        };
+        createSql.push(...inheritedFixups(q, cols.filter((c) => !c.attislocal), inherited));
+      }
+      definition.push(`CREATE ${unlogged}TABLE ${q}${inherits}`);
+      for (const c of cols) definition.push(`  column ${columnSql(c, identityOf(c))}${c.attislocal ? '' : ' (inherited)'}`);
+    }
+    for (const c of checkSql) definition.push(`  ${c}`);
+    if (tail) definition.push(` ${tail.trim()}`);
+    const replica = REPLICA_IDENTITY[t.relreplident];
+    if (replica) {
+      createSql.push(`ALTER TABLE ONLY ${q} REPLICA IDENTITY ${replica}`);
+      definition.push(`  REPLICA IDENTITY ${replica}`);
+    }
+
+    ctx.b.add({
+      kind: 'table',
+      address: addr,
+      schema: t.nspname,
+      name: t.relname,
+      createSql,
+      definition: definition.join('\n'),
+      deps: [address.schema(t.nspname), ...parents.map((p) => address.table(p.schema, p.name))],
+      owner: t.owner,
+      acl: aclOf(t.acl),
+    });
+    ctx.b.own('pg_class', t.oid, addr);
+    ctx.b.own('pg_type', t.reltype, addr);
+    ctx.b.own('pg_type', t.reltype_array, addr);
+    ctx.b.commentable('pg_class', t.oid, { target: addr, on: `TABLE ${q}`, dependsOn: addr, schema: t.nspname, table: { schema: t.nspname, name: t.relname } });
+    for (const c of cols) {
+      ctx.b.own('pg_attrdef', c.attrdef_oid, addr);
+      ctx.columnNames.set(`${t.oid}:${c.attnum}`, c.attname);
+    }
+    for (const c of checks) {
+      ctx.b.own('pg_constraint', c.oid, addr);
+      const target = address.constraint(t.nspname, t.relname, c.conname);
+      ctx.b.commentable('pg_constraint', c.oid, { target, on: `CONSTRAINT ${quoteIdent(c.conname)} ON ${q}`, dependsOn: addr, schema: t.nspname, table: { schema: t.nspname, name: t.relname } });
+    }
+
+    if (t.relrowsecurity || t.relforcerowsecurity) {
+      const sql: string[] = [];
+      if (t.relrowsecurity) sql.push(`ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`);
+      if (t.relforcerowsecurity) sql.push(`ALTER TABLE ${q} FORCE ROW LEVEL SECURITY`);
+      ctx.b.add({
+        kind: 'rls',
+        address: address.rls(t.nspname, t.relname),
+        schema: t.nspname,
+        name: t.relname,
+        table: { schema: t.nspname, name: t.relname },
+        createSql: sql,
+        definition: `enable=${t.relrowsecurity} force=${t.relforcerowsecurity}`,
+        deps: [addr],
+      });
+    }
+
+    const columnInfos: ColumnInfo[] = cols.map((c) => ({
+      name: c.attname,
+      attnum: c.attnum,
+      type: c.type,
+      typeName: c.typname,
+      typeSchema: c.typschema,
+      notNull: c.attnotnull,
+      default: c.attgenerated === '' ? c.expr : null,
+      identity: c.attidentity === 'a' ? 'always' : c.attidentity === 'd' ? 'by default' : null,
+      generated: c.attgenerated === 's' ? c.expr : null,
+      collation: c.collation ? qualified(c.collation.schema, c.collation.name) : null,
+    }));
+    ctx.tables.set(t.oid, {
+      info: {
+        schema: t.nspname,
+        name: t.relname,
+        address: addr,
+        kind: t.relkind === 'p' ? 'partitioned' : t.relispartition ? 'partition' : 'table',
+        parent: partitionParent ? { schema: partitionParent.schema, name: partitionParent.name } : null,
+        columns: columnInfos,
+        estimatedRows: t.reltuples < 0 ? 0 : Math.round(t.reltuples),
+        estimatedBytes: Number(t.bytes),
+        hasTriggers: t.has_triggers,
+      },
+      key: null,
+      keyKind: null,
+    });
+  }
+
+  // post-data constraints: PK, unique, exclusion, FK, NOT VALID checks (not the copies a partition inherits)
+  for (const c of constraints) {
+    const rel = ctx.relations.get(c.conrelid);
+    if (!rel || c.conparentid !== 0 || !c.conislocal) continue;
+    if (c.contype === 'c' && c.convalidated) continue; // inline in CREATE TABLE
+    const addr = address.constraint(rel.schema, rel.name, c.conname);
+    const q = qualified(rel.schema, rel.name);
+    const sql = `ALTER TABLE ${q} ADD CONSTRAINT ${quoteIdent(c.conname)} ${c.def}`;
+    ctx.b.add({
+      kind: 'constraint',
+      address: addr,
+      schema: rel.schema,
+      name: c.conname,
+      table: { schema: rel.schema, name: rel.name },
+      createSql: [sql],
+      definition: c.def,
+      deps: [rel.address],
+    });
+    ctx.b.own('pg_constraint', c.oid, addr);
+    ctx.b.commentable('pg_constraint', c.oid, { target: addr, on: `CONSTRAINT ${quoteIdent(c.conname)} ON ${q}`, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
+  }
+}

@@ -1,0 +1,46 @@
+import { address } from '../address.js';
+import { qualified, quoteIdent } from '../../db/ident.js';
+import { rows, type ReadContext } from './context.js';
+
+interface TriggerRow {
+  oid: number;
+  tgname: string;
+  tgrelid: number;
+  def: string;
+  tgenabled: 'O' | 'D' | 'R' | 'A';
+}
+
+const ENABLED: Record<string, string> = { D: 'DISABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' };
+
+/** User triggers (pg_get_triggerdef); not internal ones (FK), not a partition's clone of its parent's trigger. */
+export async function readTriggers(ctx: ReadContext): Promise<void> {
+  const list = await rows<TriggerRow>(
+    ctx,
+    `SELECT t.oid, t.tgname, t.tgrelid, pg_catalog.pg_get_triggerdef(t.oid) AS def, t.tgenabled
+       FROM pg_catalog.pg_trigger t
+       JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+      WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND c.relnamespace = ANY ($1::pg_catalog.oid[])`,
+    [ctx.nsOids],
+  );
+  for (const t of list) {
+    const rel = ctx.relations.get(t.tgrelid);
+    if (!rel || rel.sqlKind === 'TYPE') continue;
+    const q = qualified(rel.schema, rel.name);
+    const addr = address.trigger(rel.schema, rel.name, t.tgname);
+    const createSql = [t.def];
+    const state = ENABLED[t.tgenabled];
+    if (state) createSql.push(`ALTER TABLE ${q} ${state} TRIGGER ${quoteIdent(t.tgname)}`);
+    ctx.b.add({
+      kind: 'trigger',
+      address: addr,
+      schema: rel.schema,
+      name: t.tgname,
+      table: { schema: rel.schema, name: rel.name },
+      createSql,
+      definition: createSql.join(';\n'),
+      deps: [rel.address],
+    });
+    ctx.b.own('pg_trigger', t.oid, addr);
+    ctx.b.commentable('pg_trigger', t.oid, { target: addr, on: `TRIGGER ${quoteIdent(t.tgname)} ON ${q}`, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The catalog: a frozen, typed picture of one database's schema, read through the server's own deparse functions
+ * (pg_get_*def, pg_get_expr, format_type) so that definitions round-trip across majors.
+ *
+ * Every schema object is a CatalogObject with an address. Plans compare source and target objects by address and
+ * by `definition`; `createSql` is what apply runs to create the object on the target. Objects that belong to an
+ * extension are not listed (they are the extension's business).
+ */
+
+export type ObjectKind =
+  | 'schema'
+  | 'extension'
+  | 'type' // enum, domain, composite, range
+  | 'function' // functions, procedures, aggregates
+  | 'sequence'
+  | 'table' // ordinary and partitioned tables, partitions, with columns, defaults, NOT NULL, checks
+  | 'sequence_owner' // ALTER SEQUENCE ... OWNED BY (after the tables)
+  | 'constraint' // primary key, unique, exclusion, foreign key, NOT VALID checks (post-data)
+  | 'index'
+  | 'trigger'
+  | 'view'
+  | 'materialized_view'
+  | 'policy'
+  | 'rls' // ENABLE / FORCE ROW LEVEL SECURITY of a table
+  | 'comment'
+  | 'sequence_value'; // setval() from the source: last_value and is_called
+
+export type Phase = 'pre-data' | 'post-data';
+
+export interface CatalogObject {
+  readonly kind: ObjectKind;
+  /**
+   * Unique within a catalog and equal for the same object on source and target, e.g.
+   * `schema app`, `table public.patients`, `index public.patients_email_idx`,
+   * `constraint public.patients.patients_pkey`, `trigger public.patients.audit`, `comment table public.patients`.
+   * Names appear as they are (not quoted) so addresses read well; the parts are separated by dots.
+   */
+  readonly address: string;
+  readonly schema: string | null;
+  readonly name: string;
+  /** For objects that belong to a table (constraint, index, trigger, policy, rls, comment on column...): schema.table */
+  readonly table: { readonly schema: string; readonly name: string } | null;
+  readonly phase: Phase;
+  /** Statements that create the object, every identifier quoted through src/db/ident.ts. */
+  readonly createSql: readonly string[];
+  /** Canonical text compared between source and target (no OIDs, no volatile values, no secrets). */
+  readonly definition: string;
+  /** Addresses of objects that must exist first (only addresses present in the same catalog). */
+  readonly dependsOn: readonly string[];
+  /** Recorded now, mapped in a later issue. */
+  readonly owner: string | null;
+  readonly acl: readonly string[] | null;
+}
+
+export interface ColumnInfo {
+  readonly name: string;
+  readonly attnum: number;
+  /** format_type() output, e.g. `integer`, `character varying(20)`, `public.mpaa_rating`. */
+  readonly type: string;
+  /** pg_type oid's name and schema, for copy-format decisions. */
+  readonly typeName: string;
+  readonly typeSchema: string;
+  readonly notNull: boolean;
+  readonly default: string | null;
+  readonly identity: 'always' | 'by default' | null;
+  readonly generated: string | null; // stored generated expression
+  readonly collation: string | null;
+}
+
+export interface TableInfo {
+  readonly schema: string;
+  readonly name: string;
+  readonly address: string; // `table schema.name`
+  readonly kind: 'table' | 'partitioned' | 'partition';
+  readonly parent: { readonly schema: string; readonly name: string } | null;
+  readonly columns: readonly ColumnInfo[];
+  /** Column names of the primary key, else of a unique NOT NULL key (no partial, no expression), else null. */
+  readonly key: readonly string[] | null;
+  readonly keyKind: 'primary' | 'unique' | null;
+  readonly estimatedRows: number; // reltuples (-1 -> 0)
+  readonly estimatedBytes: number; // pg_table_size
+  readonly hasTriggers: boolean;
+}
+
+export interface Catalog {
+  readonly serverVersionNum: number;
+  readonly database: string;
+  /** sha256 of the sorted (address, definition) pairs: same schema, same fingerprint. */
+  readonly fingerprint: string;
+  readonly objects: readonly CatalogObject[];
+  readonly tables: readonly TableInfo[];
+}

@@ -1,0 +1,92 @@
+import type { Action, ChangeKind, Finding, Plan } from '../../plan/model.js';
+
+const SYMBOL: Record<ChangeKind, string> = { create: '+', resume: '~', update: '~', delete: '-', noop: ' ' };
+const PHASES: ReadonlyArray<[Action['phase'], string]> = [
+  ['pre-data', 'Schema (before data)'],
+  ['data', 'Data'],
+  ['post-data', 'Schema (after data)'],
+];
+
+export function summaryLine(plan: Plan): string {
+  if (plan.actions.length === 0) return 'No changes.';
+  const s = plan.summary;
+  return `Plan: ${s.add} to add, ${s.resume} to resume, ${s.change} to change, ${s.destroy} to destroy.`;
+}
+
+function actionLine(a: Action, width: number): string {
+  return `  ${SYMBOL[a.change]} ${a.address.padEnd(width)}  ${a.reason}`;
+}
+
+function findingLine(f: Finding): string {
+  const mark = f.severity === 'blocker' ? 'Error' : 'Warning';
+  return `  ${mark} [${f.code}]: ${f.message}${f.hint ? `\n    Hint: ${f.hint}` : ''}`;
+}
+
+/** The terraform-like text view. Rendering never computes: it only draws the plan object. */
+export function renderPlanText(plan: Plan): string {
+  const lines: string[] = [];
+  lines.push(`pgshift plan for migration "${plan.migration}"`);
+  lines.push(`  source ${plan.source}`);
+  lines.push(`  target ${plan.target}`);
+  lines.push('');
+  if (plan.actions.length === 0) {
+    lines.push(`No changes. The target matches the desired state (${plan.summary.unchanged} objects up to date).`);
+  } else {
+    lines.push('pgshift will perform the following actions:');
+    lines.push('  + create   ~ resume or update   - destroy');
+    const width = Math.min(60, Math.max(...plan.actions.map((a) => a.address.length)));
+    for (const [phase, title] of PHASES) {
+      const inPhase = plan.actions.filter((a) => a.phase === phase);
+      if (inPhase.length === 0) continue;
+      lines.push('', `${title}:`);
+      for (const a of inPhase) lines.push(actionLine(a, width));
+    }
+  }
+  if (plan.findings.length > 0) {
+    lines.push('', 'Findings:');
+    for (const f of plan.findings) lines.push(findingLine(f));
+  }
+  lines.push('');
+  if (plan.actions.length > 0) lines.push(summaryLine(plan));
+  return lines.join('\n');
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** The same plan for a pull-request comment. */
+export function renderPlanMarkdown(plan: Plan): string {
+  const lines: string[] = [];
+  lines.push(`### pgshift plan: \`${plan.migration}\``);
+  lines.push('');
+  lines.push(`**${summaryLine(plan)}**${plan.summary.unchanged ? ` ${plan.summary.unchanged} objects already up to date.` : ''}`);
+  lines.push('');
+  lines.push(`- source: \`${plan.source}\``);
+  lines.push(`- target: \`${plan.target}\``);
+  lines.push(`- fingerprints: source \`${plan.sourceFingerprint.slice(0, 12)}\`, target \`${plan.targetFingerprint.slice(0, 12)}\`, state \`${plan.stateSerial}\`, config \`${plan.configHash}\``);
+  if (plan.actions.length > 0) {
+    lines.push('');
+    lines.push(`<details><summary>${plan.actions.length} action${plan.actions.length === 1 ? '' : 's'}</summary>`);
+    lines.push('');
+    lines.push('```diff');
+    for (const [phase, title] of PHASES) {
+      const inPhase = plan.actions.filter((a) => a.phase === phase);
+      if (inPhase.length === 0) continue;
+      lines.push(`# ${title}`);
+      for (const a of inPhase) lines.push(`${a.change === 'create' ? '+' : a.change === 'delete' ? '-' : '!'} ${a.address}  (${a.reason})`);
+    }
+    lines.push('```');
+    lines.push('');
+    lines.push('</details>');
+  }
+  if (plan.findings.length > 0) {
+    lines.push('');
+    lines.push('#### Findings');
+    lines.push('');
+    lines.push('| severity | code | object | message |');
+    lines.push('| --- | --- | --- | --- |');
+    for (const f of plan.findings) lines.push(`| ${f.severity} | \`${f.code}\` | ${f.address ? `\`${escapeCell(f.address)}\`` : ''} | ${escapeCell(f.message)} |`);
+  }
+  return lines.join('\n');
+}

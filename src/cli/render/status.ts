@@ -1,0 +1,29 @@
+import type { StateSnapshot } from '../../state/snapshot.js';
+
+export interface StatusView extends StateSnapshot {
+  readonly migration: string;
+  readonly target: string;
+  readonly objectCount: number;
+}
+
+export function renderStatus(s: StatusView): string {
+  const lines = [`Migration "${s.migration}" on ${s.target}`];
+  if (!s.exists) {
+    lines.push('', 'No state yet: pgshift has not applied anything to this target. Run `pgshift plan`.');
+    return lines.join('\n');
+  }
+  lines.push(`  state serial  ${s.serial}`);
+  lines.push(`  objects       ${s.objectCount} created by pgshift`);
+  lines.push(
+    `  lock          ${s.lock ? `${s.lock.lockId} held by ${s.lock.command} run ${s.lock.runId} (${s.lock.operator} on ${s.lock.host}, pid ${s.lock.osPid}) since ${s.lock.acquiredAt.toISOString()}${s.lock.alive ? '' : ' — holder is gone; the next apply takes it over'}` : 'free'}`,
+  );
+  if (s.checkpoints.length > 0) {
+    lines.push('', 'Tables:');
+    for (const c of s.checkpoints) lines.push(`  ${c.status.padEnd(8)} ${c.tableSchema}.${c.tableName}  ${c.rowsCopied} rows${c.error ? `  error: ${c.error}` : ''}`);
+  }
+  if (s.runs.length > 0) {
+    lines.push('', 'Last runs:');
+    for (const r of s.runs) lines.push(`  ${r.startedAt}  ${r.command.padEnd(8)} ${r.status.padEnd(11)} ${r.operator}@${r.host}  ${r.id}${r.error ? `  (${r.error})` : ''}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,122 @@
+import { orderForCreate } from '../catalog/order.js';
+import type { Catalog, CatalogObject } from '../catalog/types.js';
+import type { Config } from '../config/types.js';
+import type { StateSnapshot } from '../state/snapshot.js';
+import { sha256 } from './hash.js';
+import type { Action, Finding, Plan, PlanSummary } from './model.js';
+import { Scope } from './scope.js';
+
+export interface PlanInput {
+  readonly config: Config;
+  readonly configHash: string;
+  readonly source: Catalog;
+  readonly target: Catalog;
+  readonly state: StateSnapshot;
+  /** Redacted descriptions of the two sides (user@host:port/db). */
+  readonly sourceDisplay: string;
+  readonly targetDisplay: string;
+}
+
+function tableKey(t: { schema: string; name: string }): string {
+  return `table ${t.schema}.${t.name}`;
+}
+
+function reasonFor(o: CatalogObject): string {
+  switch (o.kind) {
+    case 'table':
+      return 'not on the target';
+    case 'sequence_value':
+      return `set to the source's value (${o.definition})`;
+    default:
+      return 'not on the target';
+  }
+}
+
+/**
+ * The plan: a PURE function of config, both catalogs and the state. No IO, no clock; the same inputs give a
+ * byte-identical plan. Objects that match are no-ops, objects that differ are drift findings (never dropped or
+ * replaced), objects only on the target are never touched.
+ */
+export function computePlan(input: PlanInput): Plan {
+  const { config, source, target } = input;
+  const scope = new Scope(config, source);
+  const targetByAddress = new Map(target.objects.map((o) => [o.address, o]));
+  const sourceByAddress = new Map(source.objects.map((o) => [o.address, o]));
+  const inScope = orderForCreate(source.objects.filter((o) => scope.objectInScope(o)));
+  const actions: Action[] = [];
+  const findings: Finding[] = [];
+  const planned = new Set<string>();
+  let unchanged = 0;
+
+  const locksOf = (o: CatalogObject): string[] => {
+    const locks = new Set<string>();
+    if (o.table) locks.add(tableKey(o.table));
+    if (o.kind === 'table' && o.schema) locks.add(tableKey({ schema: o.schema, name: o.name }));
+    for (const dep of o.dependsOn) {
+      const d = sourceByAddress.get(dep);
+      if (d?.table && o.kind === 'constraint') locks.add(tableKey(d.table));
+    }
+    return [...locks].sort();
+  };
+
+  for (const o of inScope) {
+    const t = targetByAddress.get(o.address);
+    if (t && t.definition === o.definition) {
+      unchanged++;
+      continue;
+    }
+    const dependsOn = o.dependsOn.filter((d) => planned.has(d));
+    const base = { id: o.address, address: o.address, dependsOn, phase: o.phase, locks: locksOf(o) } as const;
+    if (o.kind === 'sequence_value') {
+      actions.push({ ...base, kind: 'set_sequence_value', change: 'update', reason: reasonFor(o), sql: o.createSql });
+      planned.add(o.address);
+      continue;
+    }
+    if (t) {
+      findings.push({
+        code: 'OBJECT_DRIFT',
+        severity: 'warning',
+        address: o.address,
+        message: `${o.address} exists on the target with a different definition; pgshift leaves it as it is`,
+        hint: 'Compare the object on both sides; change the target by hand, or drop it there to let pgshift create it.',
+      });
+      continue;
+    }
+    actions.push({ ...base, kind: 'create_object', change: 'create', reason: reasonFor(o), objectKind: o.kind, sql: o.createSql, definitionHash: sha256(o.definition).slice(0, 16) });
+    planned.add(o.address);
+  }
+
+  for (const t of source.tables) {
+    if (t.kind === 'partitioned' || !scope.tableInScope(t.schema, t.name)) continue;
+    if (!t.key && config.copy.data) {
+      findings.push({
+        code: 'TABLE_WITHOUT_KEY',
+        severity: 'warning',
+        address: tableKey(t),
+        message: `${tableKey(t)} has no primary key or unique NOT NULL key: it will be copied as one atomic unit (no resume inside it)`,
+        hint: `Add a primary key, or name key columns in tables.overrides."${t.schema}.${t.name}".key.`,
+      });
+    }
+  }
+
+  const summary: PlanSummary = {
+    add: actions.filter((a) => a.change === 'create').length,
+    resume: actions.filter((a) => a.change === 'resume').length,
+    change: actions.filter((a) => a.change === 'update').length,
+    destroy: actions.filter((a) => a.change === 'delete').length,
+    unchanged,
+  };
+  return {
+    formatVersion: 1,
+    migration: config.name,
+    source: input.sourceDisplay,
+    target: input.targetDisplay,
+    configHash: input.configHash,
+    sourceFingerprint: source.fingerprint,
+    targetFingerprint: target.fingerprint,
+    stateSerial: input.state.serial,
+    actions,
+    findings,
+    summary,
+  };
+}

@@ -1,0 +1,79 @@
+import type { ObjectKind } from '../catalog/types.js';
+
+/** What an action does to its object, as `terraform plan` says it. */
+export type ChangeKind = 'create' | 'resume' | 'update' | 'delete' | 'noop';
+export type ActionPhase = 'pre-data' | 'data' | 'post-data';
+
+export interface ActionBase {
+  /** Stable id: the address (unique within a plan). */
+  readonly id: string;
+  readonly address: string;
+  readonly dependsOn: readonly string[];
+  readonly change: ChangeKind;
+  readonly reason: string;
+  readonly phase: ActionPhase;
+  /** Tables this action locks: two actions sharing one never run at the same time. */
+  readonly locks: readonly string[];
+}
+
+export interface CreateObjectAction extends ActionBase {
+  readonly kind: 'create_object';
+  readonly objectKind: ObjectKind;
+  readonly sql: readonly string[];
+  /** Hash of the source definition, recorded in pgshift.objects. */
+  readonly definitionHash: string;
+}
+
+export interface SetSequenceValueAction extends ActionBase {
+  readonly kind: 'set_sequence_value';
+  readonly sql: readonly string[];
+}
+
+/** The closed union of what apply can do. Every switch over `kind` ends in assertNever. */
+export type Action = CreateObjectAction | SetSequenceValueAction;
+export type ActionKind = Action['kind'];
+
+export type Severity = 'warning' | 'blocker';
+
+export interface Finding {
+  readonly code: string;
+  readonly severity: Severity;
+  readonly address?: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export interface PlanSummary {
+  readonly add: number;
+  readonly resume: number;
+  readonly change: number;
+  readonly destroy: number;
+  readonly unchanged: number;
+}
+
+export interface Plan {
+  readonly formatVersion: 1;
+  readonly migration: string;
+  /** Redacted description of the two sides, for the reader. */
+  readonly source: string;
+  readonly target: string;
+  readonly configHash: string;
+  readonly sourceFingerprint: string;
+  readonly targetFingerprint: string;
+  readonly stateSerial: string;
+  readonly actions: readonly Action[];
+  readonly findings: readonly Finding[];
+  readonly summary: PlanSummary;
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
+}
+
+export function hasChanges(plan: Plan): boolean {
+  return plan.actions.length > 0;
+}
+
+export function blockers(plan: Plan): Finding[] {
+  return plan.findings.filter((f) => f.severity === 'blocker');
+}

@@ -1,0 +1,60 @@
+import type pg from 'pg';
+import { introspect } from '../catalog/introspect.js';
+import type { Catalog } from '../catalog/types.js';
+import type { Config } from '../config/types.js';
+import { connectClient, type SessionSettings } from '../db/connect.js';
+import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
+import { readState, type StateSnapshot } from '../state/snapshot.js';
+import { configHash } from './config-hash.js';
+import { computePlan } from './diff.js';
+import type { Plan } from './model.js';
+
+export function sessionSettings(config: Config): SessionSettings {
+  return { connectTimeoutMs: config.connection.connectTimeoutMs, lockTimeoutMs: config.connection.lockTimeoutMs, retry: config.connection.retry };
+}
+
+export interface Endpoints {
+  readonly source: ResolvedEndpoint;
+  readonly target: ResolvedEndpoint;
+}
+
+export function endpoints(config: Config): Endpoints {
+  return { source: resolveEndpoint(config.source), target: resolveEndpoint(config.target) };
+}
+
+export interface Refreshed {
+  readonly source: Catalog;
+  readonly target: Catalog;
+  readonly state: StateSnapshot;
+}
+
+/** Reads both catalogs and the state (read-only on both sides). */
+export async function refresh(sourceClient: pg.ClientBase, targetClient: pg.ClientBase): Promise<Refreshed> {
+  const [source, target] = await Promise.all([introspect(sourceClient), introspect(targetClient)]);
+  const state = await readState(targetClient);
+  return { source, target, state };
+}
+
+export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
+  return computePlan({
+    config,
+    configHash: configHash(config),
+    source: r.source,
+    target: r.target,
+    state: r.state,
+    sourceDisplay: eps.source.display,
+    targetDisplay: eps.target.display,
+  });
+}
+
+/** `pgshift plan`: connect, refresh, diff. */
+export async function makePlan(config: Config): Promise<Plan> {
+  const eps = endpoints(config);
+  const session = sessionSettings(config);
+  const [s, t] = await Promise.all([connectClient(eps.source, session), connectClient(eps.target, session)]);
+  try {
+    return planFrom(config, eps, await refresh(s, t));
+  } finally {
+    await Promise.all([s.end().catch(() => undefined), t.end().catch(() => undefined)]);
+  }
+}

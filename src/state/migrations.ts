@@ -1,0 +1,102 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { PgshiftError } from '../errors/index.js';
+import type { StateTables } from './db.js';
+
+export const STATE_SCHEMA = 'pgshift';
+
+/**
+ * The versioned layout of schema `pgshift`. Append new migrations; never edit one that has shipped.
+ * Each runs in its own transaction under kysely's migration lock.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`CREATE TABLE pgshift.runs (
+        id text PRIMARY KEY,
+        command text NOT NULL,
+        migration text NOT NULL,
+        plan_hash text,
+        operator text NOT NULL,
+        host text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        finished_at timestamptz,
+        status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+        summary jsonb,
+        error text
+      )`.execute(db);
+      await sql`CREATE TABLE pgshift.lock (
+        id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+        lock_id text NOT NULL,
+        run_id text NOT NULL,
+        command text NOT NULL,
+        operator text NOT NULL,
+        host text NOT NULL,
+        os_pid integer NOT NULL,
+        backend_pid integer NOT NULL,
+        acquired_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      )`.execute(db);
+      await sql`CREATE TABLE pgshift.objects (
+        address text PRIMARY KEY,
+        kind text NOT NULL,
+        definition_hash text NOT NULL,
+        created_by_run text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      )`.execute(db);
+      await sql`CREATE TABLE pgshift.migration_checkpoints (
+        unit text PRIMARY KEY,
+        table_schema text NOT NULL,
+        table_name text NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+        last_key jsonb,
+        rows_copied bigint NOT NULL DEFAULT 0,
+        bytes_copied bigint NOT NULL DEFAULT 0,
+        started_at timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        finished_at timestamptz,
+        run_id text,
+        error text
+      )`.execute(db);
+      await sql`COMMENT ON SCHEMA pgshift IS 'pgshift state: runs, lock, created objects, copy checkpoints. Never migrated, verified or destroyed as user data.'`.execute(db);
+    },
+  },
+};
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return MIGRATIONS;
+  }
+}
+
+export const LATEST_STATE_VERSION = Object.keys(MIGRATIONS).sort().at(-1) as string;
+
+function migrator(db: Kysely<StateTables>): Migrator {
+  return new Migrator({
+    db: db as unknown as Kysely<unknown>,
+    provider: new StaticProvider(),
+    migrationTableSchema: STATE_SCHEMA,
+    migrationTableName: 'state_migrations',
+    migrationLockTableName: 'state_migrations_lock',
+  });
+}
+
+/** Creates or upgrades schema pgshift. Idempotent; safe to run concurrently (kysely's migration lock). */
+export async function migrateState(db: Kysely<StateTables>): Promise<void> {
+  await sql`CREATE SCHEMA IF NOT EXISTS pgshift`.execute(db).catch(async (err: unknown) => {
+    // two first runs racing: the schema appeared meanwhile
+    if ((err as { code?: string }).code !== '23505') throw err;
+  });
+  const { error, results } = await migrator(db).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new PgshiftError('INTERNAL', `cannot prepare the state schema pgshift on the target${failed ? ` (migration ${failed.migrationName})` : ''}: ${(error as Error).message}`, {
+      hint: 'The target role needs CREATE on the database. Run `pgshift doctor`.',
+      cause: error,
+    });
+  }
+}
+
+/** True when schema pgshift exists on the target (read-only check for plan/status). */
+export async function stateExists(db: Kysely<StateTables>): Promise<boolean> {
+  const r = await sql<{ ok: boolean }>`SELECT to_regclass('pgshift.runs') IS NOT NULL AS ok`.execute(db);
+  return r.rows[0]?.ok === true;
+}

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { readLockHolder, type LockHolder } from './lock.js';
+
+export interface CheckpointRow {
+  readonly unit: string;
+  readonly tableSchema: string;
+  readonly tableName: string;
+  readonly status: string;
+  readonly rowsCopied: number;
+  readonly bytesCopied: number;
+  readonly lastKey: unknown;
+  readonly error: string | null;
+}
+
+export interface RunRow {
+  readonly id: string;
+  readonly command: string;
+  readonly operator: string;
+  readonly host: string;
+  readonly status: string;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly planHash: string | null;
+  readonly error: string | null;
+}
+
+/** What the target's schema pgshift says, read in one go. Plans use `serial` and `objects`. */
+export interface StateSnapshot {
+  readonly exists: boolean;
+  /** Digest of every state row that an apply changes: a saved plan is stale when it moved. */
+  readonly serial: string;
+  /** address -> definition hash of the objects pgshift created. */
+  readonly objects: Readonly<Record<string, string>>;
+  readonly checkpoints: readonly CheckpointRow[];
+  readonly runs: readonly RunRow[];
+  readonly lock: LockHolder | undefined;
+}
+
+export const EMPTY_STATE_SERIAL = 'empty';
+
+export async function readState(client: pg.ClientBase, recentRuns = 10): Promise<StateSnapshot> {
+  const exists = (await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]?.ok === true;
+  if (!exists) return { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined };
+  const objects = await client.query<{ address: string; definition_hash: string }>(
+    'SELECT address, definition_hash FROM pgshift.objects ORDER BY address COLLATE "C"',
+  );
+  const checkpoints = await client.query<{
+    unit: string; table_schema: string; table_name: string; status: string; rows_copied: string; bytes_copied: string; last_key: unknown; error: string | null;
+  }>('SELECT unit, table_schema, table_name, status, rows_copied, bytes_copied, last_key, error FROM pgshift.migration_checkpoints ORDER BY unit COLLATE "C"');
+  const runs = await client.query<{
+    id: string; command: string; operator: string; host: string; status: string; started_at: Date; finished_at: Date | null; plan_hash: string | null; error: string | null;
+  }>('SELECT id, command, operator, host, status, started_at, finished_at, plan_hash, error FROM pgshift.runs ORDER BY started_at DESC LIMIT $1', [recentRuns]);
+  const h = createHash('sha256');
+  for (const o of objects.rows) h.update(`o\0${o.address}\0${o.definition_hash}\n`);
+  for (const c of checkpoints.rows) h.update(`c\0${c.unit}\0${c.status}\0${c.rows_copied}\0${JSON.stringify(c.last_key)}\n`);
+  return {
+    exists: true,
+    serial: objects.rows.length + checkpoints.rows.length === 0 ? EMPTY_STATE_SERIAL : h.digest('hex').slice(0, 16),
+    objects: Object.fromEntries(objects.rows.map((o) => [o.address, o.definition_hash])),
+    checkpoints: checkpoints.rows.map((c) => ({
+      unit: c.unit, tableSchema: c.table_schema, tableName: c.table_name, status: c.status,
+      rowsCopied: Number(c.rows_copied), bytesCopied: Number(c.bytes_copied), lastKey: c.last_key, error: c.error,
+    })),
+    runs: runs.rows.map((r) => ({
+      id: r.id, command: r.command, operator: r.operator, host: r.host, status: r.status,
+      startedAt: r.started_at.toISOString(), finishedAt: r.finished_at?.toISOString() ?? null, planHash: r.plan_hash, error: r.error,
+    })),
+    lock: await readLockHolder(client),
+  };
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import type { Catalog, CatalogObject, TableInfo } from '../../src/catalog/types.js';
+import { fingerprint } from '../../src/catalog/fingerprint.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import { renderPlanMarkdown, renderPlanText } from '../../src/cli/render/plan.js';
+import { computePlan } from '../../src/plan/diff.js';
+import { configHash } from '../../src/plan/config-hash.js';
+import { canonicalJson } from '../../src/plan/hash.js';
+import { EMPTY_STATE_SERIAL, type StateSnapshot } from '../../src/state/snapshot.js';
+
+function config(extra = ''): Config {
+  const r = parseConfig(`version: 1\nname: clinic\nsource:\n  url: postgres://app:pw-src@127.0.0.1:5432/clinic\ntarget:\n  url: postgres://postgres:pw-tgt@127.0.0.1:5433/postgres\n${extra}`, 'migration.yaml', {});
+  if (!r.config) throw new Error(JSON.stringify(r.problems));
+  return r.config;
+}
+
+const obj = (o: Partial<CatalogObject> & Pick<CatalogObject, 'kind' | 'address' | 'name'>): CatalogObject => ({
+  schema: 'public',
+  table: null,
+  phase: ['schema', 'extension', 'type', 'function', 'sequence', 'table'].includes(o.kind) ? 'pre-data' : 'post-data',
+  createSql: [`-- create ${o.address}`],
+  definition: `def of ${o.address}`,
+  dependsOn: [],
+  owner: 'app',
+  acl: null,
+  ...o,
+});
+
+const patients = { schema: 'public', name: 'patients' };
+const SOURCE_OBJECTS: CatalogObject[] = [
+  obj({ kind: 'schema', address: 'schema public', name: 'public', schema: null }),
+  obj({ kind: 'schema', address: 'schema We"ird', name: 'We"ird', schema: null }),
+  obj({ kind: 'extension', address: 'extension pgcrypto', name: 'pgcrypto', schema: 'public' }),
+  obj({ kind: 'type', address: 'type public.visit_kind', name: 'visit_kind', dependsOn: ['schema public'] }),
+  obj({ kind: 'sequence', address: 'sequence public.patients_id_seq', name: 'patients_id_seq', dependsOn: ['schema public'] }),
+  obj({ kind: 'table', address: 'table public.patients', name: 'patients', table: patients, dependsOn: ['schema public', 'sequence public.patients_id_seq'] }),
+  obj({ kind: 'table', address: 'table We"ird.select', name: 'select', schema: 'We"ird', table: { schema: 'We"ird', name: 'select' }, dependsOn: ['schema We"ird'] }),
+  obj({ kind: 'table', address: 'table public.sessions', name: 'sessions', table: { schema: 'public', name: 'sessions' } }),
+  obj({ kind: 'constraint', address: 'constraint public.patients.patients_pkey', name: 'patients_pkey', table: patients, dependsOn: ['table public.patients'] }),
+  obj({ kind: 'index', address: 'index public.patients_email_idx', name: 'patients_email_idx', table: patients, dependsOn: ['table public.patients'] }),
+  obj({ kind: 'view', address: 'view public.patient_names', name: 'patient_names', dependsOn: ['table public.patients'] }),
+  obj({ kind: 'sequence_value', address: 'sequence_value public.patients_id_seq', name: 'patients_id_seq', definition: 'last_value=42 is_called=t', dependsOn: ['sequence public.patients_id_seq'] }),
+];
+
+const tableInfo = (schema: string, name: string, key: string[] | null): TableInfo => ({
+  schema, name, address: `table ${schema}.${name}`, kind: 'table', parent: null, columns: [], key, keyKind: key ? 'primary' : null, estimatedRows: 1000, estimatedBytes: 65536, hasTriggers: false,
+});
+
+function catalog(objects: CatalogObject[], tables: TableInfo[] = []): Catalog {
+  return { serverVersionNum: 150000, database: 'clinic', fingerprint: fingerprint(objects), objects, tables };
+}
+
+const SOURCE = catalog(SOURCE_OBJECTS, [tableInfo('public', 'patients', ['id']), tableInfo('We"ird', 'select', null), tableInfo('public', 'sessions', ['id'])]);
+const EMPTY_STATE: StateSnapshot = { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined };
+
+function plan(cfg: Config, target: Catalog) {
+  return computePlan({ config: cfg, configHash: configHash(cfg), source: SOURCE, target, state: EMPTY_STATE, sourceDisplay: 'app@127.0.0.1:5432/clinic', targetDisplay: 'postgres@127.0.0.1:5433/postgres' });
+}
+
+describe('computePlan', () => {
+  const target = catalog([
+    SOURCE_OBJECTS[0] as CatalogObject, // schema public: same
+    { ...(SOURCE_OBJECTS[10] as CatalogObject), definition: 'another view body' }, // drift
+    obj({ kind: 'table', address: 'table public.app_only', name: 'app_only' }), // only on the target: untouched
+  ]);
+
+  it('creates what is missing, leaves what matches, reports drift, ignores target-only objects', () => {
+    const p = plan(config(), target);
+    const byAddress = new Map(p.actions.map((a) => [a.address, a]));
+    expect(byAddress.has('schema public')).toBe(false);
+    expect(byAddress.get('table public.patients')?.change).toBe('create');
+    expect(byAddress.has('view public.patient_names')).toBe(false);
+    expect(byAddress.has('table public.app_only')).toBe(false);
+    expect(byAddress.get('sequence_value public.patients_id_seq')?.change).toBe('update');
+    expect(p.findings.map((f) => `${f.code} ${f.address}`)).toEqual(['OBJECT_DRIFT view public.patient_names', 'TABLE_WITHOUT_KEY table We"ird.select']);
+    expect(p.summary).toEqual({ add: 9, resume: 0, change: 1, destroy: 0, unchanged: 1 });
+    // pre-data before post-data, dependencies first
+    const order = p.actions.map((a) => a.address);
+    expect(order.indexOf('table public.patients')).toBeLessThan(order.indexOf('index public.patients_email_idx'));
+    expect(order.indexOf('sequence public.patients_id_seq')).toBeLessThan(order.indexOf('table public.patients'));
+  });
+
+  it('is pure and deterministic: the same inputs give a byte-identical plan', () => {
+    const a = canonicalJson(plan(config(), target));
+    const shuffled = catalog([...target.objects].reverse());
+    const b = canonicalJson(plan(config(), shuffled));
+    expect(b).toBe(a);
+  });
+
+  it('honours tables.include / exclude; partitions and table-bound objects follow their table', () => {
+    const p = plan(config('tables:\n  include: ["public.*"]\n  exclude: ["public.sessions"]\n'), target);
+    const addresses = p.actions.map((a) => a.address);
+    expect(addresses).not.toContain('table public.sessions');
+    expect(addresses).not.toContain('table We"ird.select');
+    expect(addresses).not.toContain('schema We"ird');
+    expect(addresses).toContain('index public.patients_email_idx');
+  });
+
+  it('says No changes when the target matches', () => {
+    const p = plan(config(), SOURCE);
+    expect(p.actions).toEqual([]);
+    expect(renderPlanText(p)).toContain('No changes.');
+  });
+
+  it('renders text like terraform (snapshot)', () => {
+    expect(renderPlanText(plan(config(), target))).toMatchSnapshot();
+  });
+
+  it('renders markdown for a pull request (snapshot)', () => {
+    expect(renderPlanMarkdown(plan(config(), target))).toMatchSnapshot();
+  });
+
+  it('holds no secret', () => {
+    const text = canonicalJson(plan(config(), target));
+    expect(text).not.toContain('pw-src');
+    expect(text).not.toContain('pw-tgt');
+  });
+});
