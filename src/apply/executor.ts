@@ -103,6 +103,13 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
     return true;
   };
 
+  // one listener for the whole walk (not one per pass)
+  const aborted = opts.signal
+    ? new Promise<void>((resolve) => {
+        if (opts.signal?.aborted) resolve();
+        opts.signal?.addEventListener('abort', () => resolve(), { once: true });
+      })
+    : new Promise<void>(() => undefined);
   try {
     while (pending.size > 0 || running.size > 0) {
       if (!opts.signal?.aborted) {
@@ -135,10 +142,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
         if (!progress) throw new Error(`the plan's dependency graph cannot progress (cycle among ${[...pending.keys()].slice(0, 3).join(', ')})`);
         continue;
       }
-      const abort = opts.signal
-        ? new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }))
-        : new Promise<void>(() => undefined);
-      await Promise.race([...running.values(), abort]);
+      await Promise.race([...running.values(), aborted]);
       if (opts.signal?.aborted) {
         emit({ type: 'stopping' });
         await Promise.allSettled([...running.values()]);

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import pretty from 'pino-pretty';
 import { scrub } from './redact.js';
@@ -14,11 +15,14 @@ export interface LoggerOptions {
 }
 
 /** Every line is scrubbed of secrets before it is written, whatever field it came from. */
-class ScrubbingStream {
-  constructor(private readonly inner: NodeJS.WritableStream) {}
-  write(chunk: string): boolean {
-    return this.inner.write(scrub(chunk));
-  }
+function scrubbing(inner: NodeJS.WritableStream): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: Buffer | string, _encoding, callback): void {
+      inner.write(scrub(chunk.toString()));
+      callback();
+    },
+  });
 }
 
 /** Keys whose values are never logged, wherever they appear in a log object. */
@@ -38,8 +42,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.format ?? ((out as NodeJS.WriteStream).isTTY === true && process.env.CI !== 'true' ? 'pretty' : 'json');
   const stream: DestinationStream =
     format === 'pretty'
-      ? pretty({ destination: new ScrubbingStream(out) as unknown as NodeJS.WritableStream, colorize: (out as NodeJS.WriteStream).isTTY === true, sync: true, ignore: 'pid,hostname' })
-      : (new ScrubbingStream(out) as unknown as DestinationStream);
+      ? pretty({ destination: scrubbing(out), colorize: (out as NodeJS.WriteStream).isTTY === true, sync: true, ignore: 'pid,hostname' })
+      : { write: (chunk: string): void => void out.write(scrub(chunk)) };
   return pino(
     {
       name: 'pgshift',

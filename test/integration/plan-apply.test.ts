@@ -212,4 +212,28 @@ describe('kill -9 during the schema phase', () => {
     const runs = await withPg(dbs.targetUrl, async (c) => (await c.query<{ status: string }>("SELECT status FROM pgshift.runs WHERE status = 'running'")).rows);
     expect(runs).toEqual([]);
   });
+
+  it('SIGINT stops cleanly with exit 130, records the run as interrupted, and apply continues', async () => {
+    await withPg(dbs.sourceUrl, (c) => c.query(manyTablesSql(60, 'more')));
+    const child = spawn(process.execPath, [BIN, 'apply', '-c', file, '--auto-approve', '--parallel', '1'], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...envOf(dbs) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // wait until the run has started working, then interrupt it
+    for (let i = 0; i < 100 && !(await withPg(dbs.targetUrl, async (c) => (await c.query("SELECT 1 FROM pg_class WHERE oid = to_regclass('pgshift.runs')")).rowCount === 1 && (await c.query("SELECT 1 FROM pgshift.runs WHERE status = 'running'")).rowCount === 1)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('Error [INTERRUPTED]');
+    const runs = await withPg(dbs.targetUrl, async (c) => (await c.query<{ status: string }>('SELECT status FROM pgshift.runs ORDER BY started_at DESC LIMIT 1')).rows);
+    expect(runs[0]?.status).toBe('interrupted');
+    const final = runCli(['apply', '-c', file, '--auto-approve'], envOf(dbs));
+    expect(final.status, final.stderr).toBe(0);
+    await expectSameSchema(dbs.sourceUrl, dbs.targetUrl);
+  });
 });

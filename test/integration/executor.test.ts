@@ -1,0 +1,88 @@
+/**
+ * The executor against a real target: a failed action skips what depends on it and lets independent work finish;
+ * an abort stops scheduling and leaves the rest not started; per-table locks keep two actions on one table apart.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execute, type ExecutorEvent } from '../../src/apply/executor.js';
+import type { Action } from '../../src/plan/model.js';
+import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
+
+let dbs: FreshDatabases;
+beforeAll(async () => {
+  dbs = await freshDatabases('executor');
+});
+afterAll(async () => dbs?.drop());
+
+const action = (id: string, sql: string, dependsOn: string[] = [], locks: string[] = [], phase: Action['phase'] = 'pre-data'): Action => ({
+  kind: 'set_sequence_value', id, address: id, dependsOn, locks, phase, change: 'create', reason: 'test', sql: [sql],
+});
+
+async function openWorker(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: dbs.targetUrl });
+  await c.connect();
+  return c;
+}
+
+const run = async (a: Action, c: pg.Client): Promise<void> => {
+  if (a.kind !== 'set_sequence_value') throw new Error('unexpected');
+  for (const s of a.sql) await c.query(s);
+};
+
+describe('execute', () => {
+  it('skips what depends on a failure, transitively, and finishes independent work', async () => {
+    const events: ExecutorEvent[] = [];
+    const result = await execute(
+      [
+        action('a', 'CREATE TABLE ex_a (id int)'),
+        action('bad', 'CREATE TABLE ex_bad (id no_such_type)'),
+        action('child', 'CREATE TABLE ex_child (id int)', ['bad']),
+        action('grandchild', 'CREATE TABLE ex_grandchild (id int)', ['child'], [], 'post-data'),
+        action('after', 'CREATE INDEX ex_a_idx ON ex_a (id)', ['a'], [], 'post-data'),
+      ],
+      { concurrency: 2, openWorker, run, onEvent: (e) => events.push(e) },
+    );
+    expect(result.done.sort()).toEqual(['a', 'after']);
+    expect(result.failed.map((f) => f.id)).toEqual(['bad']);
+    expect(result.failed[0]?.message).toContain('no_such_type');
+    expect(result.skipped.sort()).toEqual(['child', 'grandchild']);
+    const tables = await withPg(dbs.targetUrl, async (c) => (await c.query<{ t: string }>("SELECT relname AS t FROM pg_class WHERE relname LIKE 'ex\\_%' ORDER BY 1")).rows.map((r) => r.t));
+    expect(tables).toEqual(['ex_a', 'ex_a_idx']);
+    expect(events.filter((e) => e.type === 'action-skipped')).toHaveLength(2);
+  });
+
+  it('never runs two actions holding the same table lock at once, and runs the phases in order', async () => {
+    const log: string[] = [];
+    const slow = async (a: Action, c: pg.Client): Promise<void> => {
+      log.push(`start ${a.id}`);
+      await c.query('SELECT pg_sleep(0.2)');
+      log.push(`end ${a.id}`);
+    };
+    await execute(
+      [action('x1', '', [], ['table t']), action('x2', '', [], ['table t']), action('y', '', [], ['table u']), action('z', '', [], [], 'post-data')],
+      { concurrency: 4, openWorker, run: slow },
+    );
+    const i = (s: string): number => log.indexOf(s);
+    expect(i('start x2') > i('end x1') || i('start x1') > i('end x2')).toBe(true);
+    expect(i('start y')).toBeLessThan(i('end x1')); // independent table: concurrent
+    expect(i('start z')).toBeGreaterThan(Math.max(i('end x1'), i('end x2'), i('end y')));
+  });
+
+  it('stops scheduling on abort: running actions finish, the rest is not started', async () => {
+    const controller = new AbortController();
+    const actions = Array.from({ length: 10 }, (_, k) => action(`s${k}`, 'SELECT pg_sleep(0.1)'));
+    const result = await execute(actions, {
+      concurrency: 2,
+      openWorker,
+      run: async (a, c) => {
+        await run(a, c);
+        if (a.id === 's1') controller.abort();
+      },
+      signal: controller.signal,
+    });
+    expect(result.interrupted).toBe(true);
+    expect(result.done.length).toBeGreaterThanOrEqual(2);
+    expect(result.done.length + result.notStarted.length).toBe(10);
+    expect(result.notStarted.length).toBeGreaterThan(0);
+  });
+});
