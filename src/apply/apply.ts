@@ -76,7 +76,13 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       const execution = await execute(plan.actions, {
         concurrency: Math.max(1, opts.parallel ?? config.copy.parallel),
         openWorker: () => connectClient(eps.target, session),
-        run: (action, client) => runAction(action, client, { runId }),
+        run: (action, client) =>
+          runAction(action, client, {
+            runId,
+            openSource: () => connectClient(eps.source, session),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            onProgress: (action, rows, bytes) => opts.onEvent?.({ type: 'action-progress', action, rows, bytes }),
+          }),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
       });

@@ -7,6 +7,7 @@ export type ExecutorEvent =
   | { readonly type: 'start'; readonly total: number; readonly actions: readonly Action[] }
   | { readonly type: 'action-start'; readonly action: Action }
   | { readonly type: 'action-done'; readonly action: Action; readonly ms: number }
+  | { readonly type: 'action-progress'; readonly action: Action; readonly rows: number; readonly bytes: number }
   | { readonly type: 'action-retry'; readonly action: Action; readonly attempt: number; readonly reason: string }
   | { readonly type: 'action-failed'; readonly action: Action; readonly code: string; readonly message: string }
   | { readonly type: 'action-skipped'; readonly action: Action; readonly because: string }
@@ -33,10 +34,12 @@ export interface ExecutorOptions {
   readonly attempts?: number;
 }
 
-const PHASE_ORDER: Record<ActionPhase, number> = { 'pre-data': 0, data: 1, 'post-data': 2 };
+// data and after-data share a level: an index or foreign key starts as soon as the copies it depends on are done
+// (the plan wires those dependencies), while other tables are still copying.
+const PHASE_ORDER: Record<ActionPhase, number> = { 'pre-data': 0, data: 1, 'post-data': 1 };
 
 /**
- * Walks the action graph: phases in order (pre-data, data, post-data), inside a phase every action whose
+ * Walks the action graph: schema before data first, then data and after-data objects; every action whose
  * dependencies are done and whose table locks are free, at most `concurrency` at once. A failed action skips what
  * depends on it (transitively) and lets independent work finish. An abort stops scheduling; running actions end
  * (each is one transaction), the rest is reported as not started.
@@ -50,6 +53,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   const done: string[] = [];
   const failed: Array<{ id: string; code: string; message: string }> = [];
   const skipped: string[] = [];
+  const stopped: string[] = [];
   const idle: pg.Client[] = [];
   const all: pg.Client[] = [];
   const bad = new Set<string>(); // failed or skipped ids
@@ -88,6 +92,10 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
           continue;
         }
         const e = asPgshiftError(err);
+        if (e.code === 'INTERRUPTED' && opts.signal?.aborted) {
+          stopped.push(a.id); // stopped cleanly between two committed batches: it resumes next time
+          return;
+        }
         failed.push({ id: a.id, code: e.code, message: e.message });
         bad.add(a.id);
         emit({ type: 'action-failed', action: a, code: e.code, message: e.message });
@@ -156,8 +164,8 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
     done,
     failed,
     skipped,
-    notStarted: [...pending.keys()],
-    interrupted: opts.signal?.aborted === true && pending.size > 0,
+    notStarted: [...stopped, ...pending.keys()],
+    interrupted: opts.signal?.aborted === true && pending.size + stopped.length > 0,
   };
   emit({ type: 'finish', result });
   return result;

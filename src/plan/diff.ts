@@ -4,6 +4,7 @@ import type { Config } from '../config/types.js';
 import type { StateSnapshot } from '../state/snapshot.js';
 import { sha256 } from './hash.js';
 import type { Action, Finding, Plan, PlanSummary } from './model.js';
+import { copiesNeededBy, copyActions } from './copy-actions.js';
 import { Scope } from './scope.js';
 
 export interface PlanInput {
@@ -47,6 +48,8 @@ export function computePlan(input: PlanInput): Plan {
   const findings: Finding[] = [];
   const planned = new Set<string>();
   let unchanged = 0;
+  const copy = config.copy.data ? copyActions(config, source, scope, input.state.checkpoints) : { actions: [], findings: [], unchanged: 0, copiesOf: new Map<string, string[]>() };
+  unchanged += copy.unchanged;
 
   const locksOf = (o: CatalogObject): string[] => {
     const locks = new Set<string>();
@@ -65,7 +68,7 @@ export function computePlan(input: PlanInput): Plan {
       unchanged++;
       continue;
     }
-    const dependsOn = o.dependsOn.filter((d) => planned.has(d));
+    const dependsOn = [...o.dependsOn.filter((d) => planned.has(d)), ...copiesNeededBy(o, sourceByAddress, copy)];
     const base = { id: o.address, address: o.address, dependsOn, phase: o.phase, locks: locksOf(o) } as const;
     if (o.kind === 'sequence_value') {
       actions.push({ ...base, kind: 'set_sequence_value', change: 'update', reason: reasonFor(o), sql: o.createSql });
@@ -86,9 +89,15 @@ export function computePlan(input: PlanInput): Plan {
     planned.add(o.address);
   }
 
+  // data between the two schema phases: copies wait for their table, after-data objects for their copies
+  const firstPostData = actions.findIndex((a) => a.phase === 'post-data');
+  const copies = copy.actions.map((a) => ({ ...a, dependsOn: a.dependsOn.filter((d) => planned.has(d)) }));
+  actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...copies);
+  findings.push(...copy.findings);
+
   for (const t of source.tables) {
     if (t.kind === 'partitioned' || !scope.tableInScope(t.schema, t.name)) continue;
-    if (!t.key && config.copy.data) {
+    if (!t.key && config.copy.data && !config.tables.overrides[`${t.schema}.${t.name}`]?.key) {
       findings.push({
         code: 'TABLE_WITHOUT_KEY',
         severity: 'warning',

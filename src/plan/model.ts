@@ -29,8 +29,22 @@ export interface SetSequenceValueAction extends ActionBase {
   readonly sql: readonly string[];
 }
 
+export interface CopyTableAction extends ActionBase {
+  readonly kind: 'copy_table';
+  readonly table: { readonly schema: string; readonly name: string };
+  /** Columns copied, in order (stored generated columns are left to the target). */
+  readonly columns: readonly string[];
+  /** Key columns and their types (format_type) for keyset batches; null: one atomic unit. */
+  readonly key: ReadonlyArray<{ readonly name: string; readonly type: string }> | null;
+  readonly batchSize: number;
+  /** binary unless a column's type is not built in (its binary form may carry server-specific OIDs). */
+  readonly format: 'binary' | 'text';
+  readonly estimatedRows: number;
+  readonly estimatedBytes: number;
+}
+
 /** The closed union of what apply can do. Every switch over `kind` ends in assertNever. */
-export type Action = CreateObjectAction | SetSequenceValueAction;
+export type Action = CreateObjectAction | SetSequenceValueAction | CopyTableAction;
 export type ActionKind = Action['kind'];
 
 export type Severity = 'warning' | 'blocker';

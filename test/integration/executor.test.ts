@@ -42,10 +42,10 @@ describe('execute', () => {
       ],
       { concurrency: 2, openWorker, run, onEvent: (e) => events.push(e) },
     );
-    expect(result.done.sort()).toEqual(['a', 'after']);
+    expect([...result.done].sort()).toEqual(['a', 'after']);
     expect(result.failed.map((f) => f.id)).toEqual(['bad']);
     expect(result.failed[0]?.message).toContain('no_such_type');
-    expect(result.skipped.sort()).toEqual(['child', 'grandchild']);
+    expect([...result.skipped].sort()).toEqual(['child', 'grandchild']);
     const tables = await withPg(dbs.targetUrl, async (c) => (await c.query<{ t: string }>("SELECT relname AS t FROM pg_class WHERE relname LIKE 'ex\\_%' ORDER BY 1")).rows.map((r) => r.t));
     expect(tables).toEqual(['ex_a', 'ex_a_idx']);
     expect(events.filter((e) => e.type === 'action-skipped')).toHaveLength(2);

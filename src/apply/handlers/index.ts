@@ -4,6 +4,7 @@ import { PgshiftError } from '../../errors/index.js';
 import { scrub } from '../../log/redact.js';
 import { type Action, assertNever } from '../../plan/model.js';
 import type { RunContext } from './context.js';
+import { copyTableHandler } from './copy-table.js';
 import { createObject } from './create-object.js';
 import { setSequenceValue } from './set-sequence-value.js';
 
@@ -15,9 +16,20 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
       return createObject(action, client, ctx);
     case 'set_sequence_value':
       return setSequenceValue(action, client);
+    case 'copy_table':
+      return copyTableHandler(action, client, ctx);
     default:
       return assertNever(action);
   }
+}
+
+/**
+ * Data errors (classes 22 and 23) quote the offending value in their message: mask every quoted literal, so that
+ * no patient value reaches an error, a log or the state. Names of objects are kept in the other classes.
+ */
+function withoutValues(message: string, code: string): string {
+  if (!/^2[23]/.test(code)) return message;
+  return message.replace(/"(?:[^"]|"")*"/g, '"***"').replace(/'(?:[^']|'')*'/g, "'***'");
 }
 
 /**
@@ -30,7 +42,7 @@ export async function runAction(action: Action, client: pg.Client, ctx: RunConte
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && !isTransient(err)) {
-      throw new PgshiftError('ACTION_FAILED', `${action.address}: ${scrub(e.message ?? 'failed')} (SQLSTATE ${e.code})`, {
+      throw new PgshiftError('ACTION_FAILED', `${action.address}: ${withoutValues(scrub(e.message ?? 'failed'), e.code)} (SQLSTATE ${e.code})`, {
         hint: 'Fix the cause on the target (or the source definition), then run `pgshift apply` again: finished work is kept.',
         cause: err,
       });

@@ -1,0 +1,120 @@
+import type { Catalog, CatalogObject, TableInfo } from '../catalog/types.js';
+import type { Config } from '../config/types.js';
+import type { CheckpointRow } from '../state/snapshot.js';
+import type { CopyTableAction, Finding } from './model.js';
+import type { Scope } from './scope.js';
+
+export function copyAddress(t: { schema: string; name: string }): string {
+  return `copy ${t.schema}.${t.name}`;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(n / 1024))} kB`;
+}
+
+const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
+
+export interface CopyPlan {
+  readonly actions: CopyTableAction[];
+  readonly findings: Finding[];
+  readonly unchanged: number;
+  /** table address -> copy action ids of the table and of every leaf partition under it */
+  readonly copiesOf: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * One copy action per leaf table in scope (partitions are copied one by one, their parents hold no rows),
+ * largest first. A unit done in the state is a no-op; a unit with a checkpoint resumes after its last key.
+ */
+export function copyActions(config: Config, source: Catalog, scope: Scope, checkpoints: readonly CheckpointRow[]): CopyPlan {
+  const findings: Finding[] = [];
+  const byUnit = new Map(checkpoints.map((c) => [c.unit, c]));
+  const leaves = source.tables.filter((t) => t.kind !== 'partitioned' && scope.tableInScope(t.schema, t.name));
+  leaves.sort((a, b) => b.estimatedBytes - a.estimatedBytes || (copyAddress(a) < copyAddress(b) ? -1 : 1));
+  const actions: CopyTableAction[] = [];
+  let unchanged = 0;
+  for (const t of leaves) {
+    const address = copyAddress(t);
+    const cp = byUnit.get(address);
+    if (cp?.status === 'done') {
+      unchanged++;
+      continue;
+    }
+    const override = config.tables.overrides[`${t.schema}.${t.name}`];
+    const keyNames = override?.key ?? t.key;
+    const key = keyNames
+      ? keyNames.map((k) => {
+          const col = t.columns.find((c) => c.name === k);
+          if (!col) {
+            findings.push({ code: 'KEY_COLUMN_MISSING', severity: 'blocker', address, message: `tables.overrides: key column "${k}" is not a column of ${t.schema}.${t.name}`, hint: 'Name existing columns that identify a row.' });
+          }
+          return { name: k, type: col?.type ?? 'text' };
+        })
+      : null;
+    const columns = t.columns.filter((c) => c.generated === null).map((c) => c.name);
+    const foreign = t.columns.find((c) => c.typeSchema !== 'pg_catalog');
+    const format = foreign ? 'text' : 'binary';
+    const rows = Math.max(0, Math.round(t.estimatedRows));
+    let reason = `~${rows.toLocaleString('en-US')} rows, ${formatBytes(t.estimatedBytes)}${format === 'text' ? ` (text format: column "${foreign?.name}" has type ${foreign?.type})` : ''}${key ? '' : ', one atomic unit (no key)'}`;
+    let change: CopyTableAction['change'] = 'create';
+    if (cp) {
+      change = 'resume';
+      const last = Array.isArray(cp.lastKey) ? (cp.lastKey as unknown[]) : null;
+      const showKey = key && last && key.length === 1 && INTEGER_TYPES.has(key[0]?.type ?? '');
+      const left = Math.max(0, rows - cp.rowsCopied);
+      reason = `resume ${showKey ? `after ${key?.[0]?.name} ${String(last?.[0])}` : `after ${cp.rowsCopied.toLocaleString('en-US')} rows`}, ~${left.toLocaleString('en-US')} rows left`;
+    }
+    actions.push({
+      kind: 'copy_table',
+      id: address,
+      address,
+      dependsOn: [`table ${t.schema}.${t.name}`],
+      change,
+      reason,
+      phase: 'data',
+      locks: [`table ${t.schema}.${t.name}`],
+      table: { schema: t.schema, name: t.name },
+      columns,
+      key,
+      batchSize: override?.batchSize ?? config.copy.batchSize,
+      format,
+      estimatedRows: rows,
+      estimatedBytes: t.estimatedBytes,
+    });
+  }
+  // which copies must be finished before an object of a table (or of its partitions) is built
+  const children = new Map<string, TableInfo[]>();
+  for (const t of source.tables) if (t.parent) children.set(`table ${t.parent.schema}.${t.parent.name}`, [...(children.get(`table ${t.parent.schema}.${t.parent.name}`) ?? []), t]);
+  const planned = new Set(actions.map((a) => a.id));
+  const copiesOf = new Map<string, string[]>();
+  const collect = (tableAddr: string, out: string[]): void => {
+    const [, qualified] = tableAddr.split(' ', 2);
+    const id = `copy ${qualified}`;
+    if (planned.has(id)) out.push(id);
+    for (const c of children.get(tableAddr) ?? []) collect(`table ${c.schema}.${c.name}`, out);
+  };
+  for (const t of source.tables) {
+    const out: string[] = [];
+    collect(`table ${t.schema}.${t.name}`, out);
+    copiesOf.set(`table ${t.schema}.${t.name}`, out.sort());
+  }
+  return { actions, findings, unchanged, copiesOf };
+}
+
+/** The copies an after-data object waits for: those of its own table and of the tables it depends on. */
+export function copiesNeededBy(o: CatalogObject, sourceByAddress: ReadonlyMap<string, CatalogObject>, plan: CopyPlan): string[] {
+  if (plan.actions.length === 0 || o.phase !== 'post-data') return [];
+  if (o.kind === 'materialized_view') return plan.actions.map((a) => a.id); // it reads whatever its query reads
+  const tables = new Set<string>();
+  if (o.table) tables.add(`table ${o.table.schema}.${o.table.name}`);
+  for (const d of o.dependsOn) {
+    const dep = sourceByAddress.get(d);
+    if (dep?.kind === 'table') tables.add(d);
+    else if (dep?.table) tables.add(`table ${dep.table.schema}.${dep.table.name}`);
+  }
+  const out = new Set<string>();
+  for (const t of tables) for (const id of plan.copiesOf.get(t) ?? []) out.add(id);
+  return [...out].sort();
+}
