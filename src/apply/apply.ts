@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { connectClient } from '../db/connect.js';
+import { isTransient } from '../db/retry.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
 import { configHash } from '../plan/config-hash.js';
@@ -42,13 +43,30 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
   const { config } = opts;
   const eps = endpoints(config);
   const session = sessionSettings(config);
-  const control = await connectClient(eps.target, session);
+  let control = await connectClient(eps.target, session);
   let source: pg.Client | undefined;
   try {
     await migrateState(stateDb(control));
     const runId = newRunId();
     const who = currentOperator();
-    const lock = await acquireLock(control, { runId, command: opts.command ?? 'apply', ...who });
+    const lockInfo = { runId, command: opts.command ?? 'apply', ...who };
+    let lock = await acquireLock(control, lockInfo);
+    /**
+     * The control session holds the lock. If the target restarted under us (the copy survives that through
+     * retries), reconnect and take the lock again before writing the run's record.
+     */
+    const withControl = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+      try {
+        return await fn(control);
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        logger().warn({ reason: (err as Error).message }, 'the control session to the target was lost; reconnecting');
+        await control.end().catch(() => undefined);
+        control = await connectClient(eps.target, session);
+        lock = await acquireLock(control, lockInfo);
+        return fn(control);
+      }
+    };
     try {
       // we hold the lock: any run still marked running died without a word
       await control.query(`UPDATE pgshift.runs SET status = 'interrupted', finished_at = clock_timestamp(), error = 'the run ended without finishing (killed?)' WHERE status = 'running'`);
@@ -87,12 +105,12 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
       });
       const status = execution.failed.length > 0 ? 'failed' : execution.interrupted ? 'interrupted' : 'succeeded';
-      await finishRun(control, runId, status, {
+      await withControl((c) => finishRun(c, runId, status, {
         done: execution.done.length,
         failed: execution.failed.length,
         skipped: execution.skipped.length,
         notStarted: execution.notStarted.length,
-      }, execution.failed[0]?.message);
+      }, execution.failed[0]?.message));
       return { plan, planHash: hash, runId, status, execution };
     } finally {
       await lock.release().catch(() => undefined);
