@@ -47,7 +47,7 @@ export function copyActions(config: Config, source: Catalog, scope: Scope, check
     const key = keyNames
       ? keyNames.map((k) => {
           const col = t.columns.find((c) => c.name === k);
-          if (!col) {
+          if (!col && override?.key) {
             findings.push({ code: 'KEY_COLUMN_MISSING', severity: 'blocker', address, message: `tables.overrides: key column "${k}" is not a column of ${t.schema}.${t.name}`, hint: 'Name existing columns that identify a row.' });
           }
           return { name: k, type: col?.type ?? 'text' };

@@ -44,7 +44,12 @@ const SOURCE_OBJECTS: CatalogObject[] = [
 ];
 
 const tableInfo = (schema: string, name: string, key: string[] | null): TableInfo => ({
-  schema, name, address: `table ${schema}.${name}`, kind: 'table', parent: null, columns: [], key, keyKind: key ? 'primary' : null, estimatedRows: 1000, estimatedBytes: 65536, hasTriggers: false,
+  schema, name, address: `table ${schema}.${name}`, kind: 'table', parent: null,
+  columns: [
+    { name: 'id', attnum: 1, type: 'bigint', typeName: 'int8', typeSchema: 'pg_catalog', notNull: true, default: null, identity: null, generated: null, collation: null },
+    { name: 'kind', attnum: 2, type: 'public.visit_kind', typeName: 'visit_kind', typeSchema: 'public', notNull: false, default: null, identity: null, generated: null, collation: null },
+  ],
+  key, keyKind: key ? 'primary' : null, estimatedRows: 1000, estimatedBytes: 65536, hasTriggers: false,
 });
 
 function catalog(objects: CatalogObject[], tables: TableInfo[] = []): Catalog {
@@ -74,7 +79,12 @@ describe('computePlan', () => {
     expect(byAddress.has('table public.app_only')).toBe(false);
     expect(byAddress.get('sequence_value public.patients_id_seq')?.change).toBe('update');
     expect(p.findings.map((f) => `${f.code} ${f.address}`)).toEqual(['OBJECT_DRIFT view public.patient_names', 'TABLE_WITHOUT_KEY table We"ird.select']);
-    expect(p.summary).toEqual({ add: 9, resume: 0, change: 1, destroy: 0, unchanged: 1 });
+    expect(p.summary).toEqual({ add: 12, resume: 0, change: 1, destroy: 0, unchanged: 1 });
+    // data: one copy per table, between the schema phases; after-data objects of a table wait for its copy
+    const copy = byAddress.get('copy public.patients');
+    expect(copy).toMatchObject({ kind: 'copy_table', phase: 'data', change: 'create', format: 'text', key: [{ name: 'id', type: 'bigint' }], batchSize: 1000 });
+    expect(byAddress.get('copy We"ird.select')).toMatchObject({ key: null });
+    expect(byAddress.get('index public.patients_email_idx')?.dependsOn).toContain('copy public.patients');
     // pre-data before post-data, dependencies first
     const order = p.actions.map((a) => a.address);
     expect(order.indexOf('table public.patients')).toBeLessThan(order.indexOf('index public.patients_email_idx'));
@@ -98,7 +108,7 @@ describe('computePlan', () => {
   });
 
   it('says No changes when the target matches', () => {
-    const p = plan(config(), SOURCE);
+    const p = plan(config('copy: { data: false }\n'), SOURCE);
     expect(p.actions).toEqual([]);
     expect(renderPlanText(p)).toContain('No changes.');
   });
@@ -115,5 +125,20 @@ describe('computePlan', () => {
     const text = canonicalJson(plan(config(), target));
     expect(text).not.toContain('pw-src');
     expect(text).not.toContain('pw-tgt');
+  });
+});
+
+describe('copy actions from the state', () => {
+  const cp = (unit: string, status: string, rows: number, lastKey: unknown) => ({ unit, tableSchema: 'public', tableName: unit.split('.')[1] ?? '', status, rowsCopied: rows, bytesCopied: 0, lastKey, error: null });
+  it('skips done units, resumes started ones after their last key, and shows integer keys only', () => {
+    const state: StateSnapshot = { ...EMPTY_STATE, exists: true, serial: 'x', checkpoints: [cp('copy public.patients', 'running', 400, ['52000']), cp('copy public.sessions', 'done', 1000, null)] };
+    const cfg = config();
+    const p = computePlan({ config: cfg, configHash: configHash(cfg), source: SOURCE, target: SOURCE, state, sourceDisplay: 's', targetDisplay: 't' });
+    expect(p.actions.map((a) => `${a.change} ${a.address}: ${a.reason}`)).toEqual([
+      'create copy We"ird.select: ~1,000 rows, 64 kB (text format: column "kind" has type public.visit_kind), one atomic unit (no key)',
+      'resume copy public.patients: resume after id 52000, ~600 rows left',
+    ]);
+    expect(p.summary).toMatchObject({ add: 1, resume: 1, change: 0 });
+    expect(renderPlanText(p)).toContain('Plan: 1 to add, 1 to resume, 0 to change, 0 to destroy.');
   });
 });
