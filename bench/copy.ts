@@ -273,7 +273,10 @@ interface Measure {
   batch?: number;
   ok: boolean;
   note: string;
+  /** wall time of the method; for the node children without their process start (module loading) */
   wallS: number;
+  /** node child: spawn to the start of its work (node start + module loading), not in wallS */
+  startS?: number;
   phases: Record<string, number>;
   /** heap+TOAST MiB/s over the data phase */
   dataMiBs?: number;
@@ -288,8 +291,41 @@ interface Measure {
   spans?: Span[];
 }
 
+/**
+ * How the child runs: compiled with tsc into the temp directory (as the built CLI runs: no tsx loader in the
+ * measured process), or, when that fails or BENCH_CHILD=tsx, from the sources through tsx.
+ */
+let childCommand: string[] = ['--import', 'tsx', path.join(here, 'copy-child.ts')];
+let childHow = 'tsx (sources transpiled at load)';
+
+async function buildChild(tmp: string): Promise<void> {
+  if (env.BENCH_CHILD === 'tsx') return;
+  const out = path.join(tmp, 'build');
+  const tsconfig = path.join(tmp, 'tsconfig.bench.json');
+  fs.writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: path.join(REPO, 'tsconfig.json'),
+      compilerOptions: { rootDir: REPO, outDir: out, noEmit: false, sourceMap: false, declaration: false, incremental: false },
+      files: [path.join(here, 'copy-child.ts')],
+      include: [],
+    }),
+  );
+  const r = await run(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', tsconfig]);
+  const js = path.join(out, 'bench', 'copy-child.js');
+  if (!fs.existsSync(js)) {
+    log(`could not compile bench/copy-child.ts (${r.stdout.trim().slice(0, 500)}); running it through tsx`);
+    return;
+  }
+  // the compiled tree resolves packages and reads schemas/ relative to itself
+  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(out, 'node_modules'));
+  fs.symlinkSync(path.join(REPO, 'schemas'), path.join(out, 'schemas'));
+  childCommand = [js];
+  childHow = `compiled with tsc (plain node, no loader)${r.code === 0 ? '' : ' despite type errors elsewhere'}`;
+}
+
 function spawnChild(args: object, timeoutMs: number): Promise<{ exec: Exec; result: ChildResult | null }> {
-  return run(process.execPath, ['--import', 'tsx', path.join(here, 'copy-child.ts'), JSON.stringify(args)], { timeoutMs }).then((exec) => {
+  return run(process.execPath, [...childCommand, JSON.stringify(args)], { timeoutMs }).then((exec) => {
     const line = exec.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
     return { exec, result: line ? (JSON.parse(line.slice('BENCH_RESULT '.length)) as ChildResult) : null };
   });
@@ -327,8 +363,9 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
       const copies = result.spans.filter((x) => x.kind === 'copy_table');
       const firstCopy = Math.min(...copies.map((x) => x.start)) / 1000;
       const lastCopy = Math.max(...copies.map((x) => x.end)) / 1000;
-      const startup = exec.ms / 1000 - result.ms / 1000;
-      m.phases = { 'process start': startup, 'schema (incl. plan)': firstCopy, data: lastCopy - firstCopy, 'after last copy': result.ms / 1000 - lastCopy };
+      m.startS = exec.ms / 1000 - result.ms / 1000;
+      m.phases = { 'schema (incl. plan)': firstCopy, data: lastCopy - firstCopy, 'after last copy': result.ms / 1000 - lastCopy };
+      m.wallS = result.ms / 1000;
       m.spans = result.spans;
       m.clientRssMiB = result.maxRssKb / 1024;
       m.clientIdleRssMiB = result.rssIdleKb / 1024;
@@ -341,8 +378,11 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
       if (!result || !result.ok) throw new Error(result?.error ?? `child exit ${exec.code}: ${exec.stderr.slice(-2000)}`);
       const tPost = mark();
       await schemaSection(ds, src, tgt, 'post-data');
-      m.phases = { 'schema (pre-data)': tData, 'process start': exec.ms / 1000 - result.ms / 1000, data: result.ms / 1000, 'indexes/constraints': mark() - tPost };
-      m.spans = result.spans.map((x) => ({ ...x, start: x.start + tData * 1000, end: x.end + tData * 1000 }));
+      m.startS = exec.ms / 1000 - result.ms / 1000;
+      m.phases = { 'schema (pre-data)': tData, data: result.ms / 1000, 'indexes/constraints': mark() - tPost };
+      m.wallS = mark() - m.startS;
+      const offset = (tData + m.startS) * 1000;
+      m.spans = result.spans.map((x) => ({ ...x, start: x.start + offset, end: x.end + offset }));
       m.clientRssMiB = result.maxRssKb / 1024;
       m.clientIdleRssMiB = result.rssIdleKb / 1024;
     } else if (method === 'psql') {
@@ -376,7 +416,7 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
         fs.rmSync(dir, { recursive: true, force: true });
       }
     }
-    m.wallS = mark();
+    if (m.startS === undefined) m.wallS = mark();
   } catch (err) {
     m.wallS = mark();
     m.ok = false;
@@ -427,7 +467,7 @@ function comparison(ds: Dataset, ms: Measure[], floorKey = 'floor'): string {
     const first = g[0] as Measure;
     const phases = Object.keys(first.phases)
       .map((k) => `${k} ${f1(median(okRuns.map((m) => m.phases[k] ?? NaN)))}`)
-      .join(' + ');
+      .join(' + ') + (first.startS === undefined ? '' : `; start ${f1(median(okRuns.map((m) => m.startS ?? NaN)))}`);
     const mid = (f: (m: Measure) => number | undefined): number | undefined => {
       const v = okRuns.map(f).filter((x): x is number => x !== undefined);
       return v.length ? median(v) : undefined;
@@ -497,6 +537,7 @@ async function main(): Promise<void> {
   process.on('exit', rmTmp);
   const settings = { shared_buffers: '512MB', max_wal_size: '4GB', fsync: FSYNC, full_page_writes: FSYNC };
   const t0 = performance.now();
+  await buildChild(tmp);
   const [source, target] = await Promise.all([startEmbedded({ major: 15, settings }), startEmbedded({ major: 17, settings })]);
   const s: Servers = { source, target };
   const all: Measure[] = [];
@@ -507,7 +548,8 @@ async function main(): Promise<void> {
     out.push(
       `Machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}; ` +
         `source ${versions[0]?.split(',')[0]}, target ${versions[1]?.split(',')[0]} (embedded, npm); both with shared_buffers=512MB, max_wal_size=4GB, ` +
-        `fsync=${FSYNC ? 'on' : 'off'}, full_page_writes=${FSYNC ? 'on' : 'off'}, wal_level=logical; client tools: ${haveDump ? 'psql/pg_dump/pg_restore 15 (Debian)' : 'psql only'}.`,
+        `fsync=${FSYNC ? 'on' : 'off'}, full_page_writes=${FSYNC ? 'on' : 'off'}, wal_level=logical; client tools: ${haveDump ? 'psql/pg_dump/pg_restore 15 (Debian)' : 'psql only'}. ` +
+        `The pgshift and floor clients run in child processes, ${childHow}; their wall times leave out the process start (node + module loading, shown as "start").`,
     );
     const datasets = new Map<number, Dataset>();
     const dataset = async (scale: number): Promise<Dataset> => {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { connectClient } from '../db/connect.js';
+import { freeConnections } from '../db/headroom.js';
 import { isTransient } from '../db/retry.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
@@ -89,10 +90,17 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       if (plan.actions.length === 0) return { plan, planHash: hash, runId: null, status: 'no-changes', execution: null };
       if (!opts.planFile && !(await opts.confirm(plan))) return { plan, planHash: hash, runId: null, status: 'cancelled', execution: null };
 
+      // never more sessions than the servers can take: each worker holds one target session (and a copy one
+      // source session); keep one spare on each side for the application and for pgshift status
+      const requested = Math.max(1, opts.parallel ?? config.copy.parallel);
+      const free = Math.min(await freeConnections(control), await freeConnections(source));
+      const workers = Math.max(1, Math.min(requested, free - 1));
+      if (workers < requested) logger().warn({ requested, workers, free }, 'fewer workers than copy.parallel: not enough free connections');
+
       await startRun(control, { id: runId, command: opts.command ?? 'apply', migration: config.name, planHash: hash, ...who });
       logger().info({ runId, actions: plan.actions.length, planHash: hash }, 'apply started');
       const execution = await execute(plan.actions, {
-        concurrency: Math.max(1, opts.parallel ?? config.copy.parallel),
+        concurrency: workers,
         openWorker: () => connectClient(eps.target, session),
         run: (action, client) =>
           runAction(action, client, {

@@ -64,7 +64,9 @@ export function copyActions(config: Config, source: Catalog, scope: Scope, check
       const last = Array.isArray(cp.lastKey) ? (cp.lastKey as unknown[]) : null;
       const showKey = key && last && key.length === 1 && INTEGER_TYPES.has(key[0]?.type ?? '');
       const left = Math.max(0, rows - cp.rowsCopied);
-      reason = `resume ${showKey ? `after ${key?.[0]?.name} ${String(last?.[0])}` : `after ${cp.rowsCopied.toLocaleString('en-US')} rows`}, ~${left.toLocaleString('en-US')} rows left`;
+      const rate = cp.seconds >= 1 ? cp.rowsCopied / cp.seconds : 0;
+      const eta = rate > 0 && left > 0 ? `, ETA ~${Math.max(1, Math.round(left / rate))}s at ${Math.round(rate).toLocaleString('en-US')} rows/s` : '';
+      reason = `resume ${showKey ? `after ${key?.[0]?.name} ${String(last?.[0])}` : `after ${cp.rowsCopied.toLocaleString('en-US')} rows`}, ~${left.toLocaleString('en-US')} rows left${eta}`;
     }
     actions.push({
       kind: 'copy_table',

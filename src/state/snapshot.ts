@@ -11,6 +11,8 @@ export interface CheckpointRow {
   readonly bytesCopied: number;
   readonly lastKey: unknown;
   readonly error: string | null;
+  /** Seconds between the unit's first and last committed batch: with rowsCopied, a throughput sample. */
+  readonly seconds: number;
 }
 
 export interface RunRow {
@@ -46,8 +48,10 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
     'SELECT address, definition_hash FROM pgshift.objects ORDER BY address COLLATE "C"',
   );
   const checkpoints = await client.query<{
-    unit: string; table_schema: string; table_name: string; status: string; rows_copied: string; bytes_copied: string; last_key: unknown; error: string | null;
-  }>('SELECT unit, table_schema, table_name, status, rows_copied, bytes_copied, last_key, error FROM pgshift.migration_checkpoints ORDER BY unit COLLATE "C"');
+    unit: string; table_schema: string; table_name: string; status: string; rows_copied: string; bytes_copied: string; last_key: unknown; error: string | null; seconds: number | null;
+  }>(`SELECT unit, table_schema, table_name, status, rows_copied, bytes_copied, last_key, error,
+             extract(epoch FROM updated_at - started_at)::float8 AS seconds
+        FROM pgshift.migration_checkpoints ORDER BY unit COLLATE "C"`);
   const runs = await client.query<{
     id: string; command: string; operator: string; host: string; status: string; started_at: Date; finished_at: Date | null; plan_hash: string | null; error: string | null;
   }>('SELECT id, command, operator, host, status, started_at, finished_at, plan_hash, error FROM pgshift.runs ORDER BY started_at DESC LIMIT $1', [recentRuns]);
@@ -60,7 +64,7 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
     objects: Object.fromEntries(objects.rows.map((o) => [o.address, o.definition_hash])),
     checkpoints: checkpoints.rows.map((c) => ({
       unit: c.unit, tableSchema: c.table_schema, tableName: c.table_name, status: c.status,
-      rowsCopied: Number(c.rows_copied), bytesCopied: Number(c.bytes_copied), lastKey: c.last_key, error: c.error,
+      rowsCopied: Number(c.rows_copied), bytesCopied: Number(c.bytes_copied), lastKey: c.last_key, error: c.error, seconds: c.seconds ?? 0,
     })),
     runs: runs.rows.map((r) => ({
       id: r.id, command: r.command, operator: r.operator, host: r.host, status: r.status,

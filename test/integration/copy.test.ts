@@ -8,7 +8,7 @@ import { BIN, REPO, runCli, runCliAsync } from '../e2e/cli.js';
 import { expectSameData, expectSameSchema } from '../support/compare.js';
 import { configDir, minimalConfig } from '../support/config.js';
 import { copyDatasetSql } from '../support/datasets.js';
-import { createDatabase, freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
+import { createDatabase, freshDatabases, quoteIdent, withPg, type FreshDatabases } from '../support/databases.js';
 import { EmbeddedPostgres } from '../support/embedded.js';
 
 const cfg = configDir('copy');
@@ -105,5 +105,55 @@ describe('a target restart in the middle of a copy', () => {
     expect(r.stderr).toMatch(/retrying/);
     await expectSameData(dbs.sourceUrl, targetUrl);
     await expectSameSchema(dbs.sourceUrl, targetUrl);
+  });
+});
+
+describe('while an apply runs', () => {
+  let dbs: FreshDatabases;
+  beforeAll(async () => {
+    dbs = await freshDatabases('copy_status');
+    await withPg(dbs.sourceUrl, (c) => c.query(copyDatasetSql(200_000)));
+  });
+  afterAll(async () => dbs?.drop());
+
+  it('status shows per-table progress and the lock holder from another process', async () => {
+    const env = envOf(dbs.sourceUrl, dbs.targetUrl);
+    const file = cfg.write(minimalConfig('copy: { batch_size: 1000, parallel: 1 }\n'), 'status.yaml');
+    const running = runCliAsync(['apply', '-c', file, '--auto-approve'], env);
+    let seen: { lock: { command: string; alive: boolean } | null; checkpoints: { unit: string; status: string; rowsCopied: number }[] } | undefined;
+    for (let i = 0; i < 300 && !seen; i++) {
+      const s = runCli(['status', '-c', file, '--json'], env);
+      if (s.status === 0) {
+        const view = JSON.parse(s.stdout) as NonNullable<typeof seen>;
+        if (view.lock && view.checkpoints.some((c) => c.status === 'running' && c.rowsCopied > 0)) seen = view;
+      }
+    }
+    const done = await running;
+    expect(done.status, done.stderr).toBe(0);
+    expect(seen, 'status never saw a unit in progress').toBeDefined();
+    expect(seen?.lock).toMatchObject({ command: 'apply', alive: true });
+    const text = runCli(['status', '-c', file], env);
+    expect(text.stdout).toMatch(/done\s+data\.patients\s+200000 rows/);
+  });
+
+  it('never opens more sessions than the target role may: fewer workers, same result', async () => {
+    const small = await freshDatabases('copy_capped');
+    try {
+      await withPg(small.sourceUrl, (c) => c.query(copyDatasetSql(2_000, 'capped')));
+      const target = new URL(small.targetUrl);
+      await withPg(small.targetUrl, async (c) => {
+        await c.query(`CREATE ROLE pgshift_capped LOGIN PASSWORD 'capped-pw-123' CONNECTION LIMIT 3`);
+        await c.query(`GRANT CREATE ON DATABASE ${quoteIdent(small.name)} TO pgshift_capped`);
+      });
+      target.username = 'pgshift_capped';
+      target.password = 'capped-pw-123';
+      const file = cfg.write(minimalConfig('copy: { batch_size: 500, parallel: 4 }\n'), 'capped.yaml');
+      const r = runCli(['apply', '-c', file, '--auto-approve', '--log-format', 'json'], envOf(small.sourceUrl, target.toString()));
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain('fewer workers than copy.parallel');
+      await expectSameData(small.sourceUrl, small.targetUrl);
+    } finally {
+      await small.drop();
+    }
   });
 });
