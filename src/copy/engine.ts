@@ -3,7 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
+import { isTransient } from '../db/retry.js';
 import { PgshiftError } from '../errors/index.js';
+import { maskQuoted, scrub } from '../log/redact.js';
 import type { CopyTableAction } from '../plan/model.js';
 
 export interface CopyContext {
@@ -88,6 +90,28 @@ async function setKey(source: pg.Client, slot: 'lo' | 'hi', values: readonly str
   for (let i = 0; i < values.length; i++) await source.query('SELECT pg_catalog.set_config($1, $2, false)', [`pgshift.${slot}${i}`, values[i]]);
 }
 
+const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
+
+/**
+ * A value the target rejects stops the unit: name the table, the key range (integer keys only: other keys may be
+ * patient data) and the server's message with every quoted value masked. Transient errors pass through unchanged
+ * for the executor to retry.
+ */
+function describeBatchError(err: unknown, a: CopyTableAction, lo: string[] | null, hi: string[] | null, rowsBefore: number): unknown {
+  const e = err as { code?: string; message?: string };
+  if (typeof e.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code) || isTransient(err)) return err;
+  const key = a.key ?? [];
+  const showKey = key.length === 1 && INTEGER_TYPES.has(key[0]?.type ?? '');
+  const range = showKey
+    ? `${key[0]?.name} in (${lo?.[0] ?? '-inf'}, ${hi?.[0] ?? '+inf'}]`
+    : `the batch after ${rowsBefore.toLocaleString('en-US')} rows`;
+  const message = maskQuoted(scrub(e.message ?? 'failed'));
+  return new PgshiftError('ACTION_FAILED', `${a.address}: the target rejected a row in ${range}: ${message} (SQLSTATE ${e.code})`, {
+    hint: 'Fix the value on the source (or the column on the target), then run `pgshift apply` again: the unit resumes at this batch.',
+    cause: err,
+  });
+}
+
 /**
  * Copies one table in keyset batches: each batch is (last key, next key] on the source, streamed into the target
  * in ONE target transaction with its checkpoint row, so a kill loses at most the batch in flight and a resume
@@ -160,7 +184,7 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
       await target.query('COMMIT');
     } catch (err) {
       await target.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      throw describeBatchError(err, a, last, hi, (cp?.rows ?? 0) + rows);
     }
     rows += moved.rows;
     bytes += moved.bytes;

@@ -157,3 +157,28 @@ describe('while an apply runs', () => {
     }
   });
 });
+
+describe('a value the target rejects', () => {
+  let dbs: FreshDatabases;
+  beforeAll(async () => {
+    dbs = await freshDatabases('copy_reject');
+    await withPg(dbs.sourceUrl, (c) => c.query(copyDatasetSql(3_000)));
+    // the same table on the target, stricter than the source: pgshift reports it as drift and copies into it
+    await withPg(dbs.targetUrl, (c) => c.query(`CREATE SCHEMA data; CREATE TABLE data.codes (code text PRIMARY KEY, label text CHECK (label <> 'label 444'))`));
+  });
+  afterAll(async () => dbs?.drop());
+
+  it('stops that unit with the table, the range and the masked server message; the other units go on', async () => {
+    const env = envOf(dbs.sourceUrl, dbs.targetUrl);
+    const file = cfg.write(minimalConfig('copy: { batch_size: 100, parallel: 2 }\n'), 'reject.yaml');
+    const plan = runCli(['plan', '-c', file], env);
+    expect(plan.stdout).toContain('Warning [OBJECT_DRIFT]: table data.codes exists on the target with a different definition');
+    const r = runCli(['apply', '-c', file, '--auto-approve', '--log-format', 'json'], env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Error \[ACTION_FAILED\]: .*copy data\.codes: the target rejected a row in the batch after 400 rows: .*check constraint .*\(SQLSTATE 23514\)/);
+    expect(r.stderr).not.toContain('label 444');
+    const done = await withPg(dbs.targetUrl, async (c) => (await c.query<{ unit: string; status: string }>("SELECT unit, status FROM pgshift.migration_checkpoints WHERE status = 'done' ORDER BY unit")).rows.map((x) => x.unit));
+    expect(done).toContain('copy data.patients');
+    expect(done).not.toContain('copy data.codes');
+  });
+});

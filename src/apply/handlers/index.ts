@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { isTransient } from '../../db/retry.js';
 import { PgshiftError } from '../../errors/index.js';
-import { scrub } from '../../log/redact.js';
+import { maskQuoted, scrub } from '../../log/redact.js';
 import { type Action, assertNever } from '../../plan/model.js';
 import type { RunContext } from './context.js';
 import { copyTableHandler } from './copy-table.js';
@@ -28,8 +28,7 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
  * no patient value reaches an error, a log or the state. Names of objects are kept in the other classes.
  */
 function withoutValues(message: string, code: string): string {
-  if (!/^2[23]/.test(code)) return message;
-  return message.replace(/"(?:[^"]|"")*"/g, '"***"').replace(/'(?:[^']|'')*'/g, "'***'");
+  return /^2[23]/.test(code) ? maskQuoted(message) : message;
 }
 
 /**
