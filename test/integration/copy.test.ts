@@ -120,11 +120,15 @@ describe('while an apply runs', () => {
     const env = envOf(dbs.sourceUrl, dbs.targetUrl);
     const file = cfg.write(minimalConfig('copy: { batch_size: 1000, parallel: 1 }\n'), 'status.yaml');
     const running = runCliAsync(['apply', '-c', file, '--auto-approve'], env);
-    let seen: { lock: { command: string; alive: boolean } | null; checkpoints: { unit: string; status: string; rowsCopied: number }[] } | undefined;
+    interface StatusView {
+      lock: { command: string; alive: boolean } | null;
+      checkpoints: { unit: string; status: string; rowsCopied: number }[];
+    }
+    let seen: StatusView | undefined;
     for (let i = 0; i < 300 && !seen; i++) {
       const s = runCli(['status', '-c', file, '--json'], env);
       if (s.status === 0) {
-        const view = JSON.parse(s.stdout) as NonNullable<typeof seen>;
+        const view = JSON.parse(s.stdout) as StatusView;
         if (view.lock && view.checkpoints.some((c) => c.status === 'running' && c.rowsCopied > 0)) seen = view;
       }
     }
