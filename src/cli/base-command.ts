@@ -1,6 +1,6 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createLogger, setLogger, type LogFormat, type LogLevel } from '../log/logger.js';
-import { asPgshiftError, renderError, writeErr, writeJson } from './output.js';
+import { asPgshiftError, renderError, writeErr, writeJson, wroteJson } from './output.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
@@ -47,7 +47,7 @@ export abstract class BaseCommand extends Command {
   override async catch(err: Error & { exitCode?: number }): Promise<void> {
     const e = asPgshiftError(err);
     const debug = this.logLevel === 'debug' || this.logLevel === 'trace';
-    if (this.wantsJson) writeJson({ error: e.toJSON() });
+    if (this.wantsJson && !wroteJson()) writeJson({ error: e.toJSON() });
     writeErr(renderError(e, debug));
     process.exitCode = e.exitCode;
   }

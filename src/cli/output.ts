@@ -12,8 +12,17 @@ export function writeErr(text: string): void {
   process.stderr.write(scrub(text.endsWith('\n') ? text : `${text}\n`));
 }
 
+let jsonWritten = false;
+
+/** One JSON document per command on stdout: machines parse it whole. */
 export function writeJson(value: unknown): void {
+  jsonWritten = true;
   process.stdout.write(`${JSON.stringify(scrubDeep(value), null, 2)}\n`);
+}
+
+/** Whether the command already printed its JSON document (an error after it goes to stderr only). */
+export function wroteJson(): boolean {
+  return jsonWritten;
 }
 
 /** `Error [CODE]: message`, details, and `Hint:`; the stack only when asked for. */

@@ -59,6 +59,22 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`COMMENT ON SCHEMA pgshift IS 'pgshift state: runs, lock, created objects, copy checkpoints. Never migrated, verified or destroyed as user data.'`.execute(db);
     },
   },
+  '0002_verifications': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`CREATE TABLE pgshift.verifications (
+        id text PRIMARY KEY,
+        run_id text,
+        plan_hash text,
+        started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        finished_at timestamptz,
+        policy jsonb NOT NULL,
+        result text NOT NULL CHECK (result IN ('passed', 'failed', 'error')),
+        summary jsonb NOT NULL,
+        report jsonb NOT NULL
+      )`.execute(db);
+      await sql`COMMENT ON TABLE pgshift.verifications IS 'verification reports: counts, hashes and keys only, never column values'`.execute(db);
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

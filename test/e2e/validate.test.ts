@@ -105,7 +105,7 @@ describe('pgshift validate', () => {
     writeFileSync(file, `${HEAD}copy:\n  parallel: 0\n`);
     const r = runCli(['validate', '-c', file, '--json'], ENV);
     expect(r.status).toBe(1);
-    const out = JSON.parse(r.stdout.slice(0, r.stdout.lastIndexOf('}\n{') + 2) || r.stdout.split('\n{\n  "error"')[0] as string) as { valid: boolean; problems: { line: number; col: number; path: string }[] };
+    const out = JSON.parse(r.stdout) as { valid: boolean; problems: { line: number; col: number; path: string }[] };
     expect(out.valid).toBe(false);
     expect(out.problems[0]).toMatchObject({ line: 8, col: 13, path: 'copy.parallel' });
   });

@@ -101,7 +101,7 @@ describe('doctor', () => {
     const file = cfg.write(minimalConfig('copy: { parallel: 4 }\n'), 'doctor-headroom.yaml');
     const r = runCli(['doctor', '-c', file, '--json'], env);
     expect(r.status).toBe(1);
-    const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { ok: boolean; checks: { id: string; status: string; message: string }[] };
+    const report = JSON.parse(r.stdout) as { ok: boolean; checks: { id: string; status: string; message: string }[] };
     expect(report.ok).toBe(false);
     const check = report.checks.find((c) => c.id === 'connections');
     expect(check?.status).toBe('block');
@@ -122,7 +122,7 @@ describe('doctor', () => {
     });
     const elapsed = Date.now() - started;
     expect(r.status).toBe(1);
-    const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { source: { reachable: boolean; error: { code: string; message: string } } };
+    const report = JSON.parse(r.stdout) as { source: { reachable: boolean; error: { code: string; message: string } } };
     expect(report.source.reachable).toBe(false);
     expect(report.source.error.code).toBe('CONNECT_FAILED');
     expect(report.source.error.message).toMatch(/could not connect to source \(postgres@127\.0\.0\.1:\d+\/nothing\) after 3 attempts: .*ECONNREFUSED/);
@@ -139,7 +139,7 @@ describe('doctor', () => {
       TARGET_DATABASE_URL: withCredentials(dbs.targetUrl, 'postgres', 'not-the-password'),
     });
     expect(r.status).toBe(1);
-    const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { target: { error: { code: string; message: string } } };
+    const report = JSON.parse(r.stdout) as { target: { error: { code: string; message: string } } };
     expect(report.target.error.code).toBe('CONNECT_AUTH_FAILED');
     expect(report.target.error.message).toContain('password authentication failed for user "postgres" on target');
     expect(r.stderr).not.toContain('retrying');
@@ -240,7 +240,7 @@ describe('TLS', () => {
     const file = cfg.write(minimalConfig(`  ssl: { mode: verify-full, ca_file: ./ca.crt }\n`), 'tls-host.yaml');
     const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: at('127.0.0.1') });
     expect(r.status).toBe(1);
-    const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { target: { error: { code: string; message: string; hint: string } } };
+    const report = JSON.parse(r.stdout) as { target: { error: { code: string; message: string; hint: string } } };
     expect(report.target.error.code).toBe('CONNECT_TLS_FAILED');
     expect(report.target.error.message).toContain('ERR_TLS_CERT_ALTNAME_INVALID');
     expect(report.target.error.hint).toContain('not valid for host "127.0.0.1"');
@@ -251,7 +251,7 @@ describe('TLS', () => {
       const file = cfg.write(minimalConfig(`  ssl: ${ssl}\n`), 'tls-noca.yaml');
       const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: at('localhost') });
       expect(r.status).toBe(1);
-      const report = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('\n}\n') + 2)) as { target: { error: { code: string; message: string } } };
+      const report = JSON.parse(r.stdout) as { target: { error: { code: string; message: string } } };
       expect(report.target.error.code).toBe('CONNECT_TLS_FAILED');
       expect(r.stderr).not.toContain('retrying');
     }

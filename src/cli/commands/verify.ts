@@ -1,14 +1,34 @@
 import { Flags } from '@oclif/core';
+import { loadConfig } from '../../config/index.js';
+import { PgshiftError } from '../../errors/index.js';
+import { runVerification } from '../../verify/run.js';
 import { BaseCommand } from '../base-command.js';
 import { configFlag, jsonFlag } from '../flags.js';
-import { notAvailableYet } from '../not-available.js';
+import { writeJson, writeOut } from '../output.js';
+import { renderVerifyMarkdown, renderVerifyText } from '../render/verify.js';
 
 export default class Verify extends BaseCommand {
-  static override description = 'Run the verification policy now and print the report.';
-  static override flags = { config: configFlag, full: Flags.boolean({ description: 'Full range checksums, whatever the policy says.', default: false }), json: jsonFlag };
+  static override description = 'Run the verification policy now (counts, seeded samples, range checksums, schema parity) and print the report. Exit 3 when something differs.';
+  static override flags = {
+    config: configFlag,
+    full: Flags.boolean({ description: 'Full range checksums, whatever the policy says.', default: false }),
+    'show-values': Flags.boolean({ description: 'Show key values of every key type in the report (never stored).', default: false }),
+    format: Flags.option({ options: ['text', 'markdown', 'json'] as const, default: 'text', description: 'How to print the report.' })(),
+    json: jsonFlag,
+  };
 
   async run(): Promise<void> {
-    await this.parse(Verify);
-    throw notAvailableYet('verify', 'verification comes with the verification work');
+    const { flags } = await this.parse(Verify);
+    const config = loadConfig(flags.config);
+    const report = await runVerification(config, { full: flags.full, showValues: flags['show-values'] });
+    const format = flags.json ? 'json' : flags.format;
+    if (format === 'json') writeJson(report);
+    else if (format === 'markdown') writeOut(renderVerifyMarkdown(report));
+    else writeOut(renderVerifyText(report));
+    if (!report.ok) {
+      throw new PgshiftError('VERIFY_DIFFERENCES', `verification found differences in ${report.summary.tablesWithDifferences} table(s) and ${report.summary.schemaDifferences} schema object(s)`, {
+        hint: 'Run `pgshift plan` and `pgshift apply` to repair what pgshift can, then `pgshift verify` again.',
+      });
+    }
   }
 }

@@ -1,0 +1,66 @@
+import type { RowDifference, VerifyReport } from '../../verify/report.js';
+
+function n(x: number): string {
+  return x.toLocaleString('en-US');
+}
+
+function key(d: RowDifference): string {
+  if (d.key) return Object.entries(d.key).map(([k, v]) => `${k}=${v}`).join(', ');
+  if (d.keyHash) return `key #${d.keyHash}`;
+  return `row #${d.rowHash ?? '?'}${d.count && d.count > 1 ? ` (x${d.count})` : ''}`;
+}
+
+function describe(d: RowDifference): string {
+  switch (d.kind) {
+    case 'missing':
+      return `missing on the target: ${key(d)}`;
+    case 'extra':
+      return `extra on the target: ${key(d)}`;
+    case 'duplicate':
+      return `duplicated on the target: ${key(d)}${d.count ? `, ${d.count} more cop${d.count === 1 ? 'y' : 'ies'}` : ''}`;
+    case 'changed':
+      return `changed: ${key(d)}${d.columns?.length ? ` (column${d.columns.length === 1 ? '' : 's'} ${d.columns.join(', ')})` : ''}`;
+    default:
+      return String(d.kind);
+  }
+}
+
+/** The text view of a verification report (the --json view prints the same object). */
+export function renderVerifyText(r: VerifyReport): string {
+  const lines = [
+    `Verification ${r.ok ? 'PASSED' : 'FAILED'}: ${r.summary.tables} tables, ${n(r.summary.rowsCompared)} source rows, policy: ${r.policy.rowCounts ? 'row counts, ' : ''}checksums ${r.policy.checksums}, ${(r.summary.ms / 1000).toFixed(1)} s`,
+    '',
+  ];
+  const width = Math.max(5, ...r.tables.map((t) => t.table.length));
+  lines.push(`  ${'table'.padEnd(width)}  ${'source rows'.padStart(12)}  ${'target rows'.padStart(12)}  checksum  differences`);
+  for (const t of r.tables) {
+    lines.push(`  ${t.table.padEnd(width)}  ${n(t.rowsSource).padStart(12)}  ${n(t.rowsTarget).padStart(12)}  ${t.checksum.padEnd(8)}  ${t.differences.length || (t.rowsSource !== t.rowsTarget ? 'counts differ' : '-')}${t.truncated ? '+' : ''}`);
+  }
+  const diffs = r.tables.flatMap((t) => t.differences.map((d) => `  ${t.table}: ${describe(d)}`));
+  if (diffs.length > 0) lines.push('', 'Row differences:', ...diffs);
+  const samples = r.tables.filter((t) => t.sample && t.sample.size > 0);
+  if (samples.length > 0) {
+    lines.push('', `Samples (seed ${samples[0]?.sample?.seed}):`);
+    for (const t of samples) {
+      const s = t.sample;
+      if (!s) continue;
+      lines.push(`  ${t.table}: ${n(s.size)} rows compared, ${s.mismatches} mismatch${s.mismatches === 1 ? '' : 'es'}${s.upperBound95 !== null ? `; mismatch rate below ${(s.upperBound95 * 100).toFixed(2)}% at 95% confidence` : ''}`);
+    }
+  }
+  if (r.schema.length > 0) {
+    lines.push('', 'Schema differences:');
+    for (const d of r.schema) lines.push(`  ${d.kind.replace('_', ' ')}: ${d.address}${d.detail ? ` (${d.detail})` : ''}`);
+  }
+  lines.push('', r.ok ? 'The target holds exactly what the source holds.' : `${r.summary.tablesWithDifferences} table(s) and ${r.summary.schemaDifferences} schema object(s) differ. Report ${r.id} is stored in pgshift.verifications.`);
+  return lines.join('\n');
+}
+
+export function renderVerifyMarkdown(r: VerifyReport): string {
+  const lines = [`### pgshift verify: ${r.ok ? 'passed' : '**failed**'}`, '', '| table | source rows | target rows | checksum | differences |', '| --- | ---: | ---: | --- | ---: |'];
+  for (const t of r.tables) lines.push(`| \`${t.table}\` | ${n(t.rowsSource)} | ${n(t.rowsTarget)} | ${t.checksum} | ${t.differences.length} |`);
+  if (r.schema.length > 0) {
+    lines.push('', '| schema object | difference |', '| --- | --- |');
+    for (const d of r.schema) lines.push(`| \`${d.address}\` | ${d.kind} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import type { ColumnInfo, TableInfo } from '../catalog/types.js';
+import { qualified, quoteIdent } from '../db/ident.js';
+
+/**
+ * Settings both sides verify under, so that a value renders to the same text on 15 and 17: UTC, ISO dates,
+ * shortest exact floats, hex bytea.
+ */
+export const VERIFY_SESSION_SQL = [
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  'SET extra_float_digits = 1',
+  "SET bytea_output = 'hex'",
+  'SET default_transaction_read_only = on',
+].join('; ');
+
+export interface TableExpr {
+  readonly from: string;
+  /** ROW(all columns)::text */
+  readonly rowText: string;
+  /** ROW(key columns)::text, or null for a table without a key */
+  readonly keyText: string | null;
+  readonly keyColumns: readonly ColumnInfo[];
+  readonly columns: readonly ColumnInfo[];
+}
+
+export function tableExpr(t: TableInfo, keyOverride?: readonly string[]): TableExpr {
+  const cols = t.columns;
+  const keyNames = keyOverride ?? t.key;
+  const keyColumns = keyNames ? keyNames.map((k) => cols.find((c) => c.name === k)).filter((c): c is ColumnInfo => c !== undefined) : [];
+  return {
+    from: `ONLY ${qualified(t.schema, t.name)}`,
+    rowText: `ROW(${cols.map((c) => quoteIdent(c.name)).join(', ')})::text`,
+    keyText: keyColumns.length > 0 ? `ROW(${keyColumns.map((c) => quoteIdent(c.name)).join(', ')})::text` : null,
+    keyColumns,
+    columns: cols,
+  };
+}
+
+const PLAIN_KEY_TYPES = new Set(['int2', 'int4', 'int8', 'uuid']);
+
+/** Keys are shown as they are only when every key column is an integer or uuid; otherwise as a hash. */
+export function keysArePlain(e: TableExpr): boolean {
+  return e.keyColumns.every((c) => c.typeSchema === 'pg_catalog' && PLAIN_KEY_TYPES.has(c.typeName));
+}
+
+/** How a key that is not shown is named in a report: a short hash of its text. */
+export function keyHash(keyText: string): string {
+  return createHash('sha256').update(keyText).digest('hex').slice(0, 16);
+}

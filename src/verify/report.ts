@@ -1,0 +1,63 @@
+/** A verification report: counts, hashes and keys only; column values only with --show-values. */
+
+export type DifferenceKind = 'missing' | 'extra' | 'changed' | 'duplicate';
+
+export interface RowDifference {
+  readonly kind: DifferenceKind;
+  /** The row's key (integer and uuid keys as they are; other keys as a hash unless --show-values). */
+  readonly key?: Readonly<Record<string, string>>;
+  readonly keyHash?: string;
+  /** For tables without a key: the row's hash and how many copies differ. */
+  readonly rowHash?: string;
+  readonly count?: number;
+  /** For `changed`: the columns that differ (names, never values). */
+  readonly columns?: readonly string[];
+}
+
+export interface SampleResult {
+  readonly size: number;
+  readonly mismatches: number;
+  /** With no mismatch: the mismatch rate is below this at 95% confidence (1 - 0.05^(1/n)). */
+  readonly upperBound95: number | null;
+  readonly seed: number;
+}
+
+export interface TableResult {
+  readonly table: string;
+  readonly keyed: boolean;
+  readonly rowsSource: number;
+  readonly rowsTarget: number;
+  readonly checksum: 'match' | 'mismatch' | 'skipped';
+  readonly buckets?: number;
+  readonly sample?: SampleResult;
+  readonly differences: readonly RowDifference[];
+  /** More differences than the report lists. */
+  readonly truncated?: boolean;
+}
+
+export interface SchemaDifference {
+  readonly address: string;
+  readonly kind: 'missing' | 'different' | 'sequence_behind';
+  readonly detail?: string;
+}
+
+export interface VerifyReport {
+  readonly id: string;
+  readonly ok: boolean;
+  readonly policy: { readonly rowCounts: boolean; readonly checksums: 'none' | 'sampled' | 'full'; readonly sample: { percent: number; minRows: number; maxRows: number; seed: number } };
+  readonly tables: readonly TableResult[];
+  readonly schema: readonly SchemaDifference[];
+  readonly summary: {
+    readonly tables: number;
+    readonly tablesWithDifferences: number;
+    readonly rowDifferences: number;
+    readonly schemaDifferences: number;
+    readonly rowsCompared: number;
+    readonly ms: number;
+  };
+}
+
+/** 1 - 0.05^(1/n): with n samples and no mismatch, the mismatch rate is below this at 95% confidence. */
+export function upperBound95(n: number): number | null {
+  return n > 0 ? 1 - Math.pow(0.05, 1 / n) : null;
+}

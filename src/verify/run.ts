@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { introspect } from '../catalog/introspect.js';
+import type { TableInfo } from '../catalog/types.js';
+import type { Config } from '../config/types.js';
+import { connectClient } from '../db/connect.js';
+import { logger } from '../log/logger.js';
+import { endpoints, sessionSettings } from '../plan/refresh.js';
+import { Scope } from '../plan/scope.js';
+import { stateDb } from '../state/db.js';
+import { migrateState } from '../state/migrations.js';
+import { keyHash, VERIFY_SESSION_SQL } from './expressions.js';
+import type { TableResult, VerifyReport } from './report.js';
+import { compareSample } from './sample.js';
+import { schemaParity, sequencesBehind } from './schema.js';
+import { checkTable, type Sides } from './tables.js';
+
+export interface VerifyOptions {
+  /** Full range checksums whatever the policy says. */
+  readonly full?: boolean;
+  readonly showValues?: boolean;
+  /** The apply run this verification belongs to, if any. */
+  readonly runId?: string;
+  readonly planHash?: string;
+}
+
+async function openSides(config: Config): Promise<Sides & { close(): Promise<void> }> {
+  const eps = endpoints(config);
+  const session = sessionSettings(config);
+  const [source, target] = await Promise.all([connectClient(eps.source, session), connectClient(eps.target, session)]);
+  await Promise.all([source.query(VERIFY_SESSION_SQL), target.query(VERIFY_SESSION_SQL)]);
+  return { source, target, close: async () => void (await Promise.all([source.end().catch(() => undefined), target.end().catch(() => undefined)])) };
+}
+
+/**
+ * Runs the verification policy (or --full) and stores the report in pgshift.verifications. Only counts, hashes
+ * and keys cross the wire and reach the report; values only with showValues.
+ */
+export async function runVerification(config: Config, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const started = performance.now();
+  const id = randomUUID();
+  const full = opts.full === true || config.verify.checksums === 'full';
+  const eps = endpoints(config);
+  const session = sessionSettings(config);
+  const control = await connectClient(eps.target, session);
+  const sourceMeta = await connectClient(eps.source, session);
+  try {
+    const [source, target] = await Promise.all([introspect(sourceMeta), introspect(control)]);
+    const scope = new Scope(config, source);
+    const tables = source.tables
+      .filter((t) => t.kind !== 'partitioned' && scope.tableInScope(t.schema, t.name))
+      .sort((a, b) => b.estimatedBytes - a.estimatedBytes || (a.name < b.name ? -1 : 1));
+    const results = new Map<TableInfo, TableResult>();
+    const queue = [...tables];
+    const workers = Math.max(1, Math.min(config.copy.parallel, tables.length));
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        const sides = await openSides(config);
+        try {
+          for (let t = queue.shift(); t; t = queue.shift()) {
+            const override = config.tables.overrides[`${t.schema}.${t.name}`]?.key;
+            const o = { full, showValues: opts.showValues === true, ...(override ? { keyOverride: override } : {}) };
+            let r = await checkTable(t, sides, o);
+            if (!full && config.verify.sample.percent > 0 && r.keyed) {
+              const s = await compareSample(t, sides, config.verify.sample, override);
+              r = { ...r, sample: s.result, differences: [...r.differences, ...s.differences], checksum: r.checksum };
+            }
+            results.set(t, r);
+            logger().debug({ table: r.table, checksum: r.checksum, differences: r.differences.length }, 'verified');
+          }
+        } finally {
+          await sides.close();
+        }
+      }),
+    );
+    const tableResults = tables.map((t) => results.get(t) as TableResult);
+    const schema = [...schemaParity(source, target, scope), ...(await sequencesBehind(control))];
+    const withDiffs = tableResults.filter((r) => r.rowsSource !== r.rowsTarget || r.checksum === 'mismatch' || r.differences.length > 0);
+    const report: VerifyReport = {
+      id,
+      ok: withDiffs.length === 0 && schema.length === 0,
+      policy: { rowCounts: config.verify.rowCounts, checksums: full ? 'full' : config.verify.checksums, sample: config.verify.sample },
+      tables: tableResults,
+      schema,
+      summary: {
+        tables: tableResults.length,
+        tablesWithDifferences: withDiffs.length,
+        rowDifferences: tableResults.reduce((n, r) => n + r.differences.length, 0),
+        schemaDifferences: schema.length,
+        rowsCompared: tableResults.reduce((n, r) => n + r.rowsSource, 0),
+        ms: Math.round(performance.now() - started),
+      },
+    };
+    await storeReport(control, report, opts);
+    return report;
+  } finally {
+    await Promise.all([control.end().catch(() => undefined), sourceMeta.end().catch(() => undefined)]);
+  }
+}
+
+/** What the state keeps: with --show-values, keys become hashes (values are shown, never stored). */
+function storable(report: VerifyReport, showValues: boolean): VerifyReport {
+  if (!showValues) return report;
+  return {
+    ...report,
+    tables: report.tables.map((t) => ({
+      ...t,
+      differences: t.differences.map(({ key, ...d }) => (key ? { ...d, keyHash: keyHash(JSON.stringify(key)) } : d)),
+    })),
+  };
+}
+
+async function storeReport(target: pg.Client, report: VerifyReport, opts: VerifyOptions): Promise<void> {
+  await target.query('SET default_transaction_read_only = off');
+  await migrateState(stateDb(target));
+  await target.query(
+    `INSERT INTO pgshift.verifications (id, run_id, plan_hash, finished_at, policy, result, summary, report)
+     VALUES ($1, $2, $3, clock_timestamp(), $4, $5, $6, $7)`,
+    [report.id, opts.runId ?? null, opts.planHash ?? null, JSON.stringify(report.policy), report.ok ? 'passed' : 'failed', JSON.stringify(report.summary), JSON.stringify(storable(report, opts.showValues === true))],
+  );
+}

@@ -1,0 +1,147 @@
+import type pg from 'pg';
+import type { TableInfo } from '../catalog/types.js';
+import { quoteIdent } from '../db/ident.js';
+import { keyHash, keysArePlain, tableExpr, type TableExpr } from './expressions.js';
+import type { RowDifference, TableResult } from './report.js';
+
+export interface Sides {
+  readonly source: pg.ClientBase;
+  readonly target: pg.ClientBase;
+}
+
+export interface TableCheckOptions {
+  readonly full: boolean;
+  readonly showValues: boolean;
+  readonly keyOverride?: readonly string[];
+  /** Most differences listed per table (the rest is counted as truncated). */
+  readonly maxDifferences?: number;
+}
+
+async function both<R extends pg.QueryResultRow>(sides: Sides, text: string, values: unknown[] = []): Promise<[R[], R[]]> {
+  const [s, t] = await Promise.all([sides.source.query<R>(text, values), sides.target.query<R>(text, values)]);
+  return [s.rows, t.rows];
+}
+
+function pow2Between(n: number, lo: number, hi: number): number {
+  let p = lo;
+  while (p < n && p < hi) p *= 2;
+  return p;
+}
+
+const BUCKET_SEED = 7;
+
+function describeKey(e: TableExpr, keyText: string, parts: string[], showValues: boolean): Pick<RowDifference, 'key' | 'keyHash'> {
+  if (showValues || keysArePlain(e)) return { key: Object.fromEntries(e.keyColumns.map((c, i) => [c.name, parts[i] ?? 'NULL'])) };
+  return { keyHash: keyHash(keyText) };
+}
+
+/** Names the columns that differ for the given keys (column hashes cross the wire, never values). */
+async function changedColumns(sides: Sides, e: TableExpr, keys: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (keys.length === 0 || !e.keyText) return out;
+  const text = `SELECT ${e.keyText} AS k, ARRAY[${e.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
+                  FROM ${e.from} WHERE ${e.keyText} = ANY($1::text[])`;
+  const [s, t] = await both<{ k: string; h: (string | null)[] }>(sides, text, [keys]);
+  const target = new Map(t.map((r) => [r.k, r.h]));
+  for (const r of s) {
+    const th = target.get(r.k);
+    if (!th) continue;
+    out.set(r.k, e.columns.filter((_c, i) => r.h[i] !== th[i]).map((c) => c.name));
+  }
+  return out;
+}
+
+/**
+ * Order-independent hashes per bucket of the key's hash, computed inside each server (only counts and hashes cross
+ * the wire); buckets that disagree are re-read key by key (keys and row hashes only) to name the exact keys that
+ * are missing, extra or changed.
+ */
+async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
+  const keyText = e.keyText as string;
+  const buckets = pow2Between(Math.ceil(Math.max(1, t.estimatedRows) / 2000), 64, 1 << 20);
+  const [s, g] = await both<{ b: string; n: string; h: string }>(
+    sides,
+    `SELECT (pg_catalog.hashtextextended(${keyText}, ${BUCKET_SEED}) & $1::bigint)::text AS b, count(*)::text AS n,
+            sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h
+       FROM ${e.from} GROUP BY 1`,
+    [buckets - 1],
+  );
+  const rowsSource = s.reduce((n, r) => n + Number(r.n), 0);
+  const rowsTarget = g.reduce((n, r) => n + Number(r.n), 0);
+  const tmap = new Map(g.map((r) => [r.b, `${r.n}:${r.h}`]));
+  const smap = new Map(s.map((r) => [r.b, `${r.n}:${r.h}`]));
+  const bad = new Set<string>();
+  for (const [b, v] of smap) if (tmap.get(b) !== v) bad.add(b);
+  for (const b of tmap.keys()) if (!smap.has(b)) bad.add(b);
+  const base = { table: `${t.schema}.${t.name}`, keyed: true, rowsSource, rowsTarget, buckets };
+  if (bad.size === 0) return { ...base, checksum: 'match', differences: [] };
+
+  const max = o.maxDifferences ?? 100;
+  const leafBuckets = [...bad].slice(0, 64);
+  const keyParts = e.keyColumns.map((c) => `${quoteIdent(c.name)}::text`).join(', ');
+  const [sl, tl] = await both<{ k: string; h: string; p: string[] }>(
+    sides,
+    `SELECT ${keyText} AS k, pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, ARRAY[${keyParts}] AS p
+       FROM ${e.from} WHERE (pg_catalog.hashtextextended(${keyText}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[])`,
+    [buckets - 1, leafBuckets],
+  );
+  const srcRows = new Map(sl.map((r) => [r.k, r]));
+  const tgtRows = new Map(tl.map((r) => [r.k, r]));
+  const differences: RowDifference[] = [];
+  const changed: string[] = [];
+  let total = 0;
+  for (const [k, r] of srcRows) {
+    const other = tgtRows.get(k);
+    if (!other) {
+      total++;
+      if (differences.length < max) differences.push({ kind: 'missing', ...describeKey(e, k, r.p, o.showValues) });
+    } else if (other.h !== r.h) {
+      total++;
+      if (changed.length < max) changed.push(k);
+    }
+  }
+  for (const [k, r] of tgtRows) {
+    if (srcRows.has(k)) continue;
+    total++;
+    if (differences.length < max) differences.push({ kind: 'extra', ...describeKey(e, k, r.p, o.showValues) });
+  }
+  const cols = await changedColumns(sides, e, changed);
+  for (const k of changed) {
+    const r = srcRows.get(k) as { p: string[] };
+    differences.push({ kind: 'changed', ...describeKey(e, k, r.p, o.showValues), columns: cols.get(k) ?? [] });
+  }
+  differences.sort((a, b) => (JSON.stringify(a.key ?? a.keyHash) < JSON.stringify(b.key ?? b.keyHash) ? -1 : 1));
+  return { ...base, checksum: 'mismatch', differences, ...(total > differences.length || bad.size > leafBuckets.length ? { truncated: true } : {}) };
+}
+
+/** Tables without a key: a multiset hash of whole rows; on a mismatch, row hashes with their counts (duplicates count). */
+async function keylessChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
+  const [[s], [g]] = await both<{ n: string; h: string | null }>(sides, `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h FROM ${e.from}`);
+  const base = { table: `${t.schema}.${t.name}`, keyed: false, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0) };
+  if (s?.n === g?.n && s?.h === g?.h) return { ...base, checksum: 'match', differences: [] };
+  const [sr, tr] = await both<{ h: string; n: string }>(sides, `SELECT pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, count(*)::text AS n FROM ${e.from} GROUP BY 1`);
+  const tmap = new Map(tr.map((r) => [r.h, Number(r.n)]));
+  const smap = new Map(sr.map((r) => [r.h, Number(r.n)]));
+  const differences: RowDifference[] = [];
+  for (const [h, n] of smap) {
+    const m = tmap.get(h) ?? 0;
+    if (m < n) differences.push({ kind: 'missing', rowHash: h, count: n - m });
+    if (m > n) differences.push({ kind: 'duplicate', rowHash: h, count: m - n });
+  }
+  for (const [h, m] of tmap) if (!smap.has(h)) differences.push({ kind: 'extra', rowHash: h, count: m });
+  differences.sort((a, b) => ((a.rowHash ?? '') < (b.rowHash ?? '') ? -1 : 1));
+  const max = o.maxDifferences ?? 100;
+  return { ...base, checksum: 'mismatch', differences: differences.slice(0, max), ...(differences.length > max ? { truncated: true } : {}) };
+}
+
+/** Row counts only (the cheap check). */
+async function counts(t: TableInfo, e: TableExpr, sides: Sides): Promise<TableResult> {
+  const [[s], [g]] = await both<{ n: string }>(sides, `SELECT count(*)::text AS n FROM ${e.from}`);
+  return { table: `${t.schema}.${t.name}`, keyed: e.keyText !== null, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0), checksum: 'skipped', differences: [] };
+}
+
+export async function checkTable(t: TableInfo, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
+  const e = tableExpr(t, o.keyOverride);
+  if (!o.full) return counts(t, e, sides);
+  return e.keyText ? keyedChecksum(t, e, sides, o) : keylessChecksum(t, e, sides, o);
+}
