@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const cat = synthetic(N);
   const empty: Catalog = { serverVersionNum: 170000, database: 'bench', fingerprint: fingerprint([]), objects: [], tables: [] };
   const cfg = config('postgres://a:b@127.0.0.1:1/s', 'postgres://a:b@127.0.0.1:2/t');
-  const state = { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined };
+  const state = { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined, lastVerification: undefined };
   let t0 = performance.now();
   const plan = computePlan({ config: cfg, configHash: configHash(cfg), source: cat, target: empty, state, sourceDisplay: 's', targetDisplay: 't' });
   const pureMs = performance.now() - t0;

@@ -15,6 +15,7 @@ import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js
 import { stateDb } from '../state/db.js';
 import { execute, type ExecutionResult, type ExecutorEvent } from './executor.js';
 import { runAction } from './handlers/index.js';
+import { runVerification } from '../verify/run.js';
 
 export interface ApplyOptions {
   readonly config: Config;
@@ -108,6 +109,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
             openSource: () => connectClient(eps.source, session),
             ...(opts.signal ? { signal: opts.signal } : {}),
             onProgress: (action, rows, bytes) => opts.onEvent?.({ type: 'action-progress', action, rows, bytes }),
+            verify: () => runVerification(config, { runId, planHash: hash }),
           }),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),

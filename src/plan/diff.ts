@@ -108,10 +108,27 @@ export function computePlan(input: PlanInput): Plan {
     }
   }
 
+  // the verification gate: last, after everything; planned when something changes or the last one is not a
+  // fresh pass (so a plan after a verified apply says No changes)
+  const last = input.state.lastVerification;
+  if (config.copy.data && (actions.length > 0 || !last || last.result !== 'passed' || !last.fresh)) {
+    actions.push({
+      kind: 'verify',
+      id: 'verify',
+      address: 'verify',
+      dependsOn: actions.map((a) => a.id),
+      change: 'update',
+      reason: `${config.verify.rowCounts ? 'row counts, ' : ''}checksums ${config.verify.checksums}${config.verify.checksums === 'full' ? '' : `, sample ${config.verify.sample.percent}% (seed ${config.verify.sample.seed})`}${actions.length === 0 ? (last ? ` (last verification ${last.result !== 'passed' ? 'failed' : 'is older than the last change'})` : ' (never verified)') : ''}`,
+      phase: 'post-data',
+      locks: [],
+      checksums: config.verify.checksums,
+    });
+  }
+
   const summary: PlanSummary = {
     add: actions.filter((a) => a.change === 'create').length,
     resume: actions.filter((a) => a.change === 'resume').length,
-    change: actions.filter((a) => a.change === 'update').length,
+    change: actions.filter((a) => a.change === 'update' && a.kind !== 'verify').length,
     destroy: actions.filter((a) => a.change === 'delete').length,
     unchanged,
   };

@@ -43,8 +43,14 @@ export interface CopyTableAction extends ActionBase {
   readonly estimatedBytes: number;
 }
 
+/** Runs the verification policy after everything else; its failure is apply's exit 3. */
+export interface VerifyAction extends ActionBase {
+  readonly kind: 'verify';
+  readonly checksums: 'none' | 'sampled' | 'full';
+}
+
 /** The closed union of what apply can do. Every switch over `kind` ends in assertNever. */
-export type Action = CreateObjectAction | SetSequenceValueAction | CopyTableAction;
+export type Action = CreateObjectAction | SetSequenceValueAction | CopyTableAction | VerifyAction;
 export type ActionKind = Action['kind'];
 
 export type Severity = 'warning' | 'blocker';

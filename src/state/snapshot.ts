@@ -27,6 +27,14 @@ export interface RunRow {
   readonly error: string | null;
 }
 
+export interface VerificationRow {
+  readonly id: string;
+  readonly result: string;
+  readonly startedAt: string;
+  /** Started after pgshift last changed the target (an object created, a batch copied). */
+  readonly fresh: boolean;
+}
+
 /** What the target's schema pgshift says, read in one go. Plans use `serial` and `objects`. */
 export interface StateSnapshot {
   readonly exists: boolean;
@@ -37,13 +45,14 @@ export interface StateSnapshot {
   readonly checkpoints: readonly CheckpointRow[];
   readonly runs: readonly RunRow[];
   readonly lock: LockHolder | undefined;
+  readonly lastVerification: VerificationRow | undefined;
 }
 
 export const EMPTY_STATE_SERIAL = 'empty';
 
 export async function readState(client: pg.ClientBase, recentRuns = 10): Promise<StateSnapshot> {
   const exists = (await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]?.ok === true;
-  if (!exists) return { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined };
+  if (!exists) return { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined, lastVerification: undefined };
   const objects = await client.query<{ address: string; definition_hash: string }>(
     'SELECT address, definition_hash FROM pgshift.objects ORDER BY address COLLATE "C"',
   );
@@ -71,5 +80,19 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
       startedAt: r.started_at.toISOString(), finishedAt: r.finished_at?.toISOString() ?? null, planHash: r.plan_hash, error: r.error,
     })),
     lock: await readLockHolder(client),
+    lastVerification: await readLastVerification(client),
   };
+}
+
+async function readLastVerification(client: pg.ClientBase): Promise<VerificationRow | undefined> {
+  const has = await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.verifications') IS NOT NULL AS ok`);
+  if (has.rows[0]?.ok !== true) return undefined;
+  const r = await client.query<{ id: string; result: string; started_at: Date; fresh: boolean }>(
+    `SELECT v.id, v.result, v.started_at,
+            v.started_at > coalesce(greatest((SELECT max(created_at) FROM pgshift.objects),
+                                             (SELECT max(updated_at) FROM pgshift.migration_checkpoints)), '-infinity') AS fresh
+       FROM pgshift.verifications v ORDER BY v.started_at DESC LIMIT 1`,
+  );
+  const row = r.rows[0];
+  return row ? { id: row.id, result: row.result, startedAt: row.started_at.toISOString(), fresh: row.fresh } : undefined;
 }

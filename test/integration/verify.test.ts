@@ -55,7 +55,7 @@ describe('pgshift verify', () => {
     expect(report.ok).toBe(true);
     expect(report.tables.find((t) => t.table === 'data.patients')).toMatchObject({ rowsSource: 5000, rowsTarget: 5000, checksum: 'match' });
     const stored = await withPg(dbs.targetUrl, async (c) => (await c.query<{ result: string }>('SELECT result FROM pgshift.verifications ORDER BY started_at')).rows.map((x) => x.result));
-    expect(stored).toEqual(['passed', 'passed']);
+    expect(stored).toEqual(['passed', 'passed', 'passed']); // apply's own gate, then the two above
   });
 
   it('finds every row tampered with, names the key and kind, and prints no value (exit 3)', async () => {
@@ -142,5 +142,45 @@ describe('seeded samples', () => {
     expect(b).toEqual(a);
     expect(c).not.toEqual(a);
     expect(c.filter((k) => a.includes(k)).length).toBeLessThan(a.length / 2);
+  });
+});
+
+describe('the verification gate', () => {
+  it('apply re-runs a failed verification and exits 3; cutover refuses while it fails', () => {
+    // the target was tampered with above and the last verification failed: apply repairs the schema objects
+    // it can (index, policy, RLS, sequence) and runs the gate again, which still finds the rows
+    const plan = runCli(['plan', '-c', file], env);
+    expect(plan.stdout).toMatch(/\+ index data\.patients_name_idx/);
+    expect(plan.stdout).toMatch(/~ verify\s+row counts, checksums full/);
+    const r = runCli(['apply', '-c', file, '--auto-approve'], env);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toContain('Error [VERIFY_DIFFERENCES]');
+    const c = runCli(['cutover', '-c', file, '--auto-approve'], env);
+    expect(c.status).toBe(1);
+    expect(c.stderr).toMatch(/Error \[CUTOVER_NOT_READY\]: cutover refused: the last verification \(.*\) found differences/);
+  });
+
+  it('apply ends with a passing verification; cutover refuses once it is older than the last change', async () => {
+    const fresh = await freshDatabases('verify_gate');
+    try {
+      await withPg(fresh.sourceUrl, (c) => c.query(copyDatasetSql(1_000)));
+      const e = { SOURCE_DATABASE_URL: fresh.sourceUrl, TARGET_DATABASE_URL: fresh.targetUrl };
+      const f = cfg.write(minimalConfig('verify: { checksums: full }\n'), 'gate.yaml');
+      const first = runCli(['plan', '-c', f], e);
+      expect(first.stdout).toMatch(/~ verify\s+row counts, checksums full\n/);
+      const applied = runCli(['apply', '-c', f, '--auto-approve'], e);
+      expect(applied.status, applied.stderr).toBe(0);
+      const again = runCli(['plan', '-c', f, '--detailed-exitcode'], e);
+      expect(again.status, again.stdout).toBe(0);
+      const ready = runCli(['cutover', '-c', f, '--auto-approve'], e);
+      expect(ready.stderr).toContain('Error [NOT_AVAILABLE_YET]'); // the gate let it through
+      // pgshift changes the target after that verification (a unit re-copied): the verification is stale
+      await withPg(fresh.targetUrl, (c) => c.query("UPDATE pgshift.migration_checkpoints SET updated_at = clock_timestamp() WHERE unit = 'copy data.codes'"));
+      const stale = runCli(['cutover', '-c', f, '--auto-approve'], e);
+      expect(stale.status).toBe(1);
+      expect(stale.stderr).toMatch(/CUTOVER_NOT_READY.*is older than the last change pgshift made to the target/);
+    } finally {
+      await fresh.drop();
+    }
   });
 });

@@ -57,7 +57,7 @@ function catalog(objects: CatalogObject[], tables: TableInfo[] = []): Catalog {
 }
 
 const SOURCE = catalog(SOURCE_OBJECTS, [tableInfo('public', 'patients', ['id']), tableInfo('We"ird', 'select', null), tableInfo('public', 'sessions', ['id'])]);
-const EMPTY_STATE: StateSnapshot = { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined };
+const EMPTY_STATE: StateSnapshot = { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined, lastVerification: undefined };
 
 function plan(cfg: Config, target: Catalog) {
   return computePlan({ config: cfg, configHash: configHash(cfg), source: SOURCE, target, state: EMPTY_STATE, sourceDisplay: 'app@127.0.0.1:5432/clinic', targetDisplay: 'postgres@127.0.0.1:5433/postgres' });

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Action } from '../../plan/model.js';
+import type { VerifyReport } from '../../verify/report.js';
 
 export interface RunContext {
   readonly runId: string;
@@ -7,4 +8,6 @@ export interface RunContext {
   openSource?(): Promise<pg.Client>;
   readonly signal?: AbortSignal;
   onProgress?(action: Action, rows: number, bytes: number): void;
+  /** Runs the verification policy of the config (the verify action). */
+  verify?(): Promise<VerifyReport>;
 }

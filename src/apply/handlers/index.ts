@@ -7,6 +7,7 @@ import type { RunContext } from './context.js';
 import { copyTableHandler } from './copy-table.js';
 import { createObject } from './create-object.js';
 import { setSequenceValue } from './set-sequence-value.js';
+import { verifyHandler } from './verify.js';
 
 export type { RunContext } from './context.js';
 
@@ -18,6 +19,8 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
       return setSequenceValue(action, client);
     case 'copy_table':
       return copyTableHandler(action, client, ctx);
+    case 'verify':
+      return verifyHandler(ctx);
     default:
       return assertNever(action);
   }

@@ -64,6 +64,9 @@ export default class Apply extends BaseCommand {
       }
       if (result.status === 'failed') {
         const f = result.execution?.failed ?? [];
+        if (f.length > 0 && f.every((x) => x.code === 'VERIFY_DIFFERENCES')) {
+          throw new PgshiftError('VERIFY_DIFFERENCES', `${f[0]?.message}`, { hint: 'Run `pgshift verify` for the details, fix them, then apply again.' });
+        }
         throw new PgshiftError('ACTION_FAILED', `${f.length} action(s) failed: ${f.map((x) => x.message).join('; ')}`, {
           hint: 'Fix the cause, then run `pgshift apply` again: finished work is kept and skipped.',
         });

@@ -1,0 +1,15 @@
+import { PgshiftError } from '../../errors/index.js';
+import type { RunContext } from './context.js';
+
+/** The verification gate at the end of apply: differences fail the action with VERIFY_DIFFERENCES (exit 3). */
+export async function verifyHandler(ctx: RunContext): Promise<void> {
+  if (!ctx.verify) throw new PgshiftError('INTERNAL', 'verify: no verification available in this run');
+  const report = await ctx.verify();
+  if (!report.ok) {
+    throw new PgshiftError(
+      'VERIFY_DIFFERENCES',
+      `verify: ${report.summary.tablesWithDifferences} table(s) and ${report.summary.schemaDifferences} schema object(s) differ (report ${report.id})`,
+      { hint: 'Run `pgshift verify` for the details.' },
+    );
+  }
+}
