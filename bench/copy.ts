@@ -21,6 +21,7 @@
  *   BENCH_SWEEP=1000,10000,100000   pgshift batch sizes measured at BENCH_SWEEP_SCALE (empty: skip)
  *   BENCH_SWEEP_SCALE=0.2
  *   BENCH_RSS_SCALES=0.2,2   scales at which pgshift's peak RSS is measured (empty: skip); skipped when disk is short
+ *   BENCH_RETRIES=2          a run during which other processes used over 10 % of the CPUs is measured again (at most N times)
  *   BENCH_FSYNC=on           fsync (and full_page_writes) of both servers
  *   BENCH_GEN_SQL=../shared/bench/gen.sql (relative to the repository)
  *   BENCH_JSON=FILE          also write every measurement as JSON
@@ -53,6 +54,7 @@ const PARALLEL = num(env.BENCH_PARALLEL, 2);
 const SWEEP = list(env.BENCH_SWEEP, '1000,10000,100000').map(Number);
 const SWEEP_SCALE = num(env.BENCH_SWEEP_SCALE, 0.2);
 const RSS_SCALES = list(env.BENCH_RSS_SCALES, '0.2,2').map(Number);
+const RETRIES = Math.max(0, num(env.BENCH_RETRIES, 2));
 const FSYNC = (env.BENCH_FSYNC ?? 'on') !== 'off';
 const GEN_SQL = path.resolve(REPO, env.BENCH_GEN_SQL ?? '../shared/bench/gen.sql');
 const MiB = 1024 * 1024;
@@ -152,15 +154,33 @@ function machineBusy(): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Waits (at most `maxMs`) for a second during which the machine is at least 85 % idle; returns the last busy share. */
-async function quiet(maxMs = 90_000): Promise<number> {
+/** Waits (at most `maxMs`) for two seconds during which the machine is at least 85 % idle; returns the last busy share. */
+async function quiet(maxMs = 180_000): Promise<number> {
   const cores = os.cpus().length;
   const deadline = Date.now() + maxMs;
   for (;;) {
     const b0 = machineBusy();
-    await sleep(1000);
-    const share = (machineBusy() - b0) / cores;
+    await sleep(2000);
+    const share = (machineBusy() - b0) / 2 / cores;
     if (share < 0.15 || Date.now() > deadline) return share;
+  }
+}
+
+/** A run during which other processes (not the two servers, not our clients) used more than 10 % of the machine. */
+function disturbed(m: Measure): boolean {
+  return m.otherCpuS > 0.1 * m.wallS * os.cpus().length;
+}
+
+/** measure(), again (at most RETRIES times) when the run was disturbed by other work on the machine. */
+async function steady(s: Servers, ds: Dataset, method: Method, runNo: number, batch = BATCH): Promise<Measure> {
+  for (let attempt = 0; ; attempt++) {
+    const m = await measure(s, ds, method, runNo, batch);
+    if (!m.ok || !disturbed(m)) return m;
+    if (attempt >= RETRIES) {
+      m.note += `disturbed: ${f1(m.otherCpuS)} CPU-s of other processes during the run (${attempt + 1} attempts); `;
+      return m;
+    }
+    log(`  disturbed by other processes (${f1(m.otherCpuS)} CPU-s): measuring again`);
   }
 }
 
@@ -573,7 +593,7 @@ async function main(): Promise<void> {
     // 1. the main comparison, methods interleaved run by run
     const main = await dataset(SCALE);
     const mainRuns: Measure[] = [];
-    for (let r = 1; r <= RUNS; r++) for (const method of methods) mainRuns.push(await measure(s, main, method, r));
+    for (let r = 1; r <= RUNS; r++) for (const method of methods) mainRuns.push(await steady(s, main, method, r));
     all.push(...mainRuns);
     out.push(`### Methods at scale ${SCALE} (${RUNS} run${RUNS > 1 ? 's' : ''} each, interleaved)`, describe(main), comparison(main, mainRuns), '', 'Copy time per table (from the start of its COPY to its commit):', '', perTable(main, mainRuns));
     const firstPgshift = mainRuns.find((m) => m.method === 'pgshift' && m.ok);
@@ -583,8 +603,8 @@ async function main(): Promise<void> {
     if (SWEEP.length > 0) {
       const sw = await dataset(SWEEP_SCALE);
       const sweep: Measure[] = [];
-      sweep.push(await measure(s, sw, 'floor', 1));
-      for (const b of SWEEP) sweep.push(await measure(s, sw, 'pgshift', 1, b));
+      sweep.push(await steady(s, sw, 'floor', 1));
+      for (const b of SWEEP) sweep.push(await steady(s, sw, 'pgshift', 1, b));
       all.push(...sweep);
       out.push('', `### pgshift batch size at scale ${SWEEP_SCALE}`, describe(sw), comparison(sw, sweep), '', perTable(sw, sweep));
     }
@@ -605,8 +625,8 @@ async function main(): Promise<void> {
       }
       for (const sc of [...datasets.keys()]) if (sc !== scale) await dropDataset(sc); // room on disk and in the cache
       const ds = await dataset(scale);
-      const pm = await measure(s, ds, 'pgshift', 1, BATCH);
-      const fm = await measure(s, ds, 'floor', 1);
+      const pm = await steady(s, ds, 'pgshift', 1, BATCH);
+      const fm = await steady(s, ds, 'floor', 1);
       all.push(pm, fm);
       rss.push({ scale, m: pm });
       out.push('', `### Scale ${scale}`, describe(ds), comparison(ds, [pm, fm]));

@@ -5,6 +5,7 @@ import { freeConnections } from '../db/headroom.js';
 import { isTransient } from '../db/retry.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
+import { scrubDeep } from '../log/redact.js';
 import { configHash } from '../plan/config-hash.js';
 import { blockers, type Plan } from '../plan/model.js';
 import { assertFresh, loadPlan, planHash } from '../plan/planfile.js';
@@ -79,7 +80,14 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       if (opts.planFile) {
         const saved = loadPlan(opts.planFile);
         assertFresh(saved.plan, { configHash: configHash(config), sourceFingerprint: refreshed.source.fingerprint, targetFingerprint: refreshed.target.fingerprint, stateSerial: refreshed.state.serial }, opts.planFile);
-        plan = saved.plan;
+        // the saved plan is fresh: planning is pure, so today's plan must be the same one. Run today's (computed
+        // here from the catalogs) rather than SQL read from a file, and refuse if the two differ in any way.
+        if (planHash(scrubDeep(fresh)) !== saved.hash) {
+          throw new PgshiftError('PLAN_STALE', `the saved plan ${opts.planFile} differs from the plan computed now from the same inputs`, {
+            hint: 'Run `pgshift plan --out` again, review it, and apply the new plan.',
+          });
+        }
+        plan = fresh;
       }
       const hash = planHash(plan);
       const blocking = blockers(plan);
@@ -106,10 +114,11 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
         run: (action, client) =>
           runAction(action, client, {
             runId,
+            lockId: lock.lockId,
             openSource: () => connectClient(eps.source, session),
             ...(opts.signal ? { signal: opts.signal } : {}),
             onProgress: (action, rows, bytes) => opts.onEvent?.({ type: 'action-progress', action, rows, bytes }),
-            verify: () => runVerification(config, { runId, planHash: hash }),
+            verify: (target) => runVerification(config, { runId, planHash: hash, targetClient: target }),
           }),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),

@@ -30,9 +30,7 @@ export function renderError(err: PgshiftError, withStack: boolean): string {
   const lines = [`Error [${err.code}]: ${err.message}`];
   for (const d of err.details) lines.push(d.location ? `  ${d.location}: ${d.message}` : `  ${d.message}`);
   if (err.hint) lines.push(`Hint: ${err.hint}`);
-  if (withStack) {
-    const cause = err.cause as Error | undefined;
-    lines.push(cause?.stack ?? err.stack ?? '');
-  }
+  // pgshift's own stack only: a cause's message may quote a row value (data errors)
+  if (withStack) lines.push(err.stack ?? '');
   return lines.join('\n');
 }

@@ -1,15 +1,19 @@
-import { PassThrough, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { withTransaction } from '../db/connect.js';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
 import { isTransient } from '../db/retry.js';
 import { PgshiftError } from '../errors/index.js';
-import { maskQuoted, scrub } from '../log/redact.js';
 import type { CopyTableAction } from '../plan/model.js';
+import { describeServerError } from './server-error.js';
+import { displayKey } from './key-display.js';
 
 export interface CopyContext {
   readonly runId: string;
+  /** The lock this run holds: every batch checks it still does, in the batch's own transaction. */
+  readonly lockId?: string;
   /** A source session for this unit (closed by the caller). */
   readonly source: pg.Client;
   onProgress?(rows: number, bytes: number): void;
@@ -24,24 +28,47 @@ export interface CopyResult {
   readonly stopped: boolean;
 }
 
-interface Checkpoint {
-  readonly status: string;
-  readonly lastKey: string[] | null;
-  readonly rows: number;
-  readonly bytes: number;
+/** What a checkpoint's last_key holds: the key's columns (a resume with another key starts over) and values. */
+export interface StoredKey {
+  readonly columns: readonly string[];
+  readonly values: readonly string[];
 }
 
-async function readCheckpoint(target: pg.ClientBase, unit: string): Promise<Checkpoint | undefined> {
-  const r = await target.query<{ status: string; last_key: string[] | null; rows_copied: string; bytes_copied: string }>(
-    'SELECT status, last_key, rows_copied, bytes_copied FROM pgshift.migration_checkpoints WHERE unit = $1',
+/**
+ * Output settings of both copy sessions, as pg_dump sets them: text-format values (dates, intervals, floats,
+ * times) and key texts read back on another run must mean the same thing on both servers.
+ */
+export const COPY_SESSION_SQL = [
+  "SET search_path = ''", // reg* values and type names render and resolve schema-qualified on both sides
+  "SET DateStyle = 'ISO'",
+  "SET IntervalStyle = 'postgres'",
+  'SET extra_float_digits = 3',
+  "SET TimeZone = 'UTC'",
+  "SET client_encoding = 'UTF8'",
+].join('; ');
+
+interface Checkpoint {
+  readonly status: string;
+  readonly lastKey: StoredKey | null;
+  readonly rows: number;
+}
+
+function parseStoredKey(v: unknown): StoredKey | null {
+  if (v && typeof v === 'object' && !Array.isArray(v) && Array.isArray((v as StoredKey).values)) return v as StoredKey;
+  return null;
+}
+
+async function readCheckpoint(target: pg.ClientBase, unit: string, forUpdate: boolean): Promise<Checkpoint | undefined> {
+  const r = await target.query<{ status: string; last_key: unknown; rows_copied: string }>(
+    `SELECT status, last_key, rows_copied FROM pgshift.migration_checkpoints WHERE unit = $1${forUpdate ? ' FOR UPDATE' : ''}`,
     [unit],
   );
   const row = r.rows[0];
-  return row ? { status: row.status, lastKey: row.last_key, rows: Number(row.rows_copied), bytes: Number(row.bytes_copied) } : undefined;
+  return row ? { status: row.status, lastKey: parseStoredKey(row.last_key), rows: Number(row.rows_copied) } : undefined;
 }
 
 /** Writes the checkpoint inside the caller's transaction: data and progress commit together. */
-async function writeCheckpoint(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, status: string, lastKey: string[] | null, rows: number, bytes: number): Promise<void> {
+async function writeCheckpoint(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, status: string, lastKey: StoredKey | null, rows: number, bytes: number): Promise<void> {
   await target.query(
     `INSERT INTO pgshift.migration_checkpoints (unit, table_schema, table_name, status, last_key, rows_copied, bytes_copied, started_at, updated_at, finished_at, run_id, error)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, clock_timestamp(), clock_timestamp(), CASE WHEN $4 = 'done' THEN clock_timestamp() END, $8, NULL)
@@ -53,6 +80,37 @@ async function writeCheckpoint(target: pg.ClientBase, a: CopyTableAction, ctx: C
   );
 }
 
+/** A unit stopped by a value the target rejects: say so in the state (its own transaction, after the rollback). */
+export async function recordFailure(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, message: string): Promise<void> {
+  await target.query(
+    `INSERT INTO pgshift.migration_checkpoints (unit, table_schema, table_name, status, run_id, error, started_at)
+     VALUES ($1, $2, $3, 'failed', $4, $5, clock_timestamp())
+     ON CONFLICT (unit) DO UPDATE SET status = 'failed', error = EXCLUDED.error, run_id = EXCLUDED.run_id, updated_at = clock_timestamp()`,
+    [a.address, a.table.schema, a.table.name, ctx.runId, message],
+  );
+}
+
+/**
+ * The fence of every batch, in the batch's transaction: this run still holds the target's lock (an `unlock` or
+ * a target restart may have handed it to another run), and the checkpoint is still where this run left it.
+ */
+async function fence(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, expected: StoredKey | null): Promise<void> {
+  if (ctx.lockId) {
+    const held = await target.query('SELECT 1 FROM pgshift.lock WHERE lock_id = $1 FOR SHARE', [ctx.lockId]);
+    if (held.rowCount !== 1) {
+      throw new PgshiftError('LOCK_HELD', `${a.address}: this run no longer holds the target's lock; stopping before the next batch`, {
+        hint: 'Another run took the lock (unlock, or a target restart). Let it finish, or run `pgshift apply` again.',
+      });
+    }
+  }
+  const cp = await readCheckpoint(target, a.address, true);
+  if (JSON.stringify(cp?.lastKey?.values ?? null) !== JSON.stringify(expected?.values ?? null) || cp?.status === 'done') {
+    throw new PgshiftError('LOCK_HELD', `${a.address}: its checkpoint moved under this run (another run is copying it)`, {
+      hint: 'Only one apply may run against a target. Run `pgshift status`.',
+    });
+  }
+}
+
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb): void {
@@ -62,51 +120,50 @@ function counter(onBytes: (n: number) => void): Transform {
   });
 }
 
-/** Streams one COPY from the source into the target's open transaction. Returns rows and bytes moved. */
-async function stream(source: pg.Client, target: pg.ClientBase, selectSql: string, a: CopyTableAction): Promise<{ rows: number; bytes: number }> {
-  const cols = a.columns.map(quoteIdent).join(', ');
-  const fmt = a.format === 'binary' ? 'binary' : 'text';
-  let bytes = 0;
-  const out = source.query(copyTo(`COPY (${selectSql}) TO STDOUT (FORMAT ${fmt})`));
-  const into = target.query(copyFrom(`COPY ${qualified(a.table.schema, a.table.name)} (${cols}) FROM STDIN (FORMAT ${fmt})`));
-  await pipeline(out, counter((n) => (bytes += n)), new PassThrough(), into);
-  return { rows: Number((into as unknown as { rowCount: number }).rowCount ?? 0), bytes };
-}
-
-function selectList(a: CopyTableAction): string {
+function columnList(a: CopyTableAction): string {
   return a.columns.map(quoteIdent).join(', ');
 }
 
-/** `(k1, k2)` and `(current_setting('pgshift.k1')::type1, ...)`: key values travel as parameters via set_config. */
+/** Streams one COPY from the source into the target's open transaction. Returns rows and bytes moved. */
+async function stream(source: pg.Client, target: pg.ClientBase, selectSql: string, a: CopyTableAction): Promise<{ rows: number; bytes: number }> {
+  const fmt = a.format === 'binary' ? 'binary' : 'text';
+  let bytes = 0;
+  const out = source.query(copyTo(`COPY (${selectSql}) TO STDOUT (FORMAT ${fmt})`));
+  const into = target.query(copyFrom(`COPY ${qualified(a.table.schema, a.table.name)} (${columnList(a)}) FROM STDIN (FORMAT ${fmt})`));
+  await pipeline(out, counter((n) => (bytes += n)), into);
+  return { rows: Number((into as unknown as { rowCount: number }).rowCount ?? 0), bytes };
+}
+
+/** `(t.k1, t.k2)` and `(current_setting('pgshift.lo0')::type1, ...)`: key values travel as parameters via set_config. */
 function keyTuple(a: CopyTableAction, slot: 'lo' | 'hi'): { cols: string; vals: string } {
   const key = a.key ?? [];
   return {
-    cols: `(${key.map((k) => quoteIdent(k.name)).join(', ')})`,
+    cols: `(${key.map((k) => `t.${quoteIdent(k.name)}`).join(', ')})`,
     vals: `(${key.map((k, i) => `CAST(pg_catalog.current_setting(${quoteLiteral(`pgshift.${slot}${i}`)}) AS ${k.type})`).join(', ')})`,
   };
 }
 
+/** Sets every key slot in one round trip (so no value of an earlier batch or unit can linger). */
 async function setKey(source: pg.Client, slot: 'lo' | 'hi', values: readonly string[]): Promise<void> {
-  for (let i = 0; i < values.length; i++) await source.query('SELECT pg_catalog.set_config($1, $2, false)', [`pgshift.${slot}${i}`, values[i]]);
+  const names = values.map((_v, i) => `pgshift.${slot}${i}`);
+  await source.query(`SELECT ${values.map((_v, i) => `pg_catalog.set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`, names.flatMap((n, i) => [n, values[i]]));
 }
 
-const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
+async function assertEmpty(target: pg.ClientBase, a: CopyTableAction): Promise<void> {
+  const table = qualified(a.table.schema, a.table.name);
+  const r = await target.query<{ has_rows: boolean }>(`SELECT EXISTS (SELECT 1 FROM ONLY ${table}) AS has_rows`);
+  if (r.rows[0]?.has_rows) {
+    throw new PgshiftError('ACTION_FAILED', `${a.address}: the target table already has rows that pgshift did not copy`, {
+      hint: `Empty it on the target (TRUNCATE ${table}) if those rows are not needed, then run apply again.`,
+    });
+  }
+}
 
-/**
- * A value the target rejects stops the unit: name the table, the key range (integer keys only: other keys may be
- * patient data) and the server's message with every quoted value masked. Transient errors pass through unchanged
- * for the executor to retry.
- */
-function describeBatchError(err: unknown, a: CopyTableAction, lo: string[] | null, hi: string[] | null, rowsBefore: number): unknown {
-  const e = err as { code?: string; message?: string };
+/** Transient errors pass through for the executor's retry; a server's answer becomes an error without values. */
+function asBatchError(err: unknown, a: CopyTableAction, range: string): unknown {
+  const e = err as { code?: string };
   if (typeof e.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code) || isTransient(err)) return err;
-  const key = a.key ?? [];
-  const showKey = key.length === 1 && INTEGER_TYPES.has(key[0]?.type ?? '');
-  const range = showKey
-    ? `${key[0]?.name} in (${lo?.[0] ?? '-inf'}, ${hi?.[0] ?? '+inf'}]`
-    : `the batch after ${rowsBefore.toLocaleString('en-US')} rows`;
-  const message = maskQuoted(scrub(e.message ?? 'failed'));
-  return new PgshiftError('ACTION_FAILED', `${a.address}: the target rejected a row in ${range}: ${message} (SQLSTATE ${e.code})`, {
+  return new PgshiftError('ACTION_FAILED', `${a.address}: the target rejected a row in ${range}: ${describeServerError(err)}`, {
     hint: 'Fix the value on the source (or the column on the target), then run `pgshift apply` again: the unit resumes at this batch.',
     cause: err,
   });
@@ -115,82 +172,85 @@ function describeBatchError(err: unknown, a: CopyTableAction, lo: string[] | nul
 /**
  * Copies one table in keyset batches: each batch is (last key, next key] on the source, streamed into the target
  * in ONE target transaction with its checkpoint row, so a kill loses at most the batch in flight and a resume
- * replays nothing that committed. A table without a key is one atomic unit (TRUNCATE + COPY + checkpoint).
+ * replays nothing that committed. A table without a key is one atomic unit (COPY + checkpoint in one transaction,
+ * into a table that must be empty).
  */
 export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: CopyContext): Promise<CopyResult> {
-  const table = qualified(a.table.schema, a.table.name);
-  await target.query('SET synchronous_commit = off'); // safe: data and checkpoint commit together, a lost commit is replayed
-  await ctx.source.query('SET default_transaction_read_only = on');
-  const cp = await readCheckpoint(target, a.address);
+  const table = `ONLY ${qualified(a.table.schema, a.table.name)} t`;
+  // safe: data and checkpoint commit together; a commit lost in a crash is simply copied again
+  await target.query(`${COPY_SESSION_SQL}; SET synchronous_commit = off`);
+  await ctx.source.query(`${COPY_SESSION_SQL}; SET default_transaction_read_only = on`);
+  const keyColumns = (a.key ?? []).map((k) => k.name);
+  let cp = await readCheckpoint(target, a.address, false);
   if (cp?.status === 'done') return { rows: 0, bytes: 0, batches: 0, stopped: false };
+  if (cp?.lastKey && JSON.stringify(cp.lastKey.columns) !== JSON.stringify(keyColumns)) {
+    throw new PgshiftError('ACTION_FAILED', `${a.address}: its checkpoint was made with key (${cp.lastKey.columns.join(', ')}) but the key is now (${keyColumns.join(', ')})`, {
+      hint: `Empty the target table and remove its checkpoint (DELETE FROM pgshift.migration_checkpoints WHERE unit = '${a.address}'), then apply again.`,
+    });
+  }
 
   if (!a.key) {
-    await target.query('BEGIN');
+    if (!cp || cp.rows === 0) await assertEmpty(target, a);
     try {
-      await target.query(`TRUNCATE ${table}`);
-      const moved = await stream(ctx.source, target, `SELECT ${selectList(a)} FROM ONLY ${table}`, a);
-      await writeCheckpoint(target, a, ctx, 'done', null, moved.rows, moved.bytes);
-      await target.query('COMMIT');
+      const moved = await withTransaction(target, async () => {
+        await fence(target, a, ctx, null);
+        const m = await stream(ctx.source, target, `SELECT ${columnList(a)} FROM ${table}`, a);
+        await writeCheckpoint(target, a, ctx, 'done', null, m.rows, m.bytes);
+        return m;
+      });
       ctx.onProgress?.(moved.rows, moved.bytes);
       return { ...moved, batches: 1, stopped: false };
     } catch (err) {
-      await target.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      throw asBatchError(err, a, 'the table (one atomic unit)');
     }
   }
 
-  if (!cp) {
-    // never copied: the target table must be empty, or rows pgshift did not copy would be doubled
-    const r = await target.query(`SELECT EXISTS (SELECT 1 FROM ONLY ${table}) AS has_rows`);
-    if ((r.rows[0] as { has_rows: boolean }).has_rows) {
-      throw new PgshiftError('ACTION_FAILED', `${a.address}: the target table already has rows that pgshift did not copy`, {
-        hint: `Empty it on the target (TRUNCATE ${table}) if those rows are not needed, then run apply again.`,
-      });
-    }
-  }
-
+  if (!cp) await assertEmpty(target, a);
   const k = keyTuple(a, 'lo');
   const h = keyTuple(a, 'hi');
-  const keyCols = (a.key ?? []).map((c) => quoteIdent(c.name));
-  let last = cp?.lastKey ?? null;
+  const keyCols = (a.key ?? []).map((c) => `t.${quoteIdent(c.name)}`);
+  let last: StoredKey | null = cp?.lastKey ?? null;
   let rows = 0;
   let bytes = 0;
   let batches = 0;
   for (;;) {
     if (ctx.signal?.aborted) return { rows, bytes, batches, stopped: true };
-    const lower = last ? `WHERE ${k.cols} > ${k.vals}` : '';
-    if (last) await setKey(ctx.source, 'lo', last);
-    // the batch's upper key: an index scan, OFFSET batch-1 past the last copied key
+    if (last) await setKey(ctx.source, 'lo', last.values);
+    // the batch's upper key: an index scan in key order (aliased outputs, so ORDER BY sorts by the key itself)
     const bound = await ctx.source.query({
-      text: `SELECT ${keyCols.map((c) => `${c}::text`).join(', ')} FROM ONLY ${table} ${lower} ORDER BY ${keyCols.join(', ')} OFFSET $1 LIMIT 1`,
+      text: `SELECT ${keyCols.map((c, i) => `${c}::text AS k${i}`).join(', ')} FROM ${table} ${last ? `WHERE ${k.cols} > ${k.vals}` : ''}
+              ORDER BY ${keyCols.join(', ')} OFFSET $1 LIMIT 1`,
       values: [a.batchSize - 1],
       rowMode: 'array',
     });
-    const hi = (bound.rows[0] as string[] | undefined) ?? null;
+    const hiValues = (bound.rows[0] as string[] | undefined) ?? null;
     const conds: string[] = [];
     if (last) conds.push(`${k.cols} > ${k.vals}`);
-    if (hi) {
-      await setKey(ctx.source, 'hi', hi);
+    if (hiValues) {
+      await setKey(ctx.source, 'hi', hiValues);
       conds.push(`${h.cols} <= ${h.vals}`);
     }
-    const select = `SELECT ${selectList(a)} FROM ONLY ${table}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
-    await target.query('BEGIN');
+    const select = `SELECT ${a.columns.map((c) => `t.${quoteIdent(c)}`).join(', ')} FROM ${table}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
+    const next: StoredKey | null = hiValues ? { columns: keyColumns, values: hiValues } : last;
+    const expected = last;
     let moved: { rows: number; bytes: number };
     try {
-      moved = await stream(ctx.source, target, select, a);
-      // hi === null: this was the tail; the unit is done and resumes nowhere
-      const lastKey = hi ?? last;
-      await writeCheckpoint(target, a, ctx, hi ? 'running' : 'done', lastKey, moved.rows, moved.bytes);
-      await target.query('COMMIT');
+      moved = await withTransaction(target, async () => {
+        await fence(target, a, ctx, expected);
+        const m = await stream(ctx.source, target, select, a);
+        // hiValues === null: this was the tail; the unit is done
+        await writeCheckpoint(target, a, ctx, hiValues ? 'running' : 'done', next, m.rows, m.bytes);
+        return m;
+      });
     } catch (err) {
-      await target.query('ROLLBACK').catch(() => undefined);
-      throw describeBatchError(err, a, last, hi, (cp?.rows ?? 0) + rows);
+      throw asBatchError(err, a, `the batch ${displayKey(a.key, last?.values ?? null, hiValues, (cp?.rows ?? 0) + rows)}`);
     }
     rows += moved.rows;
     bytes += moved.bytes;
     batches++;
     ctx.onProgress?.(rows, bytes);
-    if (!hi) return { rows, bytes, batches, stopped: false };
-    last = hi;
+    if (!hiValues) return { rows, bytes, batches, stopped: false };
+    last = next;
+    cp = undefined;
   }
 }

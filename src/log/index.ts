@@ -1,2 +1,2 @@
 export { createLogger, logger, setLogger, type LogFormat, type LogLevel, type LoggerOptions } from './logger.js';
-export { clearSecrets, maskQuoted, redactUrl, registerSecret, scrub, scrubDeep } from './redact.js';
+export { clearSecrets, redactUrl, registerSecret, scrub, scrubDeep } from './redact.js';

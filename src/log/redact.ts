@@ -63,8 +63,3 @@ export function redactUrl(url: string): string {
     return scrub(url);
   }
 }
-
-/** Masks every quoted literal ("..." and '...') of a server message: data errors quote the offending value. */
-export function maskQuoted(message: string): string {
-  return message.replace(/"(?:[^"]|"")*"/g, '"***"').replace(/'(?:[^']|'')*'/g, "'***'");
-}

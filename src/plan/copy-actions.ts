@@ -2,6 +2,7 @@ import type { Catalog, CatalogObject, TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { CheckpointRow } from '../state/snapshot.js';
 import type { CopyTableAction, Finding } from './model.js';
+import { keyIsDisplayable } from '../copy/key-display.js';
 import type { Scope } from './scope.js';
 
 export function copyAddress(t: { schema: string; name: string }): string {
@@ -14,7 +15,6 @@ function formatBytes(n: number): string {
   return `${Math.max(1, Math.round(n / 1024))} kB`;
 }
 
-const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
 
 export interface CopyPlan {
   readonly actions: CopyTableAction[];
@@ -28,16 +28,37 @@ export interface CopyPlan {
  * One copy action per leaf table in scope (partitions are copied one by one, their parents hold no rows),
  * largest first. A unit done in the state is a no-op; a unit with a checkpoint resumes after its last key.
  */
-export function copyActions(config: Config, source: Catalog, scope: Scope, checkpoints: readonly CheckpointRow[]): CopyPlan {
+/**
+ * Types whose binary form is not portable between servers: reg* values travel as OIDs (which differ between
+ * clusters), aclitem has no binary form. Arrays of them too. Types outside pg_catalog (enums, domains,
+ * composites, extension types) may embed OIDs as well: text for all of them.
+ */
+function binaryUnsafe(typeName: string, typeSchema: string): boolean {
+  if (typeSchema !== 'pg_catalog') return true;
+  const base = typeName.startsWith('_') ? typeName.slice(1) : typeName;
+  return base.startsWith('reg') || base === 'aclitem';
+}
+
+export function copyActions(
+  config: Config,
+  source: Catalog,
+  target: Catalog,
+  scope: Scope,
+  checkpoints: readonly CheckpointRow[],
+  /** Tables this plan creates: a checkpoint left from before does not describe them (re-created: copy again). */
+  creating: ReadonlySet<string>,
+): CopyPlan {
   const findings: Finding[] = [];
   const byUnit = new Map(checkpoints.map((c) => [c.unit, c]));
+  const targetTables = new Map(target.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   const leaves = source.tables.filter((t) => t.kind !== 'partitioned' && scope.tableInScope(t.schema, t.name));
   leaves.sort((a, b) => b.estimatedBytes - a.estimatedBytes || (copyAddress(a) < copyAddress(b) ? -1 : 1));
   const actions: CopyTableAction[] = [];
   let unchanged = 0;
   for (const t of leaves) {
     const address = copyAddress(t);
-    const cp = byUnit.get(address);
+    const recreated = creating.has(`table ${t.schema}.${t.name}`);
+    const cp = recreated ? undefined : byUnit.get(address);
     if (cp?.status === 'done') {
       unchanged++;
       continue;
@@ -53,16 +74,36 @@ export function copyActions(config: Config, source: Catalog, scope: Scope, check
           return { name: k, type: col?.type ?? 'text' };
         })
       : null;
+    if (override?.key) {
+      const nullable = override.key.filter((k) => t.columns.find((c) => c.name === k)?.notNull === false);
+      if (nullable.length > 0) {
+        findings.push({ code: 'KEY_COLUMN_NULLABLE', severity: 'blocker', address, message: `tables.overrides: key column(s) ${nullable.map((n) => `"${n}"`).join(', ')} of ${t.schema}.${t.name} may be NULL; rows with a NULL key would be skipped`, hint: 'Name NOT NULL columns as the key, or add NOT NULL on the source.' });
+      }
+    }
     const columns = t.columns.filter((c) => c.generated === null).map((c) => c.name);
-    const foreign = t.columns.find((c) => c.typeSchema !== 'pg_catalog');
+    const existing = targetTables.get(`${t.schema}.${t.name}`);
+    if (existing && !recreated) {
+      const mismatched = t.columns.filter((c) => c.generated === null).filter((c) => existing.columns.find((x) => x.name === c.name)?.type !== c.type);
+      if (mismatched.length > 0) {
+        findings.push({
+          code: 'COPY_TYPE_MISMATCH',
+          severity: 'blocker',
+          address,
+          message: `${t.schema}.${t.name} exists on the target with other column types (${mismatched.map((c) => `"${c.name}" ${c.type} -> ${existing.columns.find((x) => x.name === c.name)?.type ?? 'missing'}`).join(', ')}); copying would reinterpret or reject the values`,
+          hint: 'Make the target table match the source (or drop it there and let pgshift create it), then plan again.',
+        });
+      }
+    }
+    const foreign = t.columns.find((c) => binaryUnsafe(c.typeName, c.typeSchema));
     const format = foreign ? 'text' : 'binary';
     const rows = Math.max(0, Math.round(t.estimatedRows));
-    let reason = `~${rows.toLocaleString('en-US')} rows, ${formatBytes(t.estimatedBytes)}${format === 'text' ? ` (text format: column "${foreign?.name}" has type ${foreign?.type})` : ''}${key ? '' : ', one atomic unit (no key)'}`;
+    let reason = `~${rows.toLocaleString('en-US')} rows, ${formatBytes(t.estimatedBytes)}${format === 'text' ? ` (text format: column "${foreign?.name}" has type ${foreign?.type})` : ''}${key ? '' : ', one atomic unit (no key)'}${recreated && byUnit.has(address) ? ' (table re-created: copied again)' : ''}`;
     let change: CopyTableAction['change'] = 'create';
     if (cp) {
       change = 'resume';
-      const last = Array.isArray(cp.lastKey) ? (cp.lastKey as unknown[]) : null;
-      const showKey = key && last && key.length === 1 && INTEGER_TYPES.has(key[0]?.type ?? '');
+      const stored = cp.lastKey as { values?: unknown[] } | null;
+      const last = Array.isArray(stored?.values) ? stored.values : null;
+      const showKey = last !== null && keyIsDisplayable(key);
       const left = Math.max(0, rows - cp.rowsCopied);
       const rate = cp.seconds >= 1 ? cp.rowsCopied / cp.seconds : 0;
       const eta = rate > 0 && left > 0 ? `, ETA ~${Math.max(1, Math.round(left / rate))}s at ${Math.round(rate).toLocaleString('en-US')} rows/s` : '';
@@ -92,8 +133,7 @@ export function copyActions(config: Config, source: Catalog, scope: Scope, check
   const planned = new Set(actions.map((a) => a.id));
   const copiesOf = new Map<string, string[]>();
   const collect = (tableAddr: string, out: string[]): void => {
-    const [, qualified] = tableAddr.split(' ', 2);
-    const id = `copy ${qualified}`;
+    const id = `copy ${tableAddr.slice('table '.length)}`;
     if (planned.has(id)) out.push(id);
     for (const c of children.get(tableAddr) ?? []) collect(`table ${c.schema}.${c.name}`, out);
   };

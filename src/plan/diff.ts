@@ -48,7 +48,10 @@ export function computePlan(input: PlanInput): Plan {
   const findings: Finding[] = [];
   const planned = new Set<string>();
   let unchanged = 0;
-  const copy = config.copy.data ? copyActions(config, source, scope, input.state.checkpoints) : { actions: [], findings: [], unchanged: 0, copiesOf: new Map<string, string[]>() };
+  const creating = new Set(inScope.filter((o) => o.kind === 'table' && !targetByAddress.has(o.address)).map((o) => o.address));
+  const copy = config.copy.data
+    ? copyActions(config, source, target, scope, input.state.checkpoints, creating)
+    : { actions: [], findings: [], unchanged: 0, copiesOf: new Map<string, string[]>() };
   unchanged += copy.unchanged;
 
   const locksOf = (o: CatalogObject): string[] => {
@@ -62,7 +65,21 @@ export function computePlan(input: PlanInput): Plan {
     return [...locks].sort();
   };
 
+  // an object that needs something out of scope (a view over an excluded table) is left out, and said so
+  const left = new Set(source.objects.filter((o) => !scope.objectInScope(o)).map((o) => o.address));
   for (const o of inScope) {
+    const missing = o.dependsOn.find((d) => left.has(d));
+    if (missing) {
+      left.add(o.address);
+      findings.push({
+        code: 'OUT_OF_SCOPE_DEPENDENCY',
+        severity: 'warning',
+        address: o.address,
+        message: `${o.address} is left out: it depends on ${missing}, which tables.include/exclude leave out`,
+        hint: 'Include what it depends on, or exclude it too.',
+      });
+      continue;
+    }
     const t = targetByAddress.get(o.address);
     if (t && t.definition === o.definition) {
       unchanged++;

@@ -12,7 +12,6 @@ export const VERIFY_SESSION_SQL = [
   "SET IntervalStyle = 'postgres'",
   'SET extra_float_digits = 1',
   "SET bytea_output = 'hex'",
-  'SET default_transaction_read_only = on',
 ].join('; ');
 
 export interface TableExpr {

@@ -22,13 +22,16 @@ export interface VerifyOptions {
   /** The apply run this verification belongs to, if any. */
   readonly runId?: string;
   readonly planHash?: string;
+  /** Inside apply: the worker session to use for the target (no extra target connection is opened). */
+  readonly targetClient?: pg.Client;
 }
 
 async function openSides(config: Config): Promise<Sides & { close(): Promise<void> }> {
   const eps = endpoints(config);
   const session = sessionSettings(config);
   const [source, target] = await Promise.all([connectClient(eps.source, session), connectClient(eps.target, session)]);
-  await Promise.all([source.query(VERIFY_SESSION_SQL), target.query(VERIFY_SESSION_SQL)]);
+  const readOnly = `${VERIFY_SESSION_SQL}; SET default_transaction_read_only = on`;
+  await Promise.all([source.query(readOnly), target.query(readOnly)]);
   return { source, target, close: async () => void (await Promise.all([source.end().catch(() => undefined), target.end().catch(() => undefined)])) };
 }
 
@@ -42,7 +45,8 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
   const full = opts.full === true || config.verify.checksums === 'full';
   const eps = endpoints(config);
   const session = sessionSettings(config);
-  const control = await connectClient(eps.target, session);
+  const own = opts.targetClient === undefined;
+  const control = opts.targetClient ?? (await connectClient(eps.target, session));
   const sourceMeta = await connectClient(eps.source, session);
   try {
     const [source, target] = await Promise.all([introspect(sourceMeta), introspect(control)]);
@@ -52,10 +56,12 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       .sort((a, b) => b.estimatedBytes - a.estimatedBytes || (a.name < b.name ? -1 : 1));
     const results = new Map<TableInfo, TableResult>();
     const queue = [...tables];
-    const workers = Math.max(1, Math.min(config.copy.parallel, tables.length));
+    // inside apply: one worker on the apply's own target session (the connection budget is already spent)
+    const workers = own ? Math.max(1, Math.min(config.copy.parallel, tables.length)) : 1;
+    if (!own) await control.query(VERIFY_SESSION_SQL);
     await Promise.all(
       Array.from({ length: workers }, async () => {
-        const sides = await openSides(config);
+        const sides = own ? await openSides(config) : await borrowTarget(config, control);
         try {
           for (let t = queue.shift(); t; t = queue.shift()) {
             const override = config.tables.overrides[`${t.schema}.${t.name}`]?.key;
@@ -94,8 +100,15 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     await storeReport(control, report, opts);
     return report;
   } finally {
-    await Promise.all([control.end().catch(() => undefined), sourceMeta.end().catch(() => undefined)]);
+    await Promise.all([own ? control.end().catch(() => undefined) : undefined, sourceMeta.end().catch(() => undefined)]);
   }
+}
+
+/** A source session of its own, the given target session (left open). */
+async function borrowTarget(config: Config, target: pg.Client): Promise<Sides & { close(): Promise<void> }> {
+  const source = await connectClient(endpoints(config).source, sessionSettings(config));
+  await source.query(`${VERIFY_SESSION_SQL}; SET default_transaction_read_only = on`);
+  return { source, target, close: async () => void (await source.end().catch(() => undefined)) };
 }
 
 /** What the state keeps: with --show-values, keys become hashes (values are shown, never stored). */
@@ -111,7 +124,6 @@ function storable(report: VerifyReport, showValues: boolean): VerifyReport {
 }
 
 async function storeReport(target: pg.Client, report: VerifyReport, opts: VerifyOptions): Promise<void> {
-  await target.query('SET default_transaction_read_only = off');
   await migrateState(stateDb(target));
   await target.query(
     `INSERT INTO pgshift.verifications (id, run_id, plan_hash, finished_at, policy, result, summary, report)

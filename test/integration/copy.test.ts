@@ -179,7 +179,7 @@ describe('a value the target rejects', () => {
     expect(plan.stdout).toContain('Warning [OBJECT_DRIFT]: table data.codes exists on the target with a different definition');
     const r = runCli(['apply', '-c', file, '--auto-approve', '--log-format', 'json'], env);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/Error \[ACTION_FAILED\]: .*copy data\.codes: the target rejected a row in the batch after 400 rows: .*check constraint .*\(SQLSTATE 23514\)/);
+    expect(r.stderr).toMatch(/Error \[ACTION_FAILED\]: .*copy data\.codes: the target rejected a row in the batch after 400 rows: check violation, constraint "codes_label_check", table "data\.codes" \(SQLSTATE 23514\)/);
     expect(r.stderr).not.toContain('label 444');
     const done = await withPg(dbs.targetUrl, async (c) => (await c.query<{ unit: string; status: string }>("SELECT unit, status FROM pgshift.migration_checkpoints WHERE status = 'done' ORDER BY unit")).rows.map((x) => x.unit));
     expect(done).toContain('copy data.patients');

@@ -95,6 +95,9 @@ describe('computePlan', () => {
     const a = canonicalJson(plan(config(), target));
     const shuffled = catalog([...target.objects].reverse());
     const b = canonicalJson(plan(config(), shuffled));
+    const sourceShuffled = { ...SOURCE, objects: [...SOURCE.objects].reverse(), tables: [...SOURCE.tables].reverse() };
+    const c = canonicalJson(computePlan({ config: config(), configHash: configHash(config()), source: sourceShuffled, target, state: EMPTY_STATE, sourceDisplay: 'app@127.0.0.1:5432/clinic', targetDisplay: 'postgres@127.0.0.1:5433/postgres' }));
+    expect(c).toBe(a);
     expect(b).toBe(a);
   });
 
@@ -131,12 +134,13 @@ describe('computePlan', () => {
 describe('copy actions from the state', () => {
   const cp = (unit: string, status: string, rows: number, lastKey: unknown) => ({ unit, tableSchema: 'public', tableName: unit.split('.')[1] ?? '', status, rowsCopied: rows, bytesCopied: 0, lastKey, error: null, seconds: 4 });
   it('skips done units, resumes started ones after their last key, and shows integer keys only', () => {
-    const state: StateSnapshot = { ...EMPTY_STATE, exists: true, serial: 'x', checkpoints: [cp('copy public.patients', 'running', 400, ['52000']), cp('copy public.sessions', 'done', 1000, null)] };
+    const state: StateSnapshot = { ...EMPTY_STATE, exists: true, serial: 'x', checkpoints: [cp('copy public.patients', 'running', 400, { columns: ['id'], values: ['52000'] }), cp('copy public.sessions', 'done', 1000, null)] };
     const cfg = config();
     const p = computePlan({ config: cfg, configHash: configHash(cfg), source: SOURCE, target: SOURCE, state, sourceDisplay: 's', targetDisplay: 't' });
     expect(p.actions.map((a) => `${a.change} ${a.address}: ${a.reason}`)).toEqual([
       'create copy We"ird.select: ~1,000 rows, 64 kB (text format: column "kind" has type public.visit_kind), one atomic unit (no key)',
       'resume copy public.patients: resume after id 52000, ~600 rows left, ETA ~6s at 100 rows/s',
+      'update verify: row counts, checksums full',
     ]);
     expect(p.summary).toMatchObject({ add: 1, resume: 1, change: 0 });
     expect(renderPlanText(p)).toContain('Plan: 1 to add, 1 to resume, 0 to change, 0 to destroy.');

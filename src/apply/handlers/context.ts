@@ -4,10 +4,12 @@ import type { VerifyReport } from '../../verify/report.js';
 
 export interface RunContext {
   readonly runId: string;
+  /** The target lock this run holds (copy batches check it). */
+  readonly lockId?: string;
   /** Opens a source session (with session settings and retries); the handler closes it. */
   openSource?(): Promise<pg.Client>;
   readonly signal?: AbortSignal;
   onProgress?(action: Action, rows: number, bytes: number): void;
   /** Runs the verification policy of the config (the verify action). */
-  verify?(): Promise<VerifyReport>;
+  verify?(target: pg.Client): Promise<VerifyReport>;
 }

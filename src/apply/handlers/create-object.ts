@@ -9,6 +9,10 @@ export async function createObject(action: CreateObjectAction, client: pg.Client
   await withTransaction(client, async () => {
     await client.query(DDL_SESSION_SQL);
     for (const stmt of action.sql) await client.query(stmt);
+    if (action.objectKind === 'table') {
+      // a (re-)created table holds no row: a checkpoint left from an earlier life of it must not skip its copy
+      await client.query('DELETE FROM pgshift.migration_checkpoints WHERE unit = $1', [`copy ${action.address.slice('table '.length)}`]);
+    }
     await client.query(
       `INSERT INTO pgshift.objects (address, kind, definition_hash, created_by_run) VALUES ($1, $2, $3, $4)
        ON CONFLICT (address) DO UPDATE SET definition_hash = EXCLUDED.definition_hash, created_by_run = EXCLUDED.created_by_run, created_at = clock_timestamp()`,

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { isTransient } from '../../db/retry.js';
 import { PgshiftError } from '../../errors/index.js';
-import { maskQuoted, scrub } from '../../log/redact.js';
+import { describeServerError } from '../../copy/server-error.js';
+import { scrub } from '../../log/redact.js';
 import { type Action, assertNever } from '../../plan/model.js';
 import type { RunContext } from './context.js';
 import { copyTableHandler } from './copy-table.js';
@@ -20,18 +21,10 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
     case 'copy_table':
       return copyTableHandler(action, client, ctx);
     case 'verify':
-      return verifyHandler(ctx);
+      return verifyHandler(client, ctx);
     default:
       return assertNever(action);
   }
-}
-
-/**
- * Data errors (classes 22 and 23) quote the offending value in their message: mask every quoted literal, so that
- * no patient value reaches an error, a log or the state. Names of objects are kept in the other classes.
- */
-function withoutValues(message: string, code: string): string {
-  return /^2[23]/.test(code) ? maskQuoted(message) : message;
 }
 
 /**
@@ -44,7 +37,7 @@ export async function runAction(action: Action, client: pg.Client, ctx: RunConte
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && !isTransient(err)) {
-      throw new PgshiftError('ACTION_FAILED', `${action.address}: ${withoutValues(scrub(e.message ?? 'failed'), e.code)} (SQLSTATE ${e.code})`, {
+      throw new PgshiftError('ACTION_FAILED', `${action.address}: ${scrub(describeServerError(err))}`, {
         hint: 'Fix the cause on the target (or the source definition), then run `pgshift apply` again: finished work is kept.',
         cause: err,
       });

@@ -21,7 +21,9 @@ export default class Status extends BaseCommand {
     const config = loadConfig(flags.config);
     const eps = endpoints(config);
     const state = await withClient(eps.target, sessionSettings(config), (c) => readState(c));
-    const view = { migration: config.name, target: eps.target.display, ...state, objectCount: Object.keys(state.objects).length };
+    // the last key copied may be patient data (an MRN, an e-mail): status shows progress, never key values
+    const checkpoints = state.checkpoints.map(({ lastKey: _lastKey, ...c }) => c);
+    const view = { migration: config.name, target: eps.target.display, ...state, checkpoints, objectCount: Object.keys(state.objects).length };
     if (flags.json) writeJson(view);
     else writeOut(renderStatus(view));
   }

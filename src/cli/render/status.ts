@@ -1,6 +1,7 @@
 import type { StateSnapshot } from '../../state/snapshot.js';
 
-export interface StatusView extends StateSnapshot {
+export interface StatusView extends Omit<StateSnapshot, 'checkpoints'> {
+  readonly checkpoints: ReadonlyArray<Omit<StateSnapshot['checkpoints'][number], 'lastKey'>>;
   readonly migration: string;
   readonly target: string;
   readonly objectCount: number;
