@@ -46,7 +46,11 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
       overrides: Object.fromEntries(
         Object.entries(raw.tables.overrides).map(([k, v]) => [
           k,
-          { ...(v.batch_size !== undefined ? { batchSize: v.batch_size } : {}), ...(v.key !== undefined ? { key: v.key } : {}) },
+          {
+            ...(v.batch_size !== undefined ? { batchSize: v.batch_size } : {}),
+            ...(v.key !== undefined ? { key: v.key } : {}),
+            ...(v.updated_at_column !== undefined ? { updatedAtColumn: v.updated_at_column } : {}),
+          },
         ]),
       ),
     },
@@ -60,6 +64,7 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
         seed: raw.verify.sample.seed,
       },
       checksums: raw.verify.checksums,
+      updatedAtColumn: raw.verify.updated_at_column,
     },
     cutover: {
       mode: raw.cutover.mode,

@@ -11,13 +11,14 @@ export interface RawConfig {
   tables: {
     include: string[];
     exclude: string[];
-    overrides: Record<string, { batch_size?: number; key?: string[] }>;
+    overrides: Record<string, { batch_size?: number; key?: string[]; updated_at_column?: string }>;
   };
   copy: { batch_size: number; parallel: number; data: boolean };
   verify: {
     row_counts: boolean;
     sample: { percent: number; min_rows: number; max_rows: number; seed: number };
     checksums: 'none' | 'sampled' | 'full';
+    updated_at_column?: string;
   };
   cutover: {
     mode: 'manual' | 'auto';

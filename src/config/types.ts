@@ -19,6 +19,7 @@ export interface EndpointConfig {
 export interface TableOverride {
   readonly batchSize?: number;
   readonly key?: readonly string[];
+  readonly updatedAtColumn?: string;
 }
 
 export interface Config {
@@ -40,6 +41,8 @@ export interface Config {
     readonly rowCounts: boolean;
     readonly sample: { readonly percent: number; readonly minRows: number; readonly maxRows: number; readonly seed: number };
     readonly checksums: 'none' | 'sampled' | 'full';
+    /** Column set on every write: tells "changed since the copy" from "copied wrong". */
+    readonly updatedAtColumn: string | undefined;
   };
   readonly cutover: {
     readonly mode: 'manual' | 'auto';

@@ -12,6 +12,11 @@ export interface RowDifference {
   readonly count?: number;
   /** For `changed`: the columns that differ (names, never values). */
   readonly columns?: readonly string[];
+  /**
+   * With an updated_at column: `changed-since-copy` when the source row was written after its table's copy began
+   * (expected while the source is live: the final sync re-copies it), `copy-error` when it was not.
+   */
+  readonly cause?: 'changed-since-copy' | 'copy-error';
 }
 
 export interface SampleResult {

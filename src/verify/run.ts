@@ -54,6 +54,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     const tables = source.tables
       .filter((t) => t.kind !== 'partitioned' && scope.tableInScope(t.schema, t.name))
       .sort((a, b) => b.estimatedBytes - a.estimatedBytes || (a.name < b.name ? -1 : 1));
+    const copyStarted = await copyStartTimes(control);
     const results = new Map<TableInfo, TableResult>();
     const queue = [...tables];
     // inside apply: one worker on the apply's own target session (the connection budget is already spent)
@@ -65,7 +66,14 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
         try {
           for (let t = queue.shift(); t; t = queue.shift()) {
             const override = config.tables.overrides[`${t.schema}.${t.name}`]?.key;
-            const o = { full, showValues: opts.showValues === true, ...(override ? { keyOverride: override } : {}) };
+            const updatedAtColumn = config.tables.overrides[`${t.schema}.${t.name}`]?.updatedAtColumn ?? config.verify.updatedAtColumn;
+            const started = copyStarted.get(`copy ${t.schema}.${t.name}`);
+            const o = {
+              full,
+              showValues: opts.showValues === true,
+              ...(override ? { keyOverride: override } : {}),
+              ...(updatedAtColumn && started ? { updatedAt: { column: updatedAtColumn, copyStarted: started } } : {}),
+            };
             let r = await checkTable(t, sides, o);
             if (!full && config.verify.sample.percent > 0 && r.keyed) {
               const s = await compareSample(t, sides, config.verify.sample, override);
@@ -102,6 +110,14 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
   } finally {
     await Promise.all([own ? control.end().catch(() => undefined) : undefined, sourceMeta.end().catch(() => undefined)]);
   }
+}
+
+/** When each unit's copy began (its first committed batch), from the state. */
+async function copyStartTimes(target: pg.ClientBase): Promise<Map<string, Date>> {
+  const has = await target.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.migration_checkpoints') IS NOT NULL AS ok`);
+  if (has.rows[0]?.ok !== true) return new Map();
+  const r = await target.query<{ unit: string; started_at: Date }>('SELECT unit, started_at FROM pgshift.migration_checkpoints WHERE started_at IS NOT NULL');
+  return new Map(r.rows.map((x) => [x.unit, x.started_at]));
 }
 
 /** A source session of its own, the given target session (left open). */

@@ -15,6 +15,8 @@ export interface TableCheckOptions {
   readonly keyOverride?: readonly string[];
   /** Most differences listed per table (the rest is counted as truncated). */
   readonly maxDifferences?: number;
+  /** The column the application sets on every write, and when this table's copy began. */
+  readonly updatedAt?: { readonly column: string; readonly copyStarted: Date };
 }
 
 async function both<R extends pg.QueryResultRow>(sides: Sides, text: string, values: unknown[] = []): Promise<[R[], R[]]> {
@@ -106,12 +108,29 @@ async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableC
     if (differences.length < max) differences.push({ kind: 'extra', ...describeKey(e, k, r.p, o.showValues) });
   }
   const cols = await changedColumns(sides, e, changed);
+  const missingKeys = [...srcRows.keys()].filter((k) => !tgtRows.has(k));
+  const since = o.updatedAt ? await writtenSince(sides, e, o.updatedAt, [...changed, ...missingKeys]) : undefined;
+  const causeOf = (k: string): Pick<RowDifference, 'cause'> => (since ? { cause: since.has(k) ? 'changed-since-copy' : 'copy-error' } : {});
+  for (let i = 0; i < differences.length; i++) {
+    const d = differences[i] as RowDifference;
+    if (d.kind === 'missing') differences[i] = { ...d, ...causeOf(missingKeys[i] as string) };
+  }
   for (const k of changed) {
     const r = srcRows.get(k) as { p: string[] };
-    differences.push({ kind: 'changed', ...describeKey(e, k, r.p, o.showValues), columns: cols.get(k) ?? [] });
+    differences.push({ kind: 'changed', ...describeKey(e, k, r.p, o.showValues), columns: cols.get(k) ?? [], ...causeOf(k) });
   }
   differences.sort((a, b) => (JSON.stringify(a.key ?? a.keyHash) < JSON.stringify(b.key ?? b.keyHash) ? -1 : 1));
   return { ...base, checksum: 'mismatch', differences, ...(total > differences.length || bad.size > leafBuckets.length ? { truncated: true } : {}) };
+}
+
+/** Keys (of the given ones) whose source row was written after the copy began, by the updated_at column. */
+async function writtenSince(sides: Sides, e: TableExpr, u: { column: string; copyStarted: Date }, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0 || !e.keyText || !e.columns.some((c) => c.name === u.column)) return new Set();
+  const r = await sides.source.query<{ k: string }>(
+    `SELECT ${e.keyText} AS k FROM ${e.from} WHERE ${e.keyText} = ANY($1::text[]) AND ${quoteIdent(u.column)} >= $2`,
+    [keys, u.copyStarted],
+  );
+  return new Set(r.rows.map((x) => x.k));
 }
 
 /** Tables without a key: a multiset hash of whole rows; on a mismatch, row hashes with their counts (duplicates count). */

@@ -184,3 +184,34 @@ describe('the verification gate', () => {
     }
   });
 });
+
+describe('live sources', () => {
+  it('tells rows changed on the source since the copy from rows copied wrong, by the updated_at column', async () => {
+    const live = await freshDatabases('verify_live');
+    try {
+      await withPg(live.sourceUrl, (c) =>
+        c.query(`CREATE TABLE appts (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL DEFAULT now());
+                 INSERT INTO appts (id, note, updated_at) SELECT i, 'n' || i, now() - interval '1 day' FROM generate_series(1, 2000) i;`),
+      );
+      const e = { SOURCE_DATABASE_URL: live.sourceUrl, TARGET_DATABASE_URL: live.targetUrl };
+      const f = cfg.write(minimalConfig('verify: { checksums: full, updated_at_column: updated_at }\n'), 'live.yaml');
+      expect(runCli(['apply', '-c', f, '--auto-approve'], e).status).toBe(0);
+      await withPg(live.sourceUrl, (c) => c.query(`UPDATE appts SET note = 'edited', updated_at = now() WHERE id = 10; INSERT INTO appts (id, note) VALUES (5000, 'new')`));
+      await withPg(live.targetUrl, (c) => c.query(`UPDATE appts SET note = 'corrupted' WHERE id = 20`));
+      const r = runCli(['verify', '-c', f, '--json'], e);
+      expect(r.status).toBe(3);
+      const diffs = (JSON.parse(r.stdout) as Report).tables[0]?.differences ?? [];
+      expect(diffs).toEqual(
+        expect.arrayContaining([
+          { kind: 'changed', key: { id: '10' }, columns: ['note', 'updated_at'], cause: 'changed-since-copy' },
+          { kind: 'missing', key: { id: '5000' }, cause: 'changed-since-copy' },
+          { kind: 'changed', key: { id: '20' }, columns: ['note'], cause: 'copy-error' },
+        ]),
+      );
+      const text = runCli(['verify', '-c', f], e);
+      expect(text.stdout).toContain('changed: id=20 (column note) — NOT written since the copy: a wrong copy');
+    } finally {
+      await live.drop();
+    }
+  });
+});

@@ -11,6 +11,11 @@ function key(d: RowDifference): string {
 }
 
 function describe(d: RowDifference): string {
+  const cause = d.cause === 'changed-since-copy' ? ' — written on the source since the copy (the final sync re-copies it)' : d.cause === 'copy-error' ? ' — NOT written since the copy: a wrong copy' : '';
+  return `${what(d)}${cause}`;
+}
+
+function what(d: RowDifference): string {
   switch (d.kind) {
     case 'missing':
       return `missing on the target: ${key(d)}`;
