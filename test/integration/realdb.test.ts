@@ -37,6 +37,8 @@ describe.runIf(dir !== null)('real sample databases, schema and data', () => {
       expect(applied.status, applied.stderr + applied.stdout).toBe(0);
       await expectSameSchema(dbs.sourceUrl, dbs.targetUrl);
       await expectSameData(dbs.sourceUrl, dbs.targetUrl);
+      const verified = runCli(['verify', '-c', file, '--full'], env);
+      expect(verified.status, verified.stdout + verified.stderr).toBe(0);
       const again = runCli(['plan', '-c', file, '--detailed-exitcode'], env);
       expect(again.status, again.stdout + again.stderr).toBe(0);
       expect(again.stdout).toContain('No changes.');

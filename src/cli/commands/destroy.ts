@@ -1,13 +1,39 @@
+import { loadConfig } from '../../config/index.js';
+import { destroy, type DestroyPlan } from '../../destroy/destroy.js';
+import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
-import { autoApproveFlag, configFlag } from '../flags.js';
-import { notAvailableYet } from '../not-available.js';
+import { askYes } from '../confirm.js';
+import { autoApproveFlag, configFlag, jsonFlag } from '../flags.js';
+import { writeJson, writeOut } from '../output.js';
+
+function renderDestroyPlan(p: DestroyPlan): string {
+  const lines = [`pgshift will destroy what it created on ${p.target}:`, ''];
+  for (const i of p.items) lines.push(`  - ${i.address}`);
+  if (p.stateSchema) lines.push('  - schema pgshift (its state, last)');
+  lines.push('', `Plan: 0 to add, 0 to resume, 0 to change, ${p.items.length + (p.stateSchema ? 1 : 0)} to destroy.`);
+  return lines.join('\n');
+}
 
 export default class Destroy extends BaseCommand {
-  static override description = 'Remove from the target what pgshift created there, and its state.';
-  static override flags = { config: configFlag, 'auto-approve': autoApproveFlag };
+  static override description = 'Remove from the target exactly what pgshift created there (never what was there before), and its state last.';
+  static override flags = { config: configFlag, 'auto-approve': autoApproveFlag, json: jsonFlag };
 
   async run(): Promise<void> {
-    await this.parse(Destroy);
-    throw notAvailableYet('destroy', 'destroy comes with the cutover work');
+    const { flags } = await this.parse(Destroy);
+    const config = loadConfig(flags.config);
+    const result = await destroy(config, async (plan) => {
+      if (!flags.json) writeOut(renderDestroyPlan(plan));
+      if (flags['auto-approve']) return true;
+      return askYes('Do you really want to destroy these objects and the data in them?', 'destroy');
+    });
+    if (flags.json) writeJson(result);
+    else if (result.status === 'nothing') writeOut('Nothing to destroy: pgshift has no state on this target.');
+    else if (result.status === 'cancelled') writeOut('Destroy cancelled.');
+    else writeOut(`Destroy ${result.status === 'destroyed' ? 'complete' : 'partial'}! ${result.dropped.length} dropped${result.kept.length ? `, ${result.kept.length} kept` : ''}.`);
+    if (result.status === 'partial') {
+      throw new PgshiftError('ACTION_FAILED', `${result.kept.length} object(s) were kept: ${result.kept.map((k) => `${k.address} (${k.reason})`).join('; ')}`, {
+        hint: 'They hold or are used by objects pgshift did not create. Remove those by hand, then run `pgshift destroy` again.',
+      });
+    }
   }
 }

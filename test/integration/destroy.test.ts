@@ -1,0 +1,61 @@
+/**
+ * destroy removes exactly what pgshift created: the target's catalog after destroy equals the one before the first
+ * apply, objects that were there before (and their rows) are untouched, and the state schema goes last.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, runCli } from '../e2e/cli.js';
+import { catalogOf, expectSameData } from '../support/compare.js';
+import { configDir, minimalConfig } from '../support/config.js';
+import { copyDatasetSql } from '../support/datasets.js';
+import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
+
+const cfg = configDir('destroy');
+let dbs: FreshDatabases;
+let env: NodeJS.ProcessEnv;
+let file: string;
+
+beforeAll(async () => {
+  dbs = await freshDatabases('destroy');
+  await withPg(dbs.sourceUrl, (c) => c.query(readFileSync(join(REPO, 'test', 'fixtures', 'catalog', 'all-kinds.sql'), 'utf8')));
+  await withPg(dbs.sourceUrl, (c) => c.query(copyDatasetSql(2_000)));
+  // what the target held before pgshift came
+  await withPg(dbs.targetUrl, (c) => c.query(`CREATE TABLE public.keep_me (id int PRIMARY KEY, note text); INSERT INTO public.keep_me VALUES (1, 'mine'); COMMENT ON TABLE public.keep_me IS 'not pgshift''s'`));
+  env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl };
+  file = cfg.write(minimalConfig('copy: { batch_size: 500 }\n'), 'destroy.yaml');
+});
+afterAll(async () => {
+  await dbs?.drop();
+  cfg.remove();
+});
+
+describe('pgshift destroy', () => {
+  it('asks for approval, then leaves the target exactly as it was before the first apply', async () => {
+    const before = await catalogOf(dbs.targetUrl);
+    const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
+    expect(applied.status, applied.stderr).toBe(0);
+    await expectSameData(dbs.sourceUrl, dbs.targetUrl); // every kind and hostile name, with data
+    expect((await catalogOf(dbs.targetUrl)).objects.length).toBeGreaterThan(before.objects.length + 50);
+
+    const refused = runCli(['destroy', '-c', file], env);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('Error [APPROVAL_REQUIRED]');
+
+    const r = runCli(['destroy', '-c', file, '--auto-approve'], env);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/- table We"ird Schema\.select/);
+    expect(r.stdout).toMatch(/Plan: 0 to add, 0 to resume, 0 to change, \d+ to destroy\./);
+    expect(r.stdout).toContain('Destroy complete!');
+    const after = await catalogOf(dbs.targetUrl);
+    expect(after.objects.map((o) => o.address).sort()).toEqual(before.objects.map((o) => o.address).sort());
+    expect(after.fingerprint).toBe(before.fingerprint);
+    const kept = await withPg(dbs.targetUrl, async (c) => (await c.query('SELECT id, note FROM public.keep_me')).rows);
+    expect(kept).toEqual([{ id: 1, note: 'mine' }]);
+    const state = await withPg(dbs.targetUrl, async (c) => (await c.query("SELECT to_regnamespace('pgshift') IS NULL AS gone")).rows[0] as { gone: boolean });
+    expect(state.gone).toBe(true);
+    const again = runCli(['destroy', '-c', file, '--auto-approve'], env);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('Nothing to destroy');
+  });
+});
