@@ -20,7 +20,8 @@ export function renderStatus(s: StatusView): string {
   );
   if (s.checkpoints.length > 0) {
     lines.push('', 'Tables:');
-    for (const c of s.checkpoints) lines.push(`  ${c.status.padEnd(8)} ${c.tableSchema}.${c.tableName}  ${c.rowsCopied} rows${c.error ? `  error: ${c.error}` : ''}`);
+    const width = Math.max(...s.checkpoints.map((c) => `${c.tableSchema}.${c.tableName}`.length));
+    for (const c of s.checkpoints) lines.push(`  ${c.status.padEnd(8)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${c.rowsCopied} rows${c.error ? `  error: ${c.error}` : ''}`);
   }
   if (s.runs.length > 0) {
     lines.push('', 'Last runs:');
