@@ -7,6 +7,7 @@ import { qualified, quoteIdent } from '../db/ident.js';
  * shortest exact floats, hex bytea.
  */
 export const VERIFY_SESSION_SQL = [
+  "SET search_path = ''", // reg* values render schema-qualified on both sides
   "SET TimeZone = 'UTC'",
   "SET DateStyle = 'ISO, YMD'",
   "SET IntervalStyle = 'postgres'",
