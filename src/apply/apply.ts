@@ -92,8 +92,8 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       const hash = planHash(plan);
       const blocking = blockers(plan);
       if (blocking.length > 0) {
-        throw new PgshiftError('ACTION_FAILED', `the plan has ${blocking.length} blocker(s): ${blocking.map((b) => `[${b.code}] ${b.message}`).join('; ')}`, {
-          hint: 'Resolve the blockers shown by `pgshift plan`, then apply again.',
+        throw new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s): ${blocking.map((b) => `[${b.code}] ${b.message}`).join('; ')}`, {
+          hint: blocking[0]?.hint ?? 'Resolve the blockers shown by `pgshift plan`, then apply again.',
         });
       }
       if (plan.actions.length === 0) return { plan, planHash: hash, runId: null, status: 'no-changes', execution: null };

@@ -32,13 +32,13 @@ export function loadPlan(file: string): SavedPlan {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new PgshiftError('CONFIG_INVALID', `cannot read plan file ${file}${code ? ` (${code})` : ': not valid JSON'}`, {
+    throw new PgshiftError('PLAN_INVALID', `cannot read plan file ${file}${code ? ` (${code})` : ': not valid JSON'}`, {
       hint: 'Create one with `pgshift plan --out plans/NAME.plan.json`.',
     });
   }
   const p = data as Partial<Plan> & { hash?: string };
   if (p.formatVersion !== 1 || !Array.isArray(p.actions) || typeof p.sourceFingerprint !== 'string') {
-    throw new PgshiftError('CONFIG_INVALID', `${file} is not a pgshift plan (format version 1)`, {
+    throw new PgshiftError('PLAN_INVALID', `${file} is not a pgshift plan (format version 1)`, {
       hint: 'Create one with `pgshift plan --out plans/NAME.plan.json`.',
     });
   }

@@ -33,7 +33,7 @@ export default class Plan extends BaseCommand {
     else writeOut(renderPlanText(plan));
     const blocking = blockers(plan);
     if (blocking.length > 0) {
-      throw new PgshiftError('ACTION_FAILED', `the plan has ${blocking.length} blocker(s); apply would refuse it`, { hint: 'Resolve the findings marked Error above.' });
+      throw new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s); apply would refuse it`, { hint: blocking[0]?.hint ?? 'Resolve the findings marked Error above.' });
     }
     if (flags['detailed-exitcode'] && hasChanges(plan)) process.exitCode = 2;
   }
