@@ -10,6 +10,7 @@ import { configHash } from '../plan/config-hash.js';
 import { blockers, type Plan } from '../plan/model.js';
 import { assertFresh, loadPlan, planHash } from '../plan/planfile.js';
 import { endpoints, planFrom, refresh, sessionSettings } from '../plan/refresh.js';
+import { appendAudit } from '../state/audit.js';
 import { acquireLock } from '../state/lock.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
@@ -106,6 +107,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       const workers = Math.max(1, Math.min(requested, free - 1));
       if (workers < requested) logger().warn({ requested, workers, free }, 'fewer workers than copy.parallel: not enough free connections');
 
+      const runStarted = new Date();
       await startRun(control, { id: runId, command: opts.command ?? 'apply', migration: config.name, planHash: hash, ...who });
       logger().info({ runId, actions: plan.actions.length, planHash: hash }, 'apply started');
       const execution = await execute(plan.actions, {
@@ -130,6 +132,12 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
         skipped: execution.skipped.length,
         notStarted: execution.notStarted.length,
       }, execution.failed[0]?.message));
+      await withControl((c) =>
+        appendAudit(c, {
+          command: opts.command ?? 'apply', ...who, runId, planHash: hash, startedAt: runStarted, outcome: status,
+          counts: { done: execution.done.length, failed: execution.failed.length, skipped: execution.skipped.length, notStarted: execution.notStarted.length },
+        }),
+      );
       return { plan, planHash: hash, runId, status, execution };
     } finally {
       await lock.release().catch(() => undefined);

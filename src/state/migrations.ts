@@ -75,6 +75,25 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`COMMENT ON TABLE pgshift.verifications IS 'verification reports: counts, hashes and keys only, never column values'`.execute(db);
     },
   },
+  '0003_audit_log': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`CREATE TABLE pgshift.audit_log (
+        seq bigint PRIMARY KEY,
+        at timestamptz NOT NULL,
+        command text NOT NULL,
+        operator text NOT NULL,
+        host text NOT NULL,
+        run_id text,
+        plan_hash text,
+        started_at timestamptz,
+        outcome text NOT NULL,
+        counts jsonb NOT NULL,
+        prev_hash text NOT NULL,
+        hash text NOT NULL
+      )`.execute(db);
+      await sql`COMMENT ON TABLE pgshift.audit_log IS 'append-only, hash-chained: each entry carries the previous entry''s hash; pgshift status --audit checks the chain'`.execute(db);
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -8,7 +8,9 @@ import { logger } from '../log/logger.js';
 import { endpoints, sessionSettings } from '../plan/refresh.js';
 import { Scope } from '../plan/scope.js';
 import { stateDb } from '../state/db.js';
+import { appendAudit } from '../state/audit.js';
 import { migrateState } from '../state/migrations.js';
+import { currentOperator } from '../state/runs.js';
 import { keyHash, VERIFY_SESSION_SQL } from './expressions.js';
 import type { TableResult, VerifyReport } from './report.js';
 import { compareSample } from './sample.js';
@@ -146,4 +148,9 @@ async function storeReport(target: pg.Client, report: VerifyReport, opts: Verify
      VALUES ($1, $2, $3, clock_timestamp(), $4, $5, $6, $7)`,
     [report.id, opts.runId ?? null, opts.planHash ?? null, JSON.stringify(report.policy), report.ok ? 'passed' : 'failed', JSON.stringify(report.summary), JSON.stringify(storable(report, opts.showValues === true))],
   );
+  await appendAudit(target, {
+    command: 'verify', ...currentOperator(), ...(opts.runId ? { runId: opts.runId } : {}), ...(opts.planHash ? { planHash: opts.planHash } : {}),
+    outcome: report.ok ? 'passed' : 'failed',
+    counts: { tables: report.summary.tables, rowsCompared: report.summary.rowsCompared, rowDifferences: report.summary.rowDifferences, schemaDifferences: report.summary.schemaDifferences },
+  });
 }

@@ -3,7 +3,11 @@ import { loadConfig } from '../../config/index.js';
 import { withClient } from '../../db/connect.js';
 import { PgshiftError } from '../../errors/index.js';
 import { endpoints, sessionSettings } from '../../plan/refresh.js';
+import { appendAudit } from '../../state/audit.js';
 import { forceUnlock } from '../../state/lock.js';
+import { migrateState } from '../../state/migrations.js';
+import { stateDb } from '../../state/db.js';
+import { currentOperator } from '../../state/runs.js';
 import { readState } from '../../state/snapshot.js';
 import { BaseCommand } from '../base-command.js';
 import { configFlag, jsonFlag } from '../flags.js';
@@ -22,7 +26,10 @@ export default class Unlock extends BaseCommand {
       if (!(await readState(c)).exists) {
         throw new PgshiftError('LOCK_NOT_FOUND', 'the target has no pgshift state, so no lock', { hint: 'Nothing to unlock.' });
       }
-      return forceUnlock(c, args.lockId);
+      const result = await forceUnlock(c, args.lockId);
+      await migrateState(stateDb(c)); // the audit trail needs the current state layout
+      await appendAudit(c, { command: 'unlock', ...currentOperator(), runId: result.holder.runId, outcome: result.terminated ? 'released, session ended' : 'released' });
+      return result;
     });
     if (flags.json) writeJson(result);
     else writeOut(`Released lock ${args.lockId} of ${result.holder.command} run ${result.holder.runId} (${result.holder.operator} on ${result.holder.host})${result.terminated ? '; its session was ended' : ''}.`);

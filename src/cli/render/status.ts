@@ -1,3 +1,4 @@
+import type { AuditCheck, AuditEntry } from '../../state/audit.js';
 import type { StateSnapshot } from '../../state/snapshot.js';
 
 export interface StatusView extends Omit<StateSnapshot, 'checkpoints'> {
@@ -26,6 +27,14 @@ export function renderStatus(s: StatusView): string {
   if (s.runs.length > 0) {
     lines.push('', 'Last runs:');
     for (const r of s.runs) lines.push(`  ${r.startedAt}  ${r.command.padEnd(8)} ${r.status.padEnd(11)} ${r.operator}@${r.host}  ${r.id}${r.error ? `  (${r.error})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function renderAudit(entries: readonly AuditEntry[], check: AuditCheck): string {
+  const lines = ['', `Audit trail: ${entries.length} entries, ${check.ok ? 'chain intact' : `BROKEN at entry ${check.brokenAt?.seq} (${check.brokenAt?.reason})`}`];
+  for (const e of entries.slice(-20)) {
+    lines.push(`  #${e.seq}  ${e.at}  ${e.command.padEnd(8)} ${e.outcome.padEnd(12)} ${e.operator}@${e.host}${e.planHash ? `  plan ${e.planHash}` : ''}  ${e.hash.slice(0, 12)}`);
   }
   return lines.join('\n');
 }
