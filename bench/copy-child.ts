@@ -25,6 +25,8 @@ interface PgshiftArgs {
   target: string;
   batchSize: number;
   parallel: number;
+  /** verify.checksums of the config (default: pgshift's default) */
+  checksums?: 'none' | 'sampled' | 'full';
 }
 interface FloorArgs {
   mode: 'floor';
@@ -73,7 +75,7 @@ type Pgshift = [typeof ApplyModule, typeof LoadModule];
 
 async function runPgshift(a: PgshiftArgs, mods: Pgshift, t0: number, spans: Span[]): Promise<Pick<ChildResult, 'status' | 'failed' | 'ok' | 'error'>> {
   const [{ apply }, { parseConfig }] = mods;
-  const yaml = `version: 1\nname: bench\nsource:\n  url: ${a.source}\ntarget:\n  url: ${a.target}\ncopy: { batch_size: ${a.batchSize}, parallel: ${a.parallel} }\n`;
+  const yaml = `version: 1\nname: bench\nsource:\n  url: ${a.source}\ntarget:\n  url: ${a.target}\ncopy: { batch_size: ${a.batchSize}, parallel: ${a.parallel} }\n${a.checksums ? `verify: { checksums: ${a.checksums} }\n` : ''}`;
   const parsed = parseConfig(yaml, 'bench.yaml', {});
   if (!parsed.config) return { ok: false, error: `config: ${JSON.stringify(parsed.problems)}` };
   const open = new Map<string, Span>();

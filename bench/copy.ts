@@ -21,6 +21,7 @@
  *   BENCH_SWEEP=1000,10000,100000   pgshift batch sizes measured at BENCH_SWEEP_SCALE (empty: skip)
  *   BENCH_SWEEP_SCALE=0.2
  *   BENCH_RSS_SCALES=0.2,2   scales at which pgshift's peak RSS is measured (empty: skip); skipped when disk is short
+ *   BENCH_CHECKSUMS=         pgshift's verify.checksums (none | sampled | full; default: the config default, full)
  *   BENCH_RETRIES=2          a run during which other processes used over 10 % of the CPUs is measured again (at most N times)
  *   BENCH_FSYNC=on           fsync (and full_page_writes) of both servers
  *   BENCH_GEN_SQL=../shared/bench/gen.sql (relative to the repository)
@@ -54,6 +55,7 @@ const PARALLEL = num(env.BENCH_PARALLEL, 2);
 const SWEEP = list(env.BENCH_SWEEP, '1000,10000,100000').map(Number);
 const SWEEP_SCALE = num(env.BENCH_SWEEP_SCALE, 0.2);
 const RSS_SCALES = list(env.BENCH_RSS_SCALES, '0.2,2').map(Number);
+const CHECKSUMS = env.BENCH_CHECKSUMS as 'none' | 'sampled' | 'full' | undefined;
 const RETRIES = Math.max(0, num(env.BENCH_RETRIES, 2));
 const FSYNC = (env.BENCH_FSYNC ?? 'on') !== 'off';
 const GEN_SQL = path.resolve(REPO, env.BENCH_GEN_SQL ?? '../shared/bench/gen.sql');
@@ -297,6 +299,8 @@ interface Measure {
   wallS: number;
   /** node child: spawn to the start of its work (node start + module loading), not in wallS */
   startS?: number;
+  /** pgshift: its verification action (part of wallS) */
+  verifyS?: number;
   phases: Record<string, number>;
   /** heap+TOAST MiB/s over the data phase */
   dataMiBs?: number;
@@ -357,7 +361,7 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
   const target = `bench_${method}_${runNo}`;
   const label =
     method === 'pgshift'
-      ? `pgshift apply, batch ${batch.toLocaleString('en-US')}, parallel ${PARALLEL}`
+      ? `pgshift apply, batch ${batch.toLocaleString('en-US')}, parallel ${PARALLEL}${CHECKSUMS ? `, verify checksums ${CHECKSUMS}` : ''}`
       : method === 'floor'
         ? `node pg-copy-streams binary, ${PARALLEL} tables at a time`
         : method === 'psql'
@@ -378,14 +382,20 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
   const mark = (): number => (performance.now() - t0) / 1000;
   try {
     if (method === 'pgshift') {
-      const { exec, result } = await spawnChild({ mode: 'pgshift', source: src, target: tgt, batchSize: batch, parallel: PARALLEL }, timeoutMs);
+      const { exec, result } = await spawnChild({ mode: 'pgshift', source: src, target: tgt, batchSize: batch, parallel: PARALLEL, ...(CHECKSUMS ? { checksums: CHECKSUMS } : {}) }, timeoutMs);
       if (!result || !result.ok) throw new Error(result?.error ?? `child exit ${exec.code}: ${exec.stderr.slice(-2000)}`);
       const copies = result.spans.filter((x) => x.kind === 'copy_table');
       const firstCopy = Math.min(...copies.map((x) => x.start)) / 1000;
       const lastCopy = Math.max(...copies.map((x) => x.end)) / 1000;
       m.startS = exec.ms / 1000 - result.ms / 1000;
-      m.phases = { 'schema (incl. plan)': firstCopy, data: lastCopy - firstCopy, 'after last copy': result.ms / 1000 - lastCopy };
+      // apply ends with its verification gate (row counts + checksums by default): timed on its own, and the ratio
+      // to the floor is also given without it (the other methods verify nothing)
+      const v = result.spans.find((x) => x.kind === 'verify' && x.end >= 0);
+      const verifyS = v ? (v.end - v.start) / 1000 : 0;
+      const end = v ? v.start / 1000 : result.ms / 1000;
+      m.phases = { 'schema (incl. plan)': firstCopy, data: lastCopy - firstCopy, 'indexes after last copy': end - lastCopy, verify: verifyS };
       m.wallS = result.ms / 1000;
+      m.verifyS = verifyS;
       m.spans = result.spans;
       m.clientRssMiB = result.maxRssKb / 1024;
       m.clientIdleRssMiB = result.rssIdleKb / 1024;
@@ -497,7 +507,7 @@ function comparison(ds: Dataset, ms: Measure[], floorKey = 'floor'): string {
     const notes = g.filter((m) => m.note).map((m) => `run ${m.run}: ${m.note}`);
     return (
       `| ${first.label} | ${okRuns.length}/${g.length} | **${f1(med)}**${walls.length > 1 ? ` (${f1(Math.min(...walls))}–${f1(Math.max(...walls))})` : ''} | ${f0(ds.rows / med)} | ${f0(ds.dbBytes / MiB / med)} | ` +
-      `${floorMed && walls.length ? (med / floorMed).toFixed(2) : '–'} | ${phases} | ${f0(mid((m) => m.dataMiBs))} | ` +
+      `${floorMed && walls.length ? (med / floorMed).toFixed(2) : '–'}${floorMed && first.verifyS !== undefined ? ` (${(median(okRuns.map((m) => m.wallS - (m.verifyS ?? 0))) / floorMed).toFixed(2)} without verify)` : ''} | ${phases} | ${f0(mid((m) => m.dataMiBs))} | ` +
       `${rss === undefined ? '–' : `${f0(rss)} (idle ${f0(idle)})`} | ${f1(mid((m) => m.clientCpuS))} / ${f1(mid((m) => m.sourceCpuS))} / ${f1(mid((m) => m.targetCpuS))} | ${f1(mid((m) => m.otherCpuS))} |` +
       (notes.length ? ` ${notes.join('; ').replace(/\|/g, '/')}` : '')
     );
