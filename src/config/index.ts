@@ -1,4 +1,4 @@
-export { loadConfig, parseConfig, type ParseResult } from './load.js';
+export { loadConfig, parseConfig, readConfigText, type ParseResult } from './load.js';
 export { formatProblem, type ConfigProblem } from './problems.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { SCHEMA_PATH } from './schema.js';

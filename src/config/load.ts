@@ -53,17 +53,21 @@ function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
   return [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-/** Reads and parses a config file; throws PgshiftError CONFIG_* listing every problem as FILE:LINE:COL. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
-  let text: string;
+/** The text of a config file; CONFIG_NOT_FOUND (with the next step) when it cannot be read. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new PgshiftError('CONFIG_NOT_FOUND', `cannot read config file ${file}${code ? ` (${code})` : ''}`, {
       hint: code === 'ENOENT' ? 'Pass -c FILE, or create one with `pgshift init --source URL`.' : 'Check the file permissions.',
     });
   }
+}
+
+/** Reads and parses a config file; throws PgshiftError CONFIG_* listing every problem as FILE:LINE:COL. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const text = readConfigText(file);
   const result = parseConfig(text, file, env);
   if (result.config) return result.config;
   const first = result.problems[0];

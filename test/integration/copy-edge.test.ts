@@ -9,7 +9,7 @@ import { acquireLock } from '../../src/state/lock.js';
 import { runCli, runCliAsync } from '../e2e/cli.js';
 import { expectSameData, expectSameSchema } from '../support/compare.js';
 import { configDir, minimalConfig } from '../support/config.js';
-import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
+import { freshDatabases, quoteIdent, withPg, type FreshDatabases } from '../support/databases.js';
 
 const cfg = configDir('copy-edge');
 afterAll(() => cfg.remove());
@@ -51,7 +51,7 @@ describe('copy edge cases', () => {
     const sql = `CREATE TABLE docs (id int PRIMARY KEY, cfg regconfig, rel regclass, born date, span interval, f float8);
       INSERT INTO docs VALUES (1, 'english', 'docs', '2024-03-04', '1 day 02:03:04', 0.1), (2, 'simple', 'pg_class', '2024-03-25', '-3 hours', 1e-300);`;
     await withDbs('edge_types', sql, async (dbs, env) => {
-      await withPg(dbs.sourceUrl, (c) => c.query(`ALTER DATABASE "${dbs.name}" SET DateStyle = 'SQL, DMY'; ALTER DATABASE "${dbs.name}" SET extra_float_digits = 0`));
+      await withPg(dbs.sourceUrl, (c) => c.query(`ALTER DATABASE ${quoteIdent(dbs.name)} SET DateStyle = 'SQL, DMY'; ALTER DATABASE ${quoteIdent(dbs.name)} SET extra_float_digits = 0`));
       const file = cfg.write(minimalConfig('copy: { batch_size: 1 }\n'), 'types.yaml');
       const plan = runCli(['plan', '-c', file], env);
       expect(plan.stdout).toMatch(/\+ copy public\.docs .*text format: column "cfg" has type regconfig/);

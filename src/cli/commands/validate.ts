@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { formatProblem, parseConfig } from '../../config/index.js';
+import { formatProblem, parseConfig, readConfigText } from '../../config/index.js';
 import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
 import { configFlag, jsonFlag } from '../flags.js';
@@ -13,14 +12,7 @@ export default class Validate extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Validate);
     const file = flags.config;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new PgshiftError('CONFIG_NOT_FOUND', `cannot read config file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
-        hint: 'Pass -c FILE, or create one with `pgshift init --source URL`.',
-      });
-    }
+    const text = readConfigText(file);
     const result = parseConfig(text, file);
     if (flags.json) {
       writeJson({ file, valid: result.problems.length === 0, problems: result.problems, env: result.envUsed });
