@@ -72,6 +72,8 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
       requireVerified: raw.cutover.require_verified,
       maxWriteFreezeMs: ms(raw.cutover.max_write_freeze),
       rollbackWindowMs: ms(raw.cutover.rollback_window),
+      drainTimeoutMs: ms(raw.cutover.drain_timeout),
+      onDrainTimeout: raw.cutover.on_drain_timeout,
       switch: raw.cutover.switch
         ? {
             envFile: absolute(baseDir, raw.cutover.switch.env_file) as string,

@@ -26,6 +26,8 @@ export interface RawConfig {
     require_verified: boolean;
     max_write_freeze: string;
     rollback_window: string;
+    drain_timeout: string;
+    on_drain_timeout: 'abort' | 'terminate';
     switch?: { env_file: string; variable: string; value: string; command: string };
   };
   security: { rls: 'enable' | 'warn' | 'off'; exposed_schemas?: string[] };

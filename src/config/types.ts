@@ -50,6 +50,9 @@ export interface Config {
     readonly requireVerified: boolean;
     readonly maxWriteFreezeMs: number;
     readonly rollbackWindowMs: number;
+    /** How long in-flight write transactions on the source may take to finish when the freeze starts. */
+    readonly drainTimeoutMs: number;
+    readonly onDrainTimeout: 'abort' | 'terminate';
     readonly switch:
       | { readonly envFile: string; readonly variable: string; readonly value: string; readonly command: string }
       | undefined;

@@ -94,6 +94,35 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`COMMENT ON TABLE pgshift.audit_log IS 'append-only, hash-chained: each entry carries the previous entry''s hash; pgshift status --audit checks the chain'`.execute(db);
     },
   },
+  '0004_cutover': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`CREATE TABLE pgshift.cutover (
+        id text PRIMARY KEY,
+        direction text NOT NULL CHECK (direction IN ('cutover', 'rollback')),
+        cutover_id text,
+        run_id text NOT NULL,
+        status text NOT NULL,
+        step text NOT NULL,
+        operator text NOT NULL,
+        host text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        frozen_at timestamptz,
+        switched_at timestamptz,
+        finished_at timestamptz,
+        freeze_ms integer,
+        max_freeze_ms integer NOT NULL,
+        env_file text,
+        variable text,
+        backup_file text,
+        old_value_sha256 text,
+        new_value_redacted text,
+        steps jsonb NOT NULL DEFAULT '[]',
+        counts jsonb NOT NULL DEFAULT '{}',
+        error text
+      )`.execute(db);
+      await sql`COMMENT ON TABLE pgshift.cutover IS 'cutovers and rollbacks, step by step; the previous switch value lives in a 0600 backup file next to the env file (named here), never in this table'`.execute(db);
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

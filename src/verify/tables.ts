@@ -24,13 +24,63 @@ async function both<R extends pg.QueryResultRow>(sides: Sides, text: string, val
   return [s.rows, t.rows];
 }
 
-function pow2Between(n: number, lo: number, hi: number): number {
+export function pow2Between(n: number, lo: number, hi: number): number {
   let p = lo;
   while (p < n && p < hi) p *= 2;
   return p;
 }
 
-const BUCKET_SEED = 7;
+export const BUCKET_SEED = 7;
+
+/** How many hash buckets a table of about `rows` rows is compared in (about 2,000 rows per bucket). */
+export function bucketCount(rows: number): number {
+  return pow2Between(Math.ceil(Math.max(1, rows) / 2000), 64, 1 << 20);
+}
+
+export interface BucketDiff {
+  readonly rowsSource: number;
+  readonly rowsTarget: number;
+  /** Buckets whose count or hash differ (as text, for the ANY($2::bigint[]) parameter). */
+  readonly bad: readonly string[];
+}
+
+/** Count and order-independent row hash per bucket of the key's hash, on both sides; the buckets that disagree. */
+export async function bucketDiff(sides: Sides, e: TableExpr, buckets: number): Promise<BucketDiff> {
+  const keyText = e.keyText as string;
+  const [s, g] = await both<{ b: string; n: string; h: string }>(
+    sides,
+    `SELECT (pg_catalog.hashtextextended(${keyText}, ${BUCKET_SEED}) & $1::bigint)::text AS b, count(*)::text AS n,
+            sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h
+       FROM ${e.from} GROUP BY 1`,
+    [buckets - 1],
+  );
+  const tmap = new Map(g.map((r) => [r.b, `${r.n}:${r.h}`]));
+  const smap = new Map(s.map((r) => [r.b, `${r.n}:${r.h}`]));
+  const bad = new Set<string>();
+  for (const [b, v] of smap) if (tmap.get(b) !== v) bad.add(b);
+  for (const b of tmap.keys()) if (!smap.has(b)) bad.add(b);
+  return { rowsSource: s.reduce((n, r) => n + Number(r.n), 0), rowsTarget: g.reduce((n, r) => n + Number(r.n), 0), bad: [...bad].sort() };
+}
+
+export interface LeafRow {
+  /** ROW(key)::text */
+  readonly k: string;
+  /** hash of the whole row */
+  readonly h: string;
+  /** the key's columns as text */
+  readonly p: string[];
+}
+
+/** Keys and row hashes (never values) of the rows in the given buckets, on both sides. */
+export async function leafRows(sides: Sides, e: TableExpr, buckets: number, which: readonly string[]): Promise<[LeafRow[], LeafRow[]]> {
+  const keyParts = e.keyColumns.map((c) => `${quoteIdent(c.name)}::text`).join(', ');
+  return both<{ k: string; h: string; p: string[] }>(
+    sides,
+    `SELECT ${e.keyText as string} AS k, pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, ARRAY[${keyParts}] AS p
+       FROM ${e.from} WHERE (pg_catalog.hashtextextended(${e.keyText as string}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[])`,
+    [buckets - 1, which],
+  );
+}
 
 function describeKey(e: TableExpr, keyText: string, parts: string[], showValues: boolean): Pick<RowDifference, 'key' | 'keyHash'> {
   if (showValues || keysArePlain(e)) return { key: Object.fromEntries(e.keyColumns.map((c, i) => [c.name, parts[i] ?? 'NULL'])) };
@@ -59,34 +109,14 @@ async function changedColumns(sides: Sides, e: TableExpr, keys: string[]): Promi
  * are missing, extra or changed.
  */
 async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
-  const keyText = e.keyText as string;
-  const buckets = pow2Between(Math.ceil(Math.max(1, t.estimatedRows) / 2000), 64, 1 << 20);
-  const [s, g] = await both<{ b: string; n: string; h: string }>(
-    sides,
-    `SELECT (pg_catalog.hashtextextended(${keyText}, ${BUCKET_SEED}) & $1::bigint)::text AS b, count(*)::text AS n,
-            sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h
-       FROM ${e.from} GROUP BY 1`,
-    [buckets - 1],
-  );
-  const rowsSource = s.reduce((n, r) => n + Number(r.n), 0);
-  const rowsTarget = g.reduce((n, r) => n + Number(r.n), 0);
-  const tmap = new Map(g.map((r) => [r.b, `${r.n}:${r.h}`]));
-  const smap = new Map(s.map((r) => [r.b, `${r.n}:${r.h}`]));
-  const bad = new Set<string>();
-  for (const [b, v] of smap) if (tmap.get(b) !== v) bad.add(b);
-  for (const b of tmap.keys()) if (!smap.has(b)) bad.add(b);
+  const buckets = bucketCount(t.estimatedRows);
+  const { rowsSource, rowsTarget, bad } = await bucketDiff(sides, e, buckets);
   const base = { table: `${t.schema}.${t.name}`, keyed: true, rowsSource, rowsTarget, buckets };
-  if (bad.size === 0) return { ...base, checksum: 'match', differences: [] };
+  if (bad.length === 0) return { ...base, checksum: 'match', differences: [] };
 
   const max = o.maxDifferences ?? 100;
-  const leafBuckets = [...bad].slice(0, 64);
-  const keyParts = e.keyColumns.map((c) => `${quoteIdent(c.name)}::text`).join(', ');
-  const [sl, tl] = await both<{ k: string; h: string; p: string[] }>(
-    sides,
-    `SELECT ${keyText} AS k, pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, ARRAY[${keyParts}] AS p
-       FROM ${e.from} WHERE (pg_catalog.hashtextextended(${keyText}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[])`,
-    [buckets - 1, leafBuckets],
-  );
+  const leafBuckets = bad.slice(0, 64);
+  const [sl, tl] = await leafRows(sides, e, buckets, leafBuckets);
   const srcRows = new Map(sl.map((r) => [r.k, r]));
   const tgtRows = new Map(tl.map((r) => [r.k, r]));
   const differences: RowDifference[] = [];
@@ -120,7 +150,7 @@ async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableC
     differences.push({ kind: 'changed', ...describeKey(e, k, r.p, o.showValues), columns: cols.get(k) ?? [], ...causeOf(k) });
   }
   differences.sort((a, b) => (JSON.stringify(a.key ?? a.keyHash) < JSON.stringify(b.key ?? b.keyHash) ? -1 : 1));
-  return { ...base, checksum: 'mismatch', differences, ...(total > differences.length || bad.size > leafBuckets.length ? { truncated: true } : {}) };
+  return { ...base, checksum: 'mismatch', differences, ...(total > differences.length || bad.length > leafBuckets.length ? { truncated: true } : {}) };
 }
 
 /** Keys (of the given ones) whose source row was written after the copy began, by the updated_at column. */

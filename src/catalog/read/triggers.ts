@@ -19,7 +19,10 @@ export async function readTriggers(ctx: ReadContext): Promise<void> {
     `SELECT t.oid, t.tgname, t.tgrelid, pg_catalog.pg_get_triggerdef(t.oid) AS def, t.tgenabled
        FROM pg_catalog.pg_trigger t
        JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
-      WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND c.relnamespace = ANY ($1::pg_catalog.oid[])`,
+      WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND c.relnamespace = ANY ($1::pg_catalog.oid[])
+        -- pgshift's own write freeze (src/cutover/freeze.ts) is never part of a schema
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+                         WHERE p.oid = t.tgfoid AND pn.nspname = 'pgshift')`,
     [ctx.nsOids],
   );
   for (const t of list) {

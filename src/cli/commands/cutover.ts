@@ -1,28 +1,34 @@
 import { loadConfig } from '../../config/index.js';
-import { cutoverBlockers } from '../../cutover/preconditions.js';
-import { withClient } from '../../db/connect.js';
-import { PgshiftError } from '../../errors/index.js';
-import { endpoints, sessionSettings } from '../../plan/refresh.js';
-import { readState } from '../../state/snapshot.js';
+import { runCutover } from '../../cutover/cutover.js';
 import { BaseCommand } from '../base-command.js';
-import { autoApproveFlag, configFlag } from '../flags.js';
-import { notAvailableYet } from '../not-available.js';
+import { askYes } from '../confirm.js';
+import { autoApproveFlag, configFlag, jsonFlag } from '../flags.js';
+import { writeErr, writeJson, writeOut } from '../output.js';
+import { renderCutoverPlan, renderCutoverResult } from '../render/cutover.js';
+import { withInterrupt } from '../interrupt.js';
 
 export default class Cutover extends BaseCommand {
-  static override description = 'Plan and apply the cutover actions of the policy (checks its preconditions first).';
-  static override flags = { config: configFlag, 'auto-approve': autoApproveFlag };
+  static override description =
+    'Cut the application over to the target: catch up, freeze writes on the source, final sync, sequences, verify, switch the env file, run the switch command. Resumes an interrupted cutover.';
+  static override flags = { config: configFlag, 'auto-approve': autoApproveFlag, json: jsonFlag };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Cutover);
     const config = loadConfig(flags.config);
-    const eps = endpoints(config);
-    const state = await withClient(eps.target, sessionSettings(config), (c) => readState(c));
-    const blockers = cutoverBlockers(config, state);
-    if (blockers.length > 0) {
-      throw new PgshiftError('CUTOVER_NOT_READY', `cutover refused: ${blockers.join('; ')}`, {
-        hint: 'Run `pgshift apply` to finish the copy, then `pgshift verify` until it passes, then cut over.',
-      });
-    }
-    throw notAvailableYet('cutover', 'the preconditions hold; the write freeze, final sync and switch come with the cutover work');
+    const result = await withInterrupt('cutover', (signal) =>
+      runCutover(config, {
+        signal,
+        confirm: async (plan) => {
+          if (!flags.json) writeOut(renderCutoverPlan(plan));
+          if (flags['auto-approve']) return true;
+          return askYes('Do you want pgshift to cut the application over to the target?', 'cutover');
+        },
+        onStep: (step, state, detail) => {
+          if (!flags.json && state === 'done') writeErr(`  > ${step}: ${detail ?? 'done'}`);
+        },
+      }),
+    );
+    if (flags.json) writeJson(result);
+    else writeOut(renderCutoverResult(result, config.cutover.rollbackWindowMs));
   }
 }

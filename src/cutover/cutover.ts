@@ -1,0 +1,349 @@
+import path from 'node:path';
+import type pg from 'pg';
+import type { Config } from '../config/types.js';
+import { connectClient } from '../db/connect.js';
+import { PgshiftError } from '../errors/index.js';
+import { logger } from '../log/logger.js';
+import { redactUrl } from '../log/redact.js';
+import { endpoints, sessionSettings } from '../plan/refresh.js';
+import { appendAudit } from '../state/audit.js';
+import { stateDb } from '../state/db.js';
+import { acquireLock, type LockHandle } from '../state/lock.js';
+import { migrateState } from '../state/migrations.js';
+import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
+import { readState } from '../state/snapshot.js';
+import { runVerification } from '../verify/run.js';
+import { keyOverrideOf, migratedSet, type MigratedSet } from './context.js';
+import { backupPath, readEnvFile, readEnvValue, setEnvValue, sha256, writeBackup, writeFileAtomic } from './env-file.js';
+import { freezeWrites, frozenTables, unfreezeWrites } from './freeze.js';
+import { checkApplicationUrl } from './health.js';
+import { runSwitchCommand } from './hook.js';
+import { cutoverBlockers } from './preconditions.js';
+import { cutOverTo, insertRecord, latestRecord, updateRecord, type CutoverRow, type StepRecord } from './record.js';
+import { syncSequences, syncTables, type TableSync } from './sync.js';
+
+/** One `>` line of the cutover plan. */
+export interface CutoverStepPlan {
+  readonly step: string;
+  readonly title: string;
+  readonly detail: string;
+}
+
+export interface CutoverPlan {
+  readonly id: string;
+  /** Set when an interrupted cutover is resumed: the step it had reached. */
+  readonly resumeFrom: string | null;
+  readonly tables: number;
+  readonly sequences: number;
+  readonly maxWriteFreezeMs: number;
+  readonly steps: readonly CutoverStepPlan[];
+  readonly notes: readonly string[];
+}
+
+export interface CutoverResult {
+  readonly id: string;
+  readonly status: 'done' | 'cancelled' | 'already';
+  readonly plan: CutoverPlan | null;
+  /** From the first write refused (or held) on the source to the application using the target. */
+  readonly freezeMs: number | null;
+  readonly steps: readonly StepRecord[];
+  readonly sync: { readonly catchUp: SyncTotals; readonly final: SyncTotals };
+  readonly sequences: number;
+  readonly verificationId: string | null;
+}
+
+export interface SyncTotals {
+  readonly tables: number;
+  readonly written: number;
+  readonly deleted: number;
+}
+
+export interface CutoverOptions {
+  confirm(plan: CutoverPlan): Promise<boolean>;
+  onStep?(step: string, state: 'start' | 'done', detail?: string): void;
+  /** Stops before the switch (the freeze is lifted): SIGINT. */
+  readonly signal?: AbortSignal;
+}
+
+const STEP_ORDER = ['started', 'health', 'catch-up', 'freeze', 'final-sync', 'sequences', 'verify', 'switching', 'switched', 'command', 'health-after', 'done'];
+
+export function stepIndex(step: string): number {
+  return STEP_ORDER.indexOf(step);
+}
+
+function totals(list: readonly TableSync[]): SyncTotals {
+  return { tables: list.length, written: list.reduce((n, t) => n + t.written, 0), deleted: list.reduce((n, t) => n + t.deleted, 0) };
+}
+
+export function planCutover(config: Config, set: MigratedSet, id: string, resumeFrom: string | null): CutoverPlan {
+  const sw = config.cutover.switch;
+  const steps: CutoverStepPlan[] = [];
+  const from = resumeFrom ? stepIndex(resumeFrom) + 1 : 0;
+  const add = (step: string, title: string, detail: string): void => {
+    if (stepIndex(step) >= from || (step === 'final-sync' && from <= stepIndex('verify'))) steps.push({ step, title, detail });
+  };
+  if (sw) add('health', 'check the application URL', `${redactUrl(sw.value)} answers (prepared statements off), before anything changes`);
+  add('catch-up', 'catch up', `re-copy what changed on the source since the copy, while it still takes writes (${set.tables.length} tables)`);
+  add('freeze', 'freeze writes on source', `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms (then ${config.cutover.onDrainTimeout})`);
+  add('final-sync', 'final sync', 'range checksums find what changed since the catch-up; exactly those rows are re-copied, deletes included');
+  add('sequences', 'sync sequences', `${set.sequences.length} sequences set from the source's final values`);
+  add('verify', 'verify', `policy: counts${config.verify.checksums === 'full' ? ' + full checksums' : config.verify.checksums === 'sampled' ? ` + ${config.verify.sample.percent}% sample` : ''}`);
+  if (sw) {
+    add('switching', `switch ${sw.variable}`, `in ${sw.envFile} to ${redactUrl(sw.value)} (the old value kept in a 0600 backup next to it)`);
+    if (sw.command) add('command', 'run the switch command', sw.command);
+    add('health-after', 'check the application URL', 'again, after the switch');
+  }
+  const notes = [
+    `The write freeze aborts (writes resume on the source, nothing else changes) if it would pass ${config.cutover.maxWriteFreezeMs} ms before the switch.`,
+    'After the switch the source stays frozen (stray writes fail) until `pgshift rollback` lifts it.',
+  ];
+  if (!sw) notes.push('No cutover.switch is configured: point the application at the target yourself once the cutover is done.');
+  return { id, resumeFrom, tables: set.tables.length, sequences: set.sequences.length, maxWriteFreezeMs: config.cutover.maxWriteFreezeMs, steps, notes };
+}
+
+interface Sessions {
+  readonly control: pg.Client;
+  readonly source: pg.Client;
+  readonly target: pg.Client;
+  close(): Promise<void>;
+}
+
+async function openSessions(config: Config): Promise<Sessions> {
+  const eps = endpoints(config);
+  const s = sessionSettings(config);
+  const [control, source, target] = await Promise.all([connectClient(eps.target, s), connectClient(eps.source, s), connectClient(eps.target, s)]);
+  return {
+    control,
+    source,
+    target,
+    close: async () => void (await Promise.all([control, source, target].map((c) => c.end().catch(() => undefined)))),
+  };
+}
+
+class Deadline {
+  constructor(
+    private readonly startedAtMs: number,
+    private readonly maxMs: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  elapsed(): number {
+    return Date.now() - this.startedAtMs;
+  }
+
+  remaining(): number {
+    return this.maxMs - this.elapsed();
+  }
+
+  check(what: string): void {
+    if (this.signal?.aborted) throw new PgshiftError('INTERRUPTED', `the cutover was interrupted during ${what}; the write freeze is being lifted`, { hint: 'Run `pgshift cutover` again when ready.' });
+    if (this.remaining() <= 0) {
+      throw new PgshiftError('CUTOVER_ABORTED', `the write freeze would pass cutover.max_write_freeze (${this.maxMs} ms) during ${what}: the cutover was aborted`, {
+        hint: 'The source takes writes again and nothing else changed. Run `pgshift verify` or a catch-up (`pgshift cutover` again) closer to the cutover, or raise max_write_freeze.',
+      });
+    }
+  }
+}
+
+async function step<T>(ctl: pg.Client, id: string, name: string, o: CutoverOptions, fn: () => Promise<{ value: T; detail: string; counts?: Record<string, number> }>): Promise<T> {
+  const started = performance.now();
+  o.onStep?.(name, 'start');
+  const r = await fn();
+  const ms = Math.round(performance.now() - started);
+  await updateRecord(ctl, id, { step: name, done: { step: name, ms, detail: r.detail }, ...(r.counts ? { counts: r.counts } : {}) });
+  o.onStep?.(name, 'done', r.detail);
+  logger().info({ step: name, ms }, `cutover: ${name} done`);
+  return r.value;
+}
+
+/**
+ * `pgshift cutover`: catch-up, write freeze on the source, final sync, sequences, verification, switch of the env
+ * file, switch command, health check. Every step is recorded in pgshift.cutover as it finishes; an interrupted
+ * cutover resumes where it stopped (or, when its freeze budget is spent, lifts the freeze and starts over).
+ */
+export async function runCutover(config: Config, o: CutoverOptions): Promise<CutoverResult> {
+  const s = await openSessions(config);
+  const runId = newRunId();
+  let lock: LockHandle | undefined;
+  try {
+    await migrateState(stateDb(s.control));
+    const where = await cutOverTo(s.control);
+    let resume: CutoverRow | undefined = where.record?.direction === 'cutover' && where.record.status === 'running' ? where.record : undefined;
+    if (where.cutOver && !resume) {
+      return { id: where.record?.id ?? '', status: 'already', plan: null, freezeMs: where.record?.freezeMs ?? null, steps: where.record?.steps ?? [], sync: { catchUp: totals([]), final: totals([]) }, sequences: 0, verificationId: null };
+    }
+    const state = await readState(s.control);
+    if (!resume) {
+      const blockers = cutoverBlockers(config, state);
+      if (blockers.length > 0) {
+        throw new PgshiftError('CUTOVER_NOT_READY', `cutover refused: ${blockers.join('; ')}`, {
+          hint: 'Run `pgshift apply` to finish the copy, then `pgshift verify` until it passes, then cut over.',
+        });
+      }
+    }
+    lock = await acquireLock(s.control, { runId, command: 'cutover', ...currentOperator() });
+    const set = await migratedSet(config, s.source);
+
+    // an interrupted cutover whose freeze has outlived its budget is lifted and started over
+    if (resume && resume.switchedAt === null && resume.frozenAt !== null && Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs) {
+      await unfreezeWrites(s.source, { dropSchema: true });
+      await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, error: 'interrupted; its write freeze outlived max_write_freeze and was lifted by the next cutover' });
+      resume = undefined;
+    }
+    const id = resume?.id ?? newRunId();
+    const plan = planCutover(config, set, id, resume ? resume.step : null);
+    if (!(await o.confirm(plan))) return { id, status: 'cancelled', plan, freezeMs: null, steps: [], sync: { catchUp: totals([]), final: totals([]) }, sequences: 0, verificationId: null };
+
+    await startRun(s.control, { id: runId, command: 'cutover', migration: config.name, planHash: null, ...currentOperator() });
+    const sw = config.cutover.switch;
+    if (!resume) {
+      await insertRecord(s.control, {
+        id, direction: 'cutover', cutoverId: null, runId, ...currentOperator(), maxFreezeMs: config.cutover.maxWriteFreezeMs,
+        envFile: sw?.envFile ?? null, variable: sw?.variable ?? null, newValueRedacted: sw ? redactUrl(sw.value) : null,
+      });
+    }
+    const at = resume ? stepIndex(resume.step) + 1 : 0;
+    const started = new Date();
+    try {
+      const result = await drive(config, s, set, id, at, resume, o);
+      await finishRun(s.control, runId, 'succeeded', { freezeMs: result.freezeMs });
+      await appendAudit(s.control, { command: 'cutover', ...currentOperator(), runId, startedAt: started, outcome: 'done', counts: { freezeMs: result.freezeMs ?? 0, rowsWritten: result.sync.final.written + result.sync.catchUp.written, rowsDeleted: result.sync.final.deleted + result.sync.catchUp.deleted, sequences: result.sequences } });
+      return { ...result, plan };
+    } catch (err) {
+      const row = await latestRecord(s.control, 'cutover');
+      const switched = row?.switchedAt != null;
+      const message = err instanceof Error ? err.message : String(err);
+      if (!switched) {
+        // before the switch: lift the freeze, change nothing else
+        await unfreezeWrites(s.source, { dropSchema: true }).catch(() => undefined);
+        await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message });
+      } else {
+        await updateRecord(s.control, id, { error: message });
+      }
+      await finishRun(s.control, runId, 'failed', {}, message).catch(() => undefined);
+      await appendAudit(s.control, { command: 'cutover', ...currentOperator(), runId, startedAt: started, outcome: switched ? 'failed-after-switch' : 'aborted' }).catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await lock?.release().catch(() => undefined);
+    await s.close();
+  }
+}
+
+async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, at: number, resume: CutoverRow | undefined, o: CutoverOptions): Promise<Omit<CutoverResult, 'plan'>> {
+  const sw = config.cutover.switch;
+  const ctl = s.control;
+  const keyOverride = keyOverrideOf(config);
+  const cwd = config.file ? path.dirname(config.file) : undefined;
+  const healthTables = set.tables.slice(0, 3).map((t) => ({ schema: t.schema, name: t.name }));
+  let catchUp: TableSync[] = [];
+  let final: TableSync[] = [];
+  let sequences = 0;
+  let verificationId: string | null = null;
+
+  if (sw && at <= stepIndex('health')) {
+    await step(ctl, id, 'health', o, async () => {
+      const h = await checkApplicationUrl(sw.value, { tables: healthTables, ...(config.target.caFile ? { caFile: config.target.caFile } : {}) });
+      if (!h.ok) {
+        throw new PgshiftError('CUTOVER_ABORTED', `the application URL (${redactUrl(sw.value)}) does not work: ${h.problems.join('; ')}`, {
+          hint: 'Nothing was changed. Fix cutover.switch.value (or the target), then run `pgshift cutover` again.',
+        });
+      }
+      return { value: undefined, detail: `${h.latencyMs} ms, ${h.pooling} pooling` };
+    });
+  }
+  if (at <= stepIndex('catch-up')) {
+    catchUp = await step(ctl, id, 'catch-up', o, async () => {
+      const r = await syncTables(set.tables, { from: s.source, to: s.target }, { keyOverride });
+      const t = totals(r);
+      return { value: r, detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`, counts: { catchUpWritten: t.written, catchUpDeleted: t.deleted } };
+    });
+  }
+
+  // the freeze: its budget counts from the first lock request (writers wait from then)
+  let freezeStart = resume?.frozenAt?.getTime() ?? Date.now();
+  if (at <= stepIndex('freeze')) {
+    freezeStart = Date.now();
+    await updateRecord(ctl, id, { frozenAt: 'now' });
+    await step(ctl, id, 'freeze', o, async () => {
+      const f = await freezeWrites(s.source, set.relations, {
+        id,
+        drainTimeoutMs: Math.min(config.cutover.drainTimeoutMs, config.cutover.maxWriteFreezeMs),
+        onDrainTimeout: config.cutover.onDrainTimeout,
+      });
+      return { value: f, detail: `${f.tables} tables frozen after ${f.drainMs} ms of drain${f.terminated ? `, ${f.terminated} sessions terminated` : ''}` };
+    });
+  }
+  const deadline = new Deadline(freezeStart, config.cutover.maxWriteFreezeMs, o.signal);
+  if (at < stepIndex('switching')) {
+    if ((await frozenTables(s.source)).length < set.relations.length) {
+      throw new PgshiftError('CUTOVER_ABORTED', 'the source is not (fully) frozen any more: the freeze triggers were removed while the cutover was stopped', { hint: 'Run `pgshift cutover` again.' });
+    }
+    deadline.check('the final sync');
+    const budget = `SET statement_timeout = ${Math.max(1, deadline.remaining())}`;
+    await Promise.all([s.source.query(budget), s.target.query(budget)]);
+    try {
+      final = await step(ctl, id, 'final-sync', o, async () => {
+        const r = await syncTables(set.tables, { from: s.source, to: s.target }, { keyOverride, checkDeadline: () => deadline.check('the final sync') });
+        const t = totals(r);
+        return { value: r, detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`, counts: { finalWritten: t.written, finalDeleted: t.deleted } };
+      });
+      deadline.check('the sequences');
+      sequences = await step(ctl, id, 'sequences', o, async () => {
+        const n = await syncSequences(set.sequences, { from: s.source, to: s.target });
+        return { value: n, detail: `${n} sequences set`, counts: { sequences: n } };
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === '57014') deadline.check('the final sync');
+      throw err;
+    } finally {
+      await Promise.all([s.source.query('SET statement_timeout = 0'), s.target.query('SET statement_timeout = 0')]).catch(() => undefined);
+    }
+    deadline.check('the verification');
+    verificationId = await step(ctl, id, 'verify', o, async () => {
+      const v = await runVerification(config, { runId: id });
+      if (!v.ok) {
+        throw new PgshiftError('CUTOVER_ABORTED', `the verification inside the freeze found differences in ${v.summary.tablesWithDifferences} table(s) and ${v.summary.schemaDifferences} schema object(s): the cutover was aborted`, {
+          hint: `Nothing was switched and the source takes writes again. Read the report: \`pgshift verify\` (report ${v.id}).`,
+        });
+      }
+      return { value: v.id, detail: `passed (${v.summary.rowsCompared} rows compared, report ${v.id})` };
+    });
+    deadline.check('the switch');
+  }
+
+  if (sw && at <= stepIndex('switched')) {
+    await step(ctl, id, 'switching', o, async () => {
+      const backup = backupPath(sw.envFile, id);
+      const text = readEnvFile(sw.envFile);
+      const current = readEnvValue(text, sw.variable);
+      // resumed after the file was written: the backup already holds the old value
+      if (current !== sw.value) {
+        writeBackup(backup, sw.variable, current);
+        await updateRecord(ctl, id, { backupFile: backup, oldValueSha256: sha256(current) });
+        writeFileAtomic(sw.envFile, setEnvValue(text, sw.variable, sw.value));
+      }
+      await updateRecord(ctl, id, { switchedAt: 'now' });
+      return { value: undefined, detail: `${sw.variable} in ${sw.envFile} now points at ${redactUrl(sw.value)}` };
+    });
+  } else if (!sw && at <= stepIndex('switched')) {
+    await updateRecord(ctl, id, { switchedAt: 'now' });
+  }
+  if (sw?.command && at <= stepIndex('command')) {
+    await step(ctl, id, 'command', o, async () => {
+      const h = await runSwitchCommand(sw.command, { cwd, direction: 'cutover' });
+      return { value: undefined, detail: `exit 0 in ${h.ms} ms` };
+    });
+  }
+  const freezeMs = Date.now() - freezeStart;
+  await updateRecord(ctl, id, { freezeMs });
+  if (sw && at <= stepIndex('health-after')) {
+    await step(ctl, id, 'health-after', o, async () => {
+      const h = await checkApplicationUrl(sw.value, { tables: healthTables, ...(config.target.caFile ? { caFile: config.target.caFile } : {}) });
+      return { value: undefined, detail: h.ok ? `${h.latencyMs} ms` : `problems: ${h.problems.join('; ')}` };
+    });
+  }
+  await updateRecord(ctl, id, { status: 'done', step: 'done', finished: true });
+  const row = await latestRecord(ctl, 'cutover');
+  return { id, status: 'done', freezeMs, steps: row?.steps ?? [], sync: { catchUp: totals(catchUp), final: totals(final) }, sequences, verificationId };
+}

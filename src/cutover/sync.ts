@@ -1,0 +1,270 @@
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type { ColumnInfo, TableInfo } from '../catalog/types.js';
+import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
+import { tableExpr, VERIFY_SESSION_SQL, type TableExpr } from '../verify/expressions.js';
+import { bucketCount, bucketDiff, leafRows } from '../verify/tables.js';
+import { FREEZE_TRIGGER } from './freeze.js';
+
+/**
+ * The final sync: makes `to` hold exactly what `from` holds, table by table, by re-copying only the rows whose
+ * key-hash bucket differs (range checksums of the verification engine), deletes included. Used source -> target
+ * inside a cutover's write freeze, and target -> source (reversed) by a rollback.
+ *
+ * Only keys and row hashes cross the wire to find the differences; the rows to write travel from `from` to `to`
+ * as text (the servers' own output and input functions), never through a log.
+ */
+
+export interface SyncSides {
+  readonly from: pg.ClientBase;
+  readonly to: pg.ClientBase;
+}
+
+export interface TableSync {
+  readonly table: string;
+  /** Rows written (inserted or updated) on `to`. */
+  readonly written: number;
+  /** Rows deleted on `to`. */
+  readonly deleted: number;
+  /** A table without a key that differed: emptied and copied again as a whole. */
+  readonly recopied: boolean;
+}
+
+export interface SyncOptions {
+  /** Per table (schema.name) key override (tables.overrides.*.key). */
+  readonly keyOverride?: (t: TableInfo) => readonly string[] | undefined;
+  /** Set on `to` so that its write freeze (if any) lets this session write: the freeze's id. */
+  readonly bypassFreeze?: string;
+  /** Called between tables: throw to stop (the transaction on `to` rolls back). */
+  readonly checkDeadline?: () => void;
+}
+
+interface Pending {
+  readonly t: TableInfo;
+  readonly e: TableExpr;
+  readonly write: string[][];
+  readonly remove: string[][];
+  readonly recopy: boolean;
+}
+
+/** Key parts of the rows to write (missing or changed on `to`) and to delete (only on `to`). */
+async function differences(t: TableInfo, e: TableExpr, sides: SyncSides): Promise<Pending | null> {
+  const pair = { source: sides.from, target: sides.to };
+  if (!e.keyText) {
+    const q = `SELECT count(*)::text AS n, coalesce(sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric), 0)::text AS h FROM ${e.from}`;
+    const [a, b] = await Promise.all([sides.from.query<{ n: string; h: string }>(q), sides.to.query<{ n: string; h: string }>(q)]);
+    const same = a.rows[0]?.n === b.rows[0]?.n && a.rows[0]?.h === b.rows[0]?.h;
+    return same ? null : { t, e, write: [], remove: [], recopy: true };
+  }
+  const buckets = bucketCount(t.estimatedRows);
+  const diff = await bucketDiff(pair, e, buckets);
+  if (diff.bad.length === 0) return null;
+  const write: string[][] = [];
+  const remove: string[][] = [];
+  for (let i = 0; i < diff.bad.length; i += 256) {
+    const [fromRows, toRows] = await leafRows(pair, e, buckets, diff.bad.slice(i, i + 256));
+    const onTo = new Map(toRows.map((r) => [r.k, r.h]));
+    const onFrom = new Set(fromRows.map((r) => r.k));
+    for (const r of fromRows) if (onTo.get(r.k) !== r.h) write.push(r.p);
+    for (const r of toRows) if (!onFrom.has(r.k)) remove.push(r.p);
+  }
+  return write.length + remove.length > 0 ? { t, e, write, remove, recopy: false } : null;
+}
+
+const RAW_TEXT = { getTypeParser: () => (v: string): string => v };
+
+/** One value in COPY's text format. */
+function copyField(v: string | null): string {
+  if (v === null) return '\\N';
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+}
+
+/** The columns a sync writes: not the stored generated ones (the server computes them). */
+function writable(e: TableExpr): ColumnInfo[] {
+  return e.columns.filter((c) => c.generated === null);
+}
+
+/** `(k1, k2) IN (SELECT * FROM unnest($1::text[]::t1[], $2::text[]::t2[]))`: key values travel as parameters. */
+function keyIn(e: TableExpr, alias: string, first: number): string {
+  const cols = e.keyColumns.map((c) => `${alias}.${quoteIdent(c.name)}`).join(', ');
+  const arrays = e.keyColumns.map((c, i) => `$${first + i}::pg_catalog.text[]::${c.type}[]`).join(', ');
+  return `(${cols}) IN (SELECT * FROM pg_catalog.unnest(${arrays}))`;
+}
+
+function columnsOf(parts: readonly string[][], n: number): string[][] {
+  return Array.from({ length: n }, (_v, i) => parts.map((p) => p[i] as string));
+}
+
+const CHUNK = 5000;
+
+/** Upserts the given keys' rows from `from` into `to` (through a temporary staging table). */
+async function writeRows(p: Pending, sides: SyncSides): Promise<number> {
+  const cols = writable(p.e);
+  const table = qualified(p.t.schema, p.t.name);
+  const list = cols.map((c) => quoteIdent(c.name)).join(', ');
+  const keyNames = new Set(p.e.keyColumns.map((c) => c.name));
+  await sides.to.query('DROP TABLE IF EXISTS pg_temp.pgshift_sync_stage');
+  await sides.to.query(`CREATE TEMPORARY TABLE pgshift_sync_stage (${cols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')}) ON COMMIT DROP`);
+  for (let i = 0; i < p.write.length; i += CHUNK) {
+    const chunk = p.write.slice(i, i + CHUNK);
+    const r = await sides.from.query({
+      text: `SELECT ${cols.map((c) => `s.${quoteIdent(c.name)}`).join(', ')} FROM ONLY ${table} s WHERE ${keyIn(p.e, 's', 1)}`,
+      values: columnsOf(chunk, p.e.keyColumns.length),
+      rowMode: 'array',
+      types: RAW_TEXT,
+    });
+    if (r.rows.length === 0) continue;
+    const lines = (r.rows as (string | null)[][]).map((row) => `${row.map(copyField).join('\t')}\n`).join('');
+    const into = sides.to.query(copyFrom(`COPY pg_temp.pgshift_sync_stage (${list}) FROM STDIN`));
+    await pipeline(
+      (async function* () {
+        yield Buffer.from(lines, 'utf8');
+      })(),
+      into,
+    );
+  }
+  const match = p.e.keyColumns.map((c) => `t.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(' AND ');
+  const settable = cols.filter((c) => !keyNames.has(c.name) && c.identity !== 'always');
+  let n = 0;
+  if (settable.length > 0) {
+    const u = await sides.to.query(
+      `UPDATE ONLY ${table} t SET ${settable.map((c) => `${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(', ')}
+         FROM pg_temp.pgshift_sync_stage s WHERE ${match}`,
+    );
+    n += u.rowCount ?? 0;
+  }
+  const ins = await sides.to.query(
+    `INSERT INTO ${table} (${list}) OVERRIDING SYSTEM VALUE
+     SELECT ${cols.map((c) => `s.${quoteIdent(c.name)}`).join(', ')} FROM pg_temp.pgshift_sync_stage s
+      WHERE NOT EXISTS (SELECT 1 FROM ONLY ${table} t WHERE ${match})`,
+  );
+  n += ins.rowCount ?? 0;
+  await sides.to.query('DROP TABLE pg_temp.pgshift_sync_stage');
+  return n;
+}
+
+async function deleteRows(p: Pending, to: pg.ClientBase): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < p.remove.length; i += CHUNK) {
+    const chunk = p.remove.slice(i, i + CHUNK);
+    const r = await to.query(`DELETE FROM ONLY ${qualified(p.t.schema, p.t.name)} t WHERE ${keyIn(p.e, 't', 1)}`, columnsOf(chunk, p.e.keyColumns.length));
+    n += r.rowCount ?? 0;
+  }
+  return n;
+}
+
+/** A table without a key: emptied on `to` and copied again as a whole (one COPY, in the sync's transaction). */
+async function recopy(p: Pending, sides: SyncSides): Promise<number> {
+  const table = qualified(p.t.schema, p.t.name);
+  const list = writable(p.e).map((c) => quoteIdent(c.name)).join(', ');
+  const gone = await sides.to.query(`DELETE FROM ONLY ${table}`);
+  const out = (sides.from as pg.Client).query(copyTo(`COPY (SELECT ${list} FROM ONLY ${table}) TO STDOUT`));
+  const into = (sides.to as pg.Client).query(copyFrom(`COPY ${table} (${list}) FROM STDIN`));
+  await pipeline(out, into);
+  void gone;
+  return Number((into as unknown as { rowCount: number }).rowCount ?? 0);
+}
+
+/** Parents before children, by the foreign keys between the given tables on `to` (a cycle keeps catalog order). */
+async function parentsFirst(to: pg.ClientBase, tables: readonly Pending[]): Promise<Pending[]> {
+  const r = await to.query<{ cs: string; cn: string; ps: string; pn: string }>(
+    `SELECT DISTINCT cn.nspname AS cs, cc.relname AS cn, pn.nspname AS ps, pc.relname AS pn
+       FROM pg_catalog.pg_constraint c
+       JOIN pg_catalog.pg_class cc ON cc.oid = c.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace
+       JOIN pg_catalog.pg_class pc ON pc.oid = c.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+      WHERE c.contype = 'f' AND c.conrelid <> c.confrelid`,
+  );
+  const name = (p: Pending): string => qualified(p.t.schema, p.t.name);
+  const parents = new Map<string, Set<string>>();
+  for (const x of r.rows) {
+    const child = qualified(x.cs, x.cn);
+    parents.set(child, (parents.get(child) ?? new Set()).add(qualified(x.ps, x.pn)));
+  }
+  const byName = new Map(tables.map((p) => [name(p), p]));
+  const out: Pending[] = [];
+  const seen = new Set<string>();
+  const visit = (p: Pending, path: Set<string>): void => {
+    const n = name(p);
+    if (seen.has(n) || path.has(n)) return;
+    path.add(n);
+    for (const parent of parents.get(n) ?? []) {
+      const q = byName.get(parent);
+      if (q) visit(q, path);
+    }
+    path.delete(n);
+    seen.add(n);
+    out.push(p);
+  };
+  for (const p of tables) visit(p, new Set());
+  return out;
+}
+
+/** User triggers that are enabled on the table (not pgshift's freeze): disabled while the sync writes, then restored. */
+async function enabledUserTriggers(to: pg.ClientBase, t: TableInfo): Promise<Array<{ name: string; enabled: string }>> {
+  const r = await to.query<{ name: string; enabled: string }>(
+    `SELECT tgname AS name, tgenabled::text AS enabled FROM pg_catalog.pg_trigger
+      WHERE tgrelid = $1::pg_catalog.regclass AND NOT tgisinternal AND tgenabled <> 'D' AND tgname <> $2 AND tgparentid = 0`,
+    [qualified(t.schema, t.name), FREEZE_TRIGGER],
+  );
+  return r.rows;
+}
+
+const RESTORE: Record<string, string> = { O: 'ENABLE', A: 'ENABLE ALWAYS', R: 'ENABLE REPLICA' };
+
+/**
+ * Finds and writes every difference between `from` and `to` for the given tables, in ONE transaction on `to`
+ * (all or nothing). User triggers on the written tables are held off so that the rows land as they are.
+ */
+export async function syncTables(tables: readonly TableInfo[], sides: SyncSides, o: SyncOptions = {}): Promise<TableSync[]> {
+  await Promise.all([sides.from.query(VERIFY_SESSION_SQL), sides.to.query(VERIFY_SESSION_SQL)]);
+  const pending: Pending[] = [];
+  for (const t of tables) {
+    o.checkDeadline?.();
+    const p = await differences(t, tableExpr(t, o.keyOverride?.(t)), sides);
+    if (p) pending.push(p);
+  }
+  const results = new Map<Pending, TableSync>();
+  if (pending.length > 0) {
+    await sides.to.query('BEGIN');
+    try {
+      if (o.bypassFreeze) await sides.to.query("SELECT pg_catalog.set_config('pgshift.freeze_bypass', $1, true)", [o.bypassFreeze]);
+      const ordered = await parentsFirst(sides.to, pending);
+      const held = new Map<Pending, Array<{ name: string; enabled: string }>>();
+      for (const p of ordered) {
+        const list = await enabledUserTriggers(sides.to, p.t);
+        for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.t.schema, p.t.name)} DISABLE TRIGGER ${quoteIdent(tr.name)}`);
+        held.set(p, list);
+      }
+      const written = new Map<Pending, number>();
+      for (const p of ordered) {
+        o.checkDeadline?.();
+        written.set(p, p.recopy ? await recopy(p, sides) : p.write.length > 0 ? await writeRows(p, sides) : 0);
+      }
+      for (const p of [...ordered].reverse()) {
+        o.checkDeadline?.();
+        const deleted = p.remove.length > 0 ? await deleteRows(p, sides.to) : 0;
+        results.set(p, { table: `${p.t.schema}.${p.t.name}`, written: written.get(p) ?? 0, deleted, recopied: p.recopy });
+      }
+      for (const [p, list] of held) {
+        for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.t.schema, p.t.name)} ${RESTORE[tr.enabled] ?? 'ENABLE'} TRIGGER ${quoteIdent(tr.name)}`);
+      }
+      await sides.to.query('COMMIT');
+    } catch (err) {
+      await sides.to.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+  return pending.map((p) => results.get(p) as TableSync);
+}
+
+/** Sets every given sequence on `to` to `from`'s last_value and is_called. Returns how many were set. */
+export async function syncSequences(sequences: ReadonlyArray<{ schema: string; name: string }>, sides: SyncSides): Promise<number> {
+  if (sequences.length === 0) return 0;
+  const names = sequences.map((s) => qualified(s.schema, s.name));
+  const read = await sides.from.query<{ name: string; last_value: string; is_called: boolean }>(
+    names.map((n) => `SELECT ${quoteLiteral(n)} AS name, last_value::text AS last_value, is_called FROM ${n}`).join(' UNION ALL '),
+  );
+  for (const r of read.rows) await sides.to.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [r.name, r.last_value, r.is_called]);
+  return read.rows.length;
+}

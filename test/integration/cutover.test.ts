@@ -1,0 +1,179 @@
+/**
+ * pgshift cutover: catch-up and final sync carry every insert, update and delete made on the live source after
+ * the copy (keyed, keyless, through FKs and user triggers), sequences follow, the env file is switched atomically
+ * with the old value kept in a 0600 backup, the source refuses writes afterwards; a freeze that would pass
+ * max_write_freeze or cannot drain in-flight writers aborts and changes nothing.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { runCutover } from '../../src/cutover/cutover.js';
+import type { PgshiftError } from '../../src/errors/index.js';
+import { runCli, runCliAsync } from '../e2e/cli.js';
+import { expectSameData } from '../support/compare.js';
+import { configDir, minimalConfig } from '../support/config.js';
+import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
+
+export const CLINIC_SQL = `
+CREATE SCHEMA "Clinic ""One""";
+CREATE TABLE "Clinic ""One""".patients (id bigserial PRIMARY KEY, name text NOT NULL, born date, notes text, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE "Clinic ""One""".visits (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, patient_id bigint NOT NULL REFERENCES "Clinic ""One""".patients (id), at timestamptz NOT NULL, reason text, total numeric(10,2) GENERATED ALWAYS AS (0) STORED);
+CREATE TABLE "Clinic ""One""".events (kind text, payload jsonb);
+CREATE FUNCTION "Clinic ""One""".touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := '2000-01-01'; RETURN NEW; END $$;
+CREATE TRIGGER touch BEFORE UPDATE ON "Clinic ""One""".patients FOR EACH ROW EXECUTE FUNCTION "Clinic ""One""".touch();
+INSERT INTO "Clinic ""One""".patients (name, born, notes) SELECT 'patient ' || g, DATE '1950-01-01' + g, CASE WHEN g % 3 = 0 THEN E'tab\\there\\nnew line \\\\ slash' END FROM generate_series(1, 3000) g;
+INSERT INTO "Clinic ""One""".visits (patient_id, at, reason) SELECT 1 + g % 3000, TIMESTAMPTZ '2024-01-01' + g * interval '1 hour', 'r' || g FROM generate_series(1, 5000) g;
+INSERT INTO "Clinic ""One""".events SELECT 'k' || (g % 7), jsonb_build_object('n', g) FROM generate_series(1, 500) g;
+`;
+
+/** Inserts, updates and deletes on the source after the copy (what a live application does). */
+export const LIVE_CHANGES_SQL = `
+INSERT INTO "Clinic ""One""".patients (name, born) SELECT 'late ' || g, DATE '2000-01-01' + g FROM generate_series(1, 50) g;
+UPDATE "Clinic ""One""".patients SET notes = 'changed after the copy' WHERE id % 97 = 0;
+INSERT INTO "Clinic ""One""".visits (patient_id, at, reason) SELECT id, now(), 'late visit' FROM "Clinic ""One""".patients WHERE name LIKE 'late %';
+DELETE FROM "Clinic ""One""".visits WHERE id % 101 = 0;
+DELETE FROM "Clinic ""One""".visits WHERE patient_id = 7;
+DELETE FROM "Clinic ""One""".patients WHERE id = 7;
+INSERT INTO "Clinic ""One""".events VALUES ('late', '{"n": -1}'), ('late', '{"n": -1}');
+DELETE FROM "Clinic ""One""".events WHERE kind = 'k3';
+`;
+
+const PATIENT_COUNT = 'SELECT count(*)::int AS n FROM "Clinic ""One""".patients';
+const cfg = configDir('cutover');
+let dbs: FreshDatabases;
+let env: NodeJS.ProcessEnv;
+
+function config(extra: string, maxFreeze = '30s'): string {
+  const envFile = join(cfg.dir, 'app.env');
+  return cfg.write(
+    minimalConfig(`copy: { batch_size: 700 }
+verify: { checksums: full }
+cutover:
+  max_write_freeze: ${maxFreeze}
+  switch:
+    env_file: ${envFile}
+    variable: DATABASE_URL
+    value: \${TARGET_DATABASE_URL}
+    command: "echo reloaded >> ${join(cfg.dir, 'hook.log')}"
+${extra}`),
+    'cutover.yaml',
+  );
+}
+
+async function sourceWriteFails(url: string): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`INSERT INTO "Clinic ""One""".patients (name) VALUES ('stray')`);
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  dbs = await freshDatabases('cutover');
+  await withPg(dbs.sourceUrl, (c) => c.query(CLINIC_SQL));
+  env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl };
+});
+afterAll(async () => {
+  await dbs?.drop();
+  cfg.remove();
+});
+
+describe('pgshift cutover', () => {
+  it('refuses to start before anything was applied, naming the next step', () => {
+    const r = runCli(['cutover', '-c', config(''), '--auto-approve'], env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Error [CUTOVER_NOT_READY]');
+    expect(r.stderr).toContain('pgshift apply');
+  });
+
+  it('aborts when in-flight writes do not drain in time, and changes nothing', async () => {
+    const file = config('  drain_timeout: 300ms\n');
+    const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
+    expect(applied.status, applied.stderr).toBe(0);
+    writeFileSync(join(cfg.dir, 'app.env'), `# the app\nDATABASE_URL=${dbs.sourceUrl}\nOTHER=1\n`);
+    const holder = new pg.Client({ connectionString: dbs.sourceUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`UPDATE "Clinic ""One""".patients SET notes = 'in flight' WHERE id = 1`);
+      const r = await runCliAsync(['cutover', '-c', file, '--auto-approve'], env);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toContain('Error [CUTOVER_ABORTED]');
+      expect(r.stderr).toContain('in flight');
+      await holder.query('ROLLBACK');
+    } finally {
+      await holder.end();
+    }
+    expect(await sourceWriteFails(dbs.sourceUrl)).toBeUndefined();
+    expect(readFileSync(join(cfg.dir, 'app.env'), 'utf8')).toContain(`DATABASE_URL=${dbs.sourceUrl}`);
+    const row = await withPg(dbs.targetUrl, async (c) => (await c.query<{ status: string }>('SELECT status FROM pgshift.cutover ORDER BY started_at DESC LIMIT 1')).rows[0]);
+    expect(row?.status).toBe('aborted');
+    const triggers = await withPg(dbs.sourceUrl, async (c) => (await c.query(`SELECT 1 FROM pg_trigger WHERE tgname = 'pgshift_write_freeze'`)).rowCount);
+    expect(triggers).toBe(0);
+  });
+
+  it('aborts before the switch when the freeze would pass max_write_freeze', async () => {
+    // below the 1 s the config accepts: the budget is spent by the time the final sync starts
+    const base = loadConfig(config(''), env);
+    const tight = { ...base, cutover: { ...base.cutover, maxWriteFreezeMs: 1 } };
+    const err = await runCutover(tight, { confirm: async () => true }).then(
+      () => undefined,
+      (e: unknown) => e as PgshiftError,
+    );
+    expect(err?.code).toBe('CUTOVER_ABORTED');
+    expect(err?.message).toContain('max_write_freeze');
+    expect(readFileSync(join(cfg.dir, 'app.env'), 'utf8')).toContain(`DATABASE_URL=${dbs.sourceUrl}`);
+    expect(await sourceWriteFails(dbs.sourceUrl)).toBeUndefined();
+  });
+
+  it('carries every change made after the copy, switches the env file, and leaves the source frozen', async () => {
+    expect(await sourceWriteFails(dbs.sourceUrl)).toBeUndefined(); // the aborted cutovers left it writable
+    await withPg(dbs.sourceUrl, (c) => c.query(LIVE_CHANGES_SQL));
+    const count = async (): Promise<unknown> => withPg(dbs.sourceUrl, async (c) => (await c.query(PATIENT_COUNT)).rows[0]);
+    const before = await count();
+    const file = config('');
+    const r = runCli(['cutover', '-c', file, '--auto-approve'], env);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    for (const line of ['> freeze writes on source', '> final sync', '> sync sequences', '> verify', '> switch DATABASE_URL']) expect(r.stdout).toContain(line);
+    expect(r.stdout).toContain('Cutover complete!');
+    expect(r.stdout + r.stderr).not.toContain(dbs.targetUrl); // the password-bearing URL never printed
+
+    await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
+    const seq = async (url: string): Promise<unknown> =>
+      withPg(url, async (c) => (await c.query(`SELECT last_value, is_called FROM "Clinic ""One""".patients_id_seq`)).rows[0]);
+    expect(await seq(dbs.targetUrl)).toEqual(await seq(dbs.sourceUrl));
+
+    const envText = readFileSync(join(cfg.dir, 'app.env'), 'utf8');
+    expect(envText).toBe(`# the app\nDATABASE_URL=${dbs.targetUrl}\nOTHER=1\n`);
+    const row = await withPg(dbs.targetUrl, async (c) =>
+      (await c.query<{ status: string; freeze_ms: number; backup_file: string; steps: Array<{ step: string }> }>(
+        `SELECT status, freeze_ms, backup_file, steps FROM pgshift.cutover WHERE direction = 'cutover' ORDER BY started_at DESC LIMIT 1`,
+      )).rows[0],
+    );
+    expect(row?.status).toBe('done');
+    expect(row?.freeze_ms).toBeGreaterThan(0);
+    expect(row?.freeze_ms).toBeLessThan(30_000);
+    expect(row?.steps.map((s) => s.step)).toEqual(['health', 'catch-up', 'freeze', 'final-sync', 'sequences', 'verify', 'switching', 'command', 'health-after']);
+    expect(statSync(row?.backup_file as string).mode & 0o777).toBe(0o600);
+    expect(readFileSync(row?.backup_file as string, 'utf8')).toContain(dbs.sourceUrl);
+    expect(readFileSync(join(cfg.dir, 'hook.log'), 'utf8')).toBe('reloaded\n');
+    // nothing in the state holds the old URL (its password)
+    const state = await withPg(dbs.targetUrl, async (c) => JSON.stringify((await c.query('SELECT * FROM pgshift.cutover')).rows));
+    expect(state).not.toContain(new URL(dbs.sourceUrl).password || 'unused-password-marker');
+
+    expect(await sourceWriteFails(dbs.sourceUrl)).toBe('25006');
+    expect(await count()).toEqual(before); // reads go on, the stray write did not land
+
+    const again = runCli(['cutover', '-c', file, '--auto-approve'], env);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('Already cut over');
+    expect(existsSync(join(cfg.dir, 'hook.log'))).toBe(true);
+  });
+});
