@@ -1,11 +1,7 @@
 import path from 'node:path';
-import type pg from 'pg';
 import type { Config } from '../config/types.js';
-import { connectClient } from '../db/connect.js';
 import { PgshiftError } from '../errors/index.js';
-import { logger } from '../log/logger.js';
 import { redactUrl } from '../log/redact.js';
-import { endpoints, sessionSettings } from '../plan/refresh.js';
 import { appendAudit } from '../state/audit.js';
 import { stateDb } from '../state/db.js';
 import { acquireLock, type LockHandle } from '../state/lock.js';
@@ -19,6 +15,7 @@ import { freezeWrites, frozenTables, unfreezeWrites } from './freeze.js';
 import { checkApplicationUrl } from './health.js';
 import { runSwitchCommand } from './hook.js';
 import { cutoverBlockers } from './preconditions.js';
+import { Deadline, openSessions, step, type Sessions } from './steps.js';
 import { cutOverTo, insertRecord, latestRecord, updateRecord, type CutoverRow, type StepRecord } from './record.js';
 import { syncSequences, syncTables, type TableSync } from './sync.js';
 
@@ -101,61 +98,6 @@ export function planCutover(config: Config, set: MigratedSet, id: string, resume
   return { id, resumeFrom, tables: set.tables.length, sequences: set.sequences.length, maxWriteFreezeMs: config.cutover.maxWriteFreezeMs, steps, notes };
 }
 
-interface Sessions {
-  readonly control: pg.Client;
-  readonly source: pg.Client;
-  readonly target: pg.Client;
-  close(): Promise<void>;
-}
-
-async function openSessions(config: Config): Promise<Sessions> {
-  const eps = endpoints(config);
-  const s = sessionSettings(config);
-  const [control, source, target] = await Promise.all([connectClient(eps.target, s), connectClient(eps.source, s), connectClient(eps.target, s)]);
-  return {
-    control,
-    source,
-    target,
-    close: async () => void (await Promise.all([control, source, target].map((c) => c.end().catch(() => undefined)))),
-  };
-}
-
-class Deadline {
-  constructor(
-    private readonly startedAtMs: number,
-    private readonly maxMs: number,
-    private readonly signal: AbortSignal | undefined,
-  ) {}
-
-  elapsed(): number {
-    return Date.now() - this.startedAtMs;
-  }
-
-  remaining(): number {
-    return this.maxMs - this.elapsed();
-  }
-
-  check(what: string): void {
-    if (this.signal?.aborted) throw new PgshiftError('INTERRUPTED', `the cutover was interrupted during ${what}; the write freeze is being lifted`, { hint: 'Run `pgshift cutover` again when ready.' });
-    if (this.remaining() <= 0) {
-      throw new PgshiftError('CUTOVER_ABORTED', `the write freeze would pass cutover.max_write_freeze (${this.maxMs} ms) during ${what}: the cutover was aborted`, {
-        hint: 'The source takes writes again and nothing else changed. Run `pgshift verify` or a catch-up (`pgshift cutover` again) closer to the cutover, or raise max_write_freeze.',
-      });
-    }
-  }
-}
-
-async function step<T>(ctl: pg.Client, id: string, name: string, o: CutoverOptions, fn: () => Promise<{ value: T; detail: string; counts?: Record<string, number> }>): Promise<T> {
-  const started = performance.now();
-  o.onStep?.(name, 'start');
-  const r = await fn();
-  const ms = Math.round(performance.now() - started);
-  await updateRecord(ctl, id, { step: name, done: { step: name, ms, detail: r.detail }, ...(r.counts ? { counts: r.counts } : {}) });
-  o.onStep?.(name, 'done', r.detail);
-  logger().info({ step: name, ms }, `cutover: ${name} done`);
-  return r.value;
-}
-
 /**
  * `pgshift cutover`: catch-up, write freeze on the source, final sync, sequences, verification, switch of the env
  * file, switch command, health check. Every step is recorded in pgshift.cutover as it finishes; an interrupted
@@ -194,6 +136,8 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
     const plan = planCutover(config, set, id, resume ? resume.step : null);
     if (!(await o.confirm(plan))) return { id, status: 'cancelled', plan, freezeMs: null, steps: [], sync: { catchUp: totals([]), final: totals([]) }, sequences: 0, verificationId: null };
 
+    // a rollback leaves the target frozen against stray writes; a new cutover lifts that first (the app is on the source)
+    if (!resume && (await frozenTables(s.target)).length > 0) await unfreezeWrites(s.target, { dropSchema: false });
     await startRun(s.control, { id: runId, command: 'cutover', migration: config.name, planHash: null, ...currentOperator() });
     const sw = config.cutover.switch;
     if (!resume) {

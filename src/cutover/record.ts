@@ -127,3 +127,8 @@ export async function cutOverTo(client: pg.ClientBase): Promise<{ cutOver: boole
   // a rollback that did not finish leaves the application where its env file says; treat as still cut over
   return { cutOver: last.status !== 'done', record: last };
 }
+
+export async function recordById(client: pg.ClientBase, id: string): Promise<CutoverRow | undefined> {
+  const r = await client.query<Raw>('SELECT * FROM pgshift.cutover WHERE id = $1', [id]);
+  return r.rows[0] ? toRow(r.rows[0]) : undefined;
+}

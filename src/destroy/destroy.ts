@@ -10,6 +10,8 @@ import { acquireLock } from '../state/lock.js';
 import { currentOperator, newRunId } from '../state/runs.js';
 import { readState } from '../state/snapshot.js';
 import { dropSql } from './drop-sql.js';
+import { cutOverTo } from '../cutover/record.js';
+import { PgshiftError } from '../errors/index.js';
 
 export interface DestroyItem {
   readonly address: string;
@@ -47,12 +49,18 @@ export function destroyPlan(target: readonly CatalogObject[], recorded: Readonly
  * `pgshift destroy`: drops what pgshift created on the target (never an object that was there before, never with
  * CASCADE), each drop with the removal of its record in one transaction, then the state schema last.
  */
-export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Promise<boolean>): Promise<DestroyResult> {
+export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Promise<boolean>, o: { force?: boolean } = {}): Promise<DestroyResult> {
   const eps = endpoints(config);
   const control: pg.Client = await connectClient(eps.target, sessionSettings(config));
   try {
     const state = await readState(control);
     if (!state.exists) return { plan: { target: eps.target.display, items: [], gone: [], stateSchema: false }, status: 'nothing', dropped: [], kept: [] };
+    const where = await cutOverTo(control);
+    if (where.cutOver && !o.force) {
+      throw new PgshiftError('CUTOVER_CUT_OVER', `the application is cut over to this target (cutover ${where.record?.id ?? '?'}): destroying it would destroy the live database`, {
+        hint: 'Run `pgshift rollback` first, or `pgshift destroy --force` if the application no longer uses it.',
+      });
+    }
     const lock = await acquireLock(control, { runId: newRunId(), command: 'destroy', ...currentOperator() });
     let released = false;
     try {

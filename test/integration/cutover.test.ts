@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { runCutover } from '../../src/cutover/cutover.js';
+import { runRollback } from '../../src/cutover/rollback.js';
 import type { PgshiftError } from '../../src/errors/index.js';
 import { runCli, runCliAsync } from '../e2e/cli.js';
 import { expectSameData } from '../support/compare.js';
@@ -175,5 +176,67 @@ describe('pgshift cutover', () => {
     expect(again.status).toBe(0);
     expect(again.stdout).toContain('Already cut over');
     expect(existsSync(join(cfg.dir, 'hook.log'))).toBe(true);
+  });
+
+  it('destroy refuses while the application is cut over to the target', () => {
+    const r = runCli(['destroy', '-c', config(''), '--auto-approve'], env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Error [CUTOVER_CUT_OVER]');
+    expect(r.stderr).toContain('pgshift rollback');
+  });
+});
+
+describe('pgshift rollback', () => {
+  it('refuses past the rollback window, and when the source could not hold what the target has', async () => {
+    const base = loadConfig(config(''), env);
+    const late = await runRollback({ ...base, cutover: { ...base.cutover, rollbackWindowMs: 1 } }, { confirm: async () => true }).then(
+      () => undefined,
+      (e: unknown) => e as PgshiftError,
+    );
+    expect(late?.code).toBe('ROLLBACK_REFUSED');
+    expect(late?.hint).toContain('--force');
+    await withPg(dbs.targetUrl, (c) => c.query(`ALTER TABLE "Clinic ""One""".patients ADD COLUMN allergy text`));
+    const r = runCli(['rollback', '-c', config(''), '--auto-approve'], env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Error [ROLLBACK_REFUSED]');
+    expect(r.stderr).toContain('column Clinic "One".patients.allergy');
+    await withPg(dbs.targetUrl, (c) => c.query(`ALTER TABLE "Clinic ""One""".patients DROP COLUMN allergy`));
+  });
+
+  it('carries what the application wrote on the target back to the source, and points the app at the source again', async () => {
+    // the application, now on the target, writes
+    await withPg(dbs.targetUrl, (c) =>
+      c.query(`
+        INSERT INTO "Clinic ""One""".patients (name) SELECT 'after cutover ' || g FROM generate_series(1, 20) g;
+        UPDATE "Clinic ""One""".patients SET notes = 'edited on the target' WHERE id % 89 = 0;
+        DELETE FROM "Clinic ""One""".visits WHERE id % 103 = 0;
+        INSERT INTO "Clinic ""One""".events VALUES ('on target', NULL);`),
+    );
+    const r = runCli(['rollback', '-c', config(''), '--auto-approve'], env);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    for (const line of ['> freeze writes on target', '> carry back', '> unfreeze the source', '> switch DATABASE_URL back']) expect(r.stdout).toContain(line);
+    expect(r.stdout).toContain('Rollback complete!');
+    await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
+    const seq = async (url: string): Promise<unknown> => withPg(url, async (c) => (await c.query(`SELECT last_value FROM "Clinic ""One""".patients_id_seq`)).rows[0]);
+    expect(await seq(dbs.sourceUrl)).toEqual(await seq(dbs.targetUrl));
+    expect(readFileSync(join(cfg.dir, 'app.env'), 'utf8')).toBe(`# the app\nDATABASE_URL=${dbs.sourceUrl}\nOTHER=1\n`);
+    expect(readFileSync(join(cfg.dir, 'hook.log'), 'utf8')).toBe('reloaded\nreloaded\n');
+    expect(await sourceWriteFails(dbs.sourceUrl)).toBeUndefined(); // the source takes writes again
+    expect(await sourceWriteFails(dbs.targetUrl)).toBe('25006'); // the target refuses stray writes
+    const audit = await withPg(dbs.targetUrl, async (c) => (await c.query<{ command: string; outcome: string }>('SELECT command, outcome FROM pgshift.audit_log ORDER BY seq')).rows);
+    expect(audit.filter((a) => a.command === 'cutover').map((a) => a.outcome)).toContain('done');
+    expect(audit.at(-1)).toEqual({ command: 'rollback', outcome: 'done' });
+    const again = runCli(['rollback', '-c', config(''), '--auto-approve'], env);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('Nothing to roll back');
+  });
+
+  it('a second cutover after the rollback lifts the target freeze and catches up', async () => {
+    await withPg(dbs.sourceUrl, (c) => c.query(`INSERT INTO "Clinic ""One""".patients (name) VALUES ('back on the source')`));
+    const r = runCli(['cutover', '-c', config(''), '--auto-approve'], env);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
+    expect(readFileSync(join(cfg.dir, 'app.env'), 'utf8')).toContain(`DATABASE_URL=${dbs.targetUrl}`);
+    expect(await sourceWriteFails(dbs.targetUrl)).toBeUndefined(); // the target takes the application's writes
   });
 });

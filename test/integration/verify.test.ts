@@ -172,13 +172,16 @@ describe('the verification gate', () => {
       expect(applied.status, applied.stderr).toBe(0);
       const again = runCli(['plan', '-c', f, '--detailed-exitcode'], e);
       expect(again.status, again.stdout).toBe(0);
-      const ready = runCli(['cutover', '-c', f, '--auto-approve'], e);
-      expect(ready.stderr).toContain('Error [NOT_AVAILABLE_YET]'); // the gate let it through
       // pgshift changes the target after that verification (a unit re-copied): the verification is stale
       await withPg(fresh.targetUrl, (c) => c.query("UPDATE pgshift.migration_checkpoints SET updated_at = clock_timestamp() WHERE unit = 'copy data.codes'"));
       const stale = runCli(['cutover', '-c', f, '--auto-approve'], e);
       expect(stale.status).toBe(1);
       expect(stale.stderr).toMatch(/CUTOVER_NOT_READY.*is older than the last change pgshift made to the target/);
+      // a fresh passing verification lets the cutover through
+      expect(runCli(['verify', '-c', f], e).status).toBe(0);
+      const ready = runCli(['cutover', '-c', f, '--auto-approve'], e);
+      expect(ready.status, ready.stderr).toBe(0);
+      expect(ready.stdout).toContain('Cutover complete!');
     } finally {
       await fresh.drop();
     }

@@ -1,3 +1,4 @@
+import { Flags } from '@oclif/core';
 import { loadConfig } from '../../config/index.js';
 import { destroy, type DestroyPlan } from '../../destroy/destroy.js';
 import { PgshiftError } from '../../errors/index.js';
@@ -16,7 +17,12 @@ function renderDestroyPlan(p: DestroyPlan): string {
 
 export default class Destroy extends BaseCommand {
   static override description = 'Remove from the target exactly what pgshift created there (never what was there before), and its state last.';
-  static override flags = { config: configFlag, 'auto-approve': autoApproveFlag, json: jsonFlag };
+  static override flags = {
+    config: configFlag,
+    'auto-approve': autoApproveFlag,
+    force: Flags.boolean({ description: 'Destroy even while the application is cut over to the target.', default: false }),
+    json: jsonFlag,
+  };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Destroy);
@@ -25,7 +31,7 @@ export default class Destroy extends BaseCommand {
       if (!flags.json) writeOut(renderDestroyPlan(plan));
       if (flags['auto-approve']) return true;
       return askYes('Do you really want to destroy these objects and the data in them?', 'destroy');
-    });
+    }, { force: flags.force });
     if (flags.json) writeJson(result);
     else if (result.status === 'nothing') writeOut('Nothing to destroy: pgshift has no state on this target.');
     else if (result.status === 'cancelled') writeOut('Destroy cancelled.');

@@ -1,0 +1,69 @@
+import type pg from 'pg';
+import type { Config } from '../config/types.js';
+import { connectClient } from '../db/connect.js';
+import { PgshiftError } from '../errors/index.js';
+import { logger } from '../log/logger.js';
+import { endpoints, sessionSettings } from '../plan/refresh.js';
+import { updateRecord } from './record.js';
+
+/** Shared by cutover and rollback: their sessions, the freeze budget, and a recorded step. */
+
+export interface StepOptions {
+  onStep?(step: string, state: 'start' | 'done', detail?: string): void;
+}
+
+export interface Sessions {
+  readonly control: pg.Client;
+  readonly source: pg.Client;
+  readonly target: pg.Client;
+  close(): Promise<void>;
+}
+
+export async function openSessions(config: Config): Promise<Sessions> {
+  const eps = endpoints(config);
+  const s = sessionSettings(config);
+  const [control, source, target] = await Promise.all([connectClient(eps.target, s), connectClient(eps.source, s), connectClient(eps.target, s)]);
+  return {
+    control,
+    source,
+    target,
+    close: async () => void (await Promise.all([control, source, target].map((c) => c.end().catch(() => undefined)))),
+  };
+}
+
+export class Deadline {
+  constructor(
+    private readonly startedAtMs: number,
+    private readonly maxMs: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  elapsed(): number {
+    return Date.now() - this.startedAtMs;
+  }
+
+  remaining(): number {
+    return this.maxMs - this.elapsed();
+  }
+
+  check(what: string): void {
+    if (this.signal?.aborted) throw new PgshiftError('INTERRUPTED', `interrupted during ${what}; the write freeze is being lifted`, { hint: 'Run the command again when ready.' });
+    if (this.remaining() <= 0) {
+      throw new PgshiftError('CUTOVER_ABORTED', `the write freeze would pass cutover.max_write_freeze (${this.maxMs} ms) during ${what}: the cutover was aborted`, {
+        hint: 'The source takes writes again and nothing else changed. Run `pgshift verify` or a catch-up (`pgshift cutover` again) closer to the cutover, or raise max_write_freeze.',
+      });
+    }
+  }
+}
+
+export async function step<T>(ctl: pg.Client, id: string, name: string, o: StepOptions, fn: () => Promise<{ value: T; detail: string; counts?: Record<string, number> }>): Promise<T> {
+  const started = performance.now();
+  o.onStep?.(name, 'start');
+  const r = await fn();
+  const ms = Math.round(performance.now() - started);
+  await updateRecord(ctl, id, { step: name, done: { step: name, ms, detail: r.detail }, ...(r.counts ? { counts: r.counts } : {}) });
+  o.onStep?.(name, 'done', r.detail);
+  logger().info({ step: name, ms }, `${name} done`);
+  return r.value;
+}
+
