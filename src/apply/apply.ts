@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { connectClient } from '../db/connect.js';
 import { freeConnections } from '../db/headroom.js';
+import { assertSessionPooling } from '../db/pooler.js';
 import { isTransient } from '../db/retry.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
@@ -47,6 +48,8 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
   const { config } = opts;
   const eps = endpoints(config);
   const session = sessionSettings(config);
+  // a transaction pooler would lose the lock and the session settings between transactions: refuse it first
+  await assertSessionPooling([eps.source, eps.target], session);
   let control = await connectClient(eps.target, session);
   let source: pg.Client | undefined;
   try {

@@ -4,6 +4,7 @@ import type { Catalog } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { connectClient, type SessionSettings } from '../db/connect.js';
 import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
+import { assertSessionPooling } from '../db/pooler.js';
 import { readState, type StateSnapshot } from '../state/snapshot.js';
 import { configHash } from './config-hash.js';
 import { computePlan } from './diff.js';
@@ -51,6 +52,7 @@ export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
 export async function makePlan(config: Config): Promise<Plan> {
   const eps = endpoints(config);
   const session = sessionSettings(config);
+  await assertSessionPooling([eps.source, eps.target], session);
   const [s, t] = await Promise.all([connectClient(eps.source, session), connectClient(eps.target, session)]);
   try {
     return planFrom(config, eps, await refresh(s, t));

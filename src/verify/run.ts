@@ -4,6 +4,7 @@ import { introspect } from '../catalog/introspect.js';
 import type { TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { connectClient } from '../db/connect.js';
+import { assertSessionPooling } from '../db/pooler.js';
 import { logger } from '../log/logger.js';
 import { endpoints, sessionSettings } from '../plan/refresh.js';
 import { Scope } from '../plan/scope.js';
@@ -48,6 +49,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
   const eps = endpoints(config);
   const session = sessionSettings(config);
   const own = opts.targetClient === undefined;
+  if (own) await assertSessionPooling([eps.source, eps.target], session);
   const control = opts.targetClient ?? (await connectClient(eps.target, session));
   const sourceMeta = await connectClient(eps.source, session);
   try {
