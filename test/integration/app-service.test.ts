@@ -21,7 +21,8 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { parseEnvFile, startAppServiceProcess, writeEnvFile, type AppServiceProcess, type ReloadResult } from '../support/app-service.js';
+import { freezeWrites, unfreezeWrites } from '../../src/cutover/freeze.js';
+import { parseEnvFile, startAppServiceProcess, writeEnvFile, type AppServiceProcess, type AppStats, type ReloadResult } from '../support/app-service.js';
 import { freshDatabases, quoteIdent, withPg, type FreshDatabases } from '../support/databases.js';
 import { nowMs, startLoad, type LoadSummary } from '../support/load.js';
 
@@ -192,67 +193,117 @@ describe('reload mid-load', () => {
   });
 });
 
-describe('a write freeze: ALTER DATABASE default_transaction_read_only + pg_terminate_backend', () => {
-  it('writes pause for the freeze and resume after it; no request fails; every acknowledged write is there', async () => {
-    writeEnvFile(envFile, { DATABASE_URL: dbs.sourceUrl });
-    app = await startAppServiceProcess({ envFile });
-    const load = startLoad({ baseUrl: app.baseUrl, clients: 8, readIds: SEED_IDS });
+interface Freeze {
+  /** freeze writes; resolves once no write can land */
+  freeze(admin: pg.Client): Promise<void>;
+  /** lift it; the service must write again without any other help */
+  unfreeze(admin: pg.Client): Promise<void>;
+}
+
+/**
+ * The service on the source under load; `freeze` for about a second, then `unfreeze`. Checks: nothing written
+ * during the freeze, no request failed, no read missed, reads went on during the freeze, every acknowledged write
+ * is in the database, the observed write pause is the freeze (give or take the retry backoff), writes resumed.
+ */
+async function freezeScenario(how: Freeze, duringFreeze?: (admin: pg.Client) => Promise<void>): Promise<{ summary: LoadSummary; stats: AppStats; midFreeze: AppStats }> {
+  writeEnvFile(envFile, { DATABASE_URL: dbs.sourceUrl });
+  app = await startAppServiceProcess({ envFile });
+  const load = startLoad({ baseUrl: app.baseUrl, clients: 8, readIds: SEED_IDS });
+  await sleep(1000);
+
+  const admin = new pg.Client({ connectionString: dbs.sourceUrl });
+  admin.on('error', () => undefined);
+  await admin.connect(); // opened before the freeze: this session stays writable (it is pgshift's, not the app's)
+  const count = async (): Promise<number> => Number((await admin.query<{ n: string }>("SELECT count(*) AS n FROM patients WHERE id NOT LIKE 'seed-%'")).rows[0]!.n);
+  let tFreeze = 0;
+  let tFrozen = 0;
+  let tUnfreeze = 0;
+  let countAtFreeze = 0;
+  let countBeforeUnfreeze = 0;
+  let midFreeze: AppStats | undefined;
+  try {
+    tFreeze = nowMs();
+    await how.freeze(admin);
+    await sleep(100); // what was committing when the freeze took hold is acknowledged meanwhile
+    countAtFreeze = await count();
+    tFrozen = nowMs();
+    await duringFreeze?.(admin);
     await sleep(1000);
+    midFreeze = await app.stats();
+    countBeforeUnfreeze = await count();
+  } finally {
+    tUnfreeze = nowMs();
+    await how.unfreeze(admin);
+    await admin.end();
+  }
+  await sleep(1500);
+  const summary = await load.stop();
+  const stats = await app.stats();
+  const freezeMs = tUnfreeze - tFreeze;
+  const why = explain(summary, { tFreeze, tFrozen, tUnfreeze, freezeMs, midFreeze, stats });
 
+  expect(countBeforeUnfreeze, `nothing was written during the freeze\n${why}`).toBe(countAtFreeze);
+  expect(summary.failures, why).toEqual([]);
+  expect(summary.notFound, why).toEqual([]);
+  expect(summary.pendingWrites).toBe(0);
+  // the app met the freeze: writes were refused with 25006 and retried
+  expect(midFreeze!.writeRetryCodes['25006'] ?? 0, why).toBeGreaterThan(0);
+  // reads kept working during the freeze
+  const readsDuringFreeze = summary.readTimes.filter((r) => r.sentAt > tFrozen && r.at < tUnfreeze);
+  expect(readsDuringFreeze.length, why).toBeGreaterThan(20);
+  expect(summary.reads.latency.p95, why).toBeLessThan(200);
+  // no write acknowledged inside the freeze; the observed pause is the freeze, give or take the retry backoff
+  expect(summary.acknowledged.filter((w) => w.ackedAt > tFrozen && w.ackedAt < tUnfreeze).map((w) => w.id), why).toEqual([]);
+  expect(summary.longestWritePause.from, why).toBeLessThanOrEqual(tFrozen);
+  expect(summary.longestWritePause.to, why).toBeGreaterThanOrEqual(tUnfreeze);
+  expect(summary.longestWritePauseMs, why).toBeLessThan(freezeMs + 1000);
+  // writes resumed after the unfreeze
+  expect(summary.acknowledged.filter((w) => w.sentAt > tUnfreeze + 500).length, why).toBeGreaterThan(10);
+  const onSource = await writtenIds(dbs.sourceUrl);
+  expect(summary.acknowledgedIds.filter((id) => !onSource.has(id)), 'every acknowledged write is in the database').toEqual([]);
+  console.log(
+    `write freeze of ${Math.round(freezeMs)} ms: observed write pause ${summary.longestWritePauseMs} ms; reads p50/p95/max ${summary.reads.latency.p50}/${summary.reads.latency.p95}/${summary.reads.latency.max} ms; ${summary.writes.acknowledged} writes, ${summary.reads.ok} reads; write retries ${JSON.stringify(stats.writeRetryCodes)}`,
+  );
+  return { summary, stats, midFreeze: midFreeze! };
+}
+
+describe('a write freeze', () => {
+  it('ALTER DATABASE default_transaction_read_only + pg_terminate_backend: writes pause for the freeze and resume after it; no request fails; every acknowledged write is there', async () => {
     const db = quoteIdent(dbs.name);
-    const admin = new pg.Client({ connectionString: dbs.sourceUrl });
-    admin.on('error', () => undefined);
-    await admin.connect(); // opened before the freeze: this session stays writable (it is pgshift's, not the app's)
-    let tFreeze = 0;
-    let tFrozen = 0;
-    let tUnfreeze = 0;
-    let countAtFreeze = 0;
-    let countBeforeUnfreeze = 0;
-    let midFreeze: Awaited<ReturnType<AppServiceProcess['stats']>> | undefined;
-    try {
-      tFreeze = nowMs();
-      await admin.query(`ALTER DATABASE ${db} SET default_transaction_read_only = on`);
-      const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
-      expect(killed.rowCount).toBeGreaterThan(0);
-      await sleep(100); // the terminated backends finish what they were committing
-      countAtFreeze = Number((await admin.query<{ n: string }>("SELECT count(*) AS n FROM patients WHERE id NOT LIKE 'seed-%'")).rows[0]!.n);
-      tFrozen = nowMs();
-      await sleep(1000);
-      midFreeze = await app.stats();
-      countBeforeUnfreeze = Number((await admin.query<{ n: string }>("SELECT count(*) AS n FROM patients WHERE id NOT LIKE 'seed-%'")).rows[0]!.n);
-    } finally {
-      tUnfreeze = nowMs();
-      // no second pg_terminate_backend: the service drops the read-only sessions it opened during the freeze
-      await admin.query(`ALTER DATABASE ${db} RESET default_transaction_read_only`);
-      await admin.end();
-    }
-    await sleep(1500);
-    const summary = await load.stop();
-    const stats = await app.stats();
-    const freezeMs = tUnfreeze - tFreeze;
-    const why = explain(summary, { tFreeze, tFrozen, tUnfreeze, freezeMs, midFreeze, stats });
+    const { stats } = await freezeScenario({
+      async freeze(admin) {
+        await admin.query(`ALTER DATABASE ${db} SET default_transaction_read_only = on`);
+        const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+        expect(killed.rowCount).toBeGreaterThan(0);
+      },
+      async unfreeze(admin) {
+        // no second pg_terminate_backend: the service drops the read-only sessions it opened during the freeze
+        await admin.query(`ALTER DATABASE ${db} RESET default_transaction_read_only`);
+      },
+    });
+    expect(stats.discardedReadOnlySessions).toBeGreaterThan(0);
+  });
 
-    expect(countBeforeUnfreeze, `nothing was written during the freeze\n${why}`).toBe(countAtFreeze);
-    expect(summary.failures, why).toEqual([]);
-    expect(summary.notFound, why).toEqual([]);
-    expect(summary.pendingWrites).toBe(0);
-    // the app met the freeze: its sessions were terminated, the new ones were read-only
-    expect(midFreeze!.writeRetryCodes['25006'] ?? 0, why).toBeGreaterThan(0);
-    expect(stats.discardedReadOnlySessions, why).toBeGreaterThan(0);
-    // reads kept working during the freeze (read-only sessions read)
-    const readsDuringFreeze = summary.readTimes.filter((r) => r.sentAt > tFrozen && r.at < tUnfreeze);
-    expect(readsDuringFreeze.length, why).toBeGreaterThan(20);
-    expect(summary.reads.latency.p95, why).toBeLessThan(200);
-    // no write acknowledged inside the freeze; the observed pause is the freeze, give or take the retry backoff
-    expect(summary.acknowledged.filter((w) => w.ackedAt > tFrozen && w.ackedAt < tUnfreeze).map((w) => w.id), why).toEqual([]);
-    expect(summary.longestWritePause.from, why).toBeLessThanOrEqual(tFrozen);
-    expect(summary.longestWritePause.to, why).toBeGreaterThanOrEqual(tUnfreeze);
-    expect(summary.longestWritePauseMs, why).toBeLessThan(freezeMs + 1000);
-    // writes resumed after the unfreeze without a second termination
-    expect(summary.acknowledged.filter((w) => w.sentAt > tUnfreeze + 500).length, why).toBeGreaterThan(10);
-    const onSource = await writtenIds(dbs.sourceUrl);
-    expect(summary.acknowledgedIds.filter((id) => !onSource.has(id)), 'every acknowledged write is in the database').toEqual([]);
-    console.log(`write freeze of ${Math.round(freezeMs)} ms: observed write pause ${summary.longestWritePauseMs} ms; reads p50/p95/max ${summary.reads.latency.p50}/${summary.reads.latency.p95}/${summary.reads.latency.max} ms; ${summary.writes.acknowledged} writes, ${summary.reads.ok} reads; write retries ${JSON.stringify(stats.writeRetryCodes)}`);
+  it("pgshift's freeze (statement triggers raising 25006, src/cutover/freeze.ts), with a write in flight when it starts: it drains, then writes pause and resume", async () => {
+    let slowWrite: Promise<number> | undefined;
+    let drainMs = 0;
+    await freezeScenario(
+      {
+        async freeze(admin) {
+          // a write transaction in flight (holding its row lock for 400 ms): the freeze waits for it
+          slowWrite = fetch(`${app!.baseUrl}/patients`, { method: 'POST', body: JSON.stringify({ id: 'in-flight-at-freeze', name: 'slow', sleep_ms: 400 }) }).then((r) => r.status);
+          await sleep(100);
+          const r = await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], { id: 'app-service-test', drainTimeoutMs: 5_000, onDrainTimeout: 'abort' });
+          drainMs = r.drainMs;
+        },
+        async unfreeze(admin) {
+          await unfreezeWrites(admin, { dropSchema: true });
+        },
+      },
+    );
+    expect(await slowWrite).toBe(201);
+    expect(drainMs, 'the freeze waited for the write in flight').toBeGreaterThan(150);
+    expect((await writtenIds(dbs.sourceUrl)).has('in-flight-at-freeze')).toBe(true);
   });
 
   /*

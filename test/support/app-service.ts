@@ -7,7 +7,8 @@
  *
  * - GET  /patients/:id   one row, 200 or 404. `?sleep_ms=N` holds the read N ms in the database (pg_sleep) so
  *                        a test can keep a request in flight across a reload.
- * - POST /patients       body {"id","name"[,"sleep_ms"]}: BEGIN; INSERT … ON CONFLICT (id) DO NOTHING; COMMIT.
+ * - POST /patients       body {"id","name"[,"sleep_ms"]}: BEGIN; INSERT … ON CONFLICT (id) DO NOTHING; COMMIT
+ *                        (`sleep_ms`: a pg_sleep between the INSERT and the COMMIT, a long write transaction).
  *                        201 only after COMMIT returned. The client-supplied id makes a retry idempotent (a COMMIT
  *                        whose answer was lost is not written twice).
  * - GET  /health         SELECT 1 through the current pool: 200 or 503.
@@ -499,8 +500,8 @@ export class AppService {
         const created = await this.withClient(async (c) => {
           await c.query('BEGIN');
           try {
-            if (sleepMs > 0) await c.query('SELECT pg_sleep($1)', [sleepMs / 1000]);
             const r = await c.query('INSERT INTO patients (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [id, name]);
+            if (sleepMs > 0) await c.query('SELECT pg_sleep($1)', [sleepMs / 1000]);
             await c.query('COMMIT');
             return r.rowCount === 1;
           } catch (err) {
