@@ -6,6 +6,7 @@ import { deepFreeze } from './freeze.js';
 import { readComments } from './read/comments.js';
 import type { ReadContext } from './read/context.js';
 import { readDependencies } from './read/depends.js';
+import { readExtensionMembers } from './read/extension-members.js';
 import { readFunctions } from './read/functions.js';
 import { readIndexes } from './read/indexes.js';
 import { readPolicies } from './read/policies.js';
@@ -88,6 +89,8 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
   await readSequenceValues(ctx, sequences);
   await readComments(ctx);
   await readDependencies(ctx);
+  const extensionMembers = await readExtensionMembers(ctx);
+  const roles = (await client.query<{ r: string }>('SELECT rolname::pg_catalog.text AS r FROM pg_catalog.pg_roles ORDER BY 1')).rows.map((x) => x.r);
 
   // an OWNED BY whose table is not read (excluded schema) cannot be created
   for (const d of [...b.drafts.values()]) {
@@ -98,5 +101,5 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
   const tables: TableInfo[] = [...ctx.tables.values()]
     .map((s) => ({ ...s.info, key: s.key, keyKind: s.keyKind }))
     .sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0));
-  return deepFreeze({ serverVersionNum: versionNum, database, fingerprint: fingerprint(objects), objects, tables });
+  return deepFreeze({ serverVersionNum: versionNum, database, fingerprint: fingerprint(objects), objects, tables, extensionMembers, roles });
 }

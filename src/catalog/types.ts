@@ -82,6 +82,13 @@ export interface TableInfo {
   readonly hasTriggers: boolean;
 }
 
+/** A name an extension owns in a schema (function, type, relation or operator). */
+export interface ExtensionMember {
+  readonly extension: string;
+  readonly schema: string;
+  readonly name: string;
+}
+
 export interface Catalog {
   readonly serverVersionNum: number;
   readonly database: string;
@@ -89,4 +96,8 @@ export interface Catalog {
   readonly fingerprint: string;
   readonly objects: readonly CatalogObject[];
   readonly tables: readonly TableInfo[];
+  /** Names the extensions own (not part of the fingerprint: they follow the extension objects). */
+  readonly extensionMembers?: readonly ExtensionMember[];
+  /** Every role of the server (cluster-wide; not part of the fingerprint), sorted. */
+  readonly roles?: readonly string[];
 }

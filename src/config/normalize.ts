@@ -54,6 +54,8 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
         ]),
       ),
     },
+    schemas: { map: { ...raw.schemas.map } },
+    roles: { map: { ...raw.roles.map }, create: [...raw.roles.create] },
     copy: { batchSize: raw.copy.batch_size, parallel: raw.copy.parallel, data: raw.copy.data },
     verify: {
       rowCounts: raw.verify.row_counts,
@@ -85,6 +87,7 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
     },
     security: {
       rls: raw.security.rls,
+      acknowledgeRlsOff: raw.security.acknowledge_rls_off,
       exposedSchemas: raw.security.exposed_schemas ?? (provider === 'supabase' ? SUPABASE_EXPOSED_SCHEMAS : []),
     },
     connection: {

@@ -13,6 +13,8 @@ export interface RawConfig {
     exclude: string[];
     overrides: Record<string, { batch_size?: number; key?: string[]; updated_at_column?: string }>;
   };
+  schemas: { map: Record<string, string> };
+  roles: { map: Record<string, string>; create: string[] };
   copy: { batch_size: number; parallel: number; data: boolean };
   verify: {
     row_counts: boolean;
@@ -30,6 +32,6 @@ export interface RawConfig {
     on_drain_timeout: 'abort' | 'terminate';
     switch?: { env_file: string; variable: string; value: string; command: string };
   };
-  security: { rls: 'enable' | 'warn' | 'off'; exposed_schemas?: string[] };
+  security: { rls: 'enable' | 'warn' | 'off'; acknowledge_rls_off: boolean; exposed_schemas?: string[] };
   connection: { connect_timeout: string; lock_timeout: string; retry: { attempts: number; max_wait: string } };
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
 import { isPgshiftError } from '../errors/index.js';
 import { formatDuration } from './duration.js';
+import { isManagedSchema, isReservedRole } from '../mapping/supabase.js';
 import type { ConfigProblem, Positions } from './problems.js';
 import type { Config, EndpointConfig } from './types.js';
 
@@ -58,6 +59,24 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
   for (const key of Object.keys(config.tables.overrides)) {
     if (key.includes('*')) {
       problems.push(positions.problem(['tables', 'overrides'], `tables.overrides: "${key}" must name one table, without *`, { key }));
+    }
+  }
+
+  if (config.security.rls === 'off' && !config.security.acknowledgeRlsOff) {
+    problems.push(
+      positions.problem(['security', 'rls'], 'security.rls: off leaves tables in exposed schemas readable with the public anon key; set security.acknowledge_rls_off: true to accept that'),
+    );
+  }
+  for (const role of config.roles.create) {
+    if (isReservedRole(role)) problems.push(positions.problem(['roles', 'create'], `roles.create: "${role}" is a reserved role; pgshift never creates or alters it`));
+  }
+  const mappedTo = new Map<string, string>();
+  for (const [from, to] of Object.entries(config.schemas.map)) {
+    const other = mappedTo.get(to);
+    if (other !== undefined) problems.push(positions.problem(['schemas', 'map', from], `schemas.map: "${from}" and "${other}" both map to "${to}"`));
+    mappedTo.set(to, from);
+    if (config.target.provider === 'supabase' && isManagedSchema(to)) {
+      problems.push(positions.problem(['schemas', 'map', from], `schemas.map: "${to}" is a schema Supabase manages; map "${from}" to a schema of your own`));
     }
   }
 

@@ -36,6 +36,10 @@ export interface Config {
     readonly exclude: readonly string[];
     readonly overrides: Readonly<Record<string, TableOverride>>;
   };
+  /** Source schema -> target schema (schemas.map). */
+  readonly schemas: { readonly map: Readonly<Record<string, string>> };
+  /** Source role -> target role for grants, and the target roles pgshift creates (NOLOGIN, no password). */
+  readonly roles: { readonly map: Readonly<Record<string, string>>; readonly create: readonly string[] };
   readonly copy: { readonly batchSize: number; readonly parallel: number; readonly data: boolean };
   readonly verify: {
     readonly rowCounts: boolean;
@@ -57,7 +61,7 @@ export interface Config {
       | { readonly envFile: string; readonly variable: string; readonly value: string; readonly command: string }
       | undefined;
   };
-  readonly security: { readonly rls: 'enable' | 'warn' | 'off'; readonly exposedSchemas: readonly string[] };
+  readonly security: { readonly rls: 'enable' | 'warn' | 'off'; readonly acknowledgeRlsOff: boolean; readonly exposedSchemas: readonly string[] };
   readonly connection: {
     readonly connectTimeoutMs: number;
     readonly lockTimeoutMs: number;

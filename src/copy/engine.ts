@@ -176,7 +176,8 @@ function asBatchError(err: unknown, a: CopyTableAction, range: string): unknown 
  * into a table that must be empty).
  */
 export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: CopyContext): Promise<CopyResult> {
-  const table = `ONLY ${qualified(a.table.schema, a.table.name)} t`;
+  const from = a.sourceTable ?? a.table;
+  const table = `ONLY ${qualified(from.schema, from.name)} t`; // read on the source
   // safe: data and checkpoint commit together; a commit lost in a crash is simply copied again
   await target.query(`${COPY_SESSION_SQL}; SET synchronous_commit = off`);
   await ctx.source.query(`${COPY_SESSION_SQL}; SET default_transaction_read_only = on`);

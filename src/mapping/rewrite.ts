@@ -1,4 +1,4 @@
-import { quoteIdent } from '../db/ident.js';
+import { quoteIdent, quoteIdentLikeServer } from '../db/ident.js';
 
 /**
  * Rewrites the schema part of schema-qualified names in SQL text, token by token, the way the server reads it:
@@ -12,7 +12,9 @@ import { quoteIdent } from '../db/ident.js';
  * - `schema.name` and `schema.name.more` chains (whitespace around the dots allowed) ask `rule(schema, name)`;
  *   a bare identifier right after the keyword SCHEMA asks `rule(schema, null)`.
  *
- * `rule` returns the new schema (written back through quoteIdent) or null to leave the reference as it is.
+ * `rule` returns the new schema or null to leave the reference as it is. The new name keeps the old one's style: a
+ * quoted name is written back quoted (quoteIdent), an unquoted one the way the server would print it
+ * (quoteIdentLikeServer), so rewritten deparse output reads like the target server's own.
  * Everything else in the text is kept byte for byte.
  */
 export type SchemaRule = (schema: string, name: string | null) => string | null;
@@ -139,7 +141,7 @@ function rewriteText(text: string, rule: SchemaRule, rewrites: Rewrite[]): strin
   const replace = (id: Ident, schema: string, name: string | null): void => {
     const to = rule(schema, name);
     if (to === null || to === schema) return;
-    out += text.slice(copied, id.start) + quoteIdent(to);
+    out += text.slice(copied, id.start) + (text[id.start] === '"' ? quoteIdent(to) : quoteIdentLikeServer(to));
     copied = id.end;
     rewrites.push({ from: name === null ? schema : `${schema}.${name}`, to: name === null ? to : `${to}.${name}` });
   };

@@ -6,6 +6,7 @@ import { sha256 } from './hash.js';
 import type { Action, Finding, Plan, PlanSummary } from './model.js';
 import { copiesNeededBy, copyActions } from './copy-actions.js';
 import { Scope } from './scope.js';
+import { mapForTarget } from '../mapping/target-map.js';
 
 export interface PlanInput {
   readonly config: Config;
@@ -39,13 +40,17 @@ function reasonFor(o: CatalogObject): string {
  * replaced), objects only on the target are never touched.
  */
 export function computePlan(input: PlanInput): Plan {
-  const { config, source, target } = input;
+  const { config, target } = input;
+  // the source as it lands on the target: extensions in the target's extension schema, schemas.map applied, RLS
+  // for exposed tables; every rewrite is a note on its action or a finding
+  const mapping = mapForTarget(config, input.source, target);
+  const source = mapping.catalog;
   const scope = new Scope(config, source);
   const targetByAddress = new Map(target.objects.map((o) => [o.address, o]));
   const sourceByAddress = new Map(source.objects.map((o) => [o.address, o]));
   const inScope = orderForCreate(source.objects.filter((o) => scope.objectInScope(o)));
   const actions: Action[] = [];
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...mapping.findings];
   const planned = new Set<string>();
   let unchanged = 0;
   const creating = new Set(inScope.filter((o) => o.kind === 'table' && !targetByAddress.has(o.address)).map((o) => o.address));
@@ -102,13 +107,19 @@ export function computePlan(input: PlanInput): Plan {
       });
       continue;
     }
-    actions.push({ ...base, kind: 'create_object', change: 'create', reason: reasonFor(o), objectKind: o.kind, sql: o.createSql, definitionHash: sha256(o.definition).slice(0, 16) });
+    const note = mapping.notes.get(o.address);
+    actions.push({ ...base, kind: 'create_object', change: 'create', reason: note ? `${reasonFor(o)}; ${note}` : reasonFor(o), objectKind: o.kind, sql: o.createSql, definitionHash: sha256(o.definition).slice(0, 16) });
     planned.add(o.address);
   }
 
   // data between the two schema phases: copies wait for their table, after-data objects for their copies
   const firstPostData = actions.findIndex((a) => a.phase === 'post-data');
-  const copies = copy.actions.map((a) => ({ ...a, dependsOn: a.dependsOn.filter((d) => planned.has(d)) }));
+  // a copy also waits for its table's RLS (exposed schemas: no row before it); a mapped schema's copy reads the source's
+  const copies = copy.actions.map((a) => {
+    const from = mapping.sourceTables.get(`${a.table.schema}.${a.table.name}`);
+    const dependsOn = [...a.dependsOn, `rls ${a.table.schema}.${a.table.name}`].filter((d) => planned.has(d));
+    return { ...a, dependsOn, ...(from ? { sourceTable: from } : {}) };
+  });
   actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...copies);
   findings.push(...copy.findings);
 

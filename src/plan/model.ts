@@ -32,6 +32,8 @@ export interface SetSequenceValueAction extends ActionBase {
 export interface CopyTableAction extends ActionBase {
   readonly kind: 'copy_table';
   readonly table: { readonly schema: string; readonly name: string };
+  /** Where the rows come from when the source table has another name (schemas.map); else `table`. */
+  readonly sourceTable?: { readonly schema: string; readonly name: string };
   /** Columns copied, in order (stored generated columns are left to the target). */
   readonly columns: readonly string[];
   /** Key columns and their types (format_type) for keyset batches; null: one atomic unit. */

@@ -23,15 +23,18 @@ export class Scope {
   private readonly exclude: Pattern[];
   private readonly tables = new Map<string, TableInfo>();
   private readonly schemas = new Set<string>();
+  /** target schema -> source schema (schemas.map reversed): patterns name the source's schemas */
+  private readonly sourceSchema: ReadonlyMap<string, string>;
 
   constructor(config: Config, source: Catalog) {
+    this.sourceSchema = new Map(Object.entries(config.schemas.map).map(([from, to]) => [to, from]));
     this.include = compile(config.tables.include);
     this.exclude = compile(config.tables.exclude);
     for (const t of source.tables) this.tables.set(`${t.schema}.${t.name}`, t);
     for (const t of source.tables) if (this.tableInScope(t.schema, t.name)) this.schemas.add(t.schema);
     // schemas named by an include pattern count even when they hold no table (types, functions, views)
     for (const o of source.objects) {
-      if (o.kind === 'schema' && this.include.some((p) => p.schema.test(o.name))) this.schemas.add(o.name);
+      if (o.kind === 'schema' && this.include.some((p) => p.schema.test(this.sourceSchema.get(o.name) ?? o.name))) this.schemas.add(o.name);
     }
   }
 
@@ -47,7 +50,8 @@ export class Scope {
 
   tableInScope(schema: string, name: string): boolean {
     const r = this.root(schema, name);
-    const match = (p: Pattern): boolean => p.schema.test(r.schema) && p.table.test(r.name);
+    const sourceSchema = this.sourceSchema.get(r.schema) ?? r.schema;
+    const match = (p: Pattern): boolean => p.schema.test(sourceSchema) && p.table.test(r.name);
     return this.include.some(match) && !this.exclude.some(match);
   }
 

@@ -17,6 +17,8 @@ import type { TableResult, VerifyReport } from './report.js';
 import { compareSample } from './sample.js';
 import { schemaParity, sequencesBehind } from './schema.js';
 import { checkTable, type Sides } from './tables.js';
+import { qualified } from '../db/ident.js';
+import { mapForTarget, type TableRef } from '../mapping/target-map.js';
 
 export interface VerifyOptions {
   /** Full range checksums whatever the policy says. */
@@ -53,7 +55,10 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
   const control = opts.targetClient ?? (await connectClient(eps.target, session));
   const sourceMeta = await connectClient(eps.source, session);
   try {
-    const [source, target] = await Promise.all([introspect(sourceMeta), introspect(control)]);
+    const [rawSource, target] = await Promise.all([introspect(sourceMeta), introspect(control)]);
+    // compared as it must read on the target (extension schema, schemas.map): those rewrites are expected
+    const mapping = mapForTarget(config, rawSource, target);
+    const source = mapping.catalog;
     const scope = new Scope(config, source);
     const tables = source.tables
       .filter((t) => t.kind !== 'partitioned' && scope.tableInScope(t.schema, t.name))
@@ -78,9 +83,10 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
               ...(override ? { keyOverride: override } : {}),
               ...(updatedAtColumn && started ? { updatedAt: { column: updatedAtColumn, copyStarted: started } } : {}),
             };
-            let r = await checkTable(t, sides, o);
+            const tableSides = readingFrom(sides, t, mapping.sourceTables.get(`${t.schema}.${t.name}`));
+            let r = await checkTable(t, tableSides, o);
             if (!full && config.verify.sample.percent > 0 && r.keyed) {
-              const s = await compareSample(t, sides, config.verify.sample, override);
+              const s = await compareSample(t, tableSides, config.verify.sample, override);
               r = { ...r, sample: s.result, differences: [...r.differences, ...s.differences], checksum: r.checksum };
             }
             results.set(t, r);
@@ -119,6 +125,18 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
 /** When each unit's copy began (its first committed batch), from the state. */
 async function copyStartTimes(target: pg.ClientBase): Promise<Map<string, Date>> {
   const has = await target.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.migration_checkpoints') IS NOT NULL AS ok`);
+/**
+ * The sides of a table whose schema is mapped (schemas.map): the same statements, but the source session reads
+ * the table under its source name. Every statement names the table as `ONLY "schema"."name"` (tableExpr).
+ */
+function readingFrom(sides: Sides, t: TableInfo, from: TableRef | undefined): Sides {
+  if (!from) return sides;
+  const onTarget = `ONLY ${qualified(t.schema, t.name)}`;
+  const onSource = `ONLY ${qualified(from.schema, from.name)}`;
+  const query = (text: string, values?: unknown[]): Promise<pg.QueryResult> => sides.source.query(text.split(onTarget).join(onSource), values);
+  return { source: { query } as unknown as pg.ClientBase, target: sides.target };
+}
+
   if (has.rows[0]?.ok !== true) return new Map();
   const r = await target.query<{ unit: string; started_at: Date }>('SELECT unit, started_at FROM pgshift.migration_checkpoints WHERE started_at IS NOT NULL');
   return new Map(r.rows.map((x) => [x.unit, x.started_at]));

@@ -11,17 +11,17 @@ const auth: SchemaRule = (schema) => (schema === 'auth' ? 'app_auth' : null);
 describe('rewriteSchemaRefs', () => {
   it('rewrites a column default, keeping everything else byte for byte', () => {
     const r = rewriteSchemaRefs('public.uuid_generate_v4()', ext);
-    expect(r.sql).toBe('"extensions".uuid_generate_v4()');
+    expect(r.sql).toBe('extensions.uuid_generate_v4()');
     expect(r.rewrites).toEqual([{ from: 'public.uuid_generate_v4', to: 'extensions.uuid_generate_v4' }]);
   });
 
   it('resolves quoted and unquoted names as the server does', () => {
     expect(rewriteSchemaRefs('"public"."uuid_generate_v4"()', ext).sql).toBe('"extensions"."uuid_generate_v4"()');
-    expect(rewriteSchemaRefs('PUBLIC.UUID_GENERATE_V4()', ext).sql).toBe('"extensions".UUID_GENERATE_V4()');
+    expect(rewriteSchemaRefs('PUBLIC.UUID_GENERATE_V4()', ext).sql).toBe('extensions.UUID_GENERATE_V4()');
     // quoted names keep their case: "Public" is another schema, "UUID_GENERATE_V4" another function
     expect(rewriteSchemaRefs('"Public".uuid_generate_v4(), public."UUID_GENERATE_V4"()', ext).rewrites).toEqual([]);
-    expect(rewriteSchemaRefs('public . crypt(x, public.gen_salt(\'bf\'))', ext).sql).toBe('"extensions" . crypt(x, "extensions".gen_salt(\'bf\'))');
-    expect(rewriteSchemaRefs('public."we""ird fn"(1)', ext).sql).toBe('"extensions"."we""ird fn"(1)');
+    expect(rewriteSchemaRefs('public . crypt(x, public.gen_salt(\'bf\'))', ext).sql).toBe('extensions . crypt(x, extensions.gen_salt(\'bf\'))');
+    expect(rewriteSchemaRefs('public."we""ird fn"(1)', ext).sql).toBe('extensions."we""ird fn"(1)');
   });
 
   it('never touches string literals, escape strings or comments', () => {
@@ -31,7 +31,7 @@ describe('rewriteSchemaRefs', () => {
     expect(r.sql).toBe(sql);
     expect(r.rewrites).toEqual([]);
     const after = rewriteSchemaRefs(`E'\\\\' || public.crypt('x', 'y')`, ext);
-    expect(after.sql).toBe(`E'\\\\' || "extensions".crypt('x', 'y')`);
+    expect(after.sql).toBe(`E'\\\\' || extensions.crypt('x', 'y')`);
   });
 
   it('rewrites inside routine bodies (dollar quotes) but not the literals within them', () => {
@@ -45,9 +45,9 @@ begin
 end
 $function$`;
     const r = rewriteSchemaRefs(fn, ext);
-    expect(r.sql).toBe(fn.replace('return public.', 'return "extensions".'));
+    expect(r.sql).toBe(fn.replace('return public.', 'return extensions.'));
     expect(r.rewrites).toHaveLength(1);
-    expect(rewriteSchemaRefs('$$select public.crypt($1, $2)$$', ext).sql).toBe('$$select "extensions".crypt($1, $2)$$');
+    expect(rewriteSchemaRefs('$$select public.crypt($1, $2)$$', ext).sql).toBe('$$select extensions.crypt($1, $2)$$');
   });
 
   it('leaves names that only look qualified: numbers, dotted quoted names, columns of an alias, later chain parts', () => {
@@ -58,9 +58,9 @@ $function$`;
 
   it('maps a schema everywhere it is named, including after SCHEMA and in casts and index expressions', () => {
     expect(rewriteSchemaRefs('CREATE SCHEMA IF NOT EXISTS "auth"', auth).sql).toBe('CREATE SCHEMA IF NOT EXISTS "app_auth"');
-    expect(rewriteSchemaRefs('COMMENT ON SCHEMA auth IS \'auth.users\'', auth).sql).toBe('COMMENT ON SCHEMA "app_auth" IS \'auth.users\'');
+    expect(rewriteSchemaRefs('COMMENT ON SCHEMA auth IS \'auth.users\'', auth).sql).toBe('COMMENT ON SCHEMA app_auth IS \'auth.users\'');
     expect(rewriteSchemaRefs("CREATE INDEX i ON auth.users USING btree (lower((email)::text)) WHERE (kind = 'a'::auth.kind)", auth).sql).toBe(
-      'CREATE INDEX i ON "app_auth".users USING btree (lower((email)::text)) WHERE (kind = \'a\'::"app_auth".kind)',
+      'CREATE INDEX i ON app_auth.users USING btree (lower((email)::text)) WHERE (kind = \'a\'::app_auth.kind)',
     );
     expect(rewriteSchemaRefs('"auth"."we""ird"."col"', auth).sql).toBe('"app_auth"."we""ird"."col"');
     // a schema named like a keyword, with quotes in its name
@@ -69,6 +69,9 @@ $function$`;
     // unicode names
     const uni: SchemaRule = (s) => (s === 'médecins' ? 'ärzte' : null);
     expect(rewriteSchemaRefs('médecins.patients', uni).sql).toBe('"ärzte".patients');
+    // an unquoted name that becomes a reserved word is quoted
+    const kw: SchemaRule = (s) => (s === 'app' ? 'select' : null);
+    expect(rewriteSchemaRefs('app.t, "app".t', kw).sql).toBe('"select".t, "select".t');
   });
 
   it('is unchanged (same string) when nothing matches', () => {
