@@ -22,19 +22,15 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { freezeWrites, unfreezeWrites } from '../../src/cutover/freeze.js';
-import { parseEnvFile, startAppServiceProcess, writeEnvFile, type AppServiceProcess, type AppStats, type ReloadResult } from '../support/app-service.js';
+import { appTableSql, parseEnvFile, startAppServiceProcess, writeEnvFile, type AppServiceProcess, type AppStats, type ReloadResult } from '../support/app-service.js';
 import { freshDatabases, quoteIdent, withPg, type FreshDatabases } from '../support/databases.js';
 import { nowMs, startLoad, type LoadSummary } from '../support/load.js';
 
 const exec = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const PATIENTS_DDL = `
-  CREATE TABLE patients (
-    id text PRIMARY KEY,
-    name text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-  )`;
+/** a second table for the app: uuid ids, in a schema whose name needs quoting */
+const UUID_TABLE = `${quoteIdent('Clinic "App"')}.patients`;
 const SEED_IDS = Array.from({ length: 50 }, (_v, i) => `seed-${i}`);
 
 let dbs: FreshDatabases;
@@ -46,7 +42,10 @@ beforeAll(async () => {
   dbs = await freshDatabases('app_service');
   for (const url of [dbs.sourceUrl, dbs.targetUrl]) {
     await withPg(url, async (c) => {
-      await c.query(PATIENTS_DDL);
+      await c.query(appTableSql());
+      await c.query(`CREATE SCHEMA ${quoteIdent('Clinic "App"')}`);
+      await c.query(appTableSql(UUID_TABLE, 'uuid'));
+      await c.query(`INSERT INTO ${UUID_TABLE} (id, name) SELECT gen_random_uuid(), 'seed patient ' || g FROM generate_series(1, 20) g`);
       await c.query(`INSERT INTO patients (id, name) SELECT 'seed-' || g, 'seed patient ' || g FROM generate_series(0, ${SEED_IDS.length - 1}) g`);
     });
   }
@@ -66,8 +65,8 @@ afterAll(async () => {
   await dbs?.drop();
 });
 
-async function writtenIds(url: string): Promise<Set<string>> {
-  return withPg(url, async (c) => new Set((await c.query<{ id: string }>("SELECT id FROM patients WHERE id NOT LIKE 'seed-%'")).rows.map((r) => r.id)));
+async function writtenIds(url: string, table = 'patients'): Promise<Set<string>> {
+  return withPg(url, async (c) => new Set((await c.query<{ id: string }>(`SELECT id::text AS id FROM ${table} WHERE name NOT LIKE 'seed %'`)).rows.map((r) => r.id)));
 }
 
 /** Figures for the failure message: the summary without its long lists, and the service's log tail. */
@@ -166,20 +165,21 @@ describe('reload mid-load', () => {
     }
   });
 
-  it('keeps its pool and answers 502 when the new URL does not work, and keeps serving', async () => {
-    writeEnvFile(envFile, { DATABASE_URL: dbs.sourceUrl });
-    app = await startAppServiceProcess({ envFile });
-    const load = startLoad({ baseUrl: app.baseUrl, clients: 4, readIds: SEED_IDS });
+  it('keeps its pool and answers 502 when the new URL does not work, and keeps serving (a uuid table in a quoted schema, another variable name)', async () => {
+    fs.writeFileSync(envFile, `# app settings\nexport APP_DB='${dbs.sourceUrl}'\nOTHER=1\n`);
+    app = await startAppServiceProcess({ envFile, urlVariable: 'APP_DB', table: UUID_TABLE });
+    const seeds = await withPg(dbs.sourceUrl, async (c) => (await c.query<{ id: string }>(`SELECT id::text AS id FROM ${UUID_TABLE}`)).rows.map((r) => r.id));
+    const load = startLoad({ baseUrl: app.baseUrl, clients: 4, readIds: seeds, idKind: 'uuid' });
     await sleep(300);
     const bad = new URL(dbs.sourceUrl);
     bad.pathname = '/no_such_database_here';
-    writeEnvFile(envFile, { DATABASE_URL: bad.toString() });
+    writeEnvFile(envFile, { APP_DB: bad.toString() });
     const hook = await exec('sh', ['-c', app.reloadCommand]).then(
       () => 0,
       (err: { code?: number }) => err.code ?? -1,
     );
     expect(hook, 'curl -f fails the hook').not.toBe(0);
-    fs.writeFileSync(envFile, 'SOMETHING_ELSE=1\n');
+    writeEnvFile(envFile, { DATABASE_URL: dbs.targetUrl }); // not the variable it reads
     expect((await app.reloadBySignal()).failedReloads).toBe(2);
     await sleep(300);
     const summary = await load.stop();
@@ -188,8 +188,11 @@ describe('reload mid-load', () => {
     expect(stats.generation).toBe(1);
     expect(stats.pools).toHaveLength(1);
     expect({ readRetries: stats.readRetries, writeRetries: stats.writeRetries }).toEqual({ readRetries: 0, writeRetries: 0 });
-    const onSource = await writtenIds(dbs.sourceUrl);
+    expect(summary.writes.acknowledged).toBeGreaterThan(10);
+    expect(summary.notFound).toEqual([]);
+    const onSource = await writtenIds(dbs.sourceUrl, UUID_TABLE);
     expect(summary.acknowledgedIds.filter((id) => !onSource.has(id))).toEqual([]);
+    expect(onSource.size).toBe(summary.acknowledged.length);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Child-process entry of the test application service (see app-service.ts):
  *   node --import tsx test/support/app-service-main.ts
- * Settings from the environment: APP_ENV_FILE (required), APP_URL_VARIABLE (DATABASE_URL), APP_PORT (0),
+ * Settings from the environment: APP_ENV_FILE (required), APP_URL_VARIABLE (DATABASE_URL), APP_TABLE (patients), APP_PORT (0),
  * APP_WRITE_RETRY_MS, APP_READ_RETRY_MS, APP_POOL_MAX, APP_STATEMENT_TIMEOUT_MS.
  * Prints `APP_SERVICE_READY {"port":…,"pid":…}` on stdout once it listens; logs on stderr.
  * SIGHUP reloads the env file; SIGTERM/SIGINT stop it gracefully; it also stops when its stdin closes
@@ -24,6 +24,7 @@ if (!envFile) {
 const service = new AppService({
   envFile,
   urlVariable: process.env.APP_URL_VARIABLE || 'DATABASE_URL',
+  table: process.env.APP_TABLE || 'patients',
   port: num('APP_PORT') ?? 0,
   writeRetryMs: num('APP_WRITE_RETRY_MS'),
   readRetryMs: num('APP_READ_RETRY_MS'),

@@ -110,6 +110,14 @@ export function describeUrl(url: string): string {
   }
 }
 
+/**
+ * The service's table: `CREATE TABLE <table> (id <idType> PRIMARY KEY, name text NOT NULL, created_at timestamptz
+ * NOT NULL DEFAULT now())`. `table` is SQL (quote it yourself when it needs quotes).
+ */
+export function appTableSql(table = 'patients', idType: 'text' | 'uuid' = 'text'): string {
+  return `CREATE TABLE ${table} (id ${idType} PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* the service                                                                                       */
 
@@ -118,6 +126,11 @@ export interface AppServiceOptions {
   envFile: string;
   /** the variable to read from it (DATABASE_URL) */
   urlVariable?: string;
+  /**
+   * the table, as SQL (`patients`, `"Clinic".patients`): columns id (text or uuid, the primary key), name (text)
+   * and others with defaults; appTableSql() creates one
+   */
+  table?: string;
   /** port on 127.0.0.1 (0: any free port) */
   port?: number;
   /** how long a write keeps retrying a transient refusal before it answers 503 (30 000 ms) */
@@ -237,6 +250,7 @@ export class AppService {
     this.opts = {
       envFile: options.envFile,
       urlVariable: options.urlVariable ?? 'DATABASE_URL',
+      table: options.table ?? 'patients',
       port: options.port ?? 0,
       writeRetryMs: options.writeRetryMs ?? 30_000,
       readRetryMs: options.readRetryMs ?? 10_000,
@@ -476,7 +490,7 @@ export class AppService {
       try {
         const rows = await this.withClient(async (c) => {
           if (sleepMs > 0) await c.query('SELECT pg_sleep($1)', [sleepMs / 1000]);
-          return (await c.query<{ id: string; name: string; created_at: Date }>('SELECT id::text AS id, name, created_at FROM patients WHERE id = $1', [id])).rows;
+          return (await c.query<{ id: string; name: string; created_at: Date }>(`SELECT id::text AS id, name, created_at FROM ${this.opts.table} WHERE id = $1`, [id])).rows;
         });
         const row = rows[0];
         return row ? [200, row] : [404, { error: 'not found', id }];
@@ -500,7 +514,7 @@ export class AppService {
         const created = await this.withClient(async (c) => {
           await c.query('BEGIN');
           try {
-            const r = await c.query('INSERT INTO patients (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [id, name]);
+            const r = await c.query(`INSERT INTO ${this.opts.table} (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [id, name]);
             if (sleepMs > 0) await c.query('SELECT pg_sleep($1)', [sleepMs / 1000]);
             await c.query('COMMIT');
             return r.rowCount === 1;
@@ -600,6 +614,7 @@ export async function startAppServiceProcess(options: AppServiceProcessOptions):
     APP_ENV_FILE: options.envFile,
     APP_URL_VARIABLE: options.urlVariable ?? 'DATABASE_URL',
     APP_PORT: String(options.port ?? 0),
+    ...(options.table !== undefined ? { APP_TABLE: options.table } : {}),
     ...(options.writeRetryMs !== undefined ? { APP_WRITE_RETRY_MS: String(options.writeRetryMs) } : {}),
     ...(options.readRetryMs !== undefined ? { APP_READ_RETRY_MS: String(options.readRetryMs) } : {}),
     ...(options.poolMax !== undefined ? { APP_POOL_MAX: String(options.poolMax) } : {}),

@@ -37,6 +37,8 @@ export interface LoadOptions {
   requestTimeoutMs?: number;
   /** prefix of written ids (a random one); ids are `<prefix>-<client>-<n>` */
   idPrefix?: string;
+  /** 'uuid': written ids are random UUIDs (for a uuid id column); 'text' (default): `<prefix>-<client>-<n>` */
+  idKind?: 'text' | 'uuid';
 }
 
 export interface AckedWrite {
@@ -158,7 +160,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   }
 
   async function write(client: number, n: number): Promise<void> {
-    const id = `${prefix}-${client}-${n}`;
+    const id = options.idKind === 'uuid' ? randomUUID() : `${prefix}-${client}-${n}`;
     const sentAt = nowMs();
     pendingWrites++;
     try {
