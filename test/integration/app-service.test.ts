@@ -10,7 +10,10 @@
  *     write fails (the service retries), every acknowledged write is in the database and the observed write pause
  *     is the freeze. After ALTER DATABASE … RESET the service writes again WITHOUT a second termination, because
  *     it discards a session that answered 25006.
- * (c) What the freeze relies on, with plain pg sessions (no service): see the comment there.
+ * (c) pgshift's own freeze (statement triggers raising 25006, src/cutover/freeze.ts): the same, with a write
+ *     transaction in flight when it starts; and a mini cutover: writes retrying against the frozen source go to the
+ *     target as soon as the service reloads onto it.
+ * (d) What the freeze relies on, with plain pg sessions (no service): see the comment there.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -307,6 +310,54 @@ describe('a write freeze', () => {
     expect(await slowWrite).toBe(201);
     expect(drainMs, 'the freeze waited for the write in flight').toBeGreaterThan(150);
     expect((await writtenIds(dbs.sourceUrl)).has('in-flight-at-freeze')).toBe(true);
+  });
+
+  it('a mini cutover: writes retrying against the frozen source go to the target as soon as the service reloads onto it', async () => {
+    writeEnvFile(envFile, { DATABASE_URL: dbs.sourceUrl });
+    app = await startAppServiceProcess({ envFile });
+    const load = startLoad({ baseUrl: app.baseUrl, clients: 8, readIds: SEED_IDS });
+    await sleep(1000);
+    const admin = new pg.Client({ connectionString: dbs.sourceUrl });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    let tFreeze = 0;
+    let tFrozen = 0;
+    let tSwitch = 0;
+    let tSwitched = 0;
+    try {
+      tFreeze = nowMs();
+      await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], { id: 'app-service-mini-cutover', drainTimeoutMs: 5_000, onDrainTimeout: 'abort' });
+      tFrozen = nowMs();
+      await sleep(800); // every mixed client ends up in a write that retries against the frozen source
+      writeEnvFile(envFile, { DATABASE_URL: dbs.targetUrl });
+      tSwitch = nowMs();
+      await exec('sh', ['-c', app.reloadCommand]);
+      tSwitched = nowMs();
+      await sleep(1000);
+    } finally {
+      await unfreezeWrites(admin, { dropSchema: true });
+      await admin.end();
+    }
+    const summary = await load.stop();
+    const stats = await app.stats();
+    const why = explain(summary, { tFreeze, tFrozen, tSwitch, tSwitched, stats });
+    expect(summary.failures, why).toEqual([]);
+    const onSource = await writtenIds(dbs.sourceUrl);
+    const onTarget = await writtenIds(dbs.targetUrl);
+    for (const w of summary.acknowledged) expect(onSource.has(w.id) !== onTarget.has(w.id), `${w.id} must be on exactly one side`).toBe(true);
+    // sent during the freeze, retried across the switch, acknowledged by the target
+    const carried = summary.acknowledged.filter((w) => w.sentAt > tFrozen && w.sentAt < tSwitch);
+    expect(carried.length, why).toBeGreaterThanOrEqual(4);
+    expect(carried.filter((w) => !onTarget.has(w.id) || w.attempts < 2).map((w) => w.id), why).toEqual([]);
+    expect(summary.acknowledged.filter((w) => w.ackedAt > tSwitched && !onTarget.has(w.id)).map((w) => w.id), why).toEqual([]);
+    expect(summary.acknowledged.filter((w) => w.ackedAt > tFrozen && w.ackedAt < tSwitch).map((w) => w.id), 'nothing acknowledged during the freeze').toEqual([]);
+    // the write pause runs from the freeze to the switch
+    expect(summary.longestWritePause.from, why).toBeLessThanOrEqual(tFrozen);
+    expect(summary.longestWritePause.to, why).toBeGreaterThanOrEqual(tSwitch);
+    expect(summary.longestWritePauseMs, why).toBeLessThan(tSwitched - tFreeze + 1000);
+    // a read misses only a row written on the source before the switch, read after it
+    for (const nf of summary.notFound) expect(onSource.has(nf.id) && nf.sentAt > tSwitch - 50, `read of ${nf.id} found nothing\n${why}`).toBe(true);
+    expect(summary.reads.latency.p95, why).toBeLessThan(200);
   });
 
   /*
