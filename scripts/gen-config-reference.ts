@@ -111,6 +111,15 @@ function allowedOf(s: JsonSchema): string {
   return parts.join('; ');
 }
 
+/** What the items of a list may be: their values or pattern (tables.include: `schema.table` patterns). */
+function itemsAllowedOf(root: JsonSchema, s: JsonSchema): string {
+  if (!isObject(s.items)) return '';
+  const items = resolveRef(root, s.items).schema;
+  if (isObject(items.properties)) return '';
+  const inner = allowedOf(items);
+  return inner ? `items: ${inner}` : '';
+}
+
 function descriptionOf(s: JsonSchema, fromRef: JsonSchema | null): string {
   const own = typeof s.description === 'string' ? s.description : '';
   if (own) return own;
@@ -142,7 +151,7 @@ export function collectKeys(root: JsonSchema): KeyRow[] {
     const { schema, refName } = resolveRef(root, raw);
     const refTarget = refName ? resolveRef(root, { $ref: raw.$ref }).schema : (namedPattern(root, schema)?.schema ?? null);
     const keyPattern = mapOf && isObject(mapOf.propertyNames) ? resolveRef(root, mapOf.propertyNames).schema.pattern : undefined;
-    const allowed = [typeof keyPattern === 'string' ? `keys match ${code(keyPattern)}` : '', allowedOf(schema)].filter(Boolean).join('; ');
+    const allowed = [typeof keyPattern === 'string' ? `keys match ${code(keyPattern)}` : '', allowedOf(schema), itemsAllowedOf(root, schema)].filter(Boolean).join('; ');
     const isContainer = isObject(schema.properties);
     const hasDefault = 'default' in schema && !(isContainer && isObject(schema.default) && Object.keys(schema.default).length === 0);
     const examples = Array.isArray(schema.examples) ? schema.examples : [];
