@@ -161,8 +161,17 @@ describe('docs/config-reference.md', () => {
   it('is what `npm run docs:config` generates from schemas/migration.schema.json', () => {
     const expected = renderConfigReference(loadSchema());
     const committed = readFileSync(REFERENCE_FILE, 'utf8');
-    // a plain equality keeps the failure short; the message says what to do
-    expect(committed === expected, 'docs/config-reference.md is out of date with schemas/migration.schema.json: run `npm run docs:config` and commit it').toBe(true);
+    // a plain equality keeps the failure short; the message says what to do and which keys moved
+    const keysOf = (md: string): Set<string> => new Set(md.split('\n').filter((l) => l.startsWith('| `') || l.startsWith('| [`')));
+    const now = keysOf(expected);
+    const before = keysOf(committed);
+    const key = (row: string): string => /`([^`]+)`/.exec(row)?.[1] ?? row;
+    const changed = [...now].filter((r) => !before.has(r)).map(key);
+    const gone = [...before].filter((r) => !now.has(r)).map(key).filter((k) => !changed.includes(k));
+    expect(
+      committed === expected,
+      `docs/config-reference.md is out of date with schemas/migration.schema.json: run \`npm run docs:config\` and commit it with the schema (new or changed: ${changed.join(', ') || 'none'}; gone: ${gone.join(', ') || 'none'})`,
+    ).toBe(true);
   });
 
   it('is deterministic and documents every key path of the schema', () => {
