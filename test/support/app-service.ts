@@ -232,7 +232,7 @@ export class AppService {
   private readonly pools: PoolEntry[] = [];
   private server: http.Server | undefined;
   private generation = 0;
-  private reloading: Promise<ReloadResult> | undefined;
+  private reloading: Promise<unknown> = Promise.resolve();
   private readonly counters = {
     reloads: 0,
     failedReloads: 0,
@@ -278,16 +278,14 @@ export class AppService {
   }
 
   /**
-   * Re-read the env file and swap to a new pool on its URL; the old pool drains in the background. Concurrent
-   * calls share one reload. Throws (keeping the current pool) when the file or the new URL does not work.
+   * Re-read the env file and swap to a new pool on its URL; the old pool drains in the background. Reloads run one
+   * after the other, each reading the file when it starts (a reload asked for during another one sees the file as
+   * it is then). Throws (keeping the current pool) when the file or the new URL does not work.
    */
   reload(): Promise<ReloadResult> {
-    if (!this.reloading) {
-      this.reloading = this.doReload().finally(() => {
-        this.reloading = undefined;
-      });
-    }
-    return this.reloading;
+    const next = this.reloading.catch(() => undefined).then(() => this.doReload());
+    this.reloading = next;
+    return next;
   }
 
   private async doReload(): Promise<ReloadResult> {
