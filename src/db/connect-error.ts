@@ -1,5 +1,7 @@
 import { PgshiftError } from '../errors/index.js';
 import { scrub } from '../log/redact.js';
+import { connectFailure } from '../preflight/gather.js';
+import { ipv6OnlyExplanation } from '../preflight/network.js';
 import type { ResolvedEndpoint } from './endpoint.js';
 
 const TLS_CODES = new Set([
@@ -51,6 +53,9 @@ export function connectError(err: unknown, ep: ResolvedEndpoint, attempts: numbe
           : `Set ${ep.side}.ssl.ca_file to the CA that signed the server's certificate (Supabase: prod-ca-2021.crt from the dashboard) with ssl.mode: verify-full.`;
     return new PgshiftError('CONNECT_TLS_FAILED', `TLS to ${where} failed (${ep.sslMode}): ${causeText(err)}`, { hint, cause: err });
   }
+  // db.<ref>.supabase.co is IPv6-only: from an IPv4-only network it fails with one of these, whatever the provider
+  const ipv6 = ipv6OnlyExplanation(ep.host, connectFailure(err).errno);
+  if (ipv6) return new PgshiftError('CONNECT_FAILED', `could not connect to ${where}: ${ipv6.message}`, { hint: ipv6.hint, cause: err });
   if (code === 'ENOTFOUND') {
     return new PgshiftError('CONNECT_FAILED', `cannot resolve host "${ep.host}" for ${ep.side}`, {
       hint:

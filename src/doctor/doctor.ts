@@ -2,12 +2,16 @@ import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { connectClient, type SessionSettings } from '../db/connect.js';
 import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
+import { probePooling } from '../db/pooler.js';
+import { connectFailure, connectionsNeeded as needed, endpointFacts, gatherServerFacts, preflight, type PreflightItem, type SideFacts } from '../preflight/index.js';
 import { asError, type ErrorSummary } from './summary.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'block' | 'info';
 
 export interface Check {
   readonly id: string;
+  /** The preflight code (docs/preflight.md), for the rows preflight gives. */
+  readonly code?: string;
   readonly side: 'source' | 'target' | 'both';
   readonly status: CheckStatus;
   readonly message: string;
@@ -53,6 +57,7 @@ export interface DoctorReport {
 interface Probe {
   report: SideReport;
   client: pg.Client | undefined;
+  error?: unknown;
 }
 
 async function probe(ep: ResolvedEndpoint, session: SessionSettings): Promise<Probe> {
@@ -62,7 +67,7 @@ async function probe(ep: ResolvedEndpoint, session: SessionSettings): Promise<Pr
   try {
     client = await connectClient(ep, session);
   } catch (err) {
-    return { report: { ...base, reachable: false, error: asError(err) }, client: undefined };
+    return { report: { ...base, reachable: false, error: asError(err) }, client: undefined, error: err };
   }
   const connectMs = Math.round(performance.now() - started);
   const r = await client.query<{
@@ -131,7 +136,27 @@ function major(num: number | undefined): number {
 
 /** Connections one apply needs on the target: a copy worker each, plus state and control sessions. */
 export function connectionsNeeded(parallel: number): number {
-  return parallel + 2;
+  return needed(parallel);
+}
+
+const STATUS: Record<PreflightItem['level'], CheckStatus> = { ok: 'ok', info: 'info', warning: 'warn', blocker: 'block' };
+
+function asCheck(i: PreflightItem): Check {
+  return { id: i.check, code: i.code, side: i.side, status: STATUS[i.level], message: i.message, ...(i.hint ? { hint: i.hint } : {}) };
+}
+
+/** Preflight facts of one side, gathered on the doctor's open session. */
+async function sideFacts(p: Probe, ep: ResolvedEndpoint): Promise<SideFacts> {
+  const endpoint = endpointFacts(ep);
+  if (!p.client) return { endpoint, connectFailure: connectFailure(p.error) };
+  return { endpoint, server: await gatherServerFacts(p.client) };
+}
+
+/** The pooler probe (two short sessions) of a reachable side. */
+async function withPooling(f: SideFacts, ep: ResolvedEndpoint, session: SessionSettings): Promise<SideFacts> {
+  if (!f.server) return f;
+  const probe = await probePooling(ep, session);
+  return { ...f, pooling: { mode: probe.pooling, evidence: probe.evidence } };
 }
 
 /** Preflight of both sides. Never throws for a server problem: it reports it as a blocking check. */
@@ -152,25 +177,6 @@ export async function runDoctor(config: Config): Promise<DoctorReport> {
         continue;
       }
       checks.push({ id: 'connect', side: r.side, status: 'ok', message: `connected in ${r.connectMs} ms to PostgreSQL ${r.version}` });
-      const ep = eps[r.side];
-      if (r.tls?.inUse) {
-        const verified = ep.sslMode === 'verify-full' || ep.sslMode === 'verify-ca';
-        checks.push({
-          id: 'tls',
-          side: r.side,
-          status: verified ? 'ok' : ep.loopback ? 'info' : 'warn',
-          message: `TLS ${r.tls.version ?? ''} (${ep.sslMode})${verified ? '' : ': the server certificate is not verified'}`,
-          ...(verified ? {} : { hint: `Set ${r.side}.ssl.mode: verify-full with ca_file to rule out a man in the middle.` }),
-        });
-      } else {
-        checks.push({
-          id: 'tls',
-          side: r.side,
-          status: ep.loopback ? 'info' : 'warn',
-          message: ep.loopback ? 'no TLS (loopback connection)' : 'no TLS: data crosses the network in clear text',
-          ...(ep.loopback ? {} : { hint: `Set ${r.side}.ssl.mode: verify-full with ca_file.` }),
-        });
-      }
     }
     const s = src.report;
     const t = tgt.report;
@@ -194,40 +200,13 @@ export async function runDoctor(config: Config): Promise<DoctorReport> {
         status: 'info',
         message: `wal_level = ${s.walLevel}`,
       });
-      checks.push(...(await extensionChecks(s.extensions ?? [], tgt.client as pg.Client)));
-      const needed = connectionsNeeded(config.copy.parallel);
-      const serverFree = (t.maxConnections ?? 0) - (t.reservedConnections ?? 0) - (t.connectionsInUse ?? 0);
-      const roleFree = t.roleConnectionLimit === undefined ? Infinity : t.roleConnectionLimit - (t.roleConnectionsInUse ?? 0);
-      const free = Math.min(serverFree, roleFree);
-      checks.push({
-        id: 'connections',
-        side: 'target',
-        status: free < needed ? 'block' : free < needed * 2 ? 'warn' : 'ok',
-        message:
-          roleFree < serverFree
-            ? `${free} connections free under role ${t.role}'s CONNECTION LIMIT ${t.roleConnectionLimit}; copy.parallel=${config.copy.parallel} needs ${needed}`
-            : `${free} of ${t.maxConnections} connections free; copy.parallel=${config.copy.parallel} needs ${needed}`,
-        ...(free < needed * 2 ? { hint: 'Lower copy.parallel, or free connections on the target (the application keeps needing its own).' } : {}),
-      });
     }
+    // counts first (the pooler probe's sessions must not be counted as in use), then the probe
+    const [sf0, tf0] = await Promise.all([sideFacts(src, eps.source), sideFacts(tgt, eps.target)]);
+    const [sf, tf] = await Promise.all([withPooling(sf0, eps.source, session), withPooling(tf0, eps.target, session)]);
+    checks.push(...preflight({ source: sf, target: tf, copyParallel: config.copy.parallel }, 'doctor').map(asCheck));
   } finally {
     await Promise.all([src.client?.end().catch(() => undefined), tgt.client?.end().catch(() => undefined)]);
   }
   return { source: src.report, target: tgt.report, checks, ok: !checks.some((c) => c.status === 'block') };
-}
-
-async function extensionChecks(sourceExt: readonly ExtensionInfo[], target: pg.Client): Promise<Check[]> {
-  if (sourceExt.length === 0) return [{ id: 'extensions', side: 'both', status: 'ok', message: 'the source uses no extensions' }];
-  const r = await target.query<{ name: string; installed_version: string | null }>(
-    `SELECT name, installed_version FROM pg_catalog.pg_available_extensions WHERE name = ANY($1::text[])`,
-    [sourceExt.map((e) => e.name)],
-  );
-  const available = new Map(r.rows.map((row) => [row.name, row.installed_version]));
-  return sourceExt.map((e): Check => {
-    if (!available.has(e.name)) {
-      return { id: 'extensions', side: 'target', status: 'block', message: `extension ${e.name} (used by the source) is not available on the target`, hint: `Install ${e.name} on the target server, or exclude the objects that need it.` };
-    }
-    const installed = available.get(e.name);
-    return { id: 'extensions', side: 'target', status: 'ok', message: `extension ${e.name} ${installed ? `installed (${installed})` : 'available'}` };
-  });
 }

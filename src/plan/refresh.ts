@@ -5,6 +5,8 @@ import type { Config } from '../config/types.js';
 import { connectClient, type SessionSettings } from '../db/connect.js';
 import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
 import { assertSessionPooling } from '../db/pooler.js';
+import { endpointFacts, gatherServerFacts, preflight, preflightFindings } from '../preflight/index.js';
+import type { ServerFacts } from '../preflight/facts.js';
 import { readState, type StateSnapshot } from '../state/snapshot.js';
 import { configHash } from './config-hash.js';
 import { computePlan } from './diff.js';
@@ -27,17 +29,20 @@ export interface Refreshed {
   readonly source: Catalog;
   readonly target: Catalog;
   readonly state: StateSnapshot;
+  /** Preflight facts of both servers (src/preflight), judged by planFrom. */
+  readonly servers?: { readonly source: ServerFacts; readonly target: ServerFacts };
 }
 
 /** Reads both catalogs and the state (read-only on both sides). */
 export async function refresh(sourceClient: pg.ClientBase, targetClient: pg.ClientBase): Promise<Refreshed> {
   const [source, target] = await Promise.all([introspect(sourceClient), introspect(targetClient)]);
   const state = await readState(targetClient);
-  return { source, target, state };
+  const [sourceFacts, targetFacts] = await Promise.all([gatherServerFacts(sourceClient), gatherServerFacts(targetClient)]);
+  return { source, target, state, servers: { source: sourceFacts, target: targetFacts } };
 }
 
 export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
-  return computePlan({
+  const plan = computePlan({
     config,
     configHash: configHash(config),
     source: r.source,
@@ -46,6 +51,14 @@ export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
     sourceDisplay: eps.source.display,
     targetDisplay: eps.target.display,
   });
+  // preflight findings (TLS, extensions, headroom, statement timeout) judge only what does not move between plan
+  // and apply, so a saved plan stays identical to the plan apply recomputes
+  const facts = {
+    source: { endpoint: endpointFacts(eps.source), ...(r.servers ? { server: r.servers.source } : {}) },
+    target: { endpoint: endpointFacts(eps.target), ...(r.servers ? { server: r.servers.target } : {}) },
+    copyParallel: config.copy.parallel,
+  };
+  return { ...plan, findings: [...plan.findings, ...preflightFindings(preflight(facts, 'plan'))] };
 }
 
 /** `pgshift plan`: connect, refresh, diff. */

@@ -1,0 +1,30 @@
+import type { ConnectFailure, EndpointFacts, PreflightItem } from './facts.js';
+
+const SUPABASE_DIRECT = /^db\.([a-z0-9]+)\.supabase\.co$/i;
+/** What a connection to an IPv6-only host looks like from a network without IPv6. */
+const IPV6_UNREACHABLE = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL']);
+
+/** The project ref of Supabase's direct host db.<ref>.supabase.co, or null for any other host. */
+export function supabaseDirectRef(host: string): string | null {
+  return SUPABASE_DIRECT.exec(host)?.[1] ?? null;
+}
+
+/**
+ * When a connection to db.<ref>.supabase.co failed the way an IPv6-only host fails from an IPv4-only network, the
+ * explanation and the fix (the session pooler); null otherwise.
+ */
+export function ipv6OnlyExplanation(host: string, errno: string | undefined): { message: string; hint: string } | null {
+  const ref = supabaseDirectRef(host);
+  if (ref === null || errno === undefined || !IPV6_UNREACHABLE.has(errno)) return null;
+  return {
+    message: `${host} could not be reached (${errno}): Supabase's direct host has only an IPv6 address unless the project has the IPv4 add-on, and this network has no IPv6 route`,
+    hint: `Use the session pooler instead: postgres://postgres.${ref}:PASSWORD@aws-N-REGION.pooler.supabase.com:5432/postgres (Dashboard > Connect > Session pooler; port 5432, not the transaction pooler's 6543), or enable the IPv4 add-on.`,
+  };
+}
+
+export function networkItems(ep: EndpointFacts, failure: ConnectFailure | undefined): PreflightItem[] {
+  if (!failure) return [];
+  const why = ipv6OnlyExplanation(ep.host, failure.errno);
+  if (!why) return [];
+  return [{ code: 'SUPABASE_DIRECT_IPV6_ONLY', check: 'network', side: ep.side, level: 'blocker', message: why.message, hint: why.hint }];
+}
