@@ -271,6 +271,34 @@ describe('guides and GitHub Actions examples', () => {
     expect(checkInvocations(file, codeOf(read(file)))).toEqual([]);
   });
 
+  // links to docs that another change is writing right now may be missing until it lands; checked once they exist
+  const PENDING = new Set(['docs/cutover.md']);
+  const slug = (h: string): string => h.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  const anchorsOf = (file: string): Set<string> => new Set([...read(file).matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1] ?? '')));
+
+  it.each([...guides, 'docs/config-reference.md'])('%s: every relative link points at a file (and heading) that exists', (file) => {
+    const problems: string[] = [];
+    const md = read(file).replace(/^```[^\n]*\n[\s\S]*?^```/gm, '');
+    for (const m of md.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1] as string;
+      if (/^[a-z]+:/.test(target)) continue;
+      const [path, anchor] = target.split('#') as [string, string | undefined];
+      const resolved = path ? relative(ROOT, resolve(ROOT, file, '..', path)) : file;
+      let exists = true;
+      try {
+        statSync(resolve(ROOT, resolved));
+      } catch {
+        exists = false;
+      }
+      if (!exists) {
+        if (!PENDING.has(resolved)) problems.push(`${file}: link ${target} -> ${resolved} does not exist`);
+        continue;
+      }
+      if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor)) problems.push(`${file}: link ${target}: no heading #${anchor} in ${resolved}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('the guides link to each other from README.md', () => {
     const readme = read('README.md');
     for (const doc of ['docs/getting-started.md', 'docs/config-reference.md', 'docs/commands.md', 'docs/gitops.md']) expect(readme).toContain(`(${doc})`);
