@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { collectKeys, loadSchema, REFERENCE_FILE, renderConfigReference } from '../../scripts/gen-config-reference.js';
 import { BaseCommand } from '../../src/cli/base-command.js';
+import { parseConfig } from '../../src/config/load.js';
 import { ERROR_CODES } from '../../src/errors/codes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -297,6 +298,20 @@ describe('guides and GitHub Actions examples', () => {
       if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor)) problems.push(`${file}: link ${target}: no heading #${anchor} in ${resolved}`);
     }
     expect(problems).toEqual([]);
+  });
+
+  it('docs/getting-started.md: its example migration.yaml validates (the CA file aside: it is the reader\'s)', () => {
+    const blocks = [...read('docs/getting-started.md').matchAll(/^```yaml\n([\s\S]*?)^```/gm)].map((m) => m[1] ?? '').filter((b) => /^version: 1$/m.test(b));
+    expect(blocks.length).toBeGreaterThan(0);
+    const env = {
+      SOURCE_DATABASE_URL: 'postgres://app:pw@db.internal:5432/clinic',
+      TARGET_DATABASE_URL: 'postgres://postgres.ref:pw@aws-0-eu-central-1.pooler.supabase.com:5432/postgres',
+      TARGET_APP_DATABASE_URL: 'postgres://postgres.ref:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres',
+    };
+    for (const b of blocks) {
+      const problems = parseConfig(b, resolve(ROOT, 'migration.yaml'), env).problems.filter((p) => !(p.path.endsWith('ca_file') && /not found/.test(p.message)));
+      expect(problems).toEqual([]);
+    }
   });
 
   it('the guides link to each other from README.md', () => {
