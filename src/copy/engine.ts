@@ -68,16 +68,40 @@ async function readCheckpoint(target: pg.ClientBase, unit: string, forUpdate: bo
 }
 
 /** Writes the checkpoint inside the caller's transaction: data and progress commit together. */
-async function writeCheckpoint(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, status: string, lastKey: StoredKey | null, rows: number, bytes: number): Promise<void> {
+async function writeCheckpoint(
+  target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, status: string, lastKey: StoredKey | null, rows: number, bytes: number, start: CopyStart | null = null,
+): Promise<void> {
   await target.query(
-    `INSERT INTO pgshift.migration_checkpoints (unit, table_schema, table_name, status, last_key, rows_copied, bytes_copied, started_at, updated_at, finished_at, run_id, error)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, clock_timestamp(), clock_timestamp(), CASE WHEN $4 = 'done' THEN clock_timestamp() END, $8, NULL)
+    `INSERT INTO pgshift.migration_checkpoints (unit, table_schema, table_name, status, last_key, rows_copied, bytes_copied, started_at, updated_at, finished_at, run_id, error, source_xmin)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, coalesce($9::timestamptz, clock_timestamp()), clock_timestamp(), CASE WHEN $4 = 'done' THEN clock_timestamp() END, $8, NULL, $10::bigint)
      ON CONFLICT (unit) DO UPDATE SET status = EXCLUDED.status, last_key = EXCLUDED.last_key,
        rows_copied = pgshift.migration_checkpoints.rows_copied + EXCLUDED.rows_copied,
        bytes_copied = pgshift.migration_checkpoints.bytes_copied + EXCLUDED.bytes_copied,
        updated_at = clock_timestamp(), finished_at = EXCLUDED.finished_at, run_id = EXCLUDED.run_id, error = NULL`,
-    [a.address, a.table.schema, a.table.name, status, lastKey === null ? null : JSON.stringify(lastKey), rows, bytes, ctx.runId],
+    [a.address, a.table.schema, a.table.name, status, lastKey === null ? null : JSON.stringify(lastKey), rows, bytes, ctx.runId, start?.at ?? null, start?.xmin ?? null],
   );
+}
+
+export interface CopyStart {
+  /** The source's clock: the start of its oldest running transaction, or now. */
+  readonly at: Date;
+  /** The source's snapshot xmin (64-bit txid): every row version whose xmin is not older was written since. */
+  readonly xmin: string;
+}
+
+/**
+ * When the unit's copy began, on the SOURCE: its snapshot xmin (exact: a transaction running then or started
+ * later has an xid not below it) and, for verify.updated_at_column, the start of its oldest running transaction.
+ * Verification uses them to tell rows written on a live source since the copy from copy errors.
+ */
+async function sourceCopyStart(source: pg.ClientBase): Promise<CopyStart> {
+  const r = await source.query<{ t: Date; x: string }>(
+    `SELECT least(pg_catalog.now(), (SELECT min(xact_start) FROM pg_catalog.pg_stat_activity
+                                      WHERE datname = pg_catalog.current_database() AND xact_start IS NOT NULL)) AS t,
+            pg_catalog.txid_snapshot_xmin(pg_catalog.txid_current_snapshot())::text AS x`,
+  );
+  const row = r.rows[0];
+  return { at: row?.t ?? new Date(), xmin: row?.x ?? '0' };
 }
 
 /** A unit stopped by a value the target rejects: say so in the state (its own transaction, after the rollback). */
@@ -190,13 +214,14 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
     });
   }
 
+  const start = cp ? null : await sourceCopyStart(ctx.source);
   if (!a.key) {
     if (!cp || cp.rows === 0) await assertEmpty(target, a);
     try {
       const moved = await withTransaction(target, async () => {
         await fence(target, a, ctx, null);
         const m = await stream(ctx.source, target, `SELECT ${columnList(a)} FROM ${table}`, a);
-        await writeCheckpoint(target, a, ctx, 'done', null, m.rows, m.bytes);
+        await writeCheckpoint(target, a, ctx, 'done', null, m.rows, m.bytes, start);
         return m;
       });
       ctx.onProgress?.(moved.rows, moved.bytes);
@@ -240,7 +265,7 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
         await fence(target, a, ctx, expected);
         const m = await stream(ctx.source, target, select, a);
         // hiValues === null: this was the tail; the unit is done
-        await writeCheckpoint(target, a, ctx, hiValues ? 'running' : 'done', next, m.rows, m.bytes);
+        await writeCheckpoint(target, a, ctx, hiValues ? 'running' : 'done', next, m.rows, m.bytes, start);
         return m;
       });
     } catch (err) {

@@ -123,6 +123,12 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`COMMENT ON TABLE pgshift.cutover IS 'cutovers and rollbacks, step by step; the previous switch value lives in a 0600 backup file next to the env file (named here), never in this table'`.execute(db);
     },
   },
+  '0005_copy_source_xmin': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // the source's snapshot xmin when a unit's copy began: rows whose xmin is not older were written since
+      await sql`ALTER TABLE pgshift.migration_checkpoints ADD COLUMN source_xmin bigint`.execute(db);
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -38,6 +38,13 @@ export interface TableResult {
   readonly differences: readonly RowDifference[];
   /** More differences than the report lists. */
   readonly truncated?: boolean;
+  /**
+   * With verify.updated_at_column, when every differing bucket was read: differences NOT explained by writes on
+   * the live source since the table's copy began (0: the target is right as of the copy; the cutover's final sync
+   * carries the rest), and how many were explained.
+   */
+  readonly unexplained?: number;
+  readonly changedSinceCopy?: number;
 }
 
 export interface SchemaDifference {
@@ -56,6 +63,8 @@ export interface VerifyReport {
     readonly tables: number;
     readonly tablesWithDifferences: number;
     readonly rowDifferences: number;
+    /** Differences explained by writes on the live source since the copy (verify.updated_at_column): not failures. */
+    readonly changedSinceCopy?: number;
     readonly schemaDifferences: number;
     readonly rowsCompared: number;
     readonly ms: number;

@@ -77,11 +77,12 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
             const override = config.tables.overrides[`${t.schema}.${t.name}`]?.key;
             const updatedAtColumn = config.tables.overrides[`${t.schema}.${t.name}`]?.updatedAtColumn ?? config.verify.updatedAtColumn;
             const started = copyStarted.get(`copy ${t.schema}.${t.name}`);
+            const xmin = started?.xmin;
             const o = {
               full,
               showValues: opts.showValues === true,
               ...(override ? { keyOverride: override } : {}),
-              ...(updatedAtColumn && started ? { updatedAt: { column: updatedAtColumn, copyStarted: started } } : {}),
+              ...(xmin ? { writtenSince: { xmin } } : updatedAtColumn && started ? { writtenSince: { column: updatedAtColumn, copyStarted: started.at } } : {}),
             };
             const tableSides = readingFrom(sides, t, mapping.sourceTables.get(`${t.schema}.${t.name}`));
             let r = await checkTable(t, tableSides, o);
@@ -99,7 +100,9 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     );
     const tableResults = tables.map((t) => results.get(t) as TableResult);
     const schema = [...schemaParity(source, target, scope), ...(await sequencesBehind(control))];
-    const withDiffs = tableResults.filter((r) => r.rowsSource !== r.rowsTarget || r.checksum === 'mismatch' || r.differences.length > 0);
+    // a table whose every difference is a write on the live source since its copy is right as of the copy
+    const explained = (r: TableResult): boolean => r.unexplained === 0;
+    const withDiffs = tableResults.filter((r) => !explained(r) && (r.rowsSource !== r.rowsTarget || r.checksum === 'mismatch' || r.differences.length > 0));
     const report: VerifyReport = {
       id,
       ok: withDiffs.length === 0 && schema.length === 0,
@@ -109,7 +112,8 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       summary: {
         tables: tableResults.length,
         tablesWithDifferences: withDiffs.length,
-        rowDifferences: tableResults.reduce((n, r) => n + r.differences.length, 0),
+        rowDifferences: tableResults.reduce((n, r) => n + (explained(r) ? 0 : r.differences.length), 0),
+        changedSinceCopy: tableResults.reduce((n, r) => n + (r.changedSinceCopy ?? 0), 0),
         schemaDifferences: schema.length,
         rowsCompared: tableResults.reduce((n, r) => n + r.rowsSource, 0),
         ms: Math.round(performance.now() - started),
@@ -122,9 +126,6 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
   }
 }
 
-/** When each unit's copy began (its first committed batch), from the state. */
-async function copyStartTimes(target: pg.ClientBase): Promise<Map<string, Date>> {
-  const has = await target.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.migration_checkpoints') IS NOT NULL AS ok`);
 /**
  * The sides of a table whose schema is mapped (schemas.map): the same statements, but the source session reads
  * the table under its source name. Every statement names the table as `ONLY "schema"."name"` (tableExpr).
@@ -137,9 +138,14 @@ function readingFrom(sides: Sides, t: TableInfo, from: TableRef | undefined): Si
   return { source: { query } as unknown as pg.ClientBase, target: sides.target };
 }
 
+/** When each unit's copy began (source snapshot xmin, and time), from the state. */
+async function copyStartTimes(target: pg.ClientBase): Promise<Map<string, { at: Date; xmin: string | null }>> {
+  const has = await target.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.migration_checkpoints') IS NOT NULL AS ok`);
   if (has.rows[0]?.ok !== true) return new Map();
-  const r = await target.query<{ unit: string; started_at: Date }>('SELECT unit, started_at FROM pgshift.migration_checkpoints WHERE started_at IS NOT NULL');
-  return new Map(r.rows.map((x) => [x.unit, x.started_at]));
+  const r = await target.query<{ unit: string; started_at: Date; source_xmin: string | null }>(
+    'SELECT unit, started_at, source_xmin::text AS source_xmin FROM pgshift.migration_checkpoints WHERE started_at IS NOT NULL',
+  );
+  return new Map(r.rows.map((x) => [x.unit, { at: x.started_at, xmin: x.source_xmin }]));
 }
 
 /** A source session of its own, the given target session (left open). */

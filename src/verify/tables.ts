@@ -15,8 +15,11 @@ export interface TableCheckOptions {
   readonly keyOverride?: readonly string[];
   /** Most differences listed per table (the rest is counted as truncated). */
   readonly maxDifferences?: number;
-  /** The column the application sets on every write, and when this table's copy began. */
-  readonly updatedAt?: { readonly column: string; readonly copyStarted: Date };
+  /**
+   * How to tell rows written on the source since this table's copy began: by the source's snapshot xmin recorded
+   * then (exact, needs no column), or by the column the application sets on every write (verify.updated_at_column).
+   */
+  readonly writtenSince?: { readonly xmin: string } | { readonly column: string; readonly copyStarted: Date };
 }
 
 async function both<R extends pg.QueryResultRow>(sides: Sides, text: string, values: unknown[] = []): Promise<[R[], R[]]> {
@@ -115,50 +118,62 @@ async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableC
   if (bad.length === 0) return { ...base, checksum: 'match', differences: [] };
 
   const max = o.maxDifferences ?? 100;
-  const leafBuckets = bad.slice(0, 64);
+  // with an updated_at column every differing bucket is read, so that each difference can be explained (or not)
+  const leafBuckets = bad.slice(0, o.writtenSince ? 4096 : 64);
   const [sl, tl] = await leafRows(sides, e, buckets, leafBuckets);
   const srcRows = new Map(sl.map((r) => [r.k, r]));
   const tgtRows = new Map(tl.map((r) => [r.k, r]));
-  const differences: RowDifference[] = [];
-  const changed: string[] = [];
-  let total = 0;
+  const missingKeys: string[] = [];
+  const changedKeys: string[] = [];
+  const extraKeys: string[] = [];
   for (const [k, r] of srcRows) {
     const other = tgtRows.get(k);
-    if (!other) {
-      total++;
-      if (differences.length < max) differences.push({ kind: 'missing', ...describeKey(e, k, r.p, o.showValues) });
-    } else if (other.h !== r.h) {
-      total++;
-      if (changed.length < max) changed.push(k);
-    }
+    if (!other) missingKeys.push(k);
+    else if (other.h !== r.h) changedKeys.push(k);
   }
-  for (const [k, r] of tgtRows) {
-    if (srcRows.has(k)) continue;
-    total++;
-    if (differences.length < max) differences.push({ kind: 'extra', ...describeKey(e, k, r.p, o.showValues) });
-  }
-  const cols = await changedColumns(sides, e, changed);
-  const missingKeys = [...srcRows.keys()].filter((k) => !tgtRows.has(k));
-  const since = o.updatedAt ? await writtenSince(sides, e, o.updatedAt, [...changed, ...missingKeys]) : undefined;
+  for (const k of tgtRows.keys()) if (!srcRows.has(k)) extraKeys.push(k);
+  const total = missingKeys.length + changedKeys.length + extraKeys.length;
+  const since = o.writtenSince ? await writtenSince(sides, e, o.writtenSince, [...changedKeys, ...missingKeys]) : undefined;
   const causeOf = (k: string): Pick<RowDifference, 'cause'> => (since ? { cause: since.has(k) ? 'changed-since-copy' : 'copy-error' } : {});
-  for (let i = 0; i < differences.length; i++) {
-    const d = differences[i] as RowDifference;
-    if (d.kind === 'missing') differences[i] = { ...d, ...causeOf(missingKeys[i] as string) };
-  }
+  const differences: RowDifference[] = [];
+  for (const k of missingKeys.slice(0, max)) differences.push({ kind: 'missing', ...describeKey(e, k, (srcRows.get(k) as LeafRow).p, o.showValues), ...causeOf(k) });
+  for (const k of extraKeys.slice(0, Math.max(0, max - differences.length))) differences.push({ kind: 'extra', ...describeKey(e, k, (tgtRows.get(k) as LeafRow).p, o.showValues) });
+  const changed = changedKeys.slice(0, max);
+  const cols = await changedColumns(sides, e, changed);
   for (const k of changed) {
-    const r = srcRows.get(k) as { p: string[] };
+    const r = srcRows.get(k) as LeafRow;
     differences.push({ kind: 'changed', ...describeKey(e, k, r.p, o.showValues), columns: cols.get(k) ?? [], ...causeOf(k) });
   }
   differences.sort((a, b) => (JSON.stringify(a.key ?? a.keyHash) < JSON.stringify(b.key ?? b.keyHash) ? -1 : 1));
-  return { ...base, checksum: 'mismatch', differences, ...(total > differences.length || bad.length > leafBuckets.length ? { truncated: true } : {}) };
+  const allBuckets = bad.length <= leafBuckets.length;
+  // what writes on the live source since the copy do not explain (deletes cannot be told apart: a row is gone)
+  const unexplained = since && allBuckets ? extraKeys.length + [...missingKeys, ...changedKeys].filter((k) => !since.has(k)).length : undefined;
+  return {
+    ...base,
+    checksum: 'mismatch',
+    differences,
+    ...(total > differences.length || !allBuckets ? { truncated: true } : {}),
+    ...(unexplained !== undefined ? { unexplained, changedSinceCopy: total - unexplained } : {}),
+  };
 }
 
-/** Keys (of the given ones) whose source row was written after the copy began, by the updated_at column. */
-async function writtenSince(sides: Sides, e: TableExpr, u: { column: string; copyStarted: Date }, keys: string[]): Promise<Set<string>> {
-  if (keys.length === 0 || !e.keyText || !e.columns.some((c) => c.name === u.column)) return new Set();
+/** Keys (of the given ones) whose source row was written after the copy began: by xmin, or by the updated_at column. */
+async function writtenSince(sides: Sides, e: TableExpr, w: NonNullable<TableCheckOptions['writtenSince']>, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0 || !e.keyText) return new Set();
+  if ('xmin' in w) {
+    // xmin is the 32-bit xid of the row version's writer; compare modulo 2^32 against the 64-bit snapshot xmin
+    const r = await sides.source.query<{ k: string }>(
+      `SELECT ${e.keyText} AS k FROM ${e.from} x, (SELECT pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot()) AS xmax) n
+        WHERE ${e.keyText} = ANY($1::text[])
+          AND ((n.xmax % 4294967296) - (x.xmin::text::bigint) + 4294967296) % 4294967296 <= n.xmax - $2::bigint`,
+      [keys, w.xmin],
+    );
+    return new Set(r.rows.map((x) => x.k));
+  }
+  if (!e.columns.some((c) => c.name === w.column)) return new Set();
   const r = await sides.source.query<{ k: string }>(
-    `SELECT ${e.keyText} AS k FROM ${e.from} WHERE ${e.keyText} = ANY($1::text[]) AND ${quoteIdent(u.column)} >= $2`,
-    [keys, u.copyStarted],
+    `SELECT ${e.keyText} AS k FROM ${e.from} WHERE ${e.keyText} = ANY($1::text[]) AND ${quoteIdent(w.column)} >= $2`,
+    [keys, w.copyStarted],
   );
   return new Set(r.rows.map((x) => x.k));
 }

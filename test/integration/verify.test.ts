@@ -213,6 +213,15 @@ describe('live sources', () => {
       );
       const text = runCli(['verify', '-c', f], e);
       expect(text.stdout).toContain('changed: id=20 (column note) — NOT written since the copy: a wrong copy');
+      // once the wrong copy is repaired, what is left is explained by the live source: the verification passes
+      await withPg(live.targetUrl, (c) => c.query(`UPDATE appts SET note = 'n20' WHERE id = 20`));
+      const passed = runCli(['verify', '-c', f], e);
+      expect(passed.status, passed.stdout).toBe(0);
+      expect(passed.stdout).toContain('Verification PASSED');
+      expect(passed.stdout).toContain("2 row(s) written on the source since then (by verify.updated_at_column) are carried by the cutover's final sync");
+      // a row deleted on the source cannot be explained by updated_at: it fails again
+      await withPg(live.sourceUrl, (c) => c.query('DELETE FROM appts WHERE id = 30'));
+      expect(runCli(['verify', '-c', f], e).status).toBe(3);
     } finally {
       await live.drop();
     }

@@ -56,7 +56,10 @@ export function renderVerifyText(r: VerifyReport): string {
     lines.push('', 'Schema differences:');
     for (const d of r.schema) lines.push(`  ${d.kind.replace('_', ' ')}: ${d.address}${d.detail ? ` (${d.detail})` : ''}`);
   }
-  lines.push('', r.ok ? 'The target holds exactly what the source holds.' : `${r.summary.tablesWithDifferences} table(s) and ${r.summary.schemaDifferences} schema object(s) differ. Report ${r.id} is stored in pgshift.verifications.`);
+  const live = r.summary.changedSinceCopy ?? 0;
+  if (r.ok && live > 0) {
+    lines.push('', `The target holds what the source held when each table was copied; ${n(live)} row(s) written on the source since then (by verify.updated_at_column) are carried by the cutover's final sync.`);
+  } else lines.push('', r.ok ? 'The target holds exactly what the source holds.' : `${r.summary.tablesWithDifferences} table(s) and ${r.summary.schemaDifferences} schema object(s) differ. Report ${r.id} is stored in pgshift.verifications.`);
   return lines.join('\n');
 }
 
