@@ -24,7 +24,7 @@ export interface AppUrlOptions {
   readonly tables: ReadonlyArray<{ readonly schema: string; readonly name: string }>;
   /** Connect timeout and timeout of each query (default 10 s). */
   readonly timeoutMs?: number;
-  /** CA of the server certificate; with it, TLS is verify-full unless the URL says otherwise. */
+  /** CA of the server certificate; with it, TLS is verify-full unless the URL's sslmode says otherwise. */
   readonly caFile?: string;
 }
 
@@ -45,9 +45,11 @@ function resolveAppEndpoint(url: string, caFile: string | undefined): ResolvedEn
   } catch {
     // resolveEndpoint reports the invalid URL
   }
-  const sslMode: SslMode | undefined = caFile !== undefined && urlMode === null ? 'verify-full' : undefined;
+  // the CA (the target's, usually) verifies unless the URL asks for a mode that checks no certificate
+  const useCa = caFile !== undefined && (urlMode === null || urlMode === 'verify-ca' || urlMode === 'verify-full');
+  const sslMode: SslMode | undefined = useCa && urlMode === null ? 'verify-full' : undefined;
   // provider postgres: the application may use a transaction pooler (Supabase's 6543), which the migration may not
-  return resolveEndpoint({ side: 'target', url, provider: 'postgres', sslMode, caFile, extensionSchema: undefined });
+  return resolveEndpoint({ side: 'target', url, provider: 'postgres', sslMode, caFile: useCa ? caFile : undefined, extensionSchema: undefined });
 }
 
 /**

@@ -23,7 +23,13 @@ export interface ProbeClient {
   end(): Promise<void>;
 }
 
-const ROUNDS = 3;
+/**
+ * Which client runs each single-statement transaction. Turns taken (a b) catch a pooler that hands out the most
+ * recently released server connection (pgbouncer's default): the second client gets the first one's backend. The
+ * same client twice in a row (a a, b b) catches one that hands them out in turn (server_round_robin): its second
+ * transaction gets the next connection. No fixed number of server connections makes both look pinned.
+ */
+const SEQUENCE: readonly (0 | 1)[] = [0, 1, 0, 0, 1, 1, 0, 1];
 
 async function backendPid(c: ProbeClient): Promise<number> {
   // no parameters, no statement name: the simple query protocol, which every pooler mode accepts
@@ -35,21 +41,19 @@ async function backendPid(c: ProbeClient): Promise<number> {
 
 /**
  * Tells session pinning from transaction pooling without any privilege: two clients each ask for their backend's
- * pid in several single-statement transactions, taking turns. A direct connection (or a session pooler) gives each
+ * pid in several single-statement transactions (SEQUENCE). A direct connection (or a session pooler) gives each
  * client one pid for its whole life, and two live clients never share a pid. Behind a transaction pooler the
  * second client is handed the server connection the first one just released (so both report the same pid), or a
  * client's pid changes between its transactions. Either is proof; a direct connection can show neither.
  */
-export async function detectPooling(open: () => Promise<ProbeClient>, rounds = ROUNDS): Promise<PoolingProbe> {
+export async function detectPooling(open: () => Promise<ProbeClient>, sequence: readonly (0 | 1)[] = SEQUENCE): Promise<PoolingProbe> {
   const a = await open();
   let b: ProbeClient | undefined;
   try {
     b = await open();
+    const clients = [a, b] as const;
     const seen: [number[], number[]] = [[], []];
-    for (let i = 0; i < rounds; i++) {
-      seen[0].push(await backendPid(a));
-      seen[1].push(await backendPid(b));
-    }
+    for (const i of sequence) seen[i].push(await backendPid(clients[i]));
     const moved = seen.findIndex((pids) => new Set(pids).size > 1);
     if (moved >= 0) {
       return { pooling: 'transaction', evidence: `one client was served by backends ${[...new Set(seen[moved])].join(', ')} in consecutive transactions` };

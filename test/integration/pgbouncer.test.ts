@@ -58,6 +58,20 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
     expect(probe.evidence).toMatch(/backend/);
   });
 
+  it('the probe sees it too when pgbouncer hands out server connections in turn (server_round_robin), whatever the pool size', async () => {
+    for (const poolSize of [1, 2, 3]) {
+      const rr = await startPgbouncer({ upstreamUrl: dbs.targetUrl, poolMode: 'transaction', poolSize, settings: { server_round_robin: 1 } });
+      try {
+        // open poolSize server connections first, so that the probe meets a pool that can rotate
+        await Promise.all(Array.from({ length: poolSize }, () => withPg(rr.url(), (c) => c.query('SELECT pg_sleep(0.2)'))));
+        const probe = await probePooling(endpoint(rr.url()), DEFAULT_SESSION);
+        expect(probe.pooling, `pool size ${poolSize}: ${probe.evidence}\n${rr.logTail()}`).toBe('transaction');
+      } finally {
+        await rr.stop();
+      }
+    }
+  });
+
   it('the probe accepts direct connections, many at once next to busy sessions, and pgbouncer in session mode', async () => {
     // other sessions open and working on the same server while eight probes run at once
     const busy = await Promise.all(Array.from({ length: 6 }, async () => {

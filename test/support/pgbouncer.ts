@@ -49,6 +49,8 @@ export interface PgbouncerOptions {
   readonly poolMode: PoolMode;
   /** Server connections per database/user pair (default 4). */
   readonly poolSize?: number;
+  /** More [pgbouncer] settings, e.g. { server_round_robin: 1 }. */
+  readonly settings?: Readonly<Record<string, string | number>>;
 }
 
 export interface Pgbouncer {
@@ -104,6 +106,7 @@ export async function startPgbouncer(opts: PgbouncerOptions): Promise<Pgbouncer>
     'server_tls_sslmode = disable',
     `logfile = ${file('pgbouncer.log')}`,
     `pidfile = ${file('pgbouncer.pid')}`,
+    ...Object.entries(opts.settings ?? {}).map(([k, v]) => `${k} = ${v}`),
     '',
   ].join('\n');
   fs.writeFileSync(file('pgbouncer.ini'), ini, { mode: 0o600 });
