@@ -19,6 +19,7 @@ import { stateDb } from '../state/db.js';
 import { execute, type ExecutionResult, type ExecutorEvent } from './executor.js';
 import { runAction } from './handlers/index.js';
 import { runVerification } from '../verify/run.js';
+import { checkExposure, exposedTables, type ExposureReport } from '../security/exposure.js';
 
 export interface ApplyOptions {
   readonly config: Config;
@@ -38,6 +39,8 @@ export interface ApplyResult {
   readonly runId: string | null;
   readonly status: 'no-changes' | 'cancelled' | 'succeeded' | 'failed' | 'interrupted';
   readonly execution: ExecutionResult | null;
+  /** With exposed schemas (security.exposed_schemas): what anon and authenticated can read after this apply. */
+  readonly security?: ExposureReport;
 }
 
 /**
@@ -100,7 +103,11 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
           hint: blocking[0]?.hint ?? 'Resolve the blockers shown by `pgshift plan`, then apply again.',
         });
       }
-      if (plan.actions.length === 0) return { plan, planHash: hash, runId: null, status: 'no-changes', execution: null };
+      const exposure = async (): Promise<{ security?: ExposureReport }> =>
+        config.security.exposedSchemas.length === 0
+          ? {}
+          : { security: await withControl((c) => checkExposure(c, exposedTables(config, refreshed.source, refreshed.target), config.security.exposedSchemas)) };
+      if (plan.actions.length === 0) return { plan, planHash: hash, runId: null, status: 'no-changes', execution: null, ...(await exposure()) };
       if (!opts.planFile && !(await opts.confirm(plan))) return { plan, planHash: hash, runId: null, status: 'cancelled', execution: null };
 
       // never more sessions than the servers can take: each worker holds one target session (and a copy one
@@ -141,7 +148,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
           counts: { done: execution.done.length, failed: execution.failed.length, skipped: execution.skipped.length, notStarted: execution.notStarted.length },
         }),
       );
-      return { plan, planHash: hash, runId, status, execution };
+      return { plan, planHash: hash, runId, status, execution, ...(status === 'succeeded' ? await exposure() : {}) };
     } finally {
       await lock.release().catch(() => undefined);
     }

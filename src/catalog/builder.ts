@@ -1,7 +1,7 @@
 import { PgshiftError } from '../errors/pgshift-error.js';
 import type { CatalogObject, ObjectKind, Phase, TableInfo } from './types.js';
 
-const PRE_DATA: ReadonlySet<ObjectKind> = new Set<ObjectKind>(['schema', 'extension', 'type', 'function', 'sequence', 'table']);
+const PRE_DATA: ReadonlySet<ObjectKind> = new Set<ObjectKind>(['role', 'schema', 'extension', 'type', 'function', 'sequence', 'table']);
 
 export function phaseOf(kind: ObjectKind): Phase {
   return PRE_DATA.has(kind) ? 'pre-data' : 'post-data';

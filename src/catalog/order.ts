@@ -1,6 +1,7 @@
 import type { CatalogObject, ObjectKind } from './types.js';
 
 const KIND_ORDER: readonly ObjectKind[] = [
+  'role',
   'schema',
   'extension',
   'type',
@@ -15,6 +16,7 @@ const KIND_ORDER: readonly ObjectKind[] = [
   'trigger',
   'rls',
   'policy',
+  'grant',
   'comment',
   'sequence_value',
 ];

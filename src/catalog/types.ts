@@ -23,7 +23,10 @@ export type ObjectKind =
   | 'policy'
   | 'rls' // ENABLE / FORCE ROW LEVEL SECURITY of a table
   | 'comment'
-  | 'sequence_value'; // setval() from the source: last_value and is_called
+  | 'sequence_value' // setval() from the source: last_value and is_called
+  // planned from the config, never read from a catalog (src/mapping/roles.ts):
+  | 'role' // a target role of roles.create (NOLOGIN, no password)
+  | 'grant'; // a source privilege given to the role roles.map names
 
 export type Phase = 'pre-data' | 'post-data';
 

@@ -43,6 +43,9 @@ export function dropSql(o: CatalogObject): string[] {
       return o.createSql.map((sql) => sql.replace(/ IS '(?:[^']|'')*'$/s, ' IS NULL'));
     case 'sequence_value':
       return [];
+    case 'role': // cluster-wide, may hold privileges elsewhere: kept
+    case 'grant': // goes with its object
+      return [];
     default: {
       const never: never = o.kind;
       throw new Error(`no drop for kind ${String(never)}`);

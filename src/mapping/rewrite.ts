@@ -39,6 +39,7 @@ interface Ident {
 
 const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
 const IDENT_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
+const REG_CAST = /^\s*::\s*(?:pg_catalog\.)?"?(?:regclass|regproc|regprocedure|regtype|regoper|regoperator|regconfig|regdictionary|regnamespace|regcollation)\b"?/i;
 const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
 class Scanner {
@@ -163,8 +164,19 @@ function rewriteText(text: string, rule: SchemaRule, rewrites: Rewrite[]): strin
       continue;
     }
     if (c === "'") {
+      const start = s.pos;
       s.skipString(false);
       schemaNext = false;
+      // 'schema.name'::regclass (nextval defaults, ...): the literal names an object
+      const cast = REG_CAST.exec(text.slice(s.pos, s.pos + 64));
+      if (cast && text[s.pos - 1] === "'") {
+        const inner = text.slice(start + 1, s.pos - 1).replace(/''/g, "'");
+        const renamed = rewriteText(inner, rule, rewrites);
+        if (renamed !== inner) {
+          out += text.slice(copied, start) + `'${renamed.replace(/'/g, "''")}'`;
+          copied = s.pos;
+        }
+      }
       continue;
     }
     if (c === '$') {

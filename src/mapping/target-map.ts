@@ -1,10 +1,11 @@
 import { address } from '../catalog/address.js';
 import type { Catalog, CatalogObject, ColumnInfo, TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
-import { qualified, quoteIdent } from '../db/ident.js';
+import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
 import type { Finding } from '../plan/model.js';
 import { Scope } from '../plan/scope.js';
 import { rewriteSchemaRefs, type Rewrite, type SchemaRule } from './rewrite.js';
+import { planRoles } from './roles.js';
 import { extensionSchemaOf, isManagedSchema, isReservedRole } from './supabase.js';
 
 export interface TableRef {
@@ -189,6 +190,11 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
     }
     const rewrites: Rewrite[] = [];
     let createSql = o.createSql.map((s) => rewrite(s, rewrites));
+    if (o.kind === 'sequence_value' && o.schema !== null && schemaMap.has(o.schema)) {
+      // setval('"schema"."name"', ...): the sequence is named in a literal
+      const from = quoteLiteral(qualified(o.schema, o.name));
+      createSql = createSql.map((s) => s.split(from).join(quoteLiteral(qualified(mapSchema(o.schema ?? ''), o.name))));
+    }
     const definitionRewrites: Rewrite[] = [];
     let definition = rewrite(o.definition, definitionRewrites);
     if (o.kind === 'policy') {
@@ -237,6 +243,18 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
     if (schema !== t.schema) sourceTables.set(`${schema}.${t.name}`, { schema: t.schema, name: t.name });
     return { ...t, schema, address: address.table(schema, t.name), parent: mapRef(t.parent), columns: t.columns.map(mapColumn) };
   });
+
+  // roles of roles.create and grants for roles.map; policies wait for the roles they name
+  const mappedScope = new Scope(config, { ...source, objects, tables });
+  const roles = planRoles(config, objects, (o) => mappedScope.objectInScope(o), target);
+  findings.push(...roles.findings);
+  for (const [a, n] of roles.notes) notes.set(a, n);
+  const createdRoles = roles.objects.filter((o) => o.kind === 'role').map((o) => o.address);
+  for (let i = 0; i < objects.length; i++) {
+    const o = objects[i] as CatalogObject;
+    if (o.kind === 'policy' && createdRoles.length > 0) objects[i] = { ...o, dependsOn: [...o.dependsOn, ...createdRoles] };
+  }
+  objects.push(...roles.objects);
 
   const withRls = protectExposedTables(config, objects, tables, rawScope, sourceTables, findings, notes);
   withRls.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));

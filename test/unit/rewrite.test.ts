@@ -74,6 +74,12 @@ $function$`;
     expect(rewriteSchemaRefs('app.t, "app".t', kw).sql).toBe('"select".t, "select".t');
   });
 
+  it("rewrites a literal cast to a reg* type ('auth.users_id_seq'::regclass), which names an object", () => {
+    expect(rewriteSchemaRefs("nextval('auth.users_id_seq'::regclass)", auth).sql).toBe("nextval('app_auth.users_id_seq'::regclass)");
+    expect(rewriteSchemaRefs(`nextval('"auth"."it''s"'::regclass)`, auth).sql).toBe(`nextval('"app_auth"."it''s"'::regclass)`);
+    expect(rewriteSchemaRefs("'auth.users' :: pg_catalog.regclass, 'auth.users'::text", auth).sql).toBe("'app_auth.users' :: pg_catalog.regclass, 'auth.users'::text");
+  });
+
   it('is unchanged (same string) when nothing matches', () => {
     const sql = 'SELECT 1';
     expect(rewriteSchemaRefs(sql, ext).sql).toBe(sql);

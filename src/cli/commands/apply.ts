@@ -8,6 +8,7 @@ import { autoApproveFlag, configFlag, jsonFlag } from '../flags.js';
 import { writeJson, writeOut } from '../output.js';
 import { renderPlanText } from '../render/plan.js';
 import { listrProgress, logProgress, type ProgressView } from '../render/progress.js';
+import { describeExposure } from '../../security/exposure.js';
 
 export default class Apply extends BaseCommand {
   static override description = 'Apply a fresh plan (after confirmation) or exactly a saved plan. Safe to stop at any time and run again.';
@@ -58,6 +59,12 @@ export default class Apply extends BaseCommand {
         writeOut(
           `Apply ${result.status === 'succeeded' ? 'complete' : result.status}! ${ex?.done.length ?? 0} done, ${ex?.failed.length ?? 0} failed, ${ex?.skipped.length ?? 0} skipped, ${ex?.notStarted.length ?? 0} not started. Run ${result.runId}.`,
         );
+      }
+      if (result.security && !flags.json) writeOut(describeExposure(result.security));
+      if (result.security && !result.security.ok && config.security.rls === 'enable') {
+        throw new PgshiftError('DATA_EXPOSED', `${result.security.findings.length} migrated table(s) in exposed schemas can be read by the Data API roles: ${result.security.findings.map((f) => `[${f.lint}] ${f.table} (${f.role})`).join('; ')}`, {
+          hint: 'Enable RLS on them and review their policies (or revoke anon and authenticated) before the application or anyone with the anon key reaches the target.',
+        });
       }
       if (result.status === 'interrupted') {
         throw new PgshiftError('INTERRUPTED', 'apply was stopped; every finished action is recorded on the target', { hint: 'Run `pgshift apply` again to continue where it stopped.' });

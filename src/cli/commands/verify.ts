@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { loadConfig } from '../../config/index.js';
 import { PgshiftError } from '../../errors/index.js';
 import { runVerification } from '../../verify/run.js';
+import { checkExposureNow, describeExposure } from '../../security/exposure.js';
 import { BaseCommand } from '../base-command.js';
 import { configFlag, jsonFlag } from '../flags.js';
 import { writeJson, writeOut } from '../output.js';
@@ -21,13 +22,19 @@ export default class Verify extends BaseCommand {
     const { flags } = await this.parse(Verify);
     const config = loadConfig(flags.config);
     const report = await runVerification(config, { full: flags.full, showValues: flags['show-values'] });
+    const security = await checkExposureNow(config);
     const format = flags.json ? 'json' : flags.format;
-    if (format === 'json') writeJson(report);
-    else if (format === 'markdown') writeOut(renderVerifyMarkdown(report));
-    else writeOut(renderVerifyText(report));
+    if (format === 'json') writeJson(security ? { ...report, security } : report);
+    else if (format === 'markdown') writeOut(renderVerifyMarkdown(report) + (security ? `\n\n${describeExposure(security)}` : ''));
+    else writeOut(renderVerifyText(report) + (security ? `\n${describeExposure(security)}` : ''));
     if (!report.ok) {
       throw new PgshiftError('VERIFY_DIFFERENCES', `verification found differences in ${report.summary.tablesWithDifferences} table(s) and ${report.summary.schemaDifferences} schema object(s)`, {
         hint: 'Run `pgshift plan` and `pgshift apply` to repair what pgshift can, then `pgshift verify` again.',
+      });
+    }
+    if (security && !security.ok && config.security.rls === 'enable') {
+      throw new PgshiftError('DATA_EXPOSED', `${security.findings.length} exposure(s) of migrated tables to the Data API roles: ${security.findings.map((f) => `[${f.lint}] ${f.table} (${f.role})`).join('; ')}`, {
+        hint: 'Enable RLS on them and review their policies (or revoke anon and authenticated).',
       });
     }
   }
