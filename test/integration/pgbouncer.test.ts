@@ -4,6 +4,7 @@
  * exit 1), never confused with a direct connection or a session-mode pooler, and accepted as the application's URL
  * by the cutover health check. Skipped, with the reason printed, when pgbouncer is not installed.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkApplicationUrl } from '../../src/cutover/health.js';
@@ -126,6 +127,38 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
     expect(h.latencyMs).toBeGreaterThanOrEqual(0);
     const direct = await checkApplicationUrl(dbs.targetUrl, { tables: [HOSTILE] });
     expect(direct).toMatchObject({ ok: true, pooling: 'session', problems: [] });
+  });
+
+  it('pgshift cutover accepts the pgbouncer URL as the application URL and switches the env file to it', async () => {
+    const pair = await freshDatabases('pgbouncer_cutover');
+    try {
+      await withPg(pair.sourceUrl, async (c) => {
+        await c.query(`CREATE SCHEMA ${quoteIdent(HOSTILE.schema)}`);
+        await c.query(`CREATE TABLE ${qualified(HOSTILE.schema, HOSTILE.name)} (id int PRIMARY KEY, note text)`);
+        await c.query(`INSERT INTO ${qualified(HOSTILE.schema, HOSTILE.name)} SELECT g, 'row ' || g FROM generate_series(1, 200) g`);
+      });
+      const envFile = `${cfg.dir}/app.env`;
+      writeFileSync(envFile, `DATABASE_URL=${pair.sourceUrl}\n`);
+      const file = cfg.write(
+        minimalConfig(`cutover:\n  switch:\n    env_file: ${envFile}\n    variable: DATABASE_URL\n    value: \${APP_DATABASE_URL}\n`),
+        'cutover.yaml',
+      );
+      const appUrl = tx.url(pair.name);
+      const env = { SOURCE_DATABASE_URL: pair.sourceUrl, TARGET_DATABASE_URL: pair.targetUrl, APP_DATABASE_URL: appUrl };
+      const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
+      expect(applied.status, applied.stderr).toBe(0);
+      const r = runCli(['cutover', '-c', file, '--auto-approve'], env);
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain('Cutover complete!');
+      expect(r.stdout + r.stderr).not.toContain(password);
+      expect(readFileSync(envFile, 'utf8')).toBe(`DATABASE_URL=${appUrl}\n`);
+      const steps = await withPg(pair.targetUrl, async (c) =>
+        JSON.stringify((await c.query(`SELECT steps FROM pgshift.cutover WHERE direction = 'cutover' ORDER BY started_at DESC LIMIT 1`)).rows[0]),
+      );
+      expect(steps).toContain('transaction pooling');
+    } finally {
+      await pair.drop();
+    }
   });
 
   it('checkApplicationUrl reports a missing table and a wrong password, never the password', async () => {
