@@ -106,6 +106,12 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
     // a cutover stopped before its switch: lift its freeze, nothing else changed
     if (last?.direction === 'cutover' && last.status === 'running' && last.switchedAt === null) {
       const n = await unfreezeWrites(s.source, { dropSchema: true });
+      // stopped between writing the env file and recording the switch: put the old value back
+      const sw = config.cutover.switch;
+      if (sw && last.backupFile && readEnvValue(readEnvFile(sw.envFile), sw.variable) === sw.value) {
+        const b = readBackup(last.backupFile);
+        writeFileAtomic(sw.envFile, setEnvValue(readEnvFile(sw.envFile), b.variable, b.value));
+      }
       await updateRecord(s.control, last.id, { status: 'aborted', finished: true, frozenAt: null, error: 'rolled back before its switch: the freeze was lifted' });
       await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, outcome: 'lifted', counts: { tablesUnfrozen: n } });
       return result('lifted', { id: last.id });
@@ -216,6 +222,8 @@ async function drive(
       return { value: v.id, detail: `passed (${v.summary.rowsCompared} rows compared)` };
     });
     deadline.check('unfreezing the source');
+  }
+  if (from <= at('unfreeze-source')) {
     await step(ctl, id, 'unfreeze-source', o, async () => {
       const n = await unfreezeWrites(s.source, { dropSchema: true });
       return { value: n, detail: `${n} tables take writes again` };

@@ -59,11 +59,23 @@ export class Deadline {
 export async function step<T>(ctl: pg.Client, id: string, name: string, o: StepOptions, fn: () => Promise<{ value: T; detail: string; counts?: Record<string, number> }>): Promise<T> {
   const started = performance.now();
   o.onStep?.(name, 'start');
+  faultPoint(name, 'before');
   const r = await fn();
+  faultPoint(name, 'effect');
   const ms = Math.round(performance.now() - started);
   await updateRecord(ctl, id, { step: name, done: { step: name, ms, detail: r.detail }, ...(r.counts ? { counts: r.counts } : {}) });
+  faultPoint(name, 'after');
   o.onStep?.(name, 'done', r.detail);
   logger().info({ step: name, ms }, `${name} done`);
   return r.value;
 }
 
+
+/**
+ * Crash testing: PGSHIFT_FAULT_KILL=<step>:<before|effect|after> makes the process SIGKILL itself at that point of
+ * a cutover or rollback step (before it, after its effect but before its record, after its record). The tests
+ * prove that every such crash leaves a state from which `cutover` or `rollback` completes.
+ */
+function faultPoint(step: string, when: 'before' | 'effect' | 'after'): void {
+  if (process.env.PGSHIFT_FAULT_KILL === `${step}:${when}`) process.kill(process.pid, 'SIGKILL');
+}
