@@ -28,7 +28,7 @@ export function statementTimeoutItems(f: SideFacts): PreflightItem[] {
       ...base,
       code: 'STATEMENT_TIMEOUT_OVERRIDDEN',
       level: 'info',
-      message: `statement_timeout: server default ${serverDefault} for role ${s.role}; pgshift sets 0 in its own sessions (checked), the application keeps ${serverDefault}`,
+      message: `statement_timeout: server default ${serverDefault} for role ${s.role}; pgshift sets 0 in its own sessions (checked); other sessions keep ${serverDefault}`,
     },
   ];
 }
