@@ -43,7 +43,8 @@ export async function appendAudit(client: pg.ClientBase, r: AuditRecord): Promis
   await client.query('BEGIN');
   try {
     await client.query('LOCK TABLE pgshift.audit_log IN EXCLUSIVE MODE');
-    const last = await client.query<{ seq: string; hash: string }>('SELECT seq::text, hash FROM pgshift.audit_log ORDER BY seq DESC LIMIT 1');
+    // ORDER BY the column, not the text alias (which would put 9 after 10)
+    const last = await client.query<{ seq: string; hash: string }>('SELECT a.seq::text AS seq, a.hash FROM pgshift.audit_log a ORDER BY a.seq DESC LIMIT 1');
     const now = (await client.query<{ now: Date }>('SELECT date_trunc(\'milliseconds\', clock_timestamp()) AS now')).rows[0]?.now ?? new Date();
     const base: Omit<AuditEntry, 'hash'> = {
       seq: last.rows[0] ? Number(last.rows[0].seq) + 1 : 1,
