@@ -141,7 +141,7 @@ describe('the audit trail after all that', () => {
     expect(n).toBeGreaterThan(20);
     const r = runCli(['status', '-c', file, '--audit'], env);
     expect(r.status, r.stderr).toBe(0);
-    const seqs = await withPg(dbs.targetUrl, async (c) => (await c.query<{ seq: string }>('SELECT seq::text AS seq FROM pgshift.audit_log ORDER BY 1::int')).rows.map((x) => Number(x.seq)));
+    const seqs = await withPg(dbs.targetUrl, async (c) => (await c.query<{ seq: string }>('SELECT seq FROM pgshift.audit_log ORDER BY seq')).rows.map((x) => Number(x.seq)));
     expect(seqs).toEqual(Array.from({ length: n }, (_v, i) => i + 1));
   });
 });
