@@ -8,7 +8,7 @@ import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
 import { scrubDeep } from '../log/redact.js';
 import { configHash } from '../plan/config-hash.js';
-import { blockers, type Plan } from '../plan/model.js';
+import { blockers, type Finding, type Plan } from '../plan/model.js';
 import { assertFresh, loadPlan, planHash } from '../plan/planfile.js';
 import { endpoints, planFrom, refresh, sessionSettings } from '../plan/refresh.js';
 import { appendAudit } from '../state/audit.js';
@@ -43,6 +43,12 @@ export interface ApplyResult {
   readonly security?: ExposureReport;
 }
 
+function blockedPlan(blocking: readonly Finding[]): PgshiftError {
+  return new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s): ${blocking.map((b) => `[${b.code}] ${b.message}`).join('; ')}`, {
+    hint: blocking[0]?.hint ?? 'Resolve the blockers shown by `pgshift plan`, then apply again.',
+  });
+}
+
 /**
  * `pgshift apply`: take the target's lock, refresh, plan (or check a saved plan is still fresh), confirm,
  * run the action graph, record the run. Safe to kill at any instant and run again.
@@ -56,6 +62,11 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
   let control = await connectClient(eps.target, session);
   let source: pg.Client | undefined;
   try {
+    // a plan with blockers (a managed schema, a superuser-only object...) changes nothing on the target, not even
+    // pgshift's own state: plan read-only first
+    source = await connectClient(eps.source, session);
+    const early = blockers(planFrom(config, eps, await refresh(source, control)));
+    if (early.length > 0) throw blockedPlan(early);
     await migrateState(stateDb(control));
     const runId = newRunId();
     const who = currentOperator();
@@ -80,7 +91,6 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
     try {
       // we hold the lock: any run still marked running died without a word
       await control.query(`UPDATE pgshift.runs SET status = 'interrupted', finished_at = clock_timestamp(), error = 'the run ended without finishing (killed?)' WHERE status = 'running'`);
-      source = await connectClient(eps.source, session);
       const refreshed = await refresh(source, control);
       const fresh = planFrom(config, eps, refreshed);
       let plan = fresh;
@@ -98,11 +108,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       }
       const hash = planHash(plan);
       const blocking = blockers(plan);
-      if (blocking.length > 0) {
-        throw new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s): ${blocking.map((b) => `[${b.code}] ${b.message}`).join('; ')}`, {
-          hint: blocking[0]?.hint ?? 'Resolve the blockers shown by `pgshift plan`, then apply again.',
-        });
-      }
+      if (blocking.length > 0) throw blockedPlan(blocking);
       const exposure = async (): Promise<{ security?: ExposureReport }> =>
         config.security.exposedSchemas.length === 0
           ? {}

@@ -90,6 +90,13 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
   await readComments(ctx);
   await readDependencies(ctx);
   const extensionMembers = await readExtensionMembers(ctx);
+  const eventTriggers = (
+    await client.query<{ n: string }>(
+      `SELECT t.evtname::pg_catalog.text AS n FROM pg_catalog.pg_event_trigger t
+        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_event_trigger'::pg_catalog.regclass AND d.objid = t.oid AND d.deptype = 'e')
+        ORDER BY 1`,
+    )
+  ).rows.map((x) => x.n);
   const roles = (await client.query<{ r: string }>('SELECT rolname::pg_catalog.text AS r FROM pg_catalog.pg_roles ORDER BY 1')).rows.map((x) => x.r);
 
   // an OWNED BY whose table is not read (excluded schema) cannot be created
@@ -101,5 +108,5 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
   const tables: TableInfo[] = [...ctx.tables.values()]
     .map((s) => ({ ...s.info, key: s.key, keyKind: s.keyKind }))
     .sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0));
-  return deepFreeze({ serverVersionNum: versionNum, database, fingerprint: fingerprint(objects), objects, tables, extensionMembers, roles });
+  return deepFreeze({ serverVersionNum: versionNum, database, fingerprint: fingerprint(objects), objects, tables, extensionMembers, roles, eventTriggers });
 }

@@ -103,4 +103,6 @@ export interface Catalog {
   readonly extensionMembers?: readonly ExtensionMember[];
   /** Every role of the server (cluster-wide; not part of the fingerprint), sorted. */
   readonly roles?: readonly string[];
+  /** Event triggers of the database (not migrated: only a superuser can create them), by name. */
+  readonly eventTriggers?: readonly string[];
 }

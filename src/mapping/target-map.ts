@@ -64,6 +64,16 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
     }
   }
 
+  // event triggers are never migrated (superuser only; Supabase's postgres cannot create them): say so at plan time
+  for (const name of source.eventTriggers ?? []) {
+    findings.push({
+      code: 'EVENT_TRIGGER_NOT_MIGRATED',
+      severity: 'warning',
+      message: `event trigger "${name}" is not migrated: only a superuser can create event triggers${supabase ? ", and Supabase's postgres role is not one" : ''}`,
+      hint: 'Recreate what it does another way on the target (a regular trigger, or a scheduled job), or accept that it is gone.',
+    });
+  }
+
   // extensions: where each one lives on the target, and the names it owns that move with it
   const extensionSchema = extensionSchemaOf(config.target);
   const moved = new Map<string, string>(); // `schema\0name` -> new schema

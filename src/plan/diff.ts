@@ -117,7 +117,9 @@ export function computePlan(input: PlanInput): Plan {
   // a copy also waits for its table's RLS (exposed schemas: no row before it); a mapped schema's copy reads the source's
   const copies = copy.actions.map((a) => {
     const from = mapping.sourceTables.get(`${a.table.schema}.${a.table.name}`);
-    const dependsOn = [...a.dependsOn, `rls ${a.table.schema}.${a.table.name}`].filter((d) => planned.has(d));
+    const rls = `rls ${a.table.schema}.${a.table.name}`;
+    const rlsFirst = sourceByAddress.get(rls)?.phase === 'pre-data' ? [rls] : [];
+    const dependsOn = [...a.dependsOn, ...rlsFirst].filter((d) => planned.has(d));
     return { ...a, dependsOn, ...(from ? { sourceTable: from } : {}) };
   });
   actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...copies);

@@ -235,8 +235,10 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
       expect(apply.stderr).toContain('Error [PLAN_BLOCKED]');
       const after = await withPg(tgt.adminUrl, (c) => introspect(c));
       expect(after.fingerprint).toBe(before.fingerprint); // no object of the target changed
-      const authRows = await withPg(tgt.adminUrl, (c) => c.query<{ n: string }>('SELECT count(*) AS n FROM auth.users'));
-      expect(authRows.rows[0]?.n).toBe('0');
+      const untouched = await withPg(tgt.adminUrl, (c) =>
+        c.query<{ n: string; state: string | null }>(`SELECT (SELECT count(*) FROM auth.users)::text AS n, to_regnamespace('pgshift')::text AS state`),
+      );
+      expect(untouched.rows[0]).toEqual({ n: '0', state: null }); // not even pgshift's state schema
 
       const mapped = cfg.write(supabaseConfig('schemas:\n  map: { auth: app_auth }\n'), 'auth-mapped.yaml');
       const planned = runCli(['plan', '-c', mapped], env);
@@ -269,6 +271,39 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
       expect(verified.stdout).toContain('app_auth.users');
       const again = runCli(['plan', '-c', mapped, '--detailed-exitcode'], env);
       expect(again.status, again.stdout + again.stderr).toBe(0);
+    } finally {
+      await tgt?.drop();
+      await src.drop();
+    }
+  });
+
+  it('objects only a superuser can create are plan-time findings, never a failure in the middle of apply', async () => {
+    const src = await sourceDatabase('supa_su');
+    let tgt: SupabaseDatabase | undefined;
+    try {
+      tgt = await freshSupabaseDatabase('supa_su_tgt');
+      await withPg(src.url, (c) =>
+        c.query(`
+          CREATE SCHEMA legacy;
+          CREATE FUNCTION legacy.my_abs(integer) RETURNS integer LANGUAGE internal IMMUTABLE STRICT AS 'int4abs';
+          CREATE FUNCTION public.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'ddl'; END $$;
+          CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION public.log_ddl();
+          CREATE TABLE public.notes (id int PRIMARY KEY, body text);
+          INSERT INTO public.notes VALUES (1, 'a'), (2, 'b');`),
+      );
+      const env = { SOURCE_DATABASE_URL: src.url, TARGET_DATABASE_URL: tgt.url };
+      const all = cfg.write(supabaseConfig(), 'superuser.yaml');
+      const plan = runCli(['plan', '-c', all], env);
+      expect(plan.status, plan.stdout + plan.stderr).toBe(1);
+      expect(plan.stdout).toContain('Error [NEEDS_SUPERUSER]: function legacy.my_abs(integer) is written in LANGUAGE internal');
+      expect(plan.stdout).toContain('Warning [EVENT_TRIGGER_NOT_MIGRATED]: event trigger "log_ddl" is not migrated');
+
+      // leave the schema out: the rest migrates, the event trigger stays a warning
+      const some = cfg.write(supabaseConfig('tables:\n  include: ["public.*"]\n'), 'superuser-public.yaml');
+      const applied = runCli(['apply', '-c', some, '--auto-approve'], env);
+      expect(applied.status, applied.stdout + applied.stderr).toBe(0);
+      const rows = await withPg(tgt.adminUrl, (c) => c.query<{ n: string; evt: string }>(`SELECT (SELECT count(*) FROM public.notes)::text AS n, (SELECT count(*) FROM pg_event_trigger WHERE evtname = 'log_ddl')::text AS evt`));
+      expect(rows.rows[0]).toEqual({ n: '2', evt: '0' });
     } finally {
       await tgt?.drop();
       await src.drop();
