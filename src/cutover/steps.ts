@@ -66,7 +66,7 @@ export async function step<T>(ctl: pg.Client, id: string, name: string, o: StepO
   await updateRecord(ctl, id, { step: name, done: { step: name, ms, detail: r.detail }, ...(r.counts ? { counts: r.counts } : {}) });
   faultPoint(name, 'after');
   o.onStep?.(name, 'done', r.detail);
-  logger().info({ step: name, ms }, `${name} done`);
+  logger().debug({ step: name, ms }, `${name} done`);
   return r.value;
 }
 

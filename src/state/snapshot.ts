@@ -46,6 +46,22 @@ export interface StateSnapshot {
   readonly runs: readonly RunRow[];
   readonly lock: LockHolder | undefined;
   readonly lastVerification: VerificationRow | undefined;
+  /** The last cutover or rollback (pgshift.cutover), if any. */
+  readonly cutover?: CutoverSummary | undefined;
+}
+
+export interface CutoverSummary {
+  readonly id: string;
+  readonly direction: 'cutover' | 'rollback';
+  readonly status: string;
+  readonly step: string;
+  readonly startedAt: string;
+  readonly switchedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly freezeMs: number | null;
+  /** Where the application points by the state: the target after a cutover no rollback reverted. */
+  readonly applicationOn: 'source' | 'target';
+  readonly error: string | null;
 }
 
 export const EMPTY_STATE_SERIAL = 'empty';
@@ -81,6 +97,22 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
     })),
     lock: await readLockHolder(client),
     lastVerification: await readLastVerification(client),
+    cutover: await readCutover(client),
+  };
+}
+
+async function readCutover(client: pg.ClientBase): Promise<CutoverSummary | undefined> {
+  const has = await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.cutover') IS NOT NULL AS ok`);
+  if (has.rows[0]?.ok !== true) return undefined;
+  const r = await client.query<{
+    id: string; direction: 'cutover' | 'rollback'; status: string; step: string; started_at: Date; switched_at: Date | null; finished_at: Date | null; freeze_ms: number | null; error: string | null;
+  }>('SELECT id, direction, status, step, started_at, switched_at, finished_at, freeze_ms, error FROM pgshift.cutover ORDER BY started_at DESC, id DESC LIMIT 1');
+  const x = r.rows[0];
+  if (!x) return undefined;
+  const onTarget = x.direction === 'cutover' ? x.status === 'done' || (x.status === 'running' && x.switched_at !== null) : x.status !== 'done';
+  return {
+    id: x.id, direction: x.direction, status: x.status, step: x.step, startedAt: x.started_at.toISOString(), switchedAt: x.switched_at?.toISOString() ?? null,
+    finishedAt: x.finished_at?.toISOString() ?? null, freezeMs: x.freeze_ms, applicationOn: onTarget ? 'target' : 'source', error: x.error,
   };
 }
 

@@ -7,11 +7,12 @@ import { interactive } from '../confirm.js';
 import { writeOut } from '../output.js';
 import { renderPlanText } from '../render/plan.js';
 import { listrProgress, logProgress, type ProgressView } from '../render/progress.js';
+import { renderCutoverResult } from '../render/cutover.js';
 import { renderStatus } from '../render/status.js';
 import { renderVerifyText } from '../render/verify.js';
 
 export default class Demo extends BaseCommand {
-  static override description = 'The whole flow on two embedded PostgreSQL servers (15 -> 17), nothing to install or configure.';
+  static override description = 'The whole flow on two embedded PostgreSQL servers (15 -> a Supabase-like 17), plan to cutover, nothing to install or configure.';
   static override flags = {
     keep: Flags.boolean({ description: 'Leave the servers running and say how to connect.', default: false }),
     dir: Flags.string({ description: 'Where to write the demo migration.yaml.', default: '.pgshift-demo' }),
@@ -37,16 +38,23 @@ export default class Demo extends BaseCommand {
           writeOut(`Apply ${r.status === 'succeeded' ? 'complete' : r.status}! ${x?.done.length ?? 0} done, ${x?.failed.length ?? 0} failed.`);
         },
         verified: (report) => writeOut(renderVerifyText(report)),
-        status: (state, blockers) => {
+        status: (state) => {
           const checkpoints = state.checkpoints.map(({ lastKey: _k, ...c }) => c);
-          writeOut(renderStatus({ ...state, checkpoints, migration: 'clinic-demo', target: 'the embedded PostgreSQL 17', objectCount: Object.keys(state.objects).length }));
-          writeOut(blockers.length === 0 ? '\nCutover preconditions hold: the copy is complete and verified. (The write freeze and switch come in the next version.)' : `\nCutover would be refused: ${blockers.join('; ')}`);
+          writeOut(renderStatus({ ...state, checkpoints, migration: 'clinic-demo', target: 'the Supabase-like PostgreSQL 17', objectCount: Object.keys(state.objects).length }));
+        },
+        exposure: (lines) => writeOut(`${lines.join('\n')}\nRLS was enabled on every table in public BEFORE its first row was copied: anon reads nothing.`),
+        cutoverStep: (step, detail) => writeOut(`  > ${step}: ${detail}`),
+        cutover: (r, before, after) => {
+          writeOut(renderCutoverResult(r, 24 * 3600_000));
+          writeOut(`\nThe application's env file before:\n${before.trimEnd()}\nand after:\n${after.trimEnd()}`);
         },
       },
     );
-    writeOut(`\nWhat happened: pgshift read both catalogs, planned every object, copied the rows in checkpointed batches,
-built indexes and constraints after the data, verified every row by checksums, and recorded it all in schema
-"pgshift" on the target. The config is ${result.configFile}.`);
+    writeOut(`\nWhat happened: pgshift read both catalogs, planned every object for a Supabase-like target (as the
+non-superuser postgres, RLS on before any row landed in public), copied the rows in checkpointed batches, built
+indexes and constraints after the data, verified every row by checksums, then cut over: a write freeze of well under a
+second on the source, a final sync of what changed, sequences, a last verification and the switch of the app's
+env file. Everything is recorded in schema "pgshift" on the target. The config is ${result.configFile}.`);
     if (result.envFile) {
       writeOut(`\nThe servers are still running. Connect with:\n  source ${result.envFile}\n  npx pgshift status -c ${result.configFile}\nStop them with:\n${result.stop.map((s) => `  ${s}`).join('\n')}`);
     } else {

@@ -19,6 +19,12 @@ export function renderStatus(s: StatusView): string {
   lines.push(
     `  lock          ${s.lock ? `${s.lock.lockId} held by ${s.lock.command} run ${s.lock.runId} (${s.lock.operator} on ${s.lock.host}, pid ${s.lock.osPid}) since ${s.lock.acquiredAt.toISOString()}${s.lock.alive ? '' : ' — holder is gone; the next apply takes it over'}` : 'free'}`,
   );
+  if (s.cutover) {
+    const c = s.cutover;
+    const what = c.status === 'running' ? `${c.direction} stopped after step ${c.step} (run \`pgshift ${c.direction}\` to complete it, or \`pgshift rollback\`)` : `${c.direction} ${c.status} ${c.finishedAt ?? ''}`;
+    lines.push(`  application   on the ${c.applicationOn}`);
+    lines.push(`  cutover       ${what}${c.freezeMs !== null ? `, write freeze ${c.freezeMs} ms` : ''}${c.error ? ` (${c.error})` : ''}`);
+  }
   if (s.checkpoints.length > 0) {
     lines.push('', 'Tables:');
     const width = Math.max(...s.checkpoints.map((c) => `${c.tableSchema}.${c.tableName}`.length));
