@@ -217,3 +217,29 @@ describe('pgshift rollback', () => {
     expect(await sourceWriteFails(dbs.targetUrl)).toBeUndefined(); // the target takes the application's writes
   });
 });
+
+describe('cutover.mode: auto', () => {
+  it('apply goes on to cut over once the copy is verified', async () => {
+    const fresh = await freshDatabases('cutover_auto');
+    const dir = configDir('cutover-auto');
+    try {
+      await withPg(fresh.sourceUrl, (c) => c.query('CREATE TABLE visits (id int PRIMARY KEY, at timestamptz); INSERT INTO visits SELECT g, now() FROM generate_series(1, 500) g'));
+      const e = { SOURCE_DATABASE_URL: fresh.sourceUrl, TARGET_DATABASE_URL: fresh.targetUrl };
+      const appEnv = join(dir.dir, 'app.env');
+      writeFileSync(appEnv, `DATABASE_URL=${fresh.sourceUrl}\n`);
+      const f = dir.write(minimalConfig(`cutover:\n  mode: auto\n  switch:\n    env_file: ${appEnv}\n    variable: DATABASE_URL\n    value: \${TARGET_DATABASE_URL}\n`));
+      const r = runCli(['apply', '-c', f, '--auto-approve'], e);
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout).toContain('Apply complete!');
+      expect(r.stdout).toContain('> freeze writes on source');
+      expect(r.stdout).toContain('Cutover complete!');
+      expect(readFileSync(appEnv, 'utf8')).toBe(`DATABASE_URL=${fresh.targetUrl}\n`);
+      const json = runCli(['apply', '-c', f, '--auto-approve', '--json'], e);
+      expect(json.status, json.stderr).toBe(0);
+      expect((JSON.parse(json.stdout) as { cutover: { status: string } }).cutover.status).toBe('already');
+    } finally {
+      await fresh.drop();
+      dir.remove();
+    }
+  });
+});

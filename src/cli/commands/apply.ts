@@ -5,7 +5,9 @@ import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
 import { askYes, interactive } from '../confirm.js';
 import { autoApproveFlag, configFlag, jsonFlag } from '../flags.js';
-import { writeJson, writeOut } from '../output.js';
+import { runCutover } from '../../cutover/cutover.js';
+import { writeErr, writeJson, writeOut } from '../output.js';
+import { renderCutoverPlan, renderCutoverResult } from '../render/cutover.js';
 import { renderPlanText } from '../render/plan.js';
 import { listrProgress, logProgress, type ProgressView } from '../render/progress.js';
 import { describeExposure } from '../../security/exposure.js';
@@ -51,8 +53,11 @@ export default class Apply extends BaseCommand {
         },
       });
       await view?.done();
-      if (flags.json) writeJson(result);
-      else if (result.status === 'no-changes') writeOut('No changes. The target matches the desired state.');
+      const auto = config.cutover.mode === 'auto';
+      if (flags.json && !auto) writeJson(result);
+      else if (flags.json) {
+        // cutover.mode auto: one JSON document with the cutover in it, below
+      } else if (result.status === 'no-changes') writeOut('No changes. The target matches the desired state.');
       else if (result.status === 'cancelled') writeOut('Apply cancelled.');
       else {
         const ex = result.execution;
@@ -77,6 +82,22 @@ export default class Apply extends BaseCommand {
         throw new PgshiftError('ACTION_FAILED', `${f.length} action(s) failed: ${f.map((x) => x.message).join('; ')}`, {
           hint: 'Fix the cause, then run `pgshift apply` again: finished work is kept and skipped.',
         });
+      }
+      if (auto && result.status !== 'cancelled') {
+        // cutover.mode: auto — the verified apply goes on to cut over (its own plan of > steps, its own approval)
+        const cut = await runCutover(config, {
+          signal: controller.signal,
+          confirm: async (plan) => {
+            if (!flags.json) writeOut(`\n${renderCutoverPlan(plan)}`);
+            if (flags['auto-approve']) return true;
+            return askYes('cutover.mode is auto: do you want pgshift to cut the application over to the target now?', 'cutover');
+          },
+          onStep: (step, state, detail) => {
+            if (!flags.json && state === 'done') writeErr(`  > ${step}: ${detail ?? 'done'}`);
+          },
+        });
+        if (flags.json) writeJson({ ...result, cutover: cut });
+        else writeOut(renderCutoverResult(cut, config.cutover.rollbackWindowMs));
       }
     } finally {
       process.off('SIGINT', onSignal);
