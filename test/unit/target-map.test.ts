@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { fingerprint } from '../../src/catalog/fingerprint.js';
+import type { Catalog, CatalogObject, TableInfo } from '../../src/catalog/types.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import { parseAclItem } from '../../src/mapping/roles.js';
+import { mapForTarget } from '../../src/mapping/target-map.js';
+
+function config(extra = '', provider = 'supabase'): Config {
+  const r = parseConfig(
+    `version: 1\nname: t\nsource:\n  url: postgres://app:pw@127.0.0.1:5432/clinic\ntarget:\n  url: postgres://postgres:pw@127.0.0.1:5433/postgres\n  provider: ${provider}\n${extra}`,
+    'migration.yaml',
+    {},
+  );
+  if (!r.config) throw new Error(JSON.stringify(r.problems));
+  return r.config;
+}
+
+function problems(extra: string): string[] {
+  return parseConfig(`version: 1\nname: t\nsource:\n  url: postgres://app:pw@127.0.0.1:5432/a\ntarget:\n  url: postgres://postgres:pw@127.0.0.1:5433/b\n  provider: supabase\n${extra}`, 'm.yaml', {}).problems.map(
+    (p) => p.message,
+  );
+}
+
+const obj = (o: Partial<CatalogObject> & Pick<CatalogObject, 'kind' | 'address' | 'name'>): CatalogObject => ({
+  schema: 'public',
+  table: null,
+  phase: ['schema', 'extension', 'type', 'function', 'sequence', 'table'].includes(o.kind) ? 'pre-data' : 'post-data',
+  createSql: [`-- ${o.address}`],
+  definition: `def ${o.address}`,
+  dependsOn: [],
+  owner: 'owner',
+  acl: null,
+  ...o,
+});
+
+const table = (schema: string, name: string, columns: Array<{ name: string; default?: string; type?: string }>): TableInfo => ({
+  schema,
+  name,
+  address: `table ${schema}.${name}`,
+  kind: 'table',
+  parent: null,
+  columns: columns.map((c, i) => ({
+    name: c.name, attnum: i + 1, type: c.type ?? 'uuid', typeName: 'uuid', typeSchema: 'pg_catalog', notNull: true,
+    default: c.default ?? null, identity: null, generated: null, collation: null,
+  })),
+  key: [columns[0]?.name ?? 'id'],
+  keyKind: 'primary',
+  estimatedRows: 10,
+  estimatedBytes: 8192,
+  hasTriggers: false,
+});
+
+function catalog(objects: CatalogObject[], tables: TableInfo[], extra: Partial<Catalog> = {}): Catalog {
+  return { serverVersionNum: 150000, database: 'd', fingerprint: fingerprint(objects), objects, tables, ...extra };
+}
+
+const EMPTY_TARGET = catalog([], [], { roles: ['postgres', 'anon', 'authenticated'] });
+
+describe('mapForTarget: managed schemas and schemas.map', () => {
+  const users = { schema: 'auth', name: 'users' };
+  const source = catalog(
+    [
+      obj({ kind: 'schema', address: 'schema auth', name: 'auth', schema: null, createSql: ['CREATE SCHEMA IF NOT EXISTS "auth"'], definition: 'CREATE SCHEMA IF NOT EXISTS "auth"' }),
+      obj({ kind: 'table', address: 'table auth.users', name: 'users', schema: 'auth', table: users, createSql: ['CREATE TABLE "auth"."users" ("id" uuid NOT NULL)'], dependsOn: ['schema auth'] }),
+      obj({ kind: 'view', address: 'view public.staff', name: 'staff', createSql: ['CREATE VIEW "public"."staff" AS  SELECT id FROM auth.users users'], definition: ' SELECT id FROM auth.users users', dependsOn: ['table auth.users'] }),
+      obj({ kind: 'comment', address: 'comment schema auth', name: 'auth', schema: null, createSql: ["COMMENT ON SCHEMA \"auth\" IS 'auth.users'"], dependsOn: ['schema auth'] }),
+    ],
+    [table('auth', 'users', [{ name: 'id' }])],
+  );
+
+  it('a source schema named like a managed one is a blocker whose hint names schemas.map', () => {
+    const m = mapForTarget(config(), source, EMPTY_TARGET);
+    const blocker = m.findings.find((f) => f.code === 'SCHEMA_RESERVED');
+    expect(blocker).toMatchObject({ severity: 'blocker', address: 'schema auth' });
+    expect(blocker?.hint).toContain('schemas: { map: { auth: app_auth } }');
+    // not a blocker for a plain Postgres target
+    expect(mapForTarget(config('', 'postgres'), source, EMPTY_TARGET).findings).toEqual([]);
+  });
+
+  it('mapped, every address, reference and statement names the new schema (literals excepted)', () => {
+    const m = mapForTarget(config('schemas:\n  map: { auth: app_auth }\n'), source, EMPTY_TARGET);
+    expect(m.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
+    const by = new Map(m.catalog.objects.map((o) => [o.address, o]));
+    expect([...by.keys()].sort()).toEqual(['comment schema app_auth', 'schema app_auth', 'table app_auth.users', 'view public.staff']);
+    expect(by.get('schema app_auth')?.createSql).toEqual(['CREATE SCHEMA IF NOT EXISTS "app_auth"']);
+    expect(by.get('table app_auth.users')).toMatchObject({ schema: 'app_auth', table: { schema: 'app_auth', name: 'users' }, dependsOn: ['schema app_auth'] });
+    expect(by.get('view public.staff')?.definition).toBe(' SELECT id FROM app_auth.users users');
+    expect(by.get('view public.staff')?.dependsOn).toEqual(['table app_auth.users']);
+    expect(by.get('comment schema app_auth')?.createSql).toEqual(["COMMENT ON SCHEMA \"app_auth\" IS 'auth.users'"]);
+    expect(m.catalog.tables.map((t) => t.address)).toEqual(['table app_auth.users']);
+    expect(m.sourceTables.get('app_auth.users')).toEqual(users);
+    expect(m.notes.get('view public.staff')).toBe('rewrites auth.users -> app_auth.users');
+  });
+
+  it('hostile schema names map through quoteIdent', () => {
+    const weird = catalog(
+      [
+        obj({ kind: 'schema', address: 'schema We"ird', name: 'We"ird', schema: null, createSql: ['CREATE SCHEMA IF NOT EXISTS "We""ird"'] }),
+        obj({ kind: 'table', address: 'table We"ird.select', name: 'select', schema: 'We"ird', table: { schema: 'We"ird', name: 'select' }, createSql: ['CREATE TABLE "We""ird"."select" ()'] }),
+      ],
+      [table('We"ird', 'select', [{ name: 'id' }])],
+    );
+    const m = mapForTarget(config('schemas:\n  map: { "We\\"ird": "new one" }\nsecurity: { exposed_schemas: [] }\n'), weird, EMPTY_TARGET);
+    const by = new Map(m.catalog.objects.map((o) => [o.address, o]));
+    expect(by.get('table new one.select')?.createSql).toEqual(['CREATE TABLE "new one"."select" ()']);
+    expect(by.get('schema new one')?.createSql).toEqual(['CREATE SCHEMA IF NOT EXISTS "new one"']);
+  });
+});
+
+describe('mapForTarget: extensions, RLS, roles', () => {
+  const patients = { schema: 'public', name: 'patients' };
+  const source = catalog(
+    [
+      obj({ kind: 'extension', address: 'extension pgcrypto', name: 'pgcrypto', createSql: ['CREATE EXTENSION IF NOT EXISTS "pgcrypto" WITH SCHEMA "public"'] }),
+      obj({
+        kind: 'table', address: 'table public.patients', name: 'patients', table: patients,
+        createSql: ['CREATE TABLE "public"."patients" ("id" uuid DEFAULT public.gen_random_uuid() NOT NULL, "note" text DEFAULT \'public.gen_random_uuid()\')'],
+        definition: 'id uuid default public.gen_random_uuid()',
+        acl: ['owner=arwdDxt/owner', 'clinic_ro=r/owner', 'legacy=arw/owner', 'anon=r/owner'],
+      }),
+      obj({ kind: 'table', address: 'table clinic.visits', name: 'visits', schema: 'clinic', table: { schema: 'clinic', name: 'visits' }, createSql: ['CREATE TABLE "clinic"."visits" ()'] }),
+      obj({ kind: 'policy', address: 'policy public.patients.own', name: 'own', table: patients, createSql: ['CREATE POLICY "own" ON "public"."patients" AS PERMISSIVE FOR SELECT TO "clinic_ro" USING (true)'], definition: 'CREATE POLICY "own" ON "public"."patients" AS PERMISSIVE FOR SELECT TO "clinic_ro" USING (true)' }),
+    ],
+    [table('public', 'patients', [{ name: 'id', default: 'public.gen_random_uuid()' }]), table('clinic', 'visits', [{ name: 'id' }])],
+    { extensionMembers: [{ extension: 'pgcrypto', schema: 'public', name: 'gen_random_uuid' }] },
+  );
+  const target = catalog(
+    [obj({ kind: 'extension', address: 'extension pgcrypto', name: 'pgcrypto', schema: 'extensions' })],
+    [],
+    { roles: ['postgres', 'anon', 'authenticated'] },
+  );
+  const ROLES = 'roles:\n  map: { clinic_ro: app_reader, anon: anon }\n  create: [app_reader]\n';
+
+  it('moves extension references to the target extension schema, and says so', () => {
+    const m = mapForTarget(config(ROLES), source, target);
+    const t = m.catalog.objects.find((o) => o.address === 'table public.patients');
+    expect(t?.createSql[0]).toBe('CREATE TABLE "public"."patients" ("id" uuid DEFAULT extensions.gen_random_uuid() NOT NULL, "note" text DEFAULT \'public.gen_random_uuid()\')');
+    expect(t?.definition).toBe('id uuid default extensions.gen_random_uuid()');
+    expect(m.catalog.tables.find((x) => x.name === 'patients')?.columns[0]?.default).toBe('extensions.gen_random_uuid()');
+    expect(m.catalog.objects.find((o) => o.address === 'extension pgcrypto')?.schema).toBe('extensions');
+    expect(m.findings.find((f) => f.code === 'EXTENSION_SCHEMA_MOVED')?.message).toContain('"public" on the source and in "extensions" on the target');
+    expect(m.notes.get('table public.patients')).toBe('rewrites public.gen_random_uuid -> extensions.gen_random_uuid');
+  });
+
+  it('RLS before data for tables in exposed schemas only; warn is a finding; off does nothing', () => {
+    const m = mapForTarget(config(ROLES), source, target);
+    const rls = m.catalog.objects.find((o) => o.address === 'rls public.patients');
+    expect(rls).toMatchObject({ phase: 'pre-data', createSql: ['ALTER TABLE "public"."patients" ENABLE ROW LEVEL SECURITY'], definition: 'enable=true force=false' });
+    expect(m.catalog.objects.find((o) => o.address === 'table public.patients')?.createSql.at(-1)).toBe('ALTER TABLE "public"."patients" ENABLE ROW LEVEL SECURITY');
+    expect(m.catalog.objects.find((o) => o.address === 'rls clinic.visits')).toBeUndefined();
+    const warn = mapForTarget(config(`${ROLES}security: { rls: warn }\n`), source, target);
+    expect(warn.catalog.objects.find((o) => o.kind === 'rls')).toBeUndefined();
+    expect(warn.findings.find((f) => f.code === 'RLS_DISABLED_EXPOSED')?.message).toContain('public.patients');
+    const off = mapForTarget(config(`${ROLES}security: { rls: off, acknowledge_rls_off: true }\n`), source, target);
+    expect(off.catalog.objects.find((o) => o.kind === 'rls')).toBeUndefined();
+    expect(off.findings.find((f) => f.code === 'RLS_DISABLED_EXPOSED')).toBeUndefined();
+  });
+
+  it('creates asked-for roles without a password, grants to mapped roles, drops the others with a finding', () => {
+    const m = mapForTarget(config(ROLES), source, target);
+    const by = new Map(m.catalog.objects.map((o) => [o.address, o]));
+    expect(by.get('role app_reader')?.createSql).toEqual(['CREATE ROLE "app_reader" NOLOGIN']);
+    expect(m.notes.get('role app_reader')).toContain('ALTER ROLE "app_reader" WITH LOGIN PASSWORD');
+    expect(by.get('grant table public.patients to app_reader')?.createSql).toEqual(['GRANT SELECT ON TABLE "public"."patients" TO "app_reader"']);
+    expect(by.get('grant table public.patients to anon')?.createSql).toEqual(['GRANT SELECT ON TABLE "public"."patients" TO "anon"']);
+    expect(by.get('policy public.patients.own')?.createSql[0]).toContain('TO "app_reader" USING (true)');
+    expect(by.get('policy public.patients.own')?.dependsOn).toContain('role app_reader');
+    expect(m.findings.map((f) => f.code).sort()).toEqual(['EXTENSION_SCHEMA_MOVED', 'GRANT_DROPPED', 'ROLE_WITHOUT_PASSWORD']);
+    expect(m.findings.find((f) => f.code === 'GRANT_DROPPED')?.message).toContain('"legacy"');
+  });
+
+  it('a reserved role the source grants to, unmapped, is a blocker; a missing policy role too', () => {
+    const m = mapForTarget(config(''), source, target);
+    const codes = m.findings.filter((f) => f.severity === 'blocker').map((f) => f.code).sort();
+    expect(codes).toEqual(['ROLE_MISSING', 'ROLE_RESERVED']);
+  });
+});
+
+describe('roles and security settings', () => {
+  it('parses aclitems with quoted role names', () => {
+    expect(parseAclItem('"we""ird role"=arw*/"own er"')).toEqual({ grantee: 'we"ird role', privileges: ['INSERT', 'SELECT', 'UPDATE'] });
+    expect(parseAclItem('=X/owner')).toEqual({ grantee: '', privileges: ['EXECUTE'] });
+  });
+
+  it('validate refuses rls off without the acknowledgement, reserved roles to create, two schemas mapped to one, a managed target', () => {
+    expect(problems('security: { rls: off }\n').join('\n')).toContain('security.acknowledge_rls_off: true');
+    expect(problems('security: { rls: off, acknowledge_rls_off: true }\n')).toEqual([]);
+    expect(problems('roles: { create: [anon, supabase_admin, app] }\n').filter((p) => p.includes('reserved role'))).toHaveLength(2);
+    expect(problems('schemas: { map: { a: x, b: x } }\n').join('\n')).toContain('both map to "x"');
+    expect(problems('schemas: { map: { auth: storage } }\n').join('\n')).toContain('"storage" is a schema Supabase manages');
+  });
+});
