@@ -2,6 +2,8 @@ import pg from 'pg';
 import { logger } from '../log/logger.js';
 import { type ResolvedEndpoint, tlsOptions } from './endpoint.js';
 import { connectError } from './connect-error.js';
+import { connectFailure } from '../preflight/gather.js';
+import { ipv6OnlyExplanation } from '../preflight/network.js';
 import { quoteLiteral } from './ident.js';
 import { type RetryPolicy, withRetry } from './retry.js';
 
@@ -64,6 +66,8 @@ export async function connectClient(ep: ResolvedEndpoint, s: SessionSettings = D
           return client;
         } catch (err) {
           await client.end().catch(() => undefined);
+          // Supabase's IPv6-only direct host from an IPv4-only network: waiting will not help, explain it now
+          if (ipv6OnlyExplanation(ep.host, connectFailure(err).errno)) throw connectError(err, ep, attempt);
           throw err;
         }
       },

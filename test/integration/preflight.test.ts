@@ -183,3 +183,30 @@ describe('connection headroom', () => {
     expect(starved.findings).toContainEqual(expect.objectContaining({ code: 'CONNECTIONS_INSUFFICIENT', severity: 'blocker' }));
   });
 });
+
+describe("Supabase's direct host", () => {
+  it('a failed connection to db.<ref>.supabase.co is explained in doctor (IPv6 only) with the session pooler as the fix', () => {
+    const file = cfg.write(
+      minimalConfig('  provider: supabase\nconnection: { connect_timeout: 3s, retry: { attempts: 1 } }\n'),
+      'supabase-direct.yaml',
+    );
+    const target = 'postgres://postgres:direct-pw-123@db.pgshiftnosuchref0000.supabase.co:5432/postgres';
+    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: target });
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout) as DoctorJson & { target: { reachable: boolean; error: { message: string } } };
+    expect(report.target.reachable).toBe(false);
+    expect(r.stdout + r.stderr).not.toContain('direct-pw-123');
+    // this machine either has no route to the host or cannot resolve it (the ref does not exist): both are explained
+    const errno = /\b(ENETUNREACH|EHOSTUNREACH|ENOTFOUND|EADDRNOTAVAIL|EAI_AGAIN)\b/.exec(report.target.error.message)?.[1];
+    if (errno === 'EAI_AGAIN') {
+      console.warn('no DNS answer here (EAI_AGAIN): the IPv6-only explanation is not checked');
+      return;
+    }
+    expect(errno, report.target.error.message).toBeDefined();
+    const row = report.checks.find((c) => c.code === 'SUPABASE_DIRECT_IPV6_ONLY');
+    expect(row).toMatchObject({ id: 'network', side: 'target', status: 'block' });
+    expect(row?.message).toMatch(/only an IPv6 address/);
+    expect(row?.hint).toMatch(/session pooler instead \(IPv4\): host aws-N-<region>\.pooler\.supabase\.com, port 5432 .*user postgres\.pgshiftnosuchref0000/);
+    expect(report.target.error.message).toMatch(/only an IPv6 address/);
+  });
+});

@@ -69,7 +69,7 @@ describe('the IPv6-only Supabase direct host', () => {
       const [item] = networkItems(direct, { errno });
       expect(item).toMatchObject({ code: 'SUPABASE_DIRECT_IPV6_ONLY', level: 'blocker' });
       expect(item?.message).toMatch(/only an IPv6 address/);
-      expect(item?.hint).toMatch(/postgres\.abcdefghijklmnop:PASSWORD@aws-N-REGION\.pooler\.supabase\.com:5432/);
+      expect(item?.hint).toMatch(/session pooler instead \(IPv4\): host aws-N-<region>\.pooler\.supabase\.com, port 5432 .*user postgres\.abcdefghijklmnop/);
     }
   });
   it('says nothing for other errors or other hosts', () => {
