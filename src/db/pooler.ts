@@ -87,12 +87,18 @@ export function transactionPoolerError(ep: ResolvedEndpoint, probe: PoolingProbe
   );
 }
 
+/** Endpoints this process already found pinned: a command that verifies twice (cutover) probes once. */
+const pinned = new Set<string>();
+
 /**
  * Refuses an endpoint behind a transaction pooler, whatever its port: the check for every connection that carries
- * a migration (plan, apply, verify). Both sides are probed at once.
+ * a migration (plan, apply, verify). Both sides are probed at once; an endpoint found pinned is not probed again
+ * by the same process (call this before a write freeze, and the verification inside the freeze costs nothing).
  */
 export async function assertSessionPooling(eps: readonly ResolvedEndpoint[], session: SessionSettings): Promise<void> {
-  const probes = await Promise.all(eps.map(async (ep) => ({ ep, probe: await probePooling(ep, session) })));
+  const key = (ep: ResolvedEndpoint): string => `${ep.side}\u0000${ep.display}`;
+  const probes = await Promise.all(eps.filter((ep) => !pinned.has(key(ep))).map(async (ep) => ({ ep, probe: await probePooling(ep, session) })));
   const pooled = probes.find((p) => p.probe.pooling === 'transaction');
   if (pooled) throw transactionPoolerError(pooled.ep, pooled.probe);
+  for (const p of probes) pinned.add(key(p.ep));
 }
