@@ -78,11 +78,13 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
   const extensionSchema = extensionSchemaOf(config.target);
   const moved = new Map<string, string>(); // `schema\0name` -> new schema
   const extTarget = new Map<string, string>();
+  const movedFrom = new Map<string, string>(); // old extension schema -> new one
   for (const e of source.objects.filter((o) => o.kind === 'extension')) {
     const from = e.schema ?? '';
     const to = targetObjects.get(e.address)?.schema ?? extensionSchema ?? mapSchema(from);
     extTarget.set(e.address, to);
     if (to === from) continue;
+    movedFrom.set(from, to);
     for (const m of source.extensionMembers ?? []) if (m.extension === e.name && m.schema === from) moved.set(`${m.schema}\u0000${m.name}`, to);
   }
 
@@ -105,7 +107,9 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
     if (to !== undefined && (name === null || namesIn.get(schema)?.has(name) === true)) return to;
     return null;
   };
+  const rewriting = moved.size > 0 || schemaMap.size > 0;
   const rewrite = (text: string, sink: Rewrite[]): string => {
+    if (!rewriting) return text;
     const r = rewriteSchemaRefs(text, rule);
     sink.push(...r.rewrites);
     return r.sql;
@@ -210,6 +214,21 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
     if (o.kind === 'policy') {
       createSql = createSql.map((s) => mapPolicyRoles(o, s));
       definition = mapPolicyRolesQuiet(definition, roleMap);
+    }
+    if (o.kind === 'function' && movedFrom.size > 0) {
+      // a routine that pins search_path to the extension's old schema calls its objects unqualified there
+      const path = /\n SET search_path TO ([^\n]*)\n/.exec(o.createSql[0] ?? '')?.[1];
+      const listed = path ? [...path.matchAll(/'((?:[^']|'')*)'|([^\s,]+)/g)].map((x) => (x[1] ?? x[2] ?? '').replace(/''/g, "'").replace(/^"|"$/g, '')) : [];
+      const stale = [...movedFrom].filter(([from, to]) => listed.includes(from) && !listed.includes(to));
+      if (stale.length > 0) {
+        findings.push({
+          code: 'EXTENSION_SEARCH_PATH',
+          severity: 'warning',
+          address: o.address,
+          message: `${o.address} sets search_path to ${path ?? ''}: extension objects it calls unqualified are no longer there on the target (${stale.map(([f, t]) => `${f} -> ${t}`).join(', ')})`,
+          hint: `Add ${stale.map(([, t]) => t).join(', ')} to its search_path (ALTER FUNCTION ... SET search_path), or qualify the calls.`,
+        });
+      }
     }
     if (supabase && o.kind === 'function') {
       const lang = languageOf(o);

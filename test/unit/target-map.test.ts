@@ -143,6 +143,16 @@ describe('mapForTarget: extensions, RLS, roles', () => {
     expect(m.notes.get('table public.patients')).toBe('rewrites public.gen_random_uuid -> extensions.gen_random_uuid');
   });
 
+  it('warns about a routine that pins search_path to the schema an extension left', () => {
+    const fn = obj({
+      kind: 'function', address: 'function public.new_id()', name: 'new_id',
+      createSql: ["CREATE OR REPLACE FUNCTION public.new_id()\n RETURNS uuid\n LANGUAGE sql\n SET search_path TO 'public', 'pg_temp'\nAS $function$select gen_random_uuid()$function$"],
+    });
+    const m = mapForTarget(config(ROLES), { ...source, objects: [...source.objects, fn] }, target);
+    expect(m.findings.find((f) => f.code === 'EXTENSION_SEARCH_PATH')).toMatchObject({ address: 'function public.new_id()', severity: 'warning' });
+    expect(m.findings.find((f) => f.code === 'EXTENSION_SEARCH_PATH')?.message).toContain('public -> extensions');
+  });
+
   it('RLS before data for tables in exposed schemas only; warn is a finding; off does nothing', () => {
     const m = mapForTarget(config(ROLES), source, target);
     const rls = m.catalog.objects.find((o) => o.address === 'rls public.patients');
