@@ -155,8 +155,12 @@ async function sideFacts(p: Probe, ep: ResolvedEndpoint): Promise<SideFacts> {
 /** The pooler probe (two short sessions) of a reachable side. */
 async function withPooling(f: SideFacts, ep: ResolvedEndpoint, session: SessionSettings): Promise<SideFacts> {
   if (!f.server) return f;
-  const probe = await probePooling(ep, session);
-  return { ...f, pooling: { mode: probe.pooling, evidence: probe.evidence } };
+  try {
+    const probe = await probePooling(ep, session);
+    return { ...f, pooling: { mode: probe.pooling, evidence: probe.evidence } };
+  } catch {
+    return f; // no two more sessions to spare (the connections row says so): no pooler row
+  }
 }
 
 /** Preflight of both sides. Never throws for a server problem: it reports it as a blocking check. */
