@@ -346,8 +346,10 @@ function protectExposedTables(
     const table = objects[tableAt] as CatalogObject;
     objects[tableAt] = { ...table, createSql: [...table.createSql, `ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`] };
     if (rlsAt !== undefined) {
+      // the source's own RLS: before the copy too, unless it FORCEs RLS on the owner (a COPY by an owner without
+      // BYPASSRLS would then be refused; the statement that creates the table has enabled RLS already)
       const rls = objects[rlsAt] as CatalogObject;
-      objects[rlsAt] = { ...rls, phase: 'pre-data' };
+      if (!rls.createSql.some((sql) => sql.includes('FORCE ROW LEVEL SECURITY'))) objects[rlsAt] = { ...rls, phase: 'pre-data' };
       continue;
     }
     const sql = `ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`;

@@ -21,8 +21,12 @@ export function schemaParity(source: Catalog, target: Catalog, scope: Scope): Sc
   return out;
 }
 
-/** Sequences on the target that would hand out a value its column already holds (behind max of the column). */
-export async function sequencesBehind(target: pg.ClientBase): Promise<SchemaDifference[]> {
+/**
+ * Sequences on the target that would hand out a value its column already holds (behind max of the column). With
+ * `only` (`schema.table` names), just the sequences of those tables: the migrated ones (a managed target has
+ * sequences of its own, on tables the migration role may not even read).
+ */
+export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<string>): Promise<SchemaDifference[]> {
   const owned = await target.query<{ seq_schema: string; seq: string; tbl_schema: string; tbl: string; col: string }>(
     `SELECT sn.nspname AS seq_schema, s.relname AS seq, tn.nspname AS tbl_schema, t.relname AS tbl, a.attname AS col
        FROM pg_catalog.pg_depend d
@@ -39,6 +43,7 @@ export async function sequencesBehind(target: pg.ClientBase): Promise<SchemaDiff
   );
   const out: SchemaDifference[] = [];
   for (const o of owned.rows) {
+    if (only && !only.has(`${o.tbl_schema}.${o.tbl}`)) continue;
     const r = await target.query<{ behind: boolean; mx: string | null; next: string }>(
       `SELECT mx > nextval_floor AS behind, mx::text, nextval_floor::text AS next FROM (
          SELECT (SELECT max(${quoteIdent(o.col)})::bigint FROM ${qualified(o.tbl_schema, o.tbl)}) AS mx,
