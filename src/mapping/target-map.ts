@@ -148,7 +148,7 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
         severity: 'blocker',
         address: address.schema(s),
         message: `source schema "${s}" is named like a schema Supabase manages; its ${n} object(s) cannot be created there`,
-        hint: `Map it to a schema of your own in migration.yaml, e.g. schemas: { map: { ${s}: ${example} } } (every reference to it is rewritten), or leave it out with tables.exclude.`,
+        hint: `Map it to a schema of your own in migration.yaml, e.g. schemas: { map: { ${s}: ${example} } } (every reference to it is rewritten), or leave the schema out of tables.include.`,
       });
     }
   }
@@ -195,7 +195,8 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
         ...(targetSchemas.has(to) || sourceSchemas.has(to) ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(to)}`]),
         `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(o.name)} WITH SCHEMA ${quoteIdent(to)}`,
       ];
-      objects.push({ ...o, schema: to, createSql: sql, definition: `extension ${quoteIdent(o.name)} schema ${quoteIdent(to)}`, dependsOn: [] });
+      const dependsOn = sourceSchemas.has(to) ? [address.schema(to)] : [];
+      objects.push({ ...o, schema: to, createSql: sql, definition: `extension ${quoteIdent(o.name)} schema ${quoteIdent(to)}`, dependsOn });
       continue;
     }
     if (o.kind === 'schema' && supabase && isManagedSchema(o.name) && !schemaMap.has(o.name)) {
