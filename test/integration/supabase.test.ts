@@ -102,6 +102,8 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
           GRANT SELECT ON public.patients, clinic.visits TO ${quoteIdent(reader)};
           ALTER TABLE public.patients ENABLE ROW LEVEL SECURITY;
           CREATE POLICY own_rows ON public.patients FOR SELECT TO ${quoteIdent(reader)} USING (seen_by = current_user);
+          CREATE TABLE public."we""ird Tåble" (id uuid PRIMARY KEY DEFAULT public.uuid_generate_v1mc(), "select" text DEFAULT 'public.uuid_generate_v4()');
+          INSERT INTO public."we""ird Tåble" ("select") SELECT 'row ' || g FROM generate_series(1, 10) g;
           INSERT INTO public.patients (name, email) SELECT 'patient ' || g, 'p' || g || '@example.org' FROM generate_series(1, 300) g;
           INSERT INTO clinic.visits (patient_id, note) SELECT id, 'visit' FROM public.patients;
           ANALYZE;`),
@@ -140,6 +142,10 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
         const ext = await c.query<{ extname: string; nspname: string }>(
           `SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname IN ('uuid-ossp', 'pgcrypto') ORDER BY 1`,
         );
+        const weird = await c.query<{ col: string; def: string }>(
+          `SELECT a.attname::text AS col, pg_get_expr(d.adbin, d.adrelid) AS def FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+            WHERE d.adrelid = 'public."we""ird Tåble"'::regclass ORDER BY 1`,
+        );
         const view = await c.query<{ def: string }>(`SELECT pg_get_viewdef('clinic.patient_ids'::regclass) AS def`);
         const fn = await c.query<{ def: string }>(`SELECT pg_get_functiondef('clinic.new_token()'::regprocedure) AS def`);
         const idx = await c.query<{ def: string }>(`SELECT pg_get_indexdef('public.patients_email_digest'::regclass) AS def`);
@@ -150,7 +156,7 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
                   has_schema_privilege('app_reader', 'clinic', 'USAGE') AS u`,
         );
         const owners = await c.query<{ owner: string }>(`SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname IN ('patients', 'visits', 'film')`);
-        return { defaults: defaults.rows, ext: ext.rows, view: view.rows[0]?.def, fn: fn.rows[0]?.def, idx: idx.rows[0]?.def, policy: policy.rows, roles: roles.rows, grants: grants.rows[0], owners: owners.rows };
+        return { weird: weird.rows, defaults: defaults.rows, ext: ext.rows, view: view.rows[0]?.def, fn: fn.rows[0]?.def, idx: idx.rows[0]?.def, policy: policy.rows, roles: roles.rows, grants: grants.rows[0], owners: owners.rows };
       });
       expect(target.ext).toEqual([{ extname: 'pgcrypto', nspname: 'extensions' }, { extname: 'uuid-ossp', nspname: 'extensions' }]);
       expect(target.defaults).toEqual([
@@ -158,6 +164,11 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
         { col: 'patients.seen_by', def: 'CURRENT_USER' },
         { col: 'visits.id', def: 'extensions.gen_random_uuid()' },
         { col: 'visits.token', def: "encode(extensions.gen_random_bytes(8), 'hex'::text)" },
+      ]);
+      // a hostile name, and a string literal that spells an extension call (data: unchanged)
+      expect(target.weird).toEqual([
+        { col: 'id', def: 'extensions.uuid_generate_v1mc()' },
+        { col: 'select', def: "'public.uuid_generate_v4()'::text" },
       ]);
       expect(target.view).toContain('extensions.uuid_generate_v5(extensions.uuid_ns_url(), name)');
       expect(target.fn).toContain('extensions.gen_random_bytes(4)');
