@@ -115,12 +115,16 @@ export function computePlan(input: PlanInput): Plan {
   // data between the two schema phases: copies wait for their table, after-data objects for their copies
   const firstPostData = actions.findIndex((a) => a.phase === 'post-data');
   // a copy also waits for its table's RLS (exposed schemas: no row before it); a mapped schema's copy reads the source's
+  const rawTables = new Map(input.source.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   const copies = copy.actions.map((a) => {
     const from = mapping.sourceTables.get(`${a.table.schema}.${a.table.name}`);
     const rls = `rls ${a.table.schema}.${a.table.name}`;
     const rlsFirst = sourceByAddress.get(rls)?.phase === 'pre-data' ? [rls] : [];
     const dependsOn = [...a.dependsOn, ...rlsFirst].filter((d) => planned.has(d));
-    return { ...a, dependsOn, ...(from ? { sourceTable: from } : {}) };
+    // key values are cast on the source: its own spelling of the key types (an extension type may live elsewhere there)
+    const raw = rawTables.get(`${(from ?? a.table).schema}.${(from ?? a.table).name}`);
+    const key = a.key ? a.key.map((k) => ({ ...k, type: raw?.columns.find((c) => c.name === k.name)?.type ?? k.type })) : null;
+    return { ...a, dependsOn, key, ...(from ? { sourceTable: from } : {}) };
   });
   actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...copies);
   findings.push(...copy.findings);

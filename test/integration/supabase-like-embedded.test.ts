@@ -59,8 +59,12 @@ describe.runIf(available)('a Supabase-like embedded cluster (src/embedded/supaba
       const sourceUrl = withDatabase(admin, name);
       await withPg(sourceUrl, (c) =>
         c.query(`CREATE EXTENSION pgcrypto WITH SCHEMA public;
+                 CREATE EXTENSION citext WITH SCHEMA public;
                  CREATE TABLE public.patients (id uuid PRIMARY KEY DEFAULT public.gen_random_uuid(), name text, email text);
-                 INSERT INTO public.patients (name, email) SELECT 'p' || g, 'p' || g || '@example.org' FROM generate_series(1, 100) g;`),
+                 INSERT INTO public.patients (name, email) SELECT 'p' || g, 'p' || g || '@example.org' FROM generate_series(1, 100) g;
+                 -- keyed by an extension type: batches cast the key on the source, where citext is still in public
+                 CREATE TABLE public.emails (email public.citext PRIMARY KEY, n int);
+                 INSERT INTO public.emails SELECT 'User' || g || '@Example.org', g FROM generate_series(1, 95) g;`),
       );
       const file = cfg.write(`version: 1
 name: embedded
@@ -69,19 +73,22 @@ source:
 target:
   url: \${TARGET_DATABASE_URL}
   provider: supabase
+copy: { batch_size: 10 }
 `);
       const env = { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: server.url('clinic', 'postgres', PASSWORD) };
       const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
       expect(applied.status, applied.stdout + applied.stderr).toBe(0);
-      expect(applied.stdout).toContain('Security: anon and authenticated read no row of the 1 migrated table(s)');
+      expect(applied.stdout).toContain('Security: anon and authenticated read no row of the 2 migrated table(s)');
       const seen = await withPg(server.url('clinic'), async (c) => {
         await c.query("SET search_path = ''");
         const def = await c.query<{ d: string }>(`SELECT pg_get_expr(adbin, adrelid) AS d FROM pg_attrdef WHERE adrelid = 'public.patients'::regclass`);
         await c.query('SET ROLE anon');
         const n = await c.query<{ n: string }>('SELECT count(*)::text AS n FROM public.patients');
-        return { def: def.rows[0]?.d, anon: n.rows[0]?.n };
+        await c.query('RESET ROLE');
+        const emails = await c.query<{ n: string; t: string }>(`SELECT count(*)::text AS n, min(pg_typeof(email)::text) AS t FROM public.emails`);
+        return { def: def.rows[0]?.d, anon: n.rows[0]?.n, emails: emails.rows[0] };
       });
-      expect(seen).toEqual({ def: 'extensions.gen_random_uuid()', anon: '0' });
+      expect(seen).toEqual({ def: 'extensions.gen_random_uuid()', anon: '0', emails: { n: '95', t: 'extensions.citext' } });
     } finally {
       await dropDatabase(admin, name);
     }
