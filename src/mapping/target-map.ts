@@ -286,7 +286,9 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
   }
   objects.push(...roles.objects);
 
+  const sourceRls = new Set(objects.filter((o) => o.kind === 'rls').map((o) => o.address));
   const withRls = protectExposedTables(config, objects, tables, rawScope, sourceTables, findings, notes);
+  findings.push(...apiFindings(config, withRls, sourceRls));
   withRls.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return {
     catalog: { ...source, objects: withRls, tables },
@@ -294,6 +296,53 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
     notes,
     sourceTables,
   };
+}
+
+/**
+ * What RLS before data means for the roles of the migration, said at plan time: a policy of an exposed table that
+ * lets PUBLIC, anon or authenticated read rows will expose them through the Data API (the check after apply fails
+ * with DATA_EXPOSED); roles granted on tables whose RLS pgshift adds see no row until a policy lets them.
+ */
+function apiFindings(config: Config, objects: readonly CatalogObject[], sourceRls: ReadonlySet<string>): Finding[] {
+  const exposed = new Set(config.security.exposedSchemas);
+  if (exposed.size === 0 || config.security.rls === 'off') return [];
+  const out: Finding[] = [];
+  const policiesOn = new Map<string, string[]>();
+  for (const o of objects) {
+    if (o.kind !== 'policy' || !o.table || !exposed.has(o.table.schema)) continue;
+    const t = `${o.table.schema}.${o.table.name}`;
+    const roles = /^CREATE POLICY .*? AS (PERMISSIVE|RESTRICTIVE) FOR ([A-Z]+) TO (.*?)(?: USING \(| WITH CHECK \(|$)/s.exec(o.createSql[0] ?? '');
+    const list = (roles?.[3] ?? '').split(', ').map((r) => (r === 'PUBLIC' ? r : r.slice(1, -1).replace(/""/g, '"')));
+    policiesOn.set(t, [...(policiesOn.get(t) ?? []), ...list]);
+    const api = list.filter((r) => r === 'PUBLIC' || r === 'anon' || r === 'authenticated');
+    if (roles?.[1] === 'PERMISSIVE' && (roles[2] === 'SELECT' || roles[2] === 'ALL') && api.length > 0) {
+      out.push({
+        code: 'POLICY_FOR_API_ROLES',
+        severity: 'warning',
+        address: o.address,
+        message: `${o.address} lets ${api.join(', ')} read rows of ${t}, which the Data API serves to ${api.includes('PUBLIC') || api.includes('anon') ? 'anyone holding the public anon key' : 'every signed-in user'}`,
+        hint: 'Check its USING expression; after apply, pgshift reads the table as anon and authenticated and fails with DATA_EXPOSED if rows show.',
+      });
+    }
+  }
+  const hidden = new Map<string, string[]>();
+  for (const g of objects) {
+    if (g.kind !== 'grant' || !g.table || !exposed.has(g.table.schema) || !/^GRANT (?:[A-Z]+, )*SELECT[ ,]/.test(g.createSql[0] ?? '')) continue;
+    const t = `${g.table.schema}.${g.table.name}`;
+    if (sourceRls.has(`rls ${t}`) || !objects.some((o) => o.address === `rls ${t}`)) continue;
+    const role = g.address.slice(g.address.lastIndexOf(' to ') + 4);
+    if (role === 'anon' || role === 'authenticated' || (policiesOn.get(t) ?? []).some((r) => r === role || r === 'PUBLIC')) continue;
+    hidden.set(role, [...(hidden.get(role) ?? []), t]);
+  }
+  for (const [role, tables] of [...hidden].sort()) {
+    out.push({
+      code: 'RLS_HIDES_ROWS',
+      severity: 'warning',
+      message: `role "${role}" may read ${tables.length} table(s) that get row level security on the target (not on the source) and no policy for it: it will see no row of ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}`,
+      hint: `Add policies for it (CREATE POLICY ... TO ${quoteIdent(role)} USING (...)), give it BYPASSRLS if it is a backend role, or keep those tables out of security.exposed_schemas.`,
+    });
+  }
+  return out;
 }
 
 function mapPolicyRolesQuiet(sql: string, roleMap: ReadonlyMap<string, string>): string {

@@ -180,6 +180,16 @@ describe('mapForTarget: extensions, RLS, roles', () => {
     expect(m.findings.find((f) => f.code === 'GRANT_DROPPED')?.message).toContain('"legacy"');
   });
 
+  it('says at plan time when a policy opens an exposed table to the API roles, and when RLS hides rows from a granted role', () => {
+    const open = obj({ kind: 'policy', address: 'policy public.patients.everyone', name: 'everyone', table: patients, createSql: ['CREATE POLICY "everyone" ON "public"."patients" AS PERMISSIVE FOR SELECT TO PUBLIC USING (true)'] });
+    const withOpen = { ...source, objects: [...source.objects.filter((o) => o.kind !== 'policy'), open] };
+    const m = mapForTarget(config(ROLES), withOpen, target);
+    expect(m.findings.find((f) => f.code === 'POLICY_FOR_API_ROLES')?.message).toContain('anyone holding the public anon key');
+    expect(m.findings.find((f) => f.code === 'RLS_HIDES_ROWS')).toBeUndefined(); // PUBLIC's policy covers app_reader
+    const noPolicy = mapForTarget(config(ROLES), { ...source, objects: source.objects.filter((o) => o.kind !== 'policy') }, target);
+    expect(noPolicy.findings.find((f) => f.code === 'RLS_HIDES_ROWS')?.message).toContain('role "app_reader" may read 1 table(s)');
+  });
+
   it('a reserved role the source grants to, unmapped, is a blocker; a missing policy role too', () => {
     const m = mapForTarget(config(''), source, target);
     const codes = m.findings.filter((f) => f.severity === 'blocker').map((f) => f.code).sort();
