@@ -9,7 +9,7 @@ import { logger } from '../log/logger.js';
 import { scrubDeep } from '../log/redact.js';
 import { configHash } from '../plan/config-hash.js';
 import { blockers, type Finding, type Plan } from '../plan/model.js';
-import { assertFresh, loadPlan, planHash } from '../plan/planfile.js';
+import { assertFresh, decisionHash, loadPlan, planHash } from '../plan/planfile.js';
 import { endpoints, planFrom, refresh, sessionSettings } from '../plan/refresh.js';
 import { appendAudit } from '../state/audit.js';
 import { acquireLock } from '../state/lock.js';
@@ -97,9 +97,10 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       if (opts.planFile) {
         const saved = loadPlan(opts.planFile);
         assertFresh(saved.plan, { configHash: configHash(config), sourceFingerprint: refreshed.source.fingerprint, targetFingerprint: refreshed.target.fingerprint, stateSerial: refreshed.state.serial }, opts.planFile);
-        // the saved plan is fresh: planning is pure, so today's plan must be the same one. Run today's (computed
-        // here from the catalogs) rather than SQL read from a file, and refuse if the two differ in any way.
-        if (planHash(scrubDeep(fresh)) !== saved.hash) {
+        // the saved plan is fresh: planning is pure, so today's plan must decide the same. Run today's (computed
+        // here from the catalogs) rather than SQL read from a file, and refuse if the two decide anything differently
+        // (row and size estimates of a live source may move: they decide nothing).
+        if (decisionHash(scrubDeep(fresh)) !== decisionHash(saved.plan)) {
           throw new PgshiftError('PLAN_STALE', `the saved plan ${opts.planFile} differs from the plan computed now from the same inputs`, {
             hint: 'Run `pgshift plan --out` again, review it, and apply the new plan.',
           });

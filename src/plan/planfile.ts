@@ -15,6 +15,18 @@ export function planHash(plan: Plan): string {
   return sha256(canonicalJson(plan)).slice(0, 16);
 }
 
+/**
+ * What a plan decides, without what it only estimates: the actions (in address order, since copies are ordered
+ * largest first) with their row and size estimates and reason text left out. On a live source the estimates move
+ * with every insert; a reviewed plan must still apply when nothing it decides has changed.
+ */
+export function decisionHash(plan: Plan): string {
+  const actions = plan.actions
+    .map((a) => (a.kind === 'copy_table' ? { ...a, estimatedRows: 0, estimatedBytes: 0, reason: '' } : a))
+    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  return sha256(canonicalJson({ ...plan, actions })).slice(0, 16);
+}
+
 /** Writes the plan atomically (temp file + rename). It holds no secret: URLs are redacted and scrubbed again. */
 export function savePlan(file: string, plan: Plan): SavedPlan {
   const safe = scrubDeep(plan);

@@ -115,6 +115,18 @@ describe('saved plans', () => {
     expect(r.stderr).toMatch(/Error \[PLAN_STALE\]: .*(pgshift's state on the target|the target's schema) changed/);
   });
 
+  it('still apply when only the estimates moved (a live source keeps inserting)', async () => {
+    await withPg(dbs.sourceUrl, (c) => c.query("CREATE TABLE app.t_live (id int PRIMARY KEY, note text); INSERT INTO app.t_live SELECT g, repeat('x', 200) FROM generate_series(1, 100) g; ANALYZE app.t_live"));
+    const live = cfg.write(minimalConfig('tables: { include: ["app.t_live"] }\n'), 'live.yaml');
+    const out = join(cfg.dir, 'plans', 'live.plan.json');
+    expect(runCli(['plan', '-c', live, '--out', out], envOf(dbs)).status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain('~100 rows');
+    await withPg(dbs.sourceUrl, (c) => c.query("INSERT INTO app.t_live SELECT g, repeat('y', 200) FROM generate_series(101, 5000) g; ANALYZE app.t_live"));
+    const r = runCli(['apply', out, '-c', live], envOf(dbs));
+    expect(r.status, r.stderr).toBe(0);
+    expect(await withPg(dbs.targetUrl, async (c) => (await c.query('SELECT count(*)::int AS n FROM app.t_live')).rows[0])).toEqual({ n: 5000 });
+  });
+
   it('are refused when edited after saving', async () => {
     await withPg(dbs.sourceUrl, (c) => c.query('CREATE TABLE app.t_new (id int PRIMARY KEY)'));
     const p = save('edited');
