@@ -60,7 +60,7 @@ beforeAll(async () => {
   app = await startAppServiceProcess({ envFile });
   file = cfg.write(
     minimalConfig(`copy: { batch_size: 2000, parallel: 2 }
-verify: { checksums: full, updated_at_column: created_at }
+verify: { checksums: full }
 cutover:
   max_write_freeze: ${MAX_FREEZE_MS}ms
   switch:
