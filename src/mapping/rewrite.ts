@@ -9,7 +9,8 @@ import { quoteIdent, quoteIdentLikeServer } from '../db/ident.js';
  *   print, dollar quotes only ever hold routine bodies (constants come out as '...'), and a body is code;
  * - identifiers are compared as the server resolves them: unquoted ones case-folded to lower case, quoted ones
  *   ("we""ird", "a.b") exactly, with their quotes and doubled quotes undone;
- * - `schema.name` and `schema.name.more` chains (whitespace around the dots allowed) ask `rule(schema, name)`;
+ * - `schema.name` and `schema.name.more` chains (whitespace around the dots allowed) ask `rule(schema, name)`,
+ *   and so does a qualified operator, `OPERATOR(schema.->)`;
  *   a bare identifier right after the keyword SCHEMA asks `rule(schema, null)`.
  *
  * `rule` returns the new schema or null to leave the reference as it is. The new name keeps the old one's style: a
@@ -40,6 +41,7 @@ interface Ident {
 const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
 const IDENT_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
 const REG_CAST = /^\s*::\s*(?:pg_catalog\.)?"?(?:regclass|regproc|regprocedure|regtype|regoper|regoperator|regconfig|regdictionary|regnamespace|regcollation)\b"?/i;
+const OPERATOR_NAME = /^[+\-*/<>=~!@#%^&|`?]+/;
 const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
 class Scanner {
@@ -210,6 +212,24 @@ function rewriteText(text: string, rule: SchemaRule, rewrites: Rewrite[]): strin
       // a chain a.b[.c...]: only the first two parts matter
       const afterFirst = s.pos;
       s.skipBlank();
+      if (text[first.start] !== '"' && first.value === 'operator' && s.at() === '(') {
+        // OPERATOR(schema.op), as the server prints a qualified operator (hstore's ->, pg_trgm's %, ...)
+        s.pos++;
+        s.skipBlank();
+        const schema = s.ident();
+        s.skipBlank();
+        if (schema && s.at() === '.') {
+          s.pos++;
+          s.skipBlank();
+          const op = OPERATOR_NAME.exec(text.slice(s.pos, s.pos + 64))?.[0];
+          if (op) {
+            s.pos += op.length;
+            replace(schema, schema.value, op);
+          }
+        }
+        schemaNext = false;
+        continue;
+      }
       let second: Ident | null = null;
       if (s.at() === '.' && s.at(1) !== '.') {
         s.pos++;

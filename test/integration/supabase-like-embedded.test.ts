@@ -64,7 +64,12 @@ describe.runIf(available)('a Supabase-like embedded cluster (src/embedded/supaba
                  INSERT INTO public.patients (name, email) SELECT 'p' || g, 'p' || g || '@example.org' FROM generate_series(1, 100) g;
                  -- keyed by an extension type: batches cast the key on the source, where citext is still in public
                  CREATE TABLE public.emails (email public.citext PRIMARY KEY, n int);
-                 INSERT INTO public.emails SELECT 'User' || g || '@Example.org', g FROM generate_series(1, 95) g;`),
+                 INSERT INTO public.emails SELECT 'User' || g || '@Example.org', g FROM generate_series(1, 95) g;
+                 -- an operator of an extension in an index expression: printed OPERATOR(public.->)
+                 CREATE EXTENSION hstore WITH SCHEMA public;
+                 CREATE TABLE public.prefs (id int PRIMARY KEY, data public.hstore);
+                 CREATE INDEX prefs_lang ON public.prefs ((data -> 'lang'));
+                 INSERT INTO public.prefs SELECT g, public.hstore('lang', 'en') FROM generate_series(1, 5) g;`),
       );
       const file = cfg.write(`version: 1
 name: embedded
@@ -78,7 +83,7 @@ copy: { batch_size: 10 }
       const env = { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: server.url('clinic', 'postgres', PASSWORD) };
       const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
       expect(applied.status, applied.stdout + applied.stderr).toBe(0);
-      expect(applied.stdout).toContain('Security: anon and authenticated read no row of the 2 migrated table(s)');
+      expect(applied.stdout).toContain('Security: anon and authenticated read no row of the 3 migrated table(s)');
       const seen = await withPg(server.url('clinic'), async (c) => {
         await c.query("SET search_path = ''");
         const def = await c.query<{ d: string }>(`SELECT pg_get_expr(adbin, adrelid) AS d FROM pg_attrdef WHERE adrelid = 'public.patients'::regclass`);
@@ -86,9 +91,13 @@ copy: { batch_size: 10 }
         const n = await c.query<{ n: string }>('SELECT count(*)::text AS n FROM public.patients');
         await c.query('RESET ROLE');
         const emails = await c.query<{ n: string; t: string }>(`SELECT count(*)::text AS n, min(pg_typeof(email)::text) AS t FROM public.emails`);
-        return { def: def.rows[0]?.d, anon: n.rows[0]?.n, emails: emails.rows[0] };
+        const idx = await c.query<{ d: string }>(`SELECT pg_get_indexdef('public.prefs_lang'::regclass) AS d`);
+        return { def: def.rows[0]?.d, anon: n.rows[0]?.n, emails: emails.rows[0], idx: idx.rows[0]?.d };
       });
-      expect(seen).toEqual({ def: 'extensions.gen_random_uuid()', anon: '0', emails: { n: '95', t: 'extensions.citext' } });
+      expect(seen).toEqual({ def: 'extensions.gen_random_uuid()', anon: '0', emails: { n: '95', t: 'extensions.citext' }, idx: expect.stringContaining("(data OPERATOR(extensions.->) 'lang'::text)") as unknown as string });
+      const again = runCli(['plan', '-c', file, '--detailed-exitcode'], env);
+      expect(again.status, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).toContain('No changes.');
     } finally {
       await dropDatabase(admin, name);
     }

@@ -80,6 +80,14 @@ $function$`;
     expect(rewriteSchemaRefs("'auth.users' :: pg_catalog.regclass, 'auth.users'::text", auth).sql).toBe("'app_auth.users' :: pg_catalog.regclass, 'auth.users'::text");
   });
 
+  it('rewrites qualified operators, OPERATOR(schema.op), when the operator moved', () => {
+    const ops: SchemaRule = (schema, name) => (schema === 'public' && (name === '->' || name === '%') ? 'extensions' : null);
+    expect(rewriteSchemaRefs("(data OPERATOR(public.->) 'k'::text), (name OPERATOR( public . % ) 'x')", ops).sql).toBe(
+      "(data OPERATOR(extensions.->) 'k'::text), (name OPERATOR( extensions . % ) 'x')",
+    );
+    expect(rewriteSchemaRefs('a OPERATOR(pg_catalog.=) b, t.*, "operator"(1)', ops).rewrites).toEqual([]);
+  });
+
   it('is unchanged (same string) when nothing matches', () => {
     const sql = 'SELECT 1';
     expect(rewriteSchemaRefs(sql, ext).sql).toBe(sql);
