@@ -17,7 +17,7 @@ import { runSwitchCommand } from './hook.js';
 import { cutoverBlockers } from './preconditions.js';
 import { Deadline, openSessions, step, type Sessions } from './steps.js';
 import { cutOverTo, insertRecord, latestRecord, updateRecord, type CutoverRow, type StepRecord } from './record.js';
-import { syncSequences, syncTables, type TableSync } from './sync.js';
+import { snapshotXmin, syncSequences, syncTables, type TableSync } from './sync.js';
 
 /** One `>` line of the cutover plan. */
 export interface CutoverStepPlan {
@@ -196,8 +196,11 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
       return { value: undefined, detail: `${h.latencyMs} ms, ${h.pooling} pooling` };
     });
   }
+  // what the catch-up has seen: the final sync compares only tables written since (or whose counts moved)
+  let sinceCatchUp: string | undefined;
   if (at <= stepIndex('catch-up')) {
     catchUp = await step(ctl, id, 'catch-up', o, async () => {
+      sinceCatchUp = await snapshotXmin(s.source);
       const r = await syncTables(set.tables, { from: s.source, to: s.target }, { keyOverride });
       const t = totals(r);
       return { value: r, detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`, counts: { catchUpWritten: t.written, catchUpDeleted: t.deleted } };
@@ -228,7 +231,11 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
     await Promise.all([s.source.query(budget), s.target.query(budget)]);
     try {
       final = await step(ctl, id, 'final-sync', o, async () => {
-        const r = await syncTables(set.tables, { from: s.source, to: s.target }, { keyOverride, checkDeadline: () => deadline.check('the final sync') });
+        const r = await syncTables(set.tables, { from: s.source, to: s.target }, {
+          keyOverride,
+          checkDeadline: () => deadline.check('the final sync'),
+          ...(sinceCatchUp ? { unchangedSince: sinceCatchUp } : {}),
+        });
         const t = totals(r);
         return { value: r, detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`, counts: { finalWritten: t.written, finalDeleted: t.deleted } };
       });
