@@ -97,6 +97,14 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
         ORDER BY 1`,
     )
   ).rows.map((x) => x.n);
+  const memberOf = (
+    await client.query<{ r: string }>(
+      `SELECT r.rolname::pg_catalog.text AS r FROM pg_catalog.pg_roles r
+        WHERE CASE WHEN pg_catalog.current_setting('server_version_num')::pg_catalog.int4 >= 160000
+                   THEN pg_catalog.pg_has_role(current_user, r.oid, 'SET') ELSE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER') END
+        ORDER BY 1`,
+    )
+  ).rows.map((x) => x.r);
   const roles = (await client.query<{ r: string }>('SELECT rolname::pg_catalog.text AS r FROM pg_catalog.pg_roles ORDER BY 1')).rows.map((x) => x.r);
 
   // an OWNED BY whose table is not read (excluded schema) cannot be created
@@ -108,5 +116,5 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
   const tables: TableInfo[] = [...ctx.tables.values()]
     .map((s) => ({ ...s.info, key: s.key, keyKind: s.keyKind }))
     .sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0));
-  return deepFreeze({ serverVersionNum: versionNum, database, fingerprint: fingerprint(objects), objects, tables, extensionMembers, roles, eventTriggers });
+  return deepFreeze({ serverVersionNum: versionNum, database, fingerprint: fingerprint(objects), objects, tables, extensionMembers, roles, memberOf, eventTriggers });
 }

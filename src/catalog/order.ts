@@ -17,6 +17,7 @@ const KIND_ORDER: readonly ObjectKind[] = [
   'rls',
   'policy',
   'grant',
+  'owner',
   'comment',
   'sequence_value',
 ];

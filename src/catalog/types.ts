@@ -26,7 +26,8 @@ export type ObjectKind =
   | 'sequence_value' // setval() from the source: last_value and is_called
   // planned from the config, never read from a catalog (src/mapping/roles.ts):
   | 'role' // a target role of roles.create (NOLOGIN, no password)
-  | 'grant'; // a source privilege given to the role roles.map names
+  | 'grant' // a source privilege given to the role roles.map names
+  | 'owner'; // ALTER ... OWNER TO the role roles.map names for the source owner (roles.owners: mapped)
 
 export type Phase = 'pre-data' | 'post-data';
 
@@ -103,6 +104,8 @@ export interface Catalog {
   readonly extensionMembers?: readonly ExtensionMember[];
   /** Every role of the server (cluster-wide; not part of the fingerprint), sorted. */
   readonly roles?: readonly string[];
+  /** Roles the connecting role may SET ROLE to (and so give objects to), itself included. */
+  readonly memberOf?: readonly string[];
   /** Event triggers of the database (not migrated: only a superuser can create them), by name. */
   readonly eventTriggers?: readonly string[];
 }

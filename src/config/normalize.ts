@@ -55,7 +55,7 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
       ),
     },
     schemas: { map: { ...raw.schemas.map } },
-    roles: { map: { ...raw.roles.map }, create: [...raw.roles.create] },
+    roles: { map: { ...raw.roles.map }, create: [...raw.roles.create], owners: raw.roles.owners },
     copy: { batchSize: raw.copy.batch_size, parallel: raw.copy.parallel, data: raw.copy.data },
     verify: {
       rowCounts: raw.verify.row_counts,

@@ -14,7 +14,7 @@ export interface RawConfig {
     overrides: Record<string, { batch_size?: number; key?: string[]; updated_at_column?: string }>;
   };
   schemas: { map: Record<string, string> };
-  roles: { map: Record<string, string>; create: string[] };
+  roles: { map: Record<string, string>; create: string[]; owners: 'connecting' | 'mapped' };
   copy: { batch_size: number; parallel: number; data: boolean };
   verify: {
     row_counts: boolean;

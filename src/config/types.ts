@@ -39,7 +39,7 @@ export interface Config {
   /** Source schema -> target schema (schemas.map). */
   readonly schemas: { readonly map: Readonly<Record<string, string>> };
   /** Source role -> target role for grants, and the target roles pgshift creates (NOLOGIN, no password). */
-  readonly roles: { readonly map: Readonly<Record<string, string>>; readonly create: readonly string[] };
+  readonly roles: { readonly map: Readonly<Record<string, string>>; readonly create: readonly string[]; readonly owners: 'connecting' | 'mapped' };
   readonly copy: { readonly batchSize: number; readonly parallel: number; readonly data: boolean };
   readonly verify: {
     readonly rowCounts: boolean;

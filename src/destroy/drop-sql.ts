@@ -45,6 +45,7 @@ export function dropSql(o: CatalogObject): string[] {
       return [];
     case 'role': // cluster-wide, may hold privileges elsewhere: kept
     case 'grant': // goes with its object
+    case 'owner':
       return [];
     default: {
       const never: never = o.kind;

@@ -45,7 +45,7 @@ function describeRewrites(rewrites: readonly Rewrite[]): string {
 }
 
 /** The source catalog as it lands on the target (see TargetMapping). Pure: no IO. */
-export function mapForTarget(config: Config, source: Catalog, target: Catalog): TargetMapping {
+export function mapForTarget(config: Config, source: Catalog, target: Catalog, createdByPgshift: ReadonlySet<string> = new Set()): TargetMapping {
   const findings: Finding[] = [];
   const notes = new Map<string, string>();
   const supabase = config.target.provider === 'supabase';
@@ -276,7 +276,7 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog): 
 
   // roles of roles.create and grants for roles.map; policies wait for the roles they name
   const mappedScope = new Scope(config, { ...source, objects, tables });
-  const roles = planRoles(config, objects, (o) => mappedScope.objectInScope(o), target);
+  const roles = planRoles(config, objects, (o) => mappedScope.objectInScope(o), target, createdByPgshift);
   findings.push(...roles.findings);
   for (const [a, n] of roles.notes) notes.set(a, n);
   const createdRoles = roles.objects.filter((o) => o.kind === 'role').map((o) => o.address);

@@ -43,7 +43,7 @@ export function computePlan(input: PlanInput): Plan {
   const { config, target } = input;
   // the source as it lands on the target: extensions in the target's extension schema, schemas.map applied, RLS
   // for exposed tables; every rewrite is a note on its action or a finding
-  const mapping = mapForTarget(config, input.source, target);
+  const mapping = mapForTarget(config, input.source, target, new Set(Object.keys(input.state.objects)));
   const source = mapping.catalog;
   const scope = new Scope(config, source);
   const targetByAddress = new Map(target.objects.map((o) => [o.address, o]));

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareSupabaseLike, SUPABASE_LIKE_SUPERUSER, supabaseLikeDatabaseSql } from '../../src/embedded/supabase-like.js';
 import { runCli } from '../e2e/cli.js';
 import { configDir } from '../support/config.js';
-import { createDatabase, dropDatabase, testServers, uniqueDatabaseName, withDatabase, withPg } from '../support/databases.js';
+import { createDatabase, dropDatabase, quoteIdent, testServers, uniqueDatabaseName, withDatabase, withPg } from '../support/databases.js';
 import { EmbeddedPostgres, embeddedBinariesAvailable } from '../support/embedded.js';
 
 const available = embeddedBinariesAvailable(17);
@@ -100,6 +100,73 @@ copy: { batch_size: 10 }
       expect(again.stdout).toContain('No changes.');
     } finally {
       await dropDatabase(admin, name);
+    }
+  });
+
+  it('roles.owners: mapped gives the objects to the mapped role, which reads its rows while anon reads none', async () => {
+    const admin = testServers().source.adminUrl;
+    const name = uniqueDatabaseName('sbl_owner');
+    const sourceOwner = `${name}_owner`;
+    await createDatabase(admin, name);
+    await withPg(server.url('postgres'), (c) => c.query('CREATE DATABASE owners'));
+    await withPg(server.url('owners'), (c) => c.query(supabaseLikeDatabaseSql('owners')));
+    try {
+      const sourceUrl = withDatabase(admin, name);
+      await withPg(sourceUrl, (c) =>
+        c.query(`CREATE ROLE ${quoteIdent(sourceOwner)} NOLOGIN;
+                 CREATE TABLE public.visits (id serial PRIMARY KEY, note text);
+                 CREATE VIEW public.visit_notes AS SELECT note FROM public.visits;
+                 ALTER TABLE public.visits OWNER TO ${quoteIdent(sourceOwner)};
+                 ALTER VIEW public.visit_notes OWNER TO ${quoteIdent(sourceOwner)};
+                 INSERT INTO public.visits (note) SELECT 'n' || g FROM generate_series(1, 20) g;`),
+      );
+      const file = cfg.write(
+        `version: 1
+name: owners
+source:
+  url: \${SOURCE_DATABASE_URL}
+target:
+  url: \${TARGET_DATABASE_URL}
+  provider: supabase
+roles:
+  map: { ${sourceOwner}: app_owner }
+  create: [app_owner]
+  owners: mapped
+`,
+        'owners.yaml',
+      );
+      const env = { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: server.url('owners', 'postgres', PASSWORD) };
+      const plan = runCli(['plan', '-c', file], env);
+      expect(plan.stdout).toMatch(/\+ owner table public\.visits/);
+      const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
+      expect(applied.status, applied.stdout + applied.stderr).toBe(0);
+      const seen = await withPg(server.url('owners'), async (c) => {
+        const owners = await c.query<{ relname: string; owner: string }>(
+          `SELECT relname::text, pg_get_userbyid(relowner)::text AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1`,
+        );
+        const read = async (role: string): Promise<string | undefined> => {
+          await c.query(`SET ROLE ${quoteIdent(role)}`);
+          const r = await c.query<{ n: string }>('SELECT count(*)::text AS n FROM public.visits');
+          await c.query('RESET ROLE');
+          return r.rows[0]?.n;
+        };
+        return { owners: owners.rows, app: await read('app_owner'), anon: await read('anon') };
+      });
+      expect(seen).toEqual({
+        owners: [
+          { relname: 'visit_notes', owner: 'app_owner' },
+          { relname: 'visits', owner: 'app_owner' },
+          { relname: 'visits_id_seq', owner: 'app_owner' }, // follows its table
+          { relname: 'visits_pkey', owner: 'app_owner' },
+        ],
+        app: '20', // the owner is not subject to its table's RLS: the backend keeps working
+        anon: '0',
+      });
+      const again = runCli(['plan', '-c', file, '--detailed-exitcode'], env);
+      expect(again.status, again.stdout + again.stderr).toBe(0);
+    } finally {
+      await dropDatabase(admin, name);
+      await withPg(admin, (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdent(sourceOwner)}`));
     }
   });
 });

@@ -197,6 +197,52 @@ describe('mapForTarget: extensions, RLS, roles', () => {
   });
 });
 
+describe('mapForTarget: roles.owners', () => {
+  const t = { schema: 'public', name: 't' };
+  const source = catalog(
+    [
+      obj({ kind: 'table', address: 'table public.t', name: 't', table: t, owner: 'clinic_owner' }),
+      obj({ kind: 'sequence', address: 'sequence public.t_id_seq', name: 't_id_seq', owner: 'clinic_owner' }),
+      obj({ kind: 'sequence_owner', address: 'sequence_owner public.t_id_seq', name: 't_id_seq', table: t }),
+      obj({ kind: 'type', address: 'type public.email', name: 'email', owner: 'clinic_owner', createSql: ['CREATE DOMAIN "public"."email" AS text'] }),
+      obj({ kind: 'view', address: 'view public.v', name: 'v', owner: 'other' }),
+      obj({ kind: 'function', address: 'function public.f(integer)', name: 'f', owner: 'api', createSql: ['CREATE FUNCTION ...'] }),
+    ],
+    [table('public', 't', [{ name: 'id' }])],
+  );
+  const target = catalog([], [], { roles: ['postgres', 'anon', 'authenticated', 'someone'], memberOf: ['postgres'] });
+
+  it('connecting (the default): nothing changes owner', () => {
+    const m = mapForTarget(config('roles: { map: { clinic_owner: app_owner }, create: [app_owner] }\n'), source, target);
+    expect(m.catalog.objects.filter((o) => o.kind === 'owner')).toEqual([]);
+    expect(m.catalog.objects.find((o) => o.address === 'role app_owner')?.createSql).toEqual(['CREATE ROLE "app_owner" NOLOGIN']);
+  });
+
+  it('mapped: objects of mapped owners are given to their target role, which pgshift can SET ROLE to', () => {
+    const m = mapForTarget(config('roles: { map: { clinic_owner: app_owner }, create: [app_owner], owners: mapped }\nsecurity: { exposed_schemas: [] }\n'), source, target);
+    const owners = m.catalog.objects.filter((o) => o.kind === 'owner');
+    expect(owners.map((o) => o.createSql[0])).toEqual(['ALTER TABLE "public"."t" OWNER TO "app_owner"', 'ALTER DOMAIN "public"."email" OWNER TO "app_owner"']);
+    expect(owners[0]?.dependsOn).toEqual(['table public.t', 'role app_owner', 'grant schema public to app_owner (create, for owning)']);
+    // an owner needs CREATE on the schema: planned (and shown) unless the target's acl already has it
+    expect(m.catalog.objects.find((o) => o.address === 'grant schema public to app_owner (create, for owning)')?.createSql).toEqual(['GRANT CREATE ON SCHEMA "public" TO "app_owner"']);
+    expect(m.catalog.objects.find((o) => o.address === 'role app_owner')?.createSql).toEqual(['CREATE ROLE "app_owner" NOLOGIN', 'GRANT "app_owner" TO CURRENT_USER']);
+    expect(m.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
+    // already given, or on the target before pgshift: left alone
+    const done = catalog([obj({ kind: 'table', address: 'table public.t', name: 't', table: t, owner: 'app_owner' }), obj({ kind: 'type', address: 'type public.email', name: 'email', owner: 'postgres' })], [], { roles: target.roles ?? [], memberOf: target.memberOf ?? [] });
+    expect(mapForTarget(config('roles: { map: { clinic_owner: app_owner }, create: [app_owner], owners: mapped }\n'), source, done).catalog.objects.filter((o) => o.kind === 'owner')).toEqual([]);
+    const mine = mapForTarget(config('roles: { map: { clinic_owner: app_owner }, create: [app_owner], owners: mapped }\n'), source, done, new Set(['type public.email']));
+    expect(mine.catalog.objects.filter((o) => o.kind === 'owner').map((o) => o.address)).toEqual(['owner type public.email']);
+  });
+
+  it('mapped: an owner pgshift cannot SET ROLE to, or a reserved one, is a blocker', () => {
+    const m = mapForTarget(config('roles: { map: { clinic_owner: someone, api: authenticated }, owners: mapped }\n'), source, target);
+    expect(m.findings.filter((f) => f.code === 'OWNER_REFUSED').map((f) => f.message)).toEqual([
+      'roles.owners: mapped gives objects to "authenticated", but "authenticated" is a role Supabase reserves',
+      'roles.owners: mapped gives objects to "someone", but the connecting role cannot SET ROLE to "someone"',
+    ]);
+  });
+});
+
 describe('roles and security settings', () => {
   it('parses aclitems with quoted role names', () => {
     expect(parseAclItem('"we""ird role"=arw*/"own er"')).toEqual({ grantee: 'we"ird role', privileges: ['INSERT', 'SELECT', 'UPDATE'] });
