@@ -44,6 +44,23 @@ function describeRewrites(rewrites: readonly Rewrite[]): string {
   return uniq(rewrites.map((r) => `${r.from} -> ${r.to}`)).join(', ');
 }
 
+/**
+ * tables.overrides keyed as the tables are named on the target (the file names the source's schemas; a schema
+ * of schemas.map is renamed), for code that looks overrides up by a mapped table.
+ */
+export function withTargetOverrides(config: Config): Config {
+  const map = config.schemas.map;
+  if (Object.keys(map).length === 0) return config;
+  const overrides = Object.fromEntries(
+    Object.entries(config.tables.overrides).map(([key, v]) => {
+      const dot = key.indexOf('.');
+      const to = map[key.slice(0, dot)];
+      return [to === undefined ? key : `${to}${key.slice(dot)}`, v];
+    }),
+  );
+  return { ...config, tables: { ...config.tables, overrides } };
+}
+
 /** The source catalog as it lands on the target (see TargetMapping). Pure: no IO. */
 export function mapForTarget(config: Config, source: Catalog, target: Catalog, createdByPgshift: ReadonlySet<string> = new Set()): TargetMapping {
   const findings: Finding[] = [];

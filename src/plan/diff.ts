@@ -6,7 +6,7 @@ import { sha256 } from './hash.js';
 import type { Action, Finding, Plan, PlanSummary } from './model.js';
 import { copiesNeededBy, copyActions } from './copy-actions.js';
 import { Scope } from './scope.js';
-import { mapForTarget } from '../mapping/target-map.js';
+import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 
 export interface PlanInput {
   readonly config: Config;
@@ -40,7 +40,9 @@ function reasonFor(o: CatalogObject): string {
  * replaced), objects only on the target are never touched.
  */
 export function computePlan(input: PlanInput): Plan {
-  const { config, target } = input;
+  const { target } = input;
+  // overrides are looked up by the tables' names on the target
+  const config = withTargetOverrides(input.config);
   // the source as it lands on the target: extensions in the target's extension schema, schemas.map applied, RLS
   // for exposed tables; every rewrite is a note on its action or a finding
   const mapping = mapForTarget(config, input.source, target, new Set(Object.keys(input.state.objects)));

@@ -18,7 +18,7 @@ import { compareSample } from './sample.js';
 import { schemaParity, sequencesBehind } from './schema.js';
 import { checkTable, type Sides } from './tables.js';
 import { qualified } from '../db/ident.js';
-import { mapForTarget, type TableRef } from '../mapping/target-map.js';
+import { mapForTarget, withTargetOverrides, type TableRef } from '../mapping/target-map.js';
 
 export interface VerifyOptions {
   /** Full range checksums whatever the policy says. */
@@ -27,6 +27,11 @@ export interface VerifyOptions {
   /** The apply run this verification belongs to, if any. */
   readonly runId?: string;
   readonly planHash?: string;
+  /**
+   * Every difference fails, even one the source's xmin explains as written since the copy: inside a cutover's or a
+   * rollback's freeze the two sides must be equal.
+   */
+  readonly strict?: boolean;
   /** Inside apply: the worker session to use for the target (no extra target connection is opened). */
   readonly targetClient?: pg.Client;
 }
@@ -58,6 +63,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     const [rawSource, target] = await Promise.all([introspect(sourceMeta), introspect(control)]);
     // compared as it must read on the target (extension schema, schemas.map): those rewrites are expected
     const mapping = mapForTarget(config, rawSource, target);
+    const overrides = withTargetOverrides(config).tables.overrides;
     const source = mapping.catalog;
     const scope = new Scope(config, source);
     const tables = source.tables
@@ -74,15 +80,15 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
         const sides = own ? await openSides(config) : await borrowTarget(config, control);
         try {
           for (let t = queue.shift(); t; t = queue.shift()) {
-            const override = config.tables.overrides[`${t.schema}.${t.name}`]?.key;
-            const updatedAtColumn = config.tables.overrides[`${t.schema}.${t.name}`]?.updatedAtColumn ?? config.verify.updatedAtColumn;
+            const override = overrides[`${t.schema}.${t.name}`]?.key;
+            const updatedAtColumn = overrides[`${t.schema}.${t.name}`]?.updatedAtColumn ?? config.verify.updatedAtColumn;
             const started = copyStarted.get(`copy ${t.schema}.${t.name}`);
-            const xmin = started?.xmin;
+            const xmin = opts.strict ? undefined : started?.xmin;
             const o = {
               full,
               showValues: opts.showValues === true,
               ...(override ? { keyOverride: override } : {}),
-              ...(xmin ? { writtenSince: { xmin } } : updatedAtColumn && started ? { writtenSince: { column: updatedAtColumn, copyStarted: started.at } } : {}),
+              ...(xmin ? { writtenSince: { xmin } } : updatedAtColumn && started && !opts.strict ? { writtenSince: { column: updatedAtColumn, copyStarted: started.at } } : {}),
             };
             const tableSides = readingFrom(sides, t, mapping.sourceTables.get(`${t.schema}.${t.name}`));
             let r = await checkTable(t, tableSides, o);

@@ -4,7 +4,7 @@ import type { Catalog, CatalogObject, TableInfo } from '../../src/catalog/types.
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { parseAclItem } from '../../src/mapping/roles.js';
-import { mapForTarget } from '../../src/mapping/target-map.js';
+import { mapForTarget, withTargetOverrides } from '../../src/mapping/target-map.js';
 
 function config(extra = '', provider = 'supabase'): Config {
   const r = parseConfig(
@@ -91,6 +91,11 @@ describe('mapForTarget: managed schemas and schemas.map', () => {
     expect(m.catalog.tables.map((t) => t.address)).toEqual(['table app_auth.users']);
     expect(m.sourceTables.get('app_auth.users')).toEqual(users);
     expect(m.notes.get('view public.staff')).toBe('rewrites auth.users -> app_auth.users');
+  });
+
+  it('tables.overrides keep naming the source schema and apply to the mapped table', () => {
+    const c = withTargetOverrides(config('schemas:\n  map: { auth: app_auth }\ntables:\n  overrides:\n    auth.users: { batch_size: 7 }\n    public.x: { batch_size: 9 }\n'));
+    expect(c.tables.overrides).toEqual({ 'app_auth.users': { batchSize: 7 }, 'public.x': { batchSize: 9 } });
   });
 
   it('hostile schema names map through quoteIdent', () => {
