@@ -182,6 +182,7 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog, c
       if (r === null) return 'PUBLIC';
       const to = roleMap.get(r);
       if (to !== undefined) return quoteIdent(to);
+      if (!rawScope.objectInScope(o)) return quoteIdent(r); // not migrated: nothing to check
       if (supabase && isReservedRole(r)) {
         findings.push({ code: 'ROLE_RESERVED', severity: 'blocker', address: o.address, message: `${o.address} is granted to "${r}", a role Supabase reserves`, hint: `Say what it becomes on the target in roles.map (e.g. roles: { map: { ${r}: ${r} } } to keep it, if the target's "${r}" is meant).` });
       } else if (!targetRoles.has(r) && !created.has(r)) {
@@ -233,7 +234,7 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog, c
       createSql = createSql.map((s) => mapPolicyRoles(o, s));
       definition = mapPolicyRolesQuiet(definition, roleMap);
     }
-    if (o.kind === 'function' && movedFrom.size > 0) {
+    if (o.kind === 'function' && movedFrom.size > 0 && rawScope.objectInScope(o)) {
       // a routine that pins search_path to the extension's old schema calls its objects unqualified there
       const path = /\n SET search_path TO ([^\n]*)\n/.exec(o.createSql[0] ?? '')?.[1];
       const listed = path ? [...path.matchAll(/'((?:[^']|'')*)'|([^\s,]+)/g)].map((x) => (x[1] ?? x[2] ?? '').replace(/''/g, "'").replace(/^"|"$/g, '')) : [];
