@@ -103,6 +103,61 @@ copy: { batch_size: 10 }
     }
   });
 
+  it('the check after apply names what anon can read: a policy open to PUBLIC fails apply (DATA_EXPOSED); rls: warn only reports', async () => {
+    const admin = testServers().source.adminUrl;
+    const name = uniqueDatabaseName('sbl_exposed');
+    await createDatabase(admin, name);
+    try {
+      const sourceUrl = withDatabase(admin, name);
+      await withPg(sourceUrl, (c) =>
+        c.query(`CREATE TABLE public.notices (id int PRIMARY KEY, body text);
+                 ALTER TABLE public.notices ENABLE ROW LEVEL SECURITY;
+                 CREATE POLICY everyone ON public.notices FOR SELECT TO PUBLIC USING (true);
+                 INSERT INTO public.notices VALUES (1, 'open hours');
+                 CREATE TABLE public.contacts (id int PRIMARY KEY, email text);
+                 INSERT INTO public.contacts VALUES (1, 'a@example.org');`),
+      );
+      const yaml = (db: string, rls: string): string => `version: 1
+name: exposed
+source:
+  url: \${SOURCE_DATABASE_URL}
+target:
+  url: \${TARGET_DATABASE_URL}
+  provider: supabase
+tables:
+  include: ["public.${db}"]
+security: { rls: ${rls} }
+`;
+      for (const db of ['exposed_enable', 'exposed_warn']) {
+        await withPg(server.url('postgres'), (c) => c.query(`CREATE DATABASE ${quoteIdent(db)}`));
+        await withPg(server.url(db), (c) => c.query(supabaseLikeDatabaseSql(db)));
+      }
+      const open = cfg.write(yaml('notices', 'enable'), 'exposed-enable.yaml');
+      const envOpen = { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: server.url('exposed_enable', 'postgres', PASSWORD) };
+      const plan = runCli(['plan', '-c', open], envOpen);
+      expect(plan.stdout).toContain('Warning [POLICY_FOR_API_ROLES]: policy public.notices.everyone lets PUBLIC read rows of public.notices');
+      const applied = runCli(['apply', '-c', open, '--auto-approve'], envOpen);
+      expect(applied.status, applied.stdout + applied.stderr).toBe(1);
+      expect(applied.stdout).toContain('[policy_exposes_rows] public.notices has row level security on, but a policy lets anon read rows');
+      expect(applied.stderr).toContain('Error [DATA_EXPOSED]');
+
+      const warn = cfg.write(yaml('contacts', 'warn'), 'exposed-warn.yaml');
+      const envWarn = { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: server.url('exposed_warn', 'postgres', PASSWORD) };
+      const warned = runCli(['apply', '-c', warn, '--auto-approve'], envWarn);
+      expect(warned.status, warned.stdout + warned.stderr).toBe(0);
+      expect(warned.stdout).toContain('[rls_disabled_in_public] public.contacts has row level security off and anon can read its rows');
+      expect(warned.stdout).toContain('[sensitive_columns_exposed] public.contacts exposes column(s) named like personal data to anon: email');
+      const verified = runCli(['verify', '-c', warn, '--json'], envWarn);
+      const report = JSON.parse(verified.stdout) as { security: { ok: boolean; findings: Array<{ lint: string; role: string }> } };
+      expect(report.security.ok).toBe(false);
+      expect(report.security.findings.map((f) => `${f.lint} ${f.role}`)).toEqual([
+        'rls_disabled_in_public anon', 'sensitive_columns_exposed anon', 'rls_disabled_in_public authenticated', 'sensitive_columns_exposed authenticated',
+      ]);
+    } finally {
+      await dropDatabase(admin, name);
+    }
+  });
+
   it('roles.owners: mapped gives the objects to the mapped role, which reads its rows while anon reads none', async () => {
     const admin = testServers().source.adminUrl;
     const name = uniqueDatabaseName('sbl_owner');
