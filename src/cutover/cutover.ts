@@ -10,13 +10,14 @@ import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js
 import { readState } from '../state/snapshot.js';
 import { runVerification } from '../verify/run.js';
 import { keyOverrideOf, migratedSet, type MigratedSet } from './context.js';
-import { backupPath, readEnvFile, readEnvValue, setEnvValue, sha256, writeBackup, writeFileAtomic } from './env-file.js';
+import { backupPath, checkEnvFile, readEnvFile, readEnvValue, restoreIfSwitched, setEnvValue, sha256, writeBackup, writeFileAtomic } from './env-file.js';
+import { withoutValues } from './errors.js';
 import { freezeWrites, frozenTables, unfreezeWrites } from './freeze.js';
 import { checkApplicationUrl } from './health.js';
 import { runSwitchCommand } from './hook.js';
 import { cutoverBlockers } from './preconditions.js';
 import { Deadline, openSessions, step, type Sessions } from './steps.js';
-import { cutOverTo, insertRecord, latestRecord, updateRecord, type CutoverRow, type StepRecord } from './record.js';
+import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
 import { snapshotXmin, syncSequences, syncTables, type TableSync } from './sync.js';
 
 /** One `>` line of the cutover plan. */
@@ -129,12 +130,22 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
     // an interrupted cutover whose freeze has outlived its budget is lifted and started over
     if (resume && resume.switchedAt === null && resume.frozenAt !== null && Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs) {
       await unfreezeWrites(s.source, { dropSchema: true });
+      restoreIfSwitched(config, resume.backupFile);
       await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, error: 'interrupted; its write freeze outlived max_write_freeze and was lifted by the next cutover' });
       resume = undefined;
     }
     const id = resume?.id ?? newRunId();
     const plan = planCutover(config, set, id, resume ? resume.step : null);
-    if (!(await o.confirm(plan))) return { id, status: 'cancelled', plan, freezeMs: null, steps: [], sync: { catchUp: totals([]), final: totals([]) }, sequences: 0, verificationId: null };
+    if (!(await o.confirm(plan))) {
+      // declining to resume a cutover stopped inside its freeze must not leave the source frozen
+      if (resume && resume.switchedAt === null && (await frozenTables(s.source)).length > 0) {
+        await unfreezeWrites(s.source, { dropSchema: true });
+        restoreIfSwitched(config, resume.backupFile);
+        await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, frozenAt: null, error: 'its resume was declined: the write freeze was lifted' });
+      }
+      return { id, status: 'cancelled', plan, freezeMs: null, steps: [], sync: { catchUp: totals([]), final: totals([]) }, sequences: 0, verificationId: null };
+    }
+    if (config.cutover.switch && !(resume?.switchedAt)) checkEnvFile(config.cutover.switch, resume?.backupFile ?? null);
 
     // a rollback leaves the target frozen against stray writes; a new cutover lifts that first (the app is on the source)
     if (!resume && (await frozenTables(s.target)).length > 0) await unfreezeWrites(s.target, { dropSchema: false });
@@ -156,17 +167,23 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
     } catch (err) {
       const row = await latestRecord(s.control, 'cutover');
       const switched = row?.switchedAt != null;
-      const message = err instanceof Error ? err.message : String(err);
+      const safe = withoutValues(err, 'cutover');
+      const message = safe.message;
       if (!switched) {
-        // before the switch: lift the freeze, change nothing else
+        // before the switch: lift the freeze, put the env file back if it was written, change nothing else
         await unfreezeWrites(s.source, { dropSchema: true }).catch(() => undefined);
+        try {
+          restoreIfSwitched(config, row?.backupFile ?? null);
+        } catch {
+          // the backup names the way back; status and the runbook say what to do
+        }
         await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message });
       } else {
         await updateRecord(s.control, id, { error: message });
       }
       await finishRun(s.control, runId, 'failed', {}, message).catch(() => undefined);
       await appendAudit(s.control, { command: 'cutover', ...currentOperator(), runId, startedAt: started, outcome: switched ? 'failed-after-switch' : 'aborted' }).catch(() => undefined);
-      throw err;
+      throw safe;
     }
   } finally {
     await lock?.release().catch(() => undefined);
@@ -210,8 +227,12 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
   // the freeze: its budget counts from the first lock request (writers wait from then)
   let freezeStart = resume?.frozenAt?.getTime() ?? Date.now();
   if (at <= stepIndex('freeze')) {
-    freezeStart = Date.now();
-    await updateRecord(ctl, id, { frozenAt: 'now' });
+    // resumed after a kill inside the freeze step: if the freeze had committed, it has been running since then
+    const already = resume?.frozenAt && (await frozenTables(s.source)).length > 0;
+    if (!already) {
+      freezeStart = Date.now();
+      await updateRecord(ctl, id, { frozenAt: 'now' });
+    }
     await step(ctl, id, 'freeze', o, async () => {
       const f = await freezeWrites(s.source, set.relations, {
         id,
@@ -252,7 +273,7 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
     }
     deadline.check('the verification');
     verificationId = await step(ctl, id, 'verify', o, async () => {
-      const v = await runVerification(config, { runId: id });
+      const v = await runVerification(config, { runId: id, strict: true });
       if (!v.ok) {
         throw new PgshiftError('CUTOVER_ABORTED', `the verification inside the freeze found differences in ${v.summary.tablesWithDifferences} table(s) and ${v.summary.schemaDifferences} schema object(s): the cutover was aborted`, {
           hint: `Nothing was switched and the source takes writes again. Read the report: \`pgshift verify\` (report ${v.id}).`,
@@ -269,6 +290,11 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
       const text = readEnvFile(sw.envFile);
       const current = readEnvValue(text, sw.variable);
       // resumed after the file was written: the backup already holds the old value
+      if (current === sw.value && !(await recordById(ctl, id))?.backupFile) {
+        throw new PgshiftError('ENV_FILE_INVALID', `${sw.variable} in ${sw.envFile} already holds the new value, and pgshift has no backup of the value before it`, {
+          hint: `A rollback could not restore it. Put the application's current value back in ${sw.envFile}, then run \`pgshift cutover\` again.`,
+        });
+      }
       if (current !== sw.value) {
         writeBackup(backup, sw.variable, current);
         await updateRecord(ctl, id, { backupFile: backup, oldValueSha256: sha256(current) });

@@ -42,14 +42,25 @@ export interface Relation {
   readonly name: string;
 }
 
-const FUNCTION_SQL = `CREATE OR REPLACE FUNCTION pgshift.write_freeze() RETURNS trigger
+/** The freeze function: raises 25006 unless the session set pgshift.freeze_bypass to this freeze's id. */
+function functionSql(id: string): string {
+  return `CREATE OR REPLACE FUNCTION pgshift.write_freeze() RETURNS trigger
   LANGUAGE plpgsql SET search_path = '' AS $pgshift$
 BEGIN
-  IF pg_catalog.current_setting('pgshift.freeze_bypass', true) = TG_ARGV[0] THEN
+  IF pg_catalog.current_setting('pgshift.freeze_bypass', true) = ${quoteLiteral(id)} THEN
     RETURN NULL;
   END IF;
-  RAISE EXCEPTION 'writes to %.% are frozen by pgshift (cutover %)', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]
+  RAISE EXCEPTION 'writes to %.% are frozen by pgshift for a cutover', TG_TABLE_SCHEMA, TG_TABLE_NAME
     USING ERRCODE = '25006', HINT = 'The application is being moved to another database: retry shortly, or read the pgshift runbook.';
+END
+$pgshift$`;
+}
+
+/** The lifted freeze: the same function, doing nothing (replacing it takes no lock on any table). */
+const LIFTED_SQL = `CREATE OR REPLACE FUNCTION pgshift.write_freeze() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = '' AS $pgshift$
+BEGIN
+  RETURN NULL; -- lifted: pgshift drops these triggers when no transaction holds their table
 END
 $pgshift$`;
 
@@ -60,18 +71,22 @@ function lockTimeoutMs(ms: number): string {
 async function tryFreeze(client: pg.ClientBase, tables: readonly Relation[], o: FreezeOptions): Promise<void> {
   await client.query('BEGIN');
   try {
+    // lock_timeout bounds each lock; statement_timeout bounds the LOCK statement over all the tables
     await client.query(lockTimeoutMs(o.drainTimeoutMs));
+    await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(o.drainTimeoutMs))}`);
     await client.query('CREATE SCHEMA IF NOT EXISTS pgshift');
-    await client.query(FUNCTION_SQL);
-    // one statement takes every lock (the writers drain, readers go on)
+    await client.query(functionSql(o.id));
+    // one statement takes every lock (the writers drain, readers go on: SHARE ROW EXCLUSIVE blocks no reader)
     await client.query(`LOCK TABLE ${tables.map((t) => `ONLY ${qualified(t.schema, t.name)}`).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
+    await client.query('SET LOCAL statement_timeout = 0');
+    const existing = new Set((await triggerTables(client)).map((t) => qualified(t.schema, t.name)));
     for (const t of tables) {
       const q = qualified(t.schema, t.name);
-      await client.query(`DROP TRIGGER IF EXISTS ${quoteIdent(FREEZE_TRIGGER)} ON ${q}`);
-      await client.query(
-        `CREATE TRIGGER ${quoteIdent(FREEZE_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${q}
-           FOR EACH STATEMENT EXECUTE FUNCTION ${FUNCTION_SQL_NAME}(${quoteLiteral(o.id)})`,
-      );
+      // a trigger left by a lifted freeze is active again with the function replaced above
+      if (existing.has(q)) continue;
+      await client.query(`CREATE TRIGGER ${quoteIdent(FREEZE_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${q} FOR EACH STATEMENT EXECUTE FUNCTION ${FUNCTION_SQL_NAME}()`);
+      // ALWAYS: a session with session_replication_role = replica (a logical replication worker) is frozen too
+      await client.query(`ALTER TABLE ${q} ENABLE ALWAYS TRIGGER ${quoteIdent(FREEZE_TRIGGER)}`);
     }
     await client.query('COMMIT');
   } catch (err) {
@@ -109,7 +124,7 @@ export async function freezeWrites(client: pg.ClientBase, tables: readonly Relat
     } catch (err) {
       const code = (err as { code?: string }).code;
       // 55P03 lock_timeout; 40P01 a deadlock with an application transaction (it or we were chosen)
-      if (code !== '55P03' && code !== '40P01') throw err;
+      if (code !== '55P03' && code !== '40P01' && code !== '57014') throw err;
       if (code === '40P01' && attempt < 3) continue;
       if (o.onDrainTimeout === 'terminate' && attempt < 2) {
         const pids = await writersInFlight(client, tables);
@@ -117,7 +132,7 @@ export async function freezeWrites(client: pg.ClientBase, tables: readonly Relat
         terminated += pids.length;
         continue;
       }
-      throw new PgshiftError('CUTOVER_ABORTED', `the write freeze could not start: write transactions on the source were still in flight after ${o.drainTimeoutMs} ms`, {
+      throw new PgshiftError('CUTOVER_ABORTED', `the write freeze could not start: write transactions were still in flight after ${o.drainTimeoutMs} ms`, {
         hint: 'Nothing was changed. Retry when the application is quieter, raise cutover.drain_timeout, or set cutover.on_drain_timeout: terminate.',
         cause: err,
       });
@@ -125,8 +140,8 @@ export async function freezeWrites(client: pg.ClientBase, tables: readonly Relat
   }
 }
 
-/** Which of the tables carry the freeze trigger. */
-export async function frozenTables(client: pg.ClientBase): Promise<Relation[]> {
+/** Tables that carry the freeze trigger (active or lifted). */
+async function triggerTables(client: pg.ClientBase): Promise<Relation[]> {
   const r = await client.query<{ schema: string; name: string }>(
     `SELECT n.nspname AS schema, c.relname AS name
        FROM pg_catalog.pg_trigger t
@@ -139,27 +154,50 @@ export async function frozenTables(client: pg.ClientBase): Promise<Relation[]> {
   return r.rows;
 }
 
+/** Tables whose writes are frozen now: the trigger is there and the function raises (not lifted). */
+export async function frozenTables(client: pg.ClientBase): Promise<Relation[]> {
+  const active = await client.query<{ on: boolean }>(
+    `SELECT coalesce(bool_or(p.prosrc LIKE '%RAISE EXCEPTION%'), false) AS on
+       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'pgshift' AND p.proname = 'write_freeze'`,
+  );
+  return active.rows[0]?.on ? triggerTables(client) : [];
+}
+
 /**
- * Lifts the freeze: drops every freeze trigger and the function, in one transaction. `dropSchema` also drops schema
- * pgshift when the freeze was all it held (the source's; never the target's, which holds the state).
+ * Lifts the freeze at once, without waiting for any lock: the function becomes a no-op (replacing it locks no
+ * table, so readers and writers never queue behind the lift). Then the triggers are dropped where no transaction
+ * holds the table (DROP TRIGGER needs an exclusive lock: tried with a short lock_timeout, skipped otherwise; a
+ * lifted trigger left behind does nothing and is dropped by the next lift). `dropSchema` also drops schema
+ * pgshift when nothing else is left in it (the source's; never the target's, which holds the state).
  */
 export async function unfreezeWrites(client: pg.ClientBase, o: { dropSchema: boolean }): Promise<number> {
-  const tables = await frozenTables(client);
-  await client.query('BEGIN');
-  try {
-    for (const t of tables) await client.query(`DROP TRIGGER IF EXISTS ${quoteIdent(FREEZE_TRIGGER)} ON ${qualified(t.schema, t.name)}`);
-    await client.query(`DROP FUNCTION IF EXISTS ${FREEZE_FUNCTION}`);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+  const tables = await triggerTables(client);
+  const hasFunction = await client.query(`SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgshift' AND p.proname = 'write_freeze'`);
+  if (hasFunction.rowCount === 0) return 0;
+  await client.query(LIFTED_SQL);
+  let left = 0;
+  for (const t of tables) {
+    await client.query('BEGIN');
+    try {
+      await client.query("SET LOCAL lock_timeout = '500ms'");
+      await client.query(`DROP TRIGGER IF EXISTS ${quoteIdent(FREEZE_TRIGGER)} ON ${qualified(t.schema, t.name)}`);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code !== '55P03') throw err;
+      left++;
+    }
   }
-  if (o.dropSchema) {
-    const left = await client.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift'`,
-    );
-    const funcs = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgshift'`);
-    if (left.rows[0]?.n === '0' && funcs.rows[0]?.n === '0') await client.query('DROP SCHEMA IF EXISTS pgshift');
+  if (left === 0) {
+    await client.query(`DROP FUNCTION IF EXISTS ${FREEZE_FUNCTION}`);
+    if (o.dropSchema) {
+      const rest = await client.query<{ n: string }>(
+        `SELECT (SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift')
+              + (SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgshift') AS n`,
+      );
+      if (rest.rows[0]?.n === '0') await client.query('DROP SCHEMA IF EXISTS pgshift');
+    }
   }
   return tables.length;
 }

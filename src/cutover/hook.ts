@@ -17,10 +17,13 @@ export async function runSwitchCommand(command: string, o: { cwd: string | undef
   const started = performance.now();
   const timeoutMs = o.timeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
+    // its own process group: a timeout kills the command and whatever it started; the result is its exit, not the
+    // end of its output (a reload that leaves a daemon holding the pipes must not hang the cutover)
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: o.cwd ? path.resolve(o.cwd) : process.cwd(),
       env: { ...process.env, PGSHIFT_SWITCH_DIRECTION: o.direction },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let out = '';
     const keep = (b: Buffer): void => {
@@ -28,13 +31,21 @@ export async function runSwitchCommand(command: string, o: { cwd: string | undef
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(new PgshiftError('SWITCH_COMMAND_FAILED', `the switch command could not start: ${scrub(err.message)}`, { hint: 'Check cutover.switch.command.' }));
     });
-    child.on('close', (code, signal) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
       const output = scrub(out.trim().split('\n').slice(-10).join('\n'));
       if (code === 0) resolve({ ms: Math.round(performance.now() - started), output });
       else {

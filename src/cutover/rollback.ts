@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { introspect } from '../catalog/introspect.js';
 import type { Config } from '../config/types.js';
@@ -17,6 +18,7 @@ import { freezeWrites, frozenTables, unfreezeWrites } from './freeze.js';
 import { runSwitchCommand } from './hook.js';
 import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
 import { Deadline, openSessions, step, type Sessions } from './steps.js';
+import { withoutValues } from './errors.js';
 import { syncSequences, syncTables } from './sync.js';
 
 export interface RollbackOptions {
@@ -119,7 +121,8 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
     if (!where.cutOver || !last) return result('nothing');
 
     let resume: CutoverRow | undefined = last.direction === 'rollback' && last.status === 'running' ? last : undefined;
-    const cutover = resume ? (resume.cutoverId ? await recordById(s.control, resume.cutoverId) : undefined) : last;
+    // the cutover to revert: the one a rollback in progress names, else the last cutover (never an aborted rollback's row)
+    const cutover = resume ? (resume.cutoverId ? await recordById(s.control, resume.cutoverId) : undefined) : last.direction === 'cutover' ? last : await latestRecord(s.control, 'cutover');
     if (!cutover) throw new PgshiftError('INTERNAL', 'the rollback in progress names no cutover', { hint: 'Run `pgshift status`.' });
     if (!resume && cutover.switchedAt && Date.now() - cutover.switchedAt.getTime() > config.cutover.rollbackWindowMs && !o.force) {
       throw new PgshiftError('ROLLBACK_REFUSED', `the cutover was ${Math.round((Date.now() - cutover.switchedAt.getTime()) / 60000)} min ago, past cutover.rollback_window (${Math.round(config.cutover.rollbackWindowMs / 60000)} min)`, {
@@ -138,6 +141,11 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
       await unfreezeWrites(s.target, { dropSchema: false });
       await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, error: 'interrupted; its write freeze outlived max_write_freeze and was lifted' });
       resume = undefined;
+    }
+    if (config.cutover.switch && cutover.switchedAt && (!cutover.backupFile || !existsSync(cutover.backupFile)) && !o.force) {
+      throw new PgshiftError('ROLLBACK_REFUSED', `the backup of ${config.cutover.switch.variable} written by the cutover (${cutover.backupFile ?? 'none recorded'}) is missing: the env file could not be put back`, {
+        hint: `Run \`pgshift rollback --force\` to move the data back and set ${config.cutover.switch.variable} in ${config.cutover.switch.envFile} by hand.`,
+      });
     }
     const id = resume?.id ?? newRunId();
     const plan = planRollback(config, set, id, resume ? resume.step : null, lost);
@@ -159,7 +167,8 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
       return { ...r, plan, lost };
     } catch (err) {
       const row = await latestRecord(s.control, 'rollback');
-      const message = err instanceof Error ? err.message : String(err);
+      const safe = withoutValues(err, 'rollback');
+      const message = safe.message;
       if (row && at(row.step) < at('unfreeze-source')) {
         // before the source took writes again: the application stays on the target, which takes writes again
         await unfreezeWrites(s.target, { dropSchema: false }).catch(() => undefined);
@@ -169,7 +178,7 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
       }
       await finishRun(s.control, runId, 'failed', {}, message).catch(() => undefined);
       await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, startedAt: started, outcome: 'failed' }).catch(() => undefined);
-      throw err;
+      throw safe;
     }
   } finally {
     await lock?.release().catch(() => undefined);
@@ -213,7 +222,7 @@ async function drive(
     });
     deadline.check('the verification');
     await step(ctl, id, 'verify', o, async () => {
-      const v = await runVerification(config, { runId: id, full: true });
+      const v = await runVerification(config, { runId: id, full: true, strict: true });
       if (!v.ok) {
         throw new PgshiftError('CUTOVER_ABORTED', `after the carry-back the source and the target still differ in ${v.summary.tablesWithDifferences} table(s): the rollback was aborted`, {
           hint: `The application stays on the target (it takes writes again). Read the report: \`pgshift verify\` (report ${v.id}).`,
@@ -232,9 +241,10 @@ async function drive(
   if (sw && from <= at('switched')) {
     await step(ctl, id, 'switching', o, async () => {
       const file = cutover.envFile ?? sw.envFile;
-      const backup = cutover.backupFile ? readBackup(cutover.backupFile) : undefined;
+      const backup = cutover.backupFile && existsSync(cutover.backupFile) ? readBackup(cutover.backupFile) : undefined;
       if (!backup) {
-        throw new PgshiftError('ROLLBACK_REFUSED', `the cutover recorded no backup of ${sw.variable}`, { hint: `Set ${sw.variable} in ${file} by hand.` });
+        await updateRecord(ctl, id, { switchedAt: 'now' });
+        return { value: undefined, detail: `no backup of ${sw.variable}: ${file} left as it is (--force); set it by hand` };
       }
       const text = readEnvFile(file);
       if (readEnvValue(text, backup.variable) !== backup.value) writeFileAtomic(file, setEnvValue(text, backup.variable, backup.value));

@@ -111,11 +111,25 @@ function writable(e: TableExpr): ColumnInfo[] {
   return e.columns.filter((c) => c.generated === null);
 }
 
-/** `(k1, k2) IN (SELECT * FROM unnest($1::text[]::t1[], $2::text[]::t2[]))`: key values travel as parameters. */
-function keyIn(e: TableExpr, alias: string, first: number): string {
+/** Key column types as the given side names them (an extension type may live in another schema there). */
+async function keyTypes(client: pg.ClientBase, t: TableInfo, e: TableExpr): Promise<string[]> {
+  const r = await client.query<{ name: string; type: string }>(
+    `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type FROM pg_catalog.pg_attribute a
+      WHERE a.attrelid = $1::pg_catalog.regclass AND a.attnum > 0 AND NOT a.attisdropped`,
+    [qualified(t.schema, t.name)],
+  );
+  const byName = new Map(r.rows.map((x) => [x.name, x.type]));
+  return e.keyColumns.map((c) => byName.get(c.name) ?? c.type);
+}
+
+/**
+ * `(k1, k2) IN (SELECT * FROM ROWS FROM (unnest($1::text[]::t1[]), unnest($2::text[]::t2[])))`: key values travel
+ * as parameters, cast to the key types as this side names them (index-usable).
+ */
+function keyIn(e: TableExpr, types: readonly string[], alias: string, first: number): string {
   const cols = e.keyColumns.map((c) => `${alias}.${quoteIdent(c.name)}`).join(', ');
-  const arrays = e.keyColumns.map((c, i) => `$${first + i}::pg_catalog.text[]::${c.type}[]`).join(', ');
-  return `(${cols}) IN (SELECT * FROM pg_catalog.unnest(${arrays}))`;
+  const arrays = types.map((type, i) => `pg_catalog.unnest($${first + i}::pg_catalog.text[]::${type}[])`).join(', ');
+  return `(${cols}) IN (SELECT * FROM ROWS FROM (${arrays}))`;
 }
 
 function columnsOf(parts: readonly string[][], n: number): string[][] {
@@ -124,18 +138,23 @@ function columnsOf(parts: readonly string[][], n: number): string[][] {
 
 const CHUNK = 5000;
 
-/** Upserts the given keys' rows from `from` into `to` (through a temporary staging table). */
+/**
+ * Writes the given keys' rows from `from` into `to` through a temporary staging table shaped like `to`'s table:
+ * rows `to` lacks are inserted first, then rows that differ are updated (a new row another one starts to reference
+ * is there by then).
+ */
 async function writeRows(p: Pending, sides: SyncSides): Promise<number> {
   const cols = writable(p.e);
   const table = qualified(p.t.schema, p.t.name);
   const list = cols.map((c) => quoteIdent(c.name)).join(', ');
   const keyNames = new Set(p.e.keyColumns.map((c) => c.name));
+  const fromTypes = await keyTypes(sides.from, p.t, p.e);
   await sides.to.query('DROP TABLE IF EXISTS pg_temp.pgshift_sync_stage');
-  await sides.to.query(`CREATE TEMPORARY TABLE pgshift_sync_stage (${cols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')}) ON COMMIT DROP`);
+  await sides.to.query(`CREATE TEMPORARY TABLE pgshift_sync_stage ON COMMIT DROP AS SELECT ${list} FROM ONLY ${table} WITH NO DATA`);
   for (let i = 0; i < p.write.length; i += CHUNK) {
     const chunk = p.write.slice(i, i + CHUNK);
     const r = await sides.from.query({
-      text: `SELECT ${cols.map((c) => `s.${quoteIdent(c.name)}`).join(', ')} FROM ONLY ${table} s WHERE ${keyIn(p.e, 's', 1)}`,
+      text: `SELECT ${cols.map((c) => `s.${quoteIdent(c.name)}`).join(', ')} FROM ONLY ${table} s WHERE ${keyIn(p.e, fromTypes, 's', 1)}`,
       values: columnsOf(chunk, p.e.keyColumns.length),
       rowMode: 'array',
       types: RAW_TEXT,
@@ -153,28 +172,29 @@ async function writeRows(p: Pending, sides: SyncSides): Promise<number> {
   const match = p.e.keyColumns.map((c) => `t.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(' AND ');
   const settable = cols.filter((c) => !keyNames.has(c.name) && c.identity !== 'always');
   let n = 0;
-  if (settable.length > 0) {
-    const u = await sides.to.query(
-      `UPDATE ONLY ${table} t SET ${settable.map((c) => `${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(', ')}
-         FROM pg_temp.pgshift_sync_stage s WHERE ${match}`,
-    );
-    n += u.rowCount ?? 0;
-  }
   const ins = await sides.to.query(
     `INSERT INTO ${table} (${list}) OVERRIDING SYSTEM VALUE
      SELECT ${cols.map((c) => `s.${quoteIdent(c.name)}`).join(', ')} FROM pg_temp.pgshift_sync_stage s
       WHERE NOT EXISTS (SELECT 1 FROM ONLY ${table} t WHERE ${match})`,
   );
   n += ins.rowCount ?? 0;
+  if (settable.length > 0) {
+    const u = await sides.to.query(
+      `UPDATE ONLY ${table} t SET ${settable.map((c) => `${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(', ')}
+         FROM pg_temp.pgshift_sync_stage s WHERE ${match} AND ROW(${settable.map((c) => `t.${quoteIdent(c.name)}`).join(', ')}) IS DISTINCT FROM ROW(${settable.map((c) => `s.${quoteIdent(c.name)}`).join(', ')})`,
+    );
+    n += u.rowCount ?? 0;
+  }
   await sides.to.query('DROP TABLE pg_temp.pgshift_sync_stage');
   return n;
 }
 
 async function deleteRows(p: Pending, to: pg.ClientBase): Promise<number> {
+  const types = await keyTypes(to, p.t, p.e);
   let n = 0;
   for (let i = 0; i < p.remove.length; i += CHUNK) {
     const chunk = p.remove.slice(i, i + CHUNK);
-    const r = await to.query(`DELETE FROM ONLY ${qualified(p.t.schema, p.t.name)} t WHERE ${keyIn(p.e, 't', 1)}`, columnsOf(chunk, p.e.keyColumns.length));
+    const r = await to.query(`DELETE FROM ONLY ${qualified(p.t.schema, p.t.name)} t WHERE ${keyIn(p.e, types, 't', 1)}`, columnsOf(chunk, p.e.keyColumns.length));
     n += r.rowCount ?? 0;
   }
   return n;
@@ -226,11 +246,14 @@ async function parentsFirst(to: pg.ClientBase, tables: readonly Pending[]): Prom
   return out;
 }
 
-/** User triggers that are enabled on the table (not pgshift's freeze): disabled while the sync writes, then restored. */
+/**
+ * User triggers that are enabled on the table, including a partition's clones of its parent's triggers (not
+ * pgshift's freeze): disabled while the sync writes, then restored.
+ */
 async function enabledUserTriggers(to: pg.ClientBase, t: TableInfo): Promise<Array<{ name: string; enabled: string }>> {
   const r = await to.query<{ name: string; enabled: string }>(
     `SELECT tgname AS name, tgenabled::text AS enabled FROM pg_catalog.pg_trigger
-      WHERE tgrelid = $1::pg_catalog.regclass AND NOT tgisinternal AND tgenabled <> 'D' AND tgname <> $2 AND tgparentid = 0`,
+      WHERE tgrelid = $1::pg_catalog.regclass AND NOT tgisinternal AND tgenabled <> 'D' AND tgname <> $2`,
     [qualified(t.schema, t.name), FREEZE_TRIGGER],
   );
   return r.rows;
@@ -264,15 +287,17 @@ export async function syncTables(tables: readonly TableInfo[], sides: SyncSides,
         for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.t.schema, p.t.name)} DISABLE TRIGGER ${quoteIdent(tr.name)}`);
         held.set(p, list);
       }
-      const written = new Map<Pending, number>();
-      for (const p of ordered) {
-        o.checkDeadline?.();
-        written.set(p, p.recopy ? await recopy(p, sides) : p.write.length > 0 ? await writeRows(p, sides) : 0);
-      }
+      // deletes first, children before parents (a unique value or a key freed by a delete may be taken again),
+      // then inserts and updates, parents before children
+      const deleted = new Map<Pending, number>();
       for (const p of [...ordered].reverse()) {
         o.checkDeadline?.();
-        const deleted = p.remove.length > 0 ? await deleteRows(p, sides.to) : 0;
-        results.set(p, { table: `${p.t.schema}.${p.t.name}`, written: written.get(p) ?? 0, deleted, recopied: p.recopy });
+        deleted.set(p, p.remove.length > 0 ? await deleteRows(p, sides.to) : 0);
+      }
+      for (const p of ordered) {
+        o.checkDeadline?.();
+        const written = p.recopy ? await recopy(p, sides) : p.write.length > 0 ? await writeRows(p, sides) : 0;
+        results.set(p, { table: `${p.t.schema}.${p.t.name}`, written, deleted: deleted.get(p) ?? 0, recopied: p.recopy });
       }
       for (const [p, list] of held) {
         for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.t.schema, p.t.name)} ${RESTORE[tr.enabled] ?? 'ENABLE'} TRIGGER ${quoteIdent(tr.name)}`);

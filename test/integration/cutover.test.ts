@@ -216,6 +216,29 @@ describe('pgshift rollback', () => {
     expect(readFileSync(join(cfg.dir, 'app.env'), 'utf8')).toContain(`DATABASE_URL=${dbs.targetUrl}`);
     expect(await sourceWriteFails(dbs.targetUrl)).toBeUndefined(); // the target takes the application's writes
   });
+
+  it('a rollback aborted by in-flight writes on the target leaves a state the next rollback completes', async () => {
+    const holder = new pg.Client({ connectionString: dbs.targetUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`UPDATE "Clinic ""One""".patients SET notes = 'in flight on the target' WHERE id = 1`);
+      const r = await runCliAsync(['rollback', '-c', config('  drain_timeout: 300ms\n'), '--auto-approve'], env);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toContain('Error [CUTOVER_ABORTED]');
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    expect(await sourceWriteFails(dbs.targetUrl)).toBeUndefined(); // the application on the target writes again
+    expect(readFileSync(join(cfg.dir, 'app.env'), 'utf8')).toContain(`DATABASE_URL=${dbs.targetUrl}`);
+    const again = runCli(['rollback', '-c', config(''), '--auto-approve'], env);
+    expect(again.status, again.stderr + again.stdout).toBe(0);
+    expect(again.stdout).toContain('Rollback complete!');
+    await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
+    expect(readFileSync(join(cfg.dir, 'app.env'), 'utf8')).toContain(`DATABASE_URL=${dbs.sourceUrl}`);
+    expect(await sourceWriteFails(dbs.sourceUrl)).toBeUndefined();
+  });
 });
 
 describe('cutover.mode: auto', () => {

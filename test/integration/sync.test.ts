@@ -22,6 +22,12 @@ CREATE TABLE "we""ird.schema"."select" (
   total numeric GENERATED ALWAYS AS (n * 2) STORED);
 CREATE TABLE "we""ird.schema".quiet (id int PRIMARY KEY, v text);
 CREATE TABLE "we""ird.schema".keyless (v text, w int);
+CREATE TABLE "we""ird.schema".visits (patient int, day date, n int, PRIMARY KEY (patient, day));
+CREATE TABLE "we""ird.schema".people (id int PRIMARY KEY, email text UNIQUE, sponsor int REFERENCES "we""ird.schema".people (id));
+CREATE TABLE "we""ird.schema".readings (id int, at date, v text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE "we""ird.schema".readings_2024 PARTITION OF "we""ird.schema".readings FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE FUNCTION "we""ird.schema".stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.v := 'rewritten by a trigger'; RETURN NEW; END $$;
+CREATE TRIGGER stamp BEFORE INSERT OR UPDATE ON "we""ird.schema".readings FOR EACH ROW EXECUTE FUNCTION "we""ird.schema".stamp();
 `;
 
 const SEED = `
@@ -34,6 +40,11 @@ SELECT g, 1 + g % 50, (ARRAY['ok', 'not ok', 'it''s complicated']::"we""ird.sche
 FROM generate_series(1, 2000) g;
 INSERT INTO "we""ird.schema".quiet SELECT g, 'q' || g FROM generate_series(1, 300) g;
 INSERT INTO "we""ird.schema".keyless SELECT 'k' || (g % 5), g % 3 FROM generate_series(1, 40) g;
+INSERT INTO "we""ird.schema".visits SELECT 1 + g % 20, DATE '2024-01-01' + g, g FROM generate_series(1, 200) g;
+INSERT INTO "we""ird.schema".people SELECT g, 'p' || g || '@clinic.example', NULL FROM generate_series(1, 30) g;
+ALTER TABLE "we""ird.schema".readings DISABLE TRIGGER stamp;
+INSERT INTO "we""ird.schema".readings SELECT g, DATE '2024-01-01' + g, 'reading ' || g FROM generate_series(1, 100) g;
+ALTER TABLE "we""ird.schema".readings ENABLE TRIGGER stamp;
 `;
 
 let dbs: FreshDatabases;
@@ -65,9 +76,11 @@ describe('final sync', () => {
   it('copies every type through the text path, then carries inserts, updates and deletes, parents first', async () => {
     const from = await client(dbs.sourceUrl);
     const to = await client(dbs.targetUrl);
-    const list = await tables(from);
+    const list = (await tables(from)).filter((t) => t.kind !== 'partitioned');
     const first = await syncTables(list, { from, to });
-    expect(first.map((t) => t.table).sort()).toEqual(['we"ird.schema.Parent', 'we"ird.schema.keyless', 'we"ird.schema.quiet', 'we"ird.schema.select']);
+    expect(first.map((t) => t.table).sort()).toEqual([
+      'we"ird.schema.Parent', 'we"ird.schema.keyless', 'we"ird.schema.people', 'we"ird.schema.quiet', 'we"ird.schema.readings_2024', 'we"ird.schema.select', 'we"ird.schema.visits',
+    ]);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
 
     const since = await snapshotXmin(from);
@@ -92,12 +105,37 @@ describe('final sync', () => {
   it('compares a table again when only a delete happened (its count moved), not when nothing did', async () => {
     const from = await client(dbs.sourceUrl);
     const to = await client(dbs.targetUrl);
-    const list = await tables(from);
+    const list = (await tables(from)).filter((t) => t.kind !== 'partitioned');
     const since = await snapshotXmin(from);
     expect(await syncTables(list, { from, to }, { unchangedSince: since })).toEqual([]);
     await withPg(dbs.sourceUrl, (c) => c.query('DELETE FROM "we""ird.schema".quiet WHERE id = 17'));
     const r = await syncTables(list, { from, to }, { unchangedSince: since });
     expect(r).toEqual([{ table: 'we"ird.schema.quiet', written: 0, deleted: 1, recopied: false }]);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
+  });
+
+  it('syncs composite keys, a unique value freed by a delete and taken by a new row, a self-reference to a new row, and partitions with a row trigger held off', async () => {
+    const from = await client(dbs.sourceUrl);
+    const to = await client(dbs.targetUrl);
+    const list = (await tables(from)).filter((t) => t.kind !== 'partitioned');
+    await withPg(dbs.sourceUrl, (c) =>
+      c.query(`UPDATE "we""ird.schema".visits SET n = -n WHERE patient = 3;
+               DELETE FROM "we""ird.schema".visits WHERE patient = 4;
+               INSERT INTO "we""ird.schema".visits VALUES (99, '2030-01-01', 1);
+               DELETE FROM "we""ird.schema".people WHERE id = 5;
+               INSERT INTO "we""ird.schema".people VALUES (500, 'p5@clinic.example', NULL);
+               INSERT INTO "we""ird.schema".people VALUES (501, 'new@clinic.example', NULL);
+               UPDATE "we""ird.schema".people SET sponsor = 501 WHERE id = 6;
+               ALTER TABLE "we""ird.schema".readings DISABLE TRIGGER stamp;
+               UPDATE "we""ird.schema".readings SET v = 'changed on the source' WHERE id % 10 = 0;
+               INSERT INTO "we""ird.schema".readings VALUES (1000, '2024-06-01', 'new on the source');
+               ALTER TABLE "we""ird.schema".readings ENABLE TRIGGER stamp;`),
+    );
+    const r = await syncTables(list, { from, to });
+    expect(r.map((t) => t.table).sort()).toEqual(['we"ird.schema.people', 'we"ird.schema.readings_2024', 'we"ird.schema.visits']);
+    await expectSameData(dbs.sourceUrl, dbs.targetUrl);
+    // the target's trigger (cloned onto the partition) is enabled again
+    const enabled = await withPg(dbs.targetUrl, async (c) => (await c.query(`SELECT tgenabled FROM pg_trigger WHERE tgname = 'stamp' AND tgrelid = '"we""ird.schema".readings_2024'::regclass`)).rows[0]);
+    expect(enabled).toEqual({ tgenabled: 'O' });
   });
 });

@@ -21,7 +21,7 @@ export function renderStatus(s: StatusView): string {
   );
   if (s.cutover) {
     const c = s.cutover;
-    const what = c.status === 'running' ? `${c.direction} stopped after step ${c.step} (run \`pgshift ${c.direction}\` to complete it, or \`pgshift rollback\`)` : `${c.direction} ${c.status} ${c.finishedAt ?? ''}`;
+    const what = c.status === 'running' ? `${c.direction} stopped after step ${c.step} (\`pgshift ${c.direction}\` completes it${c.direction === 'cutover' ? ', `pgshift rollback` reverts it' : ''})` : `${c.direction} ${c.status} ${c.finishedAt ?? ''}`;
     lines.push(`  application   on the ${c.applicationOn}`);
     lines.push(`  cutover       ${what}${c.freezeMs !== null ? `, write freeze ${c.freezeMs} ms` : ''}${c.error ? ` (${c.error})` : ''}`);
   }
