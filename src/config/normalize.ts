@@ -76,6 +76,7 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
       rollbackWindowMs: ms(raw.cutover.rollback_window),
       drainTimeoutMs: ms(raw.cutover.drain_timeout),
       onDrainTimeout: raw.cutover.on_drain_timeout,
+      verify: raw.cutover.verify,
       switch: raw.cutover.switch
         ? {
             envFile: absolute(baseDir, raw.cutover.switch.env_file) as string,

@@ -30,6 +30,7 @@ export interface RawConfig {
     rollback_window: string;
     drain_timeout: string;
     on_drain_timeout: 'abort' | 'terminate';
+    verify: 'sampled' | 'full';
     switch?: { env_file: string; variable: string; value: string; command: string };
   };
   security: { rls: 'enable' | 'warn' | 'off'; acknowledge_rls_off: boolean; exposed_schemas?: string[] };

@@ -57,6 +57,8 @@ export interface Config {
     /** How long in-flight write transactions on the source may take to finish when the freeze starts. */
     readonly drainTimeoutMs: number;
     readonly onDrainTimeout: 'abort' | 'terminate';
+    /** The verification inside the freeze (after the final sync). */
+    readonly verify: 'sampled' | 'full';
     readonly switch:
       | { readonly envFile: string; readonly variable: string; readonly value: string; readonly command: string }
       | undefined;

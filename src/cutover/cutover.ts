@@ -85,7 +85,7 @@ export function planCutover(config: Config, set: MigratedSet, id: string, resume
   add('freeze', 'freeze writes on source', `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms (then ${config.cutover.onDrainTimeout})`);
   add('final-sync', 'final sync', 'range checksums find what changed since the catch-up; exactly those rows are re-copied, deletes included');
   add('sequences', 'sync sequences', `${set.sequences.length} sequences set from the source's final values`);
-  add('verify', 'verify', `policy: counts${config.verify.checksums === 'full' ? ' + full checksums' : config.verify.checksums === 'sampled' ? ` + ${config.verify.sample.percent}% sample` : ''}`);
+  add('verify', 'verify', `row counts + ${config.cutover.verify === 'full' ? 'full checksums (cutover.verify: full)' : `${config.verify.sample.percent}% sample (the final sync compared every table)`}`);
   if (sw) {
     add('switching', `switch ${sw.variable}`, `in ${sw.envFile} to ${redactUrl(sw.value)} (the old value kept in a 0600 backup next to it)`);
     if (sw.command) add('command', 'run the switch command', sw.command);
@@ -273,7 +273,7 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
     }
     deadline.check('the verification');
     verificationId = await step(ctl, id, 'verify', o, async () => {
-      const v = await runVerification(config, { runId: id, strict: true });
+      const v = await runVerification(config.cutover.verify === 'full' ? config : { ...config, verify: { ...config.verify, checksums: 'sampled' } }, { runId: id, strict: true });
       if (!v.ok) {
         throw new PgshiftError('CUTOVER_ABORTED', `the verification inside the freeze found differences in ${v.summary.tablesWithDifferences} table(s) and ${v.summary.schemaDifferences} schema object(s): the cutover was aborted`, {
           hint: `Nothing was switched and the source takes writes again. Read the report: \`pgshift verify\` (report ${v.id}).`,
