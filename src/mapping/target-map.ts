@@ -7,6 +7,7 @@ import { Scope } from '../plan/scope.js';
 import { rewriteSchemaRefs, type Rewrite, type SchemaRule } from './rewrite.js';
 import { planRoles } from './roles.js';
 import { extensionSchemaOf, isManagedSchema, isReservedRole } from './supabase.js';
+import { API_ROLES } from './api-roles.js';
 
 export interface TableRef {
   readonly schema: string;
@@ -306,6 +307,7 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog, c
 
   const sourceRls = new Set(objects.filter((o) => o.kind === 'rls').map((o) => o.address));
   const withRls = protectExposedTables(config, objects, tables, rawScope, sourceTables, findings, notes);
+  protectExposedViews(config, withRls, target, mappedScope, notes);
   findings.push(...apiFindings(config, withRls, sourceRls));
   withRls.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return {
@@ -361,6 +363,29 @@ function apiFindings(config: Config, objects: readonly CatalogObject[], sourceRl
     });
   }
   return out;
+}
+
+/**
+ * A view runs with its owner's privileges, and the connecting role (Supabase's postgres) bypasses RLS: a view in
+ * an exposed schema, granted to anon and authenticated by the target's default privileges, would serve the rows
+ * RLS hides (Supabase's security_definer_view lint); a materialized view has no RLS at all. With security.rls
+ * enable, the statement that creates one revokes the API roles' privileges on it; grants from roles.map come after
+ * (to grant it to anon again is an explicit choice).
+ */
+function protectExposedViews(config: Config, objects: CatalogObject[], target: Catalog, scope: Scope, notes: Map<string, string>): void {
+  const exposed = new Set(config.security.exposedSchemas);
+  if (exposed.size === 0 || config.security.rls !== 'enable') return;
+  const roles = API_ROLES.filter((r) => (target.roles ?? []).includes(r));
+  if (roles.length === 0) return;
+  for (let i = 0; i < objects.length; i++) {
+    const o = objects[i] as CatalogObject;
+    if ((o.kind !== 'view' && o.kind !== 'materialized_view') || o.schema === null || !exposed.has(o.schema) || !scope.objectInScope(o)) continue;
+    const revoke = `REVOKE ALL ON TABLE ${qualified(o.schema, o.name)} FROM ${roles.map(quoteIdent).join(', ')}`;
+    objects[i] = { ...o, createSql: [...o.createSql, revoke] };
+    const note = `revokes ${roles.join(', ')}: a ${o.kind === 'view' ? 'view runs as its owner, which bypasses RLS' : 'materialized view has no RLS'}`;
+    const before = notes.get(o.address);
+    notes.set(o.address, before ? `${before}; ${note}` : note);
+  }
 }
 
 function mapPolicyRolesQuiet(sql: string, roleMap: ReadonlyMap<string, string>): string {

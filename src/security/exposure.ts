@@ -4,17 +4,23 @@ import type { Config } from '../config/types.js';
 import { qualified, quoteIdent } from '../db/ident.js';
 import { introspect } from '../catalog/introspect.js';
 import { connectClient } from '../db/connect.js';
+import { API_ROLES } from '../mapping/api-roles.js';
 import { mapForTarget } from '../mapping/target-map.js';
 import { endpoints, sessionSettings } from '../plan/refresh.js';
 import { Scope } from '../plan/scope.js';
 
-/** The roles the Data API serves requests as: with the public anon key, and with a signed-in user's key. */
-export const API_ROLES: readonly string[] = ['anon', 'authenticated'];
+export { API_ROLES } from '../mapping/api-roles.js';
 
 /** Column names that suggest personal or health data (in the spirit of Supabase's sensitive_columns_exposed lint). */
 const SENSITIVE = /(^|_)(e?mail|phone|mobile|ssn|social_security|password|passwd|secret|token|api_key|dob|birth|birthdate|date_of_birth|address|diagnos[a-z]*|medical|patient|insurance|credit_card|card_number|iban|tax_id|passport|license)(_|$)/i;
 
-export type ExposureLint = 'rls_disabled_in_public' | 'policy_exposes_rows' | 'sensitive_columns_exposed' | 'exposure_unproven';
+export type ExposureLint =
+  | 'rls_disabled_in_public'
+  | 'policy_exposes_rows'
+  | 'sensitive_columns_exposed'
+  | 'security_definer_view'
+  | 'materialized_view_in_api'
+  | 'exposure_unproven';
 
 export interface ExposureFinding {
   readonly lint: ExposureLint;
@@ -26,6 +32,7 @@ export interface ExposureFinding {
 
 export interface TableExposure {
   readonly table: string;
+  readonly kind: 'table' | 'view' | 'materialized view';
   readonly rls: boolean;
   /** per API role: what reading as that role returned */
   readonly roles: Readonly<Record<string, 'no privilege' | 'no rows' | 'rows' | 'error'>>;
@@ -44,19 +51,21 @@ export interface ExposureReport {
 interface TableRow {
   schema: string;
   name: string;
+  relkind: string;
   rls: boolean;
   sensitive: string[];
 }
 
-/** The migrated tables (as named on the target) that sit in an exposed schema. */
+/** The migrated tables, views and materialized views (as named on the target) that sit in an exposed schema. */
 export function exposedTables(config: Config, source: Catalog, target: Catalog): Array<{ schema: string; name: string }> {
   const exposed = new Set(config.security.exposedSchemas);
   const mapped = mapForTarget(config, source, target).catalog;
   const scope = new Scope(config, mapped);
-  return mapped.tables
-    .filter((t) => exposed.has(t.schema) && scope.tableInScope(t.schema, t.name))
-    .map((t) => ({ schema: t.schema, name: t.name }))
-    .sort((a, b) => (`${a.schema}.${a.name}` < `${b.schema}.${b.name}` ? -1 : 1));
+  const tables = mapped.tables.filter((t) => exposed.has(t.schema) && scope.tableInScope(t.schema, t.name)).map((t) => ({ schema: t.schema, name: t.name }));
+  const views = mapped.objects
+    .filter((o) => (o.kind === 'view' || o.kind === 'materialized_view') && o.schema !== null && exposed.has(o.schema) && scope.objectInScope(o))
+    .map((o) => ({ schema: o.schema ?? '', name: o.name }));
+  return [...tables, ...views].sort((a, b) => (`${a.schema}.${a.name}` < `${b.schema}.${b.name}` ? -1 : 1));
 }
 
 /**
@@ -76,7 +85,7 @@ export async function checkExposure(client: pg.ClientBase, tables: ReadonlyArray
   const findings: ExposureFinding[] = [];
   for (const t of tables) {
     const info = await client.query<TableRow>(
-      `SELECT n.nspname AS schema, c.relname AS name, c.relrowsecurity AS rls,
+      `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relrowsecurity AS rls,
               COALESCE((SELECT pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
                          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}') AS sensitive
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -87,6 +96,7 @@ export async function checkExposure(client: pg.ClientBase, tables: ReadonlyArray
     if (!row) continue;
     const name = `${t.schema}.${t.name}`;
     const sensitive = row.sensitive.filter((c) => SENSITIVE.test(c));
+    const kind: TableExposure['kind'] = row.relkind === 'v' ? 'view' : row.relkind === 'm' ? 'materialized view' : 'table';
     const result: Record<string, TableExposure['roles'][string]> = {};
     for (const r of roles.rows) {
       const seen = r.member ? await readAs(client, r.rolname, t) : await judgeFromCatalog(client, r.rolname, t, row.rls);
@@ -96,7 +106,13 @@ export async function checkExposure(client: pg.ClientBase, tables: ReadonlyArray
         continue;
       }
       if (seen !== 'rows') continue;
-      if (!row.rls) {
+      if (kind !== 'table') {
+        findings.push(
+          kind === 'view'
+            ? { lint: 'security_definer_view', table: name, role: r.rolname, message: `view ${name} runs as its owner and lets ${r.rolname} read rows through the Data API, whatever RLS says` }
+            : { lint: 'materialized_view_in_api', table: name, role: r.rolname, message: `materialized view ${name} (no RLS possible) lets ${r.rolname} read its rows through the Data API` },
+        );
+      } else if (!row.rls) {
         findings.push({ lint: 'rls_disabled_in_public', table: name, role: r.rolname, message: `${name} has row level security off and ${r.rolname} can read its rows through the Data API` });
         if (sensitive.length > 0) {
           findings.push({ lint: 'sensitive_columns_exposed', table: name, role: r.rolname, message: `${name} exposes column(s) named like personal data to ${r.rolname}: ${sensitive.join(', ')}` });
@@ -105,7 +121,7 @@ export async function checkExposure(client: pg.ClientBase, tables: ReadonlyArray
         findings.push({ lint: 'policy_exposes_rows', table: name, role: r.rolname, message: `${name} has row level security on, but a policy lets ${r.rolname} read rows` });
       }
     }
-    out.push({ table: name, rls: row.rls, roles: result });
+    out.push({ table: name, kind, rls: row.rls, roles: result });
   }
   return { ok: findings.length === 0, exposedSchemas, rolesChecked: roles.rows.filter((r) => r.member).map((r) => r.rolname), tables: out, findings };
 }
@@ -151,7 +167,9 @@ export function describeExposure(report: ExposureReport): string {
   if (report.tables.length === 0) return `Security: no migrated table in the exposed schemas (${report.exposedSchemas.join(', ') || 'none'}).`;
   const roles = Object.keys(report.tables[0]?.roles ?? {});
   if (report.ok) {
-    return `Security: ${roles.join(' and ') || 'no API role'} read no row of the ${report.tables.length} migrated table(s) in ${report.exposedSchemas.join(', ')} (RLS on ${report.tables.filter((t) => t.rls).length}; checked by reading as ${report.rolesChecked.join(', ') || 'nobody: judged from the catalog'}).`;
+    const tables = report.tables.filter((t) => t.kind === 'table');
+    const views = report.tables.length - tables.length;
+    return `Security: ${roles.join(' and ') || 'no API role'} read no row of the ${tables.length} migrated table(s)${views > 0 ? ` and ${views} view(s)` : ''} in ${report.exposedSchemas.join(', ')} (RLS on ${tables.filter((t) => t.rls).length}; checked by reading as ${report.rolesChecked.join(', ') || 'nobody: judged from the catalog'}).`;
   }
   return [`Security: ${report.findings.length} exposure(s) in the exposed schemas:`, ...report.findings.map((f) => `  [${f.lint}] ${f.message}`)].join('\n');
 }

@@ -11,9 +11,20 @@ import type { SchemaDifference } from './report.js';
  */
 export function schemaParity(source: Catalog, target: Catalog, scope: Scope): SchemaDifference[] {
   const t = new Map(target.objects.map((o) => [o.address, o.definition]));
+  // what the plan leaves out: out of scope, or depending on something out of scope (a view over an excluded table)
+  const left = new Set(source.objects.filter((o) => !scope.objectInScope(o)).map((o) => o.address));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const o of source.objects) {
+      if (!left.has(o.address) && o.dependsOn.some((d) => left.has(d))) {
+        left.add(o.address);
+        grew = true;
+      }
+    }
+  }
   const out: SchemaDifference[] = [];
   for (const o of source.objects) {
-    if (!scope.objectInScope(o)) continue;
+    if (left.has(o.address)) continue;
     const def = t.get(o.address);
     if (def === undefined) out.push({ address: o.address, kind: 'missing' });
     else if (def !== o.definition) out.push({ address: o.address, kind: 'different', ...(o.kind === 'sequence_value' ? { detail: `source ${o.definition}, target ${def}` } : {}) });

@@ -115,7 +115,8 @@ copy: { batch_size: 10 }
                  CREATE POLICY everyone ON public.notices FOR SELECT TO PUBLIC USING (true);
                  INSERT INTO public.notices VALUES (1, 'open hours');
                  CREATE TABLE public.contacts (id int PRIMARY KEY, email text);
-                 INSERT INTO public.contacts VALUES (1, 'a@example.org');`),
+                 INSERT INTO public.contacts VALUES (1, 'a@example.org');
+                 CREATE VIEW public.contact_emails AS SELECT email FROM public.contacts;`),
       );
       const yaml = (db: string, rls: string): string => `version: 1
 name: exposed
@@ -143,6 +144,9 @@ security: { rls: ${rls} }
 
       const warn = cfg.write(yaml('contacts', 'warn'), 'exposed-warn.yaml');
       const envWarn = { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: server.url('exposed_warn', 'postgres', PASSWORD) };
+      // with rls: enable a view in an exposed schema is revoked from the API roles as it is created
+      const contactsEnable = cfg.write(yaml('contacts', 'enable'), 'exposed-contacts.yaml');
+      expect(runCli(['plan', '-c', contactsEnable], envWarn).stdout).toMatch(/\+ view public\.contact_emails\s+not on the target; revokes anon, authenticated: a view runs as its owner/);
       const warned = runCli(['apply', '-c', warn, '--auto-approve'], envWarn);
       expect(warned.status, warned.stdout + warned.stderr).toBe(0);
       expect(warned.stdout).toContain('[rls_disabled_in_public] public.contacts has row level security off and anon can read its rows');
@@ -151,6 +155,7 @@ security: { rls: ${rls} }
       const report = JSON.parse(verified.stdout) as { security: { ok: boolean; findings: Array<{ lint: string; role: string }> } };
       expect(report.security.ok).toBe(false);
       expect(report.security.findings.map((f) => `${f.lint} ${f.role}`)).toEqual([
+        'security_definer_view anon', 'security_definer_view authenticated', // the view was not revoked (rls: warn)
         'rls_disabled_in_public anon', 'sensitive_columns_exposed anon', 'rls_disabled_in_public authenticated', 'sensitive_columns_exposed authenticated',
       ]);
     } finally {

@@ -127,7 +127,8 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
 
       const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
       expect(applied.status, applied.stderr + applied.stdout).toBe(0);
-      expect(applied.stdout).toMatch(/Security: anon and authenticated read no row of the \d+ migrated table\(s\) in public, graphql_public/);
+      expect(applied.stdout).toMatch(/Security: anon and authenticated read no row of the \d+ migrated table\(s\) and \d+ view\(s\) in public, graphql_public/);
+      expect(plan.stdout).toMatch(/\+ view public\.customer_list\s+not on the target; revokes anon, authenticated: a view runs as its owner, which bypasses RLS/);
 
       // the same rows in every migrated table (the target also has Supabase's own, empty, tables)
       await expectSameData(src.url, tgt.adminUrl, { ignoreTargetOnly: true });
@@ -195,6 +196,16 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
       const quoted = publicTables.map((t) => `public.${quoteIdent(t.slice('public.'.length))}`);
       for (const role of ['anon', 'authenticated']) {
         const seen = await readAs(tgt.adminUrl, role, quoted);
+        expect(Object.entries(seen).filter(([, n]) => n !== 0 && n !== 'denied'), role).toEqual([]);
+      }
+      // views run as their owner (postgres bypasses RLS) and materialized views have no RLS: the API roles hold no
+      // privilege on them (pagila's customer_list would otherwise serve names, addresses and phone numbers)
+      const views = await withPg(tgt.adminUrl, (c) =>
+        c.query<{ q: string }>(`SELECT format('public.%I', relname) AS q FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('v', 'm') ORDER BY 1`),
+      );
+      expect(views.rows.length).toBeGreaterThan(5);
+      for (const role of ['anon', 'authenticated']) {
+        const seen = await readAs(tgt.adminUrl, role, views.rows.map((r) => r.q));
         expect(Object.entries(seen).filter(([, n]) => n !== 0 && n !== 'denied'), role).toEqual([]);
       }
       const rlsOff = await withPg(tgt.adminUrl, (c) =>
