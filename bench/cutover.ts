@@ -42,6 +42,7 @@ function startWriter(url: string, big: { table: string; key: string }): { stop()
   let retries = 0;
   const done = (async () => {
     const c = new pg.Client({ connectionString: url });
+    c.on('error', (err) => log(`writer: ${err.message}`));
     await c.connect();
     try {
       while (!stopping) {
@@ -50,9 +51,12 @@ function startWriter(url: string, big: { table: string; key: string }): { stop()
           await c.query(`UPDATE ${big.table} SET ${big.key} = ${big.key} WHERE ${big.key} IN (SELECT ${big.key} FROM ${big.table} TABLESAMPLE SYSTEM (0.05) LIMIT 1)`);
           writes += 2;
         } catch (err) {
-          if ((err as { code?: string }).code !== '25006') throw err;
+          const code = (err as { code?: string }).code;
+          if (code !== '25006') {
+            log(`writer stopped: ${code ?? ''} ${(err as Error).message}`);
+            return;
+          }
           retries++;
-          if (retries % 50 === 0 && stopping) break;
         }
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -107,6 +111,7 @@ async function main(): Promise<void> {
       const writer = startWriter(source.url(db), big);
       log(`scale ${scale}: apply (a writer keeps changing the source)...`);
       const applied = await run(process.execPath, ['bin/run.js', 'apply', '-c', cfg, '--auto-approve'], env);
+      fs.writeFileSync(`/tmp/bench-apply-${db}.log`, applied.stderr);
       if (applied.code !== 0) throw new Error(`apply failed: ${applied.stderr.slice(-1500)}`);
       log(`scale ${scale}: cutover...`);
       const cut = await run(process.execPath, ['bin/run.js', 'cutover', '-c', cfg, '--auto-approve', '--json'], env);

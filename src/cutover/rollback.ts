@@ -19,7 +19,7 @@ import { runSwitchCommand } from './hook.js';
 import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
 import { Deadline, openSessions, step, type Sessions } from './steps.js';
 import { withoutValues } from './errors.js';
-import { syncSequences, syncTables } from './sync.js';
+import { snapshotXmin, syncSequences, syncTables } from './sync.js';
 
 export interface RollbackOptions {
   confirm(plan: CutoverPlan): Promise<boolean>;
@@ -42,7 +42,7 @@ export interface RollbackResult {
   readonly steps: readonly StepRecord[];
 }
 
-const STEPS = ['started', 'freeze-target', 'carry-back', 'sequences', 'verify', 'unfreeze-source', 'switching', 'switched', 'command', 'done'];
+const STEPS = ['started', 'catch-up', 'freeze-target', 'carry-back', 'sequences', 'verify', 'unfreeze-source', 'switching', 'switched', 'command', 'done'];
 const at = (s: string): number => STEPS.indexOf(s);
 
 /** Target-only tables (in the migrated schemas) and target-only columns of migrated tables: what a rollback cannot carry. */
@@ -71,6 +71,7 @@ function planRollback(config: Config, set: MigratedSet, id: string, resumeFrom: 
   const add = (s: string, title: string, detail: string): void => {
     if (at(s) >= from) steps.push({ step: s, title, detail });
   };
+  add('catch-up', 'catch up', 'carry what the application wrote on the target back to the source while it still writes there');
   add('freeze-target', 'freeze writes on target', `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms`);
   add('carry-back', 'carry back', 'range checksums find what the application wrote on the target since the cutover; exactly those rows go back to the source, deletes included');
   add('sequences', 'sync sequences back', `${set.sequences.length} sequences set on the source from the target`);
@@ -195,9 +196,23 @@ async function drive(
   let carried = NONE;
   let sequences = 0;
   let freezeStart = resume?.frozenAt?.getTime() ?? Date.now();
+  // what the catch-up has seen: the carry-back inside the freeze compares only tables written since
+  let sinceCatchUp: string | undefined;
+  if (from <= at('catch-up')) {
+    await step(ctl, id, 'catch-up', o, async () => {
+      sinceCatchUp = await snapshotXmin(s.target);
+      const r = await syncTables(set.tables, { from: s.target, to: s.source }, { keyOverride: keyOverrideOf(config), bypassFreeze: cutover.id });
+      const written = r.reduce((n, x) => n + x.written, 0);
+      const deleted = r.reduce((n, x) => n + x.deleted, 0);
+      return { value: undefined, detail: `${written} rows written, ${deleted} deleted on the source in ${r.length} tables` };
+    });
+  }
   if (from <= at('freeze-target')) {
-    freezeStart = Date.now();
-    await updateRecord(ctl, id, { frozenAt: 'now' });
+    const already = resume?.frozenAt && (await frozenTables(s.target)).length > 0;
+    if (!already) {
+      freezeStart = Date.now();
+      await updateRecord(ctl, id, { frozenAt: 'now' });
+    }
     await step(ctl, id, 'freeze-target', o, async () => {
       const f = await freezeWrites(s.target, set.relations, { id, drainTimeoutMs: Math.min(config.cutover.drainTimeoutMs, config.cutover.maxWriteFreezeMs), onDrainTimeout: config.cutover.onDrainTimeout });
       return { value: f, detail: `${f.tables} tables frozen on the target after ${f.drainMs} ms of drain` };
@@ -211,7 +226,12 @@ async function drive(
     deadline.check('the carry-back');
     carried = await step(ctl, id, 'carry-back', o, async () => {
       // the source is frozen by the cutover (its id is the bypass of pgshift's own writes)
-      const r = await syncTables(set.tables, { from: s.target, to: s.source }, { keyOverride: keyOverrideOf(config), bypassFreeze: cutover.id, checkDeadline: () => deadline.check('the carry-back') });
+      const r = await syncTables(set.tables, { from: s.target, to: s.source }, {
+        keyOverride: keyOverrideOf(config),
+        bypassFreeze: cutover.id,
+        checkDeadline: () => deadline.check('the carry-back'),
+        ...(sinceCatchUp ? { unchangedSince: sinceCatchUp } : {}),
+      });
       const t = { tables: r.length, written: r.reduce((n, x) => n + x.written, 0), deleted: r.reduce((n, x) => n + x.deleted, 0) };
       return { value: t, detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables`, counts: { carriedWritten: t.written, carriedDeleted: t.deleted } };
     });

@@ -37,7 +37,12 @@ export function schemaParity(source: Catalog, target: Catalog, scope: Scope): Sc
  * `only` (`schema.table` names), just the sequences of those tables: the migrated ones (a managed target has
  * sequences of its own, on tables the migration role may not even read).
  */
-export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<string>): Promise<SchemaDifference[]> {
+/**
+ * Sequences on the target whose next value would collide with the rows already there. With `liveSource`, one whose
+ * source counterpart has moved at least as far (a live source: rows were copied after the plan set the value) is
+ * not a difference: the cutover sets every sequence from the source's final value.
+ */
+export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<string>, liveSource?: pg.ClientBase): Promise<SchemaDifference[]> {
   const owned = await target.query<{ seq_schema: string; seq: string; tbl_schema: string; tbl: string; col: string }>(
     `SELECT sn.nspname AS seq_schema, s.relname AS seq, tn.nspname AS tbl_schema, t.relname AS tbl, a.attname AS col
        FROM pg_catalog.pg_depend d
@@ -61,6 +66,12 @@ export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<
                 CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS nextval_floor
            FROM ${qualified(o.seq_schema, o.seq)}) x`,
     );
+    if (r.rows[0]?.behind && liveSource) {
+      const src = await liveSource
+        .query<{ v: string }>(`SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS v FROM ${qualified(o.seq_schema, o.seq)}`)
+        .then((x) => x.rows[0]?.v ?? null, () => null);
+      if (src !== null && BigInt(src) >= BigInt(r.rows[0].mx ?? '0')) continue;
+    }
     if (r.rows[0]?.behind) {
       out.push({ address: `sequence ${o.seq_schema}.${o.seq}`, kind: 'sequence_behind', detail: `its next value would not be above max(${o.tbl}.${o.col})` });
     }

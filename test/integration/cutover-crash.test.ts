@@ -92,7 +92,7 @@ const CUTOVER_POINTS = [
   'health:before', 'catch-up:effect', 'freeze:effect', 'final-sync:effect', 'sequences:after', 'verify:effect',
   'switching:effect', 'switching:after', 'command:effect', 'health-after:after',
 ];
-const ROLLBACK_POINTS = ['freeze-target:effect', 'carry-back:effect', 'verify:after', 'unfreeze-source:effect', 'switching:effect', 'command:after'];
+const ROLLBACK_POINTS = ['catch-up:effect', 'freeze-target:effect', 'carry-back:effect', 'verify:after', 'unfreeze-source:effect', 'switching:effect', 'command:after'];
 
 describe('SIGKILL during a cutover', () => {
   it.each(CUTOVER_POINTS.map((p, i) => [p, i % 2 === 0 ? 'cutover' : 'rollback'] as const))(
