@@ -112,7 +112,10 @@ async function main(): Promise<void> {
       log(`scale ${scale}: apply (a writer keeps changing the source)...`);
       const applied = await run(process.execPath, ['bin/run.js', 'apply', '-c', cfg, '--auto-approve'], env);
       fs.writeFileSync(`/tmp/bench-apply-${db}.log`, applied.stderr);
-      if (applied.code !== 0) throw new Error(`apply failed: ${applied.stderr.slice(-1500)}`);
+      if (applied.code !== 0) {
+        const rep = await withPg(target.url(db), async (c) => JSON.stringify((await c.query("SELECT report->'schema' AS s, report->'summary' AS m FROM pgshift.verifications ORDER BY started_at DESC LIMIT 1")).rows[0]));
+        throw new Error(`apply failed: ${applied.stderr.slice(-600)}\n${rep}`);
+      }
       log(`scale ${scale}: cutover...`);
       const cut = await run(process.execPath, ['bin/run.js', 'cutover', '-c', cfg, '--auto-approve', '--json'], env);
       const w = await writer.stop();

@@ -95,7 +95,7 @@ export function computePlan(input: PlanInput): Plan {
     const dependsOn = [...o.dependsOn.filter((d) => planned.has(d)), ...copiesNeededBy(o, sourceByAddress, copy)];
     const base = { id: o.address, address: o.address, dependsOn, phase: o.phase, locks: locksOf(o) } as const;
     if (o.kind === 'sequence_value') {
-      actions.push({ ...base, kind: 'set_sequence_value', change: 'update', reason: reasonFor(o), sql: o.createSql });
+      actions.push({ ...base, kind: 'set_sequence_value', change: 'update', reason: reasonFor(o), sql: o.createSql, ...(o.schema ? { sequence: { schema: o.schema, name: o.name } } : {}) });
       planned.add(o.address);
       continue;
     }

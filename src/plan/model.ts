@@ -26,7 +26,10 @@ export interface CreateObjectAction extends ActionBase {
 
 export interface SetSequenceValueAction extends ActionBase {
   readonly kind: 'set_sequence_value';
+  /** setval() with the value read when the plan was made (shown in the plan; the fallback). */
   readonly sql: readonly string[];
+  /** The sequence: apply reads its value on the source when the action runs (after the copies it waits for). */
+  readonly sequence?: { readonly schema: string; readonly name: string };
 }
 
 export interface CopyTableAction extends ActionBase {

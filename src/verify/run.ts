@@ -106,7 +106,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     );
     const tableResults = tables.map((t) => results.get(t) as TableResult);
     const migratedTables = new Set(source.tables.filter((t) => scope.tableInScope(t.schema, t.name)).map((t) => `${t.schema}.${t.name}`));
-    const schema = [...schemaParity(source, target, scope), ...(await sequencesBehind(control, migratedTables, opts.strict ? undefined : sourceMeta))];
+    const schema = [...schemaParity(source, target, scope, !opts.strict), ...(await sequencesBehind(control, migratedTables))];
     // a table whose every difference is a write on the live source since its copy is right as of the copy
     const explained = (r: TableResult): boolean => r.unexplained === 0;
     const withDiffs = tableResults.filter((r) => !explained(r) && (r.rowsSource !== r.rowsTarget || r.checksum === 'mismatch' || r.differences.length > 0));

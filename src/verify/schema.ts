@@ -9,7 +9,20 @@ import type { SchemaDifference } from './report.js';
  * (columns, constraints, indexes, views, functions, triggers, policies, RLS flags, comments, extensions,
  * sequence values).
  */
-export function schemaParity(source: Catalog, target: Catalog, scope: Scope): SchemaDifference[] {
+const LAST_VALUE = /^last_value=(-?\d+) /;
+
+/** A live source's sequence that has moved on since the plan set the target's: not a difference before a cutover. */
+function sourceAhead(sourceDef: string, targetDef: string): boolean {
+  const a = LAST_VALUE.exec(sourceDef)?.[1];
+  const b = LAST_VALUE.exec(targetDef)?.[1];
+  return a !== undefined && b !== undefined && BigInt(a) >= BigInt(b);
+}
+
+/**
+ * Objects the plan creates that are missing or different on the target. `live`: a sequence value the source has
+ * moved past is expected (the cutover sets every sequence from the source's final value).
+ */
+export function schemaParity(source: Catalog, target: Catalog, scope: Scope, live = false): SchemaDifference[] {
   const t = new Map(target.objects.map((o) => [o.address, o.definition]));
   // what the plan leaves out: out of scope, or depending on something out of scope (a view over an excluded table)
   const left = new Set(source.objects.filter((o) => !scope.objectInScope(o)).map((o) => o.address));
@@ -27,7 +40,7 @@ export function schemaParity(source: Catalog, target: Catalog, scope: Scope): Sc
     if (left.has(o.address)) continue;
     const def = t.get(o.address);
     if (def === undefined) out.push({ address: o.address, kind: 'missing' });
-    else if (def !== o.definition) out.push({ address: o.address, kind: 'different', ...(o.kind === 'sequence_value' ? { detail: `source ${o.definition}, target ${def}` } : {}) });
+    else if (def !== o.definition && !(live && o.kind === 'sequence_value' && sourceAhead(o.definition, def))) out.push({ address: o.address, kind: 'different', ...(o.kind === 'sequence_value' ? { detail: `source ${o.definition}, target ${def}` } : {}) });
   }
   return out;
 }
@@ -37,12 +50,7 @@ export function schemaParity(source: Catalog, target: Catalog, scope: Scope): Sc
  * `only` (`schema.table` names), just the sequences of those tables: the migrated ones (a managed target has
  * sequences of its own, on tables the migration role may not even read).
  */
-/**
- * Sequences on the target whose next value would collide with the rows already there. With `liveSource`, one whose
- * source counterpart has moved at least as far (a live source: rows were copied after the plan set the value) is
- * not a difference: the cutover sets every sequence from the source's final value.
- */
-export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<string>, liveSource?: pg.ClientBase): Promise<SchemaDifference[]> {
+export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<string>): Promise<SchemaDifference[]> {
   const owned = await target.query<{ seq_schema: string; seq: string; tbl_schema: string; tbl: string; col: string }>(
     `SELECT sn.nspname AS seq_schema, s.relname AS seq, tn.nspname AS tbl_schema, t.relname AS tbl, a.attname AS col
        FROM pg_catalog.pg_depend d
@@ -66,12 +74,6 @@ export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<
                 CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS nextval_floor
            FROM ${qualified(o.seq_schema, o.seq)}) x`,
     );
-    if (r.rows[0]?.behind && liveSource) {
-      const src = await liveSource
-        .query<{ v: string }>(`SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS v FROM ${qualified(o.seq_schema, o.seq)}`)
-        .then((x) => x.rows[0]?.v ?? null, () => null);
-      if (src !== null && BigInt(src) >= BigInt(r.rows[0].mx ?? '0')) continue;
-    }
     if (r.rows[0]?.behind) {
       out.push({ address: `sequence ${o.seq_schema}.${o.seq}`, kind: 'sequence_behind', detail: `its next value would not be above max(${o.tbl}.${o.col})` });
     }

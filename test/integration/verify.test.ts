@@ -118,7 +118,8 @@ describe('pgshift verify', () => {
     const schema = report.schema.map((d) => `${d.kind} ${d.address}`);
     expect(schema).toEqual(
       expect.arrayContaining([
-        'different sequence_value data.visits_id_seq',
+        // (the source is ahead of the target's value, as on a live source: the parity check leaves that to the
+        // cutover; the target's own rows say the sequence is behind)
         'sequence_behind sequence data.visits_id_seq',
         'missing index data.patients_name_idx',
         'missing policy data.codes.p_read',

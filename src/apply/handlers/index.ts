@@ -17,7 +17,7 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
     case 'create_object':
       return createObject(action, client, ctx);
     case 'set_sequence_value':
-      return setSequenceValue(action, client);
+      return setSequenceValue(action, client, ctx);
     case 'copy_table':
       return copyTableHandler(action, client, ctx);
     case 'verify':
