@@ -29,6 +29,8 @@ export interface TableSync {
   readonly deleted: number;
   /** A table without a key that differed: emptied and copied again as a whole. */
   readonly recopied: boolean;
+  /** How its difference was found: the rows written since the earlier sync (by xmin), or bucket checksums. */
+  readonly found: 'written-since' | 'buckets';
 }
 
 export interface SyncOptions {
@@ -52,18 +54,45 @@ export async function snapshotXmin(from: pg.ClientBase): Promise<string> {
   return r.rows[0]?.x ?? '0';
 }
 
-/** True when no row of the table was written on `from` since `xmin` and both sides count the same rows. */
-async function unchanged(e: TableExpr, sides: SyncSides, xmin: string): Promise<boolean> {
+const WRITTEN_SINCE = `((n.xmax % 4294967296) - (x.xmin::text::bigint) + 4294967296) % 4294967296 <= n.xmax - $1::bigint`;
+const NOW_XMAX = '(SELECT pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot()) AS xmax) n';
+/** Past this many rows written since, a table is compared by buckets instead. */
+const MAX_WRITTEN_KEYS = 100_000;
+
+interface SinceCheck {
+  readonly unchanged: boolean;
+  /** When the rows written since are all the difference (no row deleted): their keys' parts. */
+  readonly written?: string[][];
+}
+
+/**
+ * What changed in a table since `xmin` (see SyncOptions.unchangedSince): nothing (no row version written since, the
+ * same count on both sides); or, for a keyed table, exactly the rows written since (inserted or updated), when the
+ * counts prove that no row was deleted: every other source row predates the earlier sync and is already on `to`, so
+ * once those rows are written the two sides hold the same keys exactly when |to| + |written not on to| = |from|.
+ * Otherwise undefined: compare by buckets.
+ */
+async function sinceCheck(t: TableInfo, e: TableExpr, sides: SyncSides, xmin: string): Promise<SinceCheck | undefined> {
   const [a, b] = await Promise.all([
-    sides.from.query<{ n: string; written: boolean | null }>(
-      `SELECT count(*)::text AS n,
-              bool_or(((n.xmax % 4294967296) - (x.xmin::text::bigint) + 4294967296) % 4294967296 <= n.xmax - $1::bigint) AS written
-         FROM ${e.from} x, (SELECT pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot()) AS xmax) n`,
-      [xmin],
-    ),
+    sides.from.query<{ n: string; written: string }>(`SELECT count(*)::text AS n, count(*) FILTER (WHERE ${WRITTEN_SINCE})::text AS written FROM ${e.from} x, ${NOW_XMAX}`, [xmin]),
     sides.to.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${e.from}`),
   ]);
-  return a.rows[0]?.written !== true && a.rows[0]?.n === b.rows[0]?.n;
+  const nFrom = Number(a.rows[0]?.n ?? 0);
+  const nTo = Number(b.rows[0]?.n ?? 0);
+  const nWritten = Number(a.rows[0]?.written ?? 0);
+  if (nWritten === 0 && nFrom === nTo) return { unchanged: true };
+  if (!e.keyText || nWritten === 0 || nWritten > MAX_WRITTEN_KEYS) return undefined;
+  const keyParts = e.keyColumns.map((c) => `x.${quoteIdent(c.name)}::text`).join(', ');
+  const keys = await sides.from.query<{ p: string[] }>(`SELECT ARRAY[${keyParts}] AS p FROM ${e.from} x, ${NOW_XMAX} WHERE ${WRITTEN_SINCE}`, [xmin]);
+  const written = keys.rows.map((r) => r.p);
+  const types = await keyTypes(sides.to, t, e);
+  let present = 0;
+  for (let i = 0; i < written.length; i += CHUNK) {
+    const chunk = written.slice(i, i + CHUNK);
+    const r = await sides.to.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${e.from} t WHERE ${keyIn(e, types, 't', 1)}`, columnsOf(chunk, e.keyColumns.length));
+    present += Number(r.rows[0]?.n ?? 0);
+  }
+  return nTo + written.length - present === nFrom ? { unchanged: false, written } : undefined;
 }
 
 interface Pending {
@@ -72,6 +101,7 @@ interface Pending {
   readonly write: string[][];
   readonly remove: string[][];
   readonly recopy: boolean;
+  readonly bySince?: boolean;
 }
 
 /** Key parts of the rows to write (missing or changed on `to`) and to delete (only on `to`). */
@@ -271,7 +301,14 @@ export async function syncTables(tables: readonly TableInfo[], sides: SyncSides,
   for (const t of tables) {
     o.checkDeadline?.();
     const e = tableExpr(t, o.keyOverride?.(t));
-    if (o.unchangedSince && (await unchanged(e, sides, o.unchangedSince))) continue;
+    if (o.unchangedSince) {
+      const since = await sinceCheck(t, e, sides, o.unchangedSince);
+      if (since?.unchanged) continue;
+      if (since?.written) {
+        pending.push({ t, e, write: since.written, remove: [], recopy: false, bySince: true });
+        continue;
+      }
+    }
     const p = await differences(t, e, sides);
     if (p) pending.push(p);
   }
@@ -297,7 +334,7 @@ export async function syncTables(tables: readonly TableInfo[], sides: SyncSides,
       for (const p of ordered) {
         o.checkDeadline?.();
         const written = p.recopy ? await recopy(p, sides) : p.write.length > 0 ? await writeRows(p, sides) : 0;
-        results.set(p, { table: `${p.t.schema}.${p.t.name}`, written, deleted: deleted.get(p) ?? 0, recopied: p.recopy });
+        results.set(p, { table: `${p.t.schema}.${p.t.name}`, written, deleted: deleted.get(p) ?? 0, recopied: p.recopy, found: p.bySince ? 'written-since' : 'buckets' });
       }
       for (const [p, list] of held) {
         for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.t.schema, p.t.name)} ${RESTORE[tr.enabled] ?? 'ENABLE'} TRIGGER ${quoteIdent(tr.name)}`);

@@ -147,7 +147,7 @@ describe('statement timeout', () => {
 
 describe('connection headroom', () => {
   it("copy.parallel beyond the role's CONNECTION LIMIT: a plan warning (apply runs fewer workers), a blocking doctor row; too few for one worker: a blocker", async () => {
-    const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: await createRole('pgshift_capped', 'capped-pw-123', 'CONNECTION LIMIT 4') };
+    const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: await createRole('pgshift_capped_pf', 'capped-pw-123', 'CONNECTION LIMIT 4') };
     const file = cfg.write(minimalConfig('copy: { parallel: 6 }\n'), 'headroom.yaml');
     const plan = planJson(file, env);
     expect(plan.status, plan.stderr).toBe(0);
@@ -155,7 +155,7 @@ describe('connection headroom', () => {
       expect.objectContaining({
         code: 'CONNECTION_HEADROOM',
         severity: 'warning',
-        message: expect.stringMatching(/copy\.parallel=6 needs 8 target connections but role pgshift_capped's CONNECTION LIMIT 4 allows 4/),
+        message: expect.stringMatching(/copy\.parallel=6 needs 8 target connections but role pgshift_capped_pf's CONNECTION LIMIT 4 allows 4/),
       }),
     );
     // a saved plan with the finding is applied as it is (the finding does not move with live connection counts),
@@ -177,7 +177,7 @@ describe('connection headroom', () => {
     const within = cfg.write(minimalConfig('copy: { parallel: 2 }\n'), 'headroom-ok.yaml');
     expect(planJson(within, env).findings.filter((f) => f.code.startsWith('CONNECTION'))).toEqual([]);
 
-    await withPg(dbs.targetUrl, (c) => c.query(`ALTER ROLE ${quoteIdent('pgshift_capped')} CONNECTION LIMIT 2`));
+    await withPg(dbs.targetUrl, (c) => c.query(`ALTER ROLE ${quoteIdent('pgshift_capped_pf')} CONNECTION LIMIT 2`));
     const starved = planJson(within, env);
     expect(starved.status).toBe(1);
     expect(starved.findings).toContainEqual(expect.objectContaining({ code: 'CONNECTIONS_INSUFFICIENT', severity: 'blocker' }));
