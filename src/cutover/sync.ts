@@ -296,7 +296,8 @@ const RESTORE: Record<string, string> = { O: 'ENABLE', A: 'ENABLE ALWAYS', R: 'E
  * (all or nothing). User triggers on the written tables are held off so that the rows land as they are.
  */
 export async function syncTables(tables: readonly TableInfo[], sides: SyncSides, o: SyncOptions = {}): Promise<TableSync[]> {
-  await Promise.all([sides.from.query(VERIFY_SESSION_SQL), sides.to.query(VERIFY_SESSION_SQL)]);
+  // row_security off: a policy that would hide rows from the sync (FORCE ROW LEVEL SECURITY) is an error, not a silent gap
+  await Promise.all([sides.from.query(`${VERIFY_SESSION_SQL}; SET row_security = off`), sides.to.query(`${VERIFY_SESSION_SQL}; SET row_security = off`)]);
   const pending: Pending[] = [];
   for (const t of tables) {
     o.checkDeadline?.();
