@@ -12,11 +12,11 @@ import { runVerification } from '../verify/run.js';
 import { keyOverrideOf, migratedSet, type MigratedSet } from './context.js';
 import { backupPath, checkEnvFile, readEnvFile, readEnvValue, restoreIfSwitched, setEnvValue, sha256, writeBackup, writeFileAtomic } from './env-file.js';
 import { withoutValues } from './errors.js';
-import { freezeWrites, frozenTables, unfreezeWrites } from './freeze.js';
+import { frozenTables, unfreezeWrites } from './freeze.js';
 import { checkApplicationUrl } from './health.js';
 import { runSwitchCommand } from './hook.js';
 import { cutoverBlockers } from './preconditions.js';
-import { Deadline, openSessions, step, type Sessions } from './steps.js';
+import { Deadline, freezeStep, openSessions, step, type Sessions } from './steps.js';
 import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
 import { snapshotXmin, syncSequences, syncTables, type TableSync } from './sync.js';
 
@@ -226,22 +226,7 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
 
   // the freeze: its budget counts from the first lock request (writers wait from then)
   let freezeStart = resume?.frozenAt?.getTime() ?? Date.now();
-  if (at <= stepIndex('freeze')) {
-    // resumed after a kill inside the freeze step: if the freeze had committed, it has been running since then
-    const already = resume?.frozenAt && (await frozenTables(s.source)).length > 0;
-    if (!already) {
-      freezeStart = Date.now();
-      await updateRecord(ctl, id, { frozenAt: 'now' });
-    }
-    await step(ctl, id, 'freeze', o, async () => {
-      const f = await freezeWrites(s.source, set.relations, {
-        id,
-        drainTimeoutMs: Math.min(config.cutover.drainTimeoutMs, config.cutover.maxWriteFreezeMs),
-        onDrainTimeout: config.cutover.onDrainTimeout,
-      });
-      return { value: f, detail: `${f.tables} tables frozen after ${f.drainMs} ms of drain${f.terminated ? `, ${f.terminated} sessions terminated` : ''}` };
-    });
-  }
+  if (at <= stepIndex('freeze')) freezeStart = await freezeStep(ctl, id, 'freeze', o, s.source, set.relations, config, resume, 'source');
   const deadline = new Deadline(freezeStart, config.cutover.maxWriteFreezeMs, o.signal);
   if (at < stepIndex('switching')) {
     if ((await frozenTables(s.source)).length < set.relations.length) {

@@ -14,10 +14,10 @@ import { runVerification } from '../verify/run.js';
 import { keyOverrideOf, migratedSet, type MigratedSet } from './context.js';
 import type { CutoverPlan, CutoverStepPlan, SyncTotals } from './cutover.js';
 import { readBackup, readEnvFile, readEnvValue, setEnvValue, writeFileAtomic } from './env-file.js';
-import { freezeWrites, frozenTables, unfreezeWrites } from './freeze.js';
+import { frozenTables, unfreezeWrites } from './freeze.js';
 import { runSwitchCommand } from './hook.js';
 import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
-import { Deadline, openSessions, step, type Sessions } from './steps.js';
+import { Deadline, freezeStep, openSessions, step, type Sessions } from './steps.js';
 import { withoutValues } from './errors.js';
 import { snapshotXmin, syncSequences, syncTables } from './sync.js';
 
@@ -207,17 +207,7 @@ async function drive(
       return { value: undefined, detail: `${written} rows written, ${deleted} deleted on the source in ${r.length} tables` };
     });
   }
-  if (from <= at('freeze-target')) {
-    const already = resume?.frozenAt && (await frozenTables(s.target)).length > 0;
-    if (!already) {
-      freezeStart = Date.now();
-      await updateRecord(ctl, id, { frozenAt: 'now' });
-    }
-    await step(ctl, id, 'freeze-target', o, async () => {
-      const f = await freezeWrites(s.target, set.relations, { id, drainTimeoutMs: Math.min(config.cutover.drainTimeoutMs, config.cutover.maxWriteFreezeMs), onDrainTimeout: config.cutover.onDrainTimeout });
-      return { value: f, detail: `${f.tables} tables frozen on the target after ${f.drainMs} ms of drain` };
-    });
-  }
+  if (from <= at('freeze-target')) freezeStart = await freezeStep(ctl, id, 'freeze-target', o, s.target, set.relations, config, resume, 'target');
   const deadline = new Deadline(freezeStart, config.cutover.maxWriteFreezeMs, o.signal);
   if (from < at('unfreeze-source')) {
     if ((await frozenTables(s.target)).length < set.relations.length) {

@@ -4,7 +4,8 @@ import { connectClient } from '../db/connect.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
 import { endpoints, sessionSettings } from '../plan/refresh.js';
-import { updateRecord } from './record.js';
+import { freezeWrites, frozenTables, type Relation } from './freeze.js';
+import { updateRecord, type CutoverRow } from './record.js';
 
 /** Shared by cutover and rollback: their sessions, the freeze budget, and a recorded step. */
 
@@ -78,4 +79,28 @@ export async function step<T>(ctl: pg.Client, id: string, name: string, o: StepO
  */
 function faultPoint(step: string, when: 'before' | 'effect' | 'after'): void {
   if (process.env.PGSHIFT_FAULT_KILL === `${step}:${when}`) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * The freeze step of a cutover (the source) or a rollback (the target). Returns when the freeze began: now, or, when
+ * a resumed run finds the freeze it had committed before a kill, when that one began (its budget runs since then).
+ */
+export async function freezeStep(
+  ctl: pg.Client, id: string, name: string, o: StepOptions, client: pg.Client, relations: readonly Relation[], config: Config, resume: CutoverRow | undefined, where: string,
+): Promise<number> {
+  let start = resume?.frozenAt?.getTime() ?? Date.now();
+  const already = resume?.frozenAt && (await frozenTables(client)).length > 0;
+  if (!already) {
+    start = Date.now();
+    await updateRecord(ctl, id, { frozenAt: 'now' });
+  }
+  await step(ctl, id, name, o, async () => {
+    const f = await freezeWrites(client, relations, {
+      id,
+      drainTimeoutMs: Math.min(config.cutover.drainTimeoutMs, config.cutover.maxWriteFreezeMs),
+      onDrainTimeout: config.cutover.onDrainTimeout,
+    });
+    return { value: f, detail: `${f.tables} tables frozen on the ${where} after ${f.drainMs} ms of drain${f.terminated ? `, ${f.terminated} sessions terminated` : ''}` };
+  });
+  return start;
 }
