@@ -95,10 +95,17 @@ export async function freezeStep(
     await updateRecord(ctl, id, { frozenAt: 'now' });
   }
   await step(ctl, id, name, o, async () => {
+    const capped = config.cutover.maxWriteFreezeMs < config.cutover.drainTimeoutMs;
     const f = await freezeWrites(client, relations, {
       id,
       drainTimeoutMs: Math.min(config.cutover.drainTimeoutMs, config.cutover.maxWriteFreezeMs),
       onDrainTimeout: config.cutover.onDrainTimeout,
+    }).catch((err: unknown) => {
+      // the drain was cut short by the whole freeze's budget: say which setting stopped it
+      if (capped && err instanceof PgshiftError && err.code === 'CUTOVER_ABORTED') {
+        throw new PgshiftError('CUTOVER_ABORTED', `the write freeze could not start within cutover.max_write_freeze (${config.cutover.maxWriteFreezeMs} ms): write transactions were still in flight`, { hint: err.hint ?? '', cause: err });
+      }
+      throw err;
     });
     return { value: f, detail: `${f.tables} tables frozen on the ${where} after ${f.drainMs} ms of drain${f.terminated ? `, ${f.terminated} sessions terminated` : ''}` };
   });
