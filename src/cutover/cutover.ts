@@ -85,7 +85,7 @@ export function planCutover(config: Config, set: MigratedSet, id: string, resume
   add('freeze', 'freeze writes on source', `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms (then ${config.cutover.onDrainTimeout})`);
   add('final-sync', 'final sync', 'range checksums find what changed since the catch-up; exactly those rows are re-copied, deletes included');
   add('sequences', 'sync sequences', `${set.sequences.length} sequences set from the source's final values`);
-  add('verify', 'verify', `row counts + ${config.cutover.verify === 'full' ? 'full checksums (cutover.verify: full)' : `${config.verify.sample.percent}% sample (the final sync compared every table)`}`);
+  add('verify', 'verify', `row counts + ${config.cutover.verify === 'full' ? 'full checksums (cutover.verify: full)' : `${config.verify.sample.percent}% sample of the tables the final sync wrote (it proved the others unchanged), schema, sequences`}`);
   if (sw) {
     add('switching', `switch ${sw.variable}`, `in ${sw.envFile} to ${redactUrl(sw.value)} (the old value kept in a 0600 backup next to it)`);
     if (sw.command) add('command', 'run the switch command', sw.command);
