@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { freezeReadiness } from '../cutover/privileges.js';
 import type { Config } from '../config/types.js';
 import { connectClient, type SessionSettings } from '../db/connect.js';
 import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
@@ -145,6 +146,21 @@ function asCheck(i: PreflightItem): Check {
   return { id: i.check, code: i.code, side: i.side, status: STATUS[i.level], message: i.message, ...(i.hint ? { hint: i.hint } : {}) };
 }
 
+/** Whether `pgshift cutover` could freeze writes on the source (privileges), long before the cutover day. */
+async function freezeCheck(config: Config, source: pg.Client): Promise<Check> {
+  try {
+    const r = await freezeReadiness(config, source);
+    if (r.problems.length === 0) return { id: 'cutover', code: 'CUTOVER_FREEZE_READY', side: 'source', status: 'ok', message: `the cutover can freeze writes on the ${r.tables} migrated table(s)` };
+    return {
+      id: 'cutover', code: 'CUTOVER_FREEZE_PRIVILEGES', side: 'source', status: 'warn',
+      message: `the cutover could not freeze writes on the source: ${r.problems.join('; ')}`,
+      hint: 'Connect to the source as the tables\' owner (or GRANT TRIGGER on them and CREATE on the database) before the cutover: docs/cutover.md.',
+    };
+  } catch {
+    return { id: 'cutover', code: 'CUTOVER_FREEZE_PRIVILEGES', side: 'source', status: 'info', message: 'could not check the cutover\'s privileges on the source' };
+  }
+}
+
 /** Preflight facts of one side, gathered on the doctor's open session. */
 async function sideFacts(p: Probe, ep: ResolvedEndpoint): Promise<SideFacts> {
   const endpoint = endpointFacts(ep);
@@ -209,6 +225,7 @@ export async function runDoctor(config: Config): Promise<DoctorReport> {
     const [sf0, tf0] = await Promise.all([sideFacts(src, eps.source), sideFacts(tgt, eps.target)]);
     const [sf, tf] = await Promise.all([withPooling(sf0, eps.source, session), withPooling(tf0, eps.target, session)]);
     checks.push(...preflight({ source: sf, target: tf, copyParallel: config.copy.parallel }, 'doctor').map(asCheck));
+    if (src.client) checks.push(await freezeCheck(config, src.client));
   } finally {
     await Promise.all([src.client?.end().catch(() => undefined), tgt.client?.end().catch(() => undefined)]);
   }

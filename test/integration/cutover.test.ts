@@ -16,7 +16,7 @@ import { runCli, runCliAsync } from '../e2e/cli.js';
 import { expectSameData } from '../support/compare.js';
 import { CLINIC_SQL, LIVE_CHANGES_SQL } from '../support/clinic.js';
 import { configDir, minimalConfig } from '../support/config.js';
-import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
+import { freshDatabases, quoteIdent, withPg, type FreshDatabases } from '../support/databases.js';
 
 const PATIENT_COUNT = 'SELECT count(*)::int AS n FROM "Clinic ""One""".patients';
 const cfg = configDir('cutover');
@@ -262,6 +262,37 @@ describe('cutover.mode: auto', () => {
       expect((JSON.parse(json.stdout) as { cutover: { status: string } }).cutover.status).toBe('already');
     } finally {
       await fresh.drop();
+      dir.remove();
+    }
+  });
+});
+
+describe('pgshift doctor and the cutover', () => {
+  it('says long before the cutover whether the source role could freeze writes', async () => {
+    const fresh = await freshDatabases('cutover_doctor');
+    const dir = configDir('cutover-doctor');
+    const role = `pgshift_reader_${Date.now().toString(36)}`;
+    try {
+      await withPg(fresh.sourceUrl, (c) => c.query(CLINIC_SQL));
+      const f = dir.write(minimalConfig(''));
+      const ok = runCli(['doctor', '-c', f, '--json'], { SOURCE_DATABASE_URL: fresh.sourceUrl, TARGET_DATABASE_URL: fresh.targetUrl });
+      const ready = (JSON.parse(ok.stdout) as { checks: Array<{ code?: string; status: string; message: string }> }).checks.find((c) => c.code?.startsWith('CUTOVER_FREEZE'));
+      expect(ready).toMatchObject({ code: 'CUTOVER_FREEZE_READY', status: 'ok' });
+      await withPg(fresh.sourceUrl, (c) =>
+        c.query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD 'reader-pw-1'; GRANT USAGE ON SCHEMA "Clinic ""One""" TO ${quoteIdent(role)};
+                 GRANT SELECT ON ALL TABLES IN SCHEMA "Clinic ""One""" TO ${quoteIdent(role)}; REVOKE CREATE ON DATABASE ${quoteIdent(fresh.name)} FROM PUBLIC`),
+      );
+      const u = new URL(fresh.sourceUrl);
+      u.username = role;
+      u.password = 'reader-pw-1';
+      const r = runCli(['doctor', '-c', f, '--json'], { SOURCE_DATABASE_URL: u.toString(), TARGET_DATABASE_URL: fresh.targetUrl });
+      const check = (JSON.parse(r.stdout) as { checks: Array<{ code?: string; status: string; message: string }> }).checks.find((c) => c.code?.startsWith('CUTOVER_FREEZE'));
+      expect(check).toMatchObject({ code: 'CUTOVER_FREEZE_PRIVILEGES', status: 'warn' });
+      expect(check?.message).toContain('no TRIGGER privilege (nor ownership) on 3 migrated table(s)');
+      expect(check?.message).toContain('no CREATE privilege on the database');
+    } finally {
+      await fresh.drop();
+      await withPg(fresh.sourceUrl.replace(/\/[^/?]+(\?|$)/, '/postgres$1'), (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`)).catch(() => undefined);
       dir.remove();
     }
   });
