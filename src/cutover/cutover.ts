@@ -120,7 +120,7 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
       const blockers = cutoverBlockers(config, state);
       if (blockers.length > 0) {
         throw new PgshiftError('CUTOVER_NOT_READY', `cutover refused: ${blockers.join('; ')}`, {
-          hint: 'Run `pgshift apply` to finish the copy, then `pgshift verify` until it passes, then cut over.',
+          hint: 'Each reason names what is missing: `pgshift apply` finishes the copy and verifies it; `pgshift verify` refreshes a stale verification and names the rows that differ and why.',
         });
       }
     }

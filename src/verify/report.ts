@@ -13,10 +13,13 @@ export interface RowDifference {
   /** For `changed`: the columns that differ (names, never values). */
   readonly columns?: readonly string[];
   /**
-   * With an updated_at column: `changed-since-copy` when the source row was written after its table's copy began
-   * (expected while the source is live: the final sync re-copies it), `copy-error` when it was not.
+   * On a live source (the copy's snapshot xmin, or verify.updated_at_column, tells rows written since the copy):
+   * `changed-since-copy` when the source row was written after its table's copy began (the final sync re-copies
+   * it), `copy-error` when it was not (a wrong copy: a failure), `gone-from-source` for a row only on the target
+   * (a key the source deleted since the copy; for a table without a key, a row deleted or rewritten since): no write
+   * leaves a trace to explain it by, so it is pending the final sync, which deletes it.
    */
-  readonly cause?: 'changed-since-copy' | 'copy-error';
+  readonly cause?: 'changed-since-copy' | 'copy-error' | 'gone-from-source';
 }
 
 export interface SampleResult {
@@ -39,12 +42,14 @@ export interface TableResult {
   /** More differences than the report lists. */
   readonly truncated?: boolean;
   /**
-   * With verify.updated_at_column, when every differing bucket was read: differences NOT explained by writes on
-   * the live source since the table's copy began (0: the target is right as of the copy; the cutover's final sync
+   * On a live source, when every differing bucket was read: differences NOT explained by writes on the source
+   * since the table's copy began (copy errors; 0: the target is right as of the copy and the cutover's final sync
    * carries the rest), and how many were explained.
    */
   readonly unexplained?: number;
   readonly changedSinceCopy?: number;
+  /** On a live source: rows only on the target (gone from the source since the copy), for the final sync to delete. */
+  readonly pendingFinalSync?: number;
 }
 
 export interface SchemaDifference {
@@ -65,6 +70,8 @@ export interface VerifyReport {
     readonly rowDifferences: number;
     /** Differences explained by writes on the live source since the copy (verify.updated_at_column): not failures. */
     readonly changedSinceCopy?: number;
+    /** Rows gone from the live source since their copy (deleted, or a keyless row rewritten): the final sync removes them. */
+    readonly pendingFinalSync?: number;
     readonly schemaDifferences: number;
     readonly rowsCompared: number;
     readonly ms: number;

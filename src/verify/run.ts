@@ -125,8 +125,9 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       summary: {
         tables: tableResults.length,
         tablesWithDifferences: withDiffs.length,
-        rowDifferences: tableResults.reduce((n, r) => n + (explained(r) ? 0 : r.differences.length), 0),
+        rowDifferences: tableResults.reduce((n, r) => n + (explained(r) ? 0 : r.unexplained ?? r.differences.length), 0),
         changedSinceCopy: tableResults.reduce((n, r) => n + (r.changedSinceCopy ?? 0), 0),
+        pendingFinalSync: tableResults.reduce((n, r) => n + (r.pendingFinalSync ?? 0), 0),
         schemaDifferences: schema.length,
         rowsCompared: tableResults.reduce((n, r) => n + r.rowsSource, 0),
         ms: Math.round(performance.now() - started),

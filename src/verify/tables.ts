@@ -135,9 +135,11 @@ async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableC
   const total = missingKeys.length + changedKeys.length + extraKeys.length;
   const since = o.writtenSince ? await writtenSince(sides, e, o.writtenSince, [...changedKeys, ...missingKeys]) : undefined;
   const causeOf = (k: string): Pick<RowDifference, 'cause'> => (since ? { cause: since.has(k) ? 'changed-since-copy' : 'copy-error' } : {});
+  // a key only on the target: its source row was deleted since the copy (a copy cannot invent a key); the final sync deletes it
+  const goneCause: Pick<RowDifference, 'cause'> = since ? { cause: 'gone-from-source' } : {};
   const differences: RowDifference[] = [];
   for (const k of missingKeys.slice(0, max)) differences.push({ kind: 'missing', ...describeKey(e, k, (srcRows.get(k) as LeafRow).p, o.showValues), ...causeOf(k) });
-  for (const k of extraKeys.slice(0, Math.max(0, max - differences.length))) differences.push({ kind: 'extra', ...describeKey(e, k, (tgtRows.get(k) as LeafRow).p, o.showValues) });
+  for (const k of extraKeys.slice(0, Math.max(0, max - differences.length))) differences.push({ kind: 'extra', ...describeKey(e, k, (tgtRows.get(k) as LeafRow).p, o.showValues), ...goneCause });
   const changed = changedKeys.slice(0, max);
   const cols = await changedColumns(sides, e, changed);
   for (const k of changed) {
@@ -146,26 +148,35 @@ async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableC
   }
   differences.sort((a, b) => (JSON.stringify(a.key ?? a.keyHash) < JSON.stringify(b.key ?? b.keyHash) ? -1 : 1));
   const allBuckets = bad.length <= leafBuckets.length;
-  // what writes on the live source since the copy do not explain (deletes cannot be told apart: a row is gone)
-  const unexplained = since && allBuckets ? extraKeys.length + [...missingKeys, ...changedKeys].filter((k) => !since.has(k)).length : undefined;
+  // what writes on the live source since the copy do not explain: a row that differs and was not written since
+  const unexplained = since && allBuckets ? [...missingKeys, ...changedKeys].filter((k) => !since.has(k)).length : undefined;
+  const pending = since && allBuckets ? extraKeys.length : undefined;
   return {
     ...base,
     checksum: 'mismatch',
     differences,
     ...(total > differences.length || !allBuckets ? { truncated: true } : {}),
-    ...(unexplained !== undefined ? { unexplained, changedSinceCopy: total - unexplained } : {}),
+    ...(unexplained !== undefined && pending !== undefined ? { unexplained, changedSinceCopy: total - unexplained - pending, pendingFinalSync: pending } : {}),
   };
+}
+
+/** The current snapshot's xmax, joined as `pgshift_now` next to the table read as `x`. */
+export const NOW_XMAX = '(SELECT pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot()) AS xmax) pgshift_now';
+
+/**
+ * Whether row `x` was written by a transaction at or after the 64-bit snapshot xmin in parameter $n (needs NOW_XMAX
+ * in FROM). xmin is the 32-bit xid of the row version's writer: compared modulo 2^32, within the xids since then.
+ */
+export function writtenSinceXmin(n: number): string {
+  return `((pgshift_now.xmax % 4294967296) - (x.xmin::text::bigint) + 4294967296) % 4294967296 <= pgshift_now.xmax - $${n}::bigint`;
 }
 
 /** Keys (of the given ones) whose source row was written after the copy began: by xmin, or by the updated_at column. */
 async function writtenSince(sides: Sides, e: TableExpr, w: NonNullable<TableCheckOptions['writtenSince']>, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0 || !e.keyText) return new Set();
   if ('xmin' in w) {
-    // xmin is the 32-bit xid of the row version's writer; compare modulo 2^32 against the 64-bit snapshot xmin
     const r = await sides.source.query<{ k: string }>(
-      `SELECT ${e.keyText} AS k FROM ${e.from} x, (SELECT pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot()) AS xmax) n
-        WHERE ${e.keyText} = ANY($1::text[])
-          AND ((n.xmax % 4294967296) - (x.xmin::text::bigint) + 4294967296) % 4294967296 <= n.xmax - $2::bigint`,
+      `SELECT ${e.keyText} AS k FROM ${e.from} x, ${NOW_XMAX} WHERE ${e.keyText} = ANY($1::text[]) AND ${writtenSinceXmin(2)}`,
       [keys, w.xmin],
     );
     return new Set(r.rows.map((x) => x.k));
@@ -178,24 +189,66 @@ async function writtenSince(sides: Sides, e: TableExpr, w: NonNullable<TableChec
   return new Set(r.rows.map((x) => x.k));
 }
 
-/** Tables without a key: a multiset hash of whole rows; on a mismatch, row hashes with their counts (duplicates count). */
+/**
+ * Tables without a key: a multiset hash of whole rows; on a mismatch, row hashes with their counts (duplicates count).
+ * On a live source (writtenSince), each row hash also counts its source rows written since the copy: copies of a row
+ * missing on the target that many rows written since account for are explained; rows only on the target (or more
+ * copies there) are what a delete or an update of the source since the copy leaves: pending the final sync, which
+ * makes the multisets equal. A row copied wrong shows as a missing row not written since: a copy error.
+ */
 async function keylessChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
   const [[s], [g]] = await both<{ n: string; h: string | null }>(sides, `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h FROM ${e.from}`);
   const base = { table: `${t.schema}.${t.name}`, keyed: false, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0) };
   if (s?.n === g?.n && s?.h === g?.h) return { ...base, checksum: 'match', differences: [] };
-  const [sr, tr] = await both<{ h: string; n: string }>(sides, `SELECT pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, count(*)::text AS n FROM ${e.from} GROUP BY 1`);
-  const tmap = new Map(tr.map((r) => [r.h, Number(r.n)]));
-  const smap = new Map(sr.map((r) => [r.h, Number(r.n)]));
+  const grouped = `SELECT pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, count(*)::text AS n`;
+  const w = o.writtenSince;
+  const [sr, tr] = await Promise.all([
+    w === undefined
+      ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${e.from} GROUP BY 1`)
+      : 'xmin' in w
+        ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${writtenSinceXmin(1)})::text AS w FROM ${e.from} x, ${NOW_XMAX} GROUP BY 1`, [w.xmin])
+        : e.columns.some((c) => c.name === w.column)
+          ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${quoteIdent(w.column)} >= $1)::text AS w FROM ${e.from} GROUP BY 1`, [w.copyStarted])
+          : sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, '0' AS w FROM ${e.from} GROUP BY 1`),
+    sides.target.query<{ h: string; n: string }>(`${grouped} FROM ${e.from} GROUP BY 1`),
+  ]);
+  const tmap = new Map(tr.rows.map((r) => [r.h, Number(r.n)]));
+  const smap = new Map(sr.rows.map((r) => [r.h, { n: Number(r.n), w: Number(r.w ?? 0) }]));
+  const live = w !== undefined;
   const differences: RowDifference[] = [];
-  for (const [h, n] of smap) {
+  let unexplained = 0;
+  let explained = 0;
+  let pending = 0;
+  for (const [h, { n, w: since }] of smap) {
     const m = tmap.get(h) ?? 0;
-    if (m < n) differences.push({ kind: 'missing', rowHash: h, count: n - m });
-    if (m > n) differences.push({ kind: 'duplicate', rowHash: h, count: m - n });
+    if (m < n) {
+      const missing = n - m;
+      const bySince = live ? Math.min(missing, since) : 0;
+      if (bySince > 0) differences.push({ kind: 'missing', rowHash: h, count: bySince, cause: 'changed-since-copy' });
+      if (missing > bySince) differences.push({ kind: 'missing', rowHash: h, count: missing - bySince, ...(live ? { cause: 'copy-error' as const } : {}) });
+      explained += bySince;
+      unexplained += missing - bySince;
+    }
+    if (m > n) {
+      differences.push({ kind: 'duplicate', rowHash: h, count: m - n, ...(live ? { cause: 'gone-from-source' as const } : {}) });
+      pending += m - n;
+    }
   }
-  for (const [h, m] of tmap) if (!smap.has(h)) differences.push({ kind: 'extra', rowHash: h, count: m });
-  differences.sort((a, b) => ((a.rowHash ?? '') < (b.rowHash ?? '') ? -1 : 1));
+  for (const [h, m] of tmap) {
+    if (smap.has(h)) continue;
+    differences.push({ kind: 'extra', rowHash: h, count: m, ...(live ? { cause: 'gone-from-source' as const } : {}) });
+    pending += m;
+  }
+  const order = (d: RowDifference): string => `${d.rowHash ?? ''}:${d.cause ?? ''}`;
+  differences.sort((a, b) => (order(a) < order(b) ? -1 : 1));
   const max = o.maxDifferences ?? 100;
-  return { ...base, checksum: 'mismatch', differences: differences.slice(0, max), ...(differences.length > max ? { truncated: true } : {}) };
+  return {
+    ...base,
+    checksum: 'mismatch',
+    differences: differences.slice(0, max),
+    ...(differences.length > max ? { truncated: true } : {}),
+    ...(live ? { unexplained, changedSinceCopy: explained, pendingFinalSync: pending } : {}),
+  };
 }
 
 /** Row counts only (the cheap check). */

@@ -9,6 +9,7 @@ import { runCutover } from '../../cutover/cutover.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
 import { renderCutoverPlan, renderCutoverResult } from '../render/cutover.js';
 import { renderPlanText } from '../render/plan.js';
+import { liveSummary } from '../render/verify.js';
 import { listrProgress, logProgress, type ProgressView } from '../render/progress.js';
 import { describeExposure } from '../../security/exposure.js';
 
@@ -65,6 +66,8 @@ export default class Apply extends BaseCommand {
           `Apply ${result.status === 'succeeded' ? 'complete' : result.status}! ${ex?.done.length ?? 0} done, ${ex?.failed.length ?? 0} failed, ${ex?.skipped.length ?? 0} skipped, ${ex?.notStarted.length ?? 0} not started. Run ${result.runId}.`,
         );
       }
+      const live = result.verification && liveSummary(result.verification);
+      if (live && !flags.json) writeOut(live);
       if (result.security && !flags.json) writeOut(describeExposure(result.security));
       if (result.security && !result.security.ok && config.security.rls === 'enable') {
         throw new PgshiftError('DATA_EXPOSED', `${result.security.findings.length} migrated table(s) in exposed schemas can be read by the Data API roles: ${result.security.findings.map((f) => `[${f.lint}] ${f.table} (${f.role})`).join('; ')}`, {
@@ -77,7 +80,9 @@ export default class Apply extends BaseCommand {
       if (result.status === 'failed') {
         const f = result.execution?.failed ?? [];
         if (f.length > 0 && f.every((x) => x.code === 'VERIFY_DIFFERENCES')) {
-          throw new PgshiftError('VERIFY_DIFFERENCES', `${f[0]?.message}`, { hint: 'Run `pgshift verify` for the details, fix them, then apply again.' });
+          throw new PgshiftError('VERIFY_DIFFERENCES', `${f[0]?.message}`, {
+            hint: 'Run `pgshift verify` to see which rows differ and why: a row that differs and was not written on the source since its copy was copied wrong or changed on the target; find the cause, then copy the table again (`pgshift destroy`, then `pgshift apply`).',
+          });
         }
         throw new PgshiftError('ACTION_FAILED', `${f.length} action(s) failed: ${f.map((x) => x.message).join('; ')}`, {
           hint: 'Fix the cause, then run `pgshift apply` again: finished work is kept and skipped.',

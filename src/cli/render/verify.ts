@@ -10,9 +10,14 @@ function key(d: RowDifference): string {
   return `row #${d.rowHash ?? '?'}${d.count && d.count > 1 ? ` (x${d.count})` : ''}`;
 }
 
+const CAUSES: Record<NonNullable<RowDifference['cause']>, string> = {
+  'changed-since-copy': ' — written on the source since the copy (the final sync re-copies it)',
+  'copy-error': ' — NOT written since the copy: a wrong copy',
+  'gone-from-source': ' — gone from the source since the copy (deleted or rewritten): pending the final sync, which removes it',
+};
+
 function describe(d: RowDifference): string {
-  const cause = d.cause === 'changed-since-copy' ? ' — written on the source since the copy (the final sync re-copies it)' : d.cause === 'copy-error' ? ' — NOT written since the copy: a wrong copy' : '';
-  return `${what(d)}${cause}`;
+  return `${what(d)}${d.cause ? CAUSES[d.cause] : ''}`;
 }
 
 function what(d: RowDifference): string {
@@ -56,11 +61,29 @@ export function renderVerifyText(r: VerifyReport): string {
     lines.push('', 'Schema differences:');
     for (const d of r.schema) lines.push(`  ${d.kind.replace('_', ' ')}: ${d.address}${d.detail ? ` (${d.detail})` : ''}`);
   }
-  const live = r.summary.changedSinceCopy ?? 0;
-  if (r.ok && live > 0) {
-    lines.push('', `The target holds what the source held when each table was copied; ${n(live)} row(s) written on the source since then (by verify.updated_at_column) are carried by the cutover's final sync.`);
-  } else lines.push('', r.ok ? 'The target holds exactly what the source holds.' : `${r.summary.tablesWithDifferences} table(s) and ${r.summary.schemaDifferences} schema object(s) differ. Report ${r.id} is stored in pgshift.verifications.`);
+  const live = liveSummary(r);
+  if (live) lines.push('', live);
+  if (!r.ok) lines.push('', `${r.summary.tablesWithDifferences} table(s) and ${r.summary.schemaDifferences} schema object(s) differ. Report ${r.id} is stored in pgshift.verifications.`);
+  else if (!live) lines.push('', 'The target holds exactly what the source holds.');
   return lines.join('\n');
+}
+
+/**
+ * What writes on the live source since the copy account for: rows written since (explained by the source's xmin or
+ * verify.updated_at_column) and rows gone from the source (pending the final sync), named per table. Undefined when
+ * there are none.
+ */
+export function liveSummary(r: VerifyReport): string | undefined {
+  const written = r.summary.changedSinceCopy ?? 0;
+  const pending = r.tables.filter((t) => (t.pendingFinalSync ?? 0) > 0);
+  if (written === 0 && pending.length === 0) return undefined;
+  const parts: string[] = [];
+  if (written > 0) parts.push(`${n(written)} row(s) written on the source since their table's copy`);
+  if (pending.length > 0) {
+    const total = pending.reduce((x, t) => x + (t.pendingFinalSync ?? 0), 0);
+    parts.push(`${n(total)} row(s) gone from the source since the copy, pending the final sync (${pending.map((t) => `${t.table}: ${n(t.pendingFinalSync ?? 0)}`).join(', ')})`);
+  }
+  return `The source is live: ${parts.join('; ')}. ${r.ok ? 'The target holds what the source held when each table was copied; the cutover' : 'The cutover'}'s catch-up and final sync carry them (the verification inside its write freeze compares strictly).`;
 }
 
 export function renderVerifyMarkdown(r: VerifyReport): string {
