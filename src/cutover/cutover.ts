@@ -9,7 +9,7 @@ import { migrateState } from '../state/migrations.js';
 import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
 import { readState } from '../state/snapshot.js';
 import { runVerification } from '../verify/run.js';
-import { keyOverrideOf, migratedSet, type MigratedSet } from './context.js';
+import { directed, migratedSet, type MigratedSet } from './context.js';
 import { backupPath, checkEnvFile, readEnvFile, readEnvValue, restoreIfSwitched, setEnvValue, sha256, writeBackup, writeFileAtomic } from './env-file.js';
 import { withoutValues } from './errors.js';
 import { frozenTables, unfreezeWrites } from './freeze.js';
@@ -194,9 +194,10 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
 async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, at: number, resume: CutoverRow | undefined, o: CutoverOptions): Promise<Omit<CutoverResult, 'plan'>> {
   const sw = config.cutover.switch;
   const ctl = s.control;
-  const keyOverride = keyOverrideOf(config);
+  const toTarget = directed(set, 'to-target');
   const cwd = config.file ? path.dirname(config.file) : undefined;
-  const healthTables = set.tables.slice(0, 3).map((t) => ({ schema: t.schema, name: t.name }));
+  // the application URL reaches the target: its tables as the target names them
+  const healthTables = set.pairs.slice(0, 3).map((p) => ({ schema: p.target.schema, name: p.target.name }));
   let catchUp: TableSync[] = [];
   let final: TableSync[] = [];
   let sequences = 0;
@@ -219,7 +220,7 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
   if (at <= stepIndex('catch-up')) {
     catchUp = await step(ctl, id, 'catch-up', o, async () => {
       sinceCatchUp = await snapshotXmin(s.source);
-      const r = await syncTables(set.tables, { from: s.source, to: s.target }, { keyOverride });
+      const r = await syncTables(toTarget.tables, { from: s.source, to: s.target });
       const t = totals(r);
       return { value: r, detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`, counts: { catchUpWritten: t.written, catchUpDeleted: t.deleted } };
     });
@@ -239,8 +240,7 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
     try {
       finalRan = sinceCatchUp !== undefined;
       final = await step(ctl, id, 'final-sync', o, async () => {
-        const r = await syncTables(set.tables, { from: s.source, to: s.target }, {
-          keyOverride,
+        const r = await syncTables(toTarget.tables, { from: s.source, to: s.target }, {
           checkDeadline: () => deadline.check('the final sync'),
           ...(sinceCatchUp ? { unchangedSince: sinceCatchUp } : {}),
         });
@@ -249,7 +249,7 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
       });
       deadline.check('the sequences');
       sequences = await step(ctl, id, 'sequences', o, async () => {
-        const n = await syncSequences(set.sequences, { from: s.source, to: s.target });
+        const n = await syncSequences(toTarget.sequences, { from: s.source, to: s.target });
         return { value: n, detail: `${n} sequences set`, counts: { sequences: n } };
       });
     } catch (err) {

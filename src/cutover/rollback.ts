@@ -11,7 +11,7 @@ import { acquireLock, type LockHandle } from '../state/lock.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
 import { runVerification } from '../verify/run.js';
-import { keyOverrideOf, migratedSet, type MigratedSet } from './context.js';
+import { directed, migratedSet, type MigratedSet } from './context.js';
 import type { CutoverPlan, CutoverStepPlan, SyncTotals } from './cutover.js';
 import { readBackup, readEnvFile, readEnvValue, setEnvValue, writeFileAtomic } from './env-file.js';
 import { frozenTables, unfreezeWrites } from './freeze.js';
@@ -50,14 +50,19 @@ async function whatWouldBeLost(config: Config, s: Sessions): Promise<string[]> {
   const [source, target] = await Promise.all([introspect(s.source), introspect(s.target)]);
   const scope = new Scope(config, source);
   const onSource = new Map(source.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  // target schema -> the source schema it holds (schemas.map); a source schema mapped away is not ours on the target
+  const fromTarget = new Map(Object.entries(config.schemas.map).map(([from, to]) => [to, from]));
+  const mappedAway = new Set(Object.keys(config.schemas.map));
   const lost: string[] = [];
   for (const t of target.tables) {
-    const src = onSource.get(`${t.schema}.${t.name}`);
+    const schema = fromTarget.get(t.schema) ?? (mappedAway.has(t.schema) ? undefined : t.schema);
+    if (schema === undefined) continue;
+    const src = onSource.get(`${schema}.${t.name}`);
     if (!src) {
-      if (scope.schemaInScope(t.schema)) lost.push(`table ${t.schema}.${t.name} (created on the target after the cutover)`);
+      if (scope.schemaInScope(schema)) lost.push(`table ${t.schema}.${t.name} (created on the target after the cutover)`);
       continue;
     }
-    if (!scope.tableInScope(t.schema, t.name)) continue;
+    if (!scope.tableInScope(schema, t.name)) continue;
     const cols = new Set(src.columns.map((c) => c.name));
     for (const c of t.columns) if (!cols.has(c.name)) lost.push(`column ${t.schema}.${t.name}.${c.name} (added on the target)`);
   }
@@ -198,16 +203,17 @@ async function drive(
   let freezeStart = resume?.frozenAt?.getTime() ?? Date.now();
   // what the catch-up has seen: the carry-back inside the freeze compares only tables written since
   let sinceCatchUp: string | undefined;
+  const toSource = directed(set, 'to-source');
   if (from <= at('catch-up')) {
     await step(ctl, id, 'catch-up', o, async () => {
       sinceCatchUp = await snapshotXmin(s.target);
-      const r = await syncTables(set.tables, { from: s.target, to: s.source }, { keyOverride: keyOverrideOf(config), bypassFreeze: cutover.id });
+      const r = await syncTables(toSource.tables, { from: s.target, to: s.source }, { bypassFreeze: cutover.id });
       const written = r.reduce((n, x) => n + x.written, 0);
       const deleted = r.reduce((n, x) => n + x.deleted, 0);
       return { value: undefined, detail: `${written} rows written, ${deleted} deleted on the source in ${r.length} tables` };
     });
   }
-  if (from <= at('freeze-target')) freezeStart = await freezeStep(ctl, id, 'freeze-target', o, s.target, set.relations, config, resume, 'target');
+  if (from <= at('freeze-target')) freezeStart = await freezeStep(ctl, id, 'freeze-target', o, s.target, set.targetRelations, config, resume, 'target');
   const deadline = new Deadline(freezeStart, config.cutover.maxWriteFreezeMs, o.signal);
   if (from < at('unfreeze-source')) {
     if ((await frozenTables(s.target)).length < set.relations.length) {
@@ -216,8 +222,7 @@ async function drive(
     deadline.check('the carry-back');
     carried = await step(ctl, id, 'carry-back', o, async () => {
       // the source is frozen by the cutover (its id is the bypass of pgshift's own writes)
-      const r = await syncTables(set.tables, { from: s.target, to: s.source }, {
-        keyOverride: keyOverrideOf(config),
+      const r = await syncTables(toSource.tables, { from: s.target, to: s.source }, {
         bypassFreeze: cutover.id,
         checkDeadline: () => deadline.check('the carry-back'),
         ...(sinceCatchUp ? { unchangedSince: sinceCatchUp } : {}),
@@ -227,7 +232,7 @@ async function drive(
     });
     deadline.check('the sequences');
     sequences = await step(ctl, id, 'sequences', o, async () => {
-      const n = await syncSequences(set.sequences, { from: s.target, to: s.source });
+      const n = await syncSequences(toSource.sequences, { from: s.target, to: s.source });
       return { value: n, detail: `${n} sequences set on the source`, counts: { sequences: n } };
     });
     deadline.check('the verification');

@@ -2,9 +2,10 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { ColumnInfo, TableInfo } from '../catalog/types.js';
-import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
+import { qualified, quoteIdent } from '../db/ident.js';
 import { tableExpr, VERIFY_SESSION_SQL, type TableExpr } from '../verify/expressions.js';
-import { bucketCount, bucketDiff, leafRows } from '../verify/tables.js';
+import { BUCKET_SEED, bucketCount, bucketDiff, leafRows, NOW_XMAX, writtenSinceXmin } from '../verify/tables.js';
+import type { SyncSequence, SyncTable } from './context.js';
 import { FREEZE_TRIGGER } from './freeze.js';
 
 /**
@@ -13,7 +14,8 @@ import { FREEZE_TRIGGER } from './freeze.js';
  * inside a cutover's write freeze, and target -> source (reversed) by a rollback.
  *
  * Only keys and row hashes cross the wire to find the differences; the rows to write travel from `from` to `to`
- * as text (the servers' own output and input functions), never through a log.
+ * as text (the servers' own output and input functions), never through a log. Each side names a table its own way
+ * (SyncTable: schemas.map renames schemas on the target), so every statement names the table of the side it runs on.
  */
 
 export interface SyncSides {
@@ -27,15 +29,13 @@ export interface TableSync {
   readonly written: number;
   /** Rows deleted on `to`. */
   readonly deleted: number;
-  /** A table without a key that differed: emptied and copied again as a whole. */
+  /** A table without a key whose difference was too large to carry row by row: emptied and copied again whole. */
   readonly recopied: boolean;
   /** How its difference was found: the rows written since the earlier sync (by xmin), or bucket checksums. */
   readonly found: 'written-since' | 'buckets';
 }
 
 export interface SyncOptions {
-  /** Per table (schema.name) key override (tables.overrides.*.key). */
-  readonly keyOverride?: (t: TableInfo) => readonly string[] | undefined;
   /** Set on `to` so that its write freeze (if any) lets this session write: the freeze's id. */
   readonly bypassFreeze?: string;
   /** Called between tables: throw to stop (the transaction on `to` rolls back). */
@@ -54,8 +54,7 @@ export async function snapshotXmin(from: pg.ClientBase): Promise<string> {
   return r.rows[0]?.x ?? '0';
 }
 
-const WRITTEN_SINCE = `((n.xmax % 4294967296) - (x.xmin::text::bigint) + 4294967296) % 4294967296 <= n.xmax - $1::bigint`;
-const NOW_XMAX = '(SELECT pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot()) AS xmax) n';
+const WRITTEN_SINCE = writtenSinceXmin(1);
 /** Past this many rows written since, a table is compared by buckets instead. */
 const MAX_WRITTEN_KEYS = 100_000;
 
@@ -72,10 +71,11 @@ interface SinceCheck {
  * once those rows are written the two sides hold the same keys exactly when |to| + |written not on to| = |from|.
  * Otherwise undefined: compare by buckets.
  */
-async function sinceCheck(t: TableInfo, e: TableExpr, sides: SyncSides, xmin: string): Promise<SinceCheck | undefined> {
+async function sinceCheck(t: Exprs, sides: SyncSides, xmin: string): Promise<SinceCheck | undefined> {
+  const e = t.ef;
   const [a, b] = await Promise.all([
     sides.from.query<{ n: string; written: string }>(`SELECT count(*)::text AS n, count(*) FILTER (WHERE ${WRITTEN_SINCE})::text AS written FROM ${e.from} x, ${NOW_XMAX}`, [xmin]),
-    sides.to.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${e.from}`),
+    sides.to.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.et.from}`),
   ]);
   const nFrom = Number(a.rows[0]?.n ?? 0);
   const nTo = Number(b.rows[0]?.n ?? 0);
@@ -85,47 +85,86 @@ async function sinceCheck(t: TableInfo, e: TableExpr, sides: SyncSides, xmin: st
   const keyParts = e.keyColumns.map((c) => `x.${quoteIdent(c.name)}::text`).join(', ');
   const keys = await sides.from.query<{ p: string[] }>(`SELECT ARRAY[${keyParts}] AS p FROM ${e.from} x, ${NOW_XMAX} WHERE ${WRITTEN_SINCE}`, [xmin]);
   const written = keys.rows.map((r) => r.p);
-  const types = await keyTypes(sides.to, t, e);
+  const types = await keyTypes(sides.to, t.to, e);
   let present = 0;
   for (let i = 0; i < written.length; i += CHUNK) {
     const chunk = written.slice(i, i + CHUNK);
-    const r = await sides.to.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${e.from} t WHERE ${keyIn(e, types, 't', 1)}`, columnsOf(chunk, e.keyColumns.length));
+    const r = await sides.to.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.et.from} t WHERE ${keyIn(e, types, 't', 1)}`, columnsOf(chunk, e.keyColumns.length));
     present += Number(r.rows[0]?.n ?? 0);
   }
   return nTo + written.length - present === nFrom ? { unchanged: false, written } : undefined;
 }
 
-interface Pending {
-  readonly t: TableInfo;
-  readonly e: TableExpr;
+/** A table of the sync with its expressions on each side (the same columns, each side's name for the table). */
+interface Exprs {
+  readonly from: TableInfo;
+  readonly to: TableInfo;
+  readonly ef: TableExpr;
+  readonly et: TableExpr;
+}
+
+interface Pending extends Exprs {
+  /** Keyed: key parts of the rows to write. Keyless: whole-row hashes and how many copies `to` lacks. */
   readonly write: string[][];
+  /** Keyed: key parts of the rows to delete. Keyless: whole-row hashes and how many copies `to` has too many. */
   readonly remove: string[][];
   readonly recopy: boolean;
   readonly bySince?: boolean;
 }
 
-/** Key parts of the rows to write (missing or changed on `to`) and to delete (only on `to`). */
-async function differences(t: TableInfo, e: TableExpr, sides: SyncSides): Promise<Pending | null> {
+/** Past this share of a keyless table's rows in its difference, the table is copied again whole instead. */
+const KEYLESS_RECOPY_SHARE = 0.5;
+
+/** A whole row's hash (what the verification compares rows by). */
+const ROW_HASH = (e: TableExpr): string => `pg_catalog.hashtextextended(${e.rowText}, 0)`;
+
+/** The expression whose hash buckets a keyless table's rows: the whole row (its multiset is what must match). */
+function byWholeRow(e: TableExpr): TableExpr {
+  return { ...e, keyText: e.rowText };
+}
+
+/**
+ * Key parts of the rows to write (missing or changed on `to`) and to delete (only on `to`). A table without a key
+ * is compared as a multiset of whole rows, bucketed by the row's hash like a key: per differing row hash, how many
+ * copies `to` lacks or has too many (duplicates count), so only those rows move.
+ */
+async function differences(t: Exprs, sides: SyncSides): Promise<Pending | null> {
   const pair = { source: sides.from, target: sides.to };
-  if (!e.keyText) {
-    const q = `SELECT count(*)::text AS n, coalesce(sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric), 0)::text AS h FROM ${e.from}`;
-    const [a, b] = await Promise.all([sides.from.query<{ n: string; h: string }>(q), sides.to.query<{ n: string; h: string }>(q)]);
-    const same = a.rows[0]?.n === b.rows[0]?.n && a.rows[0]?.h === b.rows[0]?.h;
-    return same ? null : { t, e, write: [], remove: [], recopy: true };
+  const buckets = bucketCount(t.from.estimatedRows);
+  if (!t.ef.keyText) {
+    const pe = { source: byWholeRow(t.ef), target: byWholeRow(t.et) };
+    const diff = await bucketDiff(pair, pe, buckets);
+    if (diff.bad.length === 0) return null;
+    const write: string[][] = [];
+    const remove: string[][] = [];
+    for (let i = 0; i < diff.bad.length; i += 256) {
+      // row hashes and their counts in these buckets (never the rows)
+      const q = (e: TableExpr): string =>
+        `SELECT ${ROW_HASH(e)}::text AS h, count(*)::text AS n FROM ${e.from}
+          WHERE (pg_catalog.hashtextextended(${e.rowText}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[]) GROUP BY 1`;
+      const values = [buckets - 1, diff.bad.slice(i, i + 256)];
+      const [a, b] = await Promise.all([sides.from.query<{ h: string; n: string }>(q(t.ef), values), sides.to.query<{ h: string; n: string }>(q(t.et), values)]);
+      const onFrom = new Map(a.rows.map((r) => [r.h, Number(r.n)]));
+      const onTo = new Map(b.rows.map((r) => [r.h, Number(r.n)]));
+      for (const [h, n] of onFrom) if (n > (onTo.get(h) ?? 0)) write.push([h, String(n - (onTo.get(h) ?? 0))]);
+      for (const [h, n] of onTo) if (n > (onFrom.get(h) ?? 0)) remove.push([h, String(n - (onFrom.get(h) ?? 0))]);
+    }
+    const moved = [...write, ...remove].reduce((n, [, c]) => n + Number(c), 0);
+    const recopy = moved > Math.max(diff.rowsSource, diff.rowsTarget) * KEYLESS_RECOPY_SHARE;
+    return { ...t, write: recopy ? [] : write, remove: recopy ? [] : remove, recopy };
   }
-  const buckets = bucketCount(t.estimatedRows);
-  const diff = await bucketDiff(pair, e, buckets);
+  const diff = await bucketDiff(pair, { source: t.ef, target: t.et }, buckets);
   if (diff.bad.length === 0) return null;
   const write: string[][] = [];
   const remove: string[][] = [];
   for (let i = 0; i < diff.bad.length; i += 256) {
-    const [fromRows, toRows] = await leafRows(pair, e, buckets, diff.bad.slice(i, i + 256));
+    const [fromRows, toRows] = await leafRows(pair, { source: t.ef, target: t.et }, buckets, diff.bad.slice(i, i + 256));
     const onTo = new Map(toRows.map((r) => [r.k, r.h]));
     const onFrom = new Set(fromRows.map((r) => r.k));
     for (const r of fromRows) if (onTo.get(r.k) !== r.h) write.push(r.p);
     for (const r of toRows) if (!onFrom.has(r.k)) remove.push(r.p);
   }
-  return write.length + remove.length > 0 ? { t, e, write, remove, recopy: false } : null;
+  return write.length + remove.length > 0 ? { ...t, write, remove, recopy: false } : null;
 }
 
 const RAW_TEXT = { getTypeParser: () => (v: string): string => v };
@@ -174,32 +213,22 @@ const CHUNK = 5000;
  * is there by then).
  */
 async function writeRows(p: Pending, sides: SyncSides): Promise<number> {
-  const cols = writable(p.e);
-  const table = qualified(p.t.schema, p.t.name);
+  const cols = writable(p.ef);
+  const source = qualified(p.from.schema, p.from.name);
+  const table = qualified(p.to.schema, p.to.name);
   const list = cols.map((c) => quoteIdent(c.name)).join(', ');
-  const keyNames = new Set(p.e.keyColumns.map((c) => c.name));
-  const fromTypes = await keyTypes(sides.from, p.t, p.e);
+  const keyNames = new Set(p.ef.keyColumns.map((c) => c.name));
+  const fromTypes = await keyTypes(sides.from, p.from, p.ef);
   await sides.to.query('DROP TABLE IF EXISTS pg_temp.pgshift_sync_stage');
   await sides.to.query(`CREATE TEMPORARY TABLE pgshift_sync_stage ON COMMIT DROP AS SELECT ${list} FROM ONLY ${table} WITH NO DATA`);
   for (let i = 0; i < p.write.length; i += CHUNK) {
     const chunk = p.write.slice(i, i + CHUNK);
-    const r = await sides.from.query({
-      text: `SELECT ${cols.map((c) => `s.${quoteIdent(c.name)}`).join(', ')} FROM ONLY ${table} s WHERE ${keyIn(p.e, fromTypes, 's', 1)}`,
-      values: columnsOf(chunk, p.e.keyColumns.length),
-      rowMode: 'array',
-      types: RAW_TEXT,
-    });
-    if (r.rows.length === 0) continue;
-    const lines = (r.rows as (string | null)[][]).map((row) => `${row.map(copyField).join('\t')}\n`).join('');
-    const into = sides.to.query(copyFrom(`COPY pg_temp.pgshift_sync_stage (${list}) FROM STDIN`));
-    await pipeline(
-      (async function* () {
-        yield Buffer.from(lines, 'utf8');
-      })(),
-      into,
-    );
+    await carry(sides, {
+      text: `SELECT ${cols.map((c) => `s.${quoteIdent(c.name)}`).join(', ')} FROM ONLY ${source} s WHERE ${keyIn(p.ef, fromTypes, 's', 1)}`,
+      values: columnsOf(chunk, p.ef.keyColumns.length),
+    }, `pg_temp.pgshift_sync_stage (${list})`);
   }
-  const match = p.e.keyColumns.map((c) => `t.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(' AND ');
+  const match = p.ef.keyColumns.map((c) => `t.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(' AND ');
   const settable = cols.filter((c) => !keyNames.has(c.name) && c.identity !== 'always');
   let n = 0;
   const ins = await sides.to.query(
@@ -219,27 +248,69 @@ async function writeRows(p: Pending, sides: SyncSides): Promise<number> {
   return n;
 }
 
-async function deleteRows(p: Pending, to: pg.ClientBase): Promise<number> {
-  const types = await keyTypes(to, p.t, p.e);
+/** Reads rows from `from` as text (the server's output functions) and COPYs them into `into` on `to`. */
+async function carry(sides: SyncSides, read: { text: string; values: unknown[] }, into: string): Promise<number> {
+  const r = await sides.from.query({ ...read, rowMode: 'array', types: RAW_TEXT });
+  if (r.rows.length === 0) return 0;
+  const lines = (r.rows as (string | null)[][]).map((row) => `${row.map(copyField).join('\t')}\n`).join('');
+  await pipeline(
+    (async function* () {
+      yield Buffer.from(lines, 'utf8');
+    })(),
+    sides.to.query(copyFrom(`COPY ${into} FROM STDIN`)),
+  );
+  return r.rows.length;
+}
+
+/**
+ * `(hash, copies)` pairs as two parameters, and the rows of a keyless table that carry them: the first `copies` rows
+ * of each whole-row hash (which copy of identical rows is taken does not matter).
+ */
+function copiesOf(e: TableExpr, what: string, first: number): string {
+  return `SELECT ${what} FROM (SELECT x.ctid AS pgshift_ctid, x.*, ${ROW_HASH(e)} AS pgshift_h, pg_catalog.row_number() OVER (PARTITION BY ${ROW_HASH(e)}) AS pgshift_n
+       FROM ${e.from} x WHERE ${ROW_HASH(e)} = ANY($${first}::bigint[])) r
+     JOIN ROWS FROM (pg_catalog.unnest($${first}::bigint[]), pg_catalog.unnest($${first + 1}::bigint[])) AS w(h, n) ON w.h = r.pgshift_h WHERE r.pgshift_n <= w.n`;
+}
+
+/** A keyless table: the missing copies of rows are carried from `from`, then the surplus ones are deleted on `to`. */
+async function moveKeylessRows(p: Pending, sides: SyncSides): Promise<number> {
+  const list = writable(p.ef).map((c) => quoteIdent(c.name)).join(', ');
   let n = 0;
+  for (let i = 0; i < p.write.length; i += CHUNK) {
+    const chunk = p.write.slice(i, i + CHUNK);
+    n += await carry(sides, { text: copiesOf(p.ef, list, 1), values: columnsOf(chunk, 2) }, `${qualified(p.to.schema, p.to.name)} (${list})`);
+  }
+  return n;
+}
+
+async function deleteRows(p: Pending, to: pg.ClientBase): Promise<number> {
+  const table = qualified(p.to.schema, p.to.name);
+  let n = 0;
+  if (!p.et.keyText) {
+    for (let i = 0; i < p.remove.length; i += CHUNK) {
+      const chunk = p.remove.slice(i, i + CHUNK);
+      const r = await to.query(`DELETE FROM ONLY ${table} WHERE ctid = ANY (ARRAY(${copiesOf(p.et, 'r.pgshift_ctid', 1)}))`, columnsOf(chunk, 2));
+      n += r.rowCount ?? 0;
+    }
+    return n;
+  }
+  const types = await keyTypes(to, p.to, p.et);
   for (let i = 0; i < p.remove.length; i += CHUNK) {
     const chunk = p.remove.slice(i, i + CHUNK);
-    const r = await to.query(`DELETE FROM ONLY ${qualified(p.t.schema, p.t.name)} t WHERE ${keyIn(p.e, types, 't', 1)}`, columnsOf(chunk, p.e.keyColumns.length));
+    const r = await to.query(`DELETE FROM ONLY ${table} t WHERE ${keyIn(p.et, types, 't', 1)}`, columnsOf(chunk, p.et.keyColumns.length));
     n += r.rowCount ?? 0;
   }
   return n;
 }
 
 /** A table without a key: emptied on `to` and copied again as a whole (one COPY, in the sync's transaction). */
-async function recopy(p: Pending, sides: SyncSides): Promise<number> {
-  const table = qualified(p.t.schema, p.t.name);
-  const list = writable(p.e).map((c) => quoteIdent(c.name)).join(', ');
-  const gone = await sides.to.query(`DELETE FROM ONLY ${table}`);
-  const out = (sides.from as pg.Client).query(copyTo(`COPY (SELECT ${list} FROM ONLY ${table}) TO STDOUT`));
-  const into = (sides.to as pg.Client).query(copyFrom(`COPY ${table} (${list}) FROM STDIN`));
+async function recopy(p: Pending, sides: SyncSides): Promise<{ written: number; deleted: number }> {
+  const list = writable(p.ef).map((c) => quoteIdent(c.name)).join(', ');
+  const gone = await sides.to.query(`DELETE FROM ${p.et.from}`);
+  const out = (sides.from as pg.Client).query(copyTo(`COPY (SELECT ${list} FROM ${p.ef.from}) TO STDOUT`));
+  const into = (sides.to as pg.Client).query(copyFrom(`COPY ${qualified(p.to.schema, p.to.name)} (${list}) FROM STDIN`));
   await pipeline(out, into);
-  void gone;
-  return Number((into as unknown as { rowCount: number }).rowCount ?? 0);
+  return { written: Number((into as unknown as { rowCount: number }).rowCount ?? 0), deleted: gone.rowCount ?? 0 };
 }
 
 /** Parents before children, by the foreign keys between the given tables on `to` (a cycle keeps catalog order). */
@@ -251,7 +322,7 @@ async function parentsFirst(to: pg.ClientBase, tables: readonly Pending[]): Prom
        JOIN pg_catalog.pg_class pc ON pc.oid = c.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
       WHERE c.contype = 'f' AND c.conrelid <> c.confrelid`,
   );
-  const name = (p: Pending): string => qualified(p.t.schema, p.t.name);
+  const name = (p: Pending): string => qualified(p.to.schema, p.to.name);
   const parents = new Map<string, Set<string>>();
   for (const x of r.rows) {
     const child = qualified(x.cs, x.cn);
@@ -295,22 +366,22 @@ const RESTORE: Record<string, string> = { O: 'ENABLE', A: 'ENABLE ALWAYS', R: 'E
  * Finds and writes every difference between `from` and `to` for the given tables, in ONE transaction on `to`
  * (all or nothing). User triggers on the written tables are held off so that the rows land as they are.
  */
-export async function syncTables(tables: readonly TableInfo[], sides: SyncSides, o: SyncOptions = {}): Promise<TableSync[]> {
+export async function syncTables(tables: readonly SyncTable[], sides: SyncSides, o: SyncOptions = {}): Promise<TableSync[]> {
   // row_security off: a policy that would hide rows from the sync (FORCE ROW LEVEL SECURITY) is an error, not a silent gap
   await Promise.all([sides.from.query(`${VERIFY_SESSION_SQL}; SET row_security = off`), sides.to.query(`${VERIFY_SESSION_SQL}; SET row_security = off`)]);
   const pending: Pending[] = [];
-  for (const t of tables) {
+  for (const st of tables) {
     o.checkDeadline?.();
-    const e = tableExpr(t, o.keyOverride?.(t));
+    const t: Exprs = { from: st.from, to: st.to, ef: tableExpr(st.from, st.key), et: tableExpr(st.to, st.key) };
     if (o.unchangedSince) {
-      const since = await sinceCheck(t, e, sides, o.unchangedSince);
+      const since = await sinceCheck(t, sides, o.unchangedSince);
       if (since?.unchanged) continue;
       if (since?.written) {
-        pending.push({ t, e, write: since.written, remove: [], recopy: false, bySince: true });
+        pending.push({ ...t, write: since.written, remove: [], recopy: false, bySince: true });
         continue;
       }
     }
-    const p = await differences(t, e, sides);
+    const p = await differences(t, sides);
     if (p) pending.push(p);
   }
   const results = new Map<Pending, TableSync>();
@@ -321,8 +392,8 @@ export async function syncTables(tables: readonly TableInfo[], sides: SyncSides,
       const ordered = await parentsFirst(sides.to, pending);
       const held = new Map<Pending, Array<{ name: string; enabled: string }>>();
       for (const p of ordered) {
-        const list = await enabledUserTriggers(sides.to, p.t);
-        for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.t.schema, p.t.name)} DISABLE TRIGGER ${quoteIdent(tr.name)}`);
+        const list = await enabledUserTriggers(sides.to, p.to);
+        for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.to.schema, p.to.name)} DISABLE TRIGGER ${quoteIdent(tr.name)}`);
         held.set(p, list);
       }
       // deletes first, children before parents (a unique value or a key freed by a delete may be taken again),
@@ -334,11 +405,12 @@ export async function syncTables(tables: readonly TableInfo[], sides: SyncSides,
       }
       for (const p of ordered) {
         o.checkDeadline?.();
-        const written = p.recopy ? await recopy(p, sides) : p.write.length > 0 ? await writeRows(p, sides) : 0;
-        results.set(p, { table: `${p.t.schema}.${p.t.name}`, written, deleted: deleted.get(p) ?? 0, recopied: p.recopy, found: p.bySince ? 'written-since' : 'buckets' });
+        const again = p.recopy ? await recopy(p, sides) : undefined;
+        const written = again ? again.written : p.write.length === 0 ? 0 : p.ef.keyText ? await writeRows(p, sides) : await moveKeylessRows(p, sides);
+        results.set(p, { table: `${p.to.schema}.${p.to.name}`, written, deleted: (deleted.get(p) ?? 0) + (again?.deleted ?? 0), recopied: p.recopy, found: p.bySince ? 'written-since' : 'buckets' });
       }
       for (const [p, list] of held) {
-        for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.t.schema, p.t.name)} ${RESTORE[tr.enabled] ?? 'ENABLE'} TRIGGER ${quoteIdent(tr.name)}`);
+        for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.to.schema, p.to.name)} ${RESTORE[tr.enabled] ?? 'ENABLE'} TRIGGER ${quoteIdent(tr.name)}`);
       }
       await sides.to.query('COMMIT');
     } catch (err) {
@@ -350,12 +422,14 @@ export async function syncTables(tables: readonly TableInfo[], sides: SyncSides,
 }
 
 /** Sets every given sequence on `to` to `from`'s last_value and is_called. Returns how many were set. */
-export async function syncSequences(sequences: ReadonlyArray<{ schema: string; name: string }>, sides: SyncSides): Promise<number> {
+export async function syncSequences(sequences: readonly SyncSequence[], sides: SyncSides): Promise<number> {
   if (sequences.length === 0) return 0;
-  const names = sequences.map((s) => qualified(s.schema, s.name));
-  const read = await sides.from.query<{ name: string; last_value: string; is_called: boolean }>(
-    names.map((n) => `SELECT ${quoteLiteral(n)} AS name, last_value::text AS last_value, is_called FROM ${n}`).join(' UNION ALL '),
+  const read = await sides.from.query<{ i: number; last_value: string; is_called: boolean }>(
+    sequences.map((q, i) => `SELECT ${i} AS i, last_value::text AS last_value, is_called FROM ${qualified(q.from.schema, q.from.name)}`).join(' UNION ALL '),
   );
-  for (const r of read.rows) await sides.to.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [r.name, r.last_value, r.is_called]);
+  for (const r of read.rows) {
+    const to = sequences[r.i] as SyncSequence;
+    await sides.to.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [qualified(to.to.schema, to.to.name), r.last_value, r.is_called]);
+  }
   return read.rows.length;
 }

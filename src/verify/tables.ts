@@ -22,8 +22,19 @@ export interface TableCheckOptions {
   readonly writtenSince?: { readonly xmin: string } | { readonly column: string; readonly copyStarted: Date };
 }
 
-async function both<R extends pg.QueryResultRow>(sides: Sides, text: string, values: unknown[] = []): Promise<[R[], R[]]> {
-  const [s, t] = await Promise.all([sides.source.query<R>(text, values), sides.target.query<R>(text, values)]);
+/**
+ * A table's expressions: one for both sides, or one per side when the sides name the table differently (the same
+ * columns; a sync from the target back to the source, a schema renamed by schemas.map).
+ */
+export type PairExpr = TableExpr | { readonly source: TableExpr; readonly target: TableExpr };
+
+function onSide(e: PairExpr, side: 'source' | 'target'): TableExpr {
+  return 'from' in e ? e : e[side];
+}
+
+/** The same statement on both sides, each built from that side's expressions. */
+async function both<R extends pg.QueryResultRow>(sides: Sides, e: PairExpr, build: (x: TableExpr) => string, values: unknown[] = []): Promise<[R[], R[]]> {
+  const [s, t] = await Promise.all([sides.source.query<R>(build(onSide(e, 'source')), values), sides.target.query<R>(build(onSide(e, 'target')), values)]);
   return [s.rows, t.rows];
 }
 
@@ -48,11 +59,11 @@ export interface BucketDiff {
 }
 
 /** Count and order-independent row hash per bucket of the key's hash, on both sides; the buckets that disagree. */
-export async function bucketDiff(sides: Sides, e: TableExpr, buckets: number): Promise<BucketDiff> {
-  const keyText = e.keyText as string;
+export async function bucketDiff(sides: Sides, pe: PairExpr, buckets: number): Promise<BucketDiff> {
   const [s, g] = await both<{ b: string; n: string; h: string }>(
     sides,
-    `SELECT (pg_catalog.hashtextextended(${keyText}, ${BUCKET_SEED}) & $1::bigint)::text AS b, count(*)::text AS n,
+    pe,
+    (e) => `SELECT (pg_catalog.hashtextextended(${e.keyText as string}, ${BUCKET_SEED}) & $1::bigint)::text AS b, count(*)::text AS n,
             sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h
        FROM ${e.from} GROUP BY 1`,
     [buckets - 1],
@@ -75,11 +86,12 @@ export interface LeafRow {
 }
 
 /** Keys and row hashes (never values) of the rows in the given buckets, on both sides. */
-export async function leafRows(sides: Sides, e: TableExpr, buckets: number, which: readonly string[]): Promise<[LeafRow[], LeafRow[]]> {
-  const keyParts = e.keyColumns.map((c) => `${quoteIdent(c.name)}::text`).join(', ');
+export async function leafRows(sides: Sides, pe: PairExpr, buckets: number, which: readonly string[]): Promise<[LeafRow[], LeafRow[]]> {
   return both<{ k: string; h: string; p: string[] }>(
     sides,
-    `SELECT ${e.keyText as string} AS k, pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, ARRAY[${keyParts}] AS p
+    pe,
+    (e) => `SELECT ${e.keyText as string} AS k, pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h,
+            ARRAY[${e.keyColumns.map((c) => `${quoteIdent(c.name)}::text`).join(', ')}] AS p
        FROM ${e.from} WHERE (pg_catalog.hashtextextended(${e.keyText as string}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[])`,
     [buckets - 1, which],
   );
@@ -96,7 +108,7 @@ async function changedColumns(sides: Sides, e: TableExpr, keys: string[]): Promi
   if (keys.length === 0 || !e.keyText) return out;
   const text = `SELECT ${e.keyText} AS k, ARRAY[${e.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
                   FROM ${e.from} WHERE ${e.keyText} = ANY($1::text[])`;
-  const [s, t] = await both<{ k: string; h: (string | null)[] }>(sides, text, [keys]);
+  const [s, t] = await both<{ k: string; h: (string | null)[] }>(sides, e, () => text, [keys]);
   const target = new Map(t.map((r) => [r.k, r.h]));
   for (const r of s) {
     const th = target.get(r.k);
@@ -197,7 +209,7 @@ async function writtenSince(sides: Sides, e: TableExpr, w: NonNullable<TableChec
  * makes the multisets equal. A row copied wrong shows as a missing row not written since: a copy error.
  */
 async function keylessChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
-  const [[s], [g]] = await both<{ n: string; h: string | null }>(sides, `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h FROM ${e.from}`);
+  const [[s], [g]] = await both<{ n: string; h: string | null }>(sides, e, () => `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h FROM ${e.from}`);
   const base = { table: `${t.schema}.${t.name}`, keyed: false, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0) };
   if (s?.n === g?.n && s?.h === g?.h) return { ...base, checksum: 'match', differences: [] };
   const grouped = `SELECT pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, count(*)::text AS n`;
@@ -253,7 +265,7 @@ async function keylessChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: Tabl
 
 /** Row counts only (the cheap check). */
 async function counts(t: TableInfo, e: TableExpr, sides: Sides): Promise<TableResult> {
-  const [[s], [g]] = await both<{ n: string }>(sides, `SELECT count(*)::text AS n FROM ${e.from}`);
+  const [[s], [g]] = await both<{ n: string }>(sides, e, () => `SELECT count(*)::text AS n FROM ${e.from}`);
   return { table: `${t.schema}.${t.name}`, keyed: e.keyText !== null, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0), checksum: 'skipped', differences: [] };
 }
 
