@@ -62,11 +62,7 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
     }
   }
 
-  if (config.security.rls === 'off' && !config.security.acknowledgeRlsOff) {
-    problems.push(
-      positions.problem(['security', 'rls'], 'security.rls: off leaves tables in exposed schemas readable with the public anon key; set security.acknowledge_rls_off: true to accept that'),
-    );
-  }
+  problems.push(...rlsAcknowledgement(config, positions));
   for (const role of config.roles.create) {
     if (isReservedRole(role)) problems.push(positions.problem(['roles', 'create'], `roles.create: "${role}" is a reserved role; pgshift never creates or alters it`));
   }
@@ -84,4 +80,37 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
     problems.push(positions.problem(['cutover', 'mode'], 'cutover.mode: auto needs cutover.switch (env_file, variable, value) to know what to switch'));
   }
   return problems;
+}
+
+/**
+ * Settings that can leave patient rows readable through the Data API with the public anon key (copying them into an
+ * API-exposed table without row level security cannot be undone) need security.acknowledge_rls_off: true:
+ * `rls: off` anywhere, and on a Supabase target `rls: warn` or an empty `exposed_schemas` (no table gets RLS).
+ */
+function rlsAcknowledgement(config: Config, positions: Positions): ConfigProblem[] {
+  const { rls, acknowledgeRlsOff, exposedSchemas } = config.security;
+  if (acknowledgeRlsOff) return [];
+  const accept = 'set security.acknowledge_rls_off: true to accept that, or use security.rls: enable (the default)';
+  const out: ConfigProblem[] = [];
+  if (rls === 'off') {
+    out.push(positions.problem(['security', 'rls'], `security.rls: off leaves tables in exposed schemas readable with the public anon key; ${accept}`));
+  }
+  if (config.target.provider !== 'supabase') return out;
+  if (rls === 'warn') {
+    out.push(
+      positions.problem(
+        ['security', 'rls'],
+        `security.rls: warn on a Supabase target copies rows into API-exposed tables without row level security, readable with the public anon key; ${accept}`,
+      ),
+    );
+  }
+  if (rls !== 'off' && exposedSchemas.length === 0) {
+    out.push(
+      positions.problem(
+        ['security', 'exposed_schemas'],
+        'security.exposed_schemas: [] on a Supabase target turns row level security off for every table (the Data API serves public unless you changed it); list the schemas your Data API exposes, or set security.acknowledge_rls_off: true to accept that',
+      ),
+    );
+  }
+  return out;
 }

@@ -20,6 +20,8 @@ target:
   url: \${TGT_URL}
 `;
 
+const SUPABASE = `${HEAD}  provider: supabase\n`;
+
 interface Case {
   readonly name: string;
   readonly yaml: string;
@@ -57,6 +59,10 @@ const CASES: Case[] = [
   { name: 'not a mapping', yaml: `- version: 1\n- name: clinic\n`, at: '1:1', says: 'the file must be a YAML mapping' },
   { name: 'sample bounds', yaml: `${HEAD}verify:\n  sample: { min_rows: 500, max_rows: 10 }\n`, at: '8:23', says: 'min_rows must not be larger than verify.sample.max_rows' },
   { name: 'auto cutover without switch', yaml: `${HEAD}cutover:\n  mode: auto\n`, at: '8:9', says: 'cutover.mode: auto needs cutover.switch' },
+  // RLS: copying patient rows into an API-exposed table without RLS cannot be undone
+  { name: 'rls off without acknowledgement', yaml: `${HEAD}security:\n  rls: off\n`, at: '8:8', says: 'security.rls: off leaves tables in exposed schemas readable with the public anon key; set security.acknowledge_rls_off: true' },
+  { name: 'supabase rls warn without acknowledgement', yaml: `${SUPABASE}security:\n  rls: warn\n`, at: '9:8', says: 'security.rls: warn on a Supabase target copies rows into API-exposed tables without row level security, readable with the public anon key; set security.acknowledge_rls_off: true' },
+  { name: 'supabase empty exposed_schemas without acknowledgement', yaml: `${SUPABASE}security:\n  exposed_schemas: []\n`, at: '9:20', says: 'security.exposed_schemas: [] on a Supabase target turns row level security off for every table' },
 ];
 
 describe('pgshift validate', () => {
@@ -81,6 +87,28 @@ describe('pgshift validate', () => {
     expect(r.status).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
     expect(lines.map((l) => l.slice(file.length + 1).split(': ')[0])).toEqual(['8:15', '9:13', '10:3', '12:21']);
+  });
+
+  it('refuses the acknowledgement-free RLS settings of a Supabase target together', () => {
+    const file = join(dir, 'rls-both.yaml');
+    writeFileSync(file, `${SUPABASE}security:\n  rls: warn\n  exposed_schemas: []\n`);
+    const r = runCli(['validate', '-c', file], ENV);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${file}:9:8: security.rls: warn on a Supabase target`);
+    expect(r.stderr).toContain(`${file}:10:20: security.exposed_schemas: [] on a Supabase target`);
+  });
+
+  it.each([
+    ['rls: warn on supabase, acknowledged', `${SUPABASE}security: { rls: warn, acknowledge_rls_off: true }\n`],
+    ['an empty exposed_schemas on supabase, acknowledged', `${SUPABASE}security: { exposed_schemas: [], acknowledge_rls_off: true }\n`],
+    ['rls: warn on a postgres target (no Data API)', `${HEAD}security: { rls: warn }\n`],
+    ['exposed_schemas of your own on supabase', `${SUPABASE}security: { exposed_schemas: [api] }\n`],
+  ])('accepts %s', (_name, yaml) => {
+    const file = join(dir, `ok-${_name.replace(/\W+/g, '-')}.yaml`);
+    writeFileSync(file, yaml);
+    const r = runCli(['validate', '-c', file], ENV);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('accepts the example migration.yaml when the two URLs are set', () => {
