@@ -14,6 +14,20 @@ const DURATION_BOUNDS: ReadonlyArray<{ path: string[]; get: (c: Config) => numbe
   { path: ['connection', 'retry', 'max_wait'], get: (c) => c.connection.retry.maxWaitMs, min: 10, max: 600_000 },
 ];
 
+/** The schema on the target that holds pgshift's state; destroy drops it (CASCADE) last. */
+const STATE_SCHEMA = 'pgshift';
+
+/**
+ * Why a schema can be neither the source nor the target of schemas.map: pgshift's state schema, or a schema of
+ * PostgreSQL itself (pg_catalog, information_schema, and every pg_* name, which PostgreSQL reserves). Undefined for
+ * a schema of the user's.
+ */
+function reservedSchema(name: string): string | undefined {
+  if (name === STATE_SCHEMA) return "is pgshift's own state schema";
+  if (name === 'information_schema' || name.startsWith('pg_')) return 'is a system schema of PostgreSQL';
+  return undefined;
+}
+
 function sameServerHost(a: ResolvedEndpoint, b: ResolvedEndpoint): boolean {
   if (a.loopback && b.loopback) return true;
   return a.host.toLowerCase() === b.host.toLowerCase();
@@ -68,12 +82,30 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
   }
   const mappedTo = new Map<string, string>();
   for (const [from, to] of Object.entries(config.schemas.map)) {
+    const fromReserved = reservedSchema(from);
+    if (fromReserved) {
+      problems.push(positions.problem(['schemas', 'map'], `schemas.map: "${from}" ${fromReserved}; it is never migrated, so it cannot be mapped`, { key: from }));
+    }
+    const toReserved = reservedSchema(to);
+    if (toReserved) {
+      problems.push(
+        positions.problem(
+          ['schemas', 'map', from],
+          `schemas.map: "${to}" ${toReserved}; ${to === STATE_SCHEMA ? 'destroy drops it with CASCADE, which would take the migrated tables with it; ' : ''}map "${from}" to a schema of your own`,
+        ),
+      );
+    }
     const other = mappedTo.get(to);
     if (other !== undefined) problems.push(positions.problem(['schemas', 'map', from], `schemas.map: "${from}" and "${other}" both map to "${to}"`));
     mappedTo.set(to, from);
     if (config.target.provider === 'supabase' && isManagedSchema(to)) {
       problems.push(positions.problem(['schemas', 'map', from], `schemas.map: "${to}" is a schema Supabase manages; map "${from}" to a schema of your own`));
     }
+  }
+
+  const extensionReserved = config.target.extensionSchema === undefined ? undefined : reservedSchema(config.target.extensionSchema);
+  if (extensionReserved) {
+    problems.push(positions.problem(['target', 'extension_schema'], `target.extension_schema: "${config.target.extensionSchema}" ${extensionReserved}; name a schema of your own (on supabase: extensions)`));
   }
 
   if (config.cutover.mode === 'auto' && !config.cutover.switch) {
