@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import { PgshiftError } from '../errors/index.js';
+import { checkAliases, MAX_EXPANDED_NODES } from './aliases.js';
+import { checkCharacters } from './characters.js';
 import { interpolate } from './interpolate.js';
 import { normalize } from './normalize.js';
-import { type ConfigProblem, Positions } from './problems.js';
+import { type ConfigProblem, escapeControl, Positions } from './problems.js';
 import type { RawConfig } from './raw.js';
 import { validateAgainstSchema } from './schema.js';
 import { checkMeaning } from './semantic.js';
@@ -19,6 +21,9 @@ export interface ParseResult {
 
 /** Parses config text completely: YAML, ${VAR} interpolation, JSON Schema, meaning. Reports all problems at once. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ParseResult {
+  if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
+    return { config: undefined, envUsed: [], problems: [{ line: 1, col: 1, path: '', message: `the file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MB; refused before parsing` }] };
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -32,15 +37,24 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       })),
     };
   }
+  const aliasProblems = checkAliases(doc, lines);
+  if (aliasProblems.length > 0) return { config: undefined, envUsed: [], problems: sortProblems(aliasProblems) };
   const positions = new Positions(doc, lines);
   if (!isMap(doc.contents)) {
     return { config: undefined, envUsed: [], problems: [positions.problem([], 'the file must be a YAML mapping (version: 1, name: ..., source: ..., target: ...)')] };
   }
   const interp = interpolate(doc.contents, env, positions);
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // checkAliases has bounded the expansion; the library's own bound stays on behind it
+    data = doc.toJS({ maxAliasCount: MAX_EXPANDED_NODES });
+  } catch (err) {
+    return { config: undefined, envUsed: interp.used, problems: [{ line: 1, col: 1, path: '', message: `YAML syntax error: ${(err as Error).message}` }] };
+  }
   const tablesExplicit = (data as Record<string, unknown>).tables !== undefined;
+  const characterProblems = checkCharacters(data, positions);
   const schemaProblems = validateAgainstSchema(data, positions);
-  const problems = [...interp.problems, ...schemaProblems];
+  const problems = [...interp.problems, ...characterProblems, ...schemaProblems];
   if (problems.length > 0) return { config: undefined, problems: sortProblems(problems), envUsed: interp.used };
 
   const config = normalize(data as RawConfig, file, dirname(resolve(file)), tablesExplicit);
@@ -53,15 +67,42 @@ function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
   return [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-/** The text of a config file; CONFIG_NOT_FOUND (with the next step) when it cannot be read. */
+/** The largest config file pgshift reads (a real migration.yaml is a few kilobytes). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * The text of a config file; CONFIG_NOT_FOUND (with the next step) when it cannot be read, CONFIG_TOO_LARGE when it
+ * holds more than MAX_CONFIG_BYTES (refused before parsing; at most that much plus one byte is ever read, so a
+ * device or a pipe that never ends is refused too).
+ */
 export function readConfigText(file: string): string {
+  let fd: number | undefined;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(64 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > MAX_CONFIG_BYTES) {
+        throw new PgshiftError('CONFIG_TOO_LARGE', `config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MB; refused before parsing`, {
+          hint: 'Pass the migration.yaml with -c FILE (a real one is a few kilobytes).',
+        });
+      }
+    }
+    return Buffer.concat(chunks).toString('utf8');
   } catch (err) {
+    if (err instanceof PgshiftError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new PgshiftError('CONFIG_NOT_FOUND', `cannot read config file ${file}${code ? ` (${code})` : ''}`, {
-      hint: code === 'ENOENT' ? 'Pass -c FILE, or create one with `pgshift init --source URL`.' : 'Check the file permissions.',
+      hint: code === 'ENOENT' ? 'Pass -c FILE, or create one with `pgshift init --source URL`.' : code === 'EISDIR' ? 'Pass the file, not its folder, with -c FILE.' : 'Check the file permissions.',
     });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -78,7 +119,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     `${file} has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`,
     {
       hint: envMissing ? 'Export the variables named above (or give defaults with ${NAME:-default}), then run `pgshift validate`.' : 'Fix the lines above, then run `pgshift validate`.',
-      details: result.problems.map((p) => ({ location: `${file}:${p.line}:${p.col}`, message: p.message })),
+      details: result.problems.map((p) => ({ location: `${file}:${p.line}:${p.col}`, message: escapeControl(p.message) })),
     },
   );
 }

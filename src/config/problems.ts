@@ -17,6 +17,14 @@ export function dottedPath(path: readonly PathSegment[]): string {
   return out;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** `\u0000` for a control character, so that a message never carries one to a terminal or a log. */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Source positions of settings inside a parsed YAML document. */
 export class Positions {
   constructor(
@@ -71,6 +79,7 @@ export class Positions {
   }
 }
 
+/** `FILE:LINE:COL: message`, with any control character of the message escaped (it goes to a terminal or a log). */
 export function formatProblem(file: string, p: ConfigProblem): string {
-  return `${file}:${p.line}:${p.col}: ${p.message}`;
+  return `${file}:${p.line}:${p.col}: ${escapeControl(p.message)}`;
 }

@@ -14,6 +14,20 @@ const DURATION_BOUNDS: ReadonlyArray<{ path: string[]; get: (c: Config) => numbe
   { path: ['connection', 'retry', 'max_wait'], get: (c) => c.connection.retry.maxWaitMs, min: 10, max: 600_000 },
 ];
 
+/** The schema on the target that holds pgshift's state; destroy drops it (CASCADE) last. */
+const STATE_SCHEMA = 'pgshift';
+
+/**
+ * Why a schema can be neither the source nor the target of schemas.map: pgshift's state schema, or a schema of
+ * PostgreSQL itself (pg_catalog, information_schema, and every pg_* name, which PostgreSQL reserves). Undefined for
+ * a schema of the user's.
+ */
+function reservedSchema(name: string): string | undefined {
+  if (name === STATE_SCHEMA) return "is pgshift's own state schema";
+  if (name === 'information_schema' || name.startsWith('pg_')) return 'is a system schema of PostgreSQL';
+  return undefined;
+}
+
 function sameServerHost(a: ResolvedEndpoint, b: ResolvedEndpoint): boolean {
   if (a.loopback && b.loopback) return true;
   return a.host.toLowerCase() === b.host.toLowerCase();
@@ -62,16 +76,25 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
     }
   }
 
-  if (config.security.rls === 'off' && !config.security.acknowledgeRlsOff) {
-    problems.push(
-      positions.problem(['security', 'rls'], 'security.rls: off leaves tables in exposed schemas readable with the public anon key; set security.acknowledge_rls_off: true to accept that'),
-    );
-  }
+  problems.push(...rlsAcknowledgement(config, positions));
   for (const role of config.roles.create) {
     if (isReservedRole(role)) problems.push(positions.problem(['roles', 'create'], `roles.create: "${role}" is a reserved role; pgshift never creates or alters it`));
   }
   const mappedTo = new Map<string, string>();
   for (const [from, to] of Object.entries(config.schemas.map)) {
+    const fromReserved = reservedSchema(from);
+    if (fromReserved) {
+      problems.push(positions.problem(['schemas', 'map'], `schemas.map: "${from}" ${fromReserved}; it is never migrated, so it cannot be mapped`, { key: from }));
+    }
+    const toReserved = reservedSchema(to);
+    if (toReserved) {
+      problems.push(
+        positions.problem(
+          ['schemas', 'map', from],
+          `schemas.map: "${to}" ${toReserved}; ${to === STATE_SCHEMA ? 'destroy drops it with CASCADE, which would take the migrated tables with it; ' : ''}map "${from}" to a schema of your own`,
+        ),
+      );
+    }
     const other = mappedTo.get(to);
     if (other !== undefined) problems.push(positions.problem(['schemas', 'map', from], `schemas.map: "${from}" and "${other}" both map to "${to}"`));
     mappedTo.set(to, from);
@@ -80,8 +103,46 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
     }
   }
 
+  const extensionReserved = config.target.extensionSchema === undefined ? undefined : reservedSchema(config.target.extensionSchema);
+  if (extensionReserved) {
+    problems.push(positions.problem(['target', 'extension_schema'], `target.extension_schema: "${config.target.extensionSchema}" ${extensionReserved}; name a schema of your own (on supabase: extensions)`));
+  }
+
   if (config.cutover.mode === 'auto' && !config.cutover.switch) {
     problems.push(positions.problem(['cutover', 'mode'], 'cutover.mode: auto needs cutover.switch (env_file, variable, value) to know what to switch'));
   }
   return problems;
+}
+
+/**
+ * Settings that can leave patient rows readable through the Data API with the public anon key (copying them into an
+ * API-exposed table without row level security cannot be undone) need security.acknowledge_rls_off: true:
+ * `rls: off` anywhere, and on a Supabase target `rls: warn` or an empty `exposed_schemas` (no table gets RLS).
+ */
+function rlsAcknowledgement(config: Config, positions: Positions): ConfigProblem[] {
+  const { rls, acknowledgeRlsOff, exposedSchemas } = config.security;
+  if (acknowledgeRlsOff) return [];
+  const accept = 'set security.acknowledge_rls_off: true to accept that, or use security.rls: enable (the default)';
+  const out: ConfigProblem[] = [];
+  if (rls === 'off') {
+    out.push(positions.problem(['security', 'rls'], `security.rls: off leaves tables in exposed schemas readable with the public anon key; ${accept}`));
+  }
+  if (config.target.provider !== 'supabase') return out;
+  if (rls === 'warn') {
+    out.push(
+      positions.problem(
+        ['security', 'rls'],
+        `security.rls: warn on a Supabase target copies rows into API-exposed tables without row level security, readable with the public anon key; ${accept}`,
+      ),
+    );
+  }
+  if (rls !== 'off' && exposedSchemas.length === 0) {
+    out.push(
+      positions.problem(
+        ['security', 'exposed_schemas'],
+        'security.exposed_schemas: [] on a Supabase target turns row level security off for every table (the Data API serves public unless you changed it); list the schemas your Data API exposes, or set security.acknowledge_rls_off: true to accept that',
+      ),
+    );
+  }
+  return out;
 }

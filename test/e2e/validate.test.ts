@@ -20,6 +20,14 @@ target:
   url: \${TGT_URL}
 `;
 
+const SUPABASE = `${HEAD}  provider: supabase\n`;
+
+/** "Billion laughs": each line holds nine aliases of the line before (9^6 values at the end). */
+const BOMB = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+  .concat(['b', 'c', 'd', 'e', 'f', 'g'].map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdef'[i]}`).join(', ')}]`))
+  .map((l) => `${l}\n`)
+  .join('');
+
 interface Case {
   readonly name: string;
   readonly yaml: string;
@@ -57,6 +65,31 @@ const CASES: Case[] = [
   { name: 'not a mapping', yaml: `- version: 1\n- name: clinic\n`, at: '1:1', says: 'the file must be a YAML mapping' },
   { name: 'sample bounds', yaml: `${HEAD}verify:\n  sample: { min_rows: 500, max_rows: 10 }\n`, at: '8:23', says: 'min_rows must not be larger than verify.sample.max_rows' },
   { name: 'auto cutover without switch', yaml: `${HEAD}cutover:\n  mode: auto\n`, at: '8:9', says: 'cutover.mode: auto needs cutover.switch' },
+  // RLS: copying patient rows into an API-exposed table without RLS cannot be undone
+  { name: 'rls off without acknowledgement', yaml: `${HEAD}security:\n  rls: off\n`, at: '8:8', says: 'security.rls: off leaves tables in exposed schemas readable with the public anon key; set security.acknowledge_rls_off: true' },
+  { name: 'supabase rls warn without acknowledgement', yaml: `${SUPABASE}security:\n  rls: warn\n`, at: '9:8', says: 'security.rls: warn on a Supabase target copies rows into API-exposed tables without row level security, readable with the public anon key; set security.acknowledge_rls_off: true' },
+  { name: 'supabase empty exposed_schemas without acknowledgement', yaml: `${SUPABASE}security:\n  exposed_schemas: []\n`, at: '9:20', says: 'security.exposed_schemas: [] on a Supabase target turns row level security off for every table' },
+  // YAML anchors and aliases: refused before they are expanded
+  { name: 'YAML alias bomb', yaml: `${HEAD}${BOMB}`, at: '11:8', says: 'YAML aliases expand to more than 10000 values here (*d): refused as an alias bomb' },
+  { name: 'YAML alias without anchor', yaml: `${HEAD}tables:\n  include: *scope\n`, at: '8:12', says: 'YAML alias *scope refers to no anchor &scope defined before it' },
+  { name: 'YAML alias cycle', yaml: `${HEAD}tables:\n  include: &scope ["public.*", *scope]\n`, at: '8:32', says: 'YAML alias *scope is inside the value it refers to (a cycle)' },
+  // control characters in names, written as YAML escapes or coming from the environment
+  { name: 'NUL in a table pattern', yaml: `${HEAD}tables:\n  include: ["public.pa\\0tients"]\n`, at: '8:13', says: 'tables.include[0] contains a control character (U+0000 NUL)' },
+  { name: 'newline in a table pattern from the environment', yaml: `${HEAD}tables:\n  exclude: ["\${EXCLUDED}"]\n`, env: { EXCLUDED: 'public.sessions\n' }, at: '8:13', says: 'tables.exclude[0] contains a control character (U+000A newline)' },
+  { name: 'ESC in a schemas.map key', yaml: `${HEAD}schemas:\n  map:\n    "au\\eth": app_auth\n`, at: '9:5', says: 'schemas.map.au\\u001bth: the key contains a control character (U+001B ESC)' },
+  { name: 'control character in a schemas.map value', yaml: `${HEAD}schemas:\n  map: { auth: "app\\x01auth" }\n`, at: '8:16', says: 'schemas.map.auth contains a control character (U+0001)' },
+  { name: 'NUL in a role', yaml: `${HEAD}roles:\n  create: ["app\\0"]\n`, at: '8:12', says: 'roles.create[0] contains a control character (U+0000 NUL)' },
+  { name: 'tab in an overrides key', yaml: `${HEAD}tables:\n  overrides:\n    "public.pat\\tients": { batch_size: 10 }\n`, at: '9:5', says: 'tables.overrides.public.pat\\u0009ients: the key contains a control character (U+0009 tab)' },
+  { name: 'newline in the switch value', yaml: `${HEAD}cutover:\n  switch: { env_file: .env, variable: DATABASE_URL, value: "postgres://x\\nEVIL=1" }\n`, at: '8:60', says: 'cutover.switch.value contains a control character (U+000A newline)' },
+  { name: 'control character in the name', yaml: HEAD.replace('name: clinic', 'name: "cli\\x7fnic"'), at: '2:7', says: 'name contains a control character (U+007F DEL)' },
+  // schemas.map and the schemas pgshift or PostgreSQL own
+  { name: 'schemas.map onto the state schema', yaml: `${HEAD}schemas:\n  map: { app: pgshift }\n`, at: '8:15', says: 'schemas.map: "pgshift" is pgshift\'s own state schema; destroy drops it with CASCADE, which would take the migrated tables with it; map "app" to a schema of your own' },
+  { name: 'schemas.map onto pg_catalog', yaml: `${HEAD}schemas:\n  map: { app: pg_catalog }\n`, at: '8:15', says: 'schemas.map: "pg_catalog" is a system schema of PostgreSQL; map "app" to a schema of your own' },
+  { name: 'schemas.map onto information_schema', yaml: `${HEAD}schemas:\n  map: { app: information_schema }\n`, at: '8:15', says: 'schemas.map: "information_schema" is a system schema of PostgreSQL' },
+  { name: 'schemas.map onto a pg_ schema', yaml: `${HEAD}schemas:\n  map: { app: pg_app }\n`, at: '8:15', says: 'schemas.map: "pg_app" is a system schema of PostgreSQL' },
+  { name: 'schemas.map from the state schema', yaml: `${HEAD}schemas:\n  map: { pgshift: app_state }\n`, at: '8:10', says: 'schemas.map: "pgshift" is pgshift\'s own state schema; it is never migrated, so it cannot be mapped' },
+  { name: 'schemas.map from pg_catalog', yaml: `${HEAD}schemas:\n  map: { pg_catalog: app }\n`, at: '8:10', says: 'schemas.map: "pg_catalog" is a system schema of PostgreSQL; it is never migrated' },
+  { name: 'extension schema in the state schema', yaml: `${HEAD}  extension_schema: pgshift\n`, at: '7:21', says: 'target.extension_schema: "pgshift" is pgshift\'s own state schema' },
 ];
 
 describe('pgshift validate', () => {
@@ -81,6 +114,66 @@ describe('pgshift validate', () => {
     expect(r.status).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
     expect(lines.map((l) => l.slice(file.length + 1).split(': ')[0])).toEqual(['8:15', '9:13', '10:3', '12:21']);
+  });
+
+  it('reports NUL and control characters with the schema problems, at once', () => {
+    const file = join(dir, 'controls.yaml');
+    writeFileSync(file, `${HEAD}tables:\n  include: ["public.pa\\0tients"]\nroles:\n  create: [app, "ro\\ele"]\ncopy:\n  parallel: 0\n`);
+    const r = runCli(['validate', '-c', file], ENV);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
+    expect(lines.map((l) => l.slice(file.length + 1).split(': ')[0])).toEqual(['8:13', '10:17', '12:13']);
+    // no control character reaches the terminal
+    // eslint-disable-next-line no-control-regex
+    expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  });
+
+  it('refuses the acknowledgement-free RLS settings of a Supabase target together', () => {
+    const file = join(dir, 'rls-both.yaml');
+    writeFileSync(file, `${SUPABASE}security:\n  rls: warn\n  exposed_schemas: []\n`);
+    const r = runCli(['validate', '-c', file], ENV);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${file}:9:8: security.rls: warn on a Supabase target`);
+    expect(r.stderr).toContain(`${file}:10:20: security.exposed_schemas: [] on a Supabase target`);
+  });
+
+  it.each([
+    ['rls: warn on supabase, acknowledged', `${SUPABASE}security: { rls: warn, acknowledge_rls_off: true }\n`],
+    ['an empty exposed_schemas on supabase, acknowledged', `${SUPABASE}security: { exposed_schemas: [], acknowledge_rls_off: true }\n`],
+    ['rls: warn on a postgres target (no Data API)', `${HEAD}security: { rls: warn }\n`],
+    ['exposed_schemas of your own on supabase', `${SUPABASE}security: { exposed_schemas: [api] }\n`],
+    ['a few aliases', `${HEAD}tables:\n  include: &scope ["public.*"]\n  overrides:\n    public.a: &big { batch_size: 10 }\n    public.b: *big\nverify:\n  sample: { seed: 7 }\n`],
+    ['a multi-line switch command', `${HEAD}cutover:\n  switch:\n    env_file: .env\n    variable: DATABASE_URL\n    value: postgres://app@db/app\n    command: |\n      systemctl reload app\n      echo\tdone\n`],
+  ])('accepts %s', (_name, yaml) => {
+    const file = join(dir, `ok-${_name.replace(/\W+/g, '-')}.yaml`);
+    writeFileSync(file, yaml);
+    const r = runCli(['validate', '-c', file], ENV);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('an alias bomb is CONFIG_INVALID at its position for every command, not INTERNAL', () => {
+    const file = join(dir, 'bomb-plan.yaml');
+    writeFileSync(file, `${HEAD}${BOMB}`);
+    const r = runCli(['plan', '-c', file], ENV);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Error [CONFIG_INVALID]');
+    expect(r.stderr).toContain(`${file}:11:8: YAML aliases expand to more than 10000 values`);
+    expect(r.stderr).not.toContain('INTERNAL');
+    expect(r.stderr).not.toContain('bug');
+  });
+
+  it('refuses a config file over 1 MB before parsing it, and a device that never ends', () => {
+    const file = join(dir, 'huge.yaml');
+    writeFileSync(file, `${HEAD}# ${'x'.repeat(1024 * 1024)}\n`);
+    for (const f of [file, '/dev/zero']) {
+      const r = runCli(['validate', '-c', f], ENV);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`Error [CONFIG_TOO_LARGE]: config file ${f} is larger than 1 MB; refused before parsing`);
+      const p = runCli(['plan', '-c', f], ENV);
+      expect(p.status).toBe(1);
+      expect(p.stderr).toContain('Error [CONFIG_TOO_LARGE]');
+    }
   });
 
   it('accepts the example migration.yaml when the two URLs are set', () => {

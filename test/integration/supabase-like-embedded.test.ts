@@ -127,7 +127,7 @@ target:
   provider: supabase
 tables:
   include: ["public.${db}"]
-security: { rls: ${rls} }
+security: { rls: ${rls}${rls === 'enable' ? '' : ', acknowledge_rls_off: true'} }
 `;
       for (const db of ['exposed_enable', 'exposed_warn']) {
         await withPg(server.url('postgres'), (c) => c.query(`CREATE DATABASE ${quoteIdent(db)}`));

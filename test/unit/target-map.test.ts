@@ -106,7 +106,7 @@ describe('mapForTarget: managed schemas and schemas.map', () => {
       ],
       [table('We"ird', 'select', [{ name: 'id' }])],
     );
-    const m = mapForTarget(config('schemas:\n  map: { "We\\"ird": "new one" }\nsecurity: { exposed_schemas: [] }\n'), weird, EMPTY_TARGET);
+    const m = mapForTarget(config('schemas:\n  map: { "We\\"ird": "new one" }\nsecurity: { exposed_schemas: [], acknowledge_rls_off: true }\n'), weird, EMPTY_TARGET);
     const by = new Map(m.catalog.objects.map((o) => [o.address, o]));
     expect(by.get('table new one.select')?.createSql).toEqual(['CREATE TABLE "new one"."select" ()']);
     expect(by.get('schema new one')?.createSql).toEqual(['CREATE SCHEMA IF NOT EXISTS "new one"']);
@@ -164,7 +164,7 @@ describe('mapForTarget: extensions, RLS, roles', () => {
     expect(rls).toMatchObject({ phase: 'pre-data', createSql: ['ALTER TABLE "public"."patients" ENABLE ROW LEVEL SECURITY'], definition: 'enable=true force=false' });
     expect(m.catalog.objects.find((o) => o.address === 'table public.patients')?.createSql.at(-1)).toBe('ALTER TABLE "public"."patients" ENABLE ROW LEVEL SECURITY');
     expect(m.catalog.objects.find((o) => o.address === 'rls clinic.visits')).toBeUndefined();
-    const warn = mapForTarget(config(`${ROLES}security: { rls: warn }\n`), source, target);
+    const warn = mapForTarget(config(`${ROLES}security: { rls: warn, acknowledge_rls_off: true }\n`), source, target);
     expect(warn.catalog.objects.find((o) => o.kind === 'rls')).toBeUndefined();
     expect(warn.findings.find((f) => f.code === 'RLS_DISABLED_EXPOSED')?.message).toContain('public.patients');
     const off = mapForTarget(config(`${ROLES}security: { rls: off, acknowledge_rls_off: true }\n`), source, target);
@@ -224,7 +224,7 @@ describe('mapForTarget: roles.owners', () => {
   });
 
   it('mapped: objects of mapped owners are given to their target role, which pgshift can SET ROLE to', () => {
-    const m = mapForTarget(config('roles: { map: { clinic_owner: app_owner }, create: [app_owner], owners: mapped }\nsecurity: { exposed_schemas: [] }\n'), source, target);
+    const m = mapForTarget(config('roles: { map: { clinic_owner: app_owner }, create: [app_owner], owners: mapped }\nsecurity: { exposed_schemas: [], acknowledge_rls_off: true }\n'), source, target);
     const owners = m.catalog.objects.filter((o) => o.kind === 'owner');
     expect(owners.map((o) => o.createSql[0])).toEqual(['ALTER TABLE "public"."t" OWNER TO "app_owner"', 'ALTER DOMAIN "public"."email" OWNER TO "app_owner"']);
     expect(owners[0]?.dependsOn).toEqual(['table public.t', 'role app_owner', 'grant schema public to app_owner (create, for owning)']);
@@ -257,6 +257,12 @@ describe('roles and security settings', () => {
   it('validate refuses rls off without the acknowledgement, reserved roles to create, two schemas mapped to one, a managed target', () => {
     expect(problems('security: { rls: off }\n').join('\n')).toContain('security.acknowledge_rls_off: true');
     expect(problems('security: { rls: off, acknowledge_rls_off: true }\n')).toEqual([]);
+    // on a Supabase target, warn and an empty exposed_schemas leave API-exposed tables without RLS too
+    expect(problems('security: { rls: warn }\n').join('\n')).toContain('security.rls: warn on a Supabase target');
+    expect(problems('security: { rls: warn, acknowledge_rls_off: true }\n')).toEqual([]);
+    expect(problems('security: { exposed_schemas: [] }\n').join('\n')).toContain('security.exposed_schemas: [] on a Supabase target');
+    expect(problems('security: { exposed_schemas: [], acknowledge_rls_off: true }\n')).toEqual([]);
+    expect(problems('security: { exposed_schemas: [api] }\n')).toEqual([]);
     expect(problems('roles: { create: [anon, supabase_admin, app] }\n').filter((p) => p.includes('reserved role'))).toHaveLength(2);
     expect(problems('schemas: { map: { a: x, b: x } }\n').join('\n')).toContain('both map to "x"');
     expect(problems('schemas: { map: { auth: storage } }\n').join('\n')).toContain('"storage" is a schema Supabase manages');
