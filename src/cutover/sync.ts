@@ -4,7 +4,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { ColumnInfo, TableInfo } from '../catalog/types.js';
 import { qualified, quoteIdent } from '../db/ident.js';
 import { tableExpr, VERIFY_SESSION_SQL, type TableExpr } from '../verify/expressions.js';
-import { BUCKET_SEED, bucketCount, bucketDiff, leafRows, NOW_XMAX, writtenSinceXmin } from '../verify/tables.js';
+import { BUCKET_SEED, bucketCount, bucketDiff, byWholeRow, leafRows, NOW_XMAX, writtenSinceXmin } from '../verify/tables.js';
 import type { SyncSequence, SyncTable } from './context.js';
 import { FREEZE_TRIGGER } from './freeze.js';
 
@@ -117,11 +117,6 @@ const KEYLESS_RECOPY_SHARE = 0.5;
 
 /** A whole row's hash (what the verification compares rows by). */
 const ROW_HASH = (e: TableExpr): string => `pg_catalog.hashtextextended(${e.rowText}, 0)`;
-
-/** The expression whose hash buckets a keyless table's rows: the whole row (its multiset is what must match). */
-function byWholeRow(e: TableExpr): TableExpr {
-  return { ...e, keyText: e.rowText };
-}
 
 /**
  * Key parts of the rows to write (missing or changed on `to`) and to delete (only on `to`). A table without a key

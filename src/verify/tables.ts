@@ -212,20 +212,30 @@ async function keylessChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: Tabl
   const [[s], [g]] = await both<{ n: string; h: string | null }>(sides, e, () => `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h FROM ${e.from}`);
   const base = { table: `${t.schema}.${t.name}`, keyed: false, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0) };
   if (s?.n === g?.n && s?.h === g?.h) return { ...base, checksum: 'match', differences: [] };
-  const grouped = `SELECT pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, count(*)::text AS n`;
+  // only the buckets (by whole-row hash) that differ are read row hash by row hash: memory follows the difference
+  const whole = byWholeRow(e);
+  const buckets = bucketCount(Math.max(base.rowsSource, base.rowsTarget));
+  const { bad } = await bucketDiff(sides, whole, buckets);
   const w = o.writtenSince;
-  const [sr, tr] = await Promise.all([
-    w === undefined
-      ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${e.from} GROUP BY 1`)
-      : 'xmin' in w
-        ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${writtenSinceXmin(1)})::text AS w FROM ${e.from} x, ${NOW_XMAX} GROUP BY 1`, [w.xmin])
-        : e.columns.some((c) => c.name === w.column)
-          ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${quoteIdent(w.column)} >= $1)::text AS w FROM ${e.from} GROUP BY 1`, [w.copyStarted])
-          : sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, '0' AS w FROM ${e.from} GROUP BY 1`),
-    sides.target.query<{ h: string; n: string }>(`${grouped} FROM ${e.from} GROUP BY 1`),
-  ]);
-  const tmap = new Map(tr.rows.map((r) => [r.h, Number(r.n)]));
-  const smap = new Map(sr.rows.map((r) => [r.h, { n: Number(r.n), w: Number(r.w ?? 0) }]));
+  const inBad = `(pg_catalog.hashtextextended(${e.rowText}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[])`;
+  const grouped = `SELECT pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, count(*)::text AS n`;
+  const smap = new Map<string, { n: number; w: number }>();
+  const tmap = new Map<string, number>();
+  for (let i = 0; i < bad.length; i += 256) {
+    const which = [buckets - 1, bad.slice(i, i + 256)];
+    const [sr, tr] = await Promise.all([
+      w === undefined
+        ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${e.from} WHERE ${inBad} GROUP BY 1`, which)
+        : 'xmin' in w
+          ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${writtenSinceXmin(3)})::text AS w FROM ${e.from} x, ${NOW_XMAX} WHERE ${inBad} GROUP BY 1`, [...which, w.xmin])
+          : e.columns.some((c) => c.name === w.column)
+            ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${quoteIdent(w.column)} >= $3)::text AS w FROM ${e.from} WHERE ${inBad} GROUP BY 1`, [...which, w.copyStarted])
+            : sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${e.from} WHERE ${inBad} GROUP BY 1`, which),
+      sides.target.query<{ h: string; n: string }>(`${grouped} FROM ${e.from} WHERE ${inBad} GROUP BY 1`, which),
+    ]);
+    for (const r of sr.rows) smap.set(r.h, { n: Number(r.n), w: Number(r.w ?? 0) });
+    for (const r of tr.rows) tmap.set(r.h, Number(r.n));
+  }
   const live = w !== undefined;
   const differences: RowDifference[] = [];
   let unexplained = 0;
@@ -261,6 +271,11 @@ async function keylessChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: Tabl
     ...(differences.length > max ? { truncated: true } : {}),
     ...(live ? { unexplained, changedSinceCopy: explained, pendingFinalSync: pending } : {}),
   };
+}
+
+/** A table without a key is bucketed by the hash of its whole row (its multiset of rows is what must match). */
+export function byWholeRow(e: TableExpr): TableExpr {
+  return { ...e, keyText: e.rowText };
 }
 
 /** Row counts only (the cheap check). */
