@@ -44,6 +44,9 @@ export interface ApplyResult {
 }
 
 function blockedPlan(blocking: readonly Finding[]): PgshiftError {
+  // the application is on the target: refused as destroy refuses, with the way back
+  const cutOver = blocking.find((b) => b.code === 'CUTOVER_CUT_OVER');
+  if (cutOver) return new PgshiftError('CUTOVER_CUT_OVER', `apply refused: ${cutOver.message}`, { ...(cutOver.hint ? { hint: cutOver.hint } : {}) });
   return new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s): ${blocking.map((b) => `[${b.code}] ${b.message}`).join('; ')}`, {
     hint: blocking[0]?.hint ?? 'Resolve the blockers shown by `pgshift plan`, then apply again.',
   });
