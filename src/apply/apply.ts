@@ -18,6 +18,7 @@ import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js
 import { stateDb } from '../state/db.js';
 import { execute, type ExecutionResult, type ExecutorEvent } from './executor.js';
 import { runAction } from './handlers/index.js';
+import type { VerifyFinding, VerifyReport } from '../verify/report.js';
 import { runVerification } from '../verify/run.js';
 import { checkExposure, exposedTables, type ExposureReport } from '../security/exposure.js';
 
@@ -41,6 +42,8 @@ export interface ApplyResult {
   readonly execution: ExecutionResult | null;
   /** With exposed schemas (security.exposed_schemas): what anon and authenticated can read after this apply. */
   readonly security?: ExposureReport;
+  /** The verification gate of this run, when it ran: its report's id, result and findings (warnings, not differences). */
+  readonly verification?: { readonly id: string; readonly ok: boolean; readonly findings: readonly VerifyFinding[] };
 }
 
 function blockedPlan(blocking: readonly Finding[]): PgshiftError {
@@ -128,6 +131,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       if (workers < requested) logger().warn({ requested, workers, free }, 'fewer workers than copy.parallel: not enough free connections');
 
       const runStarted = new Date();
+      const gate: { report?: VerifyReport } = {};
       await startRun(control, { id: runId, command: opts.command ?? 'apply', migration: config.name, planHash: hash, ...who });
       logger().info({ runId, actions: plan.actions.length, planHash: hash }, 'apply started');
       const execution = await execute(plan.actions, {
@@ -140,7 +144,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
             openSource: () => connectClient(eps.source, session),
             ...(opts.signal ? { signal: opts.signal } : {}),
             onProgress: (action, rows, bytes) => opts.onEvent?.({ type: 'action-progress', action, rows, bytes }),
-            verify: (target) => runVerification(config, { runId, planHash: hash, targetClient: target }),
+            verify: async (target) => (gate.report = await runVerification(config, { runId, planHash: hash, targetClient: target })),
           }),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
@@ -158,7 +162,9 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
           counts: { done: execution.done.length, failed: execution.failed.length, skipped: execution.skipped.length, notStarted: execution.notStarted.length },
         }),
       );
-      return { plan, planHash: hash, runId, status, execution, ...(status === 'succeeded' ? await exposure() : {}) };
+      const v = gate.report;
+      const verification = v ? { verification: { id: v.id, ok: v.ok, findings: v.findings ?? [] } } : {};
+      return { plan, planHash: hash, runId, status, execution, ...verification, ...(status === 'succeeded' ? await exposure() : {}) };
     } finally {
       await lock.release().catch(() => undefined);
     }

@@ -9,6 +9,7 @@ import { runCutover } from '../../cutover/cutover.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
 import { renderCutoverPlan, renderCutoverResult } from '../render/cutover.js';
 import { renderPlanText } from '../render/plan.js';
+import { renderVerifyFindings } from '../render/verify.js';
 import { listrProgress, logProgress, type ProgressView } from '../render/progress.js';
 import { describeExposure } from '../../security/exposure.js';
 
@@ -65,6 +66,8 @@ export default class Apply extends BaseCommand {
           `Apply ${result.status === 'succeeded' ? 'complete' : result.status}! ${ex?.done.length ?? 0} done, ${ex?.failed.length ?? 0} failed, ${ex?.skipped.length ?? 0} skipped, ${ex?.notStarted.length ?? 0} not started. Run ${result.runId}.`,
         );
       }
+      const findings = renderVerifyFindings(result.verification?.findings);
+      if (findings.length > 0 && !flags.json) writeOut(findings.join('\n'));
       if (result.security && !flags.json) writeOut(describeExposure(result.security));
       if (result.security && !result.security.ok && config.security.rls === 'enable') {
         throw new PgshiftError('DATA_EXPOSED', `${result.security.findings.length} migrated table(s) in exposed schemas can be read by the Data API roles: ${result.security.findings.map((f) => `[${f.lint}] ${f.table} (${f.role})`).join('; ')}`, {

@@ -1,4 +1,4 @@
-import type { RowDifference, VerifyReport } from '../../verify/report.js';
+import type { RowDifference, VerifyFinding, VerifyReport } from '../../verify/report.js';
 
 function n(x: number): string {
   return x.toLocaleString('en-US');
@@ -30,6 +30,12 @@ function what(d: RowDifference): string {
   }
 }
 
+/** Findings of a verification (warnings, not differences), as plan shows its findings. */
+export function renderVerifyFindings(findings: readonly VerifyFinding[] | undefined): string[] {
+  if (!findings || findings.length === 0) return [];
+  return ['', 'Findings (not differences: the target is a faithful copy of them):', ...findings.map((f) => `  Warning [${f.code}]: ${f.address}: ${f.message}\n    Hint: ${f.hint}`)];
+}
+
 /** The text view of a verification report (the --json view prints the same object). */
 export function renderVerifyText(r: VerifyReport): string {
   const lines = [
@@ -56,6 +62,7 @@ export function renderVerifyText(r: VerifyReport): string {
     lines.push('', 'Schema differences:');
     for (const d of r.schema) lines.push(`  ${d.kind.replace('_', ' ')}: ${d.address}${d.detail ? ` (${d.detail})` : ''}`);
   }
+  lines.push(...renderVerifyFindings(r.findings));
   const live = r.summary.changedSinceCopy ?? 0;
   if (r.ok && live > 0) {
     lines.push('', `The target holds what the source held when each table was copied; ${n(live)} row(s) written on the source since then (by verify.updated_at_column) are carried by the cutover's final sync.`);
@@ -69,6 +76,10 @@ export function renderVerifyMarkdown(r: VerifyReport): string {
   if (r.schema.length > 0) {
     lines.push('', '| schema object | difference |', '| --- | --- |');
     for (const d of r.schema) lines.push(`| \`${d.address}\` | ${d.kind} |`);
+  }
+  if (r.findings && r.findings.length > 0) {
+    lines.push('', '| finding | object | next step |', '| --- | --- | --- |');
+    for (const f of r.findings) lines.push(`| \`${f.code}\` | \`${f.address}\` | ${f.hint.replace(/\|/g, '\\|')} |`);
   }
   return lines.join('\n');
 }
