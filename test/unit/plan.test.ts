@@ -52,7 +52,7 @@ const tableInfo = (schema: string, name: string, key: string[] | null): TableInf
   key, keyKind: key ? 'primary' : null, estimatedRows: 1000, estimatedBytes: 65536, hasTriggers: false,
 });
 
-function catalog(objects: CatalogObject[], tables: TableInfo[] = []): Catalog {
+function catalog(objects: CatalogObject[], tables: readonly TableInfo[] = []): Catalog {
   return { serverVersionNum: 150000, database: 'clinic', fingerprint: fingerprint(objects), objects, tables };
 }
 
