@@ -18,7 +18,7 @@ import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js
 import { stateDb } from '../state/db.js';
 import { execute, type ExecutionResult, type ExecutorEvent } from './executor.js';
 import { runAction } from './handlers/index.js';
-import type { VerifyReport } from '../verify/report.js';
+import type { VerifyFinding, VerifyReport } from '../verify/report.js';
 import { runVerification } from '../verify/run.js';
 import { checkExposure, exposedTables, type ExposureReport } from '../security/exposure.js';
 
@@ -42,11 +42,21 @@ export interface ApplyResult {
   readonly execution: ExecutionResult | null;
   /** With exposed schemas (security.exposed_schemas): what anon and authenticated can read after this apply. */
   readonly security?: ExposureReport;
-  /** The verification this run ended with (the verify action), if it ran. */
-  readonly verification?: VerifyReport;
+  /** The verification gate of this run, when it ran: its report's id, result and findings (warnings, not differences). */
+  readonly verification?: {
+    readonly id: string;
+    readonly ok: boolean;
+    readonly findings: readonly VerifyFinding[];
+    readonly summary: VerifyReport['summary'];
+    /** The tables with rows pending the final sync (gone from the live source since the copy). */
+    readonly tables: ReadonlyArray<{ readonly table: string; readonly pendingFinalSync: number }>;
+  };
 }
 
 function blockedPlan(blocking: readonly Finding[]): PgshiftError {
+  // the application is on the target: refused as destroy refuses, with the way back
+  const cutOver = blocking.find((b) => b.code === 'CUTOVER_CUT_OVER');
+  if (cutOver) return new PgshiftError('CUTOVER_CUT_OVER', `apply refused: ${cutOver.message}`, { ...(cutOver.hint ? { hint: cutOver.hint } : {}) });
   return new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s): ${blocking.map((b) => `[${b.code}] ${b.message}`).join('; ')}`, {
     hint: blocking[0]?.hint ?? 'Resolve the blockers shown by `pgshift plan`, then apply again.',
   });
@@ -128,7 +138,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       if (workers < requested) logger().warn({ requested, workers, free }, 'fewer workers than copy.parallel: not enough free connections');
 
       const runStarted = new Date();
-      let verification: VerifyReport | undefined;
+      const gate: { report?: VerifyReport } = {};
       await startRun(control, { id: runId, command: opts.command ?? 'apply', migration: config.name, planHash: hash, ...who });
       logger().info({ runId, actions: plan.actions.length, planHash: hash }, 'apply started');
       const execution = await execute(plan.actions, {
@@ -141,7 +151,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
             openSource: () => connectClient(eps.source, session),
             ...(opts.signal ? { signal: opts.signal } : {}),
             onProgress: (action, rows, bytes) => opts.onEvent?.({ type: 'action-progress', action, rows, bytes }),
-            verify: async (target) => (verification = await runVerification(config, { runId, planHash: hash, targetClient: target })),
+            verify: async (target) => (gate.report = await runVerification(config, { runId, planHash: hash, targetClient: target })),
           }),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
@@ -159,7 +169,10 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
           counts: { done: execution.done.length, failed: execution.failed.length, skipped: execution.skipped.length, notStarted: execution.notStarted.length },
         }),
       );
-      return { plan, planHash: hash, runId, status, execution, ...(verification ? { verification } : {}), ...(status === 'succeeded' ? await exposure() : {}) };
+      const v = gate.report;
+      const pending = v?.tables.filter((t) => (t.pendingFinalSync ?? 0) > 0).map((t) => ({ table: t.table, pendingFinalSync: t.pendingFinalSync ?? 0 })) ?? [];
+      const verification = v ? { verification: { id: v.id, ok: v.ok, findings: v.findings ?? [], summary: v.summary, tables: pending } } : {};
+      return { plan, planHash: hash, runId, status, execution, ...verification, ...(status === 'succeeded' ? await exposure() : {}) };
     } finally {
       await lock.release().catch(() => undefined);
     }

@@ -2,6 +2,7 @@ import { orderForCreate } from '../catalog/order.js';
 import type { Catalog, CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { StateSnapshot } from '../state/snapshot.js';
+import { qualified } from '../db/ident.js';
 import { sha256 } from './hash.js';
 import type { Action, Finding, Plan, PlanSummary } from './model.js';
 import { copiesNeededBy, copyActions } from './copy-actions.js';
@@ -21,6 +22,40 @@ export interface PlanInput {
 
 function tableKey(t: { schema: string; name: string }): string {
   return `table ${t.schema}.${t.name}`;
+}
+
+/** last_value and is_called of a sequence_value definition (`last_value=42 is_called=t`). */
+export function sequencePosition(definition: string): { last: string; called: boolean } | undefined {
+  const m = /^last_value=(-?\d+) is_called=([tf])$/.exec(definition);
+  return m?.[1] && m[2] ? { last: m[1], called: m[2] === 't' } : undefined;
+}
+
+/**
+ * Whether a sequence counts down (INCREMENT BY < 0), from its CREATE SEQUENCE or its identity column's options in
+ * the table's definition; ascending when neither says.
+ */
+function descending(o: CatalogObject, byAddress: ReadonlyMap<string, CatalogObject>): boolean {
+  if (o.schema === null) return false;
+  const name = qualified(o.schema, o.name);
+  for (const d of o.dependsOn) {
+    const def = byAddress.get(d)?.definition ?? '';
+    const at = def.indexOf(name);
+    if (at < 0) continue;
+    const m = /^(?: AS \S+)? START WITH \S+ INCREMENT BY (-?\d+)/.exec(def.slice(at + name.length));
+    if (m?.[1]) return m[1].startsWith('-');
+  }
+  return false;
+}
+
+/**
+ * The target's sequence is at or past the source's value: setting it would lower it (or change nothing). pgshift
+ * never lowers a sequence on the target: the application may already have taken those values there.
+ */
+export function sequenceAtOrPast(target: { last: string; called: boolean }, source: { last: string; called: boolean }, down = false): boolean {
+  const t = BigInt(target.last);
+  const s = BigInt(source.last);
+  if (t !== s) return down ? t < s : t > s;
+  return target.called || !source.called;
 }
 
 function reasonFor(o: CatalogObject): string {
@@ -47,6 +82,8 @@ export function computePlan(input: PlanInput): Plan {
   // for exposed tables; every rewrite is a note on its action or a finding
   const mapping = mapForTarget(config, input.source, target, new Set(Object.keys(input.state.objects)));
   const source = mapping.catalog;
+  const cutOver = input.state.cutover;
+  if (cutOver?.applicationOn === 'target') return cutOverPlan(input, source.fingerprint, cutOver.id);
   const scope = new Scope(config, source);
   const targetByAddress = new Map(target.objects.map((o) => [o.address, o]));
   const sourceByAddress = new Map(source.objects.map((o) => [o.address, o]));
@@ -95,7 +132,17 @@ export function computePlan(input: PlanInput): Plan {
     const dependsOn = [...o.dependsOn.filter((d) => planned.has(d)), ...copiesNeededBy(o, sourceByAddress, copy)];
     const base = { id: o.address, address: o.address, dependsOn, phase: o.phase, locks: locksOf(o) } as const;
     if (o.kind === 'sequence_value') {
-      actions.push({ ...base, kind: 'set_sequence_value', change: 'update', reason: reasonFor(o), sql: o.createSql, ...(o.schema ? { sequence: { schema: o.schema, name: o.name } } : {}) });
+      const value = sequencePosition(o.definition);
+      const now = t ? sequencePosition(t.definition) : undefined;
+      if (value && now && sequenceAtOrPast(now, value, descending(o, sourceByAddress))) {
+        // already past the source's value (the application took values there, or a live source was reset): kept
+        unchanged++;
+        continue;
+      }
+      actions.push({
+        ...base, kind: 'set_sequence_value', change: 'update', reason: reasonFor(o), sql: o.createSql,
+        ...(o.schema ? { sequence: { schema: o.schema, name: o.name } } : {}), ...(value ? { value } : {}),
+      });
       planned.add(o.address);
       continue;
     }
@@ -180,5 +227,32 @@ export function computePlan(input: PlanInput): Plan {
     actions,
     findings,
     summary,
+  };
+}
+
+/**
+ * The application is on the target (a cutover no rollback has reverted): pgshift changes nothing there. The plan
+ * has no action and one blocker that names the cutover and the way back (`pgshift rollback`).
+ */
+function cutOverPlan(input: PlanInput, sourceFingerprint: string, cutoverId: string): Plan {
+  return {
+    formatVersion: 1,
+    migration: input.config.name,
+    source: input.sourceDisplay,
+    target: input.targetDisplay,
+    configHash: input.configHash,
+    sourceFingerprint,
+    targetFingerprint: input.target.fingerprint,
+    stateSerial: input.state.serial,
+    actions: [],
+    findings: [
+      {
+        code: 'CUTOVER_CUT_OVER',
+        severity: 'blocker',
+        message: `the application is cut over to this target (cutover ${cutoverId}): pgshift changes nothing on it until a rollback (setting its sequences or rows from the frozen source would undo the application's writes)`,
+        hint: 'Run `pgshift status` to see the cutover; `pgshift rollback` points the application back to the source, after which plan and apply work again.',
+      },
+    ],
+    summary: { add: 0, resume: 0, change: 0, destroy: 0, unchanged: 0 },
   };
 }

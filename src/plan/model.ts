@@ -30,6 +30,11 @@ export interface SetSequenceValueAction extends ActionBase {
   readonly sql: readonly string[];
   /** The sequence: apply reads its value on the source when the action runs (after the copies it waits for). */
   readonly sequence?: { readonly schema: string; readonly name: string };
+  /**
+   * The source's value when the plan was made (the fallback when the source cannot be read at run time). Apply
+   * never lowers the target's sequence: it sets greatest(target's, source's).
+   */
+  readonly value?: { readonly last: string; readonly called: boolean };
 }
 
 export interface CopyTableAction extends ActionBase {

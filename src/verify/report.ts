@@ -58,12 +58,27 @@ export interface SchemaDifference {
   readonly detail?: string;
 }
 
+/**
+ * A condition worth acting on that is not a difference: the target is a faithful copy of it (e.g. a sequence the
+ * source itself left behind its column). Never fails the verification, never blocks the cutover.
+ */
+export interface VerifyFinding {
+  readonly code: 'SEQUENCE_BEHIND_ON_SOURCE';
+  readonly severity: 'warning';
+  readonly address: string;
+  readonly message: string;
+  /** The next step (for a sequence: the exact setval() to run). */
+  readonly hint: string;
+}
+
 export interface VerifyReport {
   readonly id: string;
   readonly ok: boolean;
   readonly policy: { readonly rowCounts: boolean; readonly checksums: 'none' | 'sampled' | 'full'; readonly sample: { percent: number; minRows: number; maxRows: number; seed: number } };
   readonly tables: readonly TableResult[];
   readonly schema: readonly SchemaDifference[];
+  /** Warnings that are not differences (absent in reports stored before they existed). */
+  readonly findings?: readonly VerifyFinding[];
   readonly summary: {
     readonly tables: number;
     readonly tablesWithDifferences: number;

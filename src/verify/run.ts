@@ -112,7 +112,8 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     );
     const tableResults = tables.map((t) => results.get(t) as TableResult);
     const migratedTables = new Set(source.tables.filter((t) => scope.tableInScope(t.schema, t.name)).map((t) => `${t.schema}.${t.name}`));
-    const schema = [...schemaParity(source, target, scope, !opts.strict), ...(await sequencesBehind(control, migratedTables))];
+    const sequences = await sequencesBehind(control, migratedTables, { client: sourceMeta, schemaOnSource: sourceSchemaOf(config), live: !opts.strict });
+    const schema = [...schemaParity(source, target, scope, !opts.strict), ...sequences.differences];
     // a table whose every difference is a write on the live source since its copy is right as of the copy
     const explained = (r: TableResult): boolean => r.unexplained === 0;
     const withDiffs = tableResults.filter((r) => !explained(r) && (r.rowsSource !== r.rowsTarget || r.checksum === 'mismatch' || r.differences.length > 0));
@@ -122,6 +123,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       policy: { rowCounts: config.verify.rowCounts, checksums: full ? 'full' : config.verify.checksums, sample: config.verify.sample },
       tables: tableResults,
       schema,
+      findings: sequences.findings,
       summary: {
         tables: tableResults.length,
         tablesWithDifferences: withDiffs.length,
@@ -150,6 +152,12 @@ function readingFrom(sides: Sides, t: TableInfo, from: TableRef | undefined): Si
   const onSource = `ONLY ${qualified(from.schema, from.name)}`;
   const query = (text: string, values?: unknown[]): Promise<pg.QueryResult> => sides.source.query(text.split(onTarget).join(onSource), values);
   return { source: { query } as unknown as pg.ClientBase, target: sides.target };
+}
+
+/** The source's name of a target schema: schemas.map read backwards. */
+function sourceSchemaOf(config: Config): (targetSchema: string) => string {
+  const back = new Map(Object.entries(config.schemas.map).map(([from, to]) => [to, from]));
+  return (s) => back.get(s) ?? s;
 }
 
 /** When each unit's copy began (source snapshot xmin, and time), from the state. */

@@ -4,7 +4,7 @@ import { fingerprint } from '../../src/catalog/fingerprint.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { renderPlanMarkdown, renderPlanText } from '../../src/cli/render/plan.js';
-import { computePlan } from '../../src/plan/diff.js';
+import { computePlan, sequenceAtOrPast } from '../../src/plan/diff.js';
 import { configHash } from '../../src/plan/config-hash.js';
 import { canonicalJson } from '../../src/plan/hash.js';
 import { EMPTY_STATE_SERIAL, type StateSnapshot } from '../../src/state/snapshot.js';
@@ -52,7 +52,7 @@ const tableInfo = (schema: string, name: string, key: string[] | null): TableInf
   key, keyKind: key ? 'primary' : null, estimatedRows: 1000, estimatedBytes: 65536, hasTriggers: false,
 });
 
-function catalog(objects: CatalogObject[], tables: TableInfo[] = []): Catalog {
+function catalog(objects: CatalogObject[], tables: readonly TableInfo[] = []): Catalog {
   return { serverVersionNum: 150000, database: 'clinic', fingerprint: fingerprint(objects), objects, tables };
 }
 
@@ -144,5 +144,83 @@ describe('copy actions from the state', () => {
     ]);
     expect(p.summary).toMatchObject({ add: 1, resume: 1, change: 0 });
     expect(renderPlanText(p)).toContain('Plan: 1 to add, 1 to resume, 0 to change, 0 to destroy.');
+  });
+});
+
+describe('sequence values: never lowered on the target', () => {
+  const SEQ = 'sequence_value public.patients_id_seq';
+  const withSequence = (definition: string): Catalog => catalog(SOURCE_OBJECTS.map((o) => (o.address === SEQ ? { ...o, definition } : o)), SOURCE.tables);
+  const planFor = (source: Catalog, target: Catalog) => {
+    const cfg = config('copy: { data: false }\n');
+    return computePlan({ config: cfg, configHash: configHash(cfg), source, target, state: EMPTY_STATE, sourceDisplay: 's', targetDisplay: 't' });
+  };
+
+  it('plans nothing for a target sequence already past the source (the application took values there)', () => {
+    // the source says 42 (frozen after a cutover, say); the target's application has reached 500
+    const p = planFor(SOURCE, withSequence('last_value=500 is_called=t'));
+    expect(p.actions).toEqual([]);
+    expect(renderPlanText(p)).toContain('No changes.');
+    // the same value but not yet handed out on the source: the target is past it too
+    expect(planFor(withSequence('last_value=42 is_called=f'), withSequence('last_value=42 is_called=t')).actions).toEqual([]);
+  });
+
+  it('raises a target sequence that is behind, carrying the source value for the handler', () => {
+    for (const behind of ['last_value=41 is_called=t', 'last_value=42 is_called=f', 'last_value=-7 is_called=t']) {
+      const p = planFor(SOURCE, withSequence(behind));
+      expect(p.actions.map((a) => a.address)).toEqual([SEQ]);
+      expect(p.actions[0]).toMatchObject({ kind: 'set_sequence_value', change: 'update', sequence: { schema: 'public', name: 'patients_id_seq' }, value: { last: '42', called: true } });
+    }
+  });
+
+  it('reads the direction of a descending sequence: a lower value is further on', () => {
+    const down = (def: string): Catalog =>
+      catalog(
+        SOURCE_OBJECTS.map((o) =>
+          o.address === SEQ ? { ...o, definition: def } : o.address === 'sequence public.patients_id_seq' ? { ...o, definition: 'CREATE SEQUENCE "public"."patients_id_seq" AS bigint START WITH -1 INCREMENT BY -1 MINVALUE -9223372036854775808 MAXVALUE -1 CACHE 1 NO CYCLE' } : o,
+        ),
+        SOURCE.tables,
+      );
+    expect(planFor(down('last_value=-42 is_called=t'), down('last_value=-90 is_called=t')).actions).toEqual([]);
+    expect(planFor(down('last_value=-42 is_called=t'), down('last_value=-10 is_called=t')).actions.map((a) => a.address)).toEqual([SEQ]);
+  });
+
+  it('sequenceAtOrPast orders (last_value, is_called), false before true', () => {
+    const at = (last: string, called: boolean) => ({ last, called });
+    expect(sequenceAtOrPast(at('43', false), at('42', true))).toBe(true);
+    expect(sequenceAtOrPast(at('42', true), at('42', true))).toBe(true);
+    expect(sequenceAtOrPast(at('42', false), at('42', true))).toBe(false);
+    expect(sequenceAtOrPast(at('9223372036854775806', true), at('9223372036854775807', false))).toBe(false);
+    expect(sequenceAtOrPast(at('-5', true), at('-3', true), true)).toBe(true);
+    expect(sequenceAtOrPast(at('-2', true), at('-3', true), true)).toBe(false);
+  });
+});
+
+describe('a target the application is cut over to', () => {
+  const cutOver = (applicationOn: 'source' | 'target'): StateSnapshot => ({
+    ...EMPTY_STATE, exists: true, serial: 'x',
+    cutover: { id: 'c0ffee', direction: 'cutover', status: 'done', step: 'done', startedAt: '2024-01-01T00:00:00.000Z', switchedAt: '2024-01-01T00:00:01.000Z', finishedAt: '2024-01-01T00:00:02.000Z', freezeMs: 900, applicationOn, error: null },
+  });
+  const planWith = (state: StateSnapshot) => {
+    const cfg = config();
+    // the frozen source's sequence is behind what the application took on the target, and a table is missing
+    return computePlan({ config: cfg, configHash: configHash(cfg), source: SOURCE, target: catalog(SOURCE_OBJECTS.slice(0, 2)), state, sourceDisplay: 's', targetDisplay: 't' });
+  };
+
+  it('plans nothing and names the cutover and the way back in one blocker', () => {
+    const p = planWith(cutOver('target'));
+    expect(p.actions).toEqual([]);
+    expect(p.findings).toEqual([expect.objectContaining({ code: 'CUTOVER_CUT_OVER', severity: 'blocker' })]);
+    expect(p.findings[0]?.message).toContain('cutover c0ffee');
+    expect(p.findings[0]?.hint).toContain('pgshift rollback');
+    const text = renderPlanText(p);
+    expect(text).toContain('No changes: pgshift will not change the target');
+    expect(text).not.toContain('matches the desired state');
+    expect(text).toContain('Error [CUTOVER_CUT_OVER]');
+  });
+
+  it('plans as usual once a rollback put the application back on the source', () => {
+    const p = planWith(cutOver('source'));
+    expect(p.actions.length).toBeGreaterThan(0);
+    expect(p.findings.map((f) => f.code)).not.toContain('CUTOVER_CUT_OVER');
   });
 });

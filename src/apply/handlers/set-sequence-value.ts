@@ -20,17 +20,35 @@ async function currentValue(action: SetSequenceValueAction, ctx: RunContext): Pr
 }
 
 /**
+ * setval() only when it raises the target's sequence: greatest(target's, source's) in the sequence's direction
+ * (INCREMENT BY < 0 counts down). One statement: the target's value is read where it is set. Returns whether it set.
+ */
+async function raiseTo(client: pg.Client, seq: { schema: string; name: string }, value: { last: string; called: boolean }): Promise<boolean> {
+  const r = await client.query<{ set: string }>(
+    `SELECT pg_catalog.setval(p.seqrelid, $2::bigint, $3::boolean)::text AS set
+       FROM ${qualified(seq.schema, seq.name)} s, pg_catalog.pg_sequence p
+      WHERE p.seqrelid = $1::pg_catalog.regclass
+        AND NOT (CASE WHEN p.seqincrement < 0 THEN s.last_value < $2::bigint ELSE s.last_value > $2::bigint END
+                 OR (s.last_value = $2::bigint AND (s.is_called OR NOT $3::boolean)))`,
+    [qualified(seq.schema, seq.name), value.last, value.called],
+  );
+  return r.rows.length > 0;
+}
+
+/**
  * Sets a sequence to the source's last_value/is_called (never max(id)), read when the action runs: it waits for
  * the copies of the tables using the sequence, so the value covers every row they copied even on a live source.
+ * Never lowers it: a target already at or past the source's value (the application took values there) is kept.
  */
 export async function setSequenceValue(action: SetSequenceValueAction, client: pg.Client, ctx?: RunContext): Promise<void> {
-  const now = ctx ? await currentValue(action, ctx) : undefined;
+  const now = (ctx ? await currentValue(action, ctx) : undefined) ?? action.value;
   await withTransaction(client, async () => {
     await client.query(DDL_SESSION_SQL);
     if (now && action.sequence) {
-      await client.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [qualified(action.sequence.schema, action.sequence.name), now.last, now.called]);
+      await raiseTo(client, action.sequence, now);
       return;
     }
+    // an action made by hand (no sequence named): its statements as they are
     for (const stmt of action.sql) await client.query(stmt);
   });
 }

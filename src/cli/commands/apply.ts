@@ -9,7 +9,7 @@ import { runCutover } from '../../cutover/cutover.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
 import { renderCutoverPlan, renderCutoverResult } from '../render/cutover.js';
 import { renderPlanText } from '../render/plan.js';
-import { liveSummary } from '../render/verify.js';
+import { liveSummary, renderVerifyFindings } from '../render/verify.js';
 import { listrProgress, logProgress, type ProgressView } from '../render/progress.js';
 import { describeExposure } from '../../security/exposure.js';
 
@@ -68,6 +68,8 @@ export default class Apply extends BaseCommand {
       }
       const live = result.verification && liveSummary(result.verification);
       if (live && !flags.json) writeOut(live);
+      const findings = renderVerifyFindings(result.verification?.findings);
+      if (findings.length > 0 && !flags.json) writeOut(findings.join('\n'));
       if (result.security && !flags.json) writeOut(describeExposure(result.security));
       if (result.security && !result.security.ok && config.security.rls === 'enable') {
         throw new PgshiftError('DATA_EXPOSED', `${result.security.findings.length} migrated table(s) in exposed schemas can be read by the Data API roles: ${result.security.findings.map((f) => `[${f.lint}] ${f.table} (${f.role})`).join('; ')}`, {

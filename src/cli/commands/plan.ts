@@ -32,6 +32,8 @@ export default class Plan extends BaseCommand {
     else if (format === 'markdown') writeOut(renderPlanMarkdown(plan));
     else writeOut(renderPlanText(plan));
     const blocking = blockers(plan);
+    const cutOver = blocking.find((b) => b.code === 'CUTOVER_CUT_OVER');
+    if (cutOver) throw new PgshiftError('CUTOVER_CUT_OVER', cutOver.message, { ...(cutOver.hint ? { hint: cutOver.hint } : {}) });
     if (blocking.length > 0) {
       throw new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s); apply would refuse it`, { hint: blocking[0]?.hint ?? 'Resolve the findings marked Error above.' });
     }

@@ -29,7 +29,9 @@ export function renderPlanText(plan: Plan): string {
   lines.push(`  source ${plan.source}`);
   lines.push(`  target ${plan.target}`);
   lines.push('');
-  if (plan.actions.length === 0) {
+  if (plan.actions.length === 0 && plan.findings.some((f) => f.severity === 'blocker')) {
+    lines.push('No changes: pgshift will not change the target (the error below says why).');
+  } else if (plan.actions.length === 0) {
     lines.push(`No changes. The target matches the desired state (${plan.summary.unchanged} objects up to date).`);
   } else {
     lines.push('pgshift will perform the following actions:');

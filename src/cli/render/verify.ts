@@ -1,4 +1,4 @@
-import type { RowDifference, VerifyReport } from '../../verify/report.js';
+import type { RowDifference, VerifyFinding, VerifyReport } from '../../verify/report.js';
 
 function n(x: number): string {
   return x.toLocaleString('en-US');
@@ -35,6 +35,12 @@ function what(d: RowDifference): string {
   }
 }
 
+/** Findings of a verification (warnings, not differences), as plan shows its findings. */
+export function renderVerifyFindings(findings: readonly VerifyFinding[] | undefined): string[] {
+  if (!findings || findings.length === 0) return [];
+  return ['', 'Findings (not differences: the target is a faithful copy of them):', ...findings.map((f) => `  Warning [${f.code}]: ${f.address}: ${f.message}\n    Hint: ${f.hint}`)];
+}
+
 /** The text view of a verification report (the --json view prints the same object). */
 export function renderVerifyText(r: VerifyReport): string {
   const lines = [
@@ -61,6 +67,7 @@ export function renderVerifyText(r: VerifyReport): string {
     lines.push('', 'Schema differences:');
     for (const d of r.schema) lines.push(`  ${d.kind.replace('_', ' ')}: ${d.address}${d.detail ? ` (${d.detail})` : ''}`);
   }
+  lines.push(...renderVerifyFindings(r.findings));
   const live = liveSummary(r);
   if (live) lines.push('', live);
   if (!r.ok) lines.push('', `${r.summary.tablesWithDifferences} table(s) and ${r.summary.schemaDifferences} schema object(s) differ. Report ${r.id} is stored in pgshift.verifications.`);
@@ -73,7 +80,7 @@ export function renderVerifyText(r: VerifyReport): string {
  * verify.updated_at_column) and rows gone from the source (pending the final sync), named per table. Undefined when
  * there are none.
  */
-export function liveSummary(r: VerifyReport): string | undefined {
+export function liveSummary(r: Pick<VerifyReport, 'ok' | 'summary'> & { readonly tables: ReadonlyArray<{ readonly table: string; readonly pendingFinalSync?: number }> }): string | undefined {
   const written = r.summary.changedSinceCopy ?? 0;
   const pending = r.tables.filter((t) => (t.pendingFinalSync ?? 0) > 0);
   if (written === 0 && pending.length === 0) return undefined;
@@ -92,6 +99,10 @@ export function renderVerifyMarkdown(r: VerifyReport): string {
   if (r.schema.length > 0) {
     lines.push('', '| schema object | difference |', '| --- | --- |');
     for (const d of r.schema) lines.push(`| \`${d.address}\` | ${d.kind} |`);
+  }
+  if (r.findings && r.findings.length > 0) {
+    lines.push('', '| finding | object | next step |', '| --- | --- | --- |');
+    for (const f of r.findings) lines.push(`| \`${f.code}\` | \`${f.address}\` | ${f.hint.replace(/\|/g, '\\|')} |`);
   }
   return lines.join('\n');
 }
