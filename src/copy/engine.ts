@@ -5,9 +5,10 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { withTransaction } from '../db/connect.js';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
 import { isTransient } from '../db/retry.js';
+import { scrub } from '../log/redact.js';
 import { PgshiftError } from '../errors/index.js';
 import type { CopyTableAction } from '../plan/model.js';
-import { describeServerError } from './server-error.js';
+import { describeServerError, maskServerValues } from './server-error.js';
 import { displayKey } from './key-display.js';
 
 export interface CopyContext {
@@ -104,13 +105,16 @@ async function sourceCopyStart(source: pg.ClientBase): Promise<CopyStart> {
   return { at: row?.t ?? new Date(), xmin: row?.x ?? '0' };
 }
 
-/** A unit stopped by a value the target rejects: say so in the state (its own transaction, after the rollback). */
+/**
+ * A unit stopped by a value the target rejects: say so in the state (its own transaction, after the rollback). The
+ * message names the batch as reports name keys (an integer key's range, else a row count) and holds no value.
+ */
 export async function recordFailure(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, message: string): Promise<void> {
   await target.query(
     `INSERT INTO pgshift.migration_checkpoints (unit, table_schema, table_name, status, run_id, error, started_at)
      VALUES ($1, $2, $3, 'failed', $4, $5, clock_timestamp())
      ON CONFLICT (unit) DO UPDATE SET status = 'failed', error = EXCLUDED.error, run_id = EXCLUDED.run_id, updated_at = clock_timestamp()`,
-    [a.address, a.table.schema, a.table.name, ctx.runId, message],
+    [a.address, a.table.schema, a.table.name, ctx.runId, maskServerValues(scrub(message))],
   );
 }
 
