@@ -8,6 +8,7 @@ import { isTransient } from '../db/retry.js';
 import { scrub } from '../log/redact.js';
 import { PgshiftError } from '../errors/index.js';
 import type { CopyTableAction } from '../plan/model.js';
+import { assertLockHeld } from '../state/lock.js';
 import { describeServerError, maskServerValues } from './server-error.js';
 import { displayKey } from './key-display.js';
 
@@ -123,14 +124,7 @@ export async function recordFailure(target: pg.ClientBase, a: CopyTableAction, c
  * a target restart may have handed it to another run), and the checkpoint is still where this run left it.
  */
 async function fence(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, expected: StoredKey | null): Promise<void> {
-  if (ctx.lockId) {
-    const held = await target.query('SELECT 1 FROM pgshift.lock WHERE lock_id = $1 FOR SHARE', [ctx.lockId]);
-    if (held.rowCount !== 1) {
-      throw new PgshiftError('LOCK_HELD', `${a.address}: this run no longer holds the target's lock; stopping before the next batch`, {
-        hint: 'Another run took the lock (unlock, or a target restart). Let it finish, or run `pgshift apply` again.',
-      });
-    }
-  }
+  if (ctx.lockId) await assertLockHeld(target, ctx.lockId, `${a.address}: before its next batch`);
   const cp = await readCheckpoint(target, a.address, true);
   if (JSON.stringify(cp?.lastKey?.values ?? null) !== JSON.stringify(expected?.values ?? null) || cp?.status === 'done') {
     throw new PgshiftError('LOCK_HELD', `${a.address}: its checkpoint moved under this run (another run is copying it)`, {

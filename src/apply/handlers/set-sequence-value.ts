@@ -3,6 +3,7 @@ import { DDL_SESSION_SQL } from '../../catalog/session.js';
 import { withTransaction } from '../../db/connect.js';
 import { qualified } from '../../db/ident.js';
 import type { SetSequenceValueAction } from '../../plan/model.js';
+import { assertLockHeld } from '../../state/lock.js';
 import type { RunContext } from './context.js';
 
 /** The source sequence's value now: a live source has moved it on since the plan was made. */
@@ -21,11 +22,13 @@ async function currentValue(action: SetSequenceValueAction, ctx: RunContext): Pr
 
 /**
  * Sets a sequence to the source's last_value/is_called (never max(id)), read when the action runs: it waits for
- * the copies of the tables using the sequence, so the value covers every row they copied even on a live source.
+ * the copies of the tables using the sequence, so the value covers every row they copied even on a live source. The
+ * setval commits with the lock fence's check (a setval is not rolled back, so the check comes first).
  */
-export async function setSequenceValue(action: SetSequenceValueAction, client: pg.Client, ctx?: RunContext): Promise<void> {
-  const now = ctx ? await currentValue(action, ctx) : undefined;
+export async function setSequenceValue(action: SetSequenceValueAction, client: pg.Client, ctx: RunContext): Promise<void> {
+  const now = await currentValue(action, ctx);
   await withTransaction(client, async () => {
+    await assertLockHeld(client, ctx.lockId, action.address);
     await client.query(DDL_SESSION_SQL);
     if (now && action.sequence) {
       await client.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [qualified(action.sequence.schema, action.sequence.name), now.last, now.called]);
