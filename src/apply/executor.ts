@@ -42,7 +42,8 @@ const PHASE_ORDER: Record<ActionPhase, number> = { 'pre-data': 0, data: 1, 'post
  * Walks the action graph: schema before data first, then data and after-data objects; every action whose
  * dependencies are done and whose table locks are free, at most `concurrency` at once. A failed action skips what
  * depends on it (transitively) and lets independent work finish. An abort stops scheduling; running actions end
- * (each is one transaction), the rest is reported as not started.
+ * (each is one transaction), the rest is reported as not started. So does an action that finds the run's lock gone
+ * (LOCK_HELD from the lock fence every handler checks before its effect): another run owns the target now.
  */
 export async function execute(actions: readonly Action[], opts: ExecutorOptions): Promise<ExecutionResult> {
   const emit = (e: ExecutorEvent): void => opts.onEvent?.(e);
@@ -57,6 +58,8 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   const idle: pg.Client[] = [];
   const all: pg.Client[] = [];
   const bad = new Set<string>(); // failed or skipped ids
+  // an action found the run's lock gone (unlock, or taken over): start nothing more, let running ones end
+  let lockLost = false;
   const maxAttempts = opts.attempts ?? 3;
   emit({ type: 'start', total: actions.length, actions });
 
@@ -98,6 +101,10 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
         }
         failed.push({ id: a.id, code: e.code, message: e.message });
         bad.add(a.id);
+        if (e.code === 'LOCK_HELD' && !lockLost) {
+          lockLost = true;
+          emit({ type: 'stopping' });
+        }
         emit({ type: 'action-failed', action: a, code: e.code, message: e.message });
         return;
       }
@@ -120,7 +127,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
     : new Promise<void>(() => undefined);
   try {
     while (pending.size > 0 || running.size > 0) {
-      if (!opts.signal?.aborted) {
+      if (!opts.signal?.aborted && !lockLost) {
         for (const a of [...pending.values()]) {
           if (running.size >= opts.concurrency) break;
           const badDep = a.dependsOn.find((d) => bad.has(d));
@@ -144,7 +151,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
         }
       }
       if (running.size === 0) {
-        if (opts.signal?.aborted || pending.size === 0) break;
+        if (opts.signal?.aborted || lockLost || pending.size === 0) break;
         // nothing runnable and nothing running: only skips were left to find on the next pass
         const progress = [...pending.values()].some((a) => a.dependsOn.some((d) => bad.has(d)));
         if (!progress) throw new Error(`the plan's dependency graph cannot progress (cycle among ${[...pending.keys()].slice(0, 3).join(', ')})`);

@@ -5,9 +5,11 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { withTransaction } from '../db/connect.js';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
 import { isTransient } from '../db/retry.js';
+import { scrub } from '../log/redact.js';
 import { PgshiftError } from '../errors/index.js';
 import type { CopyTableAction } from '../plan/model.js';
-import { describeServerError } from './server-error.js';
+import { assertLockHeld } from '../state/lock.js';
+import { describeServerError, maskServerValues } from './server-error.js';
 import { displayKey } from './key-display.js';
 
 export interface CopyContext {
@@ -104,13 +106,16 @@ async function sourceCopyStart(source: pg.ClientBase): Promise<CopyStart> {
   return { at: row?.t ?? new Date(), xmin: row?.x ?? '0' };
 }
 
-/** A unit stopped by a value the target rejects: say so in the state (its own transaction, after the rollback). */
+/**
+ * A unit stopped by a value the target rejects: say so in the state (its own transaction, after the rollback). The
+ * message names the batch as reports name keys (an integer key's range, else a row count) and holds no value.
+ */
 export async function recordFailure(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, message: string): Promise<void> {
   await target.query(
     `INSERT INTO pgshift.migration_checkpoints (unit, table_schema, table_name, status, run_id, error, started_at)
      VALUES ($1, $2, $3, 'failed', $4, $5, clock_timestamp())
      ON CONFLICT (unit) DO UPDATE SET status = 'failed', error = EXCLUDED.error, run_id = EXCLUDED.run_id, updated_at = clock_timestamp()`,
-    [a.address, a.table.schema, a.table.name, ctx.runId, message],
+    [a.address, a.table.schema, a.table.name, ctx.runId, maskServerValues(scrub(message))],
   );
 }
 
@@ -119,14 +124,7 @@ export async function recordFailure(target: pg.ClientBase, a: CopyTableAction, c
  * a target restart may have handed it to another run), and the checkpoint is still where this run left it.
  */
 async function fence(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, expected: StoredKey | null): Promise<void> {
-  if (ctx.lockId) {
-    const held = await target.query('SELECT 1 FROM pgshift.lock WHERE lock_id = $1 FOR SHARE', [ctx.lockId]);
-    if (held.rowCount !== 1) {
-      throw new PgshiftError('LOCK_HELD', `${a.address}: this run no longer holds the target's lock; stopping before the next batch`, {
-        hint: 'Another run took the lock (unlock, or a target restart). Let it finish, or run `pgshift apply` again.',
-      });
-    }
-  }
+  if (ctx.lockId) await assertLockHeld(target, ctx.lockId, `${a.address}: before its next batch`);
   const cp = await readCheckpoint(target, a.address, true);
   if (JSON.stringify(cp?.lastKey?.values ?? null) !== JSON.stringify(expected?.values ?? null) || cp?.status === 'done') {
     throw new PgshiftError('LOCK_HELD', `${a.address}: its checkpoint moved under this run (another run is copying it)`, {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { connectClient } from '../db/connect.js';
+import { assertSessionPooling } from '../db/pooler.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
 import { endpoints, sessionSettings } from '../plan/refresh.js';
@@ -23,6 +24,7 @@ export interface Sessions {
 export async function openSessions(config: Config): Promise<Sessions> {
   const eps = endpoints(config);
   const s = sessionSettings(config);
+  await assertSessionPooling([eps.source, eps.target], s); // the lock and the freeze need one server session each
   const [control, source, target] = await Promise.all([connectClient(eps.target, s), connectClient(eps.source, s), connectClient(eps.target, s)]);
   return {
     control,

@@ -4,6 +4,7 @@ import { orderForCreate } from '../catalog/order.js';
 import type { CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { connectClient, withTransaction } from '../db/connect.js';
+import { assertSessionPooling } from '../db/pooler.js';
 import { describeServerError } from '../copy/server-error.js';
 import { endpoints, sessionSettings } from '../plan/refresh.js';
 import { acquireLock } from '../state/lock.js';
@@ -51,6 +52,7 @@ export function destroyPlan(target: readonly CatalogObject[], recorded: Readonly
  */
 export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Promise<boolean>, o: { force?: boolean } = {}): Promise<DestroyResult> {
   const eps = endpoints(config);
+  await assertSessionPooling([eps.target], sessionSettings(config)); // the lock needs one server session
   const control: pg.Client = await connectClient(eps.target, sessionSettings(config));
   try {
     const state = await readState(control);

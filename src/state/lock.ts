@@ -88,6 +88,22 @@ export async function acquireLock(client: pg.ClientBase, info: LockInfo): Promis
   };
 }
 
+/**
+ * The lock fence, run by every apply action before its effect and, where the effect is one transaction, inside it:
+ * the holder row still carries this run's lock id. An `unlock`, or a dead holder's lock taken over by another run,
+ * changes the row, and the action stops with LOCK_HELD before it changes anything. FOR SHARE keeps the row as it is
+ * until the caller's transaction ends: a run taking the lock over (its upsert of the row) waits for that, so an effect
+ * committed under the fence never interleaves with the next holder's work.
+ */
+export async function assertLockHeld(client: pg.ClientBase, lockId: string, what: string): Promise<void> {
+  const held = await client.query('SELECT 1 FROM pgshift.lock WHERE lock_id = $1 FOR SHARE', [lockId]);
+  if (held.rowCount !== 1) {
+    throw new PgshiftError('LOCK_HELD', `${what}: this run no longer holds the target's lock (released by \`pgshift unlock\`, or taken over by another run); stopped before changing anything`, {
+      hint: 'Run `pgshift status` to see who holds the lock. When that run has finished, run `pgshift apply` again: finished work is kept.',
+    });
+  }
+}
+
 export interface UnlockResult {
   readonly holder: LockHolder;
   readonly terminated: boolean;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type pg from 'pg';
+import { maskServerValues } from '../copy/server-error.js';
 import { scrub } from '../log/redact.js';
 
 export interface Operator {
@@ -45,6 +46,7 @@ export async function finishRun(
     id,
     status,
     JSON.stringify(summary),
-    error === undefined ? null : scrub(error),
+    // the run's error as the state keeps it: no secret, no value quoted by a server message
+    error === undefined ? null : maskServerValues(scrub(error)),
   ]);
 }

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { ColumnInfo, TableInfo } from '../catalog/types.js';
 import { qualified, quoteIdent } from '../db/ident.js';
+import { hmacKey } from './key-secret.js';
 
 /**
  * Settings both sides verify under, so that a value renders to the same text on 15 and 17: UTC, ISO dates,
@@ -45,7 +45,11 @@ export function keysArePlain(e: TableExpr): boolean {
   return e.keyColumns.every((c) => c.typeSchema === 'pg_catalog' && PLAIN_KEY_TYPES.has(c.typeName));
 }
 
-/** How a key that is not shown is named in a report: a short hash of its text. */
+/**
+ * How a key that is not shown is named in a report and in the state: an HMAC of its text keyed by the migration's
+ * secret (src/verify/key-secret.ts), never a plain hash (an MRN or a birth date is found from a plain hash by trying
+ * every value). The same key gives the same hash in every run that has the same secret.
+ */
 export function keyHash(keyText: string): string {
-  return createHash('sha256').update(keyText).digest('hex').slice(0, 16);
+  return hmacKey(keyText);
 }

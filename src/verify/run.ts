@@ -13,6 +13,7 @@ import { appendAudit } from '../state/audit.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator } from '../state/runs.js';
 import { keyHash, VERIFY_SESSION_SQL } from './expressions.js';
+import { useKeySecret } from './key-secret.js';
 import type { TableResult, VerifyReport } from './report.js';
 import { compareSample } from './sample.js';
 import { schemaParity, sequencesBehind } from './schema.js';
@@ -58,6 +59,7 @@ async function openSides(config: Config): Promise<Sides & { close(): Promise<voi
 export async function runVerification(config: Config, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const started = performance.now();
   const id = randomUUID();
+  useKeySecret(config); // keys that are not shown are hashed with this migration's secret
   const full = opts.full === true || config.verify.checksums === 'full';
   const eps = endpoints(config);
   const session = sessionSettings(config);

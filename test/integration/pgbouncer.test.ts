@@ -1,6 +1,7 @@
 /**
  * A real pgbouncer (Debian package) in front of the harness target, standing in for Supabase's transaction
- * pooler on any port: refused as the migration connection by plan, apply and verify (CONNECT_POOLER_TRANSACTION_MODE,
+ * pooler on any port: refused as the migration connection by plan, apply and verify, and by every command that takes
+ * the lock or places a freeze (cutover, rollback, destroy, unlock) before it does (CONNECT_POOLER_TRANSACTION_MODE,
  * exit 1), never confused with a direct connection or a session-mode pooler, and accepted as the application's URL
  * by the cutover health check. Skipped, with the reason printed, when pgbouncer is not installed.
  */
@@ -110,6 +111,71 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
     // the same target reached directly plans fine
     const direct = runCli(['plan', '-c', file], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
     expect(direct.status, direct.stderr).toBe(0);
+  });
+
+  it('cutover, rollback, destroy and unlock refuse the pgbouncer URL (exit 1, CONNECT_POOLER_TRANSACTION_MODE) before taking the lock or freezing', async () => {
+    const pair = await freshDatabases('pgbouncer_lockers');
+    try {
+      await withPg(pair.sourceUrl, async (c) => {
+        await c.query(`CREATE SCHEMA ${quoteIdent(HOSTILE.schema)}`);
+        await c.query(`CREATE TABLE ${qualified(HOSTILE.schema, HOSTILE.name)} (id int PRIMARY KEY, note text)`);
+        await c.query(`INSERT INTO ${qualified(HOSTILE.schema, HOSTILE.name)} SELECT g, 'row ' || g FROM generate_series(1, 100) g`);
+      });
+      const file = cfg.write(minimalConfig(), 'lockers.yaml');
+      const direct = { SOURCE_DATABASE_URL: pair.sourceUrl, TARGET_DATABASE_URL: pair.targetUrl };
+      const applied = runCli(['apply', '-c', file, '--auto-approve'], direct);
+      expect(applied.status, applied.stderr).toBe(0);
+      // the holder row a dead run leaves: what unlock would remove
+      const LOCK_ID = '0123456789abcdef';
+      await withPg(pair.targetUrl, (c) =>
+        c.query(`INSERT INTO pgshift.lock (id, lock_id, run_id, command, operator, host, os_pid, backend_pid) VALUES (1, $1, 'dead-run', 'apply', 'someone', 'somewhere', 1, 1)`, [LOCK_ID]),
+      );
+      const snapshot = async (): Promise<string> => {
+        const target = await withPg(pair.targetUrl, async (c) =>
+          JSON.stringify([
+            (await c.query('SELECT lock_id, run_id FROM pgshift.lock')).rows,
+            (await c.query('SELECT address FROM pgshift.objects ORDER BY address')).rows,
+            (await c.query('SELECT count(*)::int AS n FROM pgshift.cutover')).rows,
+            (await c.query(`SELECT count(*)::int AS n FROM ${qualified(HOSTILE.schema, HOSTILE.name)}`)).rows,
+          ]),
+        );
+        // no write freeze on the source: neither its schema nor its triggers
+        const source = await withPg(pair.sourceUrl, async (c) =>
+          JSON.stringify([
+            (await c.query(`SELECT nspname FROM pg_namespace WHERE nspname = 'pgshift'`)).rows,
+            (await c.query(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal`)).rows,
+          ]),
+        );
+        return `${target}\n${source}`;
+      };
+      const before = await snapshot();
+      const pooled = { SOURCE_DATABASE_URL: pair.sourceUrl, TARGET_DATABASE_URL: tx.url(pair.name) };
+      const pooledSource = { SOURCE_DATABASE_URL: tx.url(pair.name), TARGET_DATABASE_URL: pair.targetUrl };
+      const runs: Array<[string[], NodeJS.ProcessEnv]> = [
+        [['cutover', '-c', file, '--auto-approve'], pooled],
+        [['cutover', '-c', file, '--auto-approve'], pooledSource], // the freeze goes on the source: it is checked too
+        [['rollback', '-c', file, '--auto-approve'], pooled],
+        [['rollback', '-c', file, '--auto-approve'], pooledSource],
+        [['destroy', '-c', file, '--auto-approve'], pooled],
+        [['unlock', LOCK_ID, '-c', file], pooled],
+      ];
+      for (const [args, env] of runs) {
+        const r = runCli(args, env);
+        const what = `${args.join(' ')} (${env === pooled ? 'target' : 'source'} pooled)\n${r.stdout}\n${r.stderr}`;
+        expect(r.status, what).toBe(1);
+        expect(r.stderr, what).toContain('Error [CONNECT_POOLER_TRANSACTION_MODE]');
+        expect(r.stderr, what).toMatch(/Hint: .*session mode/);
+        expect(r.stdout + r.stderr).not.toContain(password);
+        // refused before anything: no lock taken or released, no cutover record, nothing dropped, no freeze
+        expect(await snapshot(), what).toBe(before);
+      }
+      // the same commands reach the target directly: unlock releases the dead run's lock
+      const unlocked = runCli(['unlock', LOCK_ID, '-c', file], direct);
+      expect(unlocked.status, unlocked.stderr).toBe(0);
+      expect(await withPg(pair.targetUrl, async (c) => (await c.query('SELECT 1 FROM pgshift.lock')).rowCount)).toBe(0);
+    } finally {
+      await pair.drop();
+    }
   });
 
   it('doctor shows the transaction pooler as a blocking row', () => {

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setSequenceValue } from '../../src/apply/handlers/set-sequence-value.js';
+import { stateDb } from '../../src/state/db.js';
+import { acquireLock } from '../../src/state/lock.js';
+import { migrateState } from '../../src/state/migrations.js';
 import { loadConfig } from '../../src/config/index.js';
 import { cutoverBlockers } from '../../src/cutover/preconditions.js';
 import { readState } from '../../src/state/snapshot.js';
@@ -253,13 +256,17 @@ describe('the set_sequence_value handler', () => {
 
   it('never lowers a sequence (either direction), and raises one that is behind', async () => {
     await withPg(dbs.targetUrl, async (c) => {
-      await setSequenceValue(action('up', '42', true), c);
-      await setSequenceValue(action('up', '100', false), c);
-      await setSequenceValue(action('down', '-42', true), c);
+      // the handler checks the lock fence first: this test's run holds the target's lock
+      await migrateState(stateDb(c));
+      const lock = await acquireLock(c, { runId: 'seq-handler', command: 'apply', operator: 'test', host: 'here' });
+      const ctx = { runId: 'seq-handler', lockId: lock.lockId };
+      await setSequenceValue(action('up', '42', true), c, ctx);
+      await setSequenceValue(action('up', '100', false), c, ctx);
+      await setSequenceValue(action('down', '-42', true), c, ctx);
       expect(await seqState(dbs.targetUrl, 'up')).toEqual({ last_value: '100', is_called: true });
       expect(await seqState(dbs.targetUrl, 'down')).toEqual({ last_value: '-100', is_called: true });
-      await setSequenceValue(action('up', '150', true), c);
-      await setSequenceValue(action('down', '-150', false), c);
+      await setSequenceValue(action('up', '150', true), c, ctx);
+      await setSequenceValue(action('down', '-150', false), c, ctx);
       expect(await seqState(dbs.targetUrl, 'up')).toEqual({ last_value: '150', is_called: true });
       expect(await seqState(dbs.targetUrl, 'down')).toEqual({ last_value: '-150', is_called: false });
     });

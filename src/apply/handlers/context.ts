@@ -4,8 +4,8 @@ import type { VerifyReport } from '../../verify/report.js';
 
 export interface RunContext {
   readonly runId: string;
-  /** The target lock this run holds (copy batches check it). */
-  readonly lockId?: string;
+  /** The target lock this run holds: every action checks it still does before its effect (assertLockHeld). */
+  readonly lockId: string;
   /** Opens a source session (with session settings and retries); the handler closes it. */
   openSource?(): Promise<pg.Client>;
   readonly signal?: AbortSignal;

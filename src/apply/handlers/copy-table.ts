@@ -12,7 +12,7 @@ export async function copyTableHandler(action: CopyTableAction, client: pg.Clien
   try {
     const result = await copyTable(action, client, {
       runId: ctx.runId,
-      ...(ctx.lockId ? { lockId: ctx.lockId } : {}),
+      lockId: ctx.lockId,
       source,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onProgress: (rows, bytes) => ctx.onProgress?.(action, rows, bytes),

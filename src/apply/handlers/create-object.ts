@@ -2,11 +2,13 @@ import type pg from 'pg';
 import { DDL_SESSION_SQL } from '../../catalog/session.js';
 import { withTransaction } from '../../db/connect.js';
 import type { CreateObjectAction } from '../../plan/model.js';
+import { assertLockHeld } from '../../state/lock.js';
 import type { RunContext } from './context.js';
 
-/** Creates one schema object and records it in pgshift.objects, in ONE transaction. */
+/** Creates one schema object and records it in pgshift.objects, in ONE transaction, under the lock fence. */
 export async function createObject(action: CreateObjectAction, client: pg.Client, ctx: RunContext): Promise<void> {
   await withTransaction(client, async () => {
+    await assertLockHeld(client, ctx.lockId, action.address);
     await client.query(DDL_SESSION_SQL);
     for (const stmt of action.sql) await client.query(stmt);
     if (action.objectKind === 'table') {

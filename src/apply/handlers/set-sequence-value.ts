@@ -3,6 +3,7 @@ import { DDL_SESSION_SQL } from '../../catalog/session.js';
 import { withTransaction } from '../../db/connect.js';
 import { qualified } from '../../db/ident.js';
 import type { SetSequenceValueAction } from '../../plan/model.js';
+import { assertLockHeld } from '../../state/lock.js';
 import type { RunContext } from './context.js';
 
 /** The source sequence's value now: a live source has moved it on since the plan was made. */
@@ -38,11 +39,13 @@ async function raiseTo(client: pg.Client, seq: { schema: string; name: string },
 /**
  * Sets a sequence to the source's last_value/is_called (never max(id)), read when the action runs: it waits for
  * the copies of the tables using the sequence, so the value covers every row they copied even on a live source.
- * Never lowers it: a target already at or past the source's value (the application took values there) is kept.
+ * Never lowers it: a target already at or past the source's value (the application took values there) is kept. The
+ * setval commits with the lock fence's check (a setval is not rolled back, so the check comes first).
  */
-export async function setSequenceValue(action: SetSequenceValueAction, client: pg.Client, ctx?: RunContext): Promise<void> {
-  const now = (ctx ? await currentValue(action, ctx) : undefined) ?? action.value;
+export async function setSequenceValue(action: SetSequenceValueAction, client: pg.Client, ctx: RunContext): Promise<void> {
+  const now = (await currentValue(action, ctx)) ?? action.value;
   await withTransaction(client, async () => {
+    await assertLockHeld(client, ctx.lockId, action.address);
     await client.query(DDL_SESSION_SQL);
     if (now && action.sequence) {
       await raiseTo(client, action.sequence, now);

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { loadConfig } from '../../config/index.js';
 import { withClient } from '../../db/connect.js';
+import { assertSessionPooling } from '../../db/pooler.js';
 import { PgshiftError } from '../../errors/index.js';
 import { endpoints, sessionSettings } from '../../plan/refresh.js';
 import { appendAudit } from '../../state/audit.js';
@@ -22,6 +23,8 @@ export default class Unlock extends BaseCommand {
     const { flags, args } = await this.parse(Unlock);
     const config = loadConfig(flags.config);
     const eps = endpoints(config);
+    // behind a transaction pooler the holder's backend and ours are anyone's: refuse, as every lock taker does
+    await assertSessionPooling([eps.target], sessionSettings(config));
     const result = await withClient(eps.target, sessionSettings(config), async (c) => {
       if (!(await readState(c)).exists) {
         throw new PgshiftError('LOCK_NOT_FOUND', 'the target has no pgshift state, so no lock', { hint: 'Nothing to unlock.' });
