@@ -12,7 +12,7 @@ import { stateDb } from '../state/db.js';
 import { appendAudit } from '../state/audit.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator } from '../state/runs.js';
-import { keyHash, VERIFY_SESSION_SQL } from './expressions.js';
+import { VERIFY_SESSION_SQL } from './expressions.js';
 import { useKeySecret } from './key-secret.js';
 import type { TableResult, VerifyReport } from './report.js';
 import { compareSample } from './sample.js';
@@ -179,14 +179,17 @@ async function borrowTarget(config: Config, target: pg.Client): Promise<Sides & 
   return { source, target, close: async () => void (await source.end().catch(() => undefined)) };
 }
 
-/** What the state keeps: with --show-values, keys become hashes (values are shown, never stored). */
+/**
+ * What the state keeps: with --show-values, a key that is shown only because of the flag is kept as its hash (the
+ * same hash a run without the flag reports); values are shown, never stored. Integer and uuid keys stay as they are.
+ */
 function storable(report: VerifyReport, showValues: boolean): VerifyReport {
   if (!showValues) return report;
   return {
     ...report,
     tables: report.tables.map((t) => ({
       ...t,
-      differences: t.differences.map(({ key, ...d }) => (key ? { ...d, keyHash: keyHash(JSON.stringify(key)) } : d)),
+      differences: t.differences.map(({ key, ...d }) => (d.keyHash !== undefined || !key ? d : { ...d, key })),
     })),
   };
 }

@@ -98,8 +98,10 @@ export async function leafRows(sides: Sides, pe: PairExpr, buckets: number, whic
 }
 
 function describeKey(e: TableExpr, keyText: string, parts: string[], showValues: boolean): Pick<RowDifference, 'key' | 'keyHash'> {
-  if (showValues || keysArePlain(e)) return { key: Object.fromEntries(e.keyColumns.map((c, i) => [c.name, parts[i] ?? 'NULL'])) };
-  return { keyHash: keyHash(keyText) };
+  const key = (): Record<string, string> => Object.fromEntries(e.keyColumns.map((c, i) => [c.name, parts[i] ?? 'NULL']));
+  if (keysArePlain(e)) return { key: key() };
+  // --show-values prints the key, and its hash is what the stored report keeps (the same hash as without the flag)
+  return showValues ? { key: key(), keyHash: keyHash(keyText) } : { keyHash: keyHash(keyText) };
 }
 
 /** Names the columns that differ for the given keys (column hashes cross the wire, never values). */
