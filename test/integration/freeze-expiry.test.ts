@@ -191,6 +191,35 @@ describe('a cutover that dies inside its freeze', () => {
     expect(pointsAt()).toBe('source');
   }, 120_000);
 
+  it('a lost target inside the freeze: the error path lifts the freeze through the source first', async () => {
+    const child = spawn(process.execPath, [BIN, 'cutover', '-c', config('60s'), '--auto-approve'], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env, PGSHIFT_FAULT_PAUSE: 'final-sync:before:3000' },
+    });
+    let stderr = '';
+    const paused = new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('paused at final-sync:before')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await Promise.race([paused, sleep(60_000)]);
+    expect(stderr).toContain('paused at final-sync:before');
+    expect(await writable(dbs.sourceUrl)).toBe(false);
+    // every session of pgshift on the target goes (its state included): the sync, then the state writes, fail
+    await withPg(dbs.targetUrl, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'));
+    const lost = Date.now();
+    expect(await exited, stderr).toBe(1);
+    expect(await writable(dbs.sourceUrl)).toBe(true);
+    expect(Date.now() - lost).toBeLessThan(30_000); // well before the 60 s deadline
+    await withPg(dbs.sourceUrl, async (c) => expect((await freezeStatus(c)).state).toBe('none'));
+    expect(pointsAt()).toBe('source');
+    // the state could not record the abort: the next rollback does
+    const out = ok(['rollback', '-c', config('60s')]);
+    expect(out).toContain('write freeze on the source is lifted');
+  }, 120_000);
+
   it('destroy refuses while the freeze of a killed cutover is in force; `pgshift unlock --freeze` lifts it', async () => {
     killedAt(['cutover', '-c', config('60s')], 'verify:effect');
     expect(await writable(dbs.sourceUrl)).toBe(false);
