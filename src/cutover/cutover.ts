@@ -101,7 +101,7 @@ export function planCutover(config: Config, set: MigratedSet, id: string, resume
     add('health-after', 'check the application URL', 'again, after the switch');
   }
   const notes = [
-    `The write freeze aborts (writes resume on the source, nothing else changes) if it would pass ${config.cutover.maxWriteFreezeMs} ms before the switch.`,
+    `The write freeze aborts (writes resume on the source, nothing else changes) if it would pass ${config.cutover.maxWriteFreezeMs} ms before the switch; should pgshift die inside it, the source ends it by itself at that deadline.`,
     'After the switch the source stays frozen (stray writes fail) until `pgshift rollback` lifts it.',
   ];
   if (!sw) notes.push('No cutover.switch is configured: point the application at the target yourself once the cutover is done.');
