@@ -14,7 +14,20 @@ export async function askYes(question: string, command: string): Promise<boolean
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const answer = await rl.question(`${question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: `);
+    const answer = await new Promise<string>((resolve, reject) => {
+      // Ctrl-C at the question: the operator stopped, nothing was approved (exit 130, not a crash)
+      rl.once('SIGINT', () => {
+        process.stdout.write('\n');
+        reject(
+          new PgshiftError('INTERRUPTED', 'Aborted: Ctrl-C at the approval question, nothing was approved', {
+            hint: `Run \`pgshift ${command}\` again when ready.`,
+          }),
+        );
+      });
+      // Ctrl-D (end of input) answers nothing: not approved
+      rl.once('close', () => resolve(''));
+      rl.question(`${question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: `).then(resolve, reject);
+    });
     return answer.trim() === 'yes';
   } finally {
     rl.close();

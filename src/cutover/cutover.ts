@@ -12,11 +12,11 @@ import { runVerification } from '../verify/run.js';
 import { directed, migratedSet, type MigratedSet } from './context.js';
 import { backupPath, checkEnvFile, readEnvFile, readEnvValue, restoreIfSwitched, setEnvValue, sha256, writeBackup, writeFileAtomic } from './env-file.js';
 import { withoutValues } from './errors.js';
-import { frozenTables, unfreezeWrites } from './freeze.js';
+import { freezeStatus, frozenTables, makeFreezePermanent, unfreezeWrites } from './freeze.js';
 import { checkApplicationUrl } from './health.js';
 import { runSwitchCommand } from './hook.js';
 import { cutoverBlockers } from './preconditions.js';
-import { Deadline, freezeStep, openSessions, step, type Sessions } from './steps.js';
+import { Deadline, freezeStep, liftFreeze, openSessions, step, type Sessions } from './steps.js';
 import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
 import { snapshotXmin, syncSequences, syncTables, type TableSync } from './sync.js';
 
@@ -63,6 +63,15 @@ export interface CutoverOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Where a running cutover stands, kept in memory so that its error path does not depend on the target answering:
+ * before the switch (the freeze is lifted), while the switch is being recorded (unknown: the state decides), after.
+ */
+interface Progress {
+  phase: 'before' | 'recording-switch' | 'switched';
+  backupFile: string | null;
+}
+
 const STEP_ORDER = ['started', 'health', 'catch-up', 'freeze', 'final-sync', 'sequences', 'verify', 'switching', 'switched', 'command', 'health-after', 'done'];
 
 export function stepIndex(step: string): number {
@@ -92,7 +101,7 @@ export function planCutover(config: Config, set: MigratedSet, id: string, resume
     add('health-after', 'check the application URL', 'again, after the switch');
   }
   const notes = [
-    `The write freeze aborts (writes resume on the source, nothing else changes) if it would pass ${config.cutover.maxWriteFreezeMs} ms before the switch.`,
+    `The write freeze aborts (writes resume on the source, nothing else changes) if it would pass ${config.cutover.maxWriteFreezeMs} ms before the switch; should pgshift die inside it, the source ends it by itself at that deadline.`,
     'After the switch the source stays frozen (stray writes fail) until `pgshift rollback` lifts it.',
   ];
   if (!sw) notes.push('No cutover.switch is configured: point the application at the target yourself once the cutover is done.');
@@ -127,8 +136,11 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
     lock = await acquireLock(s.control, { runId, command: 'cutover', ...currentOperator() });
     const set = await migratedSet(config, s.source);
 
-    // an interrupted cutover whose freeze has outlived its budget is lifted and started over
-    if (resume && resume.switchedAt === null && resume.frozenAt !== null && Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs) {
+    // an interrupted cutover whose freeze has outlived its budget (or ended by itself on the server) is lifted and started over
+    if (
+      resume && resume.switchedAt === null && resume.frozenAt !== null &&
+      (Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs || (await freezeStatus(s.source)).state === 'expired')
+    ) {
       await unfreezeWrites(s.source, { dropSchema: true });
       restoreIfSwitched(config, resume.backupFile);
       await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, error: 'interrupted; its write freeze outlived max_write_freeze and was lifted by the next cutover' });
@@ -136,13 +148,20 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
     }
     const id = resume?.id ?? newRunId();
     const plan = planCutover(config, set, id, resume ? resume.step : null);
-    if (!(await o.confirm(plan))) {
-      // declining to resume a cutover stopped inside its freeze must not leave the source frozen
+    // declining (or Ctrl-C at the question) to resume a cutover stopped inside its freeze must not leave the source frozen
+    const declined = async (why: string): Promise<void> => {
       if (resume && resume.switchedAt === null && (await frozenTables(s.source)).length > 0) {
         await unfreezeWrites(s.source, { dropSchema: true });
         restoreIfSwitched(config, resume.backupFile);
-        await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, frozenAt: null, error: 'its resume was declined: the write freeze was lifted' });
+        await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, frozenAt: null, error: `its resume was ${why}: the write freeze was lifted` });
       }
+    };
+    const approved = await o.confirm(plan).catch(async (err: unknown) => {
+      await declined('interrupted');
+      throw err;
+    });
+    if (!approved) {
+      await declined('declined');
       return { id, status: 'cancelled', plan, freezeMs: null, steps: [], sync: { catchUp: totals([]), final: totals([]) }, sequences: 0, verificationId: null };
     }
     if (config.cutover.switch && !(resume?.switchedAt)) checkEnvFile(config.cutover.switch, resume?.backupFile ?? null);
@@ -159,27 +178,34 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
     }
     const at = resume ? stepIndex(resume.step) + 1 : 0;
     const started = new Date();
+    const progress: Progress = { phase: resume?.switchedAt ? 'switched' : 'before', backupFile: resume?.backupFile ?? null };
     try {
-      const result = await drive(config, s, set, id, at, resume, o);
+      const result = await drive(config, s, set, id, at, resume, o, progress);
       await finishRun(s.control, runId, 'succeeded', { freezeMs: result.freezeMs });
       await appendAudit(s.control, { command: 'cutover', ...currentOperator(), runId, startedAt: started, outcome: 'done', counts: { freezeMs: result.freezeMs ?? 0, rowsWritten: result.sync.final.written + result.sync.catchUp.written, rowsDeleted: result.sync.final.deleted + result.sync.catchUp.deleted, sequences: result.sequences } });
       return { ...result, plan };
     } catch (err) {
-      const row = await latestRecord(s.control, 'cutover');
-      const switched = row?.switchedAt != null;
       const safe = withoutValues(err, 'cutover');
       const message = safe.message;
+      let switched = progress.phase === 'switched';
+      if (progress.phase === 'recording-switch') {
+        // the record of the switch may or may not have committed: the state decides; when it cannot say, the
+        // switch is taken as done (the source stays frozen; `pgshift cutover` or `pgshift rollback` settles it)
+        const row = await latestRecord(s.control, 'cutover').catch(() => undefined);
+        switched = row ? row.switchedAt !== null : true;
+      }
       if (!switched) {
-        // before the switch: lift the freeze, put the env file back if it was written, change nothing else
-        await unfreezeWrites(s.source, { dropSchema: true }).catch(() => undefined);
+        // before the switch: lift the freeze through the source first (the target may be what failed), put the
+        // env file back if it was written, change nothing else
+        await liftFreeze(config, 'source', s.source);
         try {
-          restoreIfSwitched(config, row?.backupFile ?? null);
+          restoreIfSwitched(config, progress.backupFile);
         } catch {
           // the backup names the way back; status and the runbook say what to do
         }
-        await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message });
+        await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message }).catch(() => undefined);
       } else {
-        await updateRecord(s.control, id, { error: message });
+        await updateRecord(s.control, id, { error: message }).catch(() => undefined);
       }
       await finishRun(s.control, runId, 'failed', {}, message).catch(() => undefined);
       await appendAudit(s.control, { command: 'cutover', ...currentOperator(), runId, startedAt: started, outcome: switched ? 'failed-after-switch' : 'aborted' }).catch(() => undefined);
@@ -191,7 +217,9 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
   }
 }
 
-async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, at: number, resume: CutoverRow | undefined, o: CutoverOptions): Promise<Omit<CutoverResult, 'plan'>> {
+async function drive(
+  config: Config, s: Sessions, set: MigratedSet, id: string, at: number, resume: CutoverRow | undefined, o: CutoverOptions, progress: Progress,
+): Promise<Omit<CutoverResult, 'plan'>> {
   const sw = config.cutover.switch;
   const ctl = s.control;
   const toTarget = directed(set, 'to-target');
@@ -231,10 +259,10 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
   if (at <= stepIndex('freeze')) freezeStart = await freezeStep(ctl, id, 'freeze', o, s.source, set.relations, config, resume, 'source');
   const deadline = new Deadline(freezeStart, config.cutover.maxWriteFreezeMs, o.signal);
   if (at < stepIndex('switching')) {
-    if ((await frozenTables(s.source)).length < set.relations.length) {
-      throw new PgshiftError('CUTOVER_ABORTED', 'the source is not (fully) frozen any more: the freeze triggers were removed while the cutover was stopped', { hint: 'Run `pgshift cutover` again.' });
-    }
     deadline.check('the final sync');
+    if ((await frozenTables(s.source)).length < set.relations.length) {
+      throw new PgshiftError('CUTOVER_ABORTED', 'the source is not (fully) frozen any more: the freeze ended or its triggers were removed while the cutover was stopped', { hint: 'Run `pgshift cutover` again.' });
+    }
     const budget = `SET statement_timeout = ${Math.max(1, deadline.remaining())}`;
     await Promise.all([s.source.query(budget), s.target.query(budget)]);
     try {
@@ -278,8 +306,21 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
     deadline.check('the switch');
   }
 
+  // the switch point: the source's freeze becomes permanent first (refused when its deadline came first: then the
+  // switch does not happen), so a crash from here on cannot leave the source taking writes after the switch
+  const seal = async (): Promise<void> => {
+    if (progress.phase === 'switched') return; // resumed after the switch was recorded: the freeze is on purpose now
+    deadline.check('the switch');
+    await makeFreezePermanent(s.source, id, set.relations, { side: 'source', budgetMs: config.cutover.maxWriteFreezeMs });
+  };
+  const recordSwitch = async (): Promise<void> => {
+    progress.phase = 'recording-switch';
+    await updateRecord(ctl, id, { switchedAt: 'now' });
+    progress.phase = 'switched';
+  };
   if (sw && at <= stepIndex('switched')) {
     await step(ctl, id, 'switching', o, async () => {
+      await seal();
       const backup = backupPath(sw.envFile, id);
       const text = readEnvFile(sw.envFile);
       const current = readEnvValue(text, sw.variable);
@@ -292,13 +333,15 @@ async function drive(config: Config, s: Sessions, set: MigratedSet, id: string, 
       if (current !== sw.value) {
         writeBackup(backup, sw.variable, current);
         await updateRecord(ctl, id, { backupFile: backup, oldValueSha256: sha256(current) });
+        progress.backupFile = backup;
         writeFileAtomic(sw.envFile, setEnvValue(text, sw.variable, sw.value));
       }
-      await updateRecord(ctl, id, { switchedAt: 'now' });
+      await recordSwitch();
       return { value: undefined, detail: `${sw.variable} in ${sw.envFile} now points at ${redactUrl(sw.value)}` };
     });
   } else if (!sw && at <= stepIndex('switched')) {
-    await updateRecord(ctl, id, { switchedAt: 'now' });
+    await seal();
+    await recordSwitch();
   }
   if (sw?.command && at <= stepIndex('command')) {
     await step(ctl, id, 'command', o, async () => {

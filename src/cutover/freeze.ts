@@ -12,9 +12,12 @@ import { PgshiftError } from '../errors/index.js';
  * commit of one transaction; creating them waits for in-flight write transactions on those tables to finish
  * (SHARE ROW EXCLUSIVE conflicts with writers, not with readers), bounded by the drain timeout. Reads never stop.
  *
- * The freeze persists (it survives a crash of pgshift and the end of the cutover): the old database refuses stray
- * writes until a rollback lifts it. pgshift's own sync session passes by setting `pgshift.freeze_bypass` to the
- * freeze's id (the trigger's argument) in its transaction.
+ * A freeze is placed with a deadline (cutover.max_write_freeze from its first lock request) baked into the function:
+ * past it, the server lets writes through by itself, so a pgshift that dies inside the freeze (SIGKILL, a closed
+ * SSH session, a lost network) costs the application at most the budget the operator approved. Only the switch
+ * makes it permanent (`makeFreezePermanent`: the deadline is checked in the transaction that removes it, and again
+ * after its commit), so that after the switch the old database refuses stray writes until a rollback lifts it.
+ * pgshift's own sync session passes by setting `pgshift.freeze_bypass` to the freeze's id in its transaction.
  */
 
 export const FREEZE_TRIGGER = 'pgshift_write_freeze';
@@ -27,6 +30,11 @@ export interface FreezeOptions {
   readonly drainTimeoutMs: number;
   /** After the drain timeout: abort the freeze (nothing changed), or terminate the writers still in flight. */
   readonly onDrainTimeout: 'abort' | 'terminate';
+  /**
+   * What is left of the freeze's budget now: the server lets writes through again by itself this long after the
+   * freeze was requested, unless `makeFreezePermanent` removed the deadline first.
+   */
+  readonly expiresInMs: number;
 }
 
 export interface FreezeResult {
@@ -35,6 +43,8 @@ export interface FreezeResult {
   readonly drainMs: number;
   /** Sessions terminated by the `terminate` policy. */
   readonly terminated: number;
+  /** When the server lets writes through again by itself (its clock). */
+  readonly until: Date | null;
 }
 
 export interface Relation {
@@ -42,14 +52,27 @@ export interface Relation {
   readonly name: string;
 }
 
-/** The freeze function: raises 25006 unless the session set pgshift.freeze_bypass to this freeze's id. */
-function functionSql(id: string): string {
+/** The marker line of the freeze function: which freeze it is, and its deadline (or none: made permanent). */
+const MARKER = /-- pgshift write freeze; (until ([0-9T:.Z-]+)|permanent)/;
+
+/**
+ * The freeze function: raises 25006 unless the session set pgshift.freeze_bypass to this freeze's id, or the
+ * deadline has passed (then it lets every write through: the freeze ended by itself).
+ */
+function functionSql(id: string, until: Date | null): string {
+  const expiry = until
+    ? `
+  IF pg_catalog.clock_timestamp() >= ${quoteLiteral(until.toISOString())}::pg_catalog.timestamptz THEN
+    RETURN NULL; -- past cutover.max_write_freeze: the freeze ended by itself
+  END IF;`
+    : '';
   return `CREATE OR REPLACE FUNCTION pgshift.write_freeze() RETURNS trigger
   LANGUAGE plpgsql SET search_path = '' AS $pgshift$
+-- pgshift write freeze; ${until ? `until ${until.toISOString()}` : 'permanent'}
 BEGIN
   IF pg_catalog.current_setting('pgshift.freeze_bypass', true) = ${quoteLiteral(id)} THEN
     RETURN NULL;
-  END IF;
+  END IF;${expiry}
   RAISE EXCEPTION 'writes to %.% are frozen by pgshift for a cutover', TG_TABLE_SCHEMA, TG_TABLE_NAME
     USING ERRCODE = '25006', HINT = 'The application is being moved to another database: retry shortly, or read the pgshift runbook.';
 END
@@ -68,14 +91,16 @@ function lockTimeoutMs(ms: number): string {
   return `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`;
 }
 
-async function tryFreeze(client: pg.ClientBase, tables: readonly Relation[], o: FreezeOptions): Promise<void> {
+async function tryFreeze(client: pg.ClientBase, tables: readonly Relation[], o: FreezeOptions, expiresInMs: number): Promise<Date> {
   await client.query('BEGIN');
   try {
     // lock_timeout bounds each lock; statement_timeout bounds the LOCK statement over all the tables
     await client.query(lockTimeoutMs(o.drainTimeoutMs));
     await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(o.drainTimeoutMs))}`);
     await client.query('CREATE SCHEMA IF NOT EXISTS pgshift');
-    await client.query(functionSql(o.id));
+    // the deadline on the server's own clock (the one the function compares with), from this first lock request
+    const until = (await client.query<{ until: Date }>(`SELECT pg_catalog.clock_timestamp() + $1::pg_catalog.float8 * interval '1 millisecond' AS until`, [Math.round(expiresInMs)])).rows[0]?.until as Date;
+    await client.query(functionSql(o.id, until));
     // one statement takes every lock (the writers drain, readers go on: SHARE ROW EXCLUSIVE blocks no reader)
     await client.query(`LOCK TABLE ${tables.map((t) => `ONLY ${qualified(t.schema, t.name)}`).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
     await client.query('SET LOCAL statement_timeout = 0');
@@ -89,6 +114,7 @@ async function tryFreeze(client: pg.ClientBase, tables: readonly Relation[], o: 
       await client.query(`ALTER TABLE ${q} ENABLE ALWAYS TRIGGER ${quoteIdent(FREEZE_TRIGGER)}`);
     }
     await client.query('COMMIT');
+    return until;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
@@ -115,12 +141,18 @@ async function writersInFlight(client: pg.ClientBase, tables: readonly Relation[
  */
 export async function freezeWrites(client: pg.ClientBase, tables: readonly Relation[], o: FreezeOptions): Promise<FreezeResult> {
   const started = performance.now();
-  if (tables.length === 0) return { tables: 0, drainMs: 0, terminated: 0 };
+  if (tables.length === 0) return { tables: 0, drainMs: 0, terminated: 0, until: null };
   let terminated = 0;
   for (let attempt = 0; ; attempt++) {
+    const left = o.expiresInMs - (performance.now() - started);
+    if (left <= 0) {
+      throw new PgshiftError('CUTOVER_ABORTED', 'the write freeze could not start within cutover.max_write_freeze: write transactions were still in flight', {
+        hint: 'Nothing was changed. Retry when the application is quieter, or raise cutover.max_write_freeze.',
+      });
+    }
     try {
-      await tryFreeze(client, tables, o);
-      return { tables: tables.length, drainMs: Math.round(performance.now() - started), terminated };
+      const until = await tryFreeze(client, tables, o, left);
+      return { tables: tables.length, drainMs: Math.round(performance.now() - started), terminated, until };
     } catch (err) {
       const code = (err as { code?: string }).code;
       // 55P03 lock_timeout; 40P01 a deadlock with an application transaction (it or we were chosen)
@@ -154,14 +186,79 @@ async function triggerTables(client: pg.ClientBase): Promise<Relation[]> {
   return r.rows;
 }
 
-/** Tables whose writes are frozen now: the trigger is there and the function raises (not lifted). */
-export async function frozenTables(client: pg.ClientBase): Promise<Relation[]> {
-  const active = await client.query<{ on: boolean }>(
-    `SELECT coalesce(bool_or(p.prosrc LIKE '%RAISE EXCEPTION%'), false) AS on
+export interface FreezeStatus {
+  /**
+   * none: no freeze function; lifted: it does nothing; expired: its deadline passed (writes flow, its triggers are
+   * left to the next lift); active: in force until `until`; permanent: in force until a lift (after a switch).
+   */
+  readonly state: 'none' | 'lifted' | 'expired' | 'active' | 'permanent';
+  readonly until: Date | null;
+  /** The tables that carry the trigger. */
+  readonly tables: readonly Relation[];
+}
+
+/** Where the freeze of this database stands, by the function's own text and the server's clock. */
+export async function freezeStatus(client: pg.ClientBase): Promise<FreezeStatus> {
+  const r = await client.query<{ src: string; now: Date }>(
+    `SELECT p.prosrc AS src, pg_catalog.clock_timestamp() AS now
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'pgshift' AND p.proname = 'write_freeze'`,
   );
-  return active.rows[0]?.on ? triggerTables(client) : [];
+  const row = r.rows[0];
+  if (!row) return { state: 'none', until: null, tables: [] };
+  const tables = await triggerTables(client);
+  if (!row.src.includes('RAISE EXCEPTION')) return { state: 'lifted', until: null, tables };
+  const m = MARKER.exec(row.src);
+  // a function without a deadline (made permanent, or placed by an older pgshift) is in force until lifted
+  const until = m?.[2] ? new Date(m[2]) : null;
+  if (!until) return { state: 'permanent', until: null, tables };
+  return { state: row.now.getTime() >= until.getTime() ? 'expired' : 'active', until, tables };
+}
+
+/** Tables whose writes are frozen now: the trigger is there and the function raises (not lifted, not expired). */
+export async function frozenTables(client: pg.ClientBase): Promise<Relation[]> {
+  const s = await freezeStatus(client);
+  return s.state === 'active' || s.state === 'permanent' ? [...s.tables] : [];
+}
+
+/**
+ * The switch point: the freeze on `tables` becomes permanent (the same function without its deadline), so that the
+ * old side keeps refusing stray writes after the application moved. Refused (CUTOVER_ABORTED, nothing changed)
+ * when the freeze is not in force on every table or its deadline has passed: then writes may have reached this side
+ * since the final sync, and the switch must not happen. The deadline is checked in the transaction that removes it,
+ * and once more after its commit (a commit that landed past the deadline may have let writes through: refused too;
+ * the caller lifts the freeze). Idempotent: an already permanent freeze is left as it is.
+ */
+export async function makeFreezePermanent(client: pg.ClientBase, id: string, tables: readonly Relation[], what: { side: string; budgetMs: number }): Promise<void> {
+  const refuse = (why: string): PgshiftError =>
+    new PgshiftError('CUTOVER_ABORTED', `the write freeze on the ${what.side} ${why}: the switch did not happen`, {
+      hint: `Nothing was switched; the freeze is lifted. Run the command again (its catch-up shrinks what is left), or raise cutover.max_write_freeze (${what.budgetMs} ms).`,
+    });
+  if (tables.length === 0) return;
+  let until: Date | null = null;
+  await client.query('BEGIN');
+  try {
+    await client.query("SET LOCAL statement_timeout = '10s'");
+    const s = await freezeStatus(client);
+    const covered = new Set(s.tables.map((t) => qualified(t.schema, t.name)));
+    if (s.state === 'expired') throw refuse(`reached cutover.max_write_freeze (${s.until?.toISOString() ?? '?'}) before the switch`);
+    if (s.state !== 'active' && s.state !== 'permanent') throw refuse('is not in force any more');
+    if (!tables.every((t) => covered.has(qualified(t.schema, t.name)))) throw refuse('does not cover every migrated table any more');
+    if (s.state === 'active') {
+      until = s.until;
+      await client.query(functionSql(id, null));
+      const r = await client.query<{ ok: boolean }>('SELECT pg_catalog.clock_timestamp() < $1::pg_catalog.timestamptz AS ok', [until]);
+      if (r.rows[0]?.ok !== true) throw refuse(`reached cutover.max_write_freeze (${until?.toISOString() ?? '?'}) before the switch`);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  if (until) {
+    const r = await client.query<{ ok: boolean }>('SELECT pg_catalog.clock_timestamp() < $1::pg_catalog.timestamptz AS ok', [until]);
+    if (r.rows[0]?.ok !== true) throw refuse(`was made permanent only at its deadline (${until.toISOString()}): writes may have passed`);
+  }
 }
 
 /**

@@ -14,10 +14,10 @@ import { runVerification } from '../verify/run.js';
 import { directed, migratedSet, type MigratedSet } from './context.js';
 import type { CutoverPlan, CutoverStepPlan, SyncTotals } from './cutover.js';
 import { readBackup, readEnvFile, readEnvValue, setEnvValue, writeFileAtomic } from './env-file.js';
-import { frozenTables, unfreezeWrites } from './freeze.js';
+import { freezeStatus, frozenTables, makeFreezePermanent, unfreezeWrites } from './freeze.js';
 import { runSwitchCommand } from './hook.js';
 import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
-import { Deadline, freezeStep, openSessions, step, type Sessions } from './steps.js';
+import { Deadline, freezeStep, liftFreeze, openSessions, step, type Sessions } from './steps.js';
 import { withoutValues } from './errors.js';
 import { snapshotXmin, syncSequences, syncTables } from './sync.js';
 
@@ -102,14 +102,22 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
   const s = await openSessions(config);
   const runId = newRunId();
   let lock: LockHandle | undefined;
+  const result = (status: RollbackResult['status'], extra: Partial<RollbackResult> = {}): RollbackResult => ({
+    id: null, status, plan: null, freezeMs: null, carriedBack: NONE, sequences: 0, lost: [], steps: [], ...extra,
+  });
   try {
+    // no state on the target (destroyed, or never applied): nothing was cut over, so a freeze pgshift left on the
+    // source is a leftover: lift it, without creating a state
+    const hasState = (await s.control.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]?.ok === true;
+    if (!hasState) {
+      if ((await freezeStatus(s.source)).state === 'none') return result('nothing');
+      await unfreezeWrites(s.source, { dropSchema: true });
+      return result('lifted');
+    }
     await migrateState(stateDb(s.control));
     const where = await cutOverTo(s.control);
     const last = where.record;
     lock = await acquireLock(s.control, { runId, command: 'rollback', ...currentOperator() });
-    const result = (status: RollbackResult['status'], extra: Partial<RollbackResult> = {}): RollbackResult => ({
-      id: null, status, plan: null, freezeMs: null, carriedBack: NONE, sequences: 0, lost: [], steps: [], ...extra,
-    });
 
     // a cutover stopped before its switch: lift its freeze, nothing else changed
     if (last?.direction === 'cutover' && last.status === 'running' && last.switchedAt === null) {
@@ -124,7 +132,14 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
       await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, outcome: 'lifted', counts: { tablesUnfrozen: n } });
       return result('lifted', { id: last.id });
     }
-    if (!where.cutOver || !last) return result('nothing');
+    if (!where.cutOver || !last) {
+      // not cut over: the application is on the source, so a freeze still there is a leftover (an error path that
+      // could not reach it, a freeze that ended by itself): lift it
+      if ((await freezeStatus(s.source)).state === 'none') return result('nothing');
+      const n = await unfreezeWrites(s.source, { dropSchema: true });
+      await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, outcome: 'lifted', counts: { tablesUnfrozen: n } });
+      return result('lifted');
+    }
 
     let resume: CutoverRow | undefined = last.direction === 'rollback' && last.status === 'running' ? last : undefined;
     // the cutover to revert: the one a rollback in progress names, else the last cutover (never an aborted rollback's row)
@@ -142,8 +157,14 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
         hint: 'Add them to the source first (same names and types), or run `pgshift rollback --force` to leave them behind on the target.',
       });
     }
-    // an interrupted rollback whose target freeze outlived the budget: lift it and start over
-    if (resume && resume.frozenAt && at(resume.step) < at('unfreeze-source') && Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs) {
+    // a target freeze made permanent by this rollback: it passed its switch point (the source was being opened), it
+    // only goes forward now
+    const sealed = resume !== undefined && resume.frozenAt !== null && (await freezeStatus(s.target)).state === 'permanent';
+    // an interrupted rollback whose target freeze outlived the budget (or ended by itself on the server): lift it and start over
+    if (
+      resume && resume.frozenAt && !sealed && at(resume.step) < at('unfreeze-source') &&
+      (Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs || (await freezeStatus(s.target)).state === 'expired')
+    ) {
       await unfreezeWrites(s.target, { dropSchema: false });
       await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, error: 'interrupted; its write freeze outlived max_write_freeze and was lifted' });
       resume = undefined;
@@ -165,22 +186,25 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
       });
     }
     const started = new Date();
+    const from = resume ? at(resume.step) + 1 : 0;
+    // in memory, so that the error path does not depend on the state answering: has the source been opened?
+    const progress: RollbackProgress = { sourceOpened: from > at('unfreeze-source') || sealed };
     try {
-      const r = await drive(config, s, set, id, cutover, resume ? at(resume.step) + 1 : 0, resume, o);
+      const r = await drive(config, s, set, id, cutover, from, resume, o, progress);
       await updateRecord(s.control, cutover.id, { status: 'rolled_back' });
       await finishRun(s.control, runId, 'succeeded', { freezeMs: r.freezeMs });
       await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, startedAt: started, outcome: 'done', counts: { freezeMs: r.freezeMs ?? 0, rowsWritten: r.carriedBack.written, rowsDeleted: r.carriedBack.deleted, sequences: r.sequences, lost: lost.length } });
       return { ...r, plan, lost };
     } catch (err) {
-      const row = await latestRecord(s.control, 'rollback');
       const safe = withoutValues(err, 'rollback');
       const message = safe.message;
-      if (row && at(row.step) < at('unfreeze-source')) {
+      if (!progress.sourceOpened) {
         // before the source took writes again: the application stays on the target, which takes writes again
-        await unfreezeWrites(s.target, { dropSchema: false }).catch(() => undefined);
-        await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message });
+        // (lifted through the session that froze it first, before the state is written)
+        await liftFreeze(config, 'target', s.target);
+        await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message }).catch(() => undefined);
       } else {
-        await updateRecord(s.control, id, { error: message });
+        await updateRecord(s.control, id, { error: message }).catch(() => undefined);
       }
       await finishRun(s.control, runId, 'failed', {}, message).catch(() => undefined);
       await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, startedAt: started, outcome: 'failed' }).catch(() => undefined);
@@ -192,8 +216,14 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
   }
 }
 
+interface RollbackProgress {
+  /** Set when the lift of the source's freeze began: from then on the rollback only goes forward. */
+  sourceOpened: boolean;
+}
+
 async function drive(
   config: Config, s: Sessions, set: MigratedSet, id: string, cutover: CutoverRow, from: number, resume: CutoverRow | undefined, o: RollbackOptions,
+  progress: RollbackProgress,
 ): Promise<Omit<RollbackResult, 'plan' | 'lost'>> {
   const ctl = s.control;
   const sw = config.cutover.switch;
@@ -216,10 +246,10 @@ async function drive(
   if (from <= at('freeze-target')) freezeStart = await freezeStep(ctl, id, 'freeze-target', o, s.target, set.targetRelations, config, resume, 'target');
   const deadline = new Deadline(freezeStart, config.cutover.maxWriteFreezeMs, o.signal);
   if (from < at('unfreeze-source')) {
-    if ((await frozenTables(s.target)).length < set.relations.length) {
-      throw new PgshiftError('CUTOVER_ABORTED', 'the target is not (fully) frozen any more: the freeze was removed while the rollback was stopped', { hint: 'Run `pgshift rollback` again.' });
-    }
     deadline.check('the carry-back');
+    if ((await frozenTables(s.target)).length < set.relations.length) {
+      throw new PgshiftError('CUTOVER_ABORTED', 'the target is not (fully) frozen any more: the freeze ended or was removed while the rollback was stopped', { hint: 'Run `pgshift rollback` again.' });
+    }
     carried = await step(ctl, id, 'carry-back', o, async () => {
       // the source is frozen by the cutover (its id is the bypass of pgshift's own writes)
       const r = await syncTables(toSource.tables, { from: s.target, to: s.source }, {
@@ -249,6 +279,13 @@ async function drive(
   }
   if (from <= at('unfreeze-source')) {
     await step(ctl, id, 'unfreeze-source', o, async () => {
+      // the switch point of a rollback: the target's freeze becomes permanent first (refused when its deadline
+      // came first: the application then stays on the target), then the source takes writes again
+      if (!progress.sourceOpened) {
+        deadline.check('unfreezing the source');
+        await makeFreezePermanent(s.target, id, set.relations, { side: 'target', budgetMs: config.cutover.maxWriteFreezeMs });
+      }
+      progress.sourceOpened = true;
       const n = await unfreezeWrites(s.source, { dropSchema: true });
       return { value: n, detail: `${n} tables take writes again` };
     });

@@ -5,7 +5,8 @@ import { assertSessionPooling } from '../db/pooler.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
 import { endpoints, sessionSettings } from '../plan/refresh.js';
-import { freezeWrites, frozenTables, type Relation } from './freeze.js';
+import { scrub } from '../log/redact.js';
+import { freezeWrites, frozenTables, unfreezeWrites, type Relation } from './freeze.js';
 import { updateRecord, type CutoverRow } from './record.js';
 
 /** Shared by cutover and rollback: their sessions, the freeze budget, and a recorded step. */
@@ -62,12 +63,12 @@ export class Deadline {
 export async function step<T>(ctl: pg.Client, id: string, name: string, o: StepOptions, fn: () => Promise<{ value: T; detail: string; counts?: Record<string, number> }>): Promise<T> {
   const started = performance.now();
   o.onStep?.(name, 'start');
-  faultPoint(name, 'before');
+  await faultPoint(name, 'before');
   const r = await fn();
-  faultPoint(name, 'effect');
+  await faultPoint(name, 'effect');
   const ms = Math.round(performance.now() - started);
   await updateRecord(ctl, id, { step: name, done: { step: name, ms, detail: r.detail }, ...(r.counts ? { counts: r.counts } : {}) });
-  faultPoint(name, 'after');
+  await faultPoint(name, 'after');
   o.onStep?.(name, 'done', r.detail);
   logger().debug({ step: name, ms }, `${name} done`);
   return r.value;
@@ -78,9 +79,56 @@ export async function step<T>(ctl: pg.Client, id: string, name: string, o: StepO
  * Crash testing: PGSHIFT_FAULT_KILL=<step>:<before|effect|after> makes the process SIGKILL itself at that point of
  * a cutover or rollback step (before it, after its effect but before its record, after its record). The tests
  * prove that every such crash leaves a state from which `cutover` or `rollback` completes.
+ * PGSHIFT_FAULT_PAUSE=<step>:<when>:<ms> holds the process there for that long (a slow step), after printing
+ * `pgshift: paused at <step>:<when>` on stderr, so that a test can signal it at a known point.
  */
-function faultPoint(step: string, when: 'before' | 'effect' | 'after'): void {
+export async function faultPoint(step: string, when: 'before' | 'effect' | 'after'): Promise<void> {
   if (process.env.PGSHIFT_FAULT_KILL === `${step}:${when}`) process.kill(process.pid, 'SIGKILL');
+  const pause = process.env.PGSHIFT_FAULT_PAUSE;
+  if (pause?.startsWith(`${step}:${when}:`)) {
+    const ms = Number(pause.slice(step.length + when.length + 2));
+    process.stderr.write(`pgshift: paused at ${step}:${when}\n`);
+    if (Number.isFinite(ms) && ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Lifts the freeze on one side in an error path, before anything else is touched: through the session that placed
+ * it (whatever transaction it was in is rolled back first), else through a new session. Never throws: when both
+ * fail, a freeze placed before the switch still ends by itself at its deadline; what happened is logged.
+ */
+export async function liftFreeze(config: Config, side: 'source' | 'target', session: pg.Client): Promise<boolean> {
+  const drop = { dropSchema: side === 'source' };
+  try {
+    await within(15_000, (async () => {
+      await session.query('ROLLBACK').catch(() => undefined);
+      await unfreezeWrites(session, drop);
+    })());
+    return true;
+  } catch (first) {
+    let fresh: pg.Client | undefined;
+    try {
+      fresh = await connectClient(endpoints(config)[side], sessionSettings(config));
+      await within(15_000, unfreezeWrites(fresh, drop));
+      return true;
+    } catch (err) {
+      logger().error(
+        { side, error: scrub(err instanceof Error ? err.message : String(err)), first: scrub(first instanceof Error ? first.message : String(first)) },
+        `the write freeze on the ${side} could not be lifted: it ends by itself at its deadline if the switch was not reached; else run \`pgshift rollback\` or \`pgshift unlock --freeze\``,
+      );
+      return false;
+    } finally {
+      await fresh?.end().catch(() => undefined);
+    }
+  }
 }
 
 /**
@@ -102,6 +150,8 @@ export async function freezeStep(
       id,
       drainTimeoutMs: Math.min(config.cutover.drainTimeoutMs, config.cutover.maxWriteFreezeMs),
       onDrainTimeout: config.cutover.onDrainTimeout,
+      // the server ends the freeze by itself when its budget (counted from `start`) is spent
+      expiresInMs: start + config.cutover.maxWriteFreezeMs - Date.now(),
     }).catch((err: unknown) => {
       // the drain was cut short by the whole freeze's budget: say which setting stopped it
       if (capped && err instanceof PgshiftError && err.code === 'CUTOVER_ABORTED') {
@@ -109,7 +159,7 @@ export async function freezeStep(
       }
       throw err;
     });
-    return { value: f, detail: `${f.tables} tables frozen on the ${where} after ${f.drainMs} ms of drain${f.terminated ? `, ${f.terminated} sessions terminated` : ''}` };
+    return { value: f, detail: `${f.tables} tables frozen on the ${where} after ${f.drainMs} ms of drain${f.terminated ? `, ${f.terminated} sessions terminated` : ''}${f.until ? `; it ends by itself at ${f.until.toISOString()} unless switched` : ''}` };
   });
   return start;
 }

@@ -12,7 +12,11 @@ import { currentOperator, newRunId } from '../state/runs.js';
 import { readState } from '../state/snapshot.js';
 import { dropSql } from './drop-sql.js';
 import { cutOverTo } from '../cutover/record.js';
+import { freezeStatus, unfreezeWrites, type FreezeStatus } from '../cutover/freeze.js';
+import { faultPoint } from '../cutover/steps.js';
 import { PgshiftError } from '../errors/index.js';
+import { logger } from '../log/logger.js';
+import { scrub } from '../log/redact.js';
 
 export interface DestroyItem {
   readonly address: string;
@@ -46,9 +50,62 @@ export function destroyPlan(target: readonly CatalogObject[], recorded: Readonly
   return { target: display, items, gone: [...recorded].filter((a) => !onTarget.has(a)).sort(), stateSchema: stateExists };
 }
 
+const IN_FORCE: ReadonlyArray<FreezeStatus['state']> = ['active', 'permanent'];
+
+/**
+ * A write freeze pgshift placed that is still in force, on either side: destroying the state would leave nothing
+ * that knows about it, so destroy refuses (even with --force) until `pgshift rollback` or `pgshift unlock --freeze`
+ * lifted it.
+ */
+function refuseWhileFrozen(side: 'source' | 'target', s: FreezeStatus): void {
+  if (!IN_FORCE.includes(s.state)) return;
+  const until = s.until ? ` until ${s.until.toISOString()}` : ' until it is lifted';
+  throw new PgshiftError('FREEZE_IN_FORCE', `${s.tables.length} table(s) on the ${side} are write-frozen by pgshift${until}: destroying the state would leave that freeze with nothing that can lift it`, {
+    hint: side === 'source'
+      ? 'Run `pgshift rollback` (it lifts the freeze of a cutover that stopped before its switch, or reverts a finished one), or `pgshift unlock --freeze`, then destroy.'
+      : 'Run `pgshift unlock --freeze` (the freeze a rollback leaves on the target on purpose) or `pgshift rollback` (a rollback that stopped), then destroy.',
+  });
+}
+
+/** The source's freeze, when the source answers; with --force an unreachable source is passed over (logged). */
+async function sourceFreeze(config: Config, force: boolean): Promise<FreezeStatus | undefined> {
+  let source: pg.Client | undefined;
+  try {
+    source = await connectClient(endpoints(config).source, sessionSettings(config));
+    return await freezeStatus(source);
+  } catch (err) {
+    if (!force) throw err;
+    logger().warn({ error: scrub(err instanceof Error ? err.message : String(err)) }, 'the source could not be checked for a write freeze (--force)');
+    return undefined;
+  } finally {
+    await source?.end().catch(() => undefined);
+  }
+}
+
+/** Leftovers of a freeze that ended (lifted or past its deadline) on the source: pgshift's triggers and schema go. */
+async function cleanSource(config: Config): Promise<void> {
+  await withClientQuiet(config, async (c) => {
+    const s = await freezeStatus(c);
+    if (s.state === 'lifted' || s.state === 'expired') await unfreezeWrites(c, { dropSchema: true });
+  });
+}
+
+async function withClientQuiet(config: Config, fn: (c: pg.Client) => Promise<void>): Promise<void> {
+  let c: pg.Client | undefined;
+  try {
+    c = await connectClient(endpoints(config).source, sessionSettings(config));
+    await fn(c);
+  } catch (err) {
+    logger().warn({ error: scrub(err instanceof Error ? err.message : String(err)) }, 'the leftovers of an ended write freeze on the source could not be removed');
+  } finally {
+    await c?.end().catch(() => undefined);
+  }
+}
+
 /**
  * `pgshift destroy`: drops what pgshift created on the target (never an object that was there before, never with
- * CASCADE), each drop with the removal of its record in one transaction, then the state schema last.
+ * CASCADE), each drop with the removal of its record in one transaction, then the state schema last, while it still
+ * holds the lock. Refused while a write freeze pgshift placed is in force on either side.
  */
 export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Promise<boolean>, o: { force?: boolean } = {}): Promise<DestroyResult> {
   const eps = endpoints(config);
@@ -65,6 +122,15 @@ export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Pr
     }
     const lock = await acquireLock(control, { runId: newRunId(), command: 'destroy', ...currentOperator() });
     let released = false;
+    try {
+      // checked under the lock: no cutover or rollback can place a freeze from here on
+      const src = await sourceFreeze(config, o.force === true);
+      if (src) refuseWhileFrozen('source', src);
+      refuseWhileFrozen('target', await freezeStatus(control));
+    } catch (err) {
+      await lock.release().catch(() => undefined);
+      throw err;
+    }
     try {
       const catalog = await introspect(control);
       const plan = destroyPlan(catalog.objects, new Set(Object.keys(state.objects)), eps.target.display, true);
@@ -84,9 +150,13 @@ export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Pr
       }
       if (plan.gone.length > 0) await control.query('DELETE FROM pgshift.objects WHERE address = ANY($1::text[])', [plan.gone]);
       if (kept.length > 0) return { plan, status: 'partial', dropped, kept };
-      await lock.release();
+      // pgshift's own schema, last, while the lock is still held (released first, another run could start on a
+      // state that is about to vanish); the holder row goes with the schema, the advisory lock right after
+      await control.query('DROP SCHEMA IF EXISTS pgshift CASCADE');
+      await faultPoint('destroy-state', 'effect');
+      await control.query('SELECT pg_catalog.pg_advisory_unlock_all()');
       released = true;
-      await control.query('DROP SCHEMA IF EXISTS pgshift CASCADE'); // pgshift's own schema, last
+      await cleanSource(config);
       return { plan, status: 'destroyed', dropped, kept };
     } finally {
       if (!released) await lock.release().catch(() => undefined);

@@ -299,7 +299,7 @@ describe('a write freeze', () => {
           // a write transaction in flight (holding its row lock for 400 ms): the freeze waits for it
           slowWrite = fetch(`${app!.baseUrl}/patients`, { method: 'POST', body: JSON.stringify({ id: 'in-flight-at-freeze', name: 'slow', sleep_ms: 400 }) }).then((r) => r.status);
           await sleep(100);
-          const r = await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], { id: 'app-service-test', drainTimeoutMs: 5_000, onDrainTimeout: 'abort' });
+          const r = await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], { id: 'app-service-test', drainTimeoutMs: 5_000, onDrainTimeout: 'abort', expiresInMs: 60_000 });
           drainMs = r.drainMs;
         },
         async unfreeze(admin) {
@@ -326,7 +326,7 @@ describe('a write freeze', () => {
     let tSwitched = 0;
     try {
       tFreeze = nowMs();
-      await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], { id: 'app-service-mini-cutover', drainTimeoutMs: 5_000, onDrainTimeout: 'abort' });
+      await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], { id: 'app-service-mini-cutover', drainTimeoutMs: 5_000, onDrainTimeout: 'abort', expiresInMs: 60_000 });
       tFrozen = nowMs();
       await sleep(800); // every mixed client ends up in a write that retries against the frozen source
       writeEnvFile(envFile, { DATABASE_URL: dbs.targetUrl });

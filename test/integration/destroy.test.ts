@@ -2,10 +2,11 @@
  * destroy removes exactly what pgshift created: the target's catalog after destroy equals the one before the first
  * apply, objects that were there before (and their rows) are untouched, and the state schema goes last.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, runCli } from '../e2e/cli.js';
+import { BIN, REPO, runCli } from '../e2e/cli.js';
 import { catalogOf, expectSameData } from '../support/compare.js';
 import { configDir, minimalConfig } from '../support/config.js';
 import { copyDatasetSql } from '../support/datasets.js';
@@ -15,6 +16,28 @@ const cfg = configDir('destroy');
 let dbs: FreshDatabases;
 let env: NodeJS.ProcessEnv;
 let file: string;
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Runs the CLI on a pseudo-terminal (util-linux `script`), types `keys` at the approval question. */
+function onTerminal(args: readonly string[], keys: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const cmd = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: REPO, env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'dumb', ...env } });
+    let output = '';
+    let typed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (!typed && output.includes('Enter a value:')) {
+        typed = true;
+        child.stdin.write(keys);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
 
 beforeAll(async () => {
   dbs = await freshDatabases('destroy');
@@ -41,6 +64,16 @@ describe('pgshift destroy', () => {
     const refused = runCli(['destroy', '-c', file], env);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('Error [APPROVAL_REQUIRED]');
+
+    if (hasScript) {
+      // Ctrl-C at the question on a terminal: exit 130, "Aborted", not INTERNAL; nothing destroyed
+      const ctrlC = await onTerminal(['destroy', '-c', file], '\x03', env);
+      expect(ctrlC.status, ctrlC.output).toBe(130);
+      expect(ctrlC.output).toContain('Error [INTERRUPTED]: Aborted');
+      expect(ctrlC.output).not.toContain('INTERNAL');
+      const still = await withPg(dbs.targetUrl, async (c) => (await c.query("SELECT to_regnamespace('pgshift') IS NOT NULL AS there")).rows[0] as { there: boolean });
+      expect(still.there).toBe(true);
+    }
 
     const r = runCli(['destroy', '-c', file, '--auto-approve'], env);
     expect(r.status, r.stderr + r.stdout).toBe(0);

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/index.js';
 import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
 import { askYes, interactive } from '../confirm.js';
+import { onStopSignals } from '../interrupt.js';
 import { autoApproveFlag, configFlag, jsonFlag } from '../flags.js';
 import { runCutover } from '../../cutover/cutover.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
@@ -27,15 +28,11 @@ export default class Apply extends BaseCommand {
     const { flags, args } = await this.parse(Apply);
     const config = loadConfig(flags.config);
     const controller = new AbortController();
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals): void => {
-      signals++;
-      if (signals > 1) process.exit(130); // a second Ctrl-C: leave now; every committed unit is kept
+    // SIGINT, SIGTERM or SIGHUP; a second Ctrl-C leaves now (every committed unit is kept)
+    const offSignals = onStopSignals((sig) => {
       process.stderr.write(`\nReceived ${sig}: finishing the running actions, starting no new ones (again to leave at once).\n`);
       controller.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    });
     let view: ProgressView | undefined;
     try {
       const result = await apply({
@@ -107,8 +104,7 @@ export default class Apply extends BaseCommand {
         else writeOut(renderCutoverResult(cut, config.cutover.rollbackWindowMs));
       }
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      offSignals();
     }
   }
 }

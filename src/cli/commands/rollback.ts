@@ -10,6 +10,7 @@ import { renderCutoverPlan } from '../render/cutover.js';
 
 function summary(r: RollbackResult): string {
   if (r.status === 'nothing') return 'Nothing to roll back: the application is not cut over to the target.';
+  if (r.status === 'lifted' && !r.id) return 'A write freeze pgshift had left on the source is lifted: it takes writes again. Nothing else had changed.';
   if (r.status === 'lifted') return 'The unfinished cutover was stopped before its switch: its write freeze on the source is lifted. Nothing else had changed.';
   if (r.status === 'cancelled') return 'Rollback cancelled.';
   return [
