@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { clientConfig, DEFAULT_SESSION } from '../db/connect.js';
 import { connectError } from '../db/connect-error.js';
-import { defaultSslMode, isLoopbackHost, resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
+import { defaultSslMode, isLoopbackHost, resolveEndpoint, strongerSslMode, type ResolvedEndpoint } from '../db/endpoint.js';
 import { qualified } from '../db/ident.js';
 import { detectPooling, type Pooling } from '../db/pooler.js';
 import type { SslMode } from '../config/types.js';
@@ -40,12 +40,10 @@ function describe(err: unknown): string {
   return scrub(`${String(e.message ?? err)}${code}`);
 }
 
-const STRENGTH: Readonly<Record<SslMode, number>> = { disable: 0, require: 1, 'verify-ca': 2, 'verify-full': 3 };
-
 /**
  * TLS for the application URL, decided like the target's: verify-full off loopback (with target.ssl.ca_file), none
- * on loopback; a weaker mode only when target.ssl.mode says so. The URL is the application's own value: its sslmode
- * may make the check stricter, never weaker (an app URL with ?sslmode=require is still verified).
+ * on loopback; a weaker mode only when target.ssl.mode says so (never no TLS off loopback). The URL is the
+ * application's own value: its sslmode may make the check stricter, never weaker (?sslmode=require is still verified).
  */
 function resolveAppEndpoint(url: string, caFile: string | undefined, explicit: SslMode | undefined): ResolvedEndpoint {
   let checked = url;
@@ -62,8 +60,8 @@ function resolveAppEndpoint(url: string, caFile: string | undefined, explicit: S
   } catch {
     // resolveEndpoint reports the invalid URL
   }
-  const base = explicit ?? defaultSslMode(loopback);
-  const sslMode = urlMode !== undefined && STRENGTH[urlMode] > STRENGTH[base] ? urlMode : base;
+  const base = explicit === undefined || (explicit === 'disable' && !loopback) ? defaultSslMode(loopback) : explicit;
+  const sslMode = urlMode === undefined ? base : strongerSslMode(base, urlMode);
   const verifies = sslMode === 'verify-ca' || sslMode === 'verify-full';
   // provider postgres: the application may use a transaction pooler (Supabase's 6543), which the migration may not
   return resolveEndpoint({ side: 'target', url: checked, provider: 'postgres', sslMode, caFile: verifies ? caFile : undefined, extensionSchema: undefined });

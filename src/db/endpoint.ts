@@ -34,6 +34,11 @@ const TRANSACTION_POOLER_PORT = 6543;
 /** How much each mode checks: a URL's sslmode is used only when it checks at least as much as the default. */
 const STRENGTH: Readonly<Record<SslMode, number>> = { disable: 0, require: 1, 'verify-ca': 2, 'verify-full': 3 };
 
+/** The mode that checks more of the two. */
+export function strongerSslMode(a: SslMode, b: SslMode): SslMode {
+  return STRENGTH[b] > STRENGTH[a] ? b : a;
+}
+
 /** 127.0.0.0/8, ::1 (and IPv4-mapped 127/8), localhost and *.localhost, a unix socket directory. Nothing else. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();

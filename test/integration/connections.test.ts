@@ -387,6 +387,8 @@ describe.skipIf(LAN === undefined)('TLS off loopback (a server at this machine\'
     expect(verified.problems).toEqual([]);
     expect(verified.ok).toBe(true);
     expect((await checkApplicationUrl(`${appUrl}?sslmode=require`, { tables: [], timeoutMs: 5000, sslMode: 'require' })).ok).toBe(true);
+    // no TLS is never taken over for a host off loopback: still verified (and refused here)
+    expect((await checkApplicationUrl(appUrl, { tables: [], timeoutMs: 5000, sslMode: 'disable' })).ok).toBe(false);
   });
 
   it('a server without TLS: refused, told to turn TLS on and which block to write; disable is a blocker off loopback', async () => {
