@@ -234,7 +234,7 @@ async function drive(
 
   if (sw && at <= stepIndex('health')) {
     await step(ctl, id, 'health', o, async () => {
-      const h = await checkApplicationUrl(sw.value, { tables: healthTables, ...(config.target.caFile ? { caFile: config.target.caFile } : {}) });
+      const h = await checkApplicationUrl(sw.value, { tables: healthTables, ...(config.target.caFile ? { caFile: config.target.caFile } : {}), ...(config.target.sslMode ? { sslMode: config.target.sslMode } : {}) });
       if (!h.ok) {
         throw new PgshiftError('CUTOVER_ABORTED', `the application URL (${redactUrl(sw.value)}) does not work: ${h.problems.join('; ')}`, {
           hint: 'Nothing was changed. Fix cutover.switch.value (or the target), then run `pgshift cutover` again.',
@@ -353,7 +353,7 @@ async function drive(
   await updateRecord(ctl, id, { freezeMs });
   if (sw && at <= stepIndex('health-after')) {
     await step(ctl, id, 'health-after', o, async () => {
-      const h = await checkApplicationUrl(sw.value, { tables: healthTables, ...(config.target.caFile ? { caFile: config.target.caFile } : {}) });
+      const h = await checkApplicationUrl(sw.value, { tables: healthTables, ...(config.target.caFile ? { caFile: config.target.caFile } : {}), ...(config.target.sslMode ? { sslMode: config.target.sslMode } : {}) });
       return { value: undefined, detail: h.ok ? `${h.latencyMs} ms` : `problems: ${h.problems.join('; ')}` };
     });
   }

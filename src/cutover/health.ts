@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { clientConfig, DEFAULT_SESSION } from '../db/connect.js';
 import { connectError } from '../db/connect-error.js';
-import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
+import { defaultSslMode, isLoopbackHost, resolveEndpoint, strongerSslMode, type ResolvedEndpoint } from '../db/endpoint.js';
 import { qualified } from '../db/ident.js';
 import { detectPooling, type Pooling } from '../db/pooler.js';
 import type { SslMode } from '../config/types.js';
@@ -24,8 +24,10 @@ export interface AppUrlOptions {
   readonly tables: ReadonlyArray<{ readonly schema: string; readonly name: string }>;
   /** Connect timeout and timeout of each query (default 10 s). */
   readonly timeoutMs?: number;
-  /** CA of the server certificate; with it, TLS is verify-full unless the URL's sslmode says otherwise. */
+  /** CA of the server certificate (the target's ssl.ca_file). */
   readonly caFile?: string;
+  /** The target's explicit ssl.mode: the only way to check the URL with less than verify-full off loopback. */
+  readonly sslMode?: SslMode;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -38,18 +40,31 @@ function describe(err: unknown): string {
   return scrub(`${String(e.message ?? err)}${code}`);
 }
 
-function resolveAppEndpoint(url: string, caFile: string | undefined): ResolvedEndpoint {
-  let urlMode: string | null = null;
+/**
+ * TLS for the application URL, decided like the target's: verify-full off loopback (with target.ssl.ca_file), none
+ * on loopback; a weaker mode only when target.ssl.mode says so (never no TLS off loopback). The URL is the
+ * application's own value: its sslmode may make the check stricter, never weaker (?sslmode=require is still verified).
+ */
+function resolveAppEndpoint(url: string, caFile: string | undefined, explicit: SslMode | undefined): ResolvedEndpoint {
+  let checked = url;
+  let urlMode: SslMode | undefined;
+  let loopback = false;
   try {
-    urlMode = new URL(url).searchParams.get('sslmode');
+    const u = new URL(url);
+    const m = u.searchParams.get('sslmode');
+    if (m === 'disable' || m === 'require' || m === 'verify-ca' || m === 'verify-full') urlMode = m;
+    loopback = isLoopbackHost(u.hostname || u.searchParams.get('host') || '');
+    u.searchParams.delete('sslmode');
+    u.searchParams.delete('sslrootcert'); // a path on the application's machine, not this one
+    checked = u.toString();
   } catch {
     // resolveEndpoint reports the invalid URL
   }
-  // the CA (the target's, usually) verifies unless the URL asks for a mode that checks no certificate
-  const useCa = caFile !== undefined && (urlMode === null || urlMode === 'verify-ca' || urlMode === 'verify-full');
-  const sslMode: SslMode | undefined = useCa && urlMode === null ? 'verify-full' : undefined;
+  const base = explicit === undefined || (explicit === 'disable' && !loopback) ? defaultSslMode(loopback) : explicit;
+  const sslMode = urlMode === undefined ? base : strongerSslMode(base, urlMode);
+  const verifies = sslMode === 'verify-ca' || sslMode === 'verify-full';
   // provider postgres: the application may use a transaction pooler (Supabase's 6543), which the migration may not
-  return resolveEndpoint({ side: 'target', url, provider: 'postgres', sslMode, caFile: useCa ? caFile : undefined, extensionSchema: undefined });
+  return resolveEndpoint({ side: 'target', url: checked, provider: 'postgres', sslMode, caFile: verifies ? caFile : undefined, extensionSchema: undefined });
 }
 
 /**
@@ -63,7 +78,7 @@ export async function checkApplicationUrl(url: string, opts: AppUrlOptions): Pro
   const problems: string[] = [];
   let ep: ResolvedEndpoint;
   try {
-    ep = resolveAppEndpoint(url, opts.caFile);
+    ep = resolveAppEndpoint(url, opts.caFile, opts.sslMode);
   } catch (err) {
     return { ok: false, latencyMs: 0, pooling: 'session', problems: [describe(err)] };
   }

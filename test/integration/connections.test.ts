@@ -1,16 +1,19 @@
 /**
  * Connections against real servers: doctor on both harness servers, bounded retries against a stopped port,
- * fail-fast on a wrong password, a server that starts late, TLS verify-full with a CA made here, and no
- * password anywhere in what pgshift prints.
+ * fail-fast on a wrong password, a server that starts late, TLS verify-full with a CA made here, a server off
+ * loopback (this machine's network address) verified by default with the ssl block to write when it cannot be,
+ * and no password anywhere in what pgshift prints.
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type SessionSettings } from '../../src/db/connect.js';
 import { resolveEndpoint } from '../../src/db/endpoint.js';
 import { createLogger, setLogger } from '../../src/log/logger.js';
-import { makeCa, makeServerCert } from '../support/certs.js';
+import { checkApplicationUrl } from '../../src/cutover/health.js';
+import { makeCa, makeSelfSignedCert, makeServerCert } from '../support/certs.js';
 import { configDir, minimalConfig } from '../support/config.js';
 import { freshDatabases, quoteIdent, quoteLiteral, withPg, type FreshDatabases } from '../support/databases.js';
 import { EmbeddedPostgres, freePort, startEmbedded } from '../support/embedded.js';
@@ -264,6 +267,150 @@ describe('TLS', () => {
       const ssl = await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
       await client.end();
       expect(ssl.rows[0]?.ssl).toBe(true);
+    }
+  });
+});
+
+/** The first IPv4 address of this machine that is not loopback: a server reached there is "off loopback". */
+function lanAddress(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+const LAN = lanAddress();
+
+/**
+ * A source that is not on loopback (issue 11, item 7): a real server listening on this machine's network address,
+ * so pgshift sees an ordinary remote host (no loopback rule applies) with a self-signed certificate, as a local
+ * server commonly has. Without an ssl block it is verified (verify-full) and refused with the block to write.
+ */
+describe.skipIf(LAN === undefined)('TLS off loopback (a server at this machine\'s network address)', () => {
+  const dir = configDir('connections-off-loopback'); // its own folder: ca_file ./ca.crt is this server's certificate
+  let server: EmbeddedPostgres;
+  let certFile: string;
+  let sourceUrl: string;
+  const offConfig = (sourceSsl?: string): string =>
+    `version: 1\nname: tls-off-loopback\nsource:\n  url: \${SOURCE_DATABASE_URL}\n${sourceSsl ? `  ssl: ${sourceSsl}\n` : ''}target:\n  url: \${TARGET_DATABASE_URL}\n`;
+  const doctor = (file: string, url = sourceUrl): { status: number | null; report: DoctorJson; stderr: string } => {
+    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: url, TARGET_DATABASE_URL: dbs.targetUrl });
+    return { status: r.status, report: JSON.parse(r.stdout) as DoctorJson, stderr: r.stderr };
+  };
+  interface DoctorJson {
+    ok: boolean;
+    source: { reachable: boolean; tls?: { inUse: boolean; mode: string }; error?: { code: string; message: string; hint: string } };
+    checks: { id: string; code?: string; side: string; status: string; message: string; hint?: string }[];
+  }
+
+  beforeAll(async () => {
+    const lan = LAN as string;
+    const self = makeSelfSignedCert({ commonName: lan, dnsNames: [], ipAddresses: [lan] });
+    certFile = join(dir.dir, 'ca.crt'); // the certificate itself is the CA of a self-signed one
+    server = new EmbeddedPostgres({ major: 17, ssl: self, settings: { listen_addresses: `127.0.0.1,${lan}` } });
+    await server.init();
+    appendFileSync(join(server.dataDir, 'pg_hba.conf'), `\nhost all all ${lan}/32 scram-sha-256\n`);
+    await server.start();
+    sourceUrl = server.url('postgres').replace('127.0.0.1', lan);
+    writeFileSync(certFile, self.certPem);
+  });
+  afterAll(async () => {
+    await server?.dispose();
+    dir.remove();
+  });
+
+  it('is not loopback to pgshift', () => {
+    const ep = resolveEndpoint({ side: 'source', url: sourceUrl, provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+    expect([ep.loopback, ep.sslMode, ep.sslModeFrom]).toEqual([false, 'verify-full', 'default']);
+  });
+
+  it('without an ssl block: verify-full, and the self-signed certificate is refused with the exact block to write', () => {
+    const file = dir.write(offConfig(), 'off-default.yaml');
+    const { status, report, stderr } = doctor(file);
+    expect(status).toBe(1);
+    expect(report.source.error?.code).toBe('CONNECT_TLS_FAILED');
+    expect(report.source.error?.message).toMatch(/verify-full, the default for a host that is not on this machine\): .*self-signed/);
+    expect(report.source.error?.hint).toContain('`source.ssl: { mode: verify-full, ca_file: ./ca.crt }`');
+    expect(report.source.error?.hint).toContain('`source.ssl: { mode: require }`');
+    expect(stderr).not.toContain('retrying'); // a TLS failure fails at once
+    // plan stops with the same error, before anything else
+    const plan = runCli(['plan', '-c', file], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    expect(plan.status).toBe(1);
+    expect(plan.stderr).toContain('CONNECT_TLS_FAILED');
+    expect(plan.stderr).toContain('source.ssl: { mode: verify-full, ca_file: ./ca.crt }');
+  });
+
+  it('with the block the error names (ca_file = the certificate): verified, doctor says so', () => {
+    const { status, report, stderr } = doctor(dir.write(offConfig('{ mode: verify-full, ca_file: ./ca.crt }'), 'off-verified.yaml'));
+    expect(status, stderr).toBe(0);
+    expect(report.source.tls).toMatchObject({ inUse: true, mode: 'verify-full' });
+    expect(report.checks.find((c) => c.id === 'tls' && c.side === 'source')).toMatchObject({ code: 'TLS_VERIFIED', status: 'ok' });
+  });
+
+  it('an explicit weaker mode connects, and doctor and plan name it as a finding', () => {
+    const file = dir.write(offConfig('{ mode: require }'), 'off-require.yaml');
+    const { status, report, stderr } = doctor(file);
+    expect(status, stderr).toBe(0);
+    expect(report.source.tls).toMatchObject({ inUse: true, mode: 'require' });
+    const row = report.checks.find((c) => c.id === 'tls' && c.side === 'source');
+    expect(row).toMatchObject({ code: 'TLS_UNVERIFIED', status: 'warn' });
+    expect(row?.message).toContain('source.ssl.mode: require');
+    const plan = runCli(['plan', '-c', file, '--json'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    expect(plan.status, plan.stderr).toBe(0);
+    const findings = (JSON.parse(plan.stdout) as { findings: { code: string; severity: string; message: string }[] }).findings;
+    expect(findings).toContainEqual(expect.objectContaining({ code: 'TLS_UNVERIFIED', severity: 'warning', message: expect.stringMatching(/^source: TLS require \(source\.ssl\.mode: require/) }));
+  });
+
+  it("a URL's ?sslmode=require does not weaken it: refused, with the block to write instead", () => {
+    const file = dir.write(offConfig(), 'off-url-require.yaml');
+    const r = runCli(['validate', '-c', file], { SOURCE_DATABASE_URL: `${sourceUrl}?sslmode=require`, TARGET_DATABASE_URL: dbs.targetUrl });
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/off-url-require\.yaml:4:8: source\.url says sslmode=require, weaker than verify-full/);
+    expect(r.stdout + r.stderr).toContain('`source.ssl: { mode: require }`');
+    // written in the config it is accepted (and warned, as above); a stronger URL mode is fine as it is
+    expect(runCli(['validate', '-c', dir.write(offConfig('{ mode: require }'), 'off-url-explicit.yaml')], { SOURCE_DATABASE_URL: `${sourceUrl}?sslmode=require`, TARGET_DATABASE_URL: dbs.targetUrl }).status).toBe(0);
+    const strong = doctor(file, `${sourceUrl}?sslmode=verify-full&sslrootcert=${encodeURIComponent(certFile)}`);
+    expect(strong.status, strong.stderr).toBe(0);
+    expect(strong.report.source.tls).toMatchObject({ inUse: true, mode: 'verify-full' });
+  });
+
+  it('the cutover health check of the application URL verifies the same way', async () => {
+    const appUrl = sourceUrl; // any server off loopback will do: the check connects and runs SELECT 1
+    const unverified = await checkApplicationUrl(appUrl, { tables: [], timeoutMs: 5000 });
+    expect(unverified.ok).toBe(false);
+    expect(unverified.problems.join(' ')).toMatch(/CONNECT_TLS_FAILED/);
+    expect(unverified.problems.join(' ')).toMatch(/self-signed/);
+    // the app URL's own sslmode=require does not weaken the check
+    expect((await checkApplicationUrl(`${appUrl}?sslmode=require`, { tables: [], timeoutMs: 5000 })).ok).toBe(false);
+    // the target's CA file verifies it; an explicit target.ssl.mode: require accepts it
+    const verified = await checkApplicationUrl(appUrl, { tables: [], timeoutMs: 5000, caFile: certFile });
+    expect(verified.problems).toEqual([]);
+    expect(verified.ok).toBe(true);
+    expect((await checkApplicationUrl(`${appUrl}?sslmode=require`, { tables: [], timeoutMs: 5000, sslMode: 'require' })).ok).toBe(true);
+    // no TLS is never taken over for a host off loopback: still verified (and refused here)
+    expect((await checkApplicationUrl(appUrl, { tables: [], timeoutMs: 5000, sslMode: 'disable' })).ok).toBe(false);
+  });
+
+  it('a server without TLS: refused, told to turn TLS on and which block to write; disable is a blocker off loopback', async () => {
+    await withPg(server.url('postgres'), async (c) => {
+      await c.query('ALTER SYSTEM SET ssl = off');
+      await c.query('SELECT pg_reload_conf()');
+    });
+    try {
+      await expect.poll(async () => withPg(server.url('postgres'), async (c) => (await c.query<{ ssl: string }>('SHOW ssl')).rows[0]?.ssl), { timeout: 10_000 }).toBe('off');
+      const { status, report } = doctor(dir.write(offConfig(), 'off-notls.yaml'));
+      expect(status).toBe(1);
+      expect(report.source.error?.code).toBe('CONNECT_TLS_FAILED');
+      expect(report.source.error?.hint).toContain('Turn TLS on in the server');
+      expect(report.source.error?.hint).toContain('`source.ssl: { mode: verify-full, ca_file: ./ca.crt }`');
+      const off = doctor(dir.write(offConfig('{ mode: disable }'), 'off-disable.yaml'));
+      expect(off.status).toBe(1);
+      expect(off.report.checks.find((c) => c.id === 'tls' && c.side === 'source')).toMatchObject({ code: 'TLS_DISABLED', status: 'block' });
+    } finally {
+      await withPg(server.url('postgres'), async (c) => {
+        await c.query('ALTER SYSTEM RESET ssl');
+        await c.query('SELECT pg_reload_conf()');
+      });
     }
   });
 });

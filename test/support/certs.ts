@@ -86,3 +86,26 @@ export function makeServerCert(ca: CertKeyPair, options: ServerCertOptions): Cer
   cert.sign(caKey, forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
 }
+
+/**
+ * A self-signed server certificate (its own issuer, as `openssl req -x509` makes one): a client trusts it only
+ * with the certificate itself as its CA file.
+ */
+export function makeSelfSignedCert(options: ServerCertOptions): CertKeyPair {
+  const keys = newKeys();
+  const cert = baseCert(keys.publicKey, options.commonName);
+  cert.setIssuer(cert.subject.attributes);
+  const altNames = [
+    ...options.dnsNames.map((value) => ({ type: 2, value })),
+    ...(options.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
+  ];
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true },
+    { name: 'keyUsage', keyCertSign: true, digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}

@@ -60,6 +60,19 @@ describe('TLS', () => {
     expect(level({ sslMode: 'require', loopback: true })).toEqual(['TLS_LOOPBACK:info']);
     expect(tlsItems(ep({ sslMode: 'require', provider: 'supabase' }))[0]?.hint).toMatch(/prod-ca-2021\.crt/);
   });
+
+  it('names the side and the weaker mode written in its ssl block, with the block that verifies', () => {
+    for (const side of ['source', 'target'] as const) {
+      for (const [mode, code] of [['require', 'TLS_UNVERIFIED'], ['verify-ca', 'TLS_HOSTNAME_UNCHECKED'], ['disable', 'TLS_DISABLED']] as const) {
+        const [item] = tlsItems(ep({ side, sslMode: mode }));
+        expect(item).toMatchObject({ code, side });
+        expect(item?.message).toContain(`${side}.ssl.mode: ${mode}`);
+        expect(item?.hint).toContain(`\`${side}.ssl: { mode: verify-full, ca_file: ./ca.crt }\``);
+      }
+    }
+    const findings = preflightFindings(tlsItems(ep({ side: 'source', sslMode: 'require' })));
+    expect(findings).toMatchObject([{ code: 'TLS_UNVERIFIED', severity: 'warning', message: expect.stringMatching(/^source: TLS require \(source\.ssl\.mode: require, weaker than the default verify-full\)/) }]);
+  });
 });
 
 describe('the IPv6-only Supabase direct host', () => {

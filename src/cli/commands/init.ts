@@ -4,7 +4,7 @@ import { Flags } from '@oclif/core';
 import { introspect } from '../../catalog/introspect.js';
 import { SCHEMA_PATH } from '../../config/index.js';
 import { DEFAULT_SESSION, withClient } from '../../db/connect.js';
-import { resolveEndpoint } from '../../db/endpoint.js';
+import { commandLineEndpoint } from '../../db/endpoint.js';
 import { PgshiftError } from '../../errors/index.js';
 import { renderStarter } from '../../init/starter.js';
 import { BaseCommand } from '../base-command.js';
@@ -28,7 +28,7 @@ export default class Init extends BaseCommand {
     if (existsSync(out) && !flags.force) {
       throw new PgshiftError('USAGE', `${flags.out} exists already`, { hint: 'Pass --force to overwrite it, or --out another file.' });
     }
-    const ep = resolveEndpoint({ side: 'source', url, provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+    const ep = commandLineEndpoint('source', url);
     const catalog = await withClient(ep, DEFAULT_SESSION, (c) => introspect(c));
     const schemaRef = relative(dirname(out), SCHEMA_PATH).split('\\').join('/');
     const text = renderStarter(catalog, { name: `${ep.database}-migration`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 60), sourceDisplay: ep.display, schemaRef: schemaRef.startsWith('.') ? schemaRef : `./${schemaRef}` });
