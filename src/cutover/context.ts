@@ -3,17 +3,9 @@ import { introspect } from '../catalog/introspect.js';
 import type { TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { Scope } from '../plan/scope.js';
+import { pairTables, schemaNaming, type TablePair } from '../mapping/table-pairs.js';
 import type { Relation } from './freeze.js';
 
-/**
- * A migrated table as each side names it (schemas.map renames its schema on the target; the columns are the same),
- * with the key the sync matches rows by (tables.overrides.*.key, named by the source table).
- */
-export interface TablePair {
-  readonly source: TableInfo;
-  readonly target: TableInfo;
-  readonly key?: readonly string[];
-}
 
 /** A sequence as each side names it. */
 export interface SequencePair {
@@ -64,7 +56,7 @@ export async function migratedSet(config: Config, source: pg.ClientBase): Promis
   const inScope = catalog.tables.filter((t) => scope.tableInScope(t.schema, t.name));
   const byName = (a: Relation, b: Relation): number => (a.schema === b.schema ? (a.name < b.name ? -1 : 1) : a.schema < b.schema ? -1 : 1);
   // the one source -> target naming that copy and verify use too: schemas.map renames a schema, nothing else
-  const onTarget = (schema: string): string => config.schemas.map[schema] ?? schema;
+  const { onTarget } = schemaNaming(config);
   const relations = inScope.map((t) => ({ schema: t.schema, name: t.name })).sort(byName);
   const tables = inScope.filter((t) => t.kind !== 'partitioned').sort(byName);
   const sequences = catalog.objects
@@ -75,10 +67,7 @@ export async function migratedSet(config: Config, source: pg.ClientBase): Promis
     relations,
     targetRelations: relations.map((r) => ({ schema: onTarget(r.schema), name: r.name })),
     tables,
-    pairs: tables.map((t) => {
-      const key = config.tables.overrides[`${t.schema}.${t.name}`]?.key;
-      return { source: t, target: { ...t, schema: onTarget(t.schema) }, ...(key ? { key } : {}) };
-    }),
+    pairs: pairTables(config, tables),
     sequences: sequences.map((q) => ({ source: q, target: { schema: onTarget(q.schema), name: q.name } })),
   };
 }

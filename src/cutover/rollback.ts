@@ -11,6 +11,7 @@ import { acquireLock, type LockHandle } from '../state/lock.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
 import { runVerification } from '../verify/run.js';
+import { schemaNaming } from '../mapping/table-pairs.js';
 import { directed, migratedSet, type MigratedSet } from './context.js';
 import type { CutoverPlan, CutoverStepPlan, SyncTotals } from './cutover.js';
 import { readBackup, readEnvFile, readEnvValue, setEnvValue, writeFileAtomic } from './env-file.js';
@@ -51,11 +52,11 @@ async function whatWouldBeLost(config: Config, s: Sessions): Promise<string[]> {
   const scope = new Scope(config, source);
   const onSource = new Map(source.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   // target schema -> the source schema it holds (schemas.map); a source schema mapped away is not ours on the target
-  const fromTarget = new Map(Object.entries(config.schemas.map).map(([from, to]) => [to, from]));
-  const mappedAway = new Set(Object.keys(config.schemas.map));
+  const naming = schemaNaming(config);
+  const mappedAway = new Set(Object.keys(config.schemas.map).filter((from) => !Object.values(config.schemas.map).includes(from)));
   const lost: string[] = [];
   for (const t of target.tables) {
-    const schema = fromTarget.get(t.schema) ?? (mappedAway.has(t.schema) ? undefined : t.schema);
+    const schema = mappedAway.has(t.schema) ? undefined : naming.onSource(t.schema);
     if (schema === undefined) continue;
     const src = onSource.get(`${schema}.${t.name}`);
     if (!src) {
@@ -283,7 +284,7 @@ async function drive(
       // came first: the application then stays on the target), then the source takes writes again
       if (!progress.sourceOpened) {
         deadline.check('unfreezing the source');
-        await makeFreezePermanent(s.target, id, set.relations, { side: 'target', budgetMs: config.cutover.maxWriteFreezeMs });
+        await makeFreezePermanent(s.target, id, set.targetRelations, { side: 'target', budgetMs: config.cutover.maxWriteFreezeMs });
       }
       progress.sourceOpened = true;
       const n = await unfreezeWrites(s.source, { dropSchema: true });

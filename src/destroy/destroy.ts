@@ -126,7 +126,12 @@ export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Pr
       // checked under the lock: no cutover or rollback can place a freeze from here on
       const src = await sourceFreeze(config, o.force === true);
       if (src) refuseWhileFrozen('source', src);
-      refuseWhileFrozen('target', await freezeStatus(control));
+      // a finished rollback leaves the target frozen on purpose (stray writes to the old target fail); the
+      // application is on the source, and destroying the target ends that freeze with the rest
+      const rolledBack = where.record?.direction === 'rollback' && where.record.status === 'done';
+      const tgt = await freezeStatus(control);
+      if (rolledBack && tgt.state === 'permanent') await unfreezeWrites(control, { dropSchema: false });
+      else refuseWhileFrozen('target', tgt);
     } catch (err) {
       await lock.release().catch(() => undefined);
       throw err;

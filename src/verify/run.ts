@@ -18,8 +18,8 @@ import type { TableResult, VerifyReport } from './report.js';
 import { compareSample } from './sample.js';
 import { schemaParity, sequencesBehind } from './schema.js';
 import { checkTable, type Sides } from './tables.js';
-import { qualified } from '../db/ident.js';
-import { mapForTarget, withTargetOverrides, type TableRef } from '../mapping/target-map.js';
+import { schemaNaming, type TablePair } from '../mapping/table-pairs.js';
+import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 
 export interface VerifyOptions {
   /** Full range checksums whatever the policy says. */
@@ -77,6 +77,12 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     const tables = source.tables
       .filter((t) => t.kind !== 'partitioned' && scope.tableInScope(t.schema, t.name) && (!opts.onlyTables || opts.onlyTables.has(`${t.schema}.${t.name}`)))
       .sort((a, b) => b.estimatedBytes - a.estimatedBytes || (a.name < b.name ? -1 : 1));
+    // each table as the source names it (read there) and as it landed on the target: the one pairing of the mapping
+    const rawTables = new Map(rawSource.tables.map((x) => [`${x.schema}.${x.name}`, x]));
+    const pairOf = (t: TableInfo): TablePair => {
+      const from = mapping.sourceTables.get(`${t.schema}.${t.name}`) ?? t;
+      return { source: rawTables.get(`${from.schema}.${from.name}`) ?? t, target: t };
+    };
     const copyStarted = await copyStartTimes(control);
     const results = new Map<TableInfo, TableResult>();
     const queue = [...tables];
@@ -98,10 +104,10 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
               ...(override ? { keyOverride: override } : {}),
               ...(xmin ? { writtenSince: { xmin } } : updatedAtColumn && started && !opts.strict ? { writtenSince: { column: updatedAtColumn, copyStarted: started.at } } : {}),
             };
-            const tableSides = readingFrom(sides, t, mapping.sourceTables.get(`${t.schema}.${t.name}`));
-            let r = await checkTable(t, tableSides, o);
+            const pair = pairOf(t);
+            let r = await checkTable(pair, sides, o);
             if (!full && config.verify.sample.percent > 0 && r.keyed) {
-              const s = await compareSample(t, tableSides, config.verify.sample, override);
+              const s = await compareSample(pair, sides, config.verify.sample, override);
               r = { ...r, sample: s.result, differences: [...r.differences, ...s.differences], checksum: r.checksum };
             }
             results.set(t, r);
@@ -114,7 +120,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     );
     const tableResults = tables.map((t) => results.get(t) as TableResult);
     const migratedTables = new Set(source.tables.filter((t) => scope.tableInScope(t.schema, t.name)).map((t) => `${t.schema}.${t.name}`));
-    const sequences = await sequencesBehind(control, migratedTables, { client: sourceMeta, schemaOnSource: sourceSchemaOf(config), live: !opts.strict });
+    const sequences = await sequencesBehind(control, migratedTables, { client: sourceMeta, schemaOnSource: schemaNaming(config).onSource, live: !opts.strict });
     const schema = [...schemaParity(source, target, scope, !opts.strict), ...sequences.differences];
     // a table whose every difference is a write on the live source since its copy is right as of the copy
     const explained = (r: TableResult): boolean => r.unexplained === 0;
@@ -142,24 +148,6 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
   } finally {
     await Promise.all([own ? control.end().catch(() => undefined) : undefined, sourceMeta.end().catch(() => undefined)]);
   }
-}
-
-/**
- * The sides of a table whose schema is mapped (schemas.map): the same statements, but the source session reads
- * the table under its source name. Every statement names the table as `ONLY "schema"."name"` (tableExpr).
- */
-function readingFrom(sides: Sides, t: TableInfo, from: TableRef | undefined): Sides {
-  if (!from) return sides;
-  const onTarget = `ONLY ${qualified(t.schema, t.name)}`;
-  const onSource = `ONLY ${qualified(from.schema, from.name)}`;
-  const query = (text: string, values?: unknown[]): Promise<pg.QueryResult> => sides.source.query(text.split(onTarget).join(onSource), values);
-  return { source: { query } as unknown as pg.ClientBase, target: sides.target };
-}
-
-/** The source's name of a target schema: schemas.map read backwards. */
-function sourceSchemaOf(config: Config): (targetSchema: string) => string {
-  const back = new Map(Object.entries(config.schemas.map).map(([from, to]) => [to, from]));
-  return (s) => back.get(s) ?? s;
 }
 
 /** When each unit's copy began (source snapshot xmin, and time), from the state. */

@@ -1,6 +1,7 @@
 import type { TableInfo } from '../catalog/types.js';
 import { quoteIdent } from '../db/ident.js';
-import { keyHash, tableExpr } from './expressions.js';
+import type { TablePair } from '../mapping/table-pairs.js';
+import { keyHash, tableExpr, type TableExpr } from './expressions.js';
 import { upperBound95, type RowDifference, type SampleResult } from './report.js';
 import type { Sides } from './tables.js';
 
@@ -19,7 +20,7 @@ const SPACE = 1 << 20;
  * of them, in seeded-hash order.
  */
 export async function sampleKeys(t: TableInfo, sides: Sides, p: SamplePolicy, keyOverride?: readonly string[]): Promise<string[]> {
-  const e = tableExpr(t, keyOverride);
+  const e = tableExpr(t, keyOverride); // t as the source names it: the keys are picked there
   if (!e.keyText) return [];
   const h = `pg_catalog.hashtextextended(${e.keyText}, $1::bigint)`;
   const threshold = Math.floor((p.percent / 100) * SPACE);
@@ -34,17 +35,21 @@ export async function sampleKeys(t: TableInfo, sides: Sides, p: SamplePolicy, ke
 
 /** Compares the sampled rows column by column (column hashes cross the wire, never values). */
 export async function compareSample(
-  t: TableInfo,
+  pair: TablePair,
   sides: Sides,
   p: SamplePolicy,
   keyOverride?: readonly string[],
 ): Promise<{ result: SampleResult; differences: RowDifference[]; keys: string[] }> {
-  const e = tableExpr(t, keyOverride);
-  const keys = await sampleKeys(t, sides, p, keyOverride);
+  const key = keyOverride ?? pair.key;
+  const e = tableExpr(pair.target, key);
+  const keys = await sampleKeys(pair.source, sides, p, key);
   if (!e.keyText || keys.length === 0) return { result: { size: 0, mismatches: 0, upperBound95: null, seed: p.seed }, differences: [], keys };
-  const text = `SELECT ${e.keyText} AS k, ARRAY[${e.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
-                  FROM ${e.from} WHERE ${e.keyText} = ANY($1::text[])`;
-  const [s, g] = await Promise.all([sides.source.query<{ k: string; h: (string | null)[] }>(text, [keys]), sides.target.query<{ k: string; h: (string | null)[] }>(text, [keys])]);
+  const text = (x: TableExpr): string => `SELECT ${x.keyText} AS k, ARRAY[${x.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
+                  FROM ${x.from} WHERE ${x.keyText} = ANY($1::text[])`;
+  const [s, g] = await Promise.all([
+    sides.source.query<{ k: string; h: (string | null)[] }>(text(tableExpr(pair.source, key)), [keys]),
+    sides.target.query<{ k: string; h: (string | null)[] }>(text(e), [keys]),
+  ]);
   const target = new Map(g.rows.map((r) => [r.k, r.h]));
   const differences: RowDifference[] = [];
   for (const r of s.rows) {

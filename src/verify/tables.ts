@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { TableInfo } from '../catalog/types.js';
 import { quoteIdent } from '../db/ident.js';
+import type { TablePair } from '../mapping/table-pairs.js';
 import { keyHash, keysArePlain, tableExpr, type TableExpr } from './expressions.js';
 import type { RowDifference, TableResult } from './report.js';
 
@@ -105,12 +106,13 @@ function describeKey(e: TableExpr, keyText: string, parts: string[], showValues:
 }
 
 /** Names the columns that differ for the given keys (column hashes cross the wire, never values). */
-async function changedColumns(sides: Sides, e: TableExpr, keys: string[]): Promise<Map<string, string[]>> {
+async function changedColumns(sides: Sides, p: SidePair, keys: string[]): Promise<Map<string, string[]>> {
+  const e = p.target;
   const out = new Map<string, string[]>();
   if (keys.length === 0 || !e.keyText) return out;
-  const text = `SELECT ${e.keyText} AS k, ARRAY[${e.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
-                  FROM ${e.from} WHERE ${e.keyText} = ANY($1::text[])`;
-  const [s, t] = await both<{ k: string; h: (string | null)[] }>(sides, e, () => text, [keys]);
+  const text = (x: TableExpr): string => `SELECT ${x.keyText} AS k, ARRAY[${x.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
+                  FROM ${x.from} WHERE ${x.keyText} = ANY($1::text[])`;
+  const [s, t] = await both<{ k: string; h: (string | null)[] }>(sides, p, text, [keys]);
   const target = new Map(t.map((r) => [r.k, r.h]));
   for (const r of s) {
     const th = target.get(r.k);
@@ -125,16 +127,17 @@ async function changedColumns(sides: Sides, e: TableExpr, keys: string[]): Promi
  * the wire); buckets that disagree are re-read key by key (keys and row hashes only) to name the exact keys that
  * are missing, extra or changed.
  */
-async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
+async function keyedChecksum(t: TableInfo, p: SidePair, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
+  const e = p.target;
   const buckets = bucketCount(t.estimatedRows);
-  const { rowsSource, rowsTarget, bad } = await bucketDiff(sides, e, buckets);
+  const { rowsSource, rowsTarget, bad } = await bucketDiff(sides, p, buckets);
   const base = { table: `${t.schema}.${t.name}`, keyed: true, rowsSource, rowsTarget, buckets };
   if (bad.length === 0) return { ...base, checksum: 'match', differences: [] };
 
   const max = o.maxDifferences ?? 100;
   // with an updated_at column every differing bucket is read, so that each difference can be explained (or not)
   const leafBuckets = bad.slice(0, o.writtenSince ? 4096 : 64);
-  const [sl, tl] = await leafRows(sides, e, buckets, leafBuckets);
+  const [sl, tl] = await leafRows(sides, p, buckets, leafBuckets);
   const srcRows = new Map(sl.map((r) => [r.k, r]));
   const tgtRows = new Map(tl.map((r) => [r.k, r]));
   const missingKeys: string[] = [];
@@ -147,7 +150,7 @@ async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableC
   }
   for (const k of tgtRows.keys()) if (!srcRows.has(k)) extraKeys.push(k);
   const total = missingKeys.length + changedKeys.length + extraKeys.length;
-  const since = o.writtenSince ? await writtenSince(sides, e, o.writtenSince, [...changedKeys, ...missingKeys]) : undefined;
+  const since = o.writtenSince ? await writtenSince(sides, p.source, o.writtenSince, [...changedKeys, ...missingKeys]) : undefined;
   const causeOf = (k: string): Pick<RowDifference, 'cause'> => (since ? { cause: since.has(k) ? 'changed-since-copy' : 'copy-error' } : {});
   // a key only on the target: its source row was deleted since the copy (a copy cannot invent a key); the final sync deletes it
   const goneCause: Pick<RowDifference, 'cause'> = since ? { cause: 'gone-from-source' } : {};
@@ -155,7 +158,7 @@ async function keyedChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableC
   for (const k of missingKeys.slice(0, max)) differences.push({ kind: 'missing', ...describeKey(e, k, (srcRows.get(k) as LeafRow).p, o.showValues), ...causeOf(k) });
   for (const k of extraKeys.slice(0, Math.max(0, max - differences.length))) differences.push({ kind: 'extra', ...describeKey(e, k, (tgtRows.get(k) as LeafRow).p, o.showValues), ...goneCause });
   const changed = changedKeys.slice(0, max);
-  const cols = await changedColumns(sides, e, changed);
+  const cols = await changedColumns(sides, p, changed);
   for (const k of changed) {
     const r = srcRows.get(k) as LeafRow;
     differences.push({ kind: 'changed', ...describeKey(e, k, r.p, o.showValues), columns: cols.get(k) ?? [], ...causeOf(k) });
@@ -210,12 +213,13 @@ async function writtenSince(sides: Sides, e: TableExpr, w: NonNullable<TableChec
  * copies there) are what a delete or an update of the source since the copy leaves: pending the final sync, which
  * makes the multisets equal. A row copied wrong shows as a missing row not written since: a copy error.
  */
-async function keylessChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
-  const [[s], [g]] = await both<{ n: string; h: string | null }>(sides, e, () => `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h FROM ${e.from}`);
+async function keylessChecksum(t: TableInfo, p: SidePair, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
+  const e = p.target;
+  const [[s], [g]] = await both<{ n: string; h: string | null }>(sides, p, (x) => `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${x.rowText}, 0)::numeric)::text AS h FROM ${x.from}`);
   const base = { table: `${t.schema}.${t.name}`, keyed: false, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0) };
   if (s?.n === g?.n && s?.h === g?.h) return { ...base, checksum: 'match', differences: [] };
   // only the buckets (by whole-row hash) that differ are read row hash by row hash: memory follows the difference
-  const whole = byWholeRow(e);
+  const whole = { source: byWholeRow(p.source), target: byWholeRow(p.target) };
   const buckets = bucketCount(Math.max(base.rowsSource, base.rowsTarget));
   const { bad } = await bucketDiff(sides, whole, buckets);
   const w = o.writtenSince;
@@ -227,13 +231,13 @@ async function keylessChecksum(t: TableInfo, e: TableExpr, sides: Sides, o: Tabl
     const which = [buckets - 1, bad.slice(i, i + 256)];
     const [sr, tr] = await Promise.all([
       w === undefined
-        ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${e.from} WHERE ${inBad} GROUP BY 1`, which)
+        ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${p.source.from} WHERE ${inBad} GROUP BY 1`, which)
         : 'xmin' in w
-          ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${writtenSinceXmin(3)})::text AS w FROM ${e.from} x, ${NOW_XMAX} WHERE ${inBad} GROUP BY 1`, [...which, w.xmin])
+          ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${writtenSinceXmin(3)})::text AS w FROM ${p.source.from} x, ${NOW_XMAX} WHERE ${inBad} GROUP BY 1`, [...which, w.xmin])
           : e.columns.some((c) => c.name === w.column)
-            ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${quoteIdent(w.column)} >= $3)::text AS w FROM ${e.from} WHERE ${inBad} GROUP BY 1`, [...which, w.copyStarted])
-            : sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${e.from} WHERE ${inBad} GROUP BY 1`, which),
-      sides.target.query<{ h: string; n: string }>(`${grouped} FROM ${e.from} WHERE ${inBad} GROUP BY 1`, which),
+            ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${quoteIdent(w.column)} >= $3)::text AS w FROM ${p.source.from} WHERE ${inBad} GROUP BY 1`, [...which, w.copyStarted])
+            : sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${p.source.from} WHERE ${inBad} GROUP BY 1`, which),
+      sides.target.query<{ h: string; n: string }>(`${grouped} FROM ${p.target.from} WHERE ${inBad} GROUP BY 1`, which),
     ]);
     for (const r of sr.rows) smap.set(r.h, { n: Number(r.n), w: Number(r.w ?? 0) });
     for (const r of tr.rows) tmap.set(r.h, Number(r.n));
@@ -281,13 +285,20 @@ export function byWholeRow(e: TableExpr): TableExpr {
 }
 
 /** Row counts only (the cheap check). */
-async function counts(t: TableInfo, e: TableExpr, sides: Sides): Promise<TableResult> {
-  const [[s], [g]] = await both<{ n: string }>(sides, e, () => `SELECT count(*)::text AS n FROM ${e.from}`);
+async function counts(t: TableInfo, p: SidePair, sides: Sides): Promise<TableResult> {
+  const e = p.target;
+  const [[s], [g]] = await both<{ n: string }>(sides, p, (x) => `SELECT count(*)::text AS n FROM ${x.from}`);
   return { table: `${t.schema}.${t.name}`, keyed: e.keyText !== null, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0), checksum: 'skipped', differences: [] };
 }
 
-export async function checkTable(t: TableInfo, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
-  const e = tableExpr(t, o.keyOverride);
-  if (!o.full) return counts(t, e, sides);
-  return e.keyText ? keyedChecksum(t, e, sides, o) : keylessChecksum(t, e, sides, o);
+/** The expressions of a table on each side (the same columns; the table under each side's name). */
+export type SidePair = { readonly source: TableExpr; readonly target: TableExpr };
+
+/** Compares one migrated table, read under its source name on the source and its target name on the target. */
+export async function checkTable(pair: TablePair, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
+  const key = o.keyOverride ?? pair.key;
+  const p: SidePair = { source: tableExpr(pair.source, key), target: tableExpr(pair.target, key) };
+  const t = pair.target;
+  if (!o.full) return counts(t, p, sides);
+  return p.target.keyText ? keyedChecksum(t, p, sides, o) : keylessChecksum(t, p, sides, o);
 }

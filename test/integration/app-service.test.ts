@@ -351,7 +351,10 @@ describe('a write freeze', () => {
     expect(carried.length, why).toBeGreaterThanOrEqual(1);
     expect(carried.filter((w) => !onTarget.has(w.id) || w.attempts < 2).map((w) => w.id), why).toEqual([]);
     expect(summary.acknowledged.filter((w) => w.ackedAt > tSwitched && !onTarget.has(w.id)).map((w) => w.id), why).toEqual([]);
-    expect(summary.acknowledged.filter((w) => w.ackedAt > tFrozen && w.ackedAt < tSwitch).map((w) => w.id), 'nothing acknowledged during the freeze').toEqual([]);
+    // no write sent once the freeze was in place was acknowledged before the switch (a write committed just before
+    // the freeze may have its answer delivered a little after it, on loaded cores: that one is on the source)
+    expect(summary.acknowledged.filter((w) => w.sentAt > tFrozen && w.ackedAt < tSwitch).map((w) => w.id), 'nothing written during the freeze').toEqual([]);
+    expect(summary.acknowledged.filter((w) => w.ackedAt > tFrozen && w.ackedAt < tSwitch && !onSource.has(w.id)).map((w) => w.id), why).toEqual([]);
     // the write pause runs from the freeze to the switch
     expect(summary.longestWritePause.from, why).toBeLessThanOrEqual(tFrozen);
     expect(summary.longestWritePause.to, why).toBeGreaterThanOrEqual(tSwitch);

@@ -270,15 +270,10 @@ describe('after the switch the freeze is permanent', () => {
     expect(await writable(dbs.targetUrl)).toBe(false);
   }, 120_000);
 
-  it('destroy refuses while the target is frozen, then drops the state before it releases the lock', async () => {
-    const refused = runCli(['destroy', '-c', config('5s'), '--auto-approve'], env);
-    expect(refused.status, refused.stderr).toBe(1);
-    expect(refused.stderr).toContain('Error [FREEZE_IN_FORCE]');
-    expect(refused.stderr).toContain('target');
-    expect(refused.stderr).toContain('pgshift unlock --freeze');
-    const u = runCli(['unlock', '--freeze', '-c', config('5s')], env);
-    expect(u.status, u.stderr).toBe(0);
-    expect(await writable(dbs.targetUrl)).toBe(true);
+  it('destroy after a finished rollback ends the target freeze it left on purpose, and drops the state before the lock', async () => {
+    // the application is on the source: the old target's freeze goes with the target (refused only while a
+    // cutover or a rollback stopped inside its freeze, see above)
+    expect(await writable(dbs.targetUrl)).toBe(false);
 
     const child = spawn(process.execPath, [BIN, 'destroy', '-c', config('5s'), '--auto-approve'], {
       cwd: REPO,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../e2e/cli.js';
 import { configDir, minimalConfig } from '../support/config.js';
-import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
+import { freshDatabases, type FreshDatabases, waitForSettled, withPg } from '../support/databases.js';
 
 const MRN_TAMPERED = 'MRN-0000777';
 const MRN_MISSING = 'MRN-0000042';
@@ -40,6 +40,7 @@ describe('keys that are not shown', () => {
     await withPg(dbs.sourceUrl, (c) => c.query(SOURCE_SQL));
     file = cfg.write(minimalConfig('verify: { checksums: full }\n').replace('name: test', 'name: clinic-mrn'), 'migration.yaml');
     env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl };
+    await waitForSettled(dbs.sourceUrl); // the rows tampered with below must read as not written since the copy
     const r = runCli(['apply', '-c', file, '--auto-approve'], env);
     if (r.status !== 0) throw new Error(r.stdout + r.stderr);
     await withPg(dbs.targetUrl, async (c) => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runCliAsync } from '../e2e/cli.js';
 import { expectSameData } from '../support/compare.js';
 import { configDir, minimalConfig, type ConfigDir } from '../support/config.js';
-import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
+import { freshDatabases, waitForSettled, withPg, type FreshDatabases } from '../support/databases.js';
 import { writeFileSync } from 'node:fs';
 
 const S = '"Live ""Clinic"""';
@@ -135,6 +135,7 @@ beforeAll(async () => {
     const dbs = await freshDatabases(label);
     pairs.push(dbs);
     await withPg(dbs.sourceUrl, (c) => c.query(SOURCE_SQL));
+    await waitForSettled(dbs.sourceUrl); // a row tampered with later must read as not written since the copy
   }
 });
 afterAll(async () => {

@@ -10,7 +10,7 @@ import { VERIFY_SESSION_SQL } from '../../src/verify/expressions.js';
 import { runCli } from '../e2e/cli.js';
 import { configDir, minimalConfig } from '../support/config.js';
 import { copyDatasetSql } from '../support/datasets.js';
-import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
+import { freshDatabases, type FreshDatabases, waitForSettled, withPg } from '../support/databases.js';
 
 const cfg = configDir('verify');
 let dbs: FreshDatabases;
@@ -37,6 +37,7 @@ beforeAll(async () => {
   await withPg(dbs.sourceUrl, (c) => c.query(copyDatasetSql(5_000) + EXTRA));
   file = cfg.write(minimalConfig('copy: { batch_size: 1000, parallel: 2 }\nverify: { checksums: full }\n'), 'verify.yaml');
   env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl };
+  await waitForSettled(dbs.sourceUrl); // rows tampered with later must read as not written since the copy
   const r = runCli(['apply', '-c', file, '--auto-approve'], env);
   if (r.status !== 0) throw new Error(r.stderr);
 });

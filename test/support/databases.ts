@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import type { PgBackend, PgServerInfo } from './context.js';
 import { quoteIdent, quoteLiteral, withDatabase, withPg } from './sql.js';
 
-export { quoteIdent, quoteLiteral, withDatabase, withPg } from './sql.js';
+export { quoteIdent, quoteLiteral, waitForSettled, withDatabase, withPg } from './sql.js';
 
 export type { PgBackend, PgServerInfo } from './context.js';
 
