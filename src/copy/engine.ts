@@ -9,7 +9,7 @@ import { scrub } from '../log/redact.js';
 import { PgshiftError } from '../errors/index.js';
 import type { CopyTableAction } from '../plan/model.js';
 import { assertLockHeld } from '../state/lock.js';
-import { describeServerError, maskServerValues } from './server-error.js';
+import { describeServerError, maskServerValues } from '../db/server-error.js';
 import { displayKey } from './key-display.js';
 
 export interface CopyContext {

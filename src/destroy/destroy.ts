@@ -5,7 +5,7 @@ import type { CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { connectClient, withTransaction } from '../db/connect.js';
 import { assertSessionPooling } from '../db/pooler.js';
-import { describeServerError } from '../copy/server-error.js';
+import { describeServerError } from '../db/server-error.js';
 import { endpoints, sessionSettings } from '../plan/refresh.js';
 import { acquireLock } from '../state/lock.js';
 import { currentOperator, newRunId } from '../state/runs.js';
