@@ -6,7 +6,7 @@ import type { Config } from '../config/types.js';
 import { connectClient, withTransaction } from '../db/connect.js';
 import { assertSessionPooling } from '../db/pooler.js';
 import { describeServerError } from '../db/server-error.js';
-import { endpoints, sessionSettings } from '../plan/refresh.js';
+import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { acquireLock } from '../state/lock.js';
 import { currentOperator, newRunId } from '../state/runs.js';
 import { readState } from '../state/snapshot.js';

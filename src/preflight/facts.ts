@@ -2,7 +2,7 @@
  * What preflight knows about the two sides, gathered once (./gather.ts) and judged by pure functions
  * (./checks/*.ts). Facts hold no secret: host names, ports, roles, settings and extension names only.
  */
-import type { Provider, Side, SslMode } from '../config/types.js';
+import type { Provider, Side, SslMode } from '../db/endpoint-config.js';
 import type { ConnectFailure } from '../db/network-failure.js';
 import type { Pooling } from '../db/pooler.js';
 

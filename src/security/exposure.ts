@@ -6,7 +6,7 @@ import { introspect } from '../catalog/introspect.js';
 import { connectClient } from '../db/connect.js';
 import { API_ROLES } from '../mapping/api-roles.js';
 import { mapForTarget } from '../mapping/target-map.js';
-import { endpoints, sessionSettings } from '../plan/refresh.js';
+import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { Scope } from '../plan/scope.js';
 
 export { API_ROLES } from '../mapping/api-roles.js';

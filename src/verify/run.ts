@@ -6,7 +6,7 @@ import type { Config } from '../config/types.js';
 import { connectClient } from '../db/connect.js';
 import { assertSessionPooling } from '../db/pooler.js';
 import { logger } from '../log/logger.js';
-import { endpoints, sessionSettings } from '../plan/refresh.js';
+import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { Scope } from '../plan/scope.js';
 import { stateDb } from '../state/db.js';
 import { appendAudit } from '../state/audit.js';
