@@ -3,7 +3,7 @@ import type { Catalog, CatalogObject, ColumnInfo, TableInfo } from '../catalog/t
 import type { Config } from '../config/types.js';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
 import type { Finding } from '../plan/model.js';
-import { Scope } from '../plan/scope.js';
+import { Scope } from '../catalog/scope.js';
 import { rewriteSchemaRefs, type Rewrite, type SchemaRule } from './rewrite.js';
 import { planRoles } from './roles.js';
 import { extensionSchemaOf, isManagedSchema, isReservedRole } from './supabase.js';

@@ -6,7 +6,7 @@ import { qualified } from '../db/ident.js';
 import { sha256 } from './hash.js';
 import type { Action, Finding, Plan, PlanSummary } from './model.js';
 import { copiesNeededBy, copyActions } from './copy-actions.js';
-import { Scope } from './scope.js';
+import { Scope } from '../catalog/scope.js';
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 
 export interface PlanInput {

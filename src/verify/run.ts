@@ -7,7 +7,7 @@ import { connectClient } from '../db/connect.js';
 import { assertSessionPooling } from '../db/pooler.js';
 import { logger } from '../log/logger.js';
 import { endpoints, sessionSettings } from '../db/endpoints.js';
-import { Scope } from '../plan/scope.js';
+import { Scope } from '../catalog/scope.js';
 import { stateDb } from '../state/db.js';
 import { appendAudit } from '../state/audit.js';
 import { migrateState } from '../state/migrations.js';
