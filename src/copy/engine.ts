@@ -10,7 +10,7 @@ import { PgshiftError } from '../errors/index.js';
 import type { CopyTableAction } from '../plan/model.js';
 import { assertLockHeld } from '../state/lock.js';
 import { describeServerError, maskServerValues } from '../db/server-error.js';
-import { displayKey } from './key-display.js';
+import { displayKey } from '../plan/key-display.js';
 
 export interface CopyContext {
   readonly runId: string;

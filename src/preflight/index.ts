@@ -3,7 +3,7 @@
  * the warnings and blockers to its findings (src/plan/refresh.ts), so apply refuses what cannot work before it
  * changes anything. Codes are stable and listed in docs/preflight.md.
  */
-import type { Finding } from '../plan/model.js';
+import type { Finding } from '../errors/finding.js';
 import { connectionItems } from './connections.js';
 import { extensionItems } from './extensions.js';
 import type { PreflightFacts, PreflightItem, PreflightMode } from './facts.js';
