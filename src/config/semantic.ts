@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
 import { isPgshiftError } from '../errors/index.js';
 import { formatDuration } from './duration.js';
-import { isManagedSchema, isReservedRole } from '../mapping/supabase.js';
+import { isManagedSchema, isReservedRole } from './supabase.js';
 import type { ConfigProblem, Positions } from './problems.js';
 import type { Config, EndpointConfig } from './types.js';
 

@@ -1,20 +1,8 @@
 /** The normalised, validated configuration. Built only by loadConfig(); every default is filled. */
 
-export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
-export type Provider = 'postgres' | 'supabase';
-export type Side = 'source' | 'target';
+import type { ConnectionConfig, EndpointConfig } from '../db/endpoint-config.js';
 
-export interface EndpointConfig {
-  readonly side: Side;
-  /** The URL as written after interpolation. Holds the password: never print it, use redactUrl(). */
-  readonly url: string;
-  readonly provider: Provider;
-  /** Explicit TLS mode from `ssl.mode` (the URL's sslmode is merged in by resolveEndpoint). */
-  readonly sslMode: SslMode | undefined;
-  /** Absolute path of the CA bundle, resolved against the config file's folder. */
-  readonly caFile: string | undefined;
-  readonly extensionSchema: string | undefined;
-}
+export type { ConnectionConfig, EndpointConfig, Provider, Side, SslMode } from '../db/endpoint-config.js';
 
 export interface TableOverride {
   readonly batchSize?: number;
@@ -64,9 +52,5 @@ export interface Config {
       | undefined;
   };
   readonly security: { readonly rls: 'enable' | 'warn' | 'off'; readonly acknowledgeRlsOff: boolean; readonly exposedSchemas: readonly string[] };
-  readonly connection: {
-    readonly connectTimeoutMs: number;
-    readonly lockTimeoutMs: number;
-    readonly retry: { readonly attempts: number; readonly maxWaitMs: number };
-  };
+  readonly connection: ConnectionConfig;
 }

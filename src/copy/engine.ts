@@ -9,8 +9,8 @@ import { scrub } from '../log/redact.js';
 import { PgshiftError } from '../errors/index.js';
 import type { CopyTableAction } from '../plan/model.js';
 import { assertLockHeld } from '../state/lock.js';
-import { describeServerError, maskServerValues } from './server-error.js';
-import { displayKey } from './key-display.js';
+import { describeServerError, maskServerValues } from '../db/server-error.js';
+import { displayKey } from '../plan/key-display.js';
 
 export interface CopyContext {
   readonly runId: string;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { introspect } from '../catalog/introspect.js';
 import type { TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
-import { Scope } from '../plan/scope.js';
+import { Scope } from '../catalog/scope.js';
 import { pairTables, schemaNaming, type TablePair } from '../mapping/table-pairs.js';
 import type { Relation } from './freeze.js';
 

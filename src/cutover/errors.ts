@@ -1,4 +1,4 @@
-import { describeServerError } from '../copy/server-error.js';
+import { describeServerError } from '../db/server-error.js';
 import { PgshiftError } from '../errors/index.js';
 
 /**

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { connectClient } from '../db/connect.js';
 import { PgshiftError } from '../errors/index.js';
-import { endpoints, sessionSettings } from '../plan/refresh.js';
+import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { appendAudit } from '../state/audit.js';
 import { stateDb } from '../state/db.js';
 import { acquireLock, type LockHandle } from '../state/lock.js';

@@ -4,7 +4,7 @@ import { introspect } from '../catalog/introspect.js';
 import type { Config } from '../config/types.js';
 import { PgshiftError } from '../errors/index.js';
 import { redactUrl } from '../log/redact.js';
-import { Scope } from '../plan/scope.js';
+import { Scope } from '../catalog/scope.js';
 import { appendAudit } from '../state/audit.js';
 import { stateDb } from '../state/db.js';
 import { acquireLock, type LockHandle } from '../state/lock.js';

@@ -4,7 +4,7 @@ import { connectClient } from '../db/connect.js';
 import { assertSessionPooling } from '../db/pooler.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
-import { endpoints, sessionSettings } from '../plan/refresh.js';
+import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { scrub } from '../log/redact.js';
 import { freezeWrites, frozenTables, unfreezeWrites, type Relation } from './freeze.js';
 import { updateRecord, type CutoverRow } from './record.js';

@@ -1,7 +1,6 @@
 import { PgshiftError } from '../errors/index.js';
 import { scrub } from '../log/redact.js';
-import { connectFailure } from '../preflight/gather.js';
-import { ipv6OnlyExplanation } from '../preflight/network.js';
+import { connectFailure, ipv6OnlyExplanation } from './network-failure.js';
 import type { ResolvedEndpoint } from './endpoint.js';
 
 const TLS_CODES = new Set([

@@ -2,8 +2,7 @@ import pg from 'pg';
 import { logger } from '../log/logger.js';
 import { type ResolvedEndpoint, tlsOptions } from './endpoint.js';
 import { connectError } from './connect-error.js';
-import { connectFailure } from '../preflight/gather.js';
-import { ipv6OnlyExplanation } from '../preflight/network.js';
+import { connectFailure, ipv6OnlyExplanation } from './network-failure.js';
 import { quoteLiteral } from './ident.js';
 import { type RetryPolicy, withRetry } from './retry.js';
 

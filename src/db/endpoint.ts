@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import type { EndpointConfig, Provider, Side, SslMode } from '../config/types.js';
+import type { EndpointConfig, Provider, Side, SslMode } from './endpoint-config.js';
 import { PgshiftError } from '../errors/index.js';
 import { decodeLenient, redactUrl, registerSecret, registerUrlSecrets } from '../log/redact.js';
 

@@ -1,8 +1,8 @@
 import type { Catalog, CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { qualified, quoteIdent } from '../db/ident.js';
-import type { Finding } from '../plan/model.js';
-import { isReservedRole } from './supabase.js';
+import type { Finding } from '../errors/finding.js';
+import { isReservedRole } from '../config/supabase.js';
 
 /**
  * Owners and grants on the target. Every object pgshift creates is owned by the role it connects as (no ALTER

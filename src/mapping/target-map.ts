@@ -2,11 +2,11 @@ import { address } from '../catalog/address.js';
 import type { Catalog, CatalogObject, ColumnInfo, TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
-import type { Finding } from '../plan/model.js';
-import { Scope } from '../plan/scope.js';
+import type { Finding } from '../errors/finding.js';
+import { Scope } from '../catalog/scope.js';
 import { rewriteSchemaRefs, type Rewrite, type SchemaRule } from './rewrite.js';
 import { planRoles } from './roles.js';
-import { extensionSchemaOf, isManagedSchema, isReservedRole } from './supabase.js';
+import { extensionSchemaOf, isManagedSchema, isReservedRole } from '../config/supabase.js';
 import { API_ROLES } from './api-roles.js';
 
 export interface TableRef {

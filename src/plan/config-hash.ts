@@ -1,6 +1,6 @@
 import type { Config } from '../config/types.js';
 import { redactUrl } from '../log/redact.js';
-import { canonicalJson, sha256 } from './hash.js';
+import { canonicalJson, sha256 } from '../state/hash.js';
 
 /** A hash of everything in the config that shapes a plan; secrets are redacted first, the file path left out. */
 export function configHash(config: Config): string {

@@ -2,8 +2,8 @@ import type { Catalog, CatalogObject, TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { CheckpointRow } from '../state/snapshot.js';
 import type { CopyTableAction, Finding } from './model.js';
-import { keyIsDisplayable } from '../copy/key-display.js';
-import type { Scope } from './scope.js';
+import { keyIsDisplayable } from './key-display.js';
+import type { Scope } from '../catalog/scope.js';
 
 export function copyAddress(t: { schema: string; name: string }): string {
   return `copy ${t.schema}.${t.name}`;

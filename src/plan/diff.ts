@@ -3,10 +3,10 @@ import type { Catalog, CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { StateSnapshot } from '../state/snapshot.js';
 import { qualified } from '../db/ident.js';
-import { sha256 } from './hash.js';
+import { sha256 } from '../state/hash.js';
 import type { Action, Finding, Plan, PlanSummary } from './model.js';
 import { copiesNeededBy, copyActions } from './copy-actions.js';
-import { Scope } from './scope.js';
+import { Scope } from '../catalog/scope.js';
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 
 export interface PlanInput {

@@ -1,4 +1,5 @@
 import type { ObjectKind } from '../catalog/types.js';
+import type { Finding, Severity } from '../errors/finding.js';
 
 /** What an action does to its object, as `terraform plan` says it. */
 export type ChangeKind = 'create' | 'resume' | 'update' | 'delete' | 'noop';
@@ -63,15 +64,7 @@ export interface VerifyAction extends ActionBase {
 export type Action = CreateObjectAction | SetSequenceValueAction | CopyTableAction | VerifyAction;
 export type ActionKind = Action['kind'];
 
-export type Severity = 'warning' | 'blocker';
-
-export interface Finding {
-  readonly code: string;
-  readonly severity: Severity;
-  readonly address?: string;
-  readonly message: string;
-  readonly hint?: string;
-}
+export type { Finding, Severity };
 
 export interface PlanSummary {
   readonly add: number;

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PgshiftError } from '../errors/index.js';
 import { scrubDeep } from '../log/redact.js';
-import { canonicalJson, sha256 } from './hash.js';
+import { canonicalJson, sha256 } from '../state/hash.js';
 import type { Plan } from './model.js';
 
 export interface SavedPlan {

@@ -2,8 +2,8 @@ import type pg from 'pg';
 import { introspect } from '../catalog/introspect.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
-import { connectClient, type SessionSettings } from '../db/connect.js';
-import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
+import { connectClient } from '../db/connect.js';
+import { endpoints, sessionSettings, type Endpoints } from '../db/endpoints.js';
 import { assertSessionPooling } from '../db/pooler.js';
 import { endpointFacts, gatherServerFacts, preflight, preflightFindings } from '../preflight/index.js';
 import type { ServerFacts } from '../preflight/facts.js';
@@ -11,19 +11,6 @@ import { readState, type StateSnapshot } from '../state/snapshot.js';
 import { configHash } from './config-hash.js';
 import { computePlan } from './diff.js';
 import type { Plan } from './model.js';
-
-export function sessionSettings(config: Config): SessionSettings {
-  return { connectTimeoutMs: config.connection.connectTimeoutMs, lockTimeoutMs: config.connection.lockTimeoutMs, retry: config.connection.retry };
-}
-
-export interface Endpoints {
-  readonly source: ResolvedEndpoint;
-  readonly target: ResolvedEndpoint;
-}
-
-export function endpoints(config: Config): Endpoints {
-  return { source: resolveEndpoint(config.source), target: resolveEndpoint(config.target) };
-}
 
 export interface Refreshed {
   readonly source: Catalog;

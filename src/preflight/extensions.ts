@@ -1,4 +1,4 @@
-import type { Provider } from '../config/types.js';
+import type { Provider } from '../db/endpoint-config.js';
 import type { PreflightItem, ServerFacts } from './facts.js';
 
 export interface DeprecatedExtension {

@@ -2,7 +2,8 @@
  * What preflight knows about the two sides, gathered once (./gather.ts) and judged by pure functions
  * (./checks/*.ts). Facts hold no secret: host names, ports, roles, settings and extension names only.
  */
-import type { Provider, Side, SslMode } from '../config/types.js';
+import type { Provider, Side, SslMode } from '../db/endpoint-config.js';
+import type { ConnectFailure } from '../db/network-failure.js';
 import type { Pooling } from '../db/pooler.js';
 
 /** The connection as configured (from the resolved endpoint, without user or password). */
@@ -14,11 +15,6 @@ export interface EndpointFacts {
   readonly sslMode: SslMode;
   readonly caFile: boolean;
   readonly loopback: boolean;
-}
-
-/** The network error behind a failed connection (ENETUNREACH, EHOSTUNREACH, ENOTFOUND, ECONNREFUSED, ...). */
-export interface ConnectFailure {
-  readonly errno: string | undefined;
 }
 
 export interface InstalledExtension {

@@ -4,27 +4,10 @@
  */
 import type pg from 'pg';
 import type { ResolvedEndpoint } from '../db/endpoint.js';
-import type { AvailableExtension, ConnectFailure, EndpointFacts, InstalledExtension, ServerFacts } from './facts.js';
+import type { AvailableExtension, EndpointFacts, InstalledExtension, ServerFacts } from './facts.js';
 
 export function endpointFacts(ep: ResolvedEndpoint): EndpointFacts {
   return { side: ep.side, provider: ep.provider, host: ep.host, port: ep.port, sslMode: ep.sslMode, caFile: ep.caFile !== undefined, loopback: ep.loopback };
-}
-
-/** The system error code behind a failed connection (through PgshiftError causes and Node's AggregateError). */
-export function connectFailure(err: unknown): ConnectFailure {
-  const seen = new Set<unknown>();
-  const find = (e: unknown): string | undefined => {
-    if (!e || typeof e !== 'object' || seen.has(e)) return undefined;
-    seen.add(e);
-    const x = e as { code?: unknown; errors?: unknown[]; cause?: unknown };
-    if (typeof x.code === 'string' && /^E[A-Z]+$/.test(x.code)) return x.code;
-    for (const inner of Array.isArray(x.errors) ? x.errors : []) {
-      const c = find(inner);
-      if (c) return c;
-    }
-    return find(x.cause);
-  };
-  return { errno: find(err) };
 }
 
 /** A duration in milliseconds as PostgreSQL prints it (0, 500ms, 30s, 2min, 1h). */

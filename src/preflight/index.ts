@@ -3,7 +3,7 @@
  * the warnings and blockers to its findings (src/plan/refresh.ts), so apply refuses what cannot work before it
  * changes anything. Codes are stable and listed in docs/preflight.md.
  */
-import type { Finding } from '../plan/model.js';
+import type { Finding } from '../errors/finding.js';
 import { connectionItems } from './connections.js';
 import { extensionItems } from './extensions.js';
 import type { PreflightFacts, PreflightItem, PreflightMode } from './facts.js';
@@ -13,10 +13,10 @@ import { statementTimeoutItems } from './statement-timeout.js';
 import { tlsItems } from './tls.js';
 
 export type { PreflightFacts, PreflightItem, PreflightLevel, PreflightMode, SideFacts } from './facts.js';
-export { connectFailure, endpointFacts, gatherServerFacts } from './gather.js';
+export { endpointFacts, gatherServerFacts } from './gather.js';
+export { connectFailure, ipv6OnlyExplanation, supabaseDirectRef } from '../db/network-failure.js';
 export { connectionsNeeded } from './connections.js';
 export { DEPRECATED_EXTENSIONS } from './extensions.js';
-export { ipv6OnlyExplanation, supabaseDirectRef } from './network.js';
 
 export function preflight(facts: PreflightFacts, mode: PreflightMode): PreflightItem[] {
   const items: PreflightItem[] = [];

@@ -1,28 +1,6 @@
-import type { ConnectFailure, EndpointFacts, PreflightItem } from './facts.js';
+import { ipv6OnlyExplanation, type ConnectFailure } from '../db/network-failure.js';
+import type { EndpointFacts, PreflightItem } from './facts.js';
 
-const SUPABASE_DIRECT = /^db\.([a-z0-9]+)\.supabase\.co$/i;
-/** What a connection to an IPv6-only host looks like from a network without IPv6. */
-const IPV6_UNREACHABLE = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL']);
-
-/** The project ref of Supabase's direct host db.<ref>.supabase.co, or null for any other host. */
-export function supabaseDirectRef(host: string): string | null {
-  return SUPABASE_DIRECT.exec(host)?.[1] ?? null;
-}
-
-/**
- * When a connection to db.<ref>.supabase.co failed the way an IPv6-only host fails from an IPv4-only network, the
- * explanation and the fix (the session pooler); null otherwise.
- */
-export function ipv6OnlyExplanation(host: string, errno: string | undefined): { message: string; hint: string } | null {
-  const ref = supabaseDirectRef(host);
-  if (ref === null || errno === undefined || !IPV6_UNREACHABLE.has(errno)) return null;
-  return {
-    message:
-      `${host} could not be reached (${errno}): Supabase's direct host has only an IPv6 address unless the project has the IPv4 add-on, ` +
-      (errno === 'ENOTFOUND' ? 'and no address this machine can use was found for it (or the project ref is wrong)' : 'and this network has no IPv6 route'),
-    hint: `Use the session pooler instead (IPv4): host aws-N-<region>.pooler.supabase.com, port 5432 (not the transaction pooler's 6543), user postgres.${ref}; Dashboard > Connect > Session pooler shows the exact URL. Or enable the project's IPv4 add-on.`,
-  };
-}
 
 export function networkItems(ep: EndpointFacts, failure: ConnectFailure | undefined): PreflightItem[] {
   if (!failure) return [];

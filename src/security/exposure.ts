@@ -6,8 +6,8 @@ import { introspect } from '../catalog/introspect.js';
 import { connectClient } from '../db/connect.js';
 import { API_ROLES } from '../mapping/api-roles.js';
 import { mapForTarget } from '../mapping/target-map.js';
-import { endpoints, sessionSettings } from '../plan/refresh.js';
-import { Scope } from '../plan/scope.js';
+import { endpoints, sessionSettings } from '../db/endpoints.js';
+import { Scope } from '../catalog/scope.js';
 
 export { API_ROLES } from '../mapping/api-roles.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { canonicalJson } from '../plan/hash.js';
+import { canonicalJson } from './hash.js';
 import type { Operator } from './runs.js';
 
 export const GENESIS_HASH = '0'.repeat(64);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type pg from 'pg';
-import { maskServerValues } from '../copy/server-error.js';
+import { maskServerValues } from '../db/server-error.js';
 import { scrub } from '../log/redact.js';
 
 export interface Operator {

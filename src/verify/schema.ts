@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Catalog } from '../catalog/types.js';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
-import type { Scope } from '../plan/scope.js';
+import type { Scope } from '../catalog/scope.js';
 import type { SchemaDifference, VerifyFinding } from './report.js';
 
 /**

@@ -6,7 +6,7 @@ import type { Config } from '../../src/config/types.js';
 import { renderPlanMarkdown, renderPlanText } from '../../src/cli/render/plan.js';
 import { computePlan, sequenceAtOrPast } from '../../src/plan/diff.js';
 import { configHash } from '../../src/plan/config-hash.js';
-import { canonicalJson } from '../../src/plan/hash.js';
+import { canonicalJson } from '../../src/state/hash.js';
 import { EMPTY_STATE_SERIAL, type StateSnapshot } from '../../src/state/snapshot.js';
 
 function config(extra = ''): Config {

@@ -10,7 +10,7 @@ import { PgshiftError } from '../../src/errors/index.js';
 import { connectionItems } from '../../src/preflight/connections.js';
 import { extensionItems } from '../../src/preflight/extensions.js';
 import type { EndpointFacts, ServerFacts, SideFacts } from '../../src/preflight/facts.js';
-import { connectFailure } from '../../src/preflight/gather.js';
+import { connectFailure } from '../../src/db/network-failure.js';
 import { preflight, preflightFindings } from '../../src/preflight/index.js';
 import { networkItems } from '../../src/preflight/network.js';
 import { statementTimeoutItems } from '../../src/preflight/statement-timeout.js';

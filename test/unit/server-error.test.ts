@@ -2,7 +2,7 @@
  * Server errors as pgshift keeps them (messages, checkpoint and run errors): no row value, whatever the class.
  */
 import { describe, expect, it } from 'vitest';
-import { describeServerError, maskServerValues } from '../../src/copy/server-error.js';
+import { describeServerError, maskServerValues } from '../../src/db/server-error.js';
 
 const err = (fields: Record<string, string>): Error => Object.assign(new Error(fields.message ?? ''), fields);
 

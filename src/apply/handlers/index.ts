@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { isTransient } from '../../db/retry.js';
 import { PgshiftError } from '../../errors/index.js';
-import { describeServerError } from '../../copy/server-error.js';
+import { describeServerError } from '../../db/server-error.js';
 import { scrub } from '../../log/redact.js';
 import { type Action, assertNever } from '../../plan/model.js';
 import type { RunContext } from './context.js';

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { loadConfig } from '../../config/index.js';
 import { withClient } from '../../db/connect.js';
-import { endpoints, sessionSettings } from '../../plan/refresh.js';
+import { endpoints, sessionSettings } from '../../db/endpoints.js';
 import { checkChain, readAudit } from '../../state/audit.js';
 import { readState } from '../../state/snapshot.js';
 import { PgshiftError } from '../../errors/index.js';

@@ -4,7 +4,7 @@ import { liftFreezes, type LiftResult } from '../../cutover/lift.js';
 import { withClient } from '../../db/connect.js';
 import { assertSessionPooling } from '../../db/pooler.js';
 import { PgshiftError } from '../../errors/index.js';
-import { endpoints, sessionSettings } from '../../plan/refresh.js';
+import { endpoints, sessionSettings } from '../../db/endpoints.js';
 import { appendAudit } from '../../state/audit.js';
 import { forceUnlock, type UnlockResult } from '../../state/lock.js';
 import { migrateState } from '../../state/migrations.js';

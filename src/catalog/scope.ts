@@ -1,4 +1,4 @@
-import type { Catalog, CatalogObject, TableInfo } from '../catalog/types.js';
+import type { Catalog, CatalogObject, TableInfo } from './types.js';
 import type { Config } from '../config/types.js';
 
 function globToRegExp(glob: string): RegExp {

@@ -1,3 +1,7 @@
+/**
+ * The hashes pgshift records: canonical JSON and sha256, for the audit chain (./audit.ts) and the config and plan
+ * hashes that plans and runs carry. A stored hash must never change meaning: keep both functions as they are.
+ */
 import { createHash } from 'node:crypto';
 
 /** JSON with object keys sorted: the same value always gives the same text. */
