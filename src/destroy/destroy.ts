@@ -13,7 +13,7 @@ import { readState } from '../state/snapshot.js';
 import { dropSql } from './drop-sql.js';
 import { cutOverTo } from '../cutover/record.js';
 import { freezeStatus, unfreezeWrites, type FreezeStatus } from '../cutover/freeze.js';
-import { faultPoint } from '../cutover/steps.js';
+import { faultPoint } from '../cutover/step.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
 import { scrub } from '../log/redact.js';
