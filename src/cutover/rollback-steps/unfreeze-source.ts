@@ -15,7 +15,8 @@ export const unfreezeSource: RollbackStep = {
     await recordStep(ctx, 'unfreeze-source', async () => {
       if (!ctx.progress.sourceOpened) {
         ctx.deadline().check('unfreezing the source');
-        await makeFreezePermanent(ctx.s.target, ctx.id, ctx.set.relations, { side: 'target', budgetMs: ctx.config.cutover.maxWriteFreezeMs });
+        // the target's freeze covers the tables as the target names them (schemas.map)
+        await makeFreezePermanent(ctx.s.target, ctx.id, ctx.set.targetRelations, { side: 'target', budgetMs: ctx.config.cutover.maxWriteFreezeMs });
       }
       ctx.progress.sourceOpened = true;
       const n = await unfreezeWrites(ctx.s.source, { dropSchema: true });
