@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Config } from '../config/types.js';
 import { PgshiftError } from '../errors/index.js';
 import { redactUrl } from '../log/redact.js';
@@ -8,35 +7,21 @@ import { acquireLock, type LockHandle } from '../state/lock.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
 import { readState } from '../state/snapshot.js';
-import { runVerification } from '../verify/run.js';
-import { directed, migratedSet, type MigratedSet } from './context.js';
-import { backupPath, checkEnvFile, readEnvFile, readEnvValue, restoreIfSwitched, setEnvValue, sha256, writeBackup, writeFileAtomic } from './env-file.js';
+import { migratedSet } from './context.js';
+import { checkEnvFile, restoreIfSwitched } from './env-file.js';
 import { withoutValues } from './errors.js';
-import { freezeStatus, frozenTables, makeFreezePermanent, unfreezeWrites } from './freeze.js';
-import { checkApplicationUrl } from './health.js';
-import { runSwitchCommand } from './hook.js';
+import { freezeStatus, frozenTables, unfreezeWrites } from './freeze.js';
+import { liftFreeze } from './lift.js';
+import { cutoverNotes, planOf, type CutoverPlan } from './plan.js';
 import { cutoverBlockers } from './preconditions.js';
-import { Deadline, freezeStep, liftFreeze, openSessions, step, type Sessions } from './steps.js';
-import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
-import { snapshotXmin, syncSequences, syncTables, type TableSync } from './sync.js';
+import { cutOverTo, insertRecord, latestRecord, updateRecord, type CutoverRow, type StepRecord } from './record.js';
+import { openSessions } from './sessions.js';
+import { runSteps, stepContext, type StepOptions } from './step.js';
+import { totals, type CutoverContext, type Progress, type SyncTotals } from './steps/cutover-context.js';
+import { cutoverSteps } from './steps/index.js';
 
-/** One `>` line of the cutover plan. */
-export interface CutoverStepPlan {
-  readonly step: string;
-  readonly title: string;
-  readonly detail: string;
-}
-
-export interface CutoverPlan {
-  readonly id: string;
-  /** Set when an interrupted cutover is resumed: the step it had reached. */
-  readonly resumeFrom: string | null;
-  readonly tables: number;
-  readonly sequences: number;
-  readonly maxWriteFreezeMs: number;
-  readonly steps: readonly CutoverStepPlan[];
-  readonly notes: readonly string[];
-}
+export type { CutoverPlan, CutoverStepPlan } from './plan.js';
+export type { SyncTotals } from './steps/cutover-context.js';
 
 export interface CutoverResult {
   readonly id: string;
@@ -50,62 +35,8 @@ export interface CutoverResult {
   readonly verificationId: string | null;
 }
 
-export interface SyncTotals {
-  readonly tables: number;
-  readonly written: number;
-  readonly deleted: number;
-}
-
-export interface CutoverOptions {
+export interface CutoverOptions extends StepOptions {
   confirm(plan: CutoverPlan): Promise<boolean>;
-  onStep?(step: string, state: 'start' | 'done', detail?: string): void;
-  /** Stops before the switch (the freeze is lifted): SIGINT. */
-  readonly signal?: AbortSignal;
-}
-
-/**
- * Where a running cutover stands, kept in memory so that its error path does not depend on the target answering:
- * before the switch (the freeze is lifted), while the switch is being recorded (unknown: the state decides), after.
- */
-interface Progress {
-  phase: 'before' | 'recording-switch' | 'switched';
-  backupFile: string | null;
-}
-
-const STEP_ORDER = ['started', 'health', 'catch-up', 'freeze', 'final-sync', 'sequences', 'verify', 'switching', 'switched', 'command', 'health-after', 'done'];
-
-export function stepIndex(step: string): number {
-  return STEP_ORDER.indexOf(step);
-}
-
-function totals(list: readonly TableSync[]): SyncTotals {
-  return { tables: list.length, written: list.reduce((n, t) => n + t.written, 0), deleted: list.reduce((n, t) => n + t.deleted, 0) };
-}
-
-export function planCutover(config: Config, set: MigratedSet, id: string, resumeFrom: string | null): CutoverPlan {
-  const sw = config.cutover.switch;
-  const steps: CutoverStepPlan[] = [];
-  const from = resumeFrom ? stepIndex(resumeFrom) + 1 : 0;
-  const add = (step: string, title: string, detail: string): void => {
-    if (stepIndex(step) >= from || (step === 'final-sync' && from <= stepIndex('verify'))) steps.push({ step, title, detail });
-  };
-  if (sw) add('health', 'check the application URL', `${redactUrl(sw.value)} answers (prepared statements off), before anything changes`);
-  add('catch-up', 'catch up', `re-copy what changed on the source since the copy, while it still takes writes (${set.tables.length} tables)`);
-  add('freeze', 'freeze writes on source', `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms (then ${config.cutover.onDrainTimeout})`);
-  add('final-sync', 'final sync', 'range checksums find what changed since the catch-up; exactly those rows are re-copied, deletes included');
-  add('sequences', 'sync sequences', `${set.sequences.length} sequences set from the source's final values`);
-  add('verify', 'verify', `row counts + ${config.cutover.verify === 'full' ? 'full checksums (cutover.verify: full)' : `${config.verify.sample.percent}% sample of the tables the final sync wrote (it proved the others unchanged), schema, sequences`}`);
-  if (sw) {
-    add('switching', `switch ${sw.variable}`, `in ${sw.envFile} to ${redactUrl(sw.value)} (the old value kept in a 0600 backup next to it)`);
-    if (sw.command) add('command', 'run the switch command', sw.command);
-    add('health-after', 'check the application URL', 'again, after the switch');
-  }
-  const notes = [
-    `The write freeze aborts (writes resume on the source, nothing else changes) if it would pass ${config.cutover.maxWriteFreezeMs} ms before the switch; should pgshift die inside it, the source ends it by itself at that deadline.`,
-    'After the switch the source stays frozen (stray writes fail) until `pgshift rollback` lifts it.',
-  ];
-  if (!sw) notes.push('No cutover.switch is configured: point the application at the target yourself once the cutover is done.');
-  return { id, resumeFrom, tables: set.tables.length, sequences: set.sequences.length, maxWriteFreezeMs: config.cutover.maxWriteFreezeMs, steps, notes };
 }
 
 /**
@@ -147,7 +78,8 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
       resume = undefined;
     }
     const id = resume?.id ?? newRunId();
-    const plan = planCutover(config, set, id, resume ? resume.step : null);
+    const steps = cutoverSteps(config);
+    const plan = planOf(steps, { config, set, id, resume, notes: cutoverNotes(config) });
     // declining (or Ctrl-C at the question) to resume a cutover stopped inside its freeze must not leave the source frozen
     const declined = async (why: string): Promise<void> => {
       if (resume && resume.switchedAt === null && (await frozenTables(s.source)).length > 0) {
@@ -176,11 +108,18 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
         envFile: sw?.envFile ?? null, variable: sw?.variable ?? null, newValueRedacted: sw ? redactUrl(sw.value) : null,
       });
     }
-    const at = resume ? stepIndex(resume.step) + 1 : 0;
     const started = new Date();
     const progress: Progress = { phase: resume?.switchedAt ? 'switched' : 'before', backupFile: resume?.backupFile ?? null };
     try {
-      const result = await drive(config, s, set, id, at, resume, o, progress);
+      const ctx: CutoverContext = stepContext({ config, set, s, id, resume, o }, {
+        progress, catchUp: [], final: [], finalRan: false, sequences: 0, verificationId: null, freezeMs: null,
+      });
+      await runSteps(steps, ctx);
+      await updateRecord(s.control, id, { status: 'done', step: 'done', finished: true });
+      const row = await latestRecord(s.control, 'cutover');
+      const result = {
+        id, status: 'done' as const, freezeMs: ctx.freezeMs, steps: row?.steps ?? [], sync: { catchUp: totals(ctx.catchUp), final: totals(ctx.final) }, sequences: ctx.sequences, verificationId: ctx.verificationId,
+      };
       await finishRun(s.control, runId, 'succeeded', { freezeMs: result.freezeMs });
       await appendAudit(s.control, { command: 'cutover', ...currentOperator(), runId, startedAt: started, outcome: 'done', counts: { freezeMs: result.freezeMs ?? 0, rowsWritten: result.sync.final.written + result.sync.catchUp.written, rowsDeleted: result.sync.final.deleted + result.sync.catchUp.deleted, sequences: result.sequences } });
       return { ...result, plan };
@@ -215,149 +154,4 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
     await lock?.release().catch(() => undefined);
     await s.close();
   }
-}
-
-async function drive(
-  config: Config, s: Sessions, set: MigratedSet, id: string, at: number, resume: CutoverRow | undefined, o: CutoverOptions, progress: Progress,
-): Promise<Omit<CutoverResult, 'plan'>> {
-  const sw = config.cutover.switch;
-  const ctl = s.control;
-  const toTarget = directed(set, 'to-target');
-  const cwd = config.file ? path.dirname(config.file) : undefined;
-  // the application URL reaches the target: its tables as the target names them
-  const healthTables = set.pairs.slice(0, 3).map((p) => ({ schema: p.target.schema, name: p.target.name }));
-  let catchUp: TableSync[] = [];
-  let final: TableSync[] = [];
-  let sequences = 0;
-  let verificationId: string | null = null;
-  let finalRan = false;
-
-  if (sw && at <= stepIndex('health')) {
-    await step(ctl, id, 'health', o, async () => {
-      const h = await checkApplicationUrl(sw.value, { tables: healthTables, ...(config.target.caFile ? { caFile: config.target.caFile } : {}), ...(config.target.sslMode ? { sslMode: config.target.sslMode } : {}) });
-      if (!h.ok) {
-        throw new PgshiftError('CUTOVER_ABORTED', `the application URL (${redactUrl(sw.value)}) does not work: ${h.problems.join('; ')}`, {
-          hint: 'Nothing was changed. Fix cutover.switch.value (or the target), then run `pgshift cutover` again.',
-        });
-      }
-      return { value: undefined, detail: `${h.latencyMs} ms, ${h.pooling} pooling` };
-    });
-  }
-  // what the catch-up has seen: the final sync compares only tables written since (or whose counts moved)
-  let sinceCatchUp: string | undefined;
-  if (at <= stepIndex('catch-up')) {
-    catchUp = await step(ctl, id, 'catch-up', o, async () => {
-      sinceCatchUp = await snapshotXmin(s.source);
-      const r = await syncTables(toTarget.tables, { from: s.source, to: s.target });
-      const t = totals(r);
-      return { value: r, detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`, counts: { catchUpWritten: t.written, catchUpDeleted: t.deleted } };
-    });
-  }
-
-  // the freeze: its budget counts from the first lock request (writers wait from then)
-  let freezeStart = resume?.frozenAt?.getTime() ?? Date.now();
-  if (at <= stepIndex('freeze')) freezeStart = await freezeStep(ctl, id, 'freeze', o, s.source, set.relations, config, resume, 'source');
-  const deadline = new Deadline(freezeStart, config.cutover.maxWriteFreezeMs, o.signal);
-  if (at < stepIndex('switching')) {
-    deadline.check('the final sync');
-    if ((await frozenTables(s.source)).length < set.relations.length) {
-      throw new PgshiftError('CUTOVER_ABORTED', 'the source is not (fully) frozen any more: the freeze ended or its triggers were removed while the cutover was stopped', { hint: 'Run `pgshift cutover` again.' });
-    }
-    const budget = `SET statement_timeout = ${Math.max(1, deadline.remaining())}`;
-    await Promise.all([s.source.query(budget), s.target.query(budget)]);
-    try {
-      finalRan = sinceCatchUp !== undefined;
-      final = await step(ctl, id, 'final-sync', o, async () => {
-        const r = await syncTables(toTarget.tables, { from: s.source, to: s.target }, {
-          checkDeadline: () => deadline.check('the final sync'),
-          ...(sinceCatchUp ? { unchangedSince: sinceCatchUp } : {}),
-        });
-        const t = totals(r);
-        return { value: r, detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`, counts: { finalWritten: t.written, finalDeleted: t.deleted } };
-      });
-      deadline.check('the sequences');
-      sequences = await step(ctl, id, 'sequences', o, async () => {
-        const n = await syncSequences(toTarget.sequences, { from: s.source, to: s.target });
-        return { value: n, detail: `${n} sequences set`, counts: { sequences: n } };
-      });
-    } catch (err) {
-      if ((err as { code?: string }).code === '57014') deadline.check('the final sync');
-      throw err;
-    } finally {
-      await Promise.all([s.source.query('SET statement_timeout = 0'), s.target.query('SET statement_timeout = 0')]).catch(() => undefined);
-    }
-    deadline.check('the verification');
-    verificationId = await step(ctl, id, 'verify', o, async () => {
-      // the tables the final sync did not touch were proven unchanged inside this freeze (xmin and counts); a
-      // sync that did not run here (a resume) proves nothing: then every table is compared
-      const touched = finalRan ? new Set(final.map((t) => t.table)) : undefined;
-      const v = await runVerification(config.cutover.verify === 'full' ? config : { ...config, verify: { ...config.verify, checksums: 'sampled' } }, {
-        runId: id,
-        strict: true,
-        ...(touched && config.cutover.verify !== 'full' ? { onlyTables: touched } : {}),
-      });
-      if (!v.ok) {
-        throw new PgshiftError('CUTOVER_ABORTED', `the verification inside the freeze found differences in ${v.summary.tablesWithDifferences} table(s) and ${v.summary.schemaDifferences} schema object(s): the cutover was aborted`, {
-          hint: `Nothing was switched and the source takes writes again. Read the report: \`pgshift verify\` (report ${v.id}).`,
-        });
-      }
-      return { value: v.id, detail: `passed (${v.summary.rowsCompared} rows compared, report ${v.id})` };
-    });
-    deadline.check('the switch');
-  }
-
-  // the switch point: the source's freeze becomes permanent first (refused when its deadline came first: then the
-  // switch does not happen), so a crash from here on cannot leave the source taking writes after the switch
-  const seal = async (): Promise<void> => {
-    if (progress.phase === 'switched') return; // resumed after the switch was recorded: the freeze is on purpose now
-    deadline.check('the switch');
-    await makeFreezePermanent(s.source, id, set.relations, { side: 'source', budgetMs: config.cutover.maxWriteFreezeMs });
-  };
-  const recordSwitch = async (): Promise<void> => {
-    progress.phase = 'recording-switch';
-    await updateRecord(ctl, id, { switchedAt: 'now' });
-    progress.phase = 'switched';
-  };
-  if (sw && at <= stepIndex('switched')) {
-    await step(ctl, id, 'switching', o, async () => {
-      await seal();
-      const backup = backupPath(sw.envFile, id);
-      const text = readEnvFile(sw.envFile);
-      const current = readEnvValue(text, sw.variable);
-      // resumed after the file was written: the backup already holds the old value
-      if (current === sw.value && !(await recordById(ctl, id))?.backupFile) {
-        throw new PgshiftError('ENV_FILE_INVALID', `${sw.variable} in ${sw.envFile} already holds the new value, and pgshift has no backup of the value before it`, {
-          hint: `A rollback could not restore it. Put the application's current value back in ${sw.envFile}, then run \`pgshift cutover\` again.`,
-        });
-      }
-      if (current !== sw.value) {
-        writeBackup(backup, sw.variable, current);
-        await updateRecord(ctl, id, { backupFile: backup, oldValueSha256: sha256(current) });
-        progress.backupFile = backup;
-        writeFileAtomic(sw.envFile, setEnvValue(text, sw.variable, sw.value));
-      }
-      await recordSwitch();
-      return { value: undefined, detail: `${sw.variable} in ${sw.envFile} now points at ${redactUrl(sw.value)}` };
-    });
-  } else if (!sw && at <= stepIndex('switched')) {
-    await seal();
-    await recordSwitch();
-  }
-  if (sw?.command && at <= stepIndex('command')) {
-    await step(ctl, id, 'command', o, async () => {
-      const h = await runSwitchCommand(sw.command, { cwd, direction: 'cutover' });
-      return { value: undefined, detail: `exit 0 in ${h.ms} ms` };
-    });
-  }
-  const freezeMs = Date.now() - freezeStart;
-  await updateRecord(ctl, id, { freezeMs });
-  if (sw && at <= stepIndex('health-after')) {
-    await step(ctl, id, 'health-after', o, async () => {
-      const h = await checkApplicationUrl(sw.value, { tables: healthTables, ...(config.target.caFile ? { caFile: config.target.caFile } : {}), ...(config.target.sslMode ? { sslMode: config.target.sslMode } : {}) });
-      return { value: undefined, detail: h.ok ? `${h.latencyMs} ms` : `problems: ${h.problems.join('; ')}` };
-    });
-  }
-  await updateRecord(ctl, id, { status: 'done', step: 'done', finished: true });
-  const row = await latestRecord(ctl, 'cutover');
-  return { id, status: 'done', freezeMs, steps: row?.steps ?? [], sync: { catchUp: totals(catchUp), final: totals(final) }, sequences, verificationId };
 }

@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { connectClient } from '../db/connect.js';
 import { PgshiftError } from '../errors/index.js';
+import { logger } from '../log/logger.js';
+import { scrub } from '../log/redact.js';
 import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { appendAudit } from '../state/audit.js';
 import { stateDb } from '../state/db.js';
@@ -77,5 +79,45 @@ export async function liftFreezes(config: Config): Promise<LiftResult> {
   } finally {
     await lock?.release().catch(() => undefined);
     await Promise.all([control, source].map((c: pg.Client) => c.end().catch(() => undefined)));
+  }
+}
+
+function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Lifts the freeze on one side in an error path of a cutover or rollback, before anything else is touched: through
+ * the session that placed it (whatever transaction it was in is rolled back first), else through a new session.
+ * Never throws: when both fail, a freeze placed before the switch still ends by itself at its deadline; what
+ * happened is logged.
+ */
+export async function liftFreeze(config: Config, side: 'source' | 'target', session: pg.Client): Promise<boolean> {
+  const drop = { dropSchema: side === 'source' };
+  try {
+    await within(15_000, (async () => {
+      await session.query('ROLLBACK').catch(() => undefined);
+      await unfreezeWrites(session, drop);
+    })());
+    return true;
+  } catch (first) {
+    let fresh: pg.Client | undefined;
+    try {
+      fresh = await connectClient(endpoints(config)[side], sessionSettings(config));
+      await within(15_000, unfreezeWrites(fresh, drop));
+      return true;
+    } catch (err) {
+      logger().error(
+        { side, error: scrub(err instanceof Error ? err.message : String(err)), first: scrub(first instanceof Error ? first.message : String(first)) },
+        `the write freeze on the ${side} could not be lifted: it ends by itself at its deadline if the switch was not reached; else run \`pgshift rollback\` or \`pgshift unlock --freeze\``,
+      );
+      return false;
+    } finally {
+      await fresh?.end().catch(() => undefined);
+    }
   }
 }

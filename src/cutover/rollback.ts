@@ -1,33 +1,31 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { introspect } from '../catalog/introspect.js';
 import type { Config } from '../config/types.js';
 import { PgshiftError } from '../errors/index.js';
-import { redactUrl } from '../log/redact.js';
 import { Scope } from '../catalog/scope.js';
 import { appendAudit } from '../state/audit.js';
 import { stateDb } from '../state/db.js';
 import { acquireLock, type LockHandle } from '../state/lock.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
-import { runVerification } from '../verify/run.js';
 import { schemaNaming } from '../mapping/table-pairs.js';
-import { directed, migratedSet, type MigratedSet } from './context.js';
-import type { CutoverPlan, CutoverStepPlan, SyncTotals } from './cutover.js';
+import { migratedSet } from './context.js';
 import { readBackup, readEnvFile, readEnvValue, setEnvValue, writeFileAtomic } from './env-file.js';
-import { freezeStatus, frozenTables, makeFreezePermanent, unfreezeWrites } from './freeze.js';
-import { runSwitchCommand } from './hook.js';
-import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
-import { Deadline, freezeStep, liftFreeze, openSessions, step, type Sessions } from './steps.js';
 import { withoutValues } from './errors.js';
-import { snapshotXmin, syncSequences, syncTables } from './sync.js';
+import { freezeStatus, unfreezeWrites } from './freeze.js';
+import { liftFreeze } from './lift.js';
+import { planOf, rollbackNotes, type CutoverPlan } from './plan.js';
+import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
+import { rollbackSteps, unfreezeSource } from './rollback-steps/index.js';
+import type { RollbackContext } from './rollback-steps/rollback-context.js';
+import { openSessions, type Sessions } from './sessions.js';
+import { runSteps, stepContext, type StepOptions } from './step.js';
+import type { SyncTotals } from './steps/cutover-context.js';
 
-export interface RollbackOptions {
+export interface RollbackOptions extends StepOptions {
   confirm(plan: CutoverPlan): Promise<boolean>;
-  onStep?(step: string, state: 'start' | 'done', detail?: string): void;
   /** Past the rollback window, or losing what the source cannot hold: go on anyway. */
   readonly force?: boolean;
-  readonly signal?: AbortSignal;
 }
 
 export interface RollbackResult {
@@ -42,9 +40,6 @@ export interface RollbackResult {
   readonly lost: readonly string[];
   readonly steps: readonly StepRecord[];
 }
-
-const STEPS = ['started', 'catch-up', 'freeze-target', 'carry-back', 'sequences', 'verify', 'unfreeze-source', 'switching', 'switched', 'command', 'done'];
-const at = (s: string): number => STEPS.indexOf(s);
 
 /** Target-only tables (in the migrated schemas) and target-only columns of migrated tables: what a rollback cannot carry. */
 async function whatWouldBeLost(config: Config, s: Sessions): Promise<string[]> {
@@ -68,28 +63,6 @@ async function whatWouldBeLost(config: Config, s: Sessions): Promise<string[]> {
     for (const c of t.columns) if (!cols.has(c.name)) lost.push(`column ${t.schema}.${t.name}.${c.name} (added on the target)`);
   }
   return lost.sort();
-}
-
-function planRollback(config: Config, set: MigratedSet, id: string, resumeFrom: string | null, lost: readonly string[]): CutoverPlan {
-  const sw = config.cutover.switch;
-  const from = resumeFrom ? at(resumeFrom) + 1 : 0;
-  const steps: CutoverStepPlan[] = [];
-  const add = (s: string, title: string, detail: string): void => {
-    if (at(s) >= from) steps.push({ step: s, title, detail });
-  };
-  add('catch-up', 'catch up', 'carry what the application wrote on the target back to the source while it still writes there');
-  add('freeze-target', 'freeze writes on target', `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms`);
-  add('carry-back', 'carry back', 'range checksums find what the application wrote on the target since the cutover; exactly those rows go back to the source, deletes included');
-  add('sequences', 'sync sequences back', `${set.sequences.length} sequences set on the source from the target`);
-  add('verify', 'verify', 'the source holds what the target holds');
-  add('unfreeze-source', 'unfreeze the source', 'drop the write freeze: the source takes writes again');
-  if (sw) {
-    add('switching', `switch ${sw.variable} back`, `in ${sw.envFile} to its value before the cutover (from the 0600 backup)`);
-    if (sw.command) add('command', 'run the switch command', sw.command);
-  }
-  const notes = ['The target stays frozen afterwards (stray writes to it fail) until the next `pgshift cutover`.'];
-  for (const l of lost) notes.push(`LOST (not carried back, --force): ${l}`);
-  return { id, resumeFrom, tables: set.tables.length, sequences: set.sequences.length, maxWriteFreezeMs: config.cutover.maxWriteFreezeMs, steps, notes };
 }
 
 const NONE: SyncTotals = { tables: 0, written: 0, deleted: 0 };
@@ -163,7 +136,7 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
     const sealed = resume !== undefined && resume.frozenAt !== null && (await freezeStatus(s.target)).state === 'permanent';
     // an interrupted rollback whose target freeze outlived the budget (or ended by itself on the server): lift it and start over
     if (
-      resume && resume.frozenAt && !sealed && at(resume.step) < at('unfreeze-source') &&
+      resume && resume.frozenAt && !sealed && !unfreezeSource.done(resume) &&
       (Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs || (await freezeStatus(s.target)).state === 'expired')
     ) {
       await unfreezeWrites(s.target, { dropSchema: false });
@@ -176,7 +149,8 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
       });
     }
     const id = resume?.id ?? newRunId();
-    const plan = planRollback(config, set, id, resume ? resume.step : null, lost);
+    const steps = rollbackSteps(config);
+    const plan = planOf(steps, { config, set, id, resume, notes: rollbackNotes(lost) });
     if (!(await o.confirm(plan))) return result('cancelled', { id, plan });
 
     await startRun(s.control, { id: runId, command: 'rollback', migration: config.name, planHash: null, ...currentOperator() });
@@ -187,11 +161,15 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
       });
     }
     const started = new Date();
-    const from = resume ? at(resume.step) + 1 : 0;
     // in memory, so that the error path does not depend on the state answering: has the source been opened?
-    const progress: RollbackProgress = { sourceOpened: from > at('unfreeze-source') || sealed };
+    const progress = { sourceOpened: (resume !== undefined && unfreezeSource.done(resume)) || sealed };
     try {
-      const r = await drive(config, s, set, id, cutover, from, resume, o, progress);
+      const ctx: RollbackContext = stepContext({ config, set, s, id, resume, o }, { cutover, progress, carried: NONE, sequences: 0 });
+      await runSteps(steps, ctx);
+      const freezeMs = Date.now() - ctx.freezeStart();
+      await updateRecord(s.control, id, { status: 'done', step: 'done', finished: true, freezeMs });
+      const row = await latestRecord(s.control, 'rollback');
+      const r = { id, status: 'done' as const, freezeMs, carriedBack: ctx.carried, sequences: ctx.sequences, steps: row?.steps ?? [] };
       await updateRecord(s.control, cutover.id, { status: 'rolled_back' });
       await finishRun(s.control, runId, 'succeeded', { freezeMs: r.freezeMs });
       await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, startedAt: started, outcome: 'done', counts: { freezeMs: r.freezeMs ?? 0, rowsWritten: r.carriedBack.written, rowsDeleted: r.carriedBack.deleted, sequences: r.sequences, lost: lost.length } });
@@ -215,104 +193,4 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
     await lock?.release().catch(() => undefined);
     await s.close();
   }
-}
-
-interface RollbackProgress {
-  /** Set when the lift of the source's freeze began: from then on the rollback only goes forward. */
-  sourceOpened: boolean;
-}
-
-async function drive(
-  config: Config, s: Sessions, set: MigratedSet, id: string, cutover: CutoverRow, from: number, resume: CutoverRow | undefined, o: RollbackOptions,
-  progress: RollbackProgress,
-): Promise<Omit<RollbackResult, 'plan' | 'lost'>> {
-  const ctl = s.control;
-  const sw = config.cutover.switch;
-  const cwd = config.file ? path.dirname(config.file) : undefined;
-  let carried = NONE;
-  let sequences = 0;
-  let freezeStart = resume?.frozenAt?.getTime() ?? Date.now();
-  // what the catch-up has seen: the carry-back inside the freeze compares only tables written since
-  let sinceCatchUp: string | undefined;
-  const toSource = directed(set, 'to-source');
-  if (from <= at('catch-up')) {
-    await step(ctl, id, 'catch-up', o, async () => {
-      sinceCatchUp = await snapshotXmin(s.target);
-      const r = await syncTables(toSource.tables, { from: s.target, to: s.source }, { bypassFreeze: cutover.id });
-      const written = r.reduce((n, x) => n + x.written, 0);
-      const deleted = r.reduce((n, x) => n + x.deleted, 0);
-      return { value: undefined, detail: `${written} rows written, ${deleted} deleted on the source in ${r.length} tables` };
-    });
-  }
-  if (from <= at('freeze-target')) freezeStart = await freezeStep(ctl, id, 'freeze-target', o, s.target, set.targetRelations, config, resume, 'target');
-  const deadline = new Deadline(freezeStart, config.cutover.maxWriteFreezeMs, o.signal);
-  if (from < at('unfreeze-source')) {
-    deadline.check('the carry-back');
-    if ((await frozenTables(s.target)).length < set.relations.length) {
-      throw new PgshiftError('CUTOVER_ABORTED', 'the target is not (fully) frozen any more: the freeze ended or was removed while the rollback was stopped', { hint: 'Run `pgshift rollback` again.' });
-    }
-    carried = await step(ctl, id, 'carry-back', o, async () => {
-      // the source is frozen by the cutover (its id is the bypass of pgshift's own writes)
-      const r = await syncTables(toSource.tables, { from: s.target, to: s.source }, {
-        bypassFreeze: cutover.id,
-        checkDeadline: () => deadline.check('the carry-back'),
-        ...(sinceCatchUp ? { unchangedSince: sinceCatchUp } : {}),
-      });
-      const t = { tables: r.length, written: r.reduce((n, x) => n + x.written, 0), deleted: r.reduce((n, x) => n + x.deleted, 0) };
-      return { value: t, detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables`, counts: { carriedWritten: t.written, carriedDeleted: t.deleted } };
-    });
-    deadline.check('the sequences');
-    sequences = await step(ctl, id, 'sequences', o, async () => {
-      const n = await syncSequences(toSource.sequences, { from: s.target, to: s.source });
-      return { value: n, detail: `${n} sequences set on the source`, counts: { sequences: n } };
-    });
-    deadline.check('the verification');
-    await step(ctl, id, 'verify', o, async () => {
-      const v = await runVerification(config, { runId: id, full: true, strict: true });
-      if (!v.ok) {
-        throw new PgshiftError('CUTOVER_ABORTED', `after the carry-back the source and the target still differ in ${v.summary.tablesWithDifferences} table(s): the rollback was aborted`, {
-          hint: `The application stays on the target (it takes writes again). Read the report: \`pgshift verify\` (report ${v.id}).`,
-        });
-      }
-      return { value: v.id, detail: `passed (${v.summary.rowsCompared} rows compared)` };
-    });
-    deadline.check('unfreezing the source');
-  }
-  if (from <= at('unfreeze-source')) {
-    await step(ctl, id, 'unfreeze-source', o, async () => {
-      // the switch point of a rollback: the target's freeze becomes permanent first (refused when its deadline
-      // came first: the application then stays on the target), then the source takes writes again
-      if (!progress.sourceOpened) {
-        deadline.check('unfreezing the source');
-        await makeFreezePermanent(s.target, id, set.targetRelations, { side: 'target', budgetMs: config.cutover.maxWriteFreezeMs });
-      }
-      progress.sourceOpened = true;
-      const n = await unfreezeWrites(s.source, { dropSchema: true });
-      return { value: n, detail: `${n} tables take writes again` };
-    });
-  }
-  if (sw && from <= at('switched')) {
-    await step(ctl, id, 'switching', o, async () => {
-      const file = cutover.envFile ?? sw.envFile;
-      const backup = cutover.backupFile && existsSync(cutover.backupFile) ? readBackup(cutover.backupFile) : undefined;
-      if (!backup) {
-        await updateRecord(ctl, id, { switchedAt: 'now' });
-        return { value: undefined, detail: `no backup of ${sw.variable}: ${file} left as it is (--force); set it by hand` };
-      }
-      const text = readEnvFile(file);
-      if (readEnvValue(text, backup.variable) !== backup.value) writeFileAtomic(file, setEnvValue(text, backup.variable, backup.value));
-      await updateRecord(ctl, id, { switchedAt: 'now' });
-      return { value: undefined, detail: `${backup.variable} in ${file} is back to ${backup.value ? redactUrl(backup.value) : '(unset)'}` };
-    });
-  }
-  if (sw?.command && from <= at('command')) {
-    await step(ctl, id, 'command', o, async () => {
-      const h = await runSwitchCommand(sw.command, { cwd, direction: 'rollback' });
-      return { value: undefined, detail: `exit 0 in ${h.ms} ms` };
-    });
-  }
-  const freezeMs = Date.now() - freezeStart;
-  await updateRecord(ctl, id, { status: 'done', step: 'done', finished: true, freezeMs });
-  const row = await latestRecord(ctl, 'rollback');
-  return { id, status: 'done', freezeMs, carriedBack: carried, sequences, steps: row?.steps ?? [] };
 }

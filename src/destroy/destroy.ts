@@ -3,9 +3,11 @@ import { introspect } from '../catalog/introspect.js';
 import { orderForCreate } from '../catalog/order.js';
 import type { CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
-import { connectClient, withTransaction } from '../db/connect.js';
+import { connectClient } from '../db/connect.js';
 import { assertSessionPooling } from '../db/pooler.js';
-import { describeServerError } from '../db/server-error.js';
+import { execute, type ExecutionResult } from '../apply/executor.js';
+import { runAction } from '../apply/handlers/index.js';
+import type { DropObjectAction } from '../plan/model.js';
 import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { acquireLock } from '../state/lock.js';
 import { currentOperator, newRunId } from '../state/runs.js';
@@ -13,20 +15,15 @@ import { readState } from '../state/snapshot.js';
 import { dropSql } from './drop-sql.js';
 import { cutOverTo } from '../cutover/record.js';
 import { freezeStatus, unfreezeWrites, type FreezeStatus } from '../cutover/freeze.js';
-import { faultPoint } from '../cutover/steps.js';
+import { faultPoint } from '../cutover/step.js';
 import { PgshiftError } from '../errors/index.js';
 import { logger } from '../log/logger.js';
 import { scrub } from '../log/redact.js';
 
-export interface DestroyItem {
-  readonly address: string;
-  readonly sql: readonly string[];
-}
-
 export interface DestroyPlan {
   readonly target: string;
-  /** What pgshift created and will drop, dependents first. */
-  readonly items: readonly DestroyItem[];
+  /** What pgshift created and will drop, dependents first: one drop action each, run by the executor in this order. */
+  readonly items: readonly DropObjectAction[];
   /** Objects recorded in the state but no longer on the target (their records are removed). */
   readonly gone: readonly string[];
   readonly stateSchema: boolean;
@@ -40,14 +37,34 @@ export interface DestroyResult {
   readonly kept: ReadonlyArray<{ readonly address: string; readonly reason: string }>;
 }
 
+/**
+ * The drop of one object. No dependency edges: the list is in drop order (dependents first) and walked one at a time,
+ * and a drop that fails must neither stop the others nor hide the server's reason for the objects it leaves in use
+ * (each is tried; the server refuses the drop of an object another one still uses, without CASCADE).
+ */
+function dropAction(o: CatalogObject): DropObjectAction {
+  return { kind: 'drop_object', id: o.address, address: o.address, dependsOn: [], change: 'delete', reason: 'created by pgshift', phase: 'pre-data', locks: [], objectKind: o.kind, sql: dropSql(o) };
+}
+
 /** Exactly what pgshift created (the addresses in pgshift.objects), found on the target, dependents first. */
 export function destroyPlan(target: readonly CatalogObject[], recorded: ReadonlySet<string>, display: string, stateExists: boolean): DestroyPlan {
   const mine = target.filter((o) => recorded.has(o.address));
   const onTarget = new Set(target.map((o) => o.address));
-  const items = orderForCreate(mine)
-    .reverse()
-    .map((o) => ({ address: o.address, sql: dropSql(o) }));
+  const items = orderForCreate(mine).reverse().map(dropAction);
   return { target: display, items, gone: [...recorded].filter((a) => !onTarget.has(a)).sort(), stateSchema: stateExists };
+}
+
+/** The drops that did not happen, in plan order, each with the reason (the server's, without the address repeated). */
+function keptOf(plan: DestroyPlan, execution: ExecutionResult): Array<{ address: string; reason: string }> {
+  const done = new Set(execution.done);
+  const failed = new Map(execution.failed.map((f) => [f.id, f]));
+  return plan.items
+    .filter((a) => !done.has(a.id))
+    .map((a) => {
+      const f = failed.get(a.id);
+      const reason = !f ? 'not dropped: the run stopped before it' : f.message.startsWith(`${a.address}: `) ? f.message.slice(a.address.length + 2) : f.message;
+      return { address: a.address, reason };
+    });
 }
 
 const IN_FORCE: ReadonlyArray<FreezeStatus['state']> = ['active', 'permanent'];
@@ -104,8 +121,8 @@ async function withClientQuiet(config: Config, fn: (c: pg.Client) => Promise<voi
 
 /**
  * `pgshift destroy`: drops what pgshift created on the target (never an object that was there before, never with
- * CASCADE), each drop with the removal of its record in one transaction, then the state schema last, while it still
- * holds the lock. Refused while a write freeze pgshift placed is in force on either side.
+ * CASCADE) as drop actions walked by the executor, each drop with the removal of its record in one transaction, then
+ * the state schema last, while it still holds the lock. Refused while a write freeze pgshift placed is in force on either side.
  */
 export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Promise<boolean>, o: { force?: boolean } = {}): Promise<DestroyResult> {
   const eps = endpoints(config);
@@ -120,7 +137,8 @@ export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Pr
         hint: 'Run `pgshift rollback` first, or `pgshift destroy --force` if the application no longer uses it.',
       });
     }
-    const lock = await acquireLock(control, { runId: newRunId(), command: 'destroy', ...currentOperator() });
+    const runId = newRunId();
+    const lock = await acquireLock(control, { runId, command: 'destroy', ...currentOperator() });
     let released = false;
     try {
       // checked under the lock: no cutover or rollback can place a freeze from here on
@@ -140,19 +158,14 @@ export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Pr
       const catalog = await introspect(control);
       const plan = destroyPlan(catalog.objects, new Set(Object.keys(state.objects)), eps.target.display, true);
       if (!(await confirm(plan))) return { plan, status: 'cancelled', dropped: [], kept: [] };
-      const dropped: string[] = [];
-      const kept: Array<{ address: string; reason: string }> = [];
-      for (const item of plan.items) {
-        try {
-          await withTransaction(control, async () => {
-            for (const sql of item.sql) await control.query(sql);
-            await control.query('DELETE FROM pgshift.objects WHERE address = $1', [item.address]);
-          });
-          dropped.push(item.address);
-        } catch (err) {
-          kept.push({ address: item.address, reason: describeServerError(err) });
-        }
-      }
+      // the drops through the executor, one at a time in plan order, each with its record's removal under the lock fence
+      const execution = await execute(plan.items, {
+        concurrency: 1,
+        openWorker: () => connectClient(eps.target, sessionSettings(config)),
+        run: (action, client) => runAction(action, client, { runId, lockId: lock.lockId }),
+      });
+      const dropped = [...execution.done];
+      const kept = keptOf(plan, execution);
       if (plan.gone.length > 0) await control.query('DELETE FROM pgshift.objects WHERE address = ANY($1::text[])', [plan.gone]);
       if (kept.length > 0) return { plan, status: 'partial', dropped, kept };
       // pgshift's own schema, last, while the lock is still held (released first, another run could start on a

@@ -60,8 +60,18 @@ export interface VerifyAction extends ActionBase {
   readonly checksums: 'none' | 'sampled' | 'full';
 }
 
-/** The closed union of what apply can do. Every switch over `kind` ends in assertNever. */
-export type Action = CreateObjectAction | SetSequenceValueAction | CopyTableAction | VerifyAction;
+/**
+ * Drops one object pgshift created, with the removal of its record in pgshift.objects (`pgshift destroy`; change
+ * `delete`). Its statements come from the object's kind (src/destroy/drop-sql.ts), never with CASCADE.
+ */
+export interface DropObjectAction extends ActionBase {
+  readonly kind: 'drop_object';
+  readonly objectKind: ObjectKind;
+  readonly sql: readonly string[];
+}
+
+/** The closed union of what apply and destroy can do. Every switch over `kind` ends in assertNever. */
+export type Action = CreateObjectAction | SetSequenceValueAction | CopyTableAction | VerifyAction | DropObjectAction;
 export type ActionKind = Action['kind'];
 
 export type { Finding, Severity };

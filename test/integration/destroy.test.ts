@@ -91,4 +91,42 @@ describe('pgshift destroy', () => {
     expect(again.status).toBe(0);
     expect(again.stdout).toContain('Nothing to destroy');
   });
+
+  it('runs its drops through the executor: a drop the server refuses keeps that object (with the reason), the rest go', async () => {
+    const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
+    expect(applied.status, applied.stderr).toBe(0);
+    // an object pgshift did not create that uses one it did: dropping the table (never CASCADE) must fail
+    await withPg(dbs.targetUrl, (c) => c.query('CREATE VIEW public.my_patients AS SELECT id FROM data.patients'));
+    const r = runCli(['destroy', '-c', file, '--auto-approve', '--json'], env);
+    expect(r.status, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout) as {
+      status: string; dropped: string[]; kept: Array<{ address: string; reason: string }>;
+      plan: { items: Array<{ kind: string; change: string; address: string; sql: string[] }> };
+    };
+    expect(out.status).toBe('partial');
+    // the plan is drop actions, dependents first (an index before its table, the table before its schema)
+    expect(out.plan.items.every((i) => i.kind === 'drop_object' && i.change === 'delete')).toBe(true);
+    const at = (a: string): number => out.plan.items.findIndex((i) => i.address === a);
+    expect(at('table data.patients')).toBeGreaterThan(-1);
+    expect(at('table data.patients')).toBeLessThan(at('schema data'));
+    expect(out.plan.items.find((i) => i.address === 'table data.patients')?.sql).toEqual(['DROP TABLE IF EXISTS "data"."patients"']);
+    const kept = new Map(out.kept.map((k) => [k.address, k.reason]));
+    expect(kept.get('table data.patients')).toContain('SQLSTATE 2BP01'); // dependent objects still exist
+    expect(kept.get('table data.patients')).not.toContain('table data.patients:');
+    expect(kept.has('schema data')).toBe(true); // it still holds the kept table
+    expect(out.dropped).toContain('table data.audit_log');
+    expect(out.dropped.length + out.kept.length).toBe(out.plan.items.length);
+    // the dropped ones left pgshift.objects with their drop; the kept ones are still recorded; the state stays
+    const recorded = await withPg(dbs.targetUrl, async (c) => (await c.query<{ address: string }>('SELECT address FROM pgshift.objects')).rows.map((x) => x.address));
+    expect(recorded.sort()).toEqual([...kept.keys()].sort());
+    expect(r.stderr).toContain('Error [ACTION_FAILED]');
+    expect(r.stderr).toContain('table data.patients (');
+
+    await withPg(dbs.targetUrl, (c) => c.query('DROP VIEW public.my_patients'));
+    const again = runCli(['destroy', '-c', file, '--auto-approve'], env);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain('Destroy complete!');
+    const state = await withPg(dbs.targetUrl, async (c) => (await c.query("SELECT to_regnamespace('pgshift') IS NULL AS gone")).rows[0] as { gone: boolean });
+    expect(state.gone).toBe(true);
+  }, 120_000);
 });

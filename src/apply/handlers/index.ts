@@ -7,6 +7,7 @@ import { type Action, assertNever } from '../../plan/model.js';
 import type { RunContext } from './context.js';
 import { copyTableHandler } from './copy-table.js';
 import { createObject } from './create-object.js';
+import { dropObject } from './drop-object.js';
 import { setSequenceValue } from './set-sequence-value.js';
 import { verifyHandler } from './verify.js';
 
@@ -22,6 +23,8 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
       return copyTableHandler(action, client, ctx);
     case 'verify':
       return verifyHandler(client, ctx);
+    case 'drop_object':
+      return dropObject(action, client, ctx);
     default:
       return assertNever(action);
   }

@@ -1,4 +1,5 @@
-import type { CutoverPlan, CutoverResult } from '../../cutover/cutover.js';
+import type { CutoverResult } from '../../cutover/cutover.js';
+import type { CutoverPlan } from '../../cutover/plan.js';
 
 function seconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;

@@ -1,0 +1,22 @@
+import { directed } from '../context.js';
+import { recordStep, recorded } from '../step.js';
+import { snapshotXmin, syncTables } from '../sync.js';
+import type { RollbackStep } from './rollback-context.js';
+
+/** Carries what the application wrote on the target back to the source while it still writes there. */
+export const catchUpBack: RollbackStep = {
+  name: 'catch-up',
+  title: () => 'catch up',
+  describe: () => 'carry what the application wrote on the target back to the source while it still writes there',
+  done: (r) => recorded(r, 'catch-up'),
+  run: async (ctx) => {
+    await recordStep(ctx, 'catch-up', async () => {
+      // what the catch-up has seen: the carry-back inside the freeze compares only tables written since
+      ctx.sinceCatchUp = await snapshotXmin(ctx.s.target);
+      const r = await syncTables(directed(ctx.set, 'to-source').tables, { from: ctx.s.target, to: ctx.s.source }, { bypassFreeze: ctx.cutover.id });
+      const written = r.reduce((n, x) => n + x.written, 0);
+      const deleted = r.reduce((n, x) => n + x.deleted, 0);
+      return { value: undefined, detail: `${written} rows written, ${deleted} deleted on the source in ${r.length} tables` };
+    });
+  },
+};
