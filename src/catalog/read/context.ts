@@ -1,7 +1,5 @@
 import type pg from 'pg';
 
-import { quoteIdent, quoteLiteral } from '../../db/ident.js';
-
 import type { CatalogBuilder } from '../builder.js';
 import type { TableInfo } from '../types.js';
 
@@ -21,6 +19,7 @@ export interface IdentitySequence {
   readonly oid: number;
   readonly schema: string;
   readonly name: string;
+  /** START WITH ... CYCLE, as SEQUENCE NAME takes them */
   readonly options: string;
 }
 
@@ -55,15 +54,4 @@ export async function rows<T extends object>(ctx: ReadContext, sql: string, para
 /** aclitem[] as text (null when the object has the default privileges). */
 export function aclOf(acl: string[] | null | undefined): readonly string[] | null {
   return acl && acl.length > 0 ? [...acl].sort() : null;
-}
-
-/** ` WITH ("name"='value', ...)` from pg_class.reloptions (`name=value` strings), or '' when there are none. */
-export function withOptions(reloptions: readonly string[] | null | undefined): string {
-  if (!reloptions || reloptions.length === 0) return '';
-  const parts = reloptions.map((opt) => {
-    const eq = opt.indexOf('=');
-    const name = eq < 0 ? opt : opt.slice(0, eq);
-    return eq < 0 ? quoteIdent(name) : `${quoteIdent(name)}=${quoteLiteral(opt.slice(eq + 1))}`;
-  });
-  return ` WITH (${parts.join(', ')})`;
 }
