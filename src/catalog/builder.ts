@@ -1,7 +1,7 @@
 import { PgshiftError } from '../errors/pgshift-error.js';
 import type { CommentTarget } from './kinds/comment.js';
 import { KINDS, render, type KindSpec } from './kinds/registry.js';
-import type { CatalogObject, ObjectKind, Phase, TableInfo } from './types.js';
+import type { AclItem, CatalogObject, ObjectKind, Phase, TableInfo } from './types.js';
 
 export function phaseOf(kind: ObjectKind): Phase {
   return KINDS[kind].phase;
@@ -18,7 +18,7 @@ export type ObjectDraft = KindSpec & {
   readonly name: string;
   readonly table: { readonly schema: string; readonly name: string } | null;
   readonly owner: string | null;
-  readonly acl: readonly string[] | null;
+  readonly acl: readonly AclItem[] | null;
   readonly deps: Set<string>;
 };
 
@@ -28,7 +28,7 @@ export type DraftInput = KindSpec & {
   readonly name: string;
   readonly deps?: Iterable<string>;
   readonly owner?: string | null;
-  readonly acl?: readonly string[] | null;
+  readonly acl?: readonly AclItem[] | null;
   readonly table?: { readonly schema: string; readonly name: string } | null;
 };
 

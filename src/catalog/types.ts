@@ -45,7 +45,16 @@ export interface CatalogObject {
   readonly dependsOn: readonly string[];
   /** Recorded now, mapped in a later issue. */
   readonly owner: string | null;
-  readonly acl: readonly string[] | null;
+  /** Privileges as the ACL gives them (aclexplode), one item per grantee; null: the default privileges. */
+  readonly acl: readonly AclItem[] | null;
+}
+
+/** Privileges one grantee holds on an object. */
+export interface AclItem {
+  /** '' for PUBLIC */
+  readonly grantee: string;
+  /** SELECT, INSERT, EXECUTE, USAGE, CREATE... (grant options not told apart) */
+  readonly privileges: readonly string[];
 }
 
 export interface ColumnInfo {

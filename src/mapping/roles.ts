@@ -1,6 +1,6 @@
 import type { PrivilegeTarget } from '../catalog/kinds/grant.js';
 import { KINDS, render, type KindSpec } from '../catalog/kinds/registry.js';
-import { specOf, type Catalog, type CatalogObject } from '../catalog/types.js';
+import { specOf, type AclItem, type Catalog, type CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { quoteIdent } from '../db/ident.js';
 import type { Finding } from '../plan/model.js';
@@ -12,29 +12,6 @@ import { isReservedRole } from './supabase.js';
  * dropped, with a finding, for roles it does not name. Roles of roles.create are created NOLOGIN without a
  * password (the plan says how to set one). Reserved roles (Supabase's) are never created or altered.
  */
-
-const PRIVILEGES: Readonly<Record<string, string>> = {
-  r: 'SELECT', w: 'UPDATE', a: 'INSERT', d: 'DELETE', D: 'TRUNCATE', x: 'REFERENCES', t: 'TRIGGER',
-  X: 'EXECUTE', U: 'USAGE', C: 'CREATE', c: 'CONNECT', T: 'TEMPORARY', m: 'MAINTAIN',
-};
-
-export interface AclItem {
-  /** '' for PUBLIC */
-  readonly grantee: string;
-  readonly privileges: readonly string[];
-}
-
-function unquoteRole(s: string): string {
-  return s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s;
-}
-
-/** `grantee=privs/grantor` (aclitem text) -> grantee and privilege names (grant options dropped). */
-export function parseAclItem(item: string): AclItem | null {
-  const m = /^((?:"(?:[^"]|"")*"|[^=]*))=([A-Za-z*]*)\/(.*)$/s.exec(item);
-  if (!m) return null;
-  const privileges = [...(m[2] ?? '').replace(/\*/g, '')].map((c) => PRIVILEGES[c]).filter((p): p is string => p !== undefined);
-  return { grantee: unquoteRole(m[1] ?? ''), privileges };
-}
 
 /** What GRANT ... ON names; null for kinds without privileges (and aggregates, which take none of their own). */
 function grantTarget(o: CatalogObject): PrivilegeTarget | null {
@@ -136,7 +113,7 @@ export function planRoles(
     });
   }
 
-  const targetAcl = new Map(target.objects.map((o) => [o.address, (o.acl ?? []).map(parseAclItem).filter((x): x is AclItem => x !== null)]));
+  const targetAcl = new Map<string, readonly AclItem[]>(target.objects.map((o) => [o.address, o.acl ?? []]));
   const dropped = new Map<string, number>();
   const reserved = new Map<string, string>();
   for (const o of mapped) {
@@ -144,8 +121,8 @@ export function planRoles(
     const on = grantTarget(o);
     if (!on) continue;
     const byRole = new Map<string, Set<string>>();
-    for (const item of o.acl.map(parseAclItem)) {
-      if (!item || item.privileges.length === 0) continue;
+    for (const item of o.acl) {
+      if (item.privileges.length === 0) continue;
       if (item.grantee === '' || item.grantee === o.owner || item.grantee.startsWith('pg_')) continue; // PUBLIC defaults, the owner's own, built-in roles
       const to = roleMap.get(item.grantee);
       if (to === undefined) {
@@ -204,7 +181,7 @@ function mayCreateIn(target: Catalog, schema: string, role: string): boolean {
   const s = target.objects.find((o) => o.kind === 'schema' && o.name === schema);
   if (!s) return false;
   if (s.owner === role) return true;
-  return (s.acl ?? []).map(parseAclItem).some((a) => a !== null && (a.grantee === role || a.grantee === '') && a.privileges.includes('CREATE'));
+  return (s.acl ?? []).some((a) => (a.grantee === role || a.grantee === '') && a.privileges.includes('CREATE'));
 }
 
 /**

@@ -5,7 +5,6 @@ import type { ColumnSpec, TableSpec } from '../../src/catalog/kinds/table.js';
 import type { Catalog, CatalogObject, TableInfo } from '../../src/catalog/types.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
-import { parseAclItem } from '../../src/mapping/roles.js';
 import { mapForTarget, withTargetOverrides } from '../../src/mapping/target-map.js';
 
 function config(extra = '', provider = 'supabase'): Config {
@@ -146,7 +145,12 @@ describe('mapForTarget: extensions, RLS, roles', () => {
       typed({
         kind: 'table', address: 'table public.patients', name: 'patients', table: patients,
         spec: tableSpec([column('id', 'uuid', { default: 'public.gen_random_uuid()', notNull: true }), column('note', 'text', { default: "'public.gen_random_uuid()'" })]),
-        acl: ['owner=arwdDxt/owner', 'clinic_ro=r/owner', 'legacy=arw/owner', 'anon=r/owner'],
+        acl: [
+          { grantee: 'anon', privileges: ['SELECT'] },
+          { grantee: 'clinic_ro', privileges: ['SELECT'] },
+          { grantee: 'legacy', privileges: ['INSERT', 'SELECT', 'UPDATE'] },
+          { grantee: 'owner', privileges: ['DELETE', 'INSERT', 'REFERENCES', 'SELECT', 'TRIGGER', 'TRUNCATE', 'UPDATE'] },
+        ],
       }),
       typed({ kind: 'table', spec: tableSpec([]), address: 'table clinic.visits', name: 'visits', schema: 'clinic', table: { schema: 'clinic', name: 'visits' } }),
       typed({ kind: 'policy', spec: policy(['clinic_ro']), address: 'policy public.patients.own', name: 'own', table: patients }),
@@ -274,11 +278,6 @@ describe('mapForTarget: roles.owners', () => {
 });
 
 describe('roles and security settings', () => {
-  it('parses aclitems with quoted role names', () => {
-    expect(parseAclItem('"we""ird role"=arw*/"own er"')).toEqual({ grantee: 'we"ird role', privileges: ['INSERT', 'SELECT', 'UPDATE'] });
-    expect(parseAclItem('=X/owner')).toEqual({ grantee: '', privileges: ['EXECUTE'] });
-  });
-
   it('validate refuses rls off without the acknowledgement, reserved roles to create, two schemas mapped to one, a managed target', () => {
     expect(problems('security: { rls: off }\n').join('\n')).toContain('security.acknowledge_rls_off: true');
     expect(problems('security: { rls: off, acknowledge_rls_off: true }\n')).toEqual([]);

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 import type { CatalogBuilder } from '../builder.js';
-import type { TableInfo } from '../types.js';
+import type { AclItem, TableInfo } from '../types.js';
 
 /** A relation the catalog lists (table, view, materialized view), for readers of the objects that hang off it. */
 export interface RelationRef {
@@ -51,7 +51,18 @@ export async function rows<T extends object>(ctx: ReadContext, sql: string, para
   return res.rows;
 }
 
-/** aclitem[] as text (null when the object has the default privileges). */
-export function aclOf(acl: string[] | null | undefined): readonly string[] | null {
-  return acl && acl.length > 0 ? [...acl].sort() : null;
+/**
+ * An aclitem[] column as typed privileges (aclexplode): one item per grantee ('' for PUBLIC), its privilege names
+ * sorted; read as JSON, NULL when the object has the default privileges.
+ */
+export function aclSql(column: string): string {
+  return `(SELECT pg_catalog.json_agg(pg_catalog.json_build_object('grantee', g.grantee, 'privileges', g.privileges) ORDER BY g.grantee)
+             FROM (SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text END AS grantee,
+                          pg_catalog.array_agg(DISTINCT a.privilege_type::pg_catalog.text ORDER BY a.privilege_type::pg_catalog.text) AS privileges
+                     FROM pg_catalog.aclexplode(${column}) a GROUP BY 1) g)`;
+}
+
+/** The privileges aclSql() read (null when the object has the default privileges). */
+export function aclOf(acl: AclItem[] | null | undefined): readonly AclItem[] | null {
+  return acl && acl.length > 0 ? acl : null;
 }

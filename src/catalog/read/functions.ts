@@ -1,6 +1,7 @@
 import { address } from '../address.js';
 import type { AggregateSpec } from '../kinds/function.js';
-import { aclOf, rows, type ReadContext } from './context.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface QName {
   schema: string;
@@ -16,7 +17,7 @@ interface FunctionRow {
   identity_args: string;
   def: string | null;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
   // aggregates only
   agg_args: string | null;
   aggkind: 'n' | 'o' | 'h' | null;
@@ -115,7 +116,7 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
             pg_catalog.oidvectortypes(p.proargtypes) AS argtypes,
             pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity_args,
             CASE WHEN p.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(p.oid) END AS def,
-            pg_catalog.pg_get_userbyid(p.proowner) AS owner, p.proacl::pg_catalog.text[] AS acl,
+            pg_catalog.pg_get_userbyid(p.proowner) AS owner, ${aclSql('p.proacl')} AS acl,
             CASE WHEN p.prokind = 'a' THEN pg_catalog.pg_get_function_arguments(p.oid) END AS agg_args,
             a.aggkind,
             ${procRef('aggtransfn')} AS transfn, ${procRef('aggfinalfn')} AS finalfn, ${procRef('aggcombinefn')} AS combinefn,

@@ -1,17 +1,18 @@
 import { address } from '../address.js';
-import { aclOf, rows, type ReadContext } from './context.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface SchemaRow {
   oid: number;
   nspname: string;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
 }
 
 /** The schemas read: every one except the system ones, pgshift's own and the excluded ones. */
 export async function listSchemas(client: ReadContext['client'], excluded: readonly string[]): Promise<SchemaRow[]> {
   const res = await client.query<SchemaRow>(
-    `SELECT n.oid, n.nspname, pg_catalog.pg_get_userbyid(n.nspowner) AS owner, n.nspacl::pg_catalog.text[] AS acl
+    `SELECT n.oid, n.nspname, pg_catalog.pg_get_userbyid(n.nspowner) AS owner, ${aclSql('n.nspacl')} AS acl
        FROM pg_catalog.pg_namespace n
       WHERE NOT (n.nspname = ANY ($1::pg_catalog.text[]))
         AND n.nspname !~ '^pg_(toast|temp)'

@@ -1,7 +1,8 @@
 import { address } from '../address.js';
 import { qualified } from '../../db/ident.js';
 import { sequenceOptions } from '../kinds/sequence.js';
-import { aclOf, rows, type ReadContext } from './context.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface SequenceRow {
   oid: number;
@@ -17,7 +18,7 @@ interface SequenceRow {
   cycle: boolean;
   readable: boolean;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
   /** 'a' (OWNED BY, serial) or 'i' (identity) */
   deptype: 'a' | 'i' | null;
   table_oid: number | null;
@@ -49,7 +50,7 @@ export async function readSequences(ctx: ReadContext): Promise<ValueSequence[]> 
             s.seqstart::pg_catalog.text AS start, s.seqincrement::pg_catalog.text AS increment,
             s.seqmin::pg_catalog.text AS min, s.seqmax::pg_catalog.text AS max, s.seqcache::pg_catalog.text AS cache, s.seqcycle AS cycle,
             pg_catalog.has_sequence_privilege(c.oid, 'SELECT') AS readable,
-            pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::pg_catalog.text[] AS acl,
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner, ${aclSql('c.relacl')} AS acl,
             d.deptype, t.oid AS table_oid, tn.nspname AS table_schema, t.relname AS table_name, a.attname AS column_name, a.attnum
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

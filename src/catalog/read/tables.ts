@@ -1,7 +1,7 @@
 import { address } from '../address.js';
-import type { ColumnInfo } from '../types.js';
+import type { AclItem, ColumnInfo } from '../types.js';
 import { qualified } from '../../db/ident.js';
-import { aclOf, rows, type IdentitySequence, type ReadContext } from './context.js';
+import { aclOf, aclSql, rows, type IdentitySequence, type ReadContext } from './context.js';
 import type { ColumnFixup, ColumnSpec, TableSpec } from '../kinds/table.js';
 
 interface QName {
@@ -30,7 +30,7 @@ interface TableRow {
   parents: (QName & { oid: number })[] | null;
   has_triggers: boolean;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
 }
 
 export interface ColumnRow {
@@ -142,7 +142,7 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
                JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
               WHERE i.inhrelid = c.oid) AS parents,
             EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal) AS has_triggers,
-            pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::pg_catalog.text[] AS acl
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner, ${aclSql('c.relacl')} AS acl
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam

@@ -1,6 +1,7 @@
 import { address } from '../address.js';
 import type { TypeSpec } from '../kinds/type.js';
-import { aclOf, rows, type ReadContext } from './context.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface QName {
   schema: string;
@@ -15,7 +16,7 @@ interface TypeRow {
   typname: string;
   typtype: 'e' | 'd' | 'c' | 'r';
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
   labels: string[] | null;
   base_type: string | null;
   notnull: boolean;
@@ -45,7 +46,7 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
   const list = await rows<TypeRow>(
     ctx,
     `SELECT t.oid, t.typarray, t.typrelid, n.nspname, t.typname, t.typtype,
-            pg_catalog.pg_get_userbyid(t.typowner) AS owner, t.typacl::pg_catalog.text[] AS acl,
+            pg_catalog.pg_get_userbyid(t.typowner) AS owner, ${aclSql('t.typacl')} AS acl,
             (SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) AS labels,
             CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS base_type,
             t.typnotnull AS notnull,

@@ -1,6 +1,7 @@
 import { address } from '../address.js';
 import { normalizeViewDefinitionPre16 } from '../view-normalize.js';
-import { aclOf, rows, type ReadContext } from './context.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface ViewRow {
   oid: number;
@@ -14,7 +15,7 @@ interface ViewRow {
   reltype_array: number | null;
   rule_oid: number | null;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
 }
 
 /** Views (with their options) and materialized views (WITH NO DATA, then REFRESH when populated on the source). */
@@ -24,7 +25,7 @@ export async function readViews(ctx: ReadContext, columnNames: Map<number, { att
     `SELECT c.oid, n.nspname, c.relname, c.relkind, pg_catalog.pg_get_viewdef(c.oid) AS def, c.reloptions, c.relispopulated,
             c.reltype, (SELECT t.typarray FROM pg_catalog.pg_type t WHERE t.oid = c.reltype) AS reltype_array,
             (SELECT r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') AS rule_oid,
-            pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::pg_catalog.text[] AS acl
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner, ${aclSql('c.relacl')} AS acl
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('v', 'm') AND c.relnamespace = ANY ($1::pg_catalog.oid[])`,
