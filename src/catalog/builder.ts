@@ -1,30 +1,34 @@
 import { PgshiftError } from '../errors/pgshift-error.js';
-import type { CatalogObject, ObjectKind, Phase, TableInfo } from './types.js';
-
-const PRE_DATA: ReadonlySet<ObjectKind> = new Set<ObjectKind>(['role', 'schema', 'extension', 'type', 'function', 'sequence', 'table']);
+import type { CommentTarget } from './kinds/comment.js';
+import { KINDS, render, type KindSpec } from './kinds/registry.js';
+import type { AclItem, CatalogObject, ObjectKind, Phase, TableInfo } from './types.js';
 
 export function phaseOf(kind: ObjectKind): Phase {
-  return PRE_DATA.has(kind) ? 'pre-data' : 'post-data';
+  return KINDS[kind].phase;
 }
 
-/** A catalog object while it is being read: dependencies are collected in a set and resolved at the end. */
-export interface ObjectDraft {
-  readonly kind: ObjectKind;
+/**
+ * A catalog object while it is being read: dependencies are collected in a set and resolved at the end; its SQL is
+ * rendered from its typed fields when the catalog is complete (a later reader may still set a field, e.g. the index
+ * reader marks a constraint's index as the REPLICA IDENTITY).
+ */
+export type ObjectDraft = KindSpec & {
   readonly address: string;
   readonly schema: string | null;
   readonly name: string;
   readonly table: { readonly schema: string; readonly name: string } | null;
-  readonly createSql: string[];
-  definition: string;
   readonly owner: string | null;
-  readonly acl: readonly string[] | null;
+  readonly acl: readonly AclItem[] | null;
   readonly deps: Set<string>;
-}
+};
 
-export type DraftInput = Omit<ObjectDraft, 'deps' | 'owner' | 'acl' | 'table'> & {
+export type DraftInput = KindSpec & {
+  readonly address: string;
+  readonly schema: string | null;
+  readonly name: string;
   readonly deps?: Iterable<string>;
   readonly owner?: string | null;
-  readonly acl?: readonly string[] | null;
+  readonly acl?: readonly AclItem[] | null;
   readonly table?: { readonly schema: string; readonly name: string } | null;
 };
 
@@ -34,8 +38,8 @@ export type CatalogClass = 'pg_class' | 'pg_type' | 'pg_proc' | 'pg_namespace' |
 export interface Commentable {
   /** the commented object as the comment's address names it: `table s.t`, `constraint s.t.c`, `function s.f(integer)` */
   readonly target: string;
-  /** COMMENT ON <on> IS ... */
-  readonly on: string;
+  /** what COMMENT ON names */
+  readonly on: CommentTarget;
   /** the catalog object the comment needs */
   readonly dependsOn: string;
   readonly schema: string | null;
@@ -63,18 +67,17 @@ export class CatalogBuilder {
         hint: 'Rename one of them, or leave its schema out of the migration.',
       });
     }
-    const draft: ObjectDraft = {
+    const draft = {
       kind: input.kind,
+      spec: input.spec,
       address: input.address,
       schema: input.schema,
       name: input.name,
       table: input.table ?? null,
-      createSql: input.createSql,
-      definition: input.definition,
       owner: input.owner ?? null,
       acl: input.acl ?? null,
       deps: new Set(input.deps ?? []),
-    };
+    } as ObjectDraft;
     this.drafts.set(draft.address, draft);
     return draft;
   }
@@ -84,7 +87,7 @@ export class CatalogBuilder {
     if (oid) this.owners.set(key(cls, oid), addr);
   }
 
-  /** (cls, oid) may carry a comment: `on` is how COMMENT ON names it, e.g. `TABLE "s"."t"` or `CONSTRAINT "c" ON "s"."t"`. */
+  /** (cls, oid) may carry a comment: `on` is what COMMENT ON names, e.g. the table s.t or the constraint c on s.t. */
   commentable(cls: CatalogClass, oid: number, target: Commentable): void {
     this.commentables.set(key(cls, oid), target);
   }
@@ -122,6 +125,7 @@ export class CatalogBuilder {
     const out: CatalogObject[] = [];
     for (const d of this.drafts.values()) {
       const dependsOn = [...d.deps].filter((a) => a !== d.address && this.drafts.has(a)).sort();
+      const { createSql, definition } = render(d);
       out.push({
         kind: d.kind,
         address: d.address,
@@ -129,8 +133,9 @@ export class CatalogBuilder {
         name: d.name,
         table: d.table,
         phase: phaseOf(d.kind),
-        createSql: d.createSql,
-        definition: d.definition,
+        spec: d.spec,
+        createSql,
+        definition,
         dependsOn,
         owner: d.owner,
         acl: d.acl,

@@ -2,34 +2,20 @@
  * The catalog: a frozen, typed picture of one database's schema, read through the server's own deparse functions
  * (pg_get_*def, pg_get_expr, format_type) so that definitions round-trip across majors.
  *
- * Every schema object is a CatalogObject with an address. Plans compare source and target objects by address and
- * by `definition`; `createSql` is what apply runs to create the object on the target. Objects that belong to an
+ * Every schema object is a CatalogObject with an address and its kind's typed fields (`spec`). Plans compare source
+ * and target objects by address and by `definition`; `createSql` is what apply runs to create the object on the
+ * target. Both are rendered from `spec` by the kind's module (src/catalog/kinds/), never parsed back. Objects that belong to an
  * extension are not listed (they are the extension's business).
  */
 
-export type ObjectKind =
-  | 'schema'
-  | 'extension'
-  | 'type' // enum, domain, composite, range
-  | 'function' // functions, procedures, aggregates
-  | 'sequence'
-  | 'table' // ordinary and partitioned tables, partitions, with columns, defaults, NOT NULL, checks
-  | 'sequence_owner' // ALTER SEQUENCE ... OWNED BY (after the tables)
-  | 'constraint' // primary key, unique, exclusion, foreign key, NOT VALID checks (post-data)
-  | 'index'
-  | 'trigger'
-  | 'view'
-  | 'materialized_view'
-  | 'policy'
-  | 'rls' // ENABLE / FORCE ROW LEVEL SECURITY of a table
-  | 'comment'
-  | 'sequence_value' // setval() from the source: last_value and is_called
-  // planned from the config, never read from a catalog (src/mapping/roles.ts):
-  | 'role' // a target role of roles.create (NOLOGIN, no password)
-  | 'grant' // a source privilege given to the role roles.map names
-  | 'owner'; // ALTER ... OWNER TO the role roles.map names for the source owner (roles.owners: mapped)
+import type { ObjectKind, SpecOf } from './kinds/registry.js';
+import type { Phase } from './kinds/kind.js';
 
-export type Phase = 'pre-data' | 'post-data';
+export type { ObjectKind, SpecOf } from './kinds/registry.js';
+export type { Phase } from './kinds/kind.js';
+
+/** The typed fields of some kind (see CatalogObject.spec and specOf). */
+export type ObjectSpec = SpecOf<ObjectKind>;
 
 export interface CatalogObject {
   readonly kind: ObjectKind;
@@ -45,7 +31,13 @@ export interface CatalogObject {
   /** For objects that belong to a table (constraint, index, trigger, policy, rls, comment on column...): schema.table */
   readonly table: { readonly schema: string; readonly name: string } | null;
   readonly phase: Phase;
-  /** Statements that create the object, every identifier quoted through src/db/ident.ts. */
+  /**
+   * The kind's typed fields (src/catalog/kinds/<kind>.ts), which createSql and definition are rendered from.
+   * Every object the catalog reads or the mapping plans has one; only hand-written objects (tests) may lack it,
+   * and their SQL is then taken as it is.
+   */
+  readonly spec?: ObjectSpec;
+  /** Statements that create the object, rendered from `spec` by the kind's module (src/catalog/kinds/registry.ts). */
   readonly createSql: readonly string[];
   /** Canonical text compared between source and target (no OIDs, no volatile values, no secrets). */
   readonly definition: string;
@@ -53,7 +45,16 @@ export interface CatalogObject {
   readonly dependsOn: readonly string[];
   /** Recorded now, mapped in a later issue. */
   readonly owner: string | null;
-  readonly acl: readonly string[] | null;
+  /** Privileges as the ACL gives them (aclexplode), one item per grantee; null: the default privileges. */
+  readonly acl: readonly AclItem[] | null;
+}
+
+/** Privileges one grantee holds on an object. */
+export interface AclItem {
+  /** '' for PUBLIC */
+  readonly grantee: string;
+  /** SELECT, INSERT, EXECUTE, USAGE, CREATE... (grant options not told apart) */
+  readonly privileges: readonly string[];
 }
 
 export interface ColumnInfo {
@@ -108,4 +109,9 @@ export interface Catalog {
   readonly memberOf?: readonly string[];
   /** Event triggers of the database (not migrated: only a superuser can create them), by name. */
   readonly eventTriggers?: readonly string[];
+}
+
+/** The object's typed fields when it is of kind `kind` (undefined for another kind, or a hand-written object). */
+export function specOf<K extends ObjectKind>(o: Pick<CatalogObject, 'kind' | 'spec'>, kind: K): SpecOf<K> | undefined {
+  return o.kind === kind ? (o.spec as SpecOf<K> | undefined) : undefined;
 }

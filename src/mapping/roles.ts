@@ -1,6 +1,8 @@
-import type { Catalog, CatalogObject } from '../catalog/types.js';
+import type { PrivilegeTarget } from '../catalog/kinds/grant.js';
+import { KINDS, render, type KindSpec } from '../catalog/kinds/registry.js';
+import { specOf, type AclItem, type Catalog, type CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
-import { qualified, quoteIdent } from '../db/ident.js';
+import { quoteIdent } from '../db/ident.js';
 import type { Finding } from '../errors/finding.js';
 import { isReservedRole } from '../config/supabase.js';
 
@@ -11,78 +13,60 @@ import { isReservedRole } from '../config/supabase.js';
  * password (the plan says how to set one). Reserved roles (Supabase's) are never created or altered.
  */
 
-const PRIVILEGES: Readonly<Record<string, string>> = {
-  r: 'SELECT', w: 'UPDATE', a: 'INSERT', d: 'DELETE', D: 'TRUNCATE', x: 'REFERENCES', t: 'TRIGGER',
-  X: 'EXECUTE', U: 'USAGE', C: 'CREATE', c: 'CONNECT', T: 'TEMPORARY', m: 'MAINTAIN',
-};
-
-export interface AclItem {
-  /** '' for PUBLIC */
-  readonly grantee: string;
-  readonly privileges: readonly string[];
-}
-
-function unquoteRole(s: string): string {
-  return s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s;
-}
-
-/** `grantee=privs/grantor` (aclitem text) -> grantee and privilege names (grant options dropped). */
-export function parseAclItem(item: string): AclItem | null {
-  const m = /^((?:"(?:[^"]|"")*"|[^=]*))=([A-Za-z*]*)\/(.*)$/s.exec(item);
-  if (!m) return null;
-  const privileges = [...(m[2] ?? '').replace(/\*/g, '')].map((c) => PRIVILEGES[c]).filter((p): p is string => p !== undefined);
-  return { grantee: unquoteRole(m[1] ?? ''), privileges };
-}
-
-/** `TABLE "s"."t"`, `FUNCTION "s"."f"(integer)`...: what GRANT ... ON names; null for kinds without privileges. */
-function grantTarget(o: CatalogObject): string | null {
+/** What GRANT ... ON names; null for kinds without privileges (and aggregates, which take none of their own). */
+function grantTarget(o: CatalogObject): PrivilegeTarget | null {
   const s = o.schema ?? '';
   switch (o.kind) {
     case 'table':
     case 'view':
     case 'materialized_view':
-      return `TABLE ${qualified(s, o.name)}`;
+      return { on: 'TABLE', schema: s, name: o.name };
     case 'sequence':
-      return `SEQUENCE ${qualified(s, o.name)}`;
+      return { on: 'SEQUENCE', schema: s, name: o.name };
     case 'schema':
-      return `SCHEMA ${quoteIdent(o.name)}`;
+      return { on: 'SCHEMA', name: o.name };
     case 'type':
-      return `TYPE ${qualified(s, o.name)}`;
-    case 'function': {
-      const prefix = `function ${s}.${o.name}(`;
-      if (!o.address.startsWith(prefix) || o.createSql[0]?.startsWith('CREATE AGGREGATE')) return null;
-      return `ROUTINE ${qualified(s, o.name)}(${o.address.slice(prefix.length, -1)})`;
-    }
+      return { on: 'TYPE', schema: s, name: o.name };
+    case 'function':
+      return routineTarget(o);
     default:
       return null;
   }
 }
 
-/** `ALTER TABLE "s"."t"`...: what ALTER ... OWNER TO names; null for objects whose owner follows another's. */
-function alterTarget(o: CatalogObject, linkedSequences: ReadonlySet<string>): string | null {
+function routineTarget(o: CatalogObject): PrivilegeTarget | null {
+  const f = specOf(o, 'function');
+  if (!f || f.routine === 'aggregate') return null;
+  return { on: 'ROUTINE', schema: o.schema ?? '', name: o.name, args: f.argTypes };
+}
+
+/** What ALTER ... OWNER TO names; null for objects whose owner follows another's. */
+function alterTarget(o: CatalogObject, linkedSequences: ReadonlySet<string>): PrivilegeTarget | null {
   const s = o.schema ?? '';
   switch (o.kind) {
     case 'table':
-      return `TABLE ${qualified(s, o.name)}`;
+      return { on: 'TABLE', schema: s, name: o.name };
     case 'view':
-      return `VIEW ${qualified(s, o.name)}`;
+      return { on: 'VIEW', schema: s, name: o.name };
     case 'materialized_view':
-      return `MATERIALIZED VIEW ${qualified(s, o.name)}`;
+      return { on: 'MATERIALIZED VIEW', schema: s, name: o.name };
     case 'sequence':
       // a sequence OWNED BY a column follows its table's owner (ALTER SEQUENCE would be refused)
-      return linkedSequences.has(`${s}.${o.name}`) ? null : `SEQUENCE ${qualified(s, o.name)}`;
+      return linkedSequences.has(`${s}.${o.name}`) ? null : { on: 'SEQUENCE', schema: s, name: o.name };
     case 'schema':
-      return `SCHEMA ${quoteIdent(o.name)}`;
+      return { on: 'SCHEMA', name: o.name };
     case 'type':
-      return `${o.createSql[0]?.startsWith('CREATE DOMAIN') ? 'DOMAIN' : 'TYPE'} ${qualified(s, o.name)}`;
-    case 'function': {
-      const prefix = `function ${s}.${o.name}(`;
-      if (!o.address.startsWith(prefix) || o.createSql[0]?.startsWith('CREATE AGGREGATE')) return null;
-      return `ROUTINE ${qualified(s, o.name)}(${o.address.slice(prefix.length, -1)})`;
-    }
+      return { on: specOf(o, 'type')?.variant === 'domain' ? 'DOMAIN' : 'TYPE', schema: s, name: o.name };
+    case 'function':
+      return routineTarget(o);
     default:
       return null;
   }
+}
+
+/** An object pgshift plans from the config (role, grant, owner): its SQL rendered from its fields by its kind. */
+function planned(o: KindSpec & { address: string; schema: string | null; name: string; table: CatalogObject['table']; dependsOn: string[] }): CatalogObject {
+  return { ...o, phase: KINDS[o.kind].phase, ...render(o), owner: null, acl: null };
 }
 
 export interface RolePlan {
@@ -114,11 +98,10 @@ export function planRoles(
   for (const role of config.roles.create) {
     if (targetRoles.has(role) || isReservedRole(role)) continue;
     const address = `role ${role}`;
-    const sql = `CREATE ROLE ${quoteIdent(role)} NOLOGIN`;
-    // with roles.owners: mapped, the connecting role gives objects to it: it must be able to SET ROLE to it
-    const createSql = config.roles.owners === 'mapped' ? [sql, `GRANT ${quoteIdent(role)} TO CURRENT_USER`] : [sql];
     created.push(address);
-    objects.push({ kind: 'role', address, schema: null, name: role, table: null, phase: 'pre-data', createSql, definition: sql, dependsOn: [], owner: null, acl: null });
+    // with roles.owners: mapped, the connecting role gives objects to it: it must be able to SET ROLE to it
+    const spec = { grantToCurrentUser: config.roles.owners === 'mapped' };
+    objects.push(planned({ kind: 'role', spec, address, schema: null, name: role, table: null, dependsOn: [] }));
     notes.set(address, `created NOLOGIN without a password; to let it log in, run ALTER ROLE ${quoteIdent(role)} WITH LOGIN PASSWORD '...' on the target yourself (pgshift never handles passwords)`);
   }
   if (created.length > 0) {
@@ -130,7 +113,7 @@ export function planRoles(
     });
   }
 
-  const targetAcl = new Map(target.objects.map((o) => [o.address, (o.acl ?? []).map(parseAclItem).filter((x): x is AclItem => x !== null)]));
+  const targetAcl = new Map<string, readonly AclItem[]>(target.objects.map((o) => [o.address, o.acl ?? []]));
   const dropped = new Map<string, number>();
   const reserved = new Map<string, string>();
   for (const o of mapped) {
@@ -138,8 +121,8 @@ export function planRoles(
     const on = grantTarget(o);
     if (!on) continue;
     const byRole = new Map<string, Set<string>>();
-    for (const item of o.acl.map(parseAclItem)) {
-      if (!item || item.privileges.length === 0) continue;
+    for (const item of o.acl) {
+      if (item.privileges.length === 0) continue;
       if (item.grantee === '' || item.grantee === o.owner || item.grantee.startsWith('pg_')) continue; // PUBLIC defaults, the owner's own, built-in roles
       const to = roleMap.get(item.grantee);
       if (to === undefined) {
@@ -155,20 +138,17 @@ export function planRoles(
       const have = new Set((targetAcl.get(o.address) ?? []).filter((x) => x.grantee === role).flatMap((x) => x.privileges));
       const list = [...privs].sort();
       if (list.every((p) => have.has(p))) continue;
-      const sql = `GRANT ${list.join(', ')} ON ${on} TO ${quoteIdent(role)}`;
-      objects.push({
-        kind: 'grant',
-        address: `grant ${o.address} to ${role}`,
-        schema: o.schema,
-        name: `${o.name} to ${role}`,
-        table: o.table,
-        phase: 'post-data',
-        createSql: [sql],
-        definition: sql,
-        dependsOn: [o.address, ...(created.includes(`role ${role}`) ? [`role ${role}`] : [])],
-        owner: null,
-        acl: null,
-      });
+      objects.push(
+        planned({
+          kind: 'grant',
+          spec: { privileges: list, on, grantee: role },
+          address: `grant ${o.address} to ${role}`,
+          schema: o.schema,
+          name: `${o.name} to ${role}`,
+          table: o.table,
+          dependsOn: [o.address, ...(created.includes(`role ${role}`) ? [`role ${role}`] : [])],
+        }),
+      );
       if (!targetRoles.has(role) && !created.includes(`role ${role}`)) {
         findings.push({ code: 'ROLE_MISSING', severity: 'blocker', address: o.address, message: `roles.map sends grants to "${role}", which the target does not have`, hint: `Create it first, or add it to roles.create.` });
       }
@@ -201,7 +181,7 @@ function mayCreateIn(target: Catalog, schema: string, role: string): boolean {
   const s = target.objects.find((o) => o.kind === 'schema' && o.name === schema);
   if (!s) return false;
   if (s.owner === role) return true;
-  return (s.acl ?? []).map(parseAclItem).some((a) => a !== null && (a.grantee === role || a.grantee === '') && a.privileges.includes('CREATE'));
+  return (s.acl ?? []).some((a) => (a.grantee === role || a.grantee === '') && a.privileges.includes('CREATE'));
 }
 
 /**
@@ -241,35 +221,29 @@ function planOwners(
     const schema = o.kind === 'schema' ? null : o.schema;
     const schemaGrant = schema === null ? null : `grant schema ${schema} to ${role} (create, for owning)`;
     if (schema !== null && schemaGrant !== null && !out.some((x) => x.address === schemaGrant) && !mayCreateIn(target, schema, role)) {
-      const grant = `GRANT CREATE ON SCHEMA ${quoteIdent(schema)} TO ${quoteIdent(role)}`;
-      out.push({
-        kind: 'grant',
-        address: schemaGrant,
-        schema: null,
-        name: `${schema} to ${role}`,
-        table: null,
-        phase: 'post-data',
-        createSql: [grant],
-        definition: grant,
-        dependsOn: [`schema ${schema}`, ...(created.includes(`role ${role}`) ? [`role ${role}`] : [])],
-        owner: null,
-        acl: null,
-      });
+      out.push(
+        planned({
+          kind: 'grant',
+          spec: { privileges: ['CREATE'], on: { on: 'SCHEMA', name: schema }, grantee: role },
+          address: schemaGrant,
+          schema: null,
+          name: `${schema} to ${role}`,
+          table: null,
+          dependsOn: [`schema ${schema}`, ...(created.includes(`role ${role}`) ? [`role ${role}`] : [])],
+        }),
+      );
     }
-    const sql = `ALTER ${what} OWNER TO ${quoteIdent(role)}`;
-    out.push({
-      kind: 'owner',
-      address: `owner ${o.address}`,
-      schema: o.schema,
-      name: o.name,
-      table: o.kind === 'table' ? { schema: o.schema ?? '', name: o.name } : o.table,
-      phase: 'post-data',
-      createSql: [sql],
-      definition: `owner=${role}`,
-      dependsOn: [o.address, ...(created.includes(`role ${role}`) ? [`role ${role}`] : []), ...(schemaGrant !== null && out.some((x) => x.address === schemaGrant) ? [schemaGrant] : [])],
-      owner: null,
-      acl: null,
-    });
+    out.push(
+      planned({
+        kind: 'owner',
+        spec: { on: what, role },
+        address: `owner ${o.address}`,
+        schema: o.schema,
+        name: o.name,
+        table: o.kind === 'table' ? { schema: o.schema ?? '', name: o.name } : o.table,
+        dependsOn: [o.address, ...(created.includes(`role ${role}`) ? [`role ${role}`] : []), ...(schemaGrant !== null && out.some((x) => x.address === schemaGrant) ? [schemaGrant] : [])],
+      }),
+    );
   }
   for (const [role, why] of [...refused].sort()) {
     findings.push({

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/catalog/fingerprint.js';
+import { render, type KindSpec } from '../../src/catalog/kinds/registry.js';
+import type { ColumnSpec, TableSpec } from '../../src/catalog/kinds/table.js';
 import type { Catalog, CatalogObject, TableInfo } from '../../src/catalog/types.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
-import { parseAclItem } from '../../src/mapping/roles.js';
 import { mapForTarget, withTargetOverrides } from '../../src/mapping/target-map.js';
 
 function config(extra = '', provider = 'supabase'): Config {
@@ -34,6 +35,28 @@ const obj = (o: Partial<CatalogObject> & Pick<CatalogObject, 'kind' | 'address' 
   ...o,
 });
 
+/** An object as the catalog reads it: typed fields, SQL rendered from them by its kind. */
+const typed = (o: Partial<CatalogObject> & KindSpec & Pick<CatalogObject, 'address' | 'name'>): CatalogObject => {
+  const base = obj(o);
+  return { ...base, ...render({ kind: o.kind, spec: o.spec, schema: base.schema, name: base.name, table: base.table } as Parameters<typeof render>[0]) };
+};
+
+const column = (name: string, type: string, extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
+  name, type, collation: null, generated: null, identity: null, default: null, notNull: false, local: true, ...extra,
+});
+
+const tableSpec = (columns: ColumnSpec[]): TableSpec => ({
+  unlogged: false, partitionOf: null, inherits: [], columns, checks: [], partitionBy: null, accessMethod: null, reloptions: null, fixups: [], replicaIdentity: null, enableRls: false,
+});
+
+const view = (query: string) => ({ reloptions: null, query, canonicalQuery: null, populated: false, revokeFrom: [] });
+
+const fn = (extra: { argTypes?: string; searchPath?: string[] | null; body?: string } = {}) => ({
+  routine: 'function' as const, argTypes: extra.argTypes ?? '', identityArgs: extra.argTypes ?? '', language: 'sql', searchPath: extra.searchPath ?? null, body: extra.body ?? 'CREATE FUNCTION ...', aggregate: null,
+});
+
+const policy = (roles: string[], toPublic = false) => ({ permissive: true, command: 'SELECT' as const, toPublic, roles, using: 'true', withCheck: null });
+
 const table = (schema: string, name: string, columns: Array<{ name: string; default?: string; type?: string }>): TableInfo => ({
   schema,
   name,
@@ -61,10 +84,10 @@ describe('mapForTarget: managed schemas and schemas.map', () => {
   const users = { schema: 'auth', name: 'users' };
   const source = catalog(
     [
-      obj({ kind: 'schema', address: 'schema auth', name: 'auth', schema: null, createSql: ['CREATE SCHEMA IF NOT EXISTS "auth"'], definition: 'CREATE SCHEMA IF NOT EXISTS "auth"' }),
-      obj({ kind: 'table', address: 'table auth.users', name: 'users', schema: 'auth', table: users, createSql: ['CREATE TABLE "auth"."users" ("id" uuid NOT NULL)'], dependsOn: ['schema auth'] }),
-      obj({ kind: 'view', address: 'view public.staff', name: 'staff', createSql: ['CREATE VIEW "public"."staff" AS  SELECT id FROM auth.users users'], definition: ' SELECT id FROM auth.users users', dependsOn: ['table auth.users'] }),
-      obj({ kind: 'comment', address: 'comment schema auth', name: 'auth', schema: null, createSql: ["COMMENT ON SCHEMA \"auth\" IS 'auth.users'"], dependsOn: ['schema auth'] }),
+      typed({ kind: 'schema', spec: {}, address: 'schema auth', name: 'auth', schema: null }),
+      typed({ kind: 'table', spec: tableSpec([column('id', 'uuid', { notNull: true })]), address: 'table auth.users', name: 'users', schema: 'auth', table: users, dependsOn: ['schema auth'] }),
+      typed({ kind: 'view', spec: view(' SELECT id FROM auth.users users'), address: 'view public.staff', name: 'staff', dependsOn: ['table auth.users'] }),
+      typed({ kind: 'comment', spec: { target: { on: 'SCHEMA', name: 'auth' }, text: 'auth.users' }, address: 'comment schema auth', name: 'auth', schema: null, dependsOn: ['schema auth'] }),
     ],
     [table('auth', 'users', [{ name: 'id' }])],
   );
@@ -85,7 +108,8 @@ describe('mapForTarget: managed schemas and schemas.map', () => {
     expect([...by.keys()].sort()).toEqual(['comment schema app_auth', 'schema app_auth', 'table app_auth.users', 'view public.staff']);
     expect(by.get('schema app_auth')?.createSql).toEqual(['CREATE SCHEMA IF NOT EXISTS "app_auth"']);
     expect(by.get('table app_auth.users')).toMatchObject({ schema: 'app_auth', table: { schema: 'app_auth', name: 'users' }, dependsOn: ['schema app_auth'] });
-    expect(by.get('view public.staff')?.definition).toBe(' SELECT id FROM app_auth.users users');
+    expect(by.get('view public.staff')?.definition).toBe('CREATE VIEW "public"."staff" AS\n SELECT id FROM app_auth.users users');
+    expect(by.get('table app_auth.users')?.createSql).toEqual(['CREATE TABLE "app_auth"."users" (\n    "id" uuid NOT NULL\n)']);
     expect(by.get('view public.staff')?.dependsOn).toEqual(['table app_auth.users']);
     expect(by.get('comment schema app_auth')?.createSql).toEqual(["COMMENT ON SCHEMA \"app_auth\" IS 'auth.users'"]);
     expect(m.catalog.tables.map((t) => t.address)).toEqual(['table app_auth.users']);
@@ -101,8 +125,8 @@ describe('mapForTarget: managed schemas and schemas.map', () => {
   it('hostile schema names map through quoteIdent', () => {
     const weird = catalog(
       [
-        obj({ kind: 'schema', address: 'schema We"ird', name: 'We"ird', schema: null, createSql: ['CREATE SCHEMA IF NOT EXISTS "We""ird"'] }),
-        obj({ kind: 'table', address: 'table We"ird.select', name: 'select', schema: 'We"ird', table: { schema: 'We"ird', name: 'select' }, createSql: ['CREATE TABLE "We""ird"."select" ()'] }),
+        typed({ kind: 'schema', spec: {}, address: 'schema We"ird', name: 'We"ird', schema: null }),
+        typed({ kind: 'table', spec: tableSpec([]), address: 'table We"ird.select', name: 'select', schema: 'We"ird', table: { schema: 'We"ird', name: 'select' } }),
       ],
       [table('We"ird', 'select', [{ name: 'id' }])],
     );
@@ -117,15 +141,19 @@ describe('mapForTarget: extensions, RLS, roles', () => {
   const patients = { schema: 'public', name: 'patients' };
   const source = catalog(
     [
-      obj({ kind: 'extension', address: 'extension pgcrypto', name: 'pgcrypto', createSql: ['CREATE EXTENSION IF NOT EXISTS "pgcrypto" WITH SCHEMA "public"'] }),
-      obj({
+      typed({ kind: 'extension', spec: { createSchema: false }, address: 'extension pgcrypto', name: 'pgcrypto' }),
+      typed({
         kind: 'table', address: 'table public.patients', name: 'patients', table: patients,
-        createSql: ['CREATE TABLE "public"."patients" ("id" uuid DEFAULT public.gen_random_uuid() NOT NULL, "note" text DEFAULT \'public.gen_random_uuid()\')'],
-        definition: 'id uuid default public.gen_random_uuid()',
-        acl: ['owner=arwdDxt/owner', 'clinic_ro=r/owner', 'legacy=arw/owner', 'anon=r/owner'],
+        spec: tableSpec([column('id', 'uuid', { default: 'public.gen_random_uuid()', notNull: true }), column('note', 'text', { default: "'public.gen_random_uuid()'" })]),
+        acl: [
+          { grantee: 'anon', privileges: ['SELECT'] },
+          { grantee: 'clinic_ro', privileges: ['SELECT'] },
+          { grantee: 'legacy', privileges: ['INSERT', 'SELECT', 'UPDATE'] },
+          { grantee: 'owner', privileges: ['DELETE', 'INSERT', 'REFERENCES', 'SELECT', 'TRIGGER', 'TRUNCATE', 'UPDATE'] },
+        ],
       }),
-      obj({ kind: 'table', address: 'table clinic.visits', name: 'visits', schema: 'clinic', table: { schema: 'clinic', name: 'visits' }, createSql: ['CREATE TABLE "clinic"."visits" ()'] }),
-      obj({ kind: 'policy', address: 'policy public.patients.own', name: 'own', table: patients, createSql: ['CREATE POLICY "own" ON "public"."patients" AS PERMISSIVE FOR SELECT TO "clinic_ro" USING (true)'], definition: 'CREATE POLICY "own" ON "public"."patients" AS PERMISSIVE FOR SELECT TO "clinic_ro" USING (true)' }),
+      typed({ kind: 'table', spec: tableSpec([]), address: 'table clinic.visits', name: 'visits', schema: 'clinic', table: { schema: 'clinic', name: 'visits' } }),
+      typed({ kind: 'policy', spec: policy(['clinic_ro']), address: 'policy public.patients.own', name: 'own', table: patients }),
     ],
     [table('public', 'patients', [{ name: 'id', default: 'public.gen_random_uuid()' }]), table('clinic', 'visits', [{ name: 'id' }])],
     { extensionMembers: [{ extension: 'pgcrypto', schema: 'public', name: 'gen_random_uuid' }] },
@@ -140,8 +168,8 @@ describe('mapForTarget: extensions, RLS, roles', () => {
   it('moves extension references to the target extension schema, and says so', () => {
     const m = mapForTarget(config(ROLES), source, target);
     const t = m.catalog.objects.find((o) => o.address === 'table public.patients');
-    expect(t?.createSql[0]).toBe('CREATE TABLE "public"."patients" ("id" uuid DEFAULT extensions.gen_random_uuid() NOT NULL, "note" text DEFAULT \'public.gen_random_uuid()\')');
-    expect(t?.definition).toBe('id uuid default extensions.gen_random_uuid()');
+    expect(t?.createSql[0]).toBe('CREATE TABLE "public"."patients" (\n    "id" uuid DEFAULT extensions.gen_random_uuid() NOT NULL,\n    "note" text DEFAULT \'public.gen_random_uuid()\'\n)');
+    expect(t?.definition).toContain('column "id" uuid DEFAULT extensions.gen_random_uuid() NOT NULL');
     expect(m.catalog.tables.find((x) => x.name === 'patients')?.columns[0]?.default).toBe('extensions.gen_random_uuid()');
     expect(m.catalog.objects.find((o) => o.address === 'extension pgcrypto')?.schema).toBe('extensions');
     expect(m.findings.find((f) => f.code === 'EXTENSION_SCHEMA_MOVED')?.message).toContain('"public" on the source and in "extensions" on the target');
@@ -149,12 +177,13 @@ describe('mapForTarget: extensions, RLS, roles', () => {
   });
 
   it('warns about a routine that pins search_path to the schema an extension left', () => {
-    const fn = obj({
+    const newId = typed({
       kind: 'function', address: 'function public.new_id()', name: 'new_id',
-      createSql: ["CREATE OR REPLACE FUNCTION public.new_id()\n RETURNS uuid\n LANGUAGE sql\n SET search_path TO 'public', 'pg_temp'\nAS $function$select gen_random_uuid()$function$"],
+      spec: fn({ searchPath: ['public', 'pg_temp'], body: "CREATE OR REPLACE FUNCTION public.new_id()\n RETURNS uuid\n LANGUAGE sql\n SET search_path TO 'public', 'pg_temp'\nAS $function$select gen_random_uuid()$function$" }),
     });
-    const m = mapForTarget(config(ROLES), { ...source, objects: [...source.objects, fn] }, target);
+    const m = mapForTarget(config(ROLES), { ...source, objects: [...source.objects, newId] }, target);
     expect(m.findings.find((f) => f.code === 'EXTENSION_SEARCH_PATH')).toMatchObject({ address: 'function public.new_id()', severity: 'warning' });
+    expect(m.findings.find((f) => f.code === 'EXTENSION_SEARCH_PATH')?.message).toContain("sets search_path to 'public', 'pg_temp': ");
     expect(m.findings.find((f) => f.code === 'EXTENSION_SEARCH_PATH')?.message).toContain('public -> extensions');
   });
 
@@ -186,7 +215,7 @@ describe('mapForTarget: extensions, RLS, roles', () => {
   });
 
   it('says at plan time when a policy opens an exposed table to the API roles, and when RLS hides rows from a granted role', () => {
-    const open = obj({ kind: 'policy', address: 'policy public.patients.everyone', name: 'everyone', table: patients, createSql: ['CREATE POLICY "everyone" ON "public"."patients" AS PERMISSIVE FOR SELECT TO PUBLIC USING (true)'] });
+    const open = typed({ kind: 'policy', spec: policy([], true), address: 'policy public.patients.everyone', name: 'everyone', table: patients });
     const withOpen = { ...source, objects: [...source.objects.filter((o) => o.kind !== 'policy'), open] };
     const m = mapForTarget(config(ROLES), withOpen, target);
     expect(m.findings.find((f) => f.code === 'POLICY_FOR_API_ROLES')?.message).toContain('anyone holding the public anon key');
@@ -209,9 +238,9 @@ describe('mapForTarget: roles.owners', () => {
       obj({ kind: 'table', address: 'table public.t', name: 't', table: t, owner: 'clinic_owner' }),
       obj({ kind: 'sequence', address: 'sequence public.t_id_seq', name: 't_id_seq', owner: 'clinic_owner' }),
       obj({ kind: 'sequence_owner', address: 'sequence_owner public.t_id_seq', name: 't_id_seq', table: t }),
-      obj({ kind: 'type', address: 'type public.email', name: 'email', owner: 'clinic_owner', createSql: ['CREATE DOMAIN "public"."email" AS text'] }),
+      typed({ kind: 'type', spec: { variant: 'domain', baseType: 'text', collation: null, default: null, notNull: false, checks: [] }, address: 'type public.email', name: 'email', owner: 'clinic_owner' }),
       obj({ kind: 'view', address: 'view public.v', name: 'v', owner: 'other' }),
-      obj({ kind: 'function', address: 'function public.f(integer)', name: 'f', owner: 'api', createSql: ['CREATE FUNCTION ...'] }),
+      typed({ kind: 'function', spec: fn({ argTypes: 'integer' }), address: 'function public.f(integer)', name: 'f', owner: 'api' }),
     ],
     [table('public', 't', [{ name: 'id' }])],
   );
@@ -249,11 +278,6 @@ describe('mapForTarget: roles.owners', () => {
 });
 
 describe('roles and security settings', () => {
-  it('parses aclitems with quoted role names', () => {
-    expect(parseAclItem('"we""ird role"=arw*/"own er"')).toEqual({ grantee: 'we"ird role', privileges: ['INSERT', 'SELECT', 'UPDATE'] });
-    expect(parseAclItem('=X/owner')).toEqual({ grantee: '', privileges: ['EXECUTE'] });
-  });
-
   it('validate refuses rls off without the acknowledgement, reserved roles to create, two schemas mapped to one, a managed target', () => {
     expect(problems('security: { rls: off }\n').join('\n')).toContain('security.acknowledge_rls_off: true');
     expect(problems('security: { rls: off, acknowledge_rls_off: true }\n')).toEqual([]);

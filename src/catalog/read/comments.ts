@@ -1,5 +1,5 @@
 import { address } from '../address.js';
-import { qualified, quoteIdent, quoteLiteral } from '../../db/ident.js';
+import type { CommentTarget } from '../kinds/comment.js';
 import { rows, type ReadContext } from './context.js';
 
 interface CommentRow {
@@ -19,7 +19,7 @@ export async function readComments(ctx: ReadContext): Promise<void> {
   );
   for (const d of list) {
     let target: string;
-    let on: string;
+    let on: CommentTarget;
     let dependsOn: string;
     let schema: string | null;
     let table: { schema: string; name: string } | null;
@@ -29,7 +29,7 @@ export async function readComments(ctx: ReadContext): Promise<void> {
       const column = ctx.columnNames.get(`${d.objoid}:${d.objsubid}`);
       if (!rel || column === undefined) continue;
       target = address.column(rel.schema, rel.name, column);
-      on = `COLUMN ${qualified(rel.schema, rel.name)}.${quoteIdent(column)}`;
+      on = { on: 'COLUMN', relation: { schema: rel.schema, name: rel.name }, name: column };
       dependsOn = rel.address;
       schema = rel.schema;
       table = rel.sqlKind === 'TYPE' ? null : { schema: rel.schema, name: rel.name };
@@ -38,15 +38,13 @@ export async function readComments(ctx: ReadContext): Promise<void> {
       if (!c) continue;
       ({ target, on, dependsOn, schema, table } = c);
     }
-    const sql = `COMMENT ON ${on} IS ${quoteLiteral(d.description)}`;
     ctx.b.add({
       kind: 'comment',
+      spec: { target: on, text: d.description },
       address: address.comment(target),
       schema,
       name: target,
       table,
-      createSql: [sql],
-      definition: sql,
       deps: [dependsOn],
     });
   }

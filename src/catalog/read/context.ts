@@ -1,9 +1,7 @@
 import type pg from 'pg';
 
-import { quoteIdent, quoteLiteral } from '../../db/ident.js';
-
 import type { CatalogBuilder } from '../builder.js';
-import type { TableInfo } from '../types.js';
+import type { AclItem, TableInfo } from '../types.js';
 
 /** A relation the catalog lists (table, view, materialized view), for readers of the objects that hang off it. */
 export interface RelationRef {
@@ -21,6 +19,7 @@ export interface IdentitySequence {
   readonly oid: number;
   readonly schema: string;
   readonly name: string;
+  /** START WITH ... CYCLE, as SEQUENCE NAME takes them */
   readonly options: string;
 }
 
@@ -52,18 +51,18 @@ export async function rows<T extends object>(ctx: ReadContext, sql: string, para
   return res.rows;
 }
 
-/** aclitem[] as text (null when the object has the default privileges). */
-export function aclOf(acl: string[] | null | undefined): readonly string[] | null {
-  return acl && acl.length > 0 ? [...acl].sort() : null;
+/**
+ * An aclitem[] column as typed privileges (aclexplode): one item per grantee ('' for PUBLIC), its privilege names
+ * sorted; read as JSON, NULL when the object has the default privileges.
+ */
+export function aclSql(column: string): string {
+  return `(SELECT pg_catalog.json_agg(pg_catalog.json_build_object('grantee', g.grantee, 'privileges', g.privileges) ORDER BY g.grantee)
+             FROM (SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text END AS grantee,
+                          pg_catalog.array_agg(DISTINCT a.privilege_type::pg_catalog.text ORDER BY a.privilege_type::pg_catalog.text) AS privileges
+                     FROM pg_catalog.aclexplode(${column}) a GROUP BY 1) g)`;
 }
 
-/** ` WITH ("name"='value', ...)` from pg_class.reloptions (`name=value` strings), or '' when there are none. */
-export function withOptions(reloptions: readonly string[] | null | undefined): string {
-  if (!reloptions || reloptions.length === 0) return '';
-  const parts = reloptions.map((opt) => {
-    const eq = opt.indexOf('=');
-    const name = eq < 0 ? opt : opt.slice(0, eq);
-    return eq < 0 ? quoteIdent(name) : `${quoteIdent(name)}=${quoteLiteral(opt.slice(eq + 1))}`;
-  });
-  return ` WITH (${parts.join(', ')})`;
+/** The privileges aclSql() read (null when the object has the default privileges). */
+export function aclOf(acl: AclItem[] | null | undefined): readonly AclItem[] | null {
+  return acl && acl.length > 0 ? acl : null;
 }

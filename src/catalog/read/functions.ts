@@ -1,6 +1,7 @@
 import { address } from '../address.js';
-import { qualified, quoteIdent, quoteLiteral } from '../../db/ident.js';
-import { aclOf, rows, type ReadContext } from './context.js';
+import type { AggregateSpec } from '../kinds/function.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface QName {
   schema: string;
@@ -16,7 +17,7 @@ interface FunctionRow {
   identity_args: string;
   def: string | null;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
   // aggregates only
   agg_args: string | null;
   aggkind: 'n' | 'o' | 'h' | null;
@@ -40,50 +41,71 @@ interface FunctionRow {
   initcond: string | null;
   minitcond: string | null;
   proparallel: 's' | 'r' | 'u';
+  language: string | null;
+  /** the value of a `search_path=...` entry of proconfig */
+  search_path: string | null;
+}
+
+/** A GUC list value as the server stores it (`"$user", public`): its elements, double quotes undone. */
+export function splitSettingList(value: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < value.length) {
+    while (value[i] === ' ' || value[i] === ',') i++;
+    if (i >= value.length) break;
+    let item = '';
+    if (value[i] === '"') {
+      i++;
+      while (i < value.length) {
+        if (value[i] === '"' && value[i + 1] === '"') {
+          item += '"';
+          i += 2;
+        } else if (value[i] === '"') {
+          i++;
+          break;
+        } else item += value[i++];
+      }
+      while (i < value.length && value[i] !== ',') i++;
+    } else {
+      while (i < value.length && value[i] !== ',') item += value[i++];
+      item = item.trim();
+    }
+    out.push(item);
+  }
+  return out;
+}
+
+function aggregateSpec(f: FunctionRow): AggregateSpec {
+  return {
+    args: f.agg_args ?? '',
+    aggkind: f.aggkind ?? 'n',
+    transfn: f.transfn,
+    stype: f.stype ?? '',
+    sspace: f.sspace,
+    finalfn: f.finalfn,
+    finalExtra: f.aggfinalextra === true,
+    finalModify: f.aggfinalmodify,
+    combinefn: f.combinefn,
+    serialfn: f.serialfn,
+    deserialfn: f.deserialfn,
+    initcond: f.initcond,
+    mtransfn: f.mtransfn,
+    minvtransfn: f.minvtransfn,
+    mstype: f.mstype,
+    msspace: f.msspace,
+    mfinalfn: f.mfinalfn,
+    mfinalExtra: f.aggmfinalextra === true,
+    mfinalModify: f.aggmfinalmodify,
+    minitcond: f.minitcond,
+    sortop: f.sortop,
+    parallel: f.proparallel,
+  };
 }
 
 function procRef(col: string): string {
   return `(SELECT pg_catalog.json_build_object('schema', fn.nspname, 'name', fp.proname)
              FROM pg_catalog.pg_proc fp JOIN pg_catalog.pg_namespace fn ON fn.oid = fp.pronamespace
             WHERE fp.oid = a.${col})`;
-}
-
-const MODIFY: Record<string, string> = { r: 'READ_ONLY', s: 'SHAREABLE', w: 'READ_WRITE' };
-
-/** CREATE AGGREGATE from pg_aggregate (pg_get_functiondef refuses aggregates). */
-function createAggregate(f: FunctionRow): string {
-  const fn = (n: QName): string => qualified(n.schema, n.name);
-  const opts: string[] = [];
-  if (f.transfn) opts.push(`SFUNC = ${fn(f.transfn)}`);
-  opts.push(`STYPE = ${f.stype ?? ''}`);
-  if (f.sspace) opts.push(`SSPACE = ${f.sspace}`);
-  const defaultModify = f.aggkind === 'n' ? 'r' : 'w';
-  if (f.finalfn) {
-    opts.push(`FINALFUNC = ${fn(f.finalfn)}`);
-    if (f.aggfinalextra) opts.push('FINALFUNC_EXTRA');
-    if (f.aggfinalmodify && f.aggfinalmodify !== defaultModify) opts.push(`FINALFUNC_MODIFY = ${MODIFY[f.aggfinalmodify]}`);
-  }
-  if (f.combinefn) opts.push(`COMBINEFUNC = ${fn(f.combinefn)}`);
-  if (f.serialfn) opts.push(`SERIALFUNC = ${fn(f.serialfn)}`);
-  if (f.deserialfn) opts.push(`DESERIALFUNC = ${fn(f.deserialfn)}`);
-  if (f.initcond !== null) opts.push(`INITCOND = ${quoteLiteral(f.initcond)}`);
-  if (f.mtransfn) {
-    opts.push(`MSFUNC = ${fn(f.mtransfn)}`);
-    if (f.minvtransfn) opts.push(`MINVFUNC = ${fn(f.minvtransfn)}`);
-    opts.push(`MSTYPE = ${f.mstype ?? ''}`);
-    if (f.msspace) opts.push(`MSSPACE = ${f.msspace}`);
-    if (f.mfinalfn) {
-      opts.push(`MFINALFUNC = ${fn(f.mfinalfn)}`);
-      if (f.aggmfinalextra) opts.push('MFINALFUNC_EXTRA');
-      if (f.aggmfinalmodify && f.aggmfinalmodify !== defaultModify) opts.push(`MFINALFUNC_MODIFY = ${MODIFY[f.aggmfinalmodify]}`);
-    }
-    if (f.minitcond !== null) opts.push(`MINITCOND = ${quoteLiteral(f.minitcond)}`);
-  }
-  if (f.sortop) opts.push(`SORTOP = OPERATOR(${quoteIdent(f.sortop.schema)}.${f.sortop.name})`);
-  if (f.proparallel === 's') opts.push('PARALLEL = SAFE');
-  if (f.proparallel === 'r') opts.push('PARALLEL = RESTRICTED');
-  if (f.aggkind === 'h') opts.push('HYPOTHETICAL');
-  return `CREATE AGGREGATE ${qualified(f.nspname, f.proname)}(${f.agg_args ?? ''}) (\n    ${opts.join(',\n    ')}\n)`;
 }
 
 /** Functions and procedures (pg_get_functiondef) and aggregates (built from pg_aggregate). */
@@ -94,7 +116,7 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
             pg_catalog.oidvectortypes(p.proargtypes) AS argtypes,
             pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity_args,
             CASE WHEN p.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(p.oid) END AS def,
-            pg_catalog.pg_get_userbyid(p.proowner) AS owner, p.proacl::pg_catalog.text[] AS acl,
+            pg_catalog.pg_get_userbyid(p.proowner) AS owner, ${aclSql('p.proacl')} AS acl,
             CASE WHEN p.prokind = 'a' THEN pg_catalog.pg_get_function_arguments(p.oid) END AS agg_args,
             a.aggkind,
             ${procRef('aggtransfn')} AS transfn, ${procRef('aggfinalfn')} AS finalfn, ${procRef('aggcombinefn')} AS combinefn,
@@ -107,7 +129,9 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
             pg_catalog.format_type(a.aggtranstype, NULL) AS stype, a.aggtransspace AS sspace,
             CASE WHEN a.aggmtranstype <> 0 THEN pg_catalog.format_type(a.aggmtranstype, NULL) END AS mstype, a.aggmtransspace AS msspace,
             a.agginitval AS initcond, a.aggminitval AS minitcond,
-            p.proparallel
+            p.proparallel,
+            (SELECT l.lanname::pg_catalog.text FROM pg_catalog.pg_language l WHERE l.oid = p.prolang) AS language,
+            (SELECT pg_catalog.substr(c, 13) FROM pg_catalog.unnest(p.proconfig) c WHERE c LIKE 'search\\_path=%' LIMIT 1) AS search_path
        FROM pg_catalog.pg_proc p
        JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
        LEFT JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
@@ -120,21 +144,27 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
   for (const f of list) {
     if (ctx.b.isMember('pg_proc', f.oid)) continue;
     const addr = address.function(f.nspname, f.proname, f.argtypes);
-    const sql = f.prokind === 'a' ? createAggregate(f) : (f.def ?? '').replace(/\s+$/, '');
+    const routine = f.prokind === 'a' ? 'aggregate' : f.prokind === 'p' ? 'procedure' : 'function';
     ctx.b.add({
       kind: 'function',
+      spec: {
+        routine,
+        argTypes: f.argtypes,
+        identityArgs: f.identity_args,
+        language: f.language === null ? null : f.language.toLowerCase(),
+        searchPath: f.search_path === null ? null : splitSettingList(f.search_path),
+        body: f.prokind === 'a' ? null : (f.def ?? '').trimEnd(),
+        aggregate: f.prokind === 'a' ? aggregateSpec(f) : null,
+      },
       address: addr,
       schema: f.nspname,
       name: f.proname,
-      createSql: [sql],
-      definition: sql,
       deps: [address.schema(f.nspname)],
       owner: f.owner,
       acl: aclOf(f.acl),
     });
     ctx.b.own('pg_proc', f.oid, addr);
-    const keyword = f.prokind === 'a' ? 'AGGREGATE' : f.prokind === 'p' ? 'PROCEDURE' : 'FUNCTION';
-    const on = `${keyword} ${qualified(f.nspname, f.proname)}(${f.identity_args})`;
+    const on = { on: routine === 'aggregate' ? 'AGGREGATE' : routine === 'procedure' ? 'PROCEDURE' : 'FUNCTION', object: { schema: f.nspname, name: f.proname }, args: f.identity_args } as const;
     ctx.b.commentable('pg_proc', f.oid, { target: addr, on, dependsOn: addr, schema: f.nspname, table: null });
   }
 }

@@ -1,5 +1,4 @@
 import { address } from '../address.js';
-import { qualified, quoteIdent } from '../../db/ident.js';
 import { rows, type ReadContext } from './context.js';
 import type { ColumnRow } from './tables.js';
 
@@ -47,35 +46,27 @@ export async function readIndexes(ctx: ReadContext, columns: Map<number, ColumnR
   for (const ix of list) {
     const rel = ctx.relations.get(ix.indrelid);
     if (!rel) continue;
-    const q = qualified(rel.schema, rel.name);
-    const replica = ix.indisreplident ? `ALTER TABLE ONLY ${q} REPLICA IDENTITY USING INDEX ${quoteIdent(ix.relname)}` : null;
     if (ix.constraint_oid !== null) {
       const owner = ctx.b.ownerOf('pg_constraint', ix.constraint_oid);
       if (owner) ctx.b.own('pg_class', ix.oid, owner);
       const draft = owner ? ctx.b.drafts.get(owner) : undefined;
-      if (draft && replica) {
-        draft.createSql.push(replica);
-        draft.definition += '\nREPLICA IDENTITY';
-      }
+      if (draft?.kind === 'constraint' && ix.indisreplident) ctx.b.drafts.set(draft.address, { ...draft, spec: { ...draft.spec, replicaIdentityIndex: ix.relname } });
       continue;
     }
     if (ix.relispartition || ctx.b.isMember('pg_class', ix.oid)) continue;
     const addr = address.index(ix.nspname, ix.relname);
-    // an index on a partitioned table is created on the whole tree (its partitions' copies are not listed)
-    const sql = ix.def.replace(/ ON ONLY /, ' ON ');
-    const createSql = replica ? [sql, replica] : [sql];
     ctx.b.add({
       kind: 'index',
+      // an index on a partitioned table is created on the whole tree (its partitions' copies are not listed)
+      spec: { def: ix.def.replace(/ ON ONLY /, ' ON '), replicaIdentity: ix.indisreplident },
       address: addr,
       schema: ix.nspname,
       name: ix.relname,
       table: { schema: rel.schema, name: rel.name },
-      createSql,
-      definition: createSql.join(';\n'),
       deps: [rel.address],
     });
     ctx.b.own('pg_class', ix.oid, addr);
-    ctx.b.commentable('pg_class', ix.oid, { target: addr, on: `INDEX ${qualified(ix.nspname, ix.relname)}`, dependsOn: addr, schema: ix.nspname, table: { schema: rel.schema, name: rel.name } });
+    ctx.b.commentable('pg_class', ix.oid, { target: addr, on: { on: 'INDEX', object: { schema: ix.nspname, name: ix.relname } }, dependsOn: addr, schema: ix.nspname, table: { schema: rel.schema, name: rel.name } });
   }
 
   // copy keys

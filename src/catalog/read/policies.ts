@@ -1,5 +1,5 @@
 import { address } from '../address.js';
-import { qualified, quoteIdent } from '../../db/ident.js';
+import type { PolicyCommand } from '../kinds/policy.js';
 import { rows, type ReadContext } from './context.js';
 
 interface PolicyRow {
@@ -14,7 +14,7 @@ interface PolicyRow {
   withcheck: string | null;
 }
 
-const COMMAND: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' };
+const COMMAND: Record<string, PolicyCommand> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' };
 
 /** Row-level security policies, built from pg_policy. */
 export async function readPolicies(ctx: ReadContext): Promise<void> {
@@ -33,24 +33,24 @@ export async function readPolicies(ctx: ReadContext): Promise<void> {
   for (const p of list) {
     const rel = ctx.relations.get(p.polrelid);
     if (!rel) continue;
-    const q = qualified(rel.schema, rel.name);
-    const roles = [...(p.to_public ? ['PUBLIC'] : []), ...(p.roles ?? []).map(quoteIdent)];
-    let sql = `CREATE POLICY ${quoteIdent(p.polname)} ON ${q} AS ${p.polpermissive ? 'PERMISSIVE' : 'RESTRICTIVE'} FOR ${COMMAND[p.polcmd] ?? 'ALL'}`;
-    sql += ` TO ${roles.length > 0 ? roles.join(', ') : 'PUBLIC'}`;
-    if (p.qual !== null) sql += ` USING (${p.qual})`;
-    if (p.withcheck !== null) sql += ` WITH CHECK (${p.withcheck})`;
     const addr = address.policy(rel.schema, rel.name, p.polname);
     ctx.b.add({
       kind: 'policy',
+      spec: {
+        permissive: p.polpermissive,
+        command: COMMAND[p.polcmd] ?? 'ALL',
+        toPublic: p.to_public,
+        roles: p.roles ?? [],
+        using: p.qual,
+        withCheck: p.withcheck,
+      },
       address: addr,
       schema: rel.schema,
       name: p.polname,
       table: { schema: rel.schema, name: rel.name },
-      createSql: [sql],
-      definition: sql,
       deps: [rel.address, address.rls(rel.schema, rel.name)],
     });
     ctx.b.own('pg_policy', p.oid, addr);
-    ctx.b.commentable('pg_policy', p.oid, { target: addr, on: `POLICY ${quoteIdent(p.polname)} ON ${q}`, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
+    ctx.b.commentable('pg_policy', p.oid, { target: addr, on: { on: 'POLICY', name: p.polname, relation: { schema: rel.schema, name: rel.name } }, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
   }
 }

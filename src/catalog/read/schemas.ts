@@ -1,18 +1,18 @@
 import { address } from '../address.js';
-import { quoteIdent } from '../../db/ident.js';
-import { aclOf, rows, type ReadContext } from './context.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface SchemaRow {
   oid: number;
   nspname: string;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
 }
 
 /** The schemas read: every one except the system ones, pgshift's own and the excluded ones. */
 export async function listSchemas(client: ReadContext['client'], excluded: readonly string[]): Promise<SchemaRow[]> {
   const res = await client.query<SchemaRow>(
-    `SELECT n.oid, n.nspname, pg_catalog.pg_get_userbyid(n.nspowner) AS owner, n.nspacl::pg_catalog.text[] AS acl
+    `SELECT n.oid, n.nspname, pg_catalog.pg_get_userbyid(n.nspowner) AS owner, ${aclSql('n.nspacl')} AS acl
        FROM pg_catalog.pg_namespace n
       WHERE NOT (n.nspname = ANY ($1::pg_catalog.text[]))
         AND n.nspname !~ '^pg_(toast|temp)'
@@ -35,10 +35,9 @@ export async function readSchemasAndExtensions(ctx: ReadContext, schemas: readon
   for (const s of schemas) {
     if (ctx.b.isMember('pg_namespace', s.oid)) continue; // created by an extension script
     const addr = address.schema(s.nspname);
-    const sql = `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s.nspname)}`;
-    ctx.b.add({ kind: 'schema', address: addr, schema: null, name: s.nspname, createSql: [sql], definition: sql, owner: s.owner, acl: aclOf(s.acl) });
+    ctx.b.add({ kind: 'schema', spec: {}, address: addr, schema: null, name: s.nspname, owner: s.owner, acl: aclOf(s.acl) });
     ctx.b.own('pg_namespace', s.oid, addr);
-    ctx.b.commentable('pg_namespace', s.oid, { target: addr, on: `SCHEMA ${quoteIdent(s.nspname)}`, dependsOn: addr, schema: null, table: null });
+    ctx.b.commentable('pg_namespace', s.oid, { target: addr, on: { on: 'SCHEMA', name: s.nspname }, dependsOn: addr, schema: null, table: null });
   }
 
   const exts = await rows<{ oid: number; extname: string; nspname: string; owner: string | null }>(
@@ -52,11 +51,10 @@ export async function readSchemasAndExtensions(ctx: ReadContext, schemas: readon
     const addr = address.extension(e.extname);
     ctx.b.add({
       kind: 'extension',
+      spec: { createSchema: false },
       address: addr,
       schema: e.nspname,
       name: e.extname,
-      createSql: [`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e.extname)} WITH SCHEMA ${quoteIdent(e.nspname)}`],
-      definition: `extension ${quoteIdent(e.extname)} schema ${quoteIdent(e.nspname)}`,
       deps: [address.schema(e.nspname)],
       owner: e.owner,
     });

@@ -1,6 +1,8 @@
 import { address } from '../address.js';
-import { qualified, quoteIdent, quoteLiteral } from '../../db/ident.js';
-import { aclOf, rows, type ReadContext } from './context.js';
+import { qualified } from '../../db/ident.js';
+import { sequenceOptions } from '../kinds/sequence.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface SequenceRow {
   oid: number;
@@ -16,7 +18,7 @@ interface SequenceRow {
   cycle: boolean;
   readable: boolean;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
   /** 'a' (OWNED BY, serial) or 'i' (identity) */
   deptype: 'a' | 'i' | null;
   table_oid: number | null;
@@ -36,9 +38,6 @@ export interface ValueSequence {
   readonly table: { readonly schema: string; readonly name: string } | null;
 }
 
-export function sequenceOptions(s: Pick<SequenceRow, 'start' | 'increment' | 'min' | 'max' | 'cache' | 'cycle'>): string {
-  return `START WITH ${s.start} INCREMENT BY ${s.increment} MINVALUE ${s.min} MAXVALUE ${s.max} CACHE ${s.cache}${s.cycle ? ' CYCLE' : ' NO CYCLE'}`;
-}
 
 /**
  * Sequences with all their options; identity sequences are not objects of their own (the table's identity column
@@ -51,7 +50,7 @@ export async function readSequences(ctx: ReadContext): Promise<ValueSequence[]> 
             s.seqstart::pg_catalog.text AS start, s.seqincrement::pg_catalog.text AS increment,
             s.seqmin::pg_catalog.text AS min, s.seqmax::pg_catalog.text AS max, s.seqcache::pg_catalog.text AS cache, s.seqcycle AS cycle,
             pg_catalog.has_sequence_privilege(c.oid, 'SELECT') AS readable,
-            pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::pg_catalog.text[] AS acl,
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner, ${aclSql('c.relacl')} AS acl,
             d.deptype, t.oid AS table_oid, tn.nspname AS table_schema, t.relname AS table_name, a.attname AS column_name, a.attnum
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -67,13 +66,12 @@ export async function readSequences(ctx: ReadContext): Promise<ValueSequence[]> 
   const values: ValueSequence[] = [];
   for (const s of list) {
     if (ctx.b.isMember('pg_class', s.oid)) continue;
-    const q = qualified(s.nspname, s.relname);
     if (s.deptype === 'i' && s.table_oid !== null && s.attnum !== null && s.table_schema !== null && s.table_name !== null) {
       ctx.identity.set(`${s.table_oid}:${s.attnum}`, {
         oid: s.oid,
         schema: s.nspname,
         name: s.relname,
-        options: `SEQUENCE NAME ${q} ${sequenceOptions(s)}`,
+        options: sequenceOptions(s),
       });
       const tableAddr = address.table(s.table_schema, s.table_name);
       ctx.b.own('pg_class', s.oid, tableAddr);
@@ -81,32 +79,28 @@ export async function readSequences(ctx: ReadContext): Promise<ValueSequence[]> 
       continue;
     }
     const addr = address.sequence(s.nspname, s.relname);
-    const sql = `CREATE ${s.relpersistence === 'u' ? 'UNLOGGED ' : ''}SEQUENCE ${q} AS ${s.type} ${sequenceOptions(s)}`;
     ctx.b.add({
       kind: 'sequence',
+      spec: { unlogged: s.relpersistence === 'u', type: s.type, start: s.start, increment: s.increment, min: s.min, max: s.max, cache: s.cache, cycle: s.cycle },
       address: addr,
       schema: s.nspname,
       name: s.relname,
-      createSql: [sql],
-      definition: sql,
       deps: [address.schema(s.nspname)],
       owner: s.owner,
       acl: aclOf(s.acl),
     });
     ctx.b.own('pg_class', s.oid, addr);
-    ctx.b.commentable('pg_class', s.oid, { target: addr, on: `SEQUENCE ${q}`, dependsOn: addr, schema: s.nspname, table: null });
+    ctx.b.commentable('pg_class', s.oid, { target: addr, on: { on: 'SEQUENCE', object: { schema: s.nspname, name: s.relname } }, dependsOn: addr, schema: s.nspname, table: null });
     if (s.readable) values.push({ oid: s.oid, schema: s.nspname, name: s.relname, dependsOn: addr, table: null });
     if (s.deptype === 'a' && s.table_schema !== null && s.table_name !== null && s.column_name !== null) {
       const tableAddr = address.table(s.table_schema, s.table_name);
-      const ownerSql = `ALTER SEQUENCE ${q} OWNED BY ${qualified(s.table_schema, s.table_name)}.${quoteIdent(s.column_name)}`;
       ctx.b.add({
         kind: 'sequence_owner',
+        spec: { column: s.column_name },
         address: address.sequenceOwner(s.nspname, s.relname),
         schema: s.nspname,
         name: s.relname,
         table: { schema: s.table_schema, name: s.table_name },
-        createSql: [ownerSql],
-        definition: ownerSql,
         deps: [addr, tableAddr],
       });
     }
@@ -129,15 +123,13 @@ export async function readSequenceValues(ctx: ReadContext, sequences: readonly V
     for (const r of got) {
       const s = chunk[r.i];
       if (!s) continue;
-      const called = r.is_called ? 'true' : 'false';
       ctx.b.add({
         kind: 'sequence_value',
+        spec: { last: r.last_value, called: r.is_called },
         address: address.sequenceValue(s.schema, s.name),
         schema: s.schema,
         name: s.name,
         table: s.table,
-        createSql: [`SELECT pg_catalog.setval(${quoteLiteral(qualified(s.schema, s.name))}, ${r.last_value}, ${called})`],
-        definition: `last_value=${r.last_value} is_called=${r.is_called ? 't' : 'f'}`,
         deps: [s.dependsOn],
       });
     }

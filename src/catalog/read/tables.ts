@@ -1,7 +1,8 @@
 import { address } from '../address.js';
-import type { ColumnInfo } from '../types.js';
-import { qualified, quoteIdent } from '../../db/ident.js';
-import { aclOf, rows, withOptions, type IdentitySequence, type ReadContext } from './context.js';
+import type { AclItem, ColumnInfo } from '../types.js';
+import { qualified } from '../../db/ident.js';
+import { aclOf, aclSql, rows, type IdentitySequence, type ReadContext } from './context.js';
+import type { ColumnFixup, ColumnSpec, TableSpec } from '../kinds/table.js';
 
 interface QName {
   schema: string;
@@ -29,7 +30,7 @@ interface TableRow {
   parents: (QName & { oid: number })[] | null;
   has_triggers: boolean;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
 }
 
 export interface ColumnRow {
@@ -89,39 +90,38 @@ export async function readColumns(ctx: ReadContext): Promise<Map<number, ColumnR
   return byRel;
 }
 
-function collate(c: QName | null): string {
-  return c ? ` COLLATE ${qualified(c.schema, c.name)}` : '';
-}
-
-/** One column as CREATE TABLE writes it (also its canonical text in the table's definition). */
-function columnSql(c: ColumnRow, identity: IdentitySequence | undefined): string {
-  let s = `${quoteIdent(c.attname)} ${c.type}${collate(c.collation)}`;
-  if (c.attgenerated === 's') s += ` GENERATED ALWAYS AS (${c.expr ?? ''}) STORED`;
-  else if (c.attidentity !== '') {
-    s += ` GENERATED ${c.attidentity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`;
-    if (identity) s += ` (${identity.options})`;
-  } else if (c.expr !== null) s += ` DEFAULT ${c.expr}`;
-  if (c.attnotnull) s += ' NOT NULL';
-  return s;
+/** A column's typed fields (its identity sequence's name and options from the sequences read before). */
+function columnSpec(c: ColumnRow, identity: IdentitySequence | undefined): ColumnSpec {
+  const generated = c.attgenerated === 's' ? (c.expr ?? '') : null;
+  const ident = generated === null && c.attidentity !== '' ? { always: c.attidentity === 'a', sequence: identity ? { schema: identity.schema, name: identity.name, options: identity.options } : null } : null;
+  return {
+    name: c.attname,
+    type: c.type,
+    collation: c.collation,
+    generated,
+    identity: ident,
+    default: generated === null && ident === null ? c.expr : null,
+    notNull: c.attnotnull,
+    local: c.attislocal,
+  };
 }
 
 /**
  * PARTITION OF and INHERITS copy the parent's defaults and NOT NULLs into the child: the ALTERs that put the
  * child's own ones back where they differ.
  */
-function inheritedFixups(q: string, cols: readonly ColumnRow[], parentColumn: (name: string) => ColumnRow | undefined): string[] {
-  const out: string[] = [];
+function inheritedFixups(cols: readonly ColumnRow[], parentColumn: (name: string) => ColumnRow | undefined): ColumnFixup[] {
+  const out: ColumnFixup[] = [];
   for (const c of cols) {
     const p = parentColumn(c.attname);
     if (!p || c.attgenerated !== '' || c.attidentity !== '') continue;
-    const alter = `ALTER TABLE ONLY ${q} ALTER COLUMN ${quoteIdent(c.attname)}`;
-    if (c.expr !== p.expr) out.push(c.expr === null ? `${alter} DROP DEFAULT` : `${alter} SET DEFAULT ${c.expr}`);
-    if (c.attnotnull && !p.attnotnull) out.push(`${alter} SET NOT NULL`);
+    if (c.expr !== p.expr) out.push(c.expr === null ? { column: c.attname, set: 'no default' } : { column: c.attname, set: 'default', expr: c.expr });
+    if (c.attnotnull && !p.attnotnull) out.push({ column: c.attname, set: 'not null' });
   }
   return out;
 }
 
-const REPLICA_IDENTITY: Record<string, string> = { n: 'NOTHING', f: 'FULL' };
+const REPLICA_IDENTITY: Record<string, 'NOTHING' | 'FULL'> = { n: 'NOTHING', f: 'FULL' };
 
 /**
  * Tables, partitioned tables and partitions (columns, defaults, identity, generated columns, inline CHECKs,
@@ -142,7 +142,7 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
                JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
               WHERE i.inhrelid = c.oid) AS parents,
             EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal) AS has_triggers,
-            pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::pg_catalog.text[] AS acl
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner, ${aclSql('c.relacl')} AS acl
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
@@ -176,35 +176,22 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
   const colsOf = (oid: number): ColumnRow[] => columns.get(oid) ?? [];
 
   for (const t of listed) {
-    const q = qualified(t.nspname, t.relname);
     const addr = address.table(t.nspname, t.relname);
     const cols = colsOf(t.oid);
     const checks = checksByRel.get(t.oid) ?? [];
     const parents = t.parents ?? [];
     const partitionParent = t.relispartition ? parents[0] : undefined;
     const identityOf = (c: ColumnRow): IdentitySequence | undefined => ctx.identity.get(`${t.oid}:${c.attnum}`);
-    const checkSql = checks.map((c) => `CONSTRAINT ${quoteIdent(c.conname)} ${c.def}`);
-    const tail =
-      (t.partkey ? ` PARTITION BY ${t.partkey}` : '') + (t.am ? ` USING ${quoteIdent(t.am)}` : '') + withOptions(t.reloptions);
-    const createSql: string[] = [];
-    const definition: string[] = [];
-    const unlogged = t.relpersistence === 'u' ? 'UNLOGGED ' : '';
-
+    let columns: ColumnSpec[];
+    let fixups: ColumnFixup[] = [];
     if (partitionParent) {
       const parentCols = new Map(colsOf(partitionParent.oid).map((c, i) => [c.attname, { c, i }]));
-      const parentQ = qualified(partitionParent.schema, partitionParent.name);
-      const body = checkSql.length > 0 ? ` (\n    ${checkSql.join(',\n    ')}\n)` : '';
-      createSql.push(`CREATE ${unlogged}TABLE ${q} PARTITION OF ${parentQ}${body}\n${t.bound ?? 'DEFAULT'}${tail}`);
-      createSql.push(...inheritedFixups(q, cols, (name) => parentCols.get(name)?.c));
+      fixups = inheritedFixups(cols, (name) => parentCols.get(name)?.c);
       // the definition lists the columns in the parent's order: a partition attached after the fact may differ
       const ordered = [...cols].sort((a, b) => (parentCols.get(a.attname)?.i ?? 1e6 + a.attnum) - (parentCols.get(b.attname)?.i ?? 1e6 + b.attnum));
-      definition.push(`CREATE ${unlogged}TABLE ${q} PARTITION OF ${parentQ} ${t.bound ?? 'DEFAULT'}`);
-      for (const c of ordered) definition.push(`  column ${columnSql(c, identityOf(c))}`);
+      columns = ordered.map((c) => columnSpec(c, identityOf(c)));
     } else {
-      const inherits = parents.length > 0 ? ` INHERITS (${parents.map((p) => qualified(p.schema, p.name)).join(', ')})` : '';
-      const elements = [...cols.filter((c) => c.attislocal).map((c) => columnSql(c, identityOf(c))), ...checkSql];
-      const body = elements.length > 0 ? `(\n    ${elements.join(',\n    ')}\n)` : '()';
-      createSql.push(`CREATE ${unlogged}TABLE ${q} ${body}${inherits}${tail}`);
+      columns = cols.map((c) => columnSpec(c, identityOf(c)));
       if (parents.length > 0) {
         const inherited = (name: string): ColumnRow | undefined => {
           for (const p of parents) {
@@ -213,26 +200,29 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
           }
           return undefined;
         };
-        createSql.push(...inheritedFixups(q, cols.filter((c) => !c.attislocal), inherited));
+        fixups = inheritedFixups(cols.filter((c) => !c.attislocal), inherited);
       }
-      definition.push(`CREATE ${unlogged}TABLE ${q}${inherits}`);
-      for (const c of cols) definition.push(`  column ${columnSql(c, identityOf(c))}${c.attislocal ? '' : ' (inherited)'}`);
     }
-    for (const c of checkSql) definition.push(`  ${c}`);
-    if (tail) definition.push(` ${tail.trim()}`);
-    const replica = REPLICA_IDENTITY[t.relreplident];
-    if (replica) {
-      createSql.push(`ALTER TABLE ONLY ${q} REPLICA IDENTITY ${replica}`);
-      definition.push(`  REPLICA IDENTITY ${replica}`);
-    }
+    const spec: TableSpec = {
+      unlogged: t.relpersistence === 'u',
+      partitionOf: partitionParent ? { parent: { schema: partitionParent.schema, name: partitionParent.name }, bound: t.bound } : null,
+      inherits: partitionParent ? [] : parents.map((p) => ({ schema: p.schema, name: p.name })),
+      columns,
+      checks: checks.map((c) => ({ name: c.conname, def: c.def })),
+      partitionBy: t.partkey,
+      accessMethod: t.am,
+      reloptions: t.reloptions,
+      fixups,
+      replicaIdentity: REPLICA_IDENTITY[t.relreplident] ?? null,
+      enableRls: false,
+    };
 
     ctx.b.add({
       kind: 'table',
+      spec,
       address: addr,
       schema: t.nspname,
       name: t.relname,
-      createSql,
-      definition: definition.join('\n'),
       deps: [address.schema(t.nspname), ...parents.map((p) => address.table(p.schema, p.name))],
       owner: t.owner,
       acl: aclOf(t.acl),
@@ -240,7 +230,7 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
     ctx.b.own('pg_class', t.oid, addr);
     ctx.b.own('pg_type', t.reltype, addr);
     ctx.b.own('pg_type', t.reltype_array, addr);
-    ctx.b.commentable('pg_class', t.oid, { target: addr, on: `TABLE ${q}`, dependsOn: addr, schema: t.nspname, table: { schema: t.nspname, name: t.relname } });
+    ctx.b.commentable('pg_class', t.oid, { target: addr, on: { on: 'TABLE', object: { schema: t.nspname, name: t.relname } }, dependsOn: addr, schema: t.nspname, table: { schema: t.nspname, name: t.relname } });
     for (const c of cols) {
       ctx.b.own('pg_attrdef', c.attrdef_oid, addr);
       ctx.columnNames.set(`${t.oid}:${c.attnum}`, c.attname);
@@ -248,21 +238,17 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
     for (const c of checks) {
       ctx.b.own('pg_constraint', c.oid, addr);
       const target = address.constraint(t.nspname, t.relname, c.conname);
-      ctx.b.commentable('pg_constraint', c.oid, { target, on: `CONSTRAINT ${quoteIdent(c.conname)} ON ${q}`, dependsOn: addr, schema: t.nspname, table: { schema: t.nspname, name: t.relname } });
+      ctx.b.commentable('pg_constraint', c.oid, { target, on: { on: 'CONSTRAINT', name: c.conname, relation: { schema: t.nspname, name: t.relname } }, dependsOn: addr, schema: t.nspname, table: { schema: t.nspname, name: t.relname } });
     }
 
     if (t.relrowsecurity || t.relforcerowsecurity) {
-      const sql: string[] = [];
-      if (t.relrowsecurity) sql.push(`ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`);
-      if (t.relforcerowsecurity) sql.push(`ALTER TABLE ${q} FORCE ROW LEVEL SECURITY`);
       ctx.b.add({
         kind: 'rls',
+        spec: { enable: t.relrowsecurity, force: t.relforcerowsecurity },
         address: address.rls(t.nspname, t.relname),
         schema: t.nspname,
         name: t.relname,
         table: { schema: t.nspname, name: t.relname },
-        createSql: sql,
-        definition: `enable=${t.relrowsecurity} force=${t.relforcerowsecurity}`,
         deps: [addr],
       });
     }
@@ -302,19 +288,16 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
     if (!rel || c.conparentid !== 0 || !c.conislocal) continue;
     if (c.contype === 'c' && c.convalidated) continue; // inline in CREATE TABLE
     const addr = address.constraint(rel.schema, rel.name, c.conname);
-    const q = qualified(rel.schema, rel.name);
-    const sql = `ALTER TABLE ${q} ADD CONSTRAINT ${quoteIdent(c.conname)} ${c.def}`;
     ctx.b.add({
       kind: 'constraint',
+      spec: { def: c.def, replicaIdentityIndex: null },
       address: addr,
       schema: rel.schema,
       name: c.conname,
       table: { schema: rel.schema, name: rel.name },
-      createSql: [sql],
-      definition: c.def,
       deps: [rel.address],
     });
     ctx.b.own('pg_constraint', c.oid, addr);
-    ctx.b.commentable('pg_constraint', c.oid, { target: addr, on: `CONSTRAINT ${quoteIdent(c.conname)} ON ${q}`, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
+    ctx.b.commentable('pg_constraint', c.oid, { target: addr, on: { on: 'CONSTRAINT', name: c.conname, relation: { schema: rel.schema, name: rel.name } }, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
   }
 }

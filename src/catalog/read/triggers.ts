@@ -1,5 +1,5 @@
 import { address } from '../address.js';
-import { qualified, quoteIdent } from '../../db/ident.js';
+import type { TriggerSpec } from '../kinds/trigger.js';
 import { rows, type ReadContext } from './context.js';
 
 interface TriggerRow {
@@ -10,7 +10,7 @@ interface TriggerRow {
   tgenabled: 'O' | 'D' | 'R' | 'A';
 }
 
-const ENABLED: Record<string, string> = { D: 'DISABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' };
+const ENABLED: Record<string, TriggerSpec['enabled']> = { D: 'DISABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' };
 
 /** User triggers (pg_get_triggerdef); not internal ones (FK), not a partition's clone of its parent's trigger. */
 export async function readTriggers(ctx: ReadContext): Promise<void> {
@@ -28,22 +28,17 @@ export async function readTriggers(ctx: ReadContext): Promise<void> {
   for (const t of list) {
     const rel = ctx.relations.get(t.tgrelid);
     if (!rel || rel.sqlKind === 'TYPE') continue;
-    const q = qualified(rel.schema, rel.name);
     const addr = address.trigger(rel.schema, rel.name, t.tgname);
-    const createSql = [t.def];
-    const state = ENABLED[t.tgenabled];
-    if (state) createSql.push(`ALTER TABLE ${q} ${state} TRIGGER ${quoteIdent(t.tgname)}`);
     ctx.b.add({
       kind: 'trigger',
+      spec: { def: t.def, enabled: ENABLED[t.tgenabled] ?? null },
       address: addr,
       schema: rel.schema,
       name: t.tgname,
       table: { schema: rel.schema, name: rel.name },
-      createSql,
-      definition: createSql.join(';\n'),
       deps: [rel.address],
     });
     ctx.b.own('pg_trigger', t.oid, addr);
-    ctx.b.commentable('pg_trigger', t.oid, { target: addr, on: `TRIGGER ${quoteIdent(t.tgname)} ON ${q}`, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
+    ctx.b.commentable('pg_trigger', t.oid, { target: addr, on: { on: 'TRIGGER', name: t.tgname, relation: { schema: rel.schema, name: rel.name } }, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
   }
 }

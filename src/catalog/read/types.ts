@@ -1,6 +1,7 @@
 import { address } from '../address.js';
-import { qualified, quoteIdent, quoteLiteral } from '../../db/ident.js';
-import { aclOf, rows, type ReadContext } from './context.js';
+import type { TypeSpec } from '../kinds/type.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface QName {
   schema: string;
@@ -15,7 +16,7 @@ interface TypeRow {
   typname: string;
   typtype: 'e' | 'd' | 'c' | 'r';
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
   labels: string[] | null;
   base_type: string | null;
   notnull: boolean;
@@ -40,14 +41,12 @@ function qnameOf(catalog: 'pg_collation' | 'pg_opclass' | 'pg_proc' | 'pg_type',
             WHERE x.oid = ${oidExpr})`;
 }
 
-const collationName = (c: QName | null): string => (c ? ` COLLATE ${qualified(c.schema, c.name)}` : '');
-
 /** Enums, domains (constraints, NOT NULL, default, collation), composite and range types. */
 export async function readTypes(ctx: ReadContext): Promise<void> {
   const list = await rows<TypeRow>(
     ctx,
     `SELECT t.oid, t.typarray, t.typrelid, n.nspname, t.typname, t.typtype,
-            pg_catalog.pg_get_userbyid(t.typowner) AS owner, t.typacl::pg_catalog.text[] AS acl,
+            pg_catalog.pg_get_userbyid(t.typowner) AS owner, ${aclSql('t.typacl')} AS acl,
             (SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) AS labels,
             CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS base_type,
             t.typnotnull AS notnull,
@@ -82,43 +81,39 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
   for (const t of list) {
     if (ctx.b.isMember('pg_type', t.oid)) continue;
     const addr = address.type(t.nspname, t.typname);
-    const q = qualified(t.nspname, t.typname);
-    const sql: string[] = [];
+    let spec: TypeSpec;
     switch (t.typtype) {
       case 'e':
-        sql.push(`CREATE TYPE ${q} AS ENUM (${(t.labels ?? []).map(quoteLiteral).join(', ')})`);
+        spec = { variant: 'enum', labels: t.labels ?? [] };
         break;
       case 'd': {
         const checks = t.checks ?? [];
-        let s = `CREATE DOMAIN ${q} AS ${t.base_type ?? ''}${collationName(t.collation)}`;
-        if (t.default_expr !== null) s += ` DEFAULT ${t.default_expr}`;
-        if (t.notnull) s += ' NOT NULL';
-        for (const c of checks) if (c.validated) s += ` CONSTRAINT ${quoteIdent(c.name)} ${c.def}`;
-        sql.push(s);
-        for (const c of checks) if (!c.validated) sql.push(`ALTER DOMAIN ${q} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`);
+        spec = { variant: 'domain', baseType: t.base_type ?? '', collation: t.collation, default: t.default_expr, notNull: t.notnull, checks: checks.map((c) => ({ name: c.name, def: c.def, validated: c.validated })) };
         for (const c of checks) {
           ctx.b.own('pg_constraint', c.oid, addr);
           const target = address.constraint(t.nspname, t.typname, c.name);
-          ctx.b.commentable('pg_constraint', c.oid, { target, on: `CONSTRAINT ${quoteIdent(c.name)} ON DOMAIN ${q}`, dependsOn: addr, schema: t.nspname, table: null });
+          const on = { on: 'CONSTRAINT', name: c.name, relation: { schema: t.nspname, name: t.typname }, domain: true } as const;
+          ctx.b.commentable('pg_constraint', c.oid, { target, on, dependsOn: addr, schema: t.nspname, table: null });
         }
         break;
       }
       case 'c': {
-        const attrs = (t.attrs ?? []).map((a) => `${quoteIdent(a.name)} ${a.type}${collationName(a.collation)}`);
-        sql.push(`CREATE TYPE ${q} AS (${attrs.join(', ')})`);
+        spec = { variant: 'composite', attributes: (t.attrs ?? []).map((a) => ({ name: a.name, type: a.type, collation: a.collation })) };
         ctx.b.own('pg_class', t.typrelid, addr);
         ctx.relations.set(t.typrelid, { oid: t.typrelid, schema: t.nspname, name: t.typname, address: addr, sqlKind: 'TYPE' });
         for (const a of t.attrs ?? []) ctx.columnNames.set(`${t.typrelid}:${a.attnum}`, a.name);
         break;
       }
       case 'r': {
-        const opts = [`SUBTYPE = ${t.subtype ?? ''}`];
-        if (t.opclass) opts.push(`SUBTYPE_OPCLASS = ${qualified(t.opclass.schema, t.opclass.name)}`);
-        if (t.range_collation) opts.push(`COLLATION = ${qualified(t.range_collation.schema, t.range_collation.name)}`);
-        if (t.canonical) opts.push(`CANONICAL = ${qualified(t.canonical.schema, t.canonical.name)}`);
-        if (t.subdiff) opts.push(`SUBTYPE_DIFF = ${qualified(t.subdiff.schema, t.subdiff.name)}`);
-        if (t.multirange) opts.push(`MULTIRANGE_TYPE_NAME = ${qualified(t.multirange.schema, t.multirange.name)}`);
-        sql.push(`CREATE TYPE ${q} AS RANGE (${opts.join(', ')})`);
+        spec = {
+          variant: 'range',
+          subtype: t.subtype ?? '',
+          opclass: t.opclass,
+          collation: t.range_collation,
+          canonical: t.canonical,
+          subdiff: t.subdiff,
+          multirange: t.multirange,
+        };
         ctx.b.own('pg_type', t.multirange_oid, addr);
         ctx.b.own('pg_type', t.multirange_array, addr);
         break;
@@ -126,17 +121,16 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
     }
     ctx.b.add({
       kind: 'type',
+      spec,
       address: addr,
       schema: t.nspname,
       name: t.typname,
-      createSql: sql,
-      definition: sql.join(';\n'),
       deps: [address.schema(t.nspname)],
       owner: t.owner,
       acl: aclOf(t.acl),
     });
     ctx.b.own('pg_type', t.oid, addr);
-    ctx.b.commentable('pg_type', t.oid, { target: addr, on: `${t.typtype === 'd' ? 'DOMAIN' : 'TYPE'} ${q}`, dependsOn: addr, schema: t.nspname, table: null });
+    ctx.b.commentable('pg_type', t.oid, { target: addr, on: { on: t.typtype === 'd' ? 'DOMAIN' : 'TYPE', object: { schema: t.nspname, name: t.typname } }, dependsOn: addr, schema: t.nspname, table: null });
     ctx.b.own('pg_type', t.typarray, addr);
   }
 }

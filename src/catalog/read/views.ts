@@ -1,7 +1,7 @@
 import { address } from '../address.js';
 import { normalizeViewDefinitionPre16 } from '../view-normalize.js';
-import { qualified } from '../../db/ident.js';
-import { aclOf, rows, withOptions, type ReadContext } from './context.js';
+import type { AclItem } from '../types.js';
+import { aclOf, aclSql, rows, type ReadContext } from './context.js';
 
 interface ViewRow {
   oid: number;
@@ -15,7 +15,7 @@ interface ViewRow {
   reltype_array: number | null;
   rule_oid: number | null;
   owner: string | null;
-  acl: string[] | null;
+  acl: AclItem[] | null;
 }
 
 /** Views (with their options) and materialized views (WITH NO DATA, then REFRESH when populated on the source). */
@@ -25,7 +25,7 @@ export async function readViews(ctx: ReadContext, columnNames: Map<number, { att
     `SELECT c.oid, n.nspname, c.relname, c.relkind, pg_catalog.pg_get_viewdef(c.oid) AS def, c.reloptions, c.relispopulated,
             c.reltype, (SELECT t.typarray FROM pg_catalog.pg_type t WHERE t.oid = c.reltype) AS reltype_array,
             (SELECT r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') AS rule_oid,
-            pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::pg_catalog.text[] AS acl
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner, ${aclSql('c.relacl')} AS acl
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('v', 'm') AND c.relnamespace = ANY ($1::pg_catalog.oid[])`,
@@ -33,25 +33,16 @@ export async function readViews(ctx: ReadContext, columnNames: Map<number, { att
   );
   for (const v of list) {
     if (ctx.b.isMember('pg_class', v.oid)) continue;
-    const q = qualified(v.nspname, v.relname);
     const body = v.def.trim().replace(/;$/, '');
     const canonical = ctx.versionNum < 160000 ? normalizeViewDefinitionPre16(body) : body;
     const materialized = v.relkind === 'm';
     const addr = materialized ? address.materializedView(v.nspname, v.relname) : address.view(v.nspname, v.relname);
-    const head = `CREATE ${materialized ? 'MATERIALIZED VIEW' : 'VIEW'} ${q}${withOptions(v.reloptions)} AS\n`;
-    const createSql = [head + body + (materialized ? '\n WITH NO DATA' : '')];
-    let definition = head + canonical + (materialized ? '\n WITH NO DATA' : '');
-    if (materialized) {
-      if (v.relispopulated) createSql.push(`REFRESH MATERIALIZED VIEW ${q}`);
-      definition += `\npopulated=${v.relispopulated}`;
-    }
+    const spec = { reloptions: v.reloptions, query: body, canonicalQuery: canonical === body ? null : canonical, populated: materialized && v.relispopulated, revokeFrom: [] };
     ctx.b.add({
-      kind: materialized ? 'materialized_view' : 'view',
+      ...(materialized ? { kind: 'materialized_view' as const, spec } : { kind: 'view' as const, spec }),
       address: addr,
       schema: v.nspname,
       name: v.relname,
-      createSql,
-      definition,
       deps: [address.schema(v.nspname)],
       owner: v.owner,
       acl: aclOf(v.acl),
@@ -62,7 +53,7 @@ export async function readViews(ctx: ReadContext, columnNames: Map<number, { att
     ctx.b.own('pg_type', v.reltype_array, addr);
     const sqlKind = materialized ? 'MATERIALIZED VIEW' : 'VIEW';
     ctx.relations.set(v.oid, { oid: v.oid, schema: v.nspname, name: v.relname, address: addr, sqlKind });
-    ctx.b.commentable('pg_class', v.oid, { target: addr, on: `${sqlKind} ${q}`, dependsOn: addr, schema: v.nspname, table: null });
+    ctx.b.commentable('pg_class', v.oid, { target: addr, on: { on: sqlKind, object: { schema: v.nspname, name: v.relname } }, dependsOn: addr, schema: v.nspname, table: null });
     for (const c of columnNames.get(v.oid) ?? []) ctx.columnNames.set(`${v.oid}:${c.attnum}`, c.attname);
   }
 }
