@@ -120,7 +120,14 @@ describe('copy edge cases', () => {
       expect(u.status, u.stderr).toBe(0);
       // another run takes the lock at once (as a second apply would)
       await withPg(dbs.targetUrl, async (c) => {
-        const other = await acquireLock(c, { runId: 'other', command: 'apply', operator: 'test', host: 'here' });
+        // the unlocked run's session may take a moment to end on loaded cores: retry for a few seconds
+        let other: Awaited<ReturnType<typeof acquireLock>> | undefined;
+        for (let i = 0; !other; i++) {
+          other = await acquireLock(c, { runId: 'other', command: 'apply', operator: 'test', host: 'here' }).catch((err: unknown) => {
+            if (i >= 50) throw err;
+            return new Promise<undefined>((r) => setTimeout(() => r(undefined), 200));
+          });
+        }
         const first = await running;
         expect(first.status).toBe(1);
         expect(first.stderr).toMatch(/no longer holds the target's lock|LOCK_HELD/);
