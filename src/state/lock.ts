@@ -65,7 +65,12 @@ function describeHolder(h: LockHolder | undefined): string {
 export async function acquireLock(client: pg.ClientBase, info: LockInfo): Promise<LockHandle> {
   const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_CLASS, LOCK_OBJ]);
   if (got.rows[0]?.ok !== true) {
-    const holder = await readLockHolder(client);
+    // the winner writes its holder row right after taking the lock: give it a moment, so the error names it
+    let holder = await readLockHolder(client);
+    for (let i = 0; !holder && i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      holder = await readLockHolder(client);
+    }
     throw new PgshiftError('LOCK_HELD', `the target is locked by ${describeHolder(holder)}`, {
       hint: holder
         ? `Wait for that run to finish. If it is dead, release its lock with \`pgshift unlock ${holder.lockId}\`.`
