@@ -17,7 +17,7 @@ import { checkApplicationUrl } from './health.js';
 import { runSwitchCommand } from './hook.js';
 import { cutoverBlockers } from './preconditions.js';
 import { Deadline, freezeStep, liftFreeze, openSessions, step, type Sessions } from './steps.js';
-import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
+import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from '../state/cutover.js';
 import { snapshotXmin, syncSequences, syncTables, type TableSync } from './sync.js';
 
 /** One `>` line of the cutover plan. */

@@ -16,7 +16,7 @@ import type { CutoverPlan, CutoverStepPlan, SyncTotals } from './cutover.js';
 import { readBackup, readEnvFile, readEnvValue, setEnvValue, writeFileAtomic } from './env-file.js';
 import { freezeStatus, frozenTables, makeFreezePermanent, unfreezeWrites } from './freeze.js';
 import { runSwitchCommand } from './hook.js';
-import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
+import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from '../state/cutover.js';
 import { Deadline, freezeStep, liftFreeze, openSessions, step, type Sessions } from './steps.js';
 import { withoutValues } from './errors.js';
 import { snapshotXmin, syncSequences, syncTables } from './sync.js';

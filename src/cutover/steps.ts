@@ -7,7 +7,7 @@ import { logger } from '../log/logger.js';
 import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { scrub } from '../log/redact.js';
 import { freezeWrites, frozenTables, unfreezeWrites, type Relation } from './freeze.js';
-import { updateRecord, type CutoverRow } from './record.js';
+import { updateRecord, type CutoverRow } from '../state/cutover.js';
 
 /** Shared by cutover and rollback: their sessions, the freeze budget, and a recorded step. */
 
