@@ -15,7 +15,7 @@ import { planFrom, refresh } from '../plan/refresh.js';
 import { appendAudit } from '../state/audit.js';
 import { acquireLock } from '../state/lock.js';
 import { migrateState } from '../state/migrations.js';
-import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
+import { currentOperator, finishRun, markInterruptedRuns, newRunId, startRun } from '../state/runs.js';
 import { stateDb } from '../state/db.js';
 import { execute, type ExecutionResult, type ExecutorEvent } from './executor.js';
 import { runAction } from './handlers/index.js';
@@ -104,7 +104,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
     };
     try {
       // we hold the lock: any run still marked running died without a word
-      await control.query(`UPDATE pgshift.runs SET status = 'interrupted', finished_at = clock_timestamp(), error = 'the run ended without finishing (killed?)' WHERE status = 'running'`);
+      await markInterruptedRuns(control);
       const refreshed = await refresh(source, control);
       const fresh = planFrom(config, eps, refreshed);
       let plan = fresh;

@@ -5,11 +5,11 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { withTransaction } from '../db/connect.js';
 import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
 import { isTransient } from '../db/retry.js';
-import { scrub } from '../log/redact.js';
 import { PgshiftError } from '../errors/index.js';
 import type { CopyTableAction } from '../plan/model.js';
+import { readCheckpoint as readStoredCheckpoint, recordCheckpointFailure, writeCheckpoint as storeCheckpoint } from '../state/checkpoints.js';
 import { assertLockHeld } from '../state/lock.js';
-import { describeServerError, maskServerValues } from '../db/server-error.js';
+import { describeServerError } from '../db/server-error.js';
 import { displayKey } from '../plan/key-display.js';
 
 export interface CopyContext {
@@ -61,27 +61,17 @@ function parseStoredKey(v: unknown): StoredKey | null {
 }
 
 async function readCheckpoint(target: pg.ClientBase, unit: string, forUpdate: boolean): Promise<Checkpoint | undefined> {
-  const r = await target.query<{ status: string; last_key: unknown; rows_copied: string }>(
-    `SELECT status, last_key, rows_copied FROM pgshift.migration_checkpoints WHERE unit = $1${forUpdate ? ' FOR UPDATE' : ''}`,
-    [unit],
-  );
-  const row = r.rows[0];
-  return row ? { status: row.status, lastKey: parseStoredKey(row.last_key), rows: Number(row.rows_copied) } : undefined;
+  const cp = await readStoredCheckpoint(target, unit, { forUpdate });
+  return cp ? { status: cp.status, lastKey: parseStoredKey(cp.lastKey), rows: cp.rows } : undefined;
 }
 
 /** Writes the checkpoint inside the caller's transaction: data and progress commit together. */
 async function writeCheckpoint(
-  target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, status: string, lastKey: StoredKey | null, rows: number, bytes: number, start: CopyStart | null = null,
+  target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, status: 'running' | 'done', lastKey: StoredKey | null, rows: number, bytes: number, start: CopyStart | null = null,
 ): Promise<void> {
-  await target.query(
-    `INSERT INTO pgshift.migration_checkpoints (unit, table_schema, table_name, status, last_key, rows_copied, bytes_copied, started_at, updated_at, finished_at, run_id, error, source_xmin)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, coalesce($9::timestamptz, clock_timestamp()), clock_timestamp(), CASE WHEN $4 = 'done' THEN clock_timestamp() END, $8, NULL, $10::bigint)
-     ON CONFLICT (unit) DO UPDATE SET status = EXCLUDED.status, last_key = EXCLUDED.last_key,
-       rows_copied = pgshift.migration_checkpoints.rows_copied + EXCLUDED.rows_copied,
-       bytes_copied = pgshift.migration_checkpoints.bytes_copied + EXCLUDED.bytes_copied,
-       updated_at = clock_timestamp(), finished_at = EXCLUDED.finished_at, run_id = EXCLUDED.run_id, error = NULL`,
-    [a.address, a.table.schema, a.table.name, status, lastKey === null ? null : JSON.stringify(lastKey), rows, bytes, ctx.runId, start?.at ?? null, start?.xmin ?? null],
-  );
+  await storeCheckpoint(target, {
+    unit: a.address, table: a.table, status, lastKey, rows, bytes, runId: ctx.runId, start,
+  });
 }
 
 export interface CopyStart {
@@ -111,12 +101,7 @@ async function sourceCopyStart(source: pg.ClientBase): Promise<CopyStart> {
  * message names the batch as reports name keys (an integer key's range, else a row count) and holds no value.
  */
 export async function recordFailure(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, message: string): Promise<void> {
-  await target.query(
-    `INSERT INTO pgshift.migration_checkpoints (unit, table_schema, table_name, status, run_id, error, started_at)
-     VALUES ($1, $2, $3, 'failed', $4, $5, clock_timestamp())
-     ON CONFLICT (unit) DO UPDATE SET status = 'failed', error = EXCLUDED.error, run_id = EXCLUDED.run_id, updated_at = clock_timestamp()`,
-    [a.address, a.table.schema, a.table.name, ctx.runId, maskServerValues(scrub(message))],
-  );
+  await recordCheckpointFailure(target, { unit: a.address, table: a.table, runId: ctx.runId, error: message });
 }
 
 /**

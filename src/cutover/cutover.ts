@@ -14,7 +14,7 @@ import { freezeStatus, frozenTables, unfreezeWrites } from './freeze.js';
 import { liftFreeze } from './lift.js';
 import { cutoverNotes, planOf, type CutoverPlan } from './plan.js';
 import { cutoverBlockers } from './preconditions.js';
-import { cutOverTo, insertRecord, latestRecord, updateRecord, type CutoverRow, type StepRecord } from './record.js';
+import { cutOverTo, insertRecord, latestRecord, updateRecord, type CutoverRow, type StepRecord } from '../state/cutover.js';
 import { openSessions } from './sessions.js';
 import { runSteps, stepContext, type StepOptions } from './step.js';
 import { totals, type CutoverContext, type Progress, type SyncTotals } from './steps/cutover-context.js';

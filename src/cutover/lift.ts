@@ -12,7 +12,7 @@ import { migrateState } from '../state/migrations.js';
 import { currentOperator, newRunId } from '../state/runs.js';
 import { restoreIfSwitched } from './env-file.js';
 import { freezeStatus, unfreezeWrites, type FreezeStatus } from './freeze.js';
-import { cutOverTo, updateRecord } from './record.js';
+import { cutOverTo, updateRecord } from '../state/cutover.js';
 
 export interface SideLift {
   /** Where the freeze stood before. */

@@ -1,6 +1,6 @@
 import type { Config } from '../config/types.js';
 import type { MigratedSet } from './context.js';
-import type { CutoverRow } from './record.js';
+import type { CutoverRow } from '../state/cutover.js';
 import { pendingSteps, type PlanInput, type Step, type StepContext } from './step.js';
 
 /** One `>` line of the cutover (or rollback) plan. */

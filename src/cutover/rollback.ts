@@ -15,7 +15,7 @@ import { withoutValues } from './errors.js';
 import { freezeStatus, unfreezeWrites } from './freeze.js';
 import { liftFreeze } from './lift.js';
 import { planOf, rollbackNotes, type CutoverPlan } from './plan.js';
-import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from './record.js';
+import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from '../state/cutover.js';
 import { rollbackSteps, unfreezeSource } from './rollback-steps/index.js';
 import type { RollbackContext } from './rollback-steps/rollback-context.js';
 import { openSessions, type Sessions } from './sessions.js';

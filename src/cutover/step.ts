@@ -2,7 +2,7 @@ import type { Config } from '../config/types.js';
 import { logger } from '../log/logger.js';
 import type { MigratedSet } from './context.js';
 import { Deadline } from './deadline.js';
-import { updateRecord, type CutoverRow } from './record.js';
+import { updateRecord, type CutoverRow } from '../state/cutover.js';
 import type { Sessions } from './sessions.js';
 
 /**

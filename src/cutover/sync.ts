@@ -5,6 +5,7 @@ import type { ColumnInfo, TableInfo } from '../catalog/types.js';
 import { qualified, quoteIdent } from '../db/ident.js';
 import { tableExpr, VERIFY_SESSION_SQL, type TableExpr } from '../verify/expressions.js';
 import { BUCKET_SEED, bucketCount, bucketDiff, byWholeRow, leafRows, NOW_XMAX, writtenSinceXmin } from '../verify/tables.js';
+import { readSequencePositions, setSequencePosition } from '../catalog/sequence-value.js';
 import type { SyncSequence, SyncTable } from './context.js';
 import { FREEZE_TRIGGER } from './freeze.js';
 
@@ -418,13 +419,12 @@ export async function syncTables(tables: readonly SyncTable[], sides: SyncSides,
 
 /** Sets every given sequence on `to` to `from`'s last_value and is_called. Returns how many were set. */
 export async function syncSequences(sequences: readonly SyncSequence[], sides: SyncSides): Promise<number> {
-  if (sequences.length === 0) return 0;
-  const read = await sides.from.query<{ i: number; last_value: string; is_called: boolean }>(
-    sequences.map((q, i) => `SELECT ${i} AS i, last_value::text AS last_value, is_called FROM ${qualified(q.from.schema, q.from.name)}`).join(' UNION ALL '),
-  );
-  for (const r of read.rows) {
-    const to = sequences[r.i] as SyncSequence;
-    await sides.to.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [qualified(to.to.schema, to.to.name), r.last_value, r.is_called]);
+  const read = await readSequencePositions(sides.from, sequences.map((q) => q.from));
+  let set = 0;
+  for (const [i, pos] of read.entries()) {
+    if (!pos) continue;
+    await setSequencePosition(sides.to, (sequences[i] as SyncSequence).to, pos);
+    set++;
   }
-  return read.rows.length;
+  return set;
 }

@@ -9,11 +9,13 @@ import { execute, type ExecutionResult } from '../apply/executor.js';
 import { runAction } from '../apply/handlers/index.js';
 import type { DropObjectAction } from '../plan/model.js';
 import { endpoints, sessionSettings } from '../db/endpoints.js';
+import { forgetObjects } from '../state/objects.js';
 import { acquireLock } from '../state/lock.js';
+import { dropState } from '../state/migrations.js';
 import { currentOperator, newRunId } from '../state/runs.js';
 import { readState } from '../state/snapshot.js';
 import { dropSql } from './drop-sql.js';
-import { cutOverTo } from '../cutover/record.js';
+import { cutOverTo } from '../state/cutover.js';
 import { freezeStatus, unfreezeWrites, type FreezeStatus } from '../cutover/freeze.js';
 import { faultPoint } from '../cutover/step.js';
 import { PgshiftError } from '../errors/index.js';
@@ -166,11 +168,11 @@ export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Pr
       });
       const dropped = [...execution.done];
       const kept = keptOf(plan, execution);
-      if (plan.gone.length > 0) await control.query('DELETE FROM pgshift.objects WHERE address = ANY($1::text[])', [plan.gone]);
+      await forgetObjects(control, plan.gone);
       if (kept.length > 0) return { plan, status: 'partial', dropped, kept };
       // pgshift's own schema, last, while the lock is still held (released first, another run could start on a
       // state that is about to vanish); the holder row goes with the schema, the advisory lock right after
-      await control.query('DROP SCHEMA IF EXISTS pgshift CASCADE');
+      await dropState(control);
       await faultPoint('destroy-state', 'effect');
       await control.query('SELECT pg_catalog.pg_advisory_unlock_all()');
       released = true;

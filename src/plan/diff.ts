@@ -7,6 +7,7 @@ import { sha256 } from '../state/hash.js';
 import type { Action, Finding, Plan, PlanSummary } from './model.js';
 import { copiesNeededBy, copyActions } from './copy-actions.js';
 import { Scope } from '../catalog/scope.js';
+import { parsePositionDefinition, sequenceAtOrPast } from '../catalog/sequence-value.js';
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 
 export interface PlanInput {
@@ -22,12 +23,6 @@ export interface PlanInput {
 
 function tableKey(t: { schema: string; name: string }): string {
   return `table ${t.schema}.${t.name}`;
-}
-
-/** last_value and is_called of a sequence_value definition (`last_value=42 is_called=t`). */
-export function sequencePosition(definition: string): { last: string; called: boolean } | undefined {
-  const m = /^last_value=(-?\d+) is_called=([tf])$/.exec(definition);
-  return m?.[1] && m[2] ? { last: m[1], called: m[2] === 't' } : undefined;
 }
 
 /**
@@ -51,12 +46,7 @@ function descending(o: CatalogObject, byAddress: ReadonlyMap<string, CatalogObje
  * The target's sequence is at or past the source's value: setting it would lower it (or change nothing). pgshift
  * never lowers a sequence on the target: the application may already have taken those values there.
  */
-export function sequenceAtOrPast(target: { last: string; called: boolean }, source: { last: string; called: boolean }, down = false): boolean {
-  const t = BigInt(target.last);
-  const s = BigInt(source.last);
-  if (t !== s) return down ? t < s : t > s;
-  return target.called || !source.called;
-}
+export { sequenceAtOrPast };
 
 function reasonFor(o: CatalogObject): string {
   switch (o.kind) {
@@ -132,8 +122,8 @@ export function computePlan(input: PlanInput): Plan {
     const dependsOn = [...o.dependsOn.filter((d) => planned.has(d)), ...copiesNeededBy(o, sourceByAddress, copy)];
     const base = { id: o.address, address: o.address, dependsOn, phase: o.phase, locks: locksOf(o) } as const;
     if (o.kind === 'sequence_value') {
-      const value = sequencePosition(o.definition);
-      const now = t ? sequencePosition(t.definition) : undefined;
+      const value = parsePositionDefinition(o.definition);
+      const now = t ? parsePositionDefinition(t.definition) : undefined;
       if (value && now && sequenceAtOrPast(now, value, descending(o, sourceByAddress))) {
         // already past the source's value (the application took values there, or a live source was reset): kept
         unchanged++;

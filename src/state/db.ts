@@ -1,7 +1,19 @@
-import { Kysely, PostgresDialect, type Generated, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, type ColumnType, type Generated, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 
-/** The tables of schema `pgshift` on the target (see migrations.ts). */
+/** A jsonb column: read back parsed, written as JSON text (pg would turn a JS array into a Postgres array). */
+type Json<T = unknown> = ColumnType<T, string, string>;
+/** A jsonb column with a default. */
+type JsonWithDefault<T = unknown> = ColumnType<T, string | undefined, string>;
+/** A bigint column: pg reads it as text; a number is written as is. */
+type Bigint = ColumnType<string, number | string, number | string>;
+/** A timestamptz column with a default (clock_timestamp()). */
+type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+/**
+ * The tables of schema `pgshift` on the target, column for column as the migrations in ./migrations.ts leave them
+ * (0001 to 0005). Every query of src/state is typed against these; change them with every new migration.
+ */
 export interface StateTables {
   'pgshift.runs': {
     id: string;
@@ -10,10 +22,10 @@ export interface StateTables {
     plan_hash: string | null;
     operator: string;
     host: string;
-    started_at: Generated<Date>;
+    started_at: Stamp;
     finished_at: Date | null;
-    status: string;
-    summary: unknown;
+    status: 'running' | 'succeeded' | 'failed' | 'interrupted';
+    summary: Json | null;
     error: string | null;
   };
   'pgshift.lock': {
@@ -25,39 +37,88 @@ export interface StateTables {
     host: string;
     os_pid: number;
     backend_pid: number;
-    acquired_at: Generated<Date>;
+    acquired_at: Stamp;
   };
   'pgshift.objects': {
     address: string;
     kind: string;
     definition_hash: string;
     created_by_run: string;
-    created_at: Generated<Date>;
+    created_at: Stamp;
   };
   'pgshift.migration_checkpoints': {
     unit: string;
     table_schema: string;
     table_name: string;
-    status: string;
-    last_key: unknown;
-    rows_copied: Generated<string>;
-    bytes_copied: Generated<string>;
+    status: 'pending' | 'running' | 'done' | 'failed';
+    last_key: Json | null;
+    rows_copied: ColumnType<string, number | string | undefined, number | string>;
+    bytes_copied: ColumnType<string, number | string | undefined, number | string>;
     started_at: Date | null;
-    updated_at: Generated<Date>;
+    updated_at: Stamp;
     finished_at: Date | null;
     run_id: string | null;
+    error: string | null;
+    /** 0005: the source's snapshot xmin when the unit's copy began. */
+    source_xmin: Bigint | null;
+  };
+  'pgshift.verifications': {
+    id: string;
+    run_id: string | null;
+    plan_hash: string | null;
+    started_at: Stamp;
+    finished_at: Date | null;
+    policy: Json;
+    result: 'passed' | 'failed' | 'error';
+    summary: Json;
+    report: Json;
+  };
+  'pgshift.audit_log': {
+    seq: Bigint;
+    at: ColumnType<Date, Date | string, Date | string>;
+    command: string;
+    operator: string;
+    host: string;
+    run_id: string | null;
+    plan_hash: string | null;
+    started_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+    outcome: string;
+    counts: Json<Record<string, number>>;
+    prev_hash: string;
+    hash: string;
+  };
+  'pgshift.cutover': {
+    id: string;
+    direction: 'cutover' | 'rollback';
+    cutover_id: string | null;
+    run_id: string;
+    status: 'running' | 'done' | 'aborted' | 'rolled_back';
+    step: string;
+    operator: string;
+    host: string;
+    started_at: Stamp;
+    frozen_at: Date | null;
+    switched_at: Date | null;
+    finished_at: Date | null;
+    freeze_ms: number | null;
+    max_freeze_ms: number;
+    env_file: string | null;
+    variable: string | null;
+    backup_file: string | null;
+    old_value_sha256: string | null;
+    new_value_redacted: string | null;
+    steps: JsonWithDefault<Array<{ step: string; at: string; ms: number; detail: string }>>;
+    counts: JsonWithDefault<Record<string, number>>;
     error: string | null;
   };
 }
 
 /**
  * A Kysely instance over ONE existing client, so that state rows and the effects they record commit in the same
- * transaction as the DDL or COPY run on that client.
+ * transaction as the DDL or COPY run on that client. The client is borrowed, never released or ended.
  */
 export function stateDb(client: pg.ClientBase): Kysely<StateTables> {
-  const pool: PostgresPool = {
-    connect: async () => Object.assign(client, { release: () => undefined }) as unknown as PostgresPoolClient,
-    end: async () => undefined,
-  };
+  const borrowed = { query: client.query.bind(client), release: () => undefined } as unknown as PostgresPoolClient;
+  const pool: PostgresPool = { connect: async () => borrowed, end: async () => undefined };
   return new Kysely<StateTables>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -1,4 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type pg from 'pg';
+import { quoteIdent } from '../db/ident.js';
 import { PgshiftError } from '../errors/index.js';
 import type { StateTables } from './db.js';
 
@@ -169,4 +171,9 @@ export async function migrateState(db: Kysely<StateTables>): Promise<void> {
 export async function stateExists(db: Kysely<StateTables>): Promise<boolean> {
   const r = await sql<{ ok: boolean }>`SELECT to_regclass('pgshift.runs') IS NOT NULL AS ok`.execute(db);
   return r.rows[0]?.ok === true;
+}
+
+/** Drops schema pgshift and everything in it (destroy, last, while its lock is still held). */
+export async function dropState(client: pg.ClientBase): Promise<void> {
+  await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(STATE_SCHEMA)} CASCADE`);
 }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
+import { sql } from 'kysely';
 import type pg from 'pg';
 import { maskServerValues } from '../db/server-error.js';
 import { scrub } from '../log/redact.js';
+import { stateDb } from './db.js';
 
 export interface Operator {
   readonly operator: string;
@@ -29,10 +31,10 @@ export async function startRun(
   client: pg.ClientBase,
   run: { id: string; command: string; migration: string; planHash: string | null } & Operator,
 ): Promise<void> {
-  await client.query(
-    `INSERT INTO pgshift.runs (id, command, migration, plan_hash, operator, host, status) VALUES ($1, $2, $3, $4, $5, $6, 'running')`,
-    [run.id, run.command, run.migration, run.planHash, run.operator, run.host],
-  );
+  await stateDb(client)
+    .insertInto('pgshift.runs')
+    .values({ id: run.id, command: run.command, migration: run.migration, plan_hash: run.planHash, operator: run.operator, host: run.host, status: 'running' })
+    .execute();
 }
 
 export async function finishRun(
@@ -42,11 +44,24 @@ export async function finishRun(
   summary: unknown,
   error?: string,
 ): Promise<void> {
-  await client.query(`UPDATE pgshift.runs SET status = $2, finished_at = clock_timestamp(), summary = $3, error = $4 WHERE id = $1`, [
-    id,
-    status,
-    JSON.stringify(summary),
-    // the run's error as the state keeps it: no secret, no value quoted by a server message
-    error === undefined ? null : maskServerValues(scrub(error)),
-  ]);
+  await stateDb(client)
+    .updateTable('pgshift.runs')
+    .set({
+      status,
+      finished_at: sql<Date>`clock_timestamp()`,
+      summary: JSON.stringify(summary) ?? null,
+      // the run's error as the state keeps it: no secret, no value quoted by a server message
+      error: error === undefined ? null : maskServerValues(scrub(error)),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Marks every run still `running` as interrupted: called by the lock holder, so those runs died without a word. */
+export async function markInterruptedRuns(client: pg.ClientBase): Promise<void> {
+  await stateDb(client)
+    .updateTable('pgshift.runs')
+    .set({ status: 'interrupted', finished_at: sql<Date>`clock_timestamp()`, error: 'the run ended without finishing (killed?)' })
+    .where('status', '=', 'running')
+    .execute();
 }

@@ -10,8 +10,10 @@ import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { Scope } from '../catalog/scope.js';
 import { stateDb } from '../state/db.js';
 import { appendAudit } from '../state/audit.js';
+import { copyStartTimes } from '../state/checkpoints.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator } from '../state/runs.js';
+import { storeVerification } from '../state/verifications.js';
 import { VERIFY_SESSION_SQL } from './expressions.js';
 import { useKeySecret } from './key-secret.js';
 import type { TableResult, VerifyReport } from './report.js';
@@ -150,16 +152,6 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
   }
 }
 
-/** When each unit's copy began (source snapshot xmin, and time), from the state. */
-async function copyStartTimes(target: pg.ClientBase): Promise<Map<string, { at: Date; xmin: string | null }>> {
-  const has = await target.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.migration_checkpoints') IS NOT NULL AS ok`);
-  if (has.rows[0]?.ok !== true) return new Map();
-  const r = await target.query<{ unit: string; started_at: Date; source_xmin: string | null }>(
-    'SELECT unit, started_at, source_xmin::text AS source_xmin FROM pgshift.migration_checkpoints WHERE started_at IS NOT NULL',
-  );
-  return new Map(r.rows.map((x) => [x.unit, { at: x.started_at, xmin: x.source_xmin }]));
-}
-
 /** A source session of its own, the given target session (left open). */
 async function borrowTarget(config: Config, target: pg.Client): Promise<Sides & { close(): Promise<void> }> {
   const source = await connectClient(endpoints(config).source, sessionSettings(config));
@@ -184,11 +176,10 @@ function storable(report: VerifyReport, showValues: boolean): VerifyReport {
 
 async function storeReport(target: pg.Client, report: VerifyReport, opts: VerifyOptions): Promise<void> {
   await migrateState(stateDb(target));
-  await target.query(
-    `INSERT INTO pgshift.verifications (id, run_id, plan_hash, finished_at, policy, result, summary, report)
-     VALUES ($1, $2, $3, clock_timestamp(), $4, $5, $6, $7)`,
-    [report.id, opts.runId ?? null, opts.planHash ?? null, JSON.stringify(report.policy), report.ok ? 'passed' : 'failed', JSON.stringify(report.summary), JSON.stringify(storable(report, opts.showValues === true))],
-  );
+  await storeVerification(target, {
+    id: report.id, runId: opts.runId ?? null, planHash: opts.planHash ?? null, passed: report.ok,
+    policy: report.policy, summary: report.summary, report: storable(report, opts.showValues === true),
+  });
   await appendAudit(target, {
     command: 'verify', ...currentOperator(), ...(opts.runId ? { runId: opts.runId } : {}), ...(opts.planHash ? { planHash: opts.planHash } : {}),
     outcome: report.ok ? 'passed' : 'failed',

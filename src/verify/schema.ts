@@ -1,6 +1,7 @@
 import type pg from 'pg';
+import { sequenceAtOrPast, setvalSql, type SequencePosition } from '../catalog/sequence-value.js';
 import type { Catalog } from '../catalog/types.js';
-import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
+import { qualified, quoteIdent } from '../db/ident.js';
 import type { Scope } from '../catalog/scope.js';
 import type { SchemaDifference, VerifyFinding } from './report.js';
 
@@ -38,19 +39,6 @@ export function schemaParity(source: Catalog, target: Catalog, scope: Scope, liv
   return out;
 }
 
-/** Where a sequence stands: last_value and is_called (the state setval() sets). */
-interface SequenceState {
-  readonly last: string;
-  readonly called: boolean;
-}
-
-/** `a` is at or past `b` for an ascending sequence: (last_value, is_called) in order, false before true. */
-function atOrPast(a: SequenceState, b: SequenceState): boolean {
-  const x = BigInt(a.last);
-  const y = BigInt(b.last);
-  return x > y || (x === y && (a.called || !b.called));
-}
-
 /** The source side of the sequence check: what the source's own sequences and columns say. */
 export interface SourceSequences {
   readonly client: pg.ClientBase;
@@ -67,7 +55,7 @@ export interface SequenceCheck {
 }
 
 /** The source's sequence and the max of its column, or undefined when the source cannot say (not readable there). */
-async function onSource(source: SourceSequences, seq: { schema: string; name: string }, tbl: { schema: string; name: string }, col: string): Promise<(SequenceState & { behind: boolean; max: string | null }) | undefined> {
+async function onSource(source: SourceSequences, seq: { schema: string; name: string }, tbl: { schema: string; name: string }, col: string): Promise<(SequencePosition & { behind: boolean; max: string | null }) | undefined> {
   try {
     const r = await source.client.query<{ behind: boolean | null; mx: string | null; last: string; called: boolean }>(
       `SELECT mx > nextval_floor AS behind, mx::text AS mx, last_value::text AS last, is_called AS called FROM (
@@ -122,11 +110,11 @@ export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<
     if (!t?.behind) continue;
     const address = `sequence ${o.seq_schema}.${o.seq}`;
     const s = source ? await onSource(source, { schema: o.seq_schema, name: o.seq }, { schema: o.tbl_schema, name: o.tbl }, o.col) : undefined;
-    const copied = s !== undefined && (atOrPast(t, s) && atOrPast(s, t) || (source?.live === true && atOrPast(s, t)));
+    const copied = s !== undefined && (sequenceAtOrPast(t, s) && sequenceAtOrPast(s, t) || (source?.live === true && sequenceAtOrPast(s, t)));
     if (s?.behind && copied) {
       // the column's max on either side (equal once copied; a live source may have more): an integer key, no value
       const max = [t.mx, s.max].filter((m): m is string => m !== null).map(BigInt).reduce((a, b) => (a > b ? a : b));
-      const setval = `SELECT pg_catalog.setval(${quoteLiteral(qualified(o.seq_schema, o.seq))}, ${max}, true);`;
+      const setval = `${setvalSql({ schema: o.seq_schema, name: o.seq }, { last: max.toString(), called: true })};`;
       findings.push({
         code: 'SEQUENCE_BEHIND_ON_SOURCE',
         severity: 'warning',

@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import type { MigratedSet } from '../../src/cutover/context.js';
 import { cutoverNotes, planOf, rollbackNotes } from '../../src/cutover/plan.js';
-import type { CutoverRow } from '../../src/cutover/record.js';
+import type { CutoverRow } from '../../src/state/cutover.js';
 import { rollbackSteps } from '../../src/cutover/rollback-steps/index.js';
 import { pendingSteps, runSteps, type Step, type StepContext } from '../../src/cutover/step.js';
 import { cutoverSteps } from '../../src/cutover/steps/index.js';

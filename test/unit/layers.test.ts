@@ -162,3 +162,38 @@ describe('folder layers of src/', () => {
     expect(wrong).toEqual([]);
   });
 });
+
+/**
+ * Statements that write a pgshift.* table, in SQL text or through Kysely. Only src/state may hold them: every other
+ * folder calls a function of src/state. (A hint that shows the user a statement is text in a message, not a write:
+ * it is named in WRITE_EXCEPTIONS.)
+ */
+const STATE_WRITE = [
+  /\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+pgshift\./i,
+  /\.(?:insertInto|updateTable|deleteFrom)\(\s*['"]pgshift\./,
+];
+const WRITE_EXCEPTIONS: readonly string[] = [
+  'copy/engine.ts', // the hint of COPY_TARGET_NOT_EMPTY shows the DELETE a user may run
+];
+
+export function stateWrites(text: string): number[] {
+  return text.split('\n').flatMap((line, i) => (STATE_WRITE.some((re) => re.test(line)) ? [i + 1] : []));
+}
+
+describe('state writes', () => {
+  it('finds a write in SQL text and through Kysely (the check sees real writes)', () => {
+    expect(stateWrites("await c.query('DELETE FROM pgshift.objects WHERE address = $1', [a]);")).toEqual([1]);
+    expect(stateWrites("x\nawait db.insertInto('pgshift.runs').values(v)")).toEqual([2]);
+    expect(stateWrites("await c.query('SELECT * FROM pgshift.objects')")).toEqual([]);
+  });
+
+  it('writes every pgshift.* table only through src/state', () => {
+    const outside: string[] = [];
+    for (const file of tsFiles(SRC)) {
+      const rel = path.relative(SRC, file).split(path.sep).join('/');
+      if (rel.startsWith('state/') || WRITE_EXCEPTIONS.includes(rel)) continue;
+      for (const line of stateWrites(readFileSync(file, 'utf8'))) outside.push(`${rel}:${line}`);
+    }
+    expect(outside, 'write pgshift.* through a function of src/state').toEqual([]);
+  });
+});

@@ -2,7 +2,9 @@ import type pg from 'pg';
 import { DDL_SESSION_SQL } from '../../catalog/session.js';
 import { withTransaction } from '../../db/connect.js';
 import type { CreateObjectAction } from '../../plan/model.js';
+import { deleteCheckpoint } from '../../state/checkpoints.js';
 import { assertLockHeld } from '../../state/lock.js';
+import { recordObject } from '../../state/objects.js';
 import type { RunContext } from './context.js';
 
 /** Creates one schema object and records it in pgshift.objects, in ONE transaction, under the lock fence. */
@@ -13,12 +15,8 @@ export async function createObject(action: CreateObjectAction, client: pg.Client
     for (const stmt of action.sql) await client.query(stmt);
     if (action.objectKind === 'table') {
       // a (re-)created table holds no row: a checkpoint left from an earlier life of it must not skip its copy
-      await client.query('DELETE FROM pgshift.migration_checkpoints WHERE unit = $1', [`copy ${action.address.slice('table '.length)}`]);
+      await deleteCheckpoint(client, `copy ${action.address.slice('table '.length)}`);
     }
-    await client.query(
-      `INSERT INTO pgshift.objects (address, kind, definition_hash, created_by_run) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (address) DO UPDATE SET definition_hash = EXCLUDED.definition_hash, created_by_run = EXCLUDED.created_by_run, created_at = clock_timestamp()`,
-      [action.address, action.objectKind, action.definitionHash, ctx.runId],
-    );
+    await recordObject(client, { address: action.address, kind: action.objectKind, definitionHash: action.definitionHash, runId: ctx.runId });
   });
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { withTransaction } from '../../db/connect.js';
 import type { DropObjectAction } from '../../plan/model.js';
 import { assertLockHeld } from '../../state/lock.js';
+import { forgetObjects } from '../../state/objects.js';
 import type { RunContext } from './context.js';
 
 /**
@@ -12,6 +13,6 @@ export async function dropObject(action: DropObjectAction, client: pg.Client, ct
   await withTransaction(client, async () => {
     await assertLockHeld(client, ctx.lockId, action.address);
     for (const stmt of action.sql) await client.query(stmt);
-    await client.query('DELETE FROM pgshift.objects WHERE address = $1', [action.address]);
+    await forgetObjects(client, [action.address]);
   });
 }

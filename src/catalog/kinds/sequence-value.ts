@@ -1,17 +1,13 @@
-import { qualified, quoteLiteral } from '../../db/ident.js';
+import { positionDefinition, setvalSql, type SequencePosition } from '../sequence-value.js';
 import { mapPlace, schemaOf, type KindModule } from './kind.js';
 
-/** setval() from the source: last_value and is_called of the sequence the object names. */
-export interface SequenceValueSpec {
-  /** last_value as text (bigint) */
-  readonly last: string;
-  readonly called: boolean;
-}
+/** setval() from the source: last_value (bigint as text) and is_called of the sequence the object names. */
+export type SequenceValueSpec = SequencePosition;
 
 export const sequenceValueKind: KindModule<SequenceValueSpec> = {
   phase: 'post-data',
-  create: (o) => [`SELECT pg_catalog.setval(${quoteLiteral(qualified(schemaOf(o), o.name))}, ${o.spec.last}, ${o.spec.called ? 'true' : 'false'})`],
-  definition: (o) => `last_value=${o.spec.last} is_called=${o.spec.called ? 't' : 'f'}`,
+  create: (o) => [setvalSql({ schema: schemaOf(o), name: o.name }, o.spec)],
+  definition: (o) => positionDefinition(o.spec),
   drop: () => [],
   // the sequence is named in a literal: nothing to record
   map: (o, m) => mapPlace(o, m),

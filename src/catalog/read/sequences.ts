@@ -1,4 +1,5 @@
 import { address } from '../address.js';
+import { readSequencePositions } from '../sequence-value.js';
 import { qualified } from '../../db/ident.js';
 import { sequenceOptions } from '../kinds/sequence.js';
 import type { AclItem } from '../types.js';
@@ -113,25 +114,18 @@ export async function readSequences(ctx: ReadContext): Promise<ValueSequence[]> 
  * sequence is a relation of its own: there is no catalog view with is_called for all of them).
  */
 export async function readSequenceValues(ctx: ReadContext, sequences: readonly ValueSequence[]): Promise<void> {
-  const CHUNK = 500;
-  for (let i = 0; i < sequences.length; i += CHUNK) {
-    const chunk = sequences.slice(i, i + CHUNK);
-    const sql = chunk
-      .map((s, j) => `SELECT $${j + 1}::pg_catalog.int4 AS i, last_value::pg_catalog.text AS last_value, is_called FROM ${qualified(s.schema, s.name)}`)
-      .join('\nUNION ALL\n');
-    const got = await rows<{ i: number; last_value: string; is_called: boolean }>(ctx, sql, chunk.map((_, j) => j));
-    for (const r of got) {
-      const s = chunk[r.i];
-      if (!s) continue;
-      ctx.b.add({
-        kind: 'sequence_value',
-        spec: { last: r.last_value, called: r.is_called },
-        address: address.sequenceValue(s.schema, s.name),
-        schema: s.schema,
-        name: s.name,
-        table: s.table,
-        deps: [s.dependsOn],
-      });
-    }
-  }
+  const positions = await readSequencePositions(ctx.client, sequences);
+  sequences.forEach((s, i) => {
+    const pos = positions[i];
+    if (!pos) return;
+    ctx.b.add({
+      kind: 'sequence_value',
+      spec: pos,
+      address: address.sequenceValue(s.schema, s.name),
+      schema: s.schema,
+      name: s.name,
+      table: s.table,
+      deps: [s.dependsOn],
+    });
+  });
 }

@@ -1,4 +1,4 @@
-import type { CutoverRow } from '../record.js';
+import type { CutoverRow } from '../../state/cutover.js';
 import type { Step, StepContext } from '../step.js';
 import type { SyncTotals } from '../steps/cutover-context.js';
 

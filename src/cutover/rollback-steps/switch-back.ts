@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { redactUrl } from '../../log/redact.js';
 import { readBackup, readEnvFile, readEnvValue, setEnvValue, writeFileAtomic } from '../env-file.js';
-import { updateRecord } from '../record.js';
+import { updateRecord } from '../../state/cutover.js';
 import { recordStep, recorded } from '../step.js';
 import { switchOf } from '../steps/cutover-context.js';
 import type { RollbackStep } from './rollback-context.js';

@@ -1,4 +1,4 @@
-import { updateRecord } from '../record.js';
+import { updateRecord } from '../../state/cutover.js';
 import type { CutoverStep } from './cutover-context.js';
 
 /** The freeze, as the application saw it, ends here (the application uses the target): its length is recorded. */

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { PgshiftError } from '../../errors/index.js';
 import { freezeWrites, frozenTables, type Relation } from '../freeze.js';
-import { updateRecord } from '../record.js';
+import { updateRecord } from '../../state/cutover.js';
 import { recordStep, recorded, type StepContext } from '../step.js';
 import type { CutoverStep } from './cutover-context.js';
 

@@ -2,7 +2,7 @@ import { PgshiftError } from '../../errors/index.js';
 import { redactUrl } from '../../log/redact.js';
 import { backupPath, readEnvFile, readEnvValue, setEnvValue, sha256, writeBackup, writeFileAtomic } from '../env-file.js';
 import { makeFreezePermanent } from '../freeze.js';
-import { recordById, updateRecord } from '../record.js';
+import { recordById, updateRecord } from '../../state/cutover.js';
 import { recordStep, recorded } from '../step.js';
 import { switchOf, type CutoverContext, type CutoverStep } from './cutover-context.js';
 

@@ -1,5 +1,8 @@
+/** pgshift.cutover, read and written (moved from src/cutover/record.ts: every pgshift.* write goes through src/state). */
+import type { Selectable } from 'kysely';
 import type pg from 'pg';
 import { scrub } from '../log/redact.js';
+import { stateDb, type StateTables } from './db.js';
 
 /** One row of pgshift.cutover: a cutover or a rollback, step by step (no secret, no patient value). */
 export interface CutoverRow {
@@ -35,12 +38,7 @@ export interface StepRecord {
   readonly detail: string;
 }
 
-interface Raw {
-  id: string; direction: 'cutover' | 'rollback'; cutover_id: string | null; run_id: string; status: CutoverRow['status']; step: string;
-  operator: string; host: string; started_at: Date; frozen_at: Date | null; switched_at: Date | null; finished_at: Date | null;
-  freeze_ms: number | null; max_freeze_ms: number; env_file: string | null; variable: string | null; backup_file: string | null;
-  old_value_sha256: string | null; new_value_redacted: string | null; steps: StepRecord[]; counts: Record<string, number>; error: string | null;
-}
+type Raw = Selectable<StateTables['pgshift.cutover']>;
 
 function toRow(r: Raw): CutoverRow {
   return {
@@ -59,22 +57,23 @@ export async function hasCutoverTable(client: pg.ClientBase): Promise<boolean> {
 /** The most recent cutover or rollback (by start), or undefined. */
 export async function latestRecord(client: pg.ClientBase, direction?: 'cutover' | 'rollback'): Promise<CutoverRow | undefined> {
   if (!(await hasCutoverTable(client))) return undefined;
-  const r = await client.query<Raw>(
-    `SELECT * FROM pgshift.cutover WHERE ($1::text IS NULL OR direction = $1) ORDER BY started_at DESC, id DESC LIMIT 1`,
-    [direction ?? null],
-  );
-  return r.rows[0] ? toRow(r.rows[0]) : undefined;
+  let q = stateDb(client).selectFrom('pgshift.cutover').selectAll();
+  if (direction) q = q.where('direction', '=', direction);
+  const row = await q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return row ? toRow(row) : undefined;
 }
 
 export async function insertRecord(
   client: pg.ClientBase,
   r: Pick<CutoverRow, 'id' | 'direction' | 'cutoverId' | 'runId' | 'operator' | 'host' | 'maxFreezeMs' | 'envFile' | 'variable' | 'newValueRedacted'>,
 ): Promise<void> {
-  await client.query(
-    `INSERT INTO pgshift.cutover (id, direction, cutover_id, run_id, status, step, operator, host, max_freeze_ms, env_file, variable, new_value_redacted)
-     VALUES ($1, $2, $3, $4, 'running', 'started', $5, $6, $7, $8, $9, $10)`,
-    [r.id, r.direction, r.cutoverId, r.runId, r.operator, r.host, r.maxFreezeMs, r.envFile, r.variable, r.newValueRedacted],
-  );
+  await stateDb(client)
+    .insertInto('pgshift.cutover')
+    .values({
+      id: r.id, direction: r.direction, cutover_id: r.cutoverId, run_id: r.runId, status: 'running', step: 'started', operator: r.operator,
+      host: r.host, max_freeze_ms: r.maxFreezeMs, env_file: r.envFile, variable: r.variable, new_value_redacted: r.newValueRedacted,
+    })
+    .execute();
 }
 
 export interface RecordPatch {
@@ -92,7 +91,10 @@ export interface RecordPatch {
   readonly done?: Omit<StepRecord, 'at'>;
 }
 
-/** Updates the row (one statement: the step and its record commit together). */
+/**
+ * Updates the row (one statement: the step and its record commit together). Kept as SQL text: each field's CASE
+ * (keep, set, clear, append a step) reads more plainly than its query-builder form.
+ */
 export async function updateRecord(client: pg.ClientBase, id: string, p: RecordPatch): Promise<void> {
   await client.query(
     `UPDATE pgshift.cutover SET
@@ -129,6 +131,6 @@ export async function cutOverTo(client: pg.ClientBase): Promise<{ cutOver: boole
 }
 
 export async function recordById(client: pg.ClientBase, id: string): Promise<CutoverRow | undefined> {
-  const r = await client.query<Raw>('SELECT * FROM pgshift.cutover WHERE id = $1', [id]);
-  return r.rows[0] ? toRow(r.rows[0]) : undefined;
+  const row = await stateDb(client).selectFrom('pgshift.cutover').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toRow(row) : undefined;
 }

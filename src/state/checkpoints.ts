@@ -1,0 +1,121 @@
+/**
+ * pgshift.migration_checkpoints: how far each copy unit got. Every write takes the caller's client, so a batch's
+ * rows and its checkpoint commit in the same transaction.
+ */
+import { sql } from 'kysely';
+import type pg from 'pg';
+import { maskServerValues } from '../db/server-error.js';
+import { scrub } from '../log/redact.js';
+import { stateDb, type StateTables } from './db.js';
+
+export type CheckpointStatus = StateTables['pgshift.migration_checkpoints']['status'];
+
+/** A unit's checkpoint as the copy resumes from it. */
+export interface StoredCheckpoint {
+  readonly status: CheckpointStatus;
+  /** The JSON stored as last_key (the copy engine's key record), or null. */
+  readonly lastKey: unknown;
+  readonly rows: number;
+}
+
+/** The unit's checkpoint; `forUpdate` locks the row until the caller's transaction ends. */
+export async function readCheckpoint(client: pg.ClientBase, unit: string, opts: { readonly forUpdate: boolean }): Promise<StoredCheckpoint | undefined> {
+  const q = stateDb(client).selectFrom('pgshift.migration_checkpoints').select(['status', 'last_key', 'rows_copied']).where('unit', '=', unit);
+  const row = await (opts.forUpdate ? q.forUpdate() : q).executeTakeFirst();
+  return row ? { status: row.status, lastKey: row.last_key, rows: Number(row.rows_copied) } : undefined;
+}
+
+export interface CheckpointProgress {
+  readonly unit: string;
+  readonly table: { readonly schema: string; readonly name: string };
+  readonly status: 'running' | 'done';
+  /** JSON-able key record of the last copied row, or null (done, or no key). */
+  readonly lastKey: unknown;
+  /** Rows and bytes of this batch: added to what the checkpoint holds. */
+  readonly rows: number;
+  readonly bytes: number;
+  readonly runId: string;
+  /** When the unit's copy began on the source (kept from the unit's first batch). */
+  readonly start: { readonly at: Date; readonly xmin: string } | null;
+}
+
+/** Records one batch inside the caller's transaction: the data and the progress commit together. */
+export async function writeCheckpoint(client: pg.ClientBase, p: CheckpointProgress): Promise<void> {
+  await stateDb(client)
+    .insertInto('pgshift.migration_checkpoints')
+    .values({
+      unit: p.unit,
+      table_schema: p.table.schema,
+      table_name: p.table.name,
+      status: p.status,
+      last_key: p.lastKey === null ? null : JSON.stringify(p.lastKey),
+      rows_copied: p.rows,
+      bytes_copied: p.bytes,
+      started_at: sql<Date>`coalesce(${p.start?.at ?? null}::timestamptz, clock_timestamp())`,
+      updated_at: sql<Date>`clock_timestamp()`,
+      finished_at: p.status === 'done' ? sql<Date>`clock_timestamp()` : null,
+      run_id: p.runId,
+      error: null,
+      source_xmin: sql<string>`${p.start?.xmin ?? null}::bigint`,
+    })
+    .onConflict((oc) =>
+      oc.column('unit').doUpdateSet((eb) => ({
+        status: eb.ref('excluded.status'),
+        last_key: eb.ref('excluded.last_key'),
+        rows_copied: eb(eb.ref('pgshift.migration_checkpoints.rows_copied'), '+', eb.ref('excluded.rows_copied')),
+        bytes_copied: eb(eb.ref('pgshift.migration_checkpoints.bytes_copied'), '+', eb.ref('excluded.bytes_copied')),
+        updated_at: sql<Date>`clock_timestamp()`,
+        finished_at: eb.ref('excluded.finished_at'),
+        run_id: eb.ref('excluded.run_id'),
+        error: null,
+      })),
+    )
+    .execute();
+}
+
+/**
+ * A unit stopped by a value the target rejects (its own transaction, after the rollback). The message is kept as
+ * the state keeps errors: no secret, no value a server message quoted.
+ */
+export async function recordCheckpointFailure(
+  client: pg.ClientBase,
+  f: { readonly unit: string; readonly table: { readonly schema: string; readonly name: string }; readonly runId: string; readonly error: string },
+): Promise<void> {
+  await stateDb(client)
+    .insertInto('pgshift.migration_checkpoints')
+    .values({
+      unit: f.unit,
+      table_schema: f.table.schema,
+      table_name: f.table.name,
+      status: 'failed',
+      run_id: f.runId,
+      error: maskServerValues(scrub(f.error)),
+      started_at: sql<Date>`clock_timestamp()`,
+    })
+    .onConflict((oc) =>
+      oc.column('unit').doUpdateSet((eb) => ({
+        status: 'failed',
+        error: eb.ref('excluded.error'),
+        run_id: eb.ref('excluded.run_id'),
+        updated_at: sql<Date>`clock_timestamp()`,
+      })),
+    )
+    .execute();
+}
+
+/** Forgets a unit's checkpoint (its table was created anew and holds no row), in the caller's transaction. */
+export async function deleteCheckpoint(client: pg.ClientBase, unit: string): Promise<void> {
+  await stateDb(client).deleteFrom('pgshift.migration_checkpoints').where('unit', '=', unit).execute();
+}
+
+/** When each unit's copy began (the source's snapshot xmin, and time); empty before the first apply. */
+export async function copyStartTimes(client: pg.ClientBase): Promise<Map<string, { at: Date; xmin: string | null }>> {
+  const has = await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.migration_checkpoints') IS NOT NULL AS ok`);
+  if (has.rows[0]?.ok !== true) return new Map();
+  const rows = await stateDb(client)
+    .selectFrom('pgshift.migration_checkpoints')
+    .select(['unit', 'started_at', sql<string | null>`source_xmin::text`.as('source_xmin')])
+    .where('started_at', 'is not', null)
+    .execute();
+  return new Map(rows.flatMap((x) => (x.started_at ? [[x.unit, { at: x.started_at, xmin: x.source_xmin }] as const] : [])));
+}
