@@ -73,7 +73,12 @@ function quoteTable(qualifiedName: string): string {
 
 type Pgshift = [typeof ApplyModule, typeof LoadModule];
 
-async function runPgshift(a: PgshiftArgs, mods: Pgshift, t0: number, spans: Span[]): Promise<Pick<ChildResult, 'status' | 'failed' | 'ok' | 'error'>> {
+async function runPgshift(
+  a: PgshiftArgs,
+  mods: Pgshift,
+  t0: number,
+  spans: Span[],
+): Promise<Pick<ChildResult, 'status' | 'failed' | 'ok' | 'error'>> {
   const [{ apply }, { parseConfig }] = mods;
   const yaml = `version: 1\nname: bench\nsource:\n  url: ${a.source}\ntarget:\n  url: ${a.target}\ncopy: { batch_size: ${a.batchSize}, parallel: ${a.parallel} }\n${a.checksums ? `verify: { checksums: ${a.checksums} }\n` : ''}`;
   const parsed = parseConfig(yaml, 'bench.yaml', {});
@@ -101,7 +106,12 @@ async function runPgshift(a: PgshiftArgs, mods: Pgshift, t0: number, spans: Span
     },
   });
   const failed = r.execution?.failed.map((f) => ({ ...f })) ?? [];
-  return { ok: r.status === 'succeeded', status: r.status, failed, ...(r.status === 'succeeded' ? {} : { error: `apply ${r.status}: ${failed[0]?.message ?? ''}` }) };
+  return {
+    ok: r.status === 'succeeded',
+    status: r.status,
+    failed,
+    ...(r.status === 'succeeded' ? {} : { error: `apply ${r.status}: ${failed[0]?.message ?? ''}` }),
+  };
 }
 
 async function copyOne(source: string, target: string, table: string): Promise<{ rows: number; bytes: number }> {
@@ -127,7 +137,13 @@ async function runFloor(a: FloorArgs, t0: number, spans: Span[]): Promise<Pick<C
   const queue = [...a.tables];
   const worker = async (): Promise<void> => {
     for (let table = queue.shift(); table !== undefined; table = queue.shift()) {
-      const span: Span = { id: `copy ${table}`, kind: 'copy_table', phase: 'data', start: performance.now() - t0, end: -1 };
+      const span: Span = {
+        id: `copy ${table}`,
+        kind: 'copy_table',
+        phase: 'data',
+        start: performance.now() - t0,
+        end: -1,
+      };
       spans.push(span);
       const moved = await copyOne(a.source, a.target, table);
       span.end = performance.now() - t0;
@@ -144,14 +160,16 @@ async function main(): Promise<void> {
   if (!arg) throw new Error('usage: copy-child.ts <json>');
   const a = JSON.parse(arg) as Args;
   // pgshift's modules are loaded before the idle RSS is taken (the floor does not load them at all)
-  const mods: Pgshift | null = a.mode === 'pgshift' ? await Promise.all([import('../src/apply/apply.js'), import('../src/config/load.js')]) : null;
+  const mods: Pgshift | null =
+    a.mode === 'pgshift' ? await Promise.all([import('../src/apply/apply.js'), import('../src/config/load.js')]) : null;
   const rssIdleKb = Math.round(process.memoryUsage().rss / 1024);
   const spans: Span[] = [];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let out: Pick<ChildResult, 'ok' | 'error' | 'status' | 'failed'>;
   try {
-    out = a.mode === 'pgshift' && mods ? await runPgshift(a, mods, t0, spans) : await runFloor(a as FloorArgs, t0, spans);
+    out =
+      a.mode === 'pgshift' && mods ? await runPgshift(a, mods, t0, spans) : await runFloor(a as FloorArgs, t0, spans);
   } catch (err) {
     out = { ok: false, error: (err as Error).stack ?? String(err) };
   }

@@ -46,7 +46,11 @@ const REPO = path.resolve(here, '..');
 
 const env = process.env;
 const num = (v: string | undefined, d: number): number => (v === undefined || v === '' ? d : Number(v));
-const list = (v: string | undefined, d: string): string[] => (v ?? d).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string | undefined, d: string): string[] =>
+  (v ?? d)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const SCALE = num(env.BENCH_SCALE, 1);
 const RUNS = Math.max(1, num(env.BENCH_RUNS, 1));
 const METHODS = list(env.BENCH_METHODS, 'pgshift,floor,psql,pgdump');
@@ -61,7 +65,8 @@ const FSYNC = (env.BENCH_FSYNC ?? 'on') !== 'off';
 const GEN_SQL = path.resolve(REPO, env.BENCH_GEN_SQL ?? '../shared/bench/gen.sql');
 const MiB = 1024 * 1024;
 
-const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const log = (msg: string): void =>
+  void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 /* ------------------------------------------------------------------------------------------------ processes */
 
@@ -76,7 +81,11 @@ interface Exec {
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Exec> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: REPO,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -221,8 +230,13 @@ async function counts(url: string, tables: readonly string[]): Promise<Map<strin
 }
 
 async function verify(ds: Dataset, targetUrl: string): Promise<string> {
-  const got = await counts(targetUrl, ds.tables.map((t) => t.name));
-  const bad = ds.tables.filter((t) => got.get(t.name) !== t.rows).map((t) => `${t.name} ${got.get(t.name)} of ${t.rows}`);
+  const got = await counts(
+    targetUrl,
+    ds.tables.map((t) => t.name),
+  );
+  const bad = ds.tables
+    .filter((t) => got.get(t.name) !== t.rows)
+    .map((t) => `${t.name} ${got.get(t.name)} of ${t.rows}`);
   return bad.length === 0 ? 'ok' : `MISMATCH: ${bad.join(', ')}`;
 }
 
@@ -235,7 +249,12 @@ async function generate(s: Servers, scale: number, tmp: string): Promise<Dataset
   await withPg(s.source.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(db)} TEMPLATE template0`));
   const url = s.source.url(db);
   log(`generating the clinic dataset at scale ${scale} on the source (psql -f ${GEN_SQL})...`);
-  const g = await must('psql -f gen.sql', run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', `scale=${scale}`, '-d', url, '-f', GEN_SQL], { timeoutMs: 7_200_000 }));
+  const g = await must(
+    'psql -f gen.sql',
+    run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', `scale=${scale}`, '-d', url, '-f', GEN_SQL], {
+      timeoutMs: 7_200_000,
+    }),
+  );
   const tables = await withPg(url, async (c) => {
     const r = await c.query<{ name: string; bytes: string }>(
       `SELECT n.nspname || '.' || c.relname AS name, pg_table_size(c.oid) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -243,7 +262,10 @@ async function generate(s: Servers, scale: number, tmp: string): Promise<Dataset
     );
     return r.rows.map((t) => ({ name: t.name, bytes: Number(t.bytes), rows: 0 }));
   });
-  const n = await counts(url, tables.map((t) => t.name));
+  const n = await counts(
+    url,
+    tables.map((t) => t.name),
+  );
   for (const t of tables) t.rows = n.get(t.name) ?? 0;
   let schemaDump: string | null = null;
   if (onPath('pg_dump') && onPath('pg_restore')) {
@@ -260,14 +282,21 @@ async function generate(s: Servers, scale: number, tmp: string): Promise<Dataset
     genSeconds: g.ms / 1000,
     schemaDump,
   };
-  log(`scale ${scale}: ${ds.rows.toLocaleString('en-US')} rows, ${(ds.dbBytes / MiB).toFixed(0)} MiB (heap+TOAST ${(ds.heapBytes / MiB).toFixed(0)} MiB), generated in ${ds.genSeconds.toFixed(0)} s`);
+  log(
+    `scale ${scale}: ${ds.rows.toLocaleString('en-US')} rows, ${(ds.dbBytes / MiB).toFixed(0)} MiB (heap+TOAST ${(ds.heapBytes / MiB).toFixed(0)} MiB), generated in ${ds.genSeconds.toFixed(0)} s`,
+  );
   return ds;
 }
 
 /* ------------------------------------------------------------------------------------------------ schema sections */
 
 /** pre-data or post-data of the source schema: pg_restore of the schema-only dump, else pgshift's own catalog. */
-async function schemaSection(ds: Dataset, sourceUrl: string, targetUrl: string, section: 'pre-data' | 'post-data'): Promise<void> {
+async function schemaSection(
+  ds: Dataset,
+  sourceUrl: string,
+  targetUrl: string,
+  section: 'pre-data' | 'post-data',
+): Promise<void> {
   if (ds.schemaDump) {
     const args = [`--section=${section}`, '--no-owner', '--no-acl', '--exit-on-error', '-d', targetUrl, ds.schemaDump];
     if (section === 'post-data') args.unshift(`-j${PARALLEL}`);
@@ -330,7 +359,14 @@ async function buildChild(tmp: string): Promise<void> {
     tsconfig,
     JSON.stringify({
       extends: path.join(REPO, 'tsconfig.json'),
-      compilerOptions: { rootDir: REPO, outDir: out, noEmit: false, sourceMap: false, declaration: false, incremental: false },
+      compilerOptions: {
+        rootDir: REPO,
+        outDir: out,
+        noEmit: false,
+        sourceMap: false,
+        declaration: false,
+        incremental: false,
+      },
       files: [path.join(here, 'copy-child.ts')],
       include: [],
     }),
@@ -373,17 +409,48 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
   await Promise.all([withPg(src, (c) => c.query('CHECKPOINT')), withPg(tgt, (c) => c.query('CHECKPOINT'))]);
   const busyBefore = await quiet();
   const timeoutMs = 1_800_000 + ds.scale * 1_800_000;
-  const m: Measure = { method, label, scale: ds.scale, run: runNo, ok: true, note: '', wallS: 0, phases: {}, clientCpuS: 0, sourceCpuS: 0, targetCpuS: 0, otherCpuS: 0, busyBefore };
+  const m: Measure = {
+    method,
+    label,
+    scale: ds.scale,
+    run: runNo,
+    ok: true,
+    note: '',
+    wallS: 0,
+    phases: {},
+    clientCpuS: 0,
+    sourceCpuS: 0,
+    targetCpuS: 0,
+    otherCpuS: 0,
+    busyBefore,
+  };
   if (method === 'pgshift') m.batch = batch;
   log(`${label} at scale ${ds.scale} (run ${runNo})...`);
 
-  const cpu0 = { src: serverCpu(s.source), tgt: serverCpu(s.target), kids: childrenCpu(), busy: machineBusy(), self: process.cpuUsage() };
+  const cpu0 = {
+    src: serverCpu(s.source),
+    tgt: serverCpu(s.target),
+    kids: childrenCpu(),
+    busy: machineBusy(),
+    self: process.cpuUsage(),
+  };
   const t0 = performance.now();
   const mark = (): number => (performance.now() - t0) / 1000;
   try {
     if (method === 'pgshift') {
-      const { exec, result } = await spawnChild({ mode: 'pgshift', source: src, target: tgt, batchSize: batch, parallel: PARALLEL, ...(CHECKSUMS ? { checksums: CHECKSUMS } : {}) }, timeoutMs);
-      if (!result || !result.ok) throw new Error(result?.error ?? `child exit ${exec.code}: ${exec.stderr.slice(-2000)}`);
+      const { exec, result } = await spawnChild(
+        {
+          mode: 'pgshift',
+          source: src,
+          target: tgt,
+          batchSize: batch,
+          parallel: PARALLEL,
+          ...(CHECKSUMS ? { checksums: CHECKSUMS } : {}),
+        },
+        timeoutMs,
+      );
+      if (!result || !result.ok)
+        throw new Error(result?.error ?? `child exit ${exec.code}: ${exec.stderr.slice(-2000)}`);
       const copies = result.spans.filter((x) => x.kind === 'copy_table');
       const firstCopy = Math.min(...copies.map((x) => x.start)) / 1000;
       const lastCopy = Math.max(...copies.map((x) => x.end)) / 1000;
@@ -393,19 +460,31 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
       const v = result.spans.find((x) => x.kind === 'verify' && x.end >= 0);
       const verifyS = v ? (v.end - v.start) / 1000 : 0;
       const end = v ? v.start / 1000 : result.ms / 1000;
-      m.phases = { 'schema (incl. plan)': firstCopy, data: lastCopy - firstCopy, 'indexes after last copy': end - lastCopy, verify: verifyS };
+      m.phases = {
+        'schema (incl. plan)': firstCopy,
+        data: lastCopy - firstCopy,
+        'indexes after last copy': end - lastCopy,
+        verify: verifyS,
+      };
       m.wallS = result.ms / 1000;
       m.verifyS = verifyS;
       m.spans = result.spans;
       m.clientRssMiB = result.maxRssKb / 1024;
       m.clientIdleRssMiB = result.rssIdleKb / 1024;
-      const cps = await withPg(tgt, (c) => c.query<{ unit: string; rows: string }>('SELECT unit, rows_copied AS rows FROM pgshift.migration_checkpoints'));
-      if (cps.rows.length !== ds.tables.length) m.note += `${cps.rows.length} checkpoints for ${ds.tables.length} tables; `;
+      const cps = await withPg(tgt, (c) =>
+        c.query<{ unit: string; rows: string }>('SELECT unit, rows_copied AS rows FROM pgshift.migration_checkpoints'),
+      );
+      if (cps.rows.length !== ds.tables.length)
+        m.note += `${cps.rows.length} checkpoints for ${ds.tables.length} tables; `;
     } else if (method === 'floor') {
       await schemaSection(ds, src, tgt, 'pre-data');
       const tData = mark();
-      const { exec, result } = await spawnChild({ mode: 'floor', source: src, target: tgt, tables: ds.tables.map((t) => t.name), parallel: PARALLEL }, timeoutMs);
-      if (!result || !result.ok) throw new Error(result?.error ?? `child exit ${exec.code}: ${exec.stderr.slice(-2000)}`);
+      const { exec, result } = await spawnChild(
+        { mode: 'floor', source: src, target: tgt, tables: ds.tables.map((t) => t.name), parallel: PARALLEL },
+        timeoutMs,
+      );
+      if (!result || !result.ok)
+        throw new Error(result?.error ?? `child exit ${exec.code}: ${exec.stderr.slice(-2000)}`);
       const tPost = mark();
       await schemaSection(ds, src, tgt, 'post-data');
       m.startS = exec.ms / 1000 - result.ms / 1000;
@@ -421,13 +500,25 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
       m.spans = [];
       for (const t of ds.tables) {
         const q = t.name.split('.').map(quoteIdent).join('.');
-        const start = (performance.now() - t0);
+        const start = performance.now() - t0;
         await must(
           `psql \\copy ${t.name}`,
-          run('bash', ['-c', `set -o pipefail; psql ${PSQL.join(' ')} -d "$SRC" -c "$OUT" | psql ${PSQL.join(' ')} -d "$TGT" -c "$IN"`], {
-            env: { SRC: src, TGT: tgt, OUT: `\\copy ${q} to pstdout (format binary)`, IN: `\\copy ${q} from pstdin (format binary)` },
-            timeoutMs,
-          }),
+          run(
+            'bash',
+            [
+              '-c',
+              `set -o pipefail; psql ${PSQL.join(' ')} -d "$SRC" -c "$OUT" | psql ${PSQL.join(' ')} -d "$TGT" -c "$IN"`,
+            ],
+            {
+              env: {
+                SRC: src,
+                TGT: tgt,
+                OUT: `\\copy ${q} to pstdout (format binary)`,
+                IN: `\\copy ${q} from pstdin (format binary)`,
+              },
+              timeoutMs,
+            },
+          ),
         );
         m.spans.push({ id: `copy ${t.name}`, kind: 'copy_table', phase: 'data', start, end: performance.now() - t0 });
       }
@@ -441,7 +532,7 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
         const tDump = mark();
         const r = await run('pg_restore', [`-j${PARALLEL}`, '--no-owner', '--no-acl', '-d', tgt, dir], { timeoutMs });
         if (r.code !== 0) m.note += `pg_restore exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}; `;
-        m.phases = { 'pg_dump': tDump, 'pg_restore': mark() - tDump };
+        m.phases = { pg_dump: tDump, pg_restore: mark() - tDump };
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -468,7 +559,9 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
   }
   await withPg(s.target.url(), (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(target)} WITH (FORCE)`));
   await withPg(s.target.url(), (c) => c.query('CHECKPOINT'));
-  log(`  ${m.ok ? 'ok' : 'FAILED'} ${m.wallS.toFixed(1)} s${m.clientRssMiB ? `, peak RSS ${m.clientRssMiB.toFixed(0)} MiB` : ''}${m.note ? ` (${m.note})` : ''}`);
+  log(
+    `  ${m.ok ? 'ok' : 'FAILED'} ${m.wallS.toFixed(1)} s${m.clientRssMiB ? `, peak RSS ${m.clientRssMiB.toFixed(0)} MiB` : ''}${m.note ? ` (${m.note})` : ''}`,
+  );
   return m;
 }
 
@@ -480,7 +573,8 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
 const f1 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(1));
-const f0 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : Math.round(n).toLocaleString('en-US'));
+const f0 = (n: number | undefined): string =>
+  n === undefined || !Number.isFinite(n) ? '–' : Math.round(n).toLocaleString('en-US');
 
 function comparison(ds: Dataset, ms: Measure[], floorKey = 'floor'): string {
   const groups = new Map<string, Measure[]>();
@@ -488,16 +582,20 @@ function comparison(ds: Dataset, ms: Measure[], floorKey = 'floor'): string {
     const key = m.method === 'pgshift' ? `pgshift:${m.batch}` : m.method;
     groups.set(key, [...(groups.get(key) ?? []), m]);
   }
-  const floor = groups.get(floorKey)?.filter((m) => m.ok).map((m) => m.wallS);
+  const floor = groups
+    .get(floorKey)
+    ?.filter((m) => m.ok)
+    .map((m) => m.wallS);
   const floorMed = floor && floor.length ? median(floor) : undefined;
   const rows = [...groups.values()].map((g) => {
     const okRuns = g.filter((m) => m.ok);
     const walls = okRuns.map((m) => m.wallS);
     const med = walls.length ? median(walls) : NaN;
     const first = g[0] as Measure;
-    const phases = Object.keys(first.phases)
-      .map((k) => `${k} ${f1(median(okRuns.map((m) => m.phases[k] ?? NaN)))}`)
-      .join(' + ') + (first.startS === undefined ? '' : `; start ${f1(median(okRuns.map((m) => m.startS ?? NaN)))}`);
+    const phases =
+      Object.keys(first.phases)
+        .map((k) => `${k} ${f1(median(okRuns.map((m) => m.phases[k] ?? NaN)))}`)
+        .join(' + ') + (first.startS === undefined ? '' : `; start ${f1(median(okRuns.map((m) => m.startS ?? NaN)))}`);
     const mid = (f: (m: Measure) => number | undefined): number | undefined => {
       const v = okRuns.map(f).filter((x): x is number => x !== undefined);
       return v.length ? median(v) : undefined;
@@ -525,7 +623,11 @@ function perTable(ds: Dataset, ms: Measure[]): string {
     const x = m.spans?.find((s) => s.id === `copy ${t}`);
     return x && x.end >= 0 ? (x.end - x.start) / 1000 : undefined;
   };
-  const methods = [...new Set(ms.filter((m) => m.ok && m.spans).map((m) => (m.method === 'pgshift' ? `pgshift:${m.batch}` : m.method)))];
+  const methods = [
+    ...new Set(
+      ms.filter((m) => m.ok && m.spans).map((m) => (m.method === 'pgshift' ? `pgshift:${m.batch}` : m.method)),
+    ),
+  ];
   const head = `| table | rows | heap+TOAST MiB | ${methods.map((k) => `${k} s`).join(' | ')} |`;
   const lines = ds.tables.map((t) => {
     const cells = methods.map((k) => {
@@ -543,14 +645,18 @@ function perTable(ds: Dataset, ms: Measure[]): string {
 /** pgshift's action timeline of one run: when each copy and each after-data object ran. */
 function timeline(m: Measure): string {
   const spans = (m.spans ?? []).filter((x) => x.phase !== 'pre-data').sort((a, b) => a.start - b.start);
-  return spans.map((x) => `    ${f1(x.start / 1000).padStart(6)} → ${f1(x.end / 1000).padStart(6)} s  ${x.id}`).join('\n');
+  return spans
+    .map((x) => `    ${f1(x.start / 1000).padStart(6)} → ${f1(x.end / 1000).padStart(6)} s  ${x.id}`)
+    .join('\n');
 }
 
 /* ------------------------------------------------------------------------------------------------ main */
 
 async function main(): Promise<void> {
   if (!onPath('psql')) {
-    console.log('psql is not on PATH: the clinic dataset is generated with psql and ../shared/bench/gen.sql, so this benchmark cannot run here. Install the PostgreSQL client (e.g. apt-get install postgresql-client).');
+    console.log(
+      'psql is not on PATH: the clinic dataset is generated with psql and ../shared/bench/gen.sql, so this benchmark cannot run here. Install the PostgreSQL client (e.g. apt-get install postgresql-client).',
+    );
     return;
   }
   if (!fs.existsSync(GEN_SQL)) {
@@ -558,9 +664,14 @@ async function main(): Promise<void> {
     return;
   }
   const haveDump = onPath('pg_dump') && onPath('pg_restore');
-  const methods = METHODS.filter((x): x is Method => ['pgshift', 'floor', 'psql', 'pgdump'].includes(x)).filter((x) => x !== 'pgdump' || haveDump);
+  const methods = METHODS.filter((x): x is Method => ['pgshift', 'floor', 'psql', 'pgdump'].includes(x)).filter(
+    (x) => x !== 'pgdump' || haveDump,
+  );
   const skipped: string[] = [];
-  if (!haveDump) skipped.push('pg_dump/pg_restore are not on PATH: the pg_dump row is skipped and the floor and psql rows load the schema from pgshift\'s catalog (serially) instead of pg_restore');
+  if (!haveDump)
+    skipped.push(
+      "pg_dump/pg_restore are not on PATH: the pg_dump row is skipped and the floor and psql rows load the schema from pgshift's catalog (serially) instead of pg_restore",
+    );
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgshift-bench-'));
   const rmTmp = (): void => fs.rmSync(tmp, { recursive: true, force: true });
@@ -568,12 +679,18 @@ async function main(): Promise<void> {
   const settings = { shared_buffers: '512MB', max_wal_size: '4GB', fsync: FSYNC, full_page_writes: FSYNC };
   const t0 = performance.now();
   await buildChild(tmp);
-  const [source, target] = await Promise.all([startEmbedded({ major: 15, settings }), startEmbedded({ major: 17, settings })]);
+  const [source, target] = await Promise.all([
+    startEmbedded({ major: 15, settings }),
+    startEmbedded({ major: 17, settings }),
+  ]);
   const s: Servers = { source, target };
   const all: Measure[] = [];
   const out: string[] = [];
   try {
-    const versions = await Promise.all([scalar<string>(source.url(), 'SELECT version() AS v'), scalar<string>(target.url(), 'SELECT version() AS v')]);
+    const versions = await Promise.all([
+      scalar<string>(source.url(), 'SELECT version() AS v'),
+      scalar<string>(target.url(), 'SELECT version() AS v'),
+    ]);
     const cpu = os.cpus();
     out.push(
       `Machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}; ` +
@@ -605,9 +722,25 @@ async function main(): Promise<void> {
     const mainRuns: Measure[] = [];
     for (let r = 1; r <= RUNS; r++) for (const method of methods) mainRuns.push(await steady(s, main, method, r));
     all.push(...mainRuns);
-    out.push(`### Methods at scale ${SCALE} (${RUNS} run${RUNS > 1 ? 's' : ''} each, interleaved)`, describe(main), comparison(main, mainRuns), '', 'Copy time per table (from the start of its COPY to its commit):', '', perTable(main, mainRuns));
+    out.push(
+      `### Methods at scale ${SCALE} (${RUNS} run${RUNS > 1 ? 's' : ''} each, interleaved)`,
+      describe(main),
+      comparison(main, mainRuns),
+      '',
+      'Copy time per table (from the start of its COPY to its commit):',
+      '',
+      perTable(main, mainRuns),
+    );
     const firstPgshift = mainRuns.find((m) => m.method === 'pgshift' && m.ok);
-    if (firstPgshift) out.push('', 'pgshift action timeline (run 1; seconds from the start of apply; pre-data objects left out):', '', '```', timeline(firstPgshift), '```');
+    if (firstPgshift)
+      out.push(
+        '',
+        'pgshift action timeline (run 1; seconds from the start of apply; pre-data objects left out):',
+        '',
+        '```',
+        timeline(firstPgshift),
+        '```',
+      );
 
     // 2. batch sizes
     if (SWEEP.length > 0) {
@@ -616,7 +749,14 @@ async function main(): Promise<void> {
       sweep.push(await steady(s, sw, 'floor', 1));
       for (const b of SWEEP) sweep.push(await steady(s, sw, 'pgshift', 1, b));
       all.push(...sweep);
-      out.push('', `### pgshift batch size at scale ${SWEEP_SCALE}`, describe(sw), comparison(sw, sweep), '', perTable(sw, sweep));
+      out.push(
+        '',
+        `### pgshift batch size at scale ${SWEEP_SCALE}`,
+        describe(sw),
+        comparison(sw, sweep),
+        '',
+        perTable(sw, sweep),
+      );
     }
 
     // 3. peak RSS across scales
@@ -630,7 +770,11 @@ async function main(): Promise<void> {
       const needGiB = (3 * 1.6 * scale + 8) * (datasets.has(scale) ? 0.5 : 1);
       const freeGiB = (fs.statfsSync(os.tmpdir()).bavail * fs.statfsSync(os.tmpdir()).bsize) / 2 ** 30;
       if (freeGiB < needGiB) {
-        rss.push({ scale, m: null, why: `skipped: ${freeGiB.toFixed(1)} GiB free in ${os.tmpdir()}, ~${needGiB.toFixed(0)} GiB needed` });
+        rss.push({
+          scale,
+          m: null,
+          why: `skipped: ${freeGiB.toFixed(1)} GiB free in ${os.tmpdir()}, ~${needGiB.toFixed(0)} GiB needed`,
+        });
         continue;
       }
       for (const sc of [...datasets.keys()]) if (sc !== scale) await dropDataset(sc); // room on disk and in the cache
@@ -642,10 +786,25 @@ async function main(): Promise<void> {
       out.push('', `### Scale ${scale}`, describe(ds), comparison(ds, [pm, fm]));
     }
     if (rss.length > 0) {
-      out.push('', `### pgshift peak RSS by scale (batch ${BATCH.toLocaleString('en-US')}, parallel ${PARALLEL})`, '', '| scale | peak RSS MiB | RSS after imports MiB | wall s |', '|---|---|---|---|');
-      for (const r of rss) out.push(r.m ? `| ${r.scale} | ${f0(r.m.clientRssMiB)} | ${f0(r.m.clientIdleRssMiB)} | ${f1(r.m.wallS)} |` : `| ${r.scale} | ${r.why} | | |`);
+      out.push(
+        '',
+        `### pgshift peak RSS by scale (batch ${BATCH.toLocaleString('en-US')}, parallel ${PARALLEL})`,
+        '',
+        '| scale | peak RSS MiB | RSS after imports MiB | wall s |',
+        '|---|---|---|---|',
+      );
+      for (const r of rss)
+        out.push(
+          r.m
+            ? `| ${r.scale} | ${f0(r.m.clientRssMiB)} | ${f0(r.m.clientIdleRssMiB)} | ${f1(r.m.wallS)} |`
+            : `| ${r.scale} | ${r.why} | | |`,
+        );
       const sweepRss = all.filter((m) => m.method === 'pgshift' && m.ok && m.batch !== BATCH);
-      if (sweepRss.length) out.push('', `Other batch sizes: ${sweepRss.map((m) => `scale ${m.scale} batch ${m.batch}: ${f0(m.clientRssMiB)} MiB`).join('; ')}.`);
+      if (sweepRss.length)
+        out.push(
+          '',
+          `Other batch sizes: ${sweepRss.map((m) => `scale ${m.scale} batch ${m.batch}: ${f0(m.clientRssMiB)} MiB`).join('; ')}.`,
+        );
     }
     for (const sc of [...datasets.keys()]) await dropDataset(sc);
   } finally {

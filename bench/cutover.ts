@@ -21,9 +21,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..');
 const SCALES = (process.env.BENCH_CUTOVER_SCALES ?? '0.2,1').split(',').map(Number);
 const GEN_SQL = path.resolve(REPO, process.env.BENCH_GEN_SQL ?? '../shared/bench/gen.sql');
-const log = (m: string): void => void process.stderr.write(`[bench cutover ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+const log = (m: string): void =>
+  void process.stderr.write(`[bench cutover ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -36,7 +41,10 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
 }
 
 /** A writer: inserts into the hot table and updates a random row of the big table, retrying through the freeze. */
-function startWriter(url: string, big: { table: string; key: string }): { stop(): Promise<{ writes: number; retries: number }> } {
+function startWriter(
+  url: string,
+  big: { table: string; key: string },
+): { stop(): Promise<{ writes: number; retries: number }> } {
   let stopping = false;
   let writes = 0;
   let retries = 0;
@@ -48,7 +56,9 @@ function startWriter(url: string, big: { table: string; key: string }): { stop()
       while (!stopping) {
         try {
           await c.query('INSERT INTO bench_live (note) VALUES ($1)', [`w${writes}`]);
-          await c.query(`UPDATE ${big.table} SET ${big.key} = ${big.key} WHERE ${big.key} IN (SELECT ${big.key} FROM ${big.table} TABLESAMPLE SYSTEM (0.05) LIMIT 1)`);
+          await c.query(
+            `UPDATE ${big.table} SET ${big.key} = ${big.key} WHERE ${big.key} IN (SELECT ${big.key} FROM ${big.table} TABLESAMPLE SYSTEM (0.05) LIMIT 1)`,
+          );
           writes += 2;
         } catch (err) {
           const code = (err as { code?: string }).code;
@@ -79,7 +89,10 @@ async function main(): Promise<void> {
     return;
   }
   const settings = { shared_buffers: '512MB', max_wal_size: '4GB' };
-  const [source, target] = await Promise.all([startEmbedded({ major: 15, settings }), startEmbedded({ major: 17, settings })]);
+  const [source, target] = await Promise.all([
+    startEmbedded({ major: 15, settings }),
+    startEmbedded({ major: 17, settings }),
+  ]);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgshift-bench-cutover-'));
   const rows: string[] = [];
   try {
@@ -88,16 +101,35 @@ async function main(): Promise<void> {
       await withPg(source.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(db)}`));
       await withPg(target.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(db)}`));
       log(`generating scale ${scale}...`);
-      const g = await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', `scale=${scale}`, '-d', source.url(db), '-f', GEN_SQL]);
+      const g = await run('psql', [
+        '-X',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-v',
+        `scale=${scale}`,
+        '-d',
+        source.url(db),
+        '-f',
+        GEN_SQL,
+      ]);
       if (g.code !== 0) throw new Error(`gen.sql failed: ${g.stderr.slice(-500)}`);
-      await withPg(source.url(db), (c) => c.query('CREATE TABLE bench_live (id bigserial PRIMARY KEY, note text, at timestamptz NOT NULL DEFAULT now())'));
+      await withPg(source.url(db), (c) =>
+        c.query('CREATE TABLE bench_live (id bigserial PRIMARY KEY, note text, at timestamptz NOT NULL DEFAULT now())'),
+      );
       const { big, size, total } = await withPg(source.url(db), async (c) => {
         const cat = await introspect(c);
-        const keyed = cat.tables.filter((t) => t.key && t.key.length === 1 && t.kind !== 'partitioned').sort((a, b) => b.estimatedBytes - a.estimatedBytes)[0];
+        const keyed = cat.tables
+          .filter((t) => t.key && t.key.length === 1 && t.kind !== 'partitioned')
+          .sort((a, b) => b.estimatedBytes - a.estimatedBytes)[0];
         if (!keyed) throw new Error('no keyed table');
         const sz = await c.query<{ b: string }>('SELECT pg_database_size(current_database())::text AS b');
         const n = await c.query<{ n: string }>(`SELECT sum(n_live_tup)::text AS n FROM pg_stat_user_tables`);
-        return { big: { table: qualified(keyed.schema, keyed.name), key: quoteIdent((keyed.key as string[])[0] as string) }, size: Number(sz.rows[0]?.b), total: Number(n.rows[0]?.n ?? 0) };
+        return {
+          big: { table: qualified(keyed.schema, keyed.name), key: quoteIdent((keyed.key as string[])[0] as string) },
+          size: Number(sz.rows[0]?.b),
+          total: Number(n.rows[0]?.n ?? 0),
+        };
       });
       const envFile = path.join(tmp, `${db}.env`);
       fs.writeFileSync(envFile, `DATABASE_URL=${source.url(db)}\n`);
@@ -113,14 +145,26 @@ async function main(): Promise<void> {
       const applied = await run(process.execPath, ['bin/run.js', 'apply', '-c', cfg, '--auto-approve'], env);
       fs.writeFileSync(`/tmp/bench-apply-${db}.log`, applied.stderr);
       if (applied.code !== 0) {
-        const rep = await withPg(target.url(db), async (c) => JSON.stringify((await c.query("SELECT report->'schema' AS s, report->'summary' AS m FROM pgshift.verifications ORDER BY started_at DESC LIMIT 1")).rows[0]));
+        const rep = await withPg(target.url(db), async (c) =>
+          JSON.stringify(
+            (
+              await c.query(
+                "SELECT report->'schema' AS s, report->'summary' AS m FROM pgshift.verifications ORDER BY started_at DESC LIMIT 1",
+              )
+            ).rows[0],
+          ),
+        );
         throw new Error(`apply failed: ${applied.stderr.slice(-600)}\n${rep}`);
       }
       log(`scale ${scale}: cutover...`);
       const cut = await run(process.execPath, ['bin/run.js', 'cutover', '-c', cfg, '--auto-approve', '--json'], env);
       const w = await writer.stop();
       if (cut.code !== 0) throw new Error(`cutover failed: ${cut.stderr.slice(-1500)}`);
-      const r = JSON.parse(cut.stdout) as { freezeMs: number; steps: Array<{ step: string; ms: number }>; sync: { catchUp: { written: number }; final: { written: number; deleted: number } } };
+      const r = JSON.parse(cut.stdout) as {
+        freezeMs: number;
+        steps: Array<{ step: string; ms: number }>;
+        sync: { catchUp: { written: number }; final: { written: number; deleted: number } };
+      };
       const ms = (s: string): string => `${((r.steps.find((x) => x.step === s)?.ms ?? 0) / 1000).toFixed(2)} s`;
       rows.push(
         `| ${scale} | ${total.toLocaleString('en-US')} | ${(size / 2 ** 20).toFixed(0)} MiB | ${(applied.ms / 1000).toFixed(1)} s | ${ms('catch-up')} (${r.sync.catchUp.written} rows) | ` +
@@ -134,7 +178,9 @@ async function main(): Promise<void> {
     await Promise.all([source.dispose(), target.dispose()]);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  console.log('| scale | rows | database | apply | catch-up | write freeze | freeze step | final sync | verify | switch | writer: writes / 25006 retries |');
+  console.log(
+    '| scale | rows | database | apply | catch-up | write freeze | freeze step | final sync | verify | switch | writer: writes / 25006 retries |',
+  );
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) console.log(r);
 }

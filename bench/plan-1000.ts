@@ -24,12 +24,36 @@ const N = Number(process.env.BENCH_TABLES ?? 1000);
 function synthetic(n: number): Catalog {
   const objects: CatalogObject[] = [];
   const base = { schema: 'app', owner: 'app', acl: null } as const;
-  objects.push({ ...base, kind: 'schema', address: 'schema app', name: 'app', schema: null, table: null, phase: 'pre-data', createSql: ['CREATE SCHEMA "app"'], definition: 'schema app', dependsOn: [] });
+  objects.push({
+    ...base,
+    kind: 'schema',
+    address: 'schema app',
+    name: 'app',
+    schema: null,
+    table: null,
+    phase: 'pre-data',
+    createSql: ['CREATE SCHEMA "app"'],
+    definition: 'schema app',
+    dependsOn: [],
+  });
   for (let i = 1; i <= n; i++) {
     const table = { schema: 'app', name: `t${i}` };
     const t = `table app.t${i}`;
-    const mk = (kind: CatalogObject['kind'], address: string, phase: 'pre-data' | 'post-data', deps: string[]): CatalogObject => ({
-      ...base, kind, address, name: address.split(' ')[1] ?? address, table, phase, createSql: [`-- ${address}`], definition: `${address} definition with some length to hash`, dependsOn: deps,
+    const mk = (
+      kind: CatalogObject['kind'],
+      address: string,
+      phase: 'pre-data' | 'post-data',
+      deps: string[],
+    ): CatalogObject => ({
+      ...base,
+      kind,
+      address,
+      name: address.split(' ')[1] ?? address,
+      table,
+      phase,
+      createSql: [`-- ${address}`],
+      definition: `${address} definition with some length to hash`,
+      dependsOn: deps,
     });
     objects.push(
       mk('sequence', `sequence app.t${i}_id_seq`, 'pre-data', ['schema app']),
@@ -39,13 +63,23 @@ function synthetic(n: number): Catalog {
       mk('trigger', `trigger app.t${i}.t${i}_touch`, 'post-data', [t]),
       mk('sequence_value', `sequence_value app.t${i}_id_seq`, 'post-data', [`sequence app.t${i}_id_seq`]),
     );
-    if (i > 1) objects.push(mk('constraint', `constraint app.t${i}.t${i}_ref_fk`, 'post-data', [t, `constraint app.t${i - 1}.t${i - 1}_pkey`]));
+    if (i > 1)
+      objects.push(
+        mk('constraint', `constraint app.t${i}.t${i}_ref_fk`, 'post-data', [
+          t,
+          `constraint app.t${i - 1}.t${i - 1}_pkey`,
+        ]),
+      );
   }
   return { serverVersionNum: 150000, database: 'bench', fingerprint: fingerprint(objects), objects, tables: [] };
 }
 
 function config(src: string, tgt: string) {
-  const r = parseConfig(`version: 1\nname: bench\nsource:\n  url: ${src}\ntarget:\n  url: ${tgt}\ncopy: { data: false, parallel: 4 }\n`, 'bench.yaml', {});
+  const r = parseConfig(
+    `version: 1\nname: bench\nsource:\n  url: ${src}\ntarget:\n  url: ${tgt}\ncopy: { data: false, parallel: 4 }\n`,
+    'bench.yaml',
+    {},
+  );
   if (!r.config) throw new Error(JSON.stringify(r.problems));
   return r.config;
 }
@@ -53,20 +87,54 @@ function config(src: string, tgt: string) {
 async function main(): Promise<void> {
   const rows: string[] = [];
   const cat = synthetic(N);
-  const empty: Catalog = { serverVersionNum: 170000, database: 'bench', fingerprint: fingerprint([]), objects: [], tables: [] };
+  const empty: Catalog = {
+    serverVersionNum: 170000,
+    database: 'bench',
+    fingerprint: fingerprint([]),
+    objects: [],
+    tables: [],
+  };
   const cfg = config('postgres://a:b@127.0.0.1:1/s', 'postgres://a:b@127.0.0.1:2/t');
-  const state = { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined, lastVerification: undefined };
+  const state = {
+    exists: false,
+    serial: EMPTY_STATE_SERIAL,
+    objects: {},
+    checkpoints: [],
+    runs: [],
+    lock: undefined,
+    lastVerification: undefined,
+  };
   let t0 = performance.now();
-  const plan = computePlan({ config: cfg, configHash: configHash(cfg), source: cat, target: empty, state, sourceDisplay: 's', targetDisplay: 't' });
+  const plan = computePlan({
+    config: cfg,
+    configHash: configHash(cfg),
+    source: cat,
+    target: empty,
+    state,
+    sourceDisplay: 's',
+    targetDisplay: 't',
+  });
   const pureMs = performance.now() - t0;
   t0 = performance.now();
   renderPlanText(plan);
   const renderMs = performance.now() - t0;
-  rows.push(`| pure diff, synthetic ${N} tables (${cat.objects.length} objects -> ${plan.actions.length} actions) | ${pureMs.toFixed(0)} ms |`);
+  rows.push(
+    `| pure diff, synthetic ${N} tables (${cat.objects.length} objects -> ${plan.actions.length} actions) | ${pureMs.toFixed(0)} ms |`,
+  );
   rows.push(`| text rendering of that plan | ${renderMs.toFixed(0)} ms |`);
   t0 = performance.now();
-  computePlan({ config: cfg, configHash: configHash(cfg), source: cat, target: cat, state, sourceDisplay: 's', targetDisplay: 't' });
-  rows.push(`| pure diff, ${N} tables already on the target (No changes) | ${(performance.now() - t0).toFixed(0)} ms |`);
+  computePlan({
+    config: cfg,
+    configHash: configHash(cfg),
+    source: cat,
+    target: cat,
+    state,
+    sourceDisplay: 's',
+    targetDisplay: 't',
+  });
+  rows.push(
+    `| pure diff, ${N} tables already on the target (No changes) | ${(performance.now() - t0).toFixed(0)} ms |`,
+  );
 
   const [src, tgt] = await Promise.all([startEmbedded({ major: 15 }), startEmbedded({ major: 17 })]);
   try {
@@ -74,13 +142,19 @@ async function main(): Promise<void> {
     const real = config(src.url(), tgt.url());
     t0 = performance.now();
     const p = await makePlan(real);
-    rows.push(`| \`plan\` on real servers: introspect 15 + 17, state, diff (${p.actions.length} actions) | ${(performance.now() - t0).toFixed(0)} ms |`);
+    rows.push(
+      `| \`plan\` on real servers: introspect 15 + 17, state, diff (${p.actions.length} actions) | ${(performance.now() - t0).toFixed(0)} ms |`,
+    );
     t0 = performance.now();
     const r = await apply({ config: real, confirm: async () => true });
-    rows.push(`| \`apply\` of that schema (parallel 4; status ${r.status}) | ${((performance.now() - t0) / 1000).toFixed(1)} s |`);
+    rows.push(
+      `| \`apply\` of that schema (parallel 4; status ${r.status}) | ${((performance.now() - t0) / 1000).toFixed(1)} s |`,
+    );
     t0 = performance.now();
     const again = await makePlan(real);
-    rows.push(`| second \`plan\` (${again.actions.length === 0 ? 'No changes' : `${again.actions.length} actions`}) | ${(performance.now() - t0).toFixed(0)} ms |`);
+    rows.push(
+      `| second \`plan\` (${again.actions.length === 0 ? 'No changes' : `${again.actions.length} actions`}) | ${(performance.now() - t0).toFixed(0)} ms |`,
+    );
   } finally {
     await Promise.all([src.dispose(), tgt.dispose()]);
   }

@@ -33,13 +33,18 @@ export interface KeyRow {
 const isObject = (v: unknown): v is JsonSchema => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Follows local `$ref`s (#/definitions/x, #/$defs/x); a property's own keywords win over the definition's. */
-function resolveRef(root: JsonSchema, node: JsonSchema, seen: readonly string[] = []): { schema: JsonSchema; refName: string | null } {
+function resolveRef(
+  root: JsonSchema,
+  node: JsonSchema,
+  seen: readonly string[] = [],
+): { schema: JsonSchema; refName: string | null } {
   const ref = node.$ref;
   if (typeof ref !== 'string') return { schema: node, refName: null };
   if (!ref.startsWith('#/')) throw new Error(`unsupported $ref ${ref}: only local references are documented`);
   if (seen.includes(ref)) throw new Error(`recursive $ref ${ref}`);
   let target: unknown = root;
-  for (const part of ref.slice(2).split('/')) target = isObject(target) ? target[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  for (const part of ref.slice(2).split('/'))
+    target = isObject(target) ? target[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
   if (!isObject(target)) throw new Error(`unresolved $ref ${ref}`);
   const inner = resolveRef(root, target, [...seen, ref]);
   const { $ref: _ref, ...own } = node;
@@ -67,7 +72,14 @@ function typeOf(root: JsonSchema, s: JsonSchema, refName: string | null): string
     return kinds.join(' | ');
   }
   const variants = (Array.isArray(s.oneOf) ? s.oneOf : Array.isArray(s.anyOf) ? s.anyOf : null) as unknown[] | null;
-  if (variants) return variants.filter(isObject).map((v) => { const r = resolveRef(root, v); return typeOf(root, r.schema, r.refName); }).join(' | ');
+  if (variants)
+    return variants
+      .filter(isObject)
+      .map((v) => {
+        const r = resolveRef(root, v);
+        return typeOf(root, r.schema, r.refName);
+      })
+      .join(' | ');
   const types = Array.isArray(s.type) ? (s.type as unknown[]).map(String) : typeof s.type === 'string' ? [s.type] : [];
   const described = types.map((t) => {
     if (t === 'array' && isObject(s.items)) {
@@ -86,7 +98,8 @@ function typeOf(root: JsonSchema, s: JsonSchema, refName: string | null): string
 function namedPattern(root: JsonSchema, s: JsonSchema): { name: string; schema: JsonSchema } | null {
   if (typeof s.pattern !== 'string') return null;
   const defs = { ...(isObject(root.definitions) ? root.definitions : {}), ...(isObject(root.$defs) ? root.$defs : {}) };
-  for (const [name, d] of Object.entries(defs)) if (isObject(d) && d.pattern === s.pattern && d.type === s.type) return { name, schema: d };
+  for (const [name, d] of Object.entries(defs))
+    if (isObject(d) && d.pattern === s.pattern && d.type === s.type) return { name, schema: d };
   return null;
 }
 
@@ -144,16 +157,31 @@ export function collectKeys(root: JsonSchema): KeyRow[] {
     }
     for (const combo of ['allOf', 'oneOf', 'anyOf']) {
       const list = node[combo];
-      if (Array.isArray(list)) for (const v of list) if (isObject(v)) { const r = resolveRef(root, v); if (isObject(r.schema.properties)) walk(r.schema, prefix); }
+      if (Array.isArray(list))
+        for (const v of list)
+          if (isObject(v)) {
+            const r = resolveRef(root, v);
+            if (isObject(r.schema.properties)) walk(r.schema, prefix);
+          }
     }
   };
   const visit = (raw: JsonSchema, path: string, required: boolean, mapOf?: JsonSchema): void => {
     const { schema, refName } = resolveRef(root, raw);
-    const refTarget = refName ? resolveRef(root, { $ref: raw.$ref }).schema : (namedPattern(root, schema)?.schema ?? null);
-    const keyPattern = mapOf && isObject(mapOf.propertyNames) ? resolveRef(root, mapOf.propertyNames).schema.pattern : undefined;
-    const allowed = [typeof keyPattern === 'string' ? `keys match ${code(keyPattern)}` : '', allowedOf(schema), itemsAllowedOf(root, schema)].filter(Boolean).join('; ');
+    const refTarget = refName
+      ? resolveRef(root, { $ref: raw.$ref }).schema
+      : (namedPattern(root, schema)?.schema ?? null);
+    const keyPattern =
+      mapOf && isObject(mapOf.propertyNames) ? resolveRef(root, mapOf.propertyNames).schema.pattern : undefined;
+    const allowed = [
+      typeof keyPattern === 'string' ? `keys match ${code(keyPattern)}` : '',
+      allowedOf(schema),
+      itemsAllowedOf(root, schema),
+    ]
+      .filter(Boolean)
+      .join('; ');
     const isContainer = isObject(schema.properties);
-    const hasDefault = 'default' in schema && !(isContainer && isObject(schema.default) && Object.keys(schema.default).length === 0);
+    const hasDefault =
+      'default' in schema && !(isContainer && isObject(schema.default) && Object.keys(schema.default).length === 0);
     const examples = Array.isArray(schema.examples) ? schema.examples : [];
     rows.push({
       path,
@@ -215,7 +243,9 @@ export function renderConfigReference(root: JsonSchema): string {
   const rows = collectKeys(root);
   const props = isObject(root.properties) ? root.properties : {};
   const out: string[] = [];
-  out.push('<!-- GENERATED by scripts/gen-config-reference.ts from schemas/migration.schema.json: do not edit by hand. Run `npm run docs:config`. -->');
+  out.push(
+    '<!-- GENERATED by scripts/gen-config-reference.ts from schemas/migration.schema.json: do not edit by hand. Run `npm run docs:config`. -->',
+  );
   out.push('');
   out.push('# Config reference: migration.yaml');
   out.push('');
@@ -230,17 +260,26 @@ export function renderConfigReference(root: JsonSchema): string {
     'object with its own keys at their defaults.',
     '',
   );
-  const header = ['| key | type | required | default | allowed values | description |', '| --- | --- | --- | --- | --- | --- |'];
+  const header = [
+    '| key | type | required | default | allowed values | description |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
   const line = (r: KeyRow, link: boolean): string => {
-    const ex = r.examples.length > 0 ? `Example${r.examples.length > 1 ? 's' : ''}: ${r.examples.map(code).join(', ')}.` : '';
+    const ex =
+      r.examples.length > 0 ? `Example${r.examples.length > 1 ? 's' : ''}: ${r.examples.map(code).join(', ')}.` : '';
     const key = link ? `[\`${cell(r.path)}\`](#${anchor(r.path)})` : `\`${cell(r.path)}\``;
     return `| ${key} | ${cell(r.type)} | ${r.required ? 'yes' : ''} | ${r.default} | ${r.allowed} | ${[cell(r.description), ex].filter(Boolean).join(' ')} |`;
   };
-  const nested = (name: string): KeyRow[] => rows.filter((r) => r.path.startsWith(`${name}.`) || r.path.startsWith(`${name}[]`));
-  const sections = Object.entries(props).filter((e): e is [string, JsonSchema] => isObject(e[1]) && (isObject(resolveRef(root, e[1]).schema.properties) || nested(e[0]).length > 0));
+  const nested = (name: string): KeyRow[] =>
+    rows.filter((r) => r.path.startsWith(`${name}.`) || r.path.startsWith(`${name}[]`));
+  const sections = Object.entries(props).filter(
+    (e): e is [string, JsonSchema] =>
+      isObject(e[1]) && (isObject(resolveRef(root, e[1]).schema.properties) || nested(e[0]).length > 0),
+  );
   const sectionNames = new Set(sections.map(([n]) => n));
   out.push('## Top-level keys', '', ...header);
-  for (const r of rows) if (!r.path.includes('.') && !r.path.includes('[]')) out.push(line(r, sectionNames.has(r.path)));
+  for (const r of rows)
+    if (!r.path.includes('.') && !r.path.includes('[]')) out.push(line(r, sectionNames.has(r.path)));
   out.push('');
   for (const [name, raw] of sections) {
     const section = nested(name);
@@ -255,7 +294,10 @@ export function renderConfigReference(root: JsonSchema): string {
 }
 
 function anchor(heading: string): string {
-  return heading.toLowerCase().replace(/[^a-z0-9_ -]/g, '').replace(/ /g, '-');
+  return heading
+    .toLowerCase()
+    .replace(/[^a-z0-9_ -]/g, '')
+    .replace(/ /g, '-');
 }
 
 export function loadSchema(file: string = SCHEMA_FILE): JsonSchema {
@@ -272,7 +314,9 @@ function main(argv: readonly string[]): number {
       current = '';
     }
     if (current !== text) {
-      process.stderr.write('docs/config-reference.md is out of date with schemas/migration.schema.json: run `npm run docs:config`.\n');
+      process.stderr.write(
+        'docs/config-reference.md is out of date with schemas/migration.schema.json: run `npm run docs:config`.\n',
+      );
       return 1;
     }
     process.stdout.write('docs/config-reference.md is up to date.\n');
@@ -282,7 +326,8 @@ function main(argv: readonly string[]): number {
   const keys = collectKeys(loadSchema());
   const bare = keys.filter((k) => !k.description).map((k) => k.path);
   process.stdout.write(`Wrote docs/config-reference.md (${keys.length} keys).\n`);
-  if (bare.length > 0) process.stderr.write(`${bare.length} key(s) have no description in the schema: ${bare.join(', ')}\n`);
+  if (bare.length > 0)
+    process.stderr.write(`${bare.length} key(s) have no description in the schema: ${bare.join(', ')}\n`);
   return 0;
 }
 

@@ -57,10 +57,17 @@ export interface ApplyResult {
 function blockedPlan(blocking: readonly Finding[]): PgshiftError {
   // the application is on the target: refused as destroy refuses, with the way back
   const cutOver = blocking.find((b) => b.code === 'CUTOVER_CUT_OVER');
-  if (cutOver) return new PgshiftError('CUTOVER_CUT_OVER', `apply refused: ${cutOver.message}`, { ...(cutOver.hint ? { hint: cutOver.hint } : {}) });
-  return new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s): ${blocking.map((b) => `[${b.code}] ${b.message}`).join('; ')}`, {
-    hint: blocking[0]?.hint ?? 'Resolve the blockers shown by `pgshift plan`, then apply again.',
-  });
+  if (cutOver)
+    return new PgshiftError('CUTOVER_CUT_OVER', `apply refused: ${cutOver.message}`, {
+      ...(cutOver.hint ? { hint: cutOver.hint } : {}),
+    });
+  return new PgshiftError(
+    'PLAN_BLOCKED',
+    `the plan has ${blocking.length} blocker(s): ${blocking.map((b) => `[${b.code}] ${b.message}`).join('; ')}`,
+    {
+      hint: blocking[0]?.hint ?? 'Resolve the blockers shown by `pgshift plan`, then apply again.',
+    },
+  );
 }
 
 /**
@@ -110,14 +117,27 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       let plan = fresh;
       if (opts.planFile) {
         const saved = loadPlan(opts.planFile);
-        assertFresh(saved.plan, { configHash: configHash(config), sourceFingerprint: refreshed.source.fingerprint, targetFingerprint: refreshed.target.fingerprint, stateSerial: refreshed.state.serial }, opts.planFile);
+        assertFresh(
+          saved.plan,
+          {
+            configHash: configHash(config),
+            sourceFingerprint: refreshed.source.fingerprint,
+            targetFingerprint: refreshed.target.fingerprint,
+            stateSerial: refreshed.state.serial,
+          },
+          opts.planFile,
+        );
         // the saved plan is fresh: planning is pure, so today's plan must decide the same. Run today's (computed
         // here from the catalogs) rather than SQL read from a file, and refuse if the two decide anything differently
         // (row and size estimates of a live source may move: they decide nothing).
         if (decisionHash(scrubDeep(fresh)) !== decisionHash(saved.plan)) {
-          throw new PgshiftError('PLAN_STALE', `the saved plan ${opts.planFile} differs from the plan computed now from the same inputs`, {
-            hint: 'Run `pgshift plan --out` again, review it, and apply the new plan.',
-          });
+          throw new PgshiftError(
+            'PLAN_STALE',
+            `the saved plan ${opts.planFile} differs from the plan computed now from the same inputs`,
+            {
+              hint: 'Run `pgshift plan --out` again, review it, and apply the new plan.',
+            },
+          );
         }
         plan = fresh;
       }
@@ -127,20 +147,37 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       const exposure = async (): Promise<{ security?: ExposureReport }> =>
         config.security.exposedSchemas.length === 0
           ? {}
-          : { security: await withControl((c) => checkExposure(c, exposedTables(config, refreshed.source, refreshed.target), config.security.exposedSchemas)) };
-      if (plan.actions.length === 0) return { plan, planHash: hash, runId: null, status: 'no-changes', execution: null, ...(await exposure()) };
-      if (!opts.planFile && !(await opts.confirm(plan))) return { plan, planHash: hash, runId: null, status: 'cancelled', execution: null };
+          : {
+              security: await withControl((c) =>
+                checkExposure(
+                  c,
+                  exposedTables(config, refreshed.source, refreshed.target),
+                  config.security.exposedSchemas,
+                ),
+              ),
+            };
+      if (plan.actions.length === 0)
+        return { plan, planHash: hash, runId: null, status: 'no-changes', execution: null, ...(await exposure()) };
+      if (!opts.planFile && !(await opts.confirm(plan)))
+        return { plan, planHash: hash, runId: null, status: 'cancelled', execution: null };
 
       // never more sessions than the servers can take: each worker holds one target session (and a copy one
       // source session); keep one spare on each side for the application and for pgshift status
       const requested = Math.max(1, opts.parallel ?? config.copy.parallel);
       const free = Math.min(await freeConnections(control), await freeConnections(source));
       const workers = Math.max(1, Math.min(requested, free - 1));
-      if (workers < requested) logger().warn({ requested, workers, free }, 'fewer workers than copy.parallel: not enough free connections');
+      if (workers < requested)
+        logger().warn({ requested, workers, free }, 'fewer workers than copy.parallel: not enough free connections');
 
       const runStarted = new Date();
       const gate: { report?: VerifyReport } = {};
-      await startRun(control, { id: runId, command: opts.command ?? 'apply', migration: config.name, planHash: hash, ...who });
+      await startRun(control, {
+        id: runId,
+        command: opts.command ?? 'apply',
+        migration: config.name,
+        planHash: hash,
+        ...who,
+      });
       logger().info({ runId, actions: plan.actions.length, planHash: hash }, 'apply started');
       const execution = await execute(plan.actions, {
         concurrency: workers,
@@ -152,28 +189,60 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
             openSource: () => connectClient(eps.source, session),
             ...(opts.signal ? { signal: opts.signal } : {}),
             onProgress: (action, rows, bytes) => opts.onEvent?.({ type: 'action-progress', action, rows, bytes }),
-            verify: async (target) => (gate.report = await runVerification(config, { runId, planHash: hash, targetClient: target })),
+            verify: async (target) =>
+              (gate.report = await runVerification(config, { runId, planHash: hash, targetClient: target })),
           }),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
       });
       const status = execution.failed.length > 0 ? 'failed' : execution.interrupted ? 'interrupted' : 'succeeded';
-      await withControl((c) => finishRun(c, runId, status, {
-        done: execution.done.length,
-        failed: execution.failed.length,
-        skipped: execution.skipped.length,
-        notStarted: execution.notStarted.length,
-      }, execution.failed[0]?.message));
+      await withControl((c) =>
+        finishRun(
+          c,
+          runId,
+          status,
+          {
+            done: execution.done.length,
+            failed: execution.failed.length,
+            skipped: execution.skipped.length,
+            notStarted: execution.notStarted.length,
+          },
+          execution.failed[0]?.message,
+        ),
+      );
       await withControl((c) =>
         appendAudit(c, {
-          command: opts.command ?? 'apply', ...who, runId, planHash: hash, startedAt: runStarted, outcome: status,
-          counts: { done: execution.done.length, failed: execution.failed.length, skipped: execution.skipped.length, notStarted: execution.notStarted.length },
+          command: opts.command ?? 'apply',
+          ...who,
+          runId,
+          planHash: hash,
+          startedAt: runStarted,
+          outcome: status,
+          counts: {
+            done: execution.done.length,
+            failed: execution.failed.length,
+            skipped: execution.skipped.length,
+            notStarted: execution.notStarted.length,
+          },
         }),
       );
       const v = gate.report;
-      const pending = v?.tables.filter((t) => (t.pendingFinalSync ?? 0) > 0).map((t) => ({ table: t.table, pendingFinalSync: t.pendingFinalSync ?? 0 })) ?? [];
-      const verification = v ? { verification: { id: v.id, ok: v.ok, findings: v.findings ?? [], summary: v.summary, tables: pending } } : {};
-      return { plan, planHash: hash, runId, status, execution, ...verification, ...(status === 'succeeded' ? await exposure() : {}) };
+      const pending =
+        v?.tables
+          .filter((t) => (t.pendingFinalSync ?? 0) > 0)
+          .map((t) => ({ table: t.table, pendingFinalSync: t.pendingFinalSync ?? 0 })) ?? [];
+      const verification = v
+        ? { verification: { id: v.id, ok: v.ok, findings: v.findings ?? [], summary: v.summary, tables: pending } }
+        : {};
+      return {
+        plan,
+        planHash: hash,
+        runId,
+        status,
+        execution,
+        ...verification,
+        ...(status === 'succeeded' ? await exposure() : {}),
+      };
     } finally {
       await lock.release().catch(() => undefined);
     }

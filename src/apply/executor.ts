@@ -154,7 +154,10 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
         if (opts.signal?.aborted || lockLost || pending.size === 0) break;
         // nothing runnable and nothing running: only skips were left to find on the next pass
         const progress = [...pending.values()].some((a) => a.dependsOn.some((d) => bad.has(d)));
-        if (!progress) throw new Error(`the plan's dependency graph cannot progress (cycle among ${[...pending.keys()].slice(0, 3).join(', ')})`);
+        if (!progress)
+          throw new Error(
+            `the plan's dependency graph cannot progress (cycle among ${[...pending.keys()].slice(0, 3).join(', ')})`,
+          );
         continue;
       }
       await Promise.race([...running.values(), aborted]);

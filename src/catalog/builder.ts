@@ -33,7 +33,18 @@ export type DraftInput = KindSpec & {
 };
 
 /** The pg_catalog table an OID belongs to, as regclass prints it with an empty search_path (e.g. `pg_class`). */
-export type CatalogClass = 'pg_class' | 'pg_type' | 'pg_proc' | 'pg_namespace' | 'pg_constraint' | 'pg_rewrite' | 'pg_attrdef' | 'pg_trigger' | 'pg_policy' | 'pg_extension' | (string & {});
+export type CatalogClass =
+  | 'pg_class'
+  | 'pg_type'
+  | 'pg_proc'
+  | 'pg_namespace'
+  | 'pg_constraint'
+  | 'pg_rewrite'
+  | 'pg_attrdef'
+  | 'pg_trigger'
+  | 'pg_policy'
+  | 'pg_extension'
+  | (string & {});
 
 export interface Commentable {
   /** the commented object as the comment's address names it: `table s.t`, `constraint s.t.c`, `function s.f(integer)` */
@@ -63,9 +74,13 @@ export class CatalogBuilder {
     if (this.drafts.has(input.address)) {
       // names are unquoted in addresses: only dots in names can make two of them read alike (table `a` + constraint
       // `b.c` against table `a.b` + constraint `c`)
-      throw new PgshiftError('INTERNAL', `Two objects of the database have the same address "${input.address}" (names that contain dots read alike).`, {
-        hint: 'Rename one of them, or leave its schema out of the migration.',
-      });
+      throw new PgshiftError(
+        'INTERNAL',
+        `Two objects of the database have the same address "${input.address}" (names that contain dots read alike).`,
+        {
+          hint: 'Rename one of them, or leave its schema out of the migration.',
+        },
+      );
     }
     const draft = {
       kind: input.kind,

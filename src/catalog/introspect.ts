@@ -105,16 +105,29 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
         ORDER BY 1`,
     )
   ).rows.map((x) => x.r);
-  const roles = (await client.query<{ r: string }>('SELECT rolname::pg_catalog.text AS r FROM pg_catalog.pg_roles ORDER BY 1')).rows.map((x) => x.r);
+  const roles = (
+    await client.query<{ r: string }>('SELECT rolname::pg_catalog.text AS r FROM pg_catalog.pg_roles ORDER BY 1')
+  ).rows.map((x) => x.r);
 
   // an OWNED BY whose table is not read (excluded schema) cannot be created
   for (const d of [...b.drafts.values()]) {
-    if (d.kind === 'sequence_owner' && d.table && !b.drafts.has(`table ${d.table.schema}.${d.table.name}`)) b.drafts.delete(d.address);
+    if (d.kind === 'sequence_owner' && d.table && !b.drafts.has(`table ${d.table.schema}.${d.table.name}`))
+      b.drafts.delete(d.address);
   }
 
   const objects = b.objects();
   const tables: TableInfo[] = [...ctx.tables.values()]
     .map((s) => ({ ...s.info, key: s.key, keyKind: s.keyKind }))
     .sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0));
-  return deepFreeze({ serverVersionNum: versionNum, database, fingerprint: fingerprint(objects), objects, tables, extensionMembers, roles, memberOf, eventTriggers });
+  return deepFreeze({
+    serverVersionNum: versionNum,
+    database,
+    fingerprint: fingerprint(objects),
+    objects,
+    tables,
+    extensionMembers,
+    roles,
+    memberOf,
+    eventTriggers,
+  });
 }

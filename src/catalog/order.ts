@@ -109,7 +109,13 @@ export function orderForCreate(objects: readonly CatalogObject[]): CatalogObject
 function orderPhase(objects: readonly CatalogObject[]): CatalogObject[] {
   const nodes = new Map<string, Node>();
   for (const o of objects) {
-    nodes.set(o.address, { o, rank: [KIND_RANK.get(o.kind) ?? KIND_ORDER.length, subRank(o)], waitingOn: 0, dependents: [], done: false });
+    nodes.set(o.address, {
+      o,
+      rank: [KIND_RANK.get(o.kind) ?? KIND_ORDER.length, subRank(o)],
+      waitingOn: 0,
+      dependents: [],
+      done: false,
+    });
   }
   for (const n of nodes.values()) {
     for (const dep of new Set(n.o.dependsOn)) {

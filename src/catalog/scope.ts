@@ -2,7 +2,13 @@ import type { Catalog, CatalogObject, TableInfo } from './types.js';
 import type { Config } from '../config/types.js';
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    's',
+  );
 }
 
 interface Pattern {
@@ -34,7 +40,8 @@ export class Scope {
     for (const t of source.tables) if (this.tableInScope(t.schema, t.name)) this.schemas.add(t.schema);
     // schemas named by an include pattern count even when they hold no table (types, functions, views)
     for (const o of source.objects) {
-      if (o.kind === 'schema' && this.include.some((p) => p.schema.test(this.sourceSchema.get(o.name) ?? o.name))) this.schemas.add(o.name);
+      if (o.kind === 'schema' && this.include.some((p) => p.schema.test(this.sourceSchema.get(o.name) ?? o.name)))
+        this.schemas.add(o.name);
     }
   }
 

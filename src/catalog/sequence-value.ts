@@ -24,34 +24,58 @@ const CHUNK = 500;
  * The positions of the given sequences, in their order, read in one UNION ALL query per 500 (no catalog view holds
  * is_called for all of them).
  */
-export async function readSequencePositions(client: pg.ClientBase, sequences: readonly SequenceName[]): Promise<Array<SequencePosition | undefined>> {
+export async function readSequencePositions(
+  client: pg.ClientBase,
+  sequences: readonly SequenceName[],
+): Promise<Array<SequencePosition | undefined>> {
   const out: Array<SequencePosition | undefined> = sequences.map(() => undefined);
   for (let i = 0; i < sequences.length; i += CHUNK) {
     const chunk = sequences.slice(i, i + CHUNK);
     const sql = chunk
-      .map((s, j) => `SELECT $${j + 1}::pg_catalog.int4 AS i, last_value::pg_catalog.text AS last_value, is_called FROM ${qualified(s.schema, s.name)}`)
+      .map(
+        (s, j) =>
+          `SELECT $${j + 1}::pg_catalog.int4 AS i, last_value::pg_catalog.text AS last_value, is_called FROM ${qualified(s.schema, s.name)}`,
+      )
       .join('\nUNION ALL\n');
-    const r = await client.query<{ i: number; last_value: string; is_called: boolean }>(sql, chunk.map((_, j) => j));
+    const r = await client.query<{ i: number; last_value: string; is_called: boolean }>(
+      sql,
+      chunk.map((_, j) => j),
+    );
     for (const row of r.rows) out[i + row.i] = { last: row.last_value, called: row.is_called };
   }
   return out;
 }
 
 /** One sequence's position, or undefined when it returned no row. */
-export async function readSequencePosition(client: pg.ClientBase, seq: SequenceName): Promise<SequencePosition | undefined> {
+export async function readSequencePosition(
+  client: pg.ClientBase,
+  seq: SequenceName,
+): Promise<SequencePosition | undefined> {
   return (await readSequencePositions(client, [seq]))[0];
 }
 
 /** Sets the sequence to exactly this position (values as parameters). */
-export async function setSequencePosition(client: pg.ClientBase, seq: SequenceName, pos: SequencePosition): Promise<void> {
-  await client.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [qualified(seq.schema, seq.name), pos.last, pos.called]);
+export async function setSequencePosition(
+  client: pg.ClientBase,
+  seq: SequenceName,
+  pos: SequencePosition,
+): Promise<void> {
+  await client.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [
+    qualified(seq.schema, seq.name),
+    pos.last,
+    pos.called,
+  ]);
 }
 
 /**
  * Sets the sequence to this position only when that raises it, in its direction (INCREMENT BY < 0 counts down):
  * never lowers it. One statement, so the current value is read where it is set. Returns whether it set.
  */
-export async function raiseSequenceTo(client: pg.ClientBase, seq: SequenceName, pos: SequencePosition): Promise<boolean> {
+export async function raiseSequenceTo(
+  client: pg.ClientBase,
+  seq: SequenceName,
+  pos: SequencePosition,
+): Promise<boolean> {
   const r = await client.query<{ set: string }>(
     `SELECT pg_catalog.setval(p.seqrelid, $2::bigint, $3::boolean)::text AS set
        FROM ${qualified(seq.schema, seq.name)} s, pg_catalog.pg_sequence p

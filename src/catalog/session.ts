@@ -8,14 +8,15 @@
  * Plain SET (session level, like pg_dump), so it also holds when run outside a transaction block; a connection used
  * for DDL keeps these settings afterwards.
  */
-export const DDL_SESSION_SQL: string = [
-  "SELECT pg_catalog.set_config('search_path', '', false)",
-  'SET check_function_bodies = off',
-  'SET standard_conforming_strings = on',
-  "SET client_min_messages = 'warning'",
-  "SET xmloption = 'content'",
-  "SET datestyle = 'ISO, YMD'",
-  "SET intervalstyle = 'postgres'",
-  "SET default_table_access_method = 'heap'",
-  "SET default_tablespace = ''",
-].join(';\n') + ';';
+export const DDL_SESSION_SQL: string =
+  [
+    "SELECT pg_catalog.set_config('search_path', '', false)",
+    'SET check_function_bodies = off',
+    'SET standard_conforming_strings = on',
+    "SET client_min_messages = 'warning'",
+    "SET xmloption = 'content'",
+    "SET datestyle = 'ISO, YMD'",
+    "SET intervalstyle = 'postgres'",
+    "SET default_table_access_method = 'heap'",
+    "SET default_tablespace = ''",
+  ].join(';\n') + ';';

@@ -83,7 +83,8 @@ function tokenize(sql: string): Token[] | null {
   return out;
 }
 
-const kw = (t: Token | undefined, ...words: string[]): boolean => t?.kind === 'ident' && words.includes(t.text.toUpperCase());
+const kw = (t: Token | undefined, ...words: string[]): boolean =>
+  t?.kind === 'ident' && words.includes(t.text.toUpperCase());
 const isName = (t: Token | undefined): boolean => t?.kind === 'ident' || t?.kind === 'quoted';
 const SUBQUERY_START = ['SELECT', 'VALUES', 'WITH', 'TABLE'];
 const FROM_END = ['WHERE', 'GROUP', 'HAVING', 'WINDOW', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH', 'FOR'];
@@ -110,7 +111,8 @@ export function normalizeViewDefinitionPre16(def: string): string {
   if (!tokens || tokens.length === 0) return def;
   const parens = matchParens(tokens);
   if (!parens) return def;
-  const skip = (i: number): number => (tokens[i]?.text === '(' && tokens[i]?.kind === 'punct' ? (parens.get(i) ?? i) + 1 : i + 1);
+  const skip = (i: number): number =>
+    tokens[i]?.text === '(' && tokens[i]?.kind === 'punct' ? (parens.get(i) ?? i) + 1 : i + 1;
 
   // WITH [RECURSIVE] name [(cols)] AS [NOT] [MATERIALIZED] ( ... ) [, ...]
   let i = 0;
@@ -214,7 +216,8 @@ export function normalizeViewDefinitionPre16(def: string): string {
     const prev = tokens[j - 1];
     if (prev && (prev.text === '::' || prev.text === '.' || kw(prev, 'AS', 'COLLATE'))) continue;
     const next = tokens[j + 3];
-    if (next && ((next.text === '(' && next.kind === 'punct') || (next.text === '.' && next.kind === 'punct'))) continue;
+    if (next && ((next.text === '(' && next.kind === 'punct') || (next.text === '.' && next.kind === 'punct')))
+      continue;
     cuts.push([t.start, dot.end]);
   }
   if (cuts.length === 0) return def;

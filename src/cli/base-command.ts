@@ -2,7 +2,9 @@ import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createLogger, setLogger, type LogFormat, type LogLevel } from '../log/logger.js';
 import { asPgshiftError, renderError, writeErr, writeJson, wroteJson } from './output.js';
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>;
 
 /**
  * Every pgshift command: global --log-level/--log-format, the logger, and one error path that prints
@@ -38,10 +40,16 @@ export abstract class BaseCommand extends Command {
       return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
     };
     const level = pick('log-level');
-    if (level && ['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(level)) this.logLevel = level as LogLevel;
+    if (level && ['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(level))
+      this.logLevel = level as LogLevel;
     const format = pick('log-format');
     this.wantsJson = argv.includes('--json') || pick('format') === 'json';
-    setLogger(createLogger({ level: this.logLevel, ...(format === 'pretty' || format === 'json' ? { format: format as LogFormat } : {}) }));
+    setLogger(
+      createLogger({
+        level: this.logLevel,
+        ...(format === 'pretty' || format === 'json' ? { format: format as LogFormat } : {}),
+      }),
+    );
   }
 
   override async catch(err: Error & { exitCode?: number }): Promise<void> {

@@ -50,13 +50,12 @@ export function onStopSignals(onStop: (sig: NodeJS.Signals) => void, leavingNote
  */
 export async function withInterrupt<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const off = onStopSignals(
-    (sig) => {
-      say(`\nReceived ${sig}: stopping the ${what} at its next safe point (again to leave at once; \`pgshift ${what}\` resumes).\n`);
-      controller.abort();
-    },
-    `A write freeze placed before the switch ends by itself at cutover.max_write_freeze; \`pgshift ${what}\` resumes, \`pgshift rollback\` lifts it.`,
-  );
+  const off = onStopSignals((sig) => {
+    say(
+      `\nReceived ${sig}: stopping the ${what} at its next safe point (again to leave at once; \`pgshift ${what}\` resumes).\n`,
+    );
+    controller.abort();
+  }, `A write freeze placed before the switch ends by itself at cutover.max_write_freeze; \`pgshift ${what}\` resumes, \`pgshift rollback\` lifts it.`);
   try {
     return await fn(controller.signal);
   } finally {

@@ -32,11 +32,15 @@ export function checkAliases(doc: Document, lines: LineCounter): ConfigProblem[]
     if (isAlias(node)) {
       const target = anchors.get(node.source);
       if (target === undefined) {
-        problems.push(at(node, path, `YAML alias *${node.source} refers to no anchor &${node.source} defined before it`));
+        problems.push(
+          at(node, path, `YAML alias *${node.source} refers to no anchor &${node.source} defined before it`),
+        );
         return 1;
       }
       if (open.has(target)) {
-        problems.push(at(node, path, `YAML alias *${node.source} is inside the value it refers to (a cycle); write the value out`));
+        problems.push(
+          at(node, path, `YAML alias *${node.source} is inside the value it refers to (a cycle); write the value out`),
+        );
         return 1;
       }
       const n = size.get(target) ?? 1;

@@ -14,7 +14,14 @@ const MULTILINE: readonly string[] = ['cutover.switch.command'];
 function describeChar(text: string, pattern: RegExp): string {
   const c = pattern.exec(text)?.[0] ?? '';
   const code = c.charCodeAt(0);
-  const named: Record<number, string> = { 0: 'NUL', 9: 'tab', 10: 'newline', 13: 'carriage return', 27: 'ESC', 127: 'DEL' };
+  const named: Record<number, string> = {
+    0: 'NUL',
+    9: 'tab',
+    10: 'newline',
+    13: 'carriage return',
+    27: 'ESC',
+    127: 'DEL',
+  };
   return `U+${code.toString(16).toUpperCase().padStart(4, '0')}${named[code] ? ` ${named[code]}` : ''}`;
 }
 
@@ -32,7 +39,12 @@ export function checkCharacters(data: unknown, positions: Positions): ConfigProb
       const where = dottedPath(path);
       const pattern = MULTILINE.includes(where) ? COMMAND_CONTROL : CONTROL;
       if (pattern.test(value)) {
-        problems.push(positions.problem(path, `${escapeControl(where)} contains a control character (${describeChar(value, pattern)}); names, URLs and paths must not contain control characters`));
+        problems.push(
+          positions.problem(
+            path,
+            `${escapeControl(where)} contains a control character (${describeChar(value, pattern)}); names, URLs and paths must not contain control characters`,
+          ),
+        );
       }
       return;
     }

@@ -29,7 +29,12 @@ export function interpolate(root: Node | null, env: NodeJS.ProcessEnv, positions
       if (match === '$${') return '${';
       const m = NAME.exec(inner ?? '');
       if (!m) {
-        problems.push(positions.problem(path, `${dottedPath(path)}: "${match}" is not a valid reference; use \${NAME} or \${NAME:-default}`));
+        problems.push(
+          positions.problem(
+            path,
+            `${dottedPath(path)}: "${match}" is not a valid reference; use \${NAME} or \${NAME:-default}`,
+          ),
+        );
         failed = true;
         return match;
       }
@@ -39,9 +44,7 @@ export function interpolate(root: Node | null, env: NodeJS.ProcessEnv, positions
       whole = offset === 0 && match.length === text.length;
       if (value !== undefined && value !== '') return value;
       if (m[2] !== undefined) return m[2];
-      problems.push(
-        positions.problem(path, `environment variable ${name} is not set (used in ${dottedPath(path)})`),
-      );
+      problems.push(positions.problem(path, `environment variable ${name} is not set (used in ${dottedPath(path)})`));
       failed = true;
       return match;
     });

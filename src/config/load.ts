@@ -22,7 +22,18 @@ export interface ParseResult {
 /** Parses config text completely: YAML, ${VAR} interpolation, JSON Schema, meaning. Reports all problems at once. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ParseResult {
   if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
-    return { config: undefined, envUsed: [], problems: [{ line: 1, col: 1, path: '', message: `the file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MB; refused before parsing` }] };
+    return {
+      config: undefined,
+      envUsed: [],
+      problems: [
+        {
+          line: 1,
+          col: 1,
+          path: '',
+          message: `the file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MB; refused before parsing`,
+        },
+      ],
+    };
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -41,7 +52,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (aliasProblems.length > 0) return { config: undefined, envUsed: [], problems: sortProblems(aliasProblems) };
   const positions = new Positions(doc, lines);
   if (!isMap(doc.contents)) {
-    return { config: undefined, envUsed: [], problems: [positions.problem([], 'the file must be a YAML mapping (version: 1, name: ..., source: ..., target: ...)')] };
+    return {
+      config: undefined,
+      envUsed: [],
+      problems: [
+        positions.problem([], 'the file must be a YAML mapping (version: 1, name: ..., source: ..., target: ...)'),
+      ],
+    };
   }
   const interp = interpolate(doc.contents, env, positions);
   let data: unknown;
@@ -49,7 +66,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     // checkAliases has bounded the expansion; the library's own bound stays on behind it
     data = doc.toJS({ maxAliasCount: MAX_EXPANDED_NODES });
   } catch (err) {
-    return { config: undefined, envUsed: interp.used, problems: [{ line: 1, col: 1, path: '', message: `YAML syntax error: ${(err as Error).message}` }] };
+    return {
+      config: undefined,
+      envUsed: interp.used,
+      problems: [{ line: 1, col: 1, path: '', message: `YAML syntax error: ${(err as Error).message}` }],
+    };
   }
   const tablesExplicit = (data as Record<string, unknown>).tables !== undefined;
   const characterProblems = checkCharacters(data, positions);
@@ -89,9 +110,13 @@ export function readConfigText(file: string): string {
       chunks.push(chunk.subarray(0, n));
       total += n;
       if (total > MAX_CONFIG_BYTES) {
-        throw new PgshiftError('CONFIG_TOO_LARGE', `config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MB; refused before parsing`, {
-          hint: 'Pass the migration.yaml with -c FILE (a real one is a few kilobytes).',
-        });
+        throw new PgshiftError(
+          'CONFIG_TOO_LARGE',
+          `config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MB; refused before parsing`,
+          {
+            hint: 'Pass the migration.yaml with -c FILE (a real one is a few kilobytes).',
+          },
+        );
       }
     }
     return Buffer.concat(chunks).toString('utf8');
@@ -99,7 +124,12 @@ export function readConfigText(file: string): string {
     if (err instanceof PgshiftError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new PgshiftError('CONFIG_NOT_FOUND', `cannot read config file ${file}${code ? ` (${code})` : ''}`, {
-      hint: code === 'ENOENT' ? 'Pass -c FILE, or create one with `pgshift init --source URL`.' : code === 'EISDIR' ? 'Pass the file, not its folder, with -c FILE.' : 'Check the file permissions.',
+      hint:
+        code === 'ENOENT'
+          ? 'Pass -c FILE, or create one with `pgshift init --source URL`.'
+          : code === 'EISDIR'
+            ? 'Pass the file, not its folder, with -c FILE.'
+            : 'Check the file permissions.',
     });
   } finally {
     if (fd !== undefined) closeSync(fd);
@@ -113,13 +143,19 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   if (result.config) return result.config;
   const first = result.problems[0];
   const syntax = first?.message.startsWith('YAML syntax error');
-  const envMissing = result.problems.length > 0 && result.problems.every((p) => p.message.startsWith('environment variable'));
+  const envMissing =
+    result.problems.length > 0 && result.problems.every((p) => p.message.startsWith('environment variable'));
   throw new PgshiftError(
     syntax ? 'CONFIG_YAML_SYNTAX' : envMissing ? 'CONFIG_ENV_MISSING' : 'CONFIG_INVALID',
     `${file} has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`,
     {
-      hint: envMissing ? 'Export the variables named above (or give defaults with ${NAME:-default}), then run `pgshift validate`.' : 'Fix the lines above, then run `pgshift validate`.',
-      details: result.problems.map((p) => ({ location: `${file}:${p.line}:${p.col}`, message: escapeControl(p.message) })),
+      hint: envMissing
+        ? 'Export the variables named above (or give defaults with ${NAME:-default}), then run `pgshift validate`.'
+        : 'Fix the lines above, then run `pgshift validate`.',
+      details: result.problems.map((p) => ({
+        location: `${file}:${p.line}:${p.col}`,
+        message: escapeControl(p.message),
+      })),
     },
   );
 }

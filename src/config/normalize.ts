@@ -10,7 +10,11 @@ function absolute(baseDir: string, p: string | undefined): string | undefined {
   return isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
-function endpoint(side: Side, raw: { url: string; ssl?: RawSsl; provider?: 'postgres' | 'supabase'; extension_schema?: string }, baseDir: string): EndpointConfig {
+function endpoint(
+  side: Side,
+  raw: { url: string; ssl?: RawSsl; provider?: 'postgres' | 'supabase'; extension_schema?: string },
+  baseDir: string,
+): EndpointConfig {
   return {
     side,
     url: raw.url,

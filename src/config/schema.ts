@@ -7,7 +7,13 @@ import type { ConfigProblem, PathSegment, Positions } from './problems.js';
 import { dottedPath } from './problems.js';
 
 /** schemas/migration.schema.json: the one JSON Schema, shared with users' editors. */
-export const SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas', 'migration.schema.json');
+export const SCHEMA_PATH = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'schemas',
+  'migration.schema.json',
+);
 
 let compiled: ValidateFunction | undefined;
 
@@ -61,11 +67,18 @@ const TYPE_WORDS: Record<string, string> = {
 
 function describe(err: ErrorObject, path: PathSegment[], positions: Positions): ConfigProblem | undefined {
   const where = dottedPath(path) || 'the file';
-  const schema = (err.parentSchema ?? {}) as { properties?: Record<string, unknown>; pattern?: string; description?: string };
+  const schema = (err.parentSchema ?? {}) as {
+    properties?: Record<string, unknown>;
+    pattern?: string;
+    description?: string;
+  };
   switch (err.keyword) {
     case 'required': {
       const missing = (err.params as { missingProperty: string }).missingProperty;
-      return positions.problem(path, `${where === 'the file' ? 'missing' : `${where}: missing`} required key "${missing}"`);
+      return positions.problem(
+        path,
+        `${where === 'the file' ? 'missing' : `${where}: missing`} required key "${missing}"`,
+      );
     }
     case 'additionalProperties': {
       const key = (err.params as { additionalProperty: string }).additionalProperty;
@@ -84,14 +97,22 @@ function describe(err: ErrorObject, path: PathSegment[], positions: Positions): 
     case 'enum': {
       const allowed = ((err.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String);
       const hint = typeof err.data === 'string' ? suggest(err.data, allowed) : undefined;
-      return positions.problem(path, `${where} must be one of ${allowed.join(', ')}${hint ? `; did you mean "${hint}"?` : ''}`);
+      return positions.problem(
+        path,
+        `${where} must be one of ${allowed.join(', ')}${hint ? `; did you mean "${hint}"?` : ''}`,
+      );
     }
     case 'const':
-      return positions.problem(path, `${where} must be ${JSON.stringify((err.params as { allowedValue: unknown }).allowedValue)}`);
+      return positions.problem(
+        path,
+        `${where} must be ${JSON.stringify((err.params as { allowedValue: unknown }).allowedValue)}`,
+      );
     case 'pattern': {
       const p = schema.pattern ?? '';
-      if (p.includes('(ms|s|m|h)')) return positions.problem(path, `${where} must be a duration such as 500ms, 60s, 5m or 2h`);
-      if (p.includes('\\.')) return positions.problem(path, `${where} must be a table pattern schema.table (* matches anything)`);
+      if (p.includes('(ms|s|m|h)'))
+        return positions.problem(path, `${where} must be a duration such as 500ms, 60s, 5m or 2h`);
+      if (p.includes('\\.'))
+        return positions.problem(path, `${where} must be a table pattern schema.table (* matches anything)`);
       return positions.problem(path, `${where} has an invalid format (must match ${p})`);
     }
     case 'minimum':

@@ -43,11 +43,14 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
       resolved[ep.side] = resolveEndpoint(ep);
     } catch (err) {
       if (!isPgshiftError(err)) throw err;
-      const at = err.code === 'CONFIG_INVALID' && ep.sslMode !== undefined ? [ep.side, 'ssl', 'mode'] : [ep.side, 'url'];
+      const at =
+        err.code === 'CONFIG_INVALID' && ep.sslMode !== undefined ? [ep.side, 'ssl', 'mode'] : [ep.side, 'url'];
       problems.push(positions.problem(at, err.hint ? `${err.message}. ${err.hint}` : err.message));
     }
     if (ep.caFile !== undefined && !existsSync(ep.caFile)) {
-      problems.push(positions.problem([ep.side, 'ssl', 'ca_file'], `${ep.side}.ssl.ca_file: file not found: ${ep.caFile}`));
+      problems.push(
+        positions.problem([ep.side, 'ssl', 'ca_file'], `${ep.side}.ssl.ca_file: file not found: ${ep.caFile}`),
+      );
     }
   }
 
@@ -55,36 +58,65 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
   const t = resolved.target;
   if (s && t && sameServerHost(s, t) && s.port === t.port && s.database === t.database) {
     problems.push(
-      positions.problem(['target', 'url'], `source and target are the same database (${t.display}); a migration needs two different databases`),
+      positions.problem(
+        ['target', 'url'],
+        `source and target are the same database (${t.display}); a migration needs two different databases`,
+      ),
     );
   }
 
   for (const b of DURATION_BOUNDS) {
     const v = b.get(config);
     if (v < b.min || v > b.max) {
-      problems.push(positions.problem(b.path, `${b.path.join('.')} must be between ${formatDuration(b.min)} and ${formatDuration(b.max)}`));
+      problems.push(
+        positions.problem(
+          b.path,
+          `${b.path.join('.')} must be between ${formatDuration(b.min)} and ${formatDuration(b.max)}`,
+        ),
+      );
     }
   }
 
   if (config.verify.sample.minRows > config.verify.sample.maxRows) {
-    problems.push(positions.problem(['verify', 'sample', 'min_rows'], 'verify.sample.min_rows must not be larger than verify.sample.max_rows'));
+    problems.push(
+      positions.problem(
+        ['verify', 'sample', 'min_rows'],
+        'verify.sample.min_rows must not be larger than verify.sample.max_rows',
+      ),
+    );
   }
 
   for (const key of Object.keys(config.tables.overrides)) {
     if (key.includes('*')) {
-      problems.push(positions.problem(['tables', 'overrides'], `tables.overrides: "${key}" must name one table, without *`, { key }));
+      problems.push(
+        positions.problem(['tables', 'overrides'], `tables.overrides: "${key}" must name one table, without *`, {
+          key,
+        }),
+      );
     }
   }
 
   problems.push(...rlsAcknowledgement(config, positions));
   for (const role of config.roles.create) {
-    if (isReservedRole(role)) problems.push(positions.problem(['roles', 'create'], `roles.create: "${role}" is a reserved role; pgshift never creates or alters it`));
+    if (isReservedRole(role))
+      problems.push(
+        positions.problem(
+          ['roles', 'create'],
+          `roles.create: "${role}" is a reserved role; pgshift never creates or alters it`,
+        ),
+      );
   }
   const mappedTo = new Map<string, string>();
   for (const [from, to] of Object.entries(config.schemas.map)) {
     const fromReserved = reservedSchema(from);
     if (fromReserved) {
-      problems.push(positions.problem(['schemas', 'map'], `schemas.map: "${from}" ${fromReserved}; it is never migrated, so it cannot be mapped`, { key: from }));
+      problems.push(
+        positions.problem(
+          ['schemas', 'map'],
+          `schemas.map: "${from}" ${fromReserved}; it is never migrated, so it cannot be mapped`,
+          { key: from },
+        ),
+      );
     }
     const toReserved = reservedSchema(to);
     if (toReserved) {
@@ -96,20 +128,39 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
       );
     }
     const other = mappedTo.get(to);
-    if (other !== undefined) problems.push(positions.problem(['schemas', 'map', from], `schemas.map: "${from}" and "${other}" both map to "${to}"`));
+    if (other !== undefined)
+      problems.push(
+        positions.problem(['schemas', 'map', from], `schemas.map: "${from}" and "${other}" both map to "${to}"`),
+      );
     mappedTo.set(to, from);
     if (config.target.provider === 'supabase' && isManagedSchema(to)) {
-      problems.push(positions.problem(['schemas', 'map', from], `schemas.map: "${to}" is a schema Supabase manages; map "${from}" to a schema of your own`));
+      problems.push(
+        positions.problem(
+          ['schemas', 'map', from],
+          `schemas.map: "${to}" is a schema Supabase manages; map "${from}" to a schema of your own`,
+        ),
+      );
     }
   }
 
-  const extensionReserved = config.target.extensionSchema === undefined ? undefined : reservedSchema(config.target.extensionSchema);
+  const extensionReserved =
+    config.target.extensionSchema === undefined ? undefined : reservedSchema(config.target.extensionSchema);
   if (extensionReserved) {
-    problems.push(positions.problem(['target', 'extension_schema'], `target.extension_schema: "${config.target.extensionSchema}" ${extensionReserved}; name a schema of your own (on supabase: extensions)`));
+    problems.push(
+      positions.problem(
+        ['target', 'extension_schema'],
+        `target.extension_schema: "${config.target.extensionSchema}" ${extensionReserved}; name a schema of your own (on supabase: extensions)`,
+      ),
+    );
   }
 
   if (config.cutover.mode === 'auto' && !config.cutover.switch) {
-    problems.push(positions.problem(['cutover', 'mode'], 'cutover.mode: auto needs cutover.switch (env_file, variable, value) to know what to switch'));
+    problems.push(
+      positions.problem(
+        ['cutover', 'mode'],
+        'cutover.mode: auto needs cutover.switch (env_file, variable, value) to know what to switch',
+      ),
+    );
   }
   return problems;
 }
@@ -125,7 +176,12 @@ function rlsAcknowledgement(config: Config, positions: Positions): ConfigProblem
   const accept = 'set security.acknowledge_rls_off: true to accept that, or use security.rls: enable (the default)';
   const out: ConfigProblem[] = [];
   if (rls === 'off') {
-    out.push(positions.problem(['security', 'rls'], `security.rls: off leaves tables in exposed schemas readable with the public anon key; ${accept}`));
+    out.push(
+      positions.problem(
+        ['security', 'rls'],
+        `security.rls: off leaves tables in exposed schemas readable with the public anon key; ${accept}`,
+      ),
+    );
   }
   if (config.target.provider !== 'supabase') return out;
   if (rls === 'warn') {

@@ -20,7 +20,14 @@ export const SUPABASE_MANAGED_SCHEMAS: readonly string[] = [
 ];
 
 /** Roles Supabase reserves (supautils): never created or altered. */
-export const SUPABASE_RESERVED_ROLES: readonly string[] = ['anon', 'authenticated', 'authenticator', 'service_role', 'pgbouncer', 'dashboard_user'];
+export const SUPABASE_RESERVED_ROLES: readonly string[] = [
+  'anon',
+  'authenticated',
+  'authenticator',
+  'service_role',
+  'pgbouncer',
+  'dashboard_user',
+];
 
 export function isManagedSchema(name: string): boolean {
   return SUPABASE_MANAGED_SCHEMAS.includes(name);
@@ -31,6 +38,9 @@ export function isReservedRole(name: string): boolean {
 }
 
 /** Where extensions live on the target: target.extension_schema, else `extensions` on Supabase, else where they were. */
-export function extensionSchemaOf(target: { readonly provider: string; readonly extensionSchema: string | undefined }): string | undefined {
+export function extensionSchemaOf(target: {
+  readonly provider: string;
+  readonly extensionSchema: string | undefined;
+}): string | undefined {
   return target.extensionSchema ?? (target.provider === 'supabase' ? 'extensions' : undefined);
 }

@@ -27,11 +27,20 @@ export interface Config {
   /** Source schema -> target schema (schemas.map). */
   readonly schemas: { readonly map: Readonly<Record<string, string>> };
   /** Source role -> target role for grants, and the target roles pgshift creates (NOLOGIN, no password). */
-  readonly roles: { readonly map: Readonly<Record<string, string>>; readonly create: readonly string[]; readonly owners: 'connecting' | 'mapped' };
+  readonly roles: {
+    readonly map: Readonly<Record<string, string>>;
+    readonly create: readonly string[];
+    readonly owners: 'connecting' | 'mapped';
+  };
   readonly copy: { readonly batchSize: number; readonly parallel: number; readonly data: boolean };
   readonly verify: {
     readonly rowCounts: boolean;
-    readonly sample: { readonly percent: number; readonly minRows: number; readonly maxRows: number; readonly seed: number };
+    readonly sample: {
+      readonly percent: number;
+      readonly minRows: number;
+      readonly maxRows: number;
+      readonly seed: number;
+    };
     readonly checksums: 'none' | 'sampled' | 'full';
     /** Column set on every write: tells "changed since the copy" from "copied wrong". */
     readonly updatedAtColumn: string | undefined;
@@ -51,6 +60,10 @@ export interface Config {
       | { readonly envFile: string; readonly variable: string; readonly value: string; readonly command: string }
       | undefined;
   };
-  readonly security: { readonly rls: 'enable' | 'warn' | 'off'; readonly acknowledgeRlsOff: boolean; readonly exposedSchemas: readonly string[] };
+  readonly security: {
+    readonly rls: 'enable' | 'warn' | 'off';
+    readonly acknowledgeRlsOff: boolean;
+    readonly exposedSchemas: readonly string[];
+  };
   readonly connection: ConnectionConfig;
 }

@@ -7,7 +7,11 @@ import { qualified, quoteIdent, quoteLiteral } from '../db/ident.js';
 import { isTransient } from '../db/retry.js';
 import { PgshiftError } from '../errors/index.js';
 import type { CopyTableAction } from '../plan/model.js';
-import { readCheckpoint as readStoredCheckpoint, recordCheckpointFailure, writeCheckpoint as storeCheckpoint } from '../state/checkpoints.js';
+import {
+  readCheckpoint as readStoredCheckpoint,
+  recordCheckpointFailure,
+  writeCheckpoint as storeCheckpoint,
+} from '../state/checkpoints.js';
 import { assertLockHeld } from '../state/lock.js';
 import { describeServerError } from '../db/server-error.js';
 import { displayKey } from '../plan/key-display.js';
@@ -60,17 +64,35 @@ function parseStoredKey(v: unknown): StoredKey | null {
   return null;
 }
 
-async function readCheckpoint(target: pg.ClientBase, unit: string, forUpdate: boolean): Promise<Checkpoint | undefined> {
+async function readCheckpoint(
+  target: pg.ClientBase,
+  unit: string,
+  forUpdate: boolean,
+): Promise<Checkpoint | undefined> {
   const cp = await readStoredCheckpoint(target, unit, { forUpdate });
   return cp ? { status: cp.status, lastKey: parseStoredKey(cp.lastKey), rows: cp.rows } : undefined;
 }
 
 /** Writes the checkpoint inside the caller's transaction: data and progress commit together. */
 async function writeCheckpoint(
-  target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, status: 'running' | 'done', lastKey: StoredKey | null, rows: number, bytes: number, start: CopyStart | null = null,
+  target: pg.ClientBase,
+  a: CopyTableAction,
+  ctx: CopyContext,
+  status: 'running' | 'done',
+  lastKey: StoredKey | null,
+  rows: number,
+  bytes: number,
+  start: CopyStart | null = null,
 ): Promise<void> {
   await storeCheckpoint(target, {
-    unit: a.address, table: a.table, status, lastKey, rows, bytes, runId: ctx.runId, start,
+    unit: a.address,
+    table: a.table,
+    status,
+    lastKey,
+    rows,
+    bytes,
+    runId: ctx.runId,
+    start,
   });
 }
 
@@ -100,7 +122,12 @@ async function sourceCopyStart(source: pg.ClientBase): Promise<CopyStart> {
  * A unit stopped by a value the target rejects: say so in the state (its own transaction, after the rollback). The
  * message names the batch as reports name keys (an integer key's range, else a row count) and holds no value.
  */
-export async function recordFailure(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, message: string): Promise<void> {
+export async function recordFailure(
+  target: pg.ClientBase,
+  a: CopyTableAction,
+  ctx: CopyContext,
+  message: string,
+): Promise<void> {
   await recordCheckpointFailure(target, { unit: a.address, table: a.table, runId: ctx.runId, error: message });
 }
 
@@ -108,13 +135,25 @@ export async function recordFailure(target: pg.ClientBase, a: CopyTableAction, c
  * The fence of every batch, in the batch's transaction: this run still holds the target's lock (an `unlock` or
  * a target restart may have handed it to another run), and the checkpoint is still where this run left it.
  */
-async function fence(target: pg.ClientBase, a: CopyTableAction, ctx: CopyContext, expected: StoredKey | null): Promise<void> {
+async function fence(
+  target: pg.ClientBase,
+  a: CopyTableAction,
+  ctx: CopyContext,
+  expected: StoredKey | null,
+): Promise<void> {
   if (ctx.lockId) await assertLockHeld(target, ctx.lockId, `${a.address}: before its next batch`);
   const cp = await readCheckpoint(target, a.address, true);
-  if (JSON.stringify(cp?.lastKey?.values ?? null) !== JSON.stringify(expected?.values ?? null) || cp?.status === 'done') {
-    throw new PgshiftError('LOCK_HELD', `${a.address}: its checkpoint moved under this run (another run is copying it)`, {
-      hint: 'Only one apply may run against a target. Run `pgshift status`.',
-    });
+  if (
+    JSON.stringify(cp?.lastKey?.values ?? null) !== JSON.stringify(expected?.values ?? null) ||
+    cp?.status === 'done'
+  ) {
+    throw new PgshiftError(
+      'LOCK_HELD',
+      `${a.address}: its checkpoint moved under this run (another run is copying it)`,
+      {
+        hint: 'Only one apply may run against a target. Run `pgshift status`.',
+      },
+    );
   }
 }
 
@@ -132,12 +171,23 @@ function columnList(a: CopyTableAction): string {
 }
 
 /** Streams one COPY from the source into the target's open transaction. Returns rows and bytes moved. */
-async function stream(source: pg.Client, target: pg.ClientBase, selectSql: string, a: CopyTableAction): Promise<{ rows: number; bytes: number }> {
+async function stream(
+  source: pg.Client,
+  target: pg.ClientBase,
+  selectSql: string,
+  a: CopyTableAction,
+): Promise<{ rows: number; bytes: number }> {
   const fmt = a.format === 'binary' ? 'binary' : 'text';
   let bytes = 0;
   const out = source.query(copyTo(`COPY (${selectSql}) TO STDOUT (FORMAT ${fmt})`));
-  const into = target.query(copyFrom(`COPY ${qualified(a.table.schema, a.table.name)} (${columnList(a)}) FROM STDIN (FORMAT ${fmt})`));
-  await pipeline(out, counter((n) => (bytes += n)), into);
+  const into = target.query(
+    copyFrom(`COPY ${qualified(a.table.schema, a.table.name)} (${columnList(a)}) FROM STDIN (FORMAT ${fmt})`),
+  );
+  await pipeline(
+    out,
+    counter((n) => (bytes += n)),
+    into,
+  );
   return { rows: Number((into as unknown as { rowCount: number }).rowCount ?? 0), bytes };
 }
 
@@ -153,16 +203,23 @@ function keyTuple(a: CopyTableAction, slot: 'lo' | 'hi'): { cols: string; vals: 
 /** Sets every key slot in one round trip (so no value of an earlier batch or unit can linger). */
 async function setKey(source: pg.Client, slot: 'lo' | 'hi', values: readonly string[]): Promise<void> {
   const names = values.map((_v, i) => `pgshift.${slot}${i}`);
-  await source.query(`SELECT ${values.map((_v, i) => `pg_catalog.set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`, names.flatMap((n, i) => [n, values[i]]));
+  await source.query(
+    `SELECT ${values.map((_v, i) => `pg_catalog.set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`,
+    names.flatMap((n, i) => [n, values[i]]),
+  );
 }
 
 async function assertEmpty(target: pg.ClientBase, a: CopyTableAction): Promise<void> {
   const table = qualified(a.table.schema, a.table.name);
   const r = await target.query<{ has_rows: boolean }>(`SELECT EXISTS (SELECT 1 FROM ONLY ${table}) AS has_rows`);
   if (r.rows[0]?.has_rows) {
-    throw new PgshiftError('ACTION_FAILED', `${a.address}: the target table already has rows that pgshift did not copy`, {
-      hint: `Empty it on the target (TRUNCATE ${table}) if those rows are not needed, then run apply again.`,
-    });
+    throw new PgshiftError(
+      'ACTION_FAILED',
+      `${a.address}: the target table already has rows that pgshift did not copy`,
+      {
+        hint: `Empty it on the target (TRUNCATE ${table}) if those rows are not needed, then run apply again.`,
+      },
+    );
   }
 }
 
@@ -170,10 +227,14 @@ async function assertEmpty(target: pg.ClientBase, a: CopyTableAction): Promise<v
 function asBatchError(err: unknown, a: CopyTableAction, range: string): unknown {
   const e = err as { code?: string };
   if (typeof e.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code) || isTransient(err)) return err;
-  return new PgshiftError('ACTION_FAILED', `${a.address}: the target rejected a row in ${range}: ${describeServerError(err)}`, {
-    hint: 'Fix the value on the source (or the column on the target), then run `pgshift apply` again: the unit resumes at this batch.',
-    cause: err,
-  });
+  return new PgshiftError(
+    'ACTION_FAILED',
+    `${a.address}: the target rejected a row in ${range}: ${describeServerError(err)}`,
+    {
+      hint: 'Fix the value on the source (or the column on the target), then run `pgshift apply` again: the unit resumes at this batch.',
+      cause: err,
+    },
+  );
 }
 
 /**
@@ -192,9 +253,13 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
   let cp = await readCheckpoint(target, a.address, false);
   if (cp?.status === 'done') return { rows: 0, bytes: 0, batches: 0, stopped: false };
   if (cp?.lastKey && JSON.stringify(cp.lastKey.columns) !== JSON.stringify(keyColumns)) {
-    throw new PgshiftError('ACTION_FAILED', `${a.address}: its checkpoint was made with key (${cp.lastKey.columns.join(', ')}) but the key is now (${keyColumns.join(', ')})`, {
-      hint: `Empty the target table and remove its checkpoint (DELETE FROM pgshift.migration_checkpoints WHERE unit = '${a.address}'), then apply again.`,
-    });
+    throw new PgshiftError(
+      'ACTION_FAILED',
+      `${a.address}: its checkpoint was made with key (${cp.lastKey.columns.join(', ')}) but the key is now (${keyColumns.join(', ')})`,
+      {
+        hint: `Empty the target table and remove its checkpoint (DELETE FROM pgshift.migration_checkpoints WHERE unit = '${a.address}'), then apply again.`,
+      },
+    );
   }
 
   const start = cp ? null : await sourceCopyStart(ctx.source);
@@ -252,7 +317,11 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
         return m;
       });
     } catch (err) {
-      throw asBatchError(err, a, `the batch ${displayKey(a.key, last?.values ?? null, hiValues, (cp?.rows ?? 0) + rows)}`);
+      throw asBatchError(
+        err,
+        a,
+        `the batch ${displayKey(a.key, last?.values ?? null, hiValues, (cp?.rows ?? 0) + rows)}`,
+      );
     }
     rows += moved.rows;
     bytes += moved.bytes;

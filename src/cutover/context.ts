@@ -6,7 +6,6 @@ import { Scope } from '../catalog/scope.js';
 import { pairTables, schemaNaming, type TablePair } from '../mapping/table-pairs.js';
 import type { Relation } from './freeze.js';
 
-
 /** A sequence as each side names it. */
 export interface SequencePair {
   readonly source: Relation;
@@ -42,10 +41,17 @@ export interface SyncSequence {
  * The set as a sync in one direction reads and writes it: `to-target` for a cutover's catch-up and final sync,
  * `to-source` for a rollback's carry-back.
  */
-export function directed(set: MigratedSet, direction: 'to-target' | 'to-source'): { tables: SyncTable[]; sequences: SyncSequence[] } {
+export function directed(
+  set: MigratedSet,
+  direction: 'to-target' | 'to-source',
+): { tables: SyncTable[]; sequences: SyncSequence[] } {
   const fwd = direction === 'to-target';
   return {
-    tables: set.pairs.map((p) => ({ from: fwd ? p.source : p.target, to: fwd ? p.target : p.source, ...(p.key ? { key: p.key } : {}) })),
+    tables: set.pairs.map((p) => ({
+      from: fwd ? p.source : p.target,
+      to: fwd ? p.target : p.source,
+      ...(p.key ? { key: p.key } : {}),
+    })),
     sequences: set.sequences.map((p) => ({ from: fwd ? p.source : p.target, to: fwd ? p.target : p.source })),
   };
 }
@@ -54,7 +60,8 @@ export async function migratedSet(config: Config, source: pg.ClientBase): Promis
   const catalog = await introspect(source);
   const scope = new Scope(config, catalog);
   const inScope = catalog.tables.filter((t) => scope.tableInScope(t.schema, t.name));
-  const byName = (a: Relation, b: Relation): number => (a.schema === b.schema ? (a.name < b.name ? -1 : 1) : a.schema < b.schema ? -1 : 1);
+  const byName = (a: Relation, b: Relation): number =>
+    a.schema === b.schema ? (a.name < b.name ? -1 : 1) : a.schema < b.schema ? -1 : 1;
   // the one source -> target naming that copy and verify use too: schemas.map renames a schema, nothing else
   const { onTarget } = schemaNaming(config);
   const relations = inScope.map((t) => ({ schema: t.schema, name: t.name })).sort(byName);

@@ -14,7 +14,14 @@ import { freezeStatus, frozenTables, unfreezeWrites } from './freeze.js';
 import { liftFreeze } from './lift.js';
 import { cutoverNotes, planOf, type CutoverPlan } from './plan.js';
 import { cutoverBlockers } from './preconditions.js';
-import { cutOverTo, insertRecord, latestRecord, updateRecord, type CutoverRow, type StepRecord } from '../state/cutover.js';
+import {
+  cutOverTo,
+  insertRecord,
+  latestRecord,
+  updateRecord,
+  type CutoverRow,
+  type StepRecord,
+} from '../state/cutover.js';
 import { openSessions } from './sessions.js';
 import { runSteps, stepContext, type StepOptions } from './step.js';
 import { totals, type CutoverContext, type Progress, type SyncTotals } from './steps/cutover-context.js';
@@ -51,9 +58,19 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
   try {
     await migrateState(stateDb(s.control));
     const where = await cutOverTo(s.control);
-    let resume: CutoverRow | undefined = where.record?.direction === 'cutover' && where.record.status === 'running' ? where.record : undefined;
+    let resume: CutoverRow | undefined =
+      where.record?.direction === 'cutover' && where.record.status === 'running' ? where.record : undefined;
     if (where.cutOver && !resume) {
-      return { id: where.record?.id ?? '', status: 'already', plan: null, freezeMs: where.record?.freezeMs ?? null, steps: where.record?.steps ?? [], sync: { catchUp: totals([]), final: totals([]) }, sequences: 0, verificationId: null };
+      return {
+        id: where.record?.id ?? '',
+        status: 'already',
+        plan: null,
+        freezeMs: where.record?.freezeMs ?? null,
+        steps: where.record?.steps ?? [],
+        sync: { catchUp: totals([]), final: totals([]) },
+        sequences: 0,
+        verificationId: null,
+      };
     }
     const state = await readState(s.control);
     if (!resume) {
@@ -69,12 +86,19 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
 
     // an interrupted cutover whose freeze has outlived its budget (or ended by itself on the server) is lifted and started over
     if (
-      resume && resume.switchedAt === null && resume.frozenAt !== null &&
-      (Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs || (await freezeStatus(s.source)).state === 'expired')
+      resume &&
+      resume.switchedAt === null &&
+      resume.frozenAt !== null &&
+      (Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs ||
+        (await freezeStatus(s.source)).state === 'expired')
     ) {
       await unfreezeWrites(s.source, { dropSchema: true });
       restoreIfSwitched(config, resume.backupFile);
-      await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, error: 'interrupted; its write freeze outlived max_write_freeze and was lifted by the next cutover' });
+      await updateRecord(s.control, resume.id, {
+        status: 'aborted',
+        finished: true,
+        error: 'interrupted; its write freeze outlived max_write_freeze and was lifted by the next cutover',
+      });
       resume = undefined;
     }
     const id = resume?.id ?? newRunId();
@@ -85,7 +109,12 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
       if (resume && resume.switchedAt === null && (await frozenTables(s.source)).length > 0) {
         await unfreezeWrites(s.source, { dropSchema: true });
         restoreIfSwitched(config, resume.backupFile);
-        await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, frozenAt: null, error: `its resume was ${why}: the write freeze was lifted` });
+        await updateRecord(s.control, resume.id, {
+          status: 'aborted',
+          finished: true,
+          frozenAt: null,
+          error: `its resume was ${why}: the write freeze was lifted`,
+        });
       }
     };
     const approved = await o.confirm(plan).catch(async (err: unknown) => {
@@ -94,34 +123,86 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
     });
     if (!approved) {
       await declined('declined');
-      return { id, status: 'cancelled', plan, freezeMs: null, steps: [], sync: { catchUp: totals([]), final: totals([]) }, sequences: 0, verificationId: null };
+      return {
+        id,
+        status: 'cancelled',
+        plan,
+        freezeMs: null,
+        steps: [],
+        sync: { catchUp: totals([]), final: totals([]) },
+        sequences: 0,
+        verificationId: null,
+      };
     }
-    if (config.cutover.switch && !(resume?.switchedAt)) checkEnvFile(config.cutover.switch, resume?.backupFile ?? null);
+    if (config.cutover.switch && !resume?.switchedAt) checkEnvFile(config.cutover.switch, resume?.backupFile ?? null);
 
     // a rollback leaves the target frozen against stray writes; a new cutover lifts that first (the app is on the source)
     if (!resume && (await frozenTables(s.target)).length > 0) await unfreezeWrites(s.target, { dropSchema: false });
-    await startRun(s.control, { id: runId, command: 'cutover', migration: config.name, planHash: null, ...currentOperator() });
+    await startRun(s.control, {
+      id: runId,
+      command: 'cutover',
+      migration: config.name,
+      planHash: null,
+      ...currentOperator(),
+    });
     const sw = config.cutover.switch;
     if (!resume) {
       await insertRecord(s.control, {
-        id, direction: 'cutover', cutoverId: null, runId, ...currentOperator(), maxFreezeMs: config.cutover.maxWriteFreezeMs,
-        envFile: sw?.envFile ?? null, variable: sw?.variable ?? null, newValueRedacted: sw ? redactUrl(sw.value) : null,
+        id,
+        direction: 'cutover',
+        cutoverId: null,
+        runId,
+        ...currentOperator(),
+        maxFreezeMs: config.cutover.maxWriteFreezeMs,
+        envFile: sw?.envFile ?? null,
+        variable: sw?.variable ?? null,
+        newValueRedacted: sw ? redactUrl(sw.value) : null,
       });
     }
     const started = new Date();
-    const progress: Progress = { phase: resume?.switchedAt ? 'switched' : 'before', backupFile: resume?.backupFile ?? null };
+    const progress: Progress = {
+      phase: resume?.switchedAt ? 'switched' : 'before',
+      backupFile: resume?.backupFile ?? null,
+    };
     try {
-      const ctx: CutoverContext = stepContext({ config, set, s, id, resume, o }, {
-        progress, catchUp: [], final: [], finalRan: false, sequences: 0, verificationId: null, freezeMs: null,
-      });
+      const ctx: CutoverContext = stepContext(
+        { config, set, s, id, resume, o },
+        {
+          progress,
+          catchUp: [],
+          final: [],
+          finalRan: false,
+          sequences: 0,
+          verificationId: null,
+          freezeMs: null,
+        },
+      );
       await runSteps(steps, ctx);
       await updateRecord(s.control, id, { status: 'done', step: 'done', finished: true });
       const row = await latestRecord(s.control, 'cutover');
       const result = {
-        id, status: 'done' as const, freezeMs: ctx.freezeMs, steps: row?.steps ?? [], sync: { catchUp: totals(ctx.catchUp), final: totals(ctx.final) }, sequences: ctx.sequences, verificationId: ctx.verificationId,
+        id,
+        status: 'done' as const,
+        freezeMs: ctx.freezeMs,
+        steps: row?.steps ?? [],
+        sync: { catchUp: totals(ctx.catchUp), final: totals(ctx.final) },
+        sequences: ctx.sequences,
+        verificationId: ctx.verificationId,
       };
       await finishRun(s.control, runId, 'succeeded', { freezeMs: result.freezeMs });
-      await appendAudit(s.control, { command: 'cutover', ...currentOperator(), runId, startedAt: started, outcome: 'done', counts: { freezeMs: result.freezeMs ?? 0, rowsWritten: result.sync.final.written + result.sync.catchUp.written, rowsDeleted: result.sync.final.deleted + result.sync.catchUp.deleted, sequences: result.sequences } });
+      await appendAudit(s.control, {
+        command: 'cutover',
+        ...currentOperator(),
+        runId,
+        startedAt: started,
+        outcome: 'done',
+        counts: {
+          freezeMs: result.freezeMs ?? 0,
+          rowsWritten: result.sync.final.written + result.sync.catchUp.written,
+          rowsDeleted: result.sync.final.deleted + result.sync.catchUp.deleted,
+          sequences: result.sequences,
+        },
+      });
       return { ...result, plan };
     } catch (err) {
       const safe = withoutValues(err, 'cutover');
@@ -142,12 +223,20 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
         } catch {
           // the backup names the way back; status and the runbook say what to do
         }
-        await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message }).catch(() => undefined);
+        await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message }).catch(
+          () => undefined,
+        );
       } else {
         await updateRecord(s.control, id, { error: message }).catch(() => undefined);
       }
       await finishRun(s.control, runId, 'failed', {}, message).catch(() => undefined);
-      await appendAudit(s.control, { command: 'cutover', ...currentOperator(), runId, startedAt: started, outcome: switched ? 'failed-after-switch' : 'aborted' }).catch(() => undefined);
+      await appendAudit(s.control, {
+        command: 'cutover',
+        ...currentOperator(),
+        runId,
+        startedAt: started,
+        outcome: switched ? 'failed-after-switch' : 'aborted',
+      }).catch(() => undefined);
       throw safe;
     }
   } finally {

@@ -17,7 +17,11 @@ const LINE = /^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*)(.*)$/;
 
 function unquote(raw: string): string {
   const v = raw.trim();
-  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) return v.slice(1, -1).replace(/\\(["\\$`])/g, '$1').replace(/\\n/g, '\n');
+  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"'))
+    return v
+      .slice(1, -1)
+      .replace(/\\(["\\$`])/g, '$1')
+      .replace(/\\n/g, '\n');
   if (v.length >= 2 && v.startsWith("'") && v.endsWith("'")) return v.slice(1, -1);
   const hash = v.search(/\s#/);
   return hash >= 0 ? v.slice(0, hash).trimEnd() : v;
@@ -66,7 +70,9 @@ export function setEnvValue(text: string, variable: string, value: string | unde
 }
 
 export function sha256(value: string | undefined): string {
-  return createHash('sha256').update(value === undefined ? '\u0000absent' : `=${value}`).digest('hex');
+  return createHash('sha256')
+    .update(value === undefined ? '\u0000absent' : `=${value}`)
+    .digest('hex');
 }
 
 /** Writes the file atomically, keeping the old file's mode (0600 for a new file). */
@@ -156,19 +162,30 @@ export function readBackup(file: string): Backup {
 }
 
 /** Before a cutover changes anything: the env file must exist, be replaceable, and assign the variable. */
-export function checkEnvFile(sw: { envFile: string; variable: string; value: string }, backupFile: string | null): void {
+export function checkEnvFile(
+  sw: { envFile: string; variable: string; value: string },
+  backupFile: string | null,
+): void {
   let text: string;
   try {
     text = fs.readFileSync(sw.envFile, 'utf8');
   } catch (err) {
-    throw new PgshiftError('ENV_FILE_INVALID', `cannot read cutover.switch.env_file ${sw.envFile} (${(err as { code?: string }).code ?? 'error'})`, {
-      hint: 'Point env_file at the file the application reads its settings from; pgshift only replaces an existing file.',
-    });
+    throw new PgshiftError(
+      'ENV_FILE_INVALID',
+      `cannot read cutover.switch.env_file ${sw.envFile} (${(err as { code?: string }).code ?? 'error'})`,
+      {
+        hint: 'Point env_file at the file the application reads its settings from; pgshift only replaces an existing file.',
+      },
+    );
   }
   try {
     fs.accessSync(path.dirname(fs.realpathSync(sw.envFile)), fs.constants.W_OK);
   } catch {
-    throw new PgshiftError('ENV_FILE_INVALID', `the folder of ${sw.envFile} is not writable: the env file cannot be replaced atomically`, { hint: 'Run pgshift as a user who may write there.' });
+    throw new PgshiftError(
+      'ENV_FILE_INVALID',
+      `the folder of ${sw.envFile} is not writable: the env file cannot be replaced atomically`,
+      { hint: 'Run pgshift as a user who may write there.' },
+    );
   }
   const current = readEnvValue(text, sw.variable);
   if (current === undefined) {
@@ -177,14 +194,21 @@ export function checkEnvFile(sw: { envFile: string; variable: string; value: str
     });
   }
   if (current === sw.value && !backupFile) {
-    throw new PgshiftError('ENV_FILE_INVALID', `${sw.variable} in ${sw.envFile} already holds the value the cutover would write`, {
-      hint: 'The application already points at the target, or the file was edited by hand: put its current value back, or cut over by hand.',
-    });
+    throw new PgshiftError(
+      'ENV_FILE_INVALID',
+      `${sw.variable} in ${sw.envFile} already holds the value the cutover would write`,
+      {
+        hint: 'The application already points at the target, or the file was edited by hand: put its current value back, or cut over by hand.',
+      },
+    );
   }
 }
 
 /** Puts the previous value back when the env file holds the cutover's value (a cutover stopped before it recorded its switch). */
-export function restoreIfSwitched(config: { cutover: { switch: { envFile: string; variable: string; value: string } | undefined } }, backupFile: string | null): boolean {
+export function restoreIfSwitched(
+  config: { cutover: { switch: { envFile: string; variable: string; value: string } | undefined } },
+  backupFile: string | null,
+): boolean {
   const sw = config.cutover.switch;
   if (!sw || !backupFile || !fs.existsSync(backupFile)) return false;
   const text = readEnvFile(sw.envFile);

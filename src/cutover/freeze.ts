@@ -91,7 +91,12 @@ function lockTimeoutMs(ms: number): string {
   return `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`;
 }
 
-async function tryFreeze(client: pg.ClientBase, tables: readonly Relation[], o: FreezeOptions, expiresInMs: number): Promise<Date> {
+async function tryFreeze(
+  client: pg.ClientBase,
+  tables: readonly Relation[],
+  o: FreezeOptions,
+  expiresInMs: number,
+): Promise<Date> {
   await client.query('BEGIN');
   try {
     // lock_timeout bounds each lock; statement_timeout bounds the LOCK statement over all the tables
@@ -99,17 +104,26 @@ async function tryFreeze(client: pg.ClientBase, tables: readonly Relation[], o: 
     await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(o.drainTimeoutMs))}`);
     await client.query('CREATE SCHEMA IF NOT EXISTS pgshift');
     // the deadline on the server's own clock (the one the function compares with), from this first lock request
-    const until = (await client.query<{ until: Date }>(`SELECT pg_catalog.clock_timestamp() + $1::pg_catalog.float8 * interval '1 millisecond' AS until`, [Math.round(expiresInMs)])).rows[0]?.until as Date;
+    const until = (
+      await client.query<{ until: Date }>(
+        `SELECT pg_catalog.clock_timestamp() + $1::pg_catalog.float8 * interval '1 millisecond' AS until`,
+        [Math.round(expiresInMs)],
+      )
+    ).rows[0]?.until as Date;
     await client.query(functionSql(o.id, until));
     // one statement takes every lock (the writers drain, readers go on: SHARE ROW EXCLUSIVE blocks no reader)
-    await client.query(`LOCK TABLE ${tables.map((t) => `ONLY ${qualified(t.schema, t.name)}`).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
+    await client.query(
+      `LOCK TABLE ${tables.map((t) => `ONLY ${qualified(t.schema, t.name)}`).join(', ')} IN SHARE ROW EXCLUSIVE MODE`,
+    );
     await client.query('SET LOCAL statement_timeout = 0');
     const existing = new Set((await triggerTables(client)).map((t) => qualified(t.schema, t.name)));
     for (const t of tables) {
       const q = qualified(t.schema, t.name);
       // a trigger left by a lifted freeze is active again with the function replaced above
       if (existing.has(q)) continue;
-      await client.query(`CREATE TRIGGER ${quoteIdent(FREEZE_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${q} FOR EACH STATEMENT EXECUTE FUNCTION ${FUNCTION_SQL_NAME}()`);
+      await client.query(
+        `CREATE TRIGGER ${quoteIdent(FREEZE_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${q} FOR EACH STATEMENT EXECUTE FUNCTION ${FUNCTION_SQL_NAME}()`,
+      );
       // ALWAYS: a session with session_replication_role = replica (a logical replication worker) is frozen too
       await client.query(`ALTER TABLE ${q} ENABLE ALWAYS TRIGGER ${quoteIdent(FREEZE_TRIGGER)}`);
     }
@@ -139,16 +153,24 @@ async function writersInFlight(client: pg.ClientBase, tables: readonly Relation[
  * Freezes writes on the given tables in one transaction. In-flight writers get `drainTimeoutMs` to finish; then
  * the policy aborts (CUTOVER_ABORTED, nothing changed) or terminates them and tries once more.
  */
-export async function freezeWrites(client: pg.ClientBase, tables: readonly Relation[], o: FreezeOptions): Promise<FreezeResult> {
+export async function freezeWrites(
+  client: pg.ClientBase,
+  tables: readonly Relation[],
+  o: FreezeOptions,
+): Promise<FreezeResult> {
   const started = performance.now();
   if (tables.length === 0) return { tables: 0, drainMs: 0, terminated: 0, until: null };
   let terminated = 0;
   for (let attempt = 0; ; attempt++) {
     const left = o.expiresInMs - (performance.now() - started);
     if (left <= 0) {
-      throw new PgshiftError('CUTOVER_ABORTED', 'the write freeze could not start within cutover.max_write_freeze: write transactions were still in flight', {
-        hint: 'Nothing was changed. Retry when the application is quieter, or raise cutover.max_write_freeze.',
-      });
+      throw new PgshiftError(
+        'CUTOVER_ABORTED',
+        'the write freeze could not start within cutover.max_write_freeze: write transactions were still in flight',
+        {
+          hint: 'Nothing was changed. Retry when the application is quieter, or raise cutover.max_write_freeze.',
+        },
+      );
     }
     try {
       const until = await tryFreeze(client, tables, o, left);
@@ -164,10 +186,14 @@ export async function freezeWrites(client: pg.ClientBase, tables: readonly Relat
         terminated += pids.length;
         continue;
       }
-      throw new PgshiftError('CUTOVER_ABORTED', `the write freeze could not start: write transactions were still in flight after ${o.drainTimeoutMs} ms`, {
-        hint: 'Nothing was changed. Retry when the application is quieter, raise cutover.drain_timeout, or set cutover.on_drain_timeout: terminate.',
-        cause: err,
-      });
+      throw new PgshiftError(
+        'CUTOVER_ABORTED',
+        `the write freeze could not start: write transactions were still in flight after ${o.drainTimeoutMs} ms`,
+        {
+          hint: 'Nothing was changed. Retry when the application is quieter, raise cutover.drain_timeout, or set cutover.on_drain_timeout: terminate.',
+          cause: err,
+        },
+      );
     }
   }
 }
@@ -229,7 +255,12 @@ export async function frozenTables(client: pg.ClientBase): Promise<Relation[]> {
  * and once more after its commit (a commit that landed past the deadline may have let writes through: refused too;
  * the caller lifts the freeze). Idempotent: an already permanent freeze is left as it is.
  */
-export async function makeFreezePermanent(client: pg.ClientBase, id: string, tables: readonly Relation[], what: { side: string; budgetMs: number }): Promise<void> {
+export async function makeFreezePermanent(
+  client: pg.ClientBase,
+  id: string,
+  tables: readonly Relation[],
+  what: { side: string; budgetMs: number },
+): Promise<void> {
   const refuse = (why: string): PgshiftError =>
     new PgshiftError('CUTOVER_ABORTED', `the write freeze on the ${what.side} ${why}: the switch did not happen`, {
       hint: `Nothing was switched; the freeze is lifted. Run the command again (its catch-up shrinks what is left), or raise cutover.max_write_freeze (${what.budgetMs} ms).`,
@@ -241,14 +272,20 @@ export async function makeFreezePermanent(client: pg.ClientBase, id: string, tab
     await client.query("SET LOCAL statement_timeout = '10s'");
     const s = await freezeStatus(client);
     const covered = new Set(s.tables.map((t) => qualified(t.schema, t.name)));
-    if (s.state === 'expired') throw refuse(`reached cutover.max_write_freeze (${s.until?.toISOString() ?? '?'}) before the switch`);
+    if (s.state === 'expired')
+      throw refuse(`reached cutover.max_write_freeze (${s.until?.toISOString() ?? '?'}) before the switch`);
     if (s.state !== 'active' && s.state !== 'permanent') throw refuse('is not in force any more');
-    if (!tables.every((t) => covered.has(qualified(t.schema, t.name)))) throw refuse('does not cover every migrated table any more');
+    if (!tables.every((t) => covered.has(qualified(t.schema, t.name))))
+      throw refuse('does not cover every migrated table any more');
     if (s.state === 'active') {
       until = s.until;
       await client.query(functionSql(id, null));
-      const r = await client.query<{ ok: boolean }>('SELECT pg_catalog.clock_timestamp() < $1::pg_catalog.timestamptz AS ok', [until]);
-      if (r.rows[0]?.ok !== true) throw refuse(`reached cutover.max_write_freeze (${until?.toISOString() ?? '?'}) before the switch`);
+      const r = await client.query<{ ok: boolean }>(
+        'SELECT pg_catalog.clock_timestamp() < $1::pg_catalog.timestamptz AS ok',
+        [until],
+      );
+      if (r.rows[0]?.ok !== true)
+        throw refuse(`reached cutover.max_write_freeze (${until?.toISOString() ?? '?'}) before the switch`);
     }
     await client.query('COMMIT');
   } catch (err) {
@@ -256,8 +293,12 @@ export async function makeFreezePermanent(client: pg.ClientBase, id: string, tab
     throw err;
   }
   if (until) {
-    const r = await client.query<{ ok: boolean }>('SELECT pg_catalog.clock_timestamp() < $1::pg_catalog.timestamptz AS ok', [until]);
-    if (r.rows[0]?.ok !== true) throw refuse(`was made permanent only at its deadline (${until.toISOString()}): writes may have passed`);
+    const r = await client.query<{ ok: boolean }>(
+      'SELECT pg_catalog.clock_timestamp() < $1::pg_catalog.timestamptz AS ok',
+      [until],
+    );
+    if (r.rows[0]?.ok !== true)
+      throw refuse(`was made permanent only at its deadline (${until.toISOString()}): writes may have passed`);
   }
 }
 
@@ -270,7 +311,9 @@ export async function makeFreezePermanent(client: pg.ClientBase, id: string, tab
  */
 export async function unfreezeWrites(client: pg.ClientBase, o: { dropSchema: boolean }): Promise<number> {
   const tables = await triggerTables(client);
-  const hasFunction = await client.query(`SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgshift' AND p.proname = 'write_freeze'`);
+  const hasFunction = await client.query(
+    `SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgshift' AND p.proname = 'write_freeze'`,
+  );
   if (hasFunction.rowCount === 0) return 0;
   await client.query(LIFTED_SQL);
   let left = 0;

@@ -1,7 +1,13 @@
 import pg from 'pg';
 import { clientConfig, DEFAULT_SESSION } from '../db/connect.js';
 import { connectError } from '../db/connect-error.js';
-import { defaultSslMode, isLoopbackHost, resolveEndpoint, strongerSslMode, type ResolvedEndpoint } from '../db/endpoint.js';
+import {
+  defaultSslMode,
+  isLoopbackHost,
+  resolveEndpoint,
+  strongerSslMode,
+  type ResolvedEndpoint,
+} from '../db/endpoint.js';
 import { qualified } from '../db/ident.js';
 import { detectPooling, type Pooling } from '../db/pooler.js';
 import type { SslMode } from '../config/types.js';
@@ -34,7 +40,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** A failure as one line without secrets: the driver's text scrubbed, the SQLSTATE or errno when there is one. */
 function describe(err: unknown): string {
-  if (isPgshiftError(err)) return scrub(err.hint ? `${err.message} (${err.code}). ${err.hint}` : `${err.message} (${err.code})`);
+  if (isPgshiftError(err))
+    return scrub(err.hint ? `${err.message} (${err.code}). ${err.hint}` : `${err.message} (${err.code})`);
   const e = (err ?? {}) as { code?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? ` (${e.code})` : '';
   return scrub(`${String(e.message ?? err)}${code}`);
@@ -64,7 +71,14 @@ function resolveAppEndpoint(url: string, caFile: string | undefined, explicit: S
   const sslMode = urlMode === undefined ? base : strongerSslMode(base, urlMode);
   const verifies = sslMode === 'verify-ca' || sslMode === 'verify-full';
   // provider postgres: the application may use a transaction pooler (Supabase's 6543), which the migration may not
-  return resolveEndpoint({ side: 'target', url: checked, provider: 'postgres', sslMode, caFile: verifies ? caFile : undefined, extensionSchema: undefined });
+  return resolveEndpoint({
+    side: 'target',
+    url: checked,
+    provider: 'postgres',
+    sslMode,
+    caFile: verifies ? caFile : undefined,
+    extensionSchema: undefined,
+  });
 }
 
 /**
@@ -84,7 +98,10 @@ export async function checkApplicationUrl(url: string, opts: AppUrlOptions): Pro
   }
   let config: pg.ClientConfig;
   try {
-    config = { ...clientConfig(ep, { ...DEFAULT_SESSION, connectTimeoutMs: timeoutMs, applicationName: 'pgshift-health' }), query_timeout: timeoutMs };
+    config = {
+      ...clientConfig(ep, { ...DEFAULT_SESSION, connectTimeoutMs: timeoutMs, applicationName: 'pgshift-health' }),
+      query_timeout: timeoutMs,
+    };
   } catch (err) {
     return { ok: false, latencyMs: 0, pooling: 'session', problems: [describe(err)] };
   }
@@ -105,7 +122,12 @@ export async function checkApplicationUrl(url: string, opts: AppUrlOptions): Pro
   try {
     client = await open();
   } catch (err) {
-    return { ok: false, latencyMs: Math.round(performance.now() - started), pooling: 'session', problems: [describe(err)] };
+    return {
+      ok: false,
+      latencyMs: Math.round(performance.now() - started),
+      pooling: 'session',
+      problems: [describe(err)],
+    };
   }
   let latencyMs = 0;
   try {

@@ -13,7 +13,10 @@ export interface HookResult {
  * Runs `cutover.switch.command` (through /bin/sh, in the config file's folder) after the env file changed, e.g. a
  * reload of the application. Its output is scrubbed; a non-zero exit or a timeout is SWITCH_COMMAND_FAILED.
  */
-export async function runSwitchCommand(command: string, o: { cwd: string | undefined; direction: 'cutover' | 'rollback'; timeoutMs?: number }): Promise<HookResult> {
+export async function runSwitchCommand(
+  command: string,
+  o: { cwd: string | undefined; direction: 'cutover' | 'rollback'; timeoutMs?: number },
+): Promise<HookResult> {
   const started = performance.now();
   const timeoutMs = o.timeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
@@ -40,7 +43,11 @@ export async function runSwitchCommand(command: string, o: { cwd: string | undef
     }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
-      reject(new PgshiftError('SWITCH_COMMAND_FAILED', `the switch command could not start: ${scrub(err.message)}`, { hint: 'Check cutover.switch.command.' }));
+      reject(
+        new PgshiftError('SWITCH_COMMAND_FAILED', `the switch command could not start: ${scrub(err.message)}`, {
+          hint: 'Check cutover.switch.command.',
+        }),
+      );
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -50,9 +57,13 @@ export async function runSwitchCommand(command: string, o: { cwd: string | undef
       if (code === 0) resolve({ ms: Math.round(performance.now() - started), output });
       else {
         reject(
-          new PgshiftError('SWITCH_COMMAND_FAILED', `the switch command ${signal ? `was stopped (${signal}, timeout ${timeoutMs} ms)` : `exited with status ${code}`}${output ? `: ${output}` : ''}`, {
-            hint: `The env file already holds the new value. Fix the command and run \`pgshift ${o.direction}\` again (it resumes at the command), or reload the application by hand.`,
-          }),
+          new PgshiftError(
+            'SWITCH_COMMAND_FAILED',
+            `the switch command ${signal ? `was stopped (${signal}, timeout ${timeoutMs} ms)` : `exited with status ${code}`}${output ? `: ${output}` : ''}`,
+            {
+              hint: `The env file already holds the new value. Fix the command and run \`pgshift ${o.direction}\` again (it resumes at the command), or reload the application by hand.`,
+            },
+          ),
         );
       }
     });

@@ -38,10 +38,15 @@ const IN_FORCE: ReadonlyArray<FreezeStatus['state']> = ['active', 'permanent'];
 export async function liftFreezes(config: Config): Promise<LiftResult> {
   const eps = endpoints(config);
   const settings = sessionSettings(config);
-  const [control, source] = await Promise.all([connectClient(eps.target, settings), connectClient(eps.source, settings)]);
+  const [control, source] = await Promise.all([
+    connectClient(eps.target, settings),
+    connectClient(eps.source, settings),
+  ]);
   let lock: LockHandle | undefined;
   try {
-    const hasState = (await control.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]?.ok === true;
+    const hasState =
+      (await control.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]
+        ?.ok === true;
     const [src, tgt] = await Promise.all([freezeStatus(source), freezeStatus(control)]);
     let liftSource = src.state !== 'none';
     const liftTarget = tgt.state !== 'none';
@@ -51,16 +56,29 @@ export async function liftFreezes(config: Config): Promise<LiftResult> {
       lock = await acquireLock(control, { runId: newRunId(), command: 'unlock', ...currentOperator() });
       const where = await cutOverTo(control);
       const last = where.record;
-      const rollbackPastSwitch = last?.direction === 'rollback' && last.status === 'running' && !IN_FORCE.includes(src.state);
-      if (where.cutOver && IN_FORCE.includes(src.state) && !(last?.direction === 'rollback' && last.status === 'running')) {
-        throw new PgshiftError('CUTOVER_CUT_OVER', `the application is cut over to the target (cutover ${last?.id ?? '?'}): the source's freeze keeps stray writes out on purpose`, {
-          hint: 'Run `pgshift rollback` to move the application back (it lifts the source freeze as its switch).',
-        });
+      const rollbackPastSwitch =
+        last?.direction === 'rollback' && last.status === 'running' && !IN_FORCE.includes(src.state);
+      if (
+        where.cutOver &&
+        IN_FORCE.includes(src.state) &&
+        !(last?.direction === 'rollback' && last.status === 'running')
+      ) {
+        throw new PgshiftError(
+          'CUTOVER_CUT_OVER',
+          `the application is cut over to the target (cutover ${last?.id ?? '?'}): the source's freeze keeps stray writes out on purpose`,
+          {
+            hint: 'Run `pgshift rollback` to move the application back (it lifts the source freeze as its switch).',
+          },
+        );
       }
       if (rollbackPastSwitch && IN_FORCE.includes(tgt.state)) {
-        throw new PgshiftError('CUTOVER_CUT_OVER', `rollback ${last.id} is past its switch point (the source takes writes again): the target's freeze keeps the application from writing to both sides`, {
-          hint: 'Run `pgshift rollback` to finish it.',
-        });
+        throw new PgshiftError(
+          'CUTOVER_CUT_OVER',
+          `rollback ${last.id} is past its switch point (the source takes writes again): the target's freeze keeps the application from writing to both sides`,
+          {
+            hint: 'Run `pgshift rollback` to finish it.',
+          },
+        );
       }
       // during a rollback, the source keeps the cutover's freeze until the rollback's switch
       if (last?.direction === 'rollback' && last.status === 'running') liftSource = false;
@@ -68,13 +86,25 @@ export async function liftFreezes(config: Config): Promise<LiftResult> {
       if (last?.status === 'running' && last.switchedAt === null) {
         if (last.direction === 'cutover') restoreIfSwitched(config, last.backupFile);
         if (last.direction === 'cutover' || liftTarget) {
-          await updateRecord(control, last.id, { status: 'aborted', finished: true, frozenAt: null, error: 'stopped; its write freeze was lifted by `pgshift unlock --freeze`' });
+          await updateRecord(control, last.id, {
+            status: 'aborted',
+            finished: true,
+            frozenAt: null,
+            error: 'stopped; its write freeze was lifted by `pgshift unlock --freeze`',
+          });
         }
       }
     }
     const s = liftSource ? await unfreezeWrites(source, { dropSchema: true }) : 0;
     const t = liftTarget ? await unfreezeWrites(control, { dropSchema: false }) : 0;
-    if (hasState) await appendAudit(control, { command: 'unlock', ...currentOperator(), runId: newRunId(), outcome: 'freeze lifted', counts: { sourceTables: s, targetTables: t } });
+    if (hasState)
+      await appendAudit(control, {
+        command: 'unlock',
+        ...currentOperator(),
+        runId: newRunId(),
+        outcome: 'freeze lifted',
+        counts: { sourceTables: s, targetTables: t },
+      });
     return { source: { was: src.state, tables: s }, target: { was: tgt.state, tables: t } };
   } finally {
     await lock?.release().catch(() => undefined);
@@ -99,10 +129,13 @@ function within<T>(ms: number, p: Promise<T>): Promise<T> {
 export async function liftFreeze(config: Config, side: 'source' | 'target', session: pg.Client): Promise<boolean> {
   const drop = { dropSchema: side === 'source' };
   try {
-    await within(15_000, (async () => {
-      await session.query('ROLLBACK').catch(() => undefined);
-      await unfreezeWrites(session, drop);
-    })());
+    await within(
+      15_000,
+      (async () => {
+        await session.query('ROLLBACK').catch(() => undefined);
+        await unfreezeWrites(session, drop);
+      })(),
+    );
     return true;
   } catch (first) {
     let fresh: pg.Client | undefined;
@@ -112,7 +145,11 @@ export async function liftFreeze(config: Config, side: 'source' | 'target', sess
       return true;
     } catch (err) {
       logger().error(
-        { side, error: scrub(err instanceof Error ? err.message : String(err)), first: scrub(first instanceof Error ? first.message : String(first)) },
+        {
+          side,
+          error: scrub(err instanceof Error ? err.message : String(err)),
+          first: scrub(first instanceof Error ? first.message : String(first)),
+        },
         `the write freeze on the ${side} could not be lifted: it ends by itself at its deadline if the switch was not reached; else run \`pgshift rollback\` or \`pgshift unlock --freeze\``,
       );
       return false;

@@ -45,7 +45,10 @@ export function cutoverNotes(config: Config): string[] {
     `The write freeze aborts (writes resume on the source, nothing else changes) if it would pass ${config.cutover.maxWriteFreezeMs} ms before the switch; should pgshift die inside it, the source ends it by itself at that deadline.`,
     'After the switch the source stays frozen (stray writes fail) until `pgshift rollback` lifts it.',
   ];
-  if (!config.cutover.switch) notes.push('No cutover.switch is configured: point the application at the target yourself once the cutover is done.');
+  if (!config.cutover.switch)
+    notes.push(
+      'No cutover.switch is configured: point the application at the target yourself once the cutover is done.',
+    );
   return notes;
 }
 

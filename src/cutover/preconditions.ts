@@ -6,13 +6,24 @@ export function cutoverBlockers(config: Config, state: StateSnapshot): string[] 
   const out: string[] = [];
   if (!state.exists) return ['nothing has been applied to the target yet (run `pgshift apply`)'];
   const unfinished = state.checkpoints.filter((c) => c.status !== 'done');
-  if (unfinished.length > 0) out.push(`the copy is not complete: ${unfinished.length} unit(s) not done (${unfinished.slice(0, 3).map((c) => `${c.tableSchema}.${c.tableName}`).join(', ')})`);
+  if (unfinished.length > 0)
+    out.push(
+      `the copy is not complete: ${unfinished.length} unit(s) not done (${unfinished
+        .slice(0, 3)
+        .map((c) => `${c.tableSchema}.${c.tableName}`)
+        .join(', ')})`,
+    );
   if (config.cutover.requireVerified) {
     const v = state.lastVerification;
     if (!v) out.push('the target has never been verified (cutover.require_verified is set)');
-    else if (v.result !== 'passed') out.push(`the last verification (${v.startedAt}) ${v.result === 'failed' ? 'found differences' : 'did not finish'}`);
-    else if (!v.fresh) out.push(`the last verification (${v.startedAt}) is older than the last change pgshift made to the target`);
+    else if (v.result !== 'passed')
+      out.push(
+        `the last verification (${v.startedAt}) ${v.result === 'failed' ? 'found differences' : 'did not finish'}`,
+      );
+    else if (!v.fresh)
+      out.push(`the last verification (${v.startedAt}) is older than the last change pgshift made to the target`);
   }
-  if (state.lock?.alive) out.push(`another pgshift run holds the target's lock (${state.lock.command} run ${state.lock.runId})`);
+  if (state.lock?.alive)
+    out.push(`another pgshift run holds the target's lock (${state.lock.command} run ${state.lock.runId})`);
   return out;
 }

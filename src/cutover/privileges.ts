@@ -24,7 +24,11 @@ export async function freezeReadiness(config: Config, source: pg.ClientBase): Pr
   );
   const d = db.rows[0];
   if (d && !(d.schema ? d.schema_create : d.create)) {
-    problems.push(d.schema ? 'no CREATE privilege on schema pgshift (for the freeze function)' : 'no CREATE privilege on the database (schema pgshift holds the freeze function)');
+    problems.push(
+      d.schema
+        ? 'no CREATE privilege on schema pgshift (for the freeze function)'
+        : 'no CREATE privilege on the database (schema pgshift holds the freeze function)',
+    );
   }
   if (set.relations.length > 0) {
     const r = await source.query<{ t: string }>(
@@ -32,7 +36,12 @@ export async function freezeReadiness(config: Config, source: pg.ClientBase): Pr
       [set.relations.map((t) => qualified(t.schema, t.name))],
     );
     if (r.rows.length > 0) {
-      problems.push(`no TRIGGER privilege (nor ownership) on ${r.rows.length} migrated table(s): ${r.rows.slice(0, 5).map((x) => x.t).join(', ')}${r.rows.length > 5 ? ', ...' : ''}`);
+      problems.push(
+        `no TRIGGER privilege (nor ownership) on ${r.rows.length} migrated table(s): ${r.rows
+          .slice(0, 5)
+          .map((x) => x.t)
+          .join(', ')}${r.rows.length > 5 ? ', ...' : ''}`,
+      );
     }
   }
   return { problems, tables: set.relations.length };

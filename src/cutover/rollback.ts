@@ -15,7 +15,15 @@ import { withoutValues } from './errors.js';
 import { freezeStatus, unfreezeWrites } from './freeze.js';
 import { liftFreeze } from './lift.js';
 import { planOf, rollbackNotes, type CutoverPlan } from './plan.js';
-import { cutOverTo, insertRecord, latestRecord, recordById, updateRecord, type CutoverRow, type StepRecord } from '../state/cutover.js';
+import {
+  cutOverTo,
+  insertRecord,
+  latestRecord,
+  recordById,
+  updateRecord,
+  type CutoverRow,
+  type StepRecord,
+} from '../state/cutover.js';
 import { rollbackSteps, unfreezeSource } from './rollback-steps/index.js';
 import type { RollbackContext } from './rollback-steps/rollback-context.js';
 import { openSessions, type Sessions } from './sessions.js';
@@ -48,19 +56,23 @@ async function whatWouldBeLost(config: Config, s: Sessions): Promise<string[]> {
   const onSource = new Map(source.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   // target schema -> the source schema it holds (schemas.map); a source schema mapped away is not ours on the target
   const naming = schemaNaming(config);
-  const mappedAway = new Set(Object.keys(config.schemas.map).filter((from) => !Object.values(config.schemas.map).includes(from)));
+  const mappedAway = new Set(
+    Object.keys(config.schemas.map).filter((from) => !Object.values(config.schemas.map).includes(from)),
+  );
   const lost: string[] = [];
   for (const t of target.tables) {
     const schema = mappedAway.has(t.schema) ? undefined : naming.onSource(t.schema);
     if (schema === undefined) continue;
     const src = onSource.get(`${schema}.${t.name}`);
     if (!src) {
-      if (scope.schemaInScope(schema)) lost.push(`table ${t.schema}.${t.name} (created on the target after the cutover)`);
+      if (scope.schemaInScope(schema))
+        lost.push(`table ${t.schema}.${t.name} (created on the target after the cutover)`);
       continue;
     }
     if (!scope.tableInScope(schema, t.name)) continue;
     const cols = new Set(src.columns.map((c) => c.name));
-    for (const c of t.columns) if (!cols.has(c.name)) lost.push(`column ${t.schema}.${t.name}.${c.name} (added on the target)`);
+    for (const c of t.columns)
+      if (!cols.has(c.name)) lost.push(`column ${t.schema}.${t.name}.${c.name} (added on the target)`);
   }
   return lost.sort();
 }
@@ -77,12 +89,22 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
   const runId = newRunId();
   let lock: LockHandle | undefined;
   const result = (status: RollbackResult['status'], extra: Partial<RollbackResult> = {}): RollbackResult => ({
-    id: null, status, plan: null, freezeMs: null, carriedBack: NONE, sequences: 0, lost: [], steps: [], ...extra,
+    id: null,
+    status,
+    plan: null,
+    freezeMs: null,
+    carriedBack: NONE,
+    sequences: 0,
+    lost: [],
+    steps: [],
+    ...extra,
   });
   try {
     // no state on the target (destroyed, or never applied): nothing was cut over, so a freeze pgshift left on the
     // source is a leftover: lift it, without creating a state
-    const hasState = (await s.control.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]?.ok === true;
+    const hasState =
+      (await s.control.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('pgshift.runs') IS NOT NULL AS ok`))
+        .rows[0]?.ok === true;
     if (!hasState) {
       if ((await freezeStatus(s.source)).state === 'none') return result('nothing');
       await unfreezeWrites(s.source, { dropSchema: true });
@@ -102,8 +124,19 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
         const b = readBackup(last.backupFile);
         writeFileAtomic(sw.envFile, setEnvValue(readEnvFile(sw.envFile), b.variable, b.value));
       }
-      await updateRecord(s.control, last.id, { status: 'aborted', finished: true, frozenAt: null, error: 'rolled back before its switch: the freeze was lifted' });
-      await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, outcome: 'lifted', counts: { tablesUnfrozen: n } });
+      await updateRecord(s.control, last.id, {
+        status: 'aborted',
+        finished: true,
+        frozenAt: null,
+        error: 'rolled back before its switch: the freeze was lifted',
+      });
+      await appendAudit(s.control, {
+        command: 'rollback',
+        ...currentOperator(),
+        runId,
+        outcome: 'lifted',
+        counts: { tablesUnfrozen: n },
+      });
       return result('lifted', { id: last.id });
     }
     if (!where.cutOver || !last) {
@@ -111,68 +144,150 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
       // could not reach it, a freeze that ended by itself): lift it
       if ((await freezeStatus(s.source)).state === 'none') return result('nothing');
       const n = await unfreezeWrites(s.source, { dropSchema: true });
-      await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, outcome: 'lifted', counts: { tablesUnfrozen: n } });
+      await appendAudit(s.control, {
+        command: 'rollback',
+        ...currentOperator(),
+        runId,
+        outcome: 'lifted',
+        counts: { tablesUnfrozen: n },
+      });
       return result('lifted');
     }
 
     let resume: CutoverRow | undefined = last.direction === 'rollback' && last.status === 'running' ? last : undefined;
     // the cutover to revert: the one a rollback in progress names, else the last cutover (never an aborted rollback's row)
-    const cutover = resume ? (resume.cutoverId ? await recordById(s.control, resume.cutoverId) : undefined) : last.direction === 'cutover' ? last : await latestRecord(s.control, 'cutover');
-    if (!cutover) throw new PgshiftError('INTERNAL', 'the rollback in progress names no cutover', { hint: 'Run `pgshift status`.' });
-    if (!resume && cutover.switchedAt && Date.now() - cutover.switchedAt.getTime() > config.cutover.rollbackWindowMs && !o.force) {
-      throw new PgshiftError('ROLLBACK_REFUSED', `the cutover was ${Math.round((Date.now() - cutover.switchedAt.getTime()) / 60000)} min ago, past cutover.rollback_window (${Math.round(config.cutover.rollbackWindowMs / 60000)} min)`, {
-        hint: 'The source may no longer be what you want to return to. Run `pgshift rollback --force` if you are sure.',
+    const cutover = resume
+      ? resume.cutoverId
+        ? await recordById(s.control, resume.cutoverId)
+        : undefined
+      : last.direction === 'cutover'
+        ? last
+        : await latestRecord(s.control, 'cutover');
+    if (!cutover)
+      throw new PgshiftError('INTERNAL', 'the rollback in progress names no cutover', {
+        hint: 'Run `pgshift status`.',
       });
+    if (
+      !resume &&
+      cutover.switchedAt &&
+      Date.now() - cutover.switchedAt.getTime() > config.cutover.rollbackWindowMs &&
+      !o.force
+    ) {
+      throw new PgshiftError(
+        'ROLLBACK_REFUSED',
+        `the cutover was ${Math.round((Date.now() - cutover.switchedAt.getTime()) / 60000)} min ago, past cutover.rollback_window (${Math.round(config.cutover.rollbackWindowMs / 60000)} min)`,
+        {
+          hint: 'The source may no longer be what you want to return to. Run `pgshift rollback --force` if you are sure.',
+        },
+      );
     }
     const set = await migratedSet(config, s.source);
     const lost = await whatWouldBeLost(config, s);
     if (lost.length > 0 && !o.force) {
-      throw new PgshiftError('ROLLBACK_REFUSED', `a rollback would lose what the source cannot hold: ${lost.join('; ')}`, {
-        hint: 'Add them to the source first (same names and types), or run `pgshift rollback --force` to leave them behind on the target.',
-      });
+      throw new PgshiftError(
+        'ROLLBACK_REFUSED',
+        `a rollback would lose what the source cannot hold: ${lost.join('; ')}`,
+        {
+          hint: 'Add them to the source first (same names and types), or run `pgshift rollback --force` to leave them behind on the target.',
+        },
+      );
     }
     // a target freeze made permanent by this rollback: it passed its switch point (the source was being opened), it
     // only goes forward now
-    const sealed = resume !== undefined && resume.frozenAt !== null && (await freezeStatus(s.target)).state === 'permanent';
+    const sealed =
+      resume !== undefined && resume.frozenAt !== null && (await freezeStatus(s.target)).state === 'permanent';
     // an interrupted rollback whose target freeze outlived the budget (or ended by itself on the server): lift it and start over
     if (
-      resume && resume.frozenAt && !sealed && !unfreezeSource.done(resume) &&
-      (Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs || (await freezeStatus(s.target)).state === 'expired')
+      resume &&
+      resume.frozenAt &&
+      !sealed &&
+      !unfreezeSource.done(resume) &&
+      (Date.now() - resume.frozenAt.getTime() >= config.cutover.maxWriteFreezeMs ||
+        (await freezeStatus(s.target)).state === 'expired')
     ) {
       await unfreezeWrites(s.target, { dropSchema: false });
-      await updateRecord(s.control, resume.id, { status: 'aborted', finished: true, error: 'interrupted; its write freeze outlived max_write_freeze and was lifted' });
+      await updateRecord(s.control, resume.id, {
+        status: 'aborted',
+        finished: true,
+        error: 'interrupted; its write freeze outlived max_write_freeze and was lifted',
+      });
       resume = undefined;
     }
-    if (config.cutover.switch && cutover.switchedAt && (!cutover.backupFile || !existsSync(cutover.backupFile)) && !o.force) {
-      throw new PgshiftError('ROLLBACK_REFUSED', `the backup of ${config.cutover.switch.variable} written by the cutover (${cutover.backupFile ?? 'none recorded'}) is missing: the env file could not be put back`, {
-        hint: `Run \`pgshift rollback --force\` to move the data back and set ${config.cutover.switch.variable} in ${config.cutover.switch.envFile} by hand.`,
-      });
+    if (
+      config.cutover.switch &&
+      cutover.switchedAt &&
+      (!cutover.backupFile || !existsSync(cutover.backupFile)) &&
+      !o.force
+    ) {
+      throw new PgshiftError(
+        'ROLLBACK_REFUSED',
+        `the backup of ${config.cutover.switch.variable} written by the cutover (${cutover.backupFile ?? 'none recorded'}) is missing: the env file could not be put back`,
+        {
+          hint: `Run \`pgshift rollback --force\` to move the data back and set ${config.cutover.switch.variable} in ${config.cutover.switch.envFile} by hand.`,
+        },
+      );
     }
     const id = resume?.id ?? newRunId();
     const steps = rollbackSteps(config);
     const plan = planOf(steps, { config, set, id, resume, notes: rollbackNotes(lost) });
     if (!(await o.confirm(plan))) return result('cancelled', { id, plan });
 
-    await startRun(s.control, { id: runId, command: 'rollback', migration: config.name, planHash: null, ...currentOperator() });
+    await startRun(s.control, {
+      id: runId,
+      command: 'rollback',
+      migration: config.name,
+      planHash: null,
+      ...currentOperator(),
+    });
     if (!resume) {
       await insertRecord(s.control, {
-        id, direction: 'rollback', cutoverId: cutover.id, runId, ...currentOperator(), maxFreezeMs: config.cutover.maxWriteFreezeMs,
-        envFile: cutover.envFile, variable: cutover.variable, newValueRedacted: null,
+        id,
+        direction: 'rollback',
+        cutoverId: cutover.id,
+        runId,
+        ...currentOperator(),
+        maxFreezeMs: config.cutover.maxWriteFreezeMs,
+        envFile: cutover.envFile,
+        variable: cutover.variable,
+        newValueRedacted: null,
       });
     }
     const started = new Date();
     // in memory, so that the error path does not depend on the state answering: has the source been opened?
     const progress = { sourceOpened: (resume !== undefined && unfreezeSource.done(resume)) || sealed };
     try {
-      const ctx: RollbackContext = stepContext({ config, set, s, id, resume, o }, { cutover, progress, carried: NONE, sequences: 0 });
+      const ctx: RollbackContext = stepContext(
+        { config, set, s, id, resume, o },
+        { cutover, progress, carried: NONE, sequences: 0 },
+      );
       await runSteps(steps, ctx);
       const freezeMs = Date.now() - ctx.freezeStart();
       await updateRecord(s.control, id, { status: 'done', step: 'done', finished: true, freezeMs });
       const row = await latestRecord(s.control, 'rollback');
-      const r = { id, status: 'done' as const, freezeMs, carriedBack: ctx.carried, sequences: ctx.sequences, steps: row?.steps ?? [] };
+      const r = {
+        id,
+        status: 'done' as const,
+        freezeMs,
+        carriedBack: ctx.carried,
+        sequences: ctx.sequences,
+        steps: row?.steps ?? [],
+      };
       await updateRecord(s.control, cutover.id, { status: 'rolled_back' });
       await finishRun(s.control, runId, 'succeeded', { freezeMs: r.freezeMs });
-      await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, startedAt: started, outcome: 'done', counts: { freezeMs: r.freezeMs ?? 0, rowsWritten: r.carriedBack.written, rowsDeleted: r.carriedBack.deleted, sequences: r.sequences, lost: lost.length } });
+      await appendAudit(s.control, {
+        command: 'rollback',
+        ...currentOperator(),
+        runId,
+        startedAt: started,
+        outcome: 'done',
+        counts: {
+          freezeMs: r.freezeMs ?? 0,
+          rowsWritten: r.carriedBack.written,
+          rowsDeleted: r.carriedBack.deleted,
+          sequences: r.sequences,
+          lost: lost.length,
+        },
+      });
       return { ...r, plan, lost };
     } catch (err) {
       const safe = withoutValues(err, 'rollback');
@@ -181,12 +296,20 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
         // before the source took writes again: the application stays on the target, which takes writes again
         // (lifted through the session that froze it first, before the state is written)
         await liftFreeze(config, 'target', s.target);
-        await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message }).catch(() => undefined);
+        await updateRecord(s.control, id, { status: 'aborted', finished: true, frozenAt: null, error: message }).catch(
+          () => undefined,
+        );
       } else {
         await updateRecord(s.control, id, { error: message }).catch(() => undefined);
       }
       await finishRun(s.control, runId, 'failed', {}, message).catch(() => undefined);
-      await appendAudit(s.control, { command: 'rollback', ...currentOperator(), runId, startedAt: started, outcome: 'failed' }).catch(() => undefined);
+      await appendAudit(s.control, {
+        command: 'rollback',
+        ...currentOperator(),
+        runId,
+        startedAt: started,
+        outcome: 'failed',
+      }).catch(() => undefined);
       throw safe;
     }
   } finally {

@@ -16,7 +16,11 @@ export async function openSessions(config: Config): Promise<Sessions> {
   const eps = endpoints(config);
   const s = sessionSettings(config);
   await assertSessionPooling([eps.source, eps.target], s); // the lock and the freeze need one server session each
-  const [control, source, target] = await Promise.all([connectClient(eps.target, s), connectClient(eps.source, s), connectClient(eps.target, s)]);
+  const [control, source, target] = await Promise.all([
+    connectClient(eps.target, s),
+    connectClient(eps.source, s),
+    connectClient(eps.target, s),
+  ]);
   return {
     control,
     source,

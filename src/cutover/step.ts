@@ -79,7 +79,10 @@ export function stepContext<X extends object>(
 }
 
 /** The steps a run will perform, in order: all of them, or on a resume those its record does not show finished. */
-export function pendingSteps<C extends StepContext>(steps: readonly Step<C>[], resume: CutoverRow | undefined): Step<C>[] {
+export function pendingSteps<C extends StepContext>(
+  steps: readonly Step<C>[],
+  resume: CutoverRow | undefined,
+): Step<C>[] {
   return steps.filter((step) => !resume || !step.done(resume));
 }
 
@@ -103,7 +106,11 @@ export async function recordStep<T>(
   const r = await fn();
   await faultPoint(name, 'effect');
   const ms = Math.round(performance.now() - started);
-  await updateRecord(ctx.s.control, ctx.id, { step: name, done: { step: name, ms, detail: r.detail }, ...(r.counts ? { counts: r.counts } : {}) });
+  await updateRecord(ctx.s.control, ctx.id, {
+    step: name,
+    done: { step: name, ms, detail: r.detail },
+    ...(r.counts ? { counts: r.counts } : {}),
+  });
   await faultPoint(name, 'after');
   ctx.o.onStep?.(name, 'done', r.detail);
   logger().debug({ step: name, ms }, `${name} done`);

@@ -4,7 +4,15 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { ColumnInfo, TableInfo } from '../catalog/types.js';
 import { qualified, quoteIdent } from '../db/ident.js';
 import { tableExpr, VERIFY_SESSION_SQL, type TableExpr } from '../verify/expressions.js';
-import { BUCKET_SEED, bucketCount, bucketDiff, byWholeRow, leafRows, NOW_XMAX, writtenSinceXmin } from '../verify/tables.js';
+import {
+  BUCKET_SEED,
+  bucketCount,
+  bucketDiff,
+  byWholeRow,
+  leafRows,
+  NOW_XMAX,
+  writtenSinceXmin,
+} from '../verify/tables.js';
 import { readSequencePositions, setSequencePosition } from '../catalog/sequence-value.js';
 import type { SyncSequence, SyncTable } from './context.js';
 import { FREEZE_TRIGGER } from './freeze.js';
@@ -51,7 +59,9 @@ export interface SyncOptions {
 
 /** `from`'s snapshot xmin now: pass it as unchangedSince to a later sync of tables this one is about to sync. */
 export async function snapshotXmin(from: pg.ClientBase): Promise<string> {
-  const r = await from.query<{ x: string }>('SELECT pg_catalog.txid_snapshot_xmin(pg_catalog.txid_current_snapshot())::text AS x');
+  const r = await from.query<{ x: string }>(
+    'SELECT pg_catalog.txid_snapshot_xmin(pg_catalog.txid_current_snapshot())::text AS x',
+  );
   return r.rows[0]?.x ?? '0';
 }
 
@@ -75,7 +85,10 @@ interface SinceCheck {
 async function sinceCheck(t: Exprs, sides: SyncSides, xmin: string): Promise<SinceCheck | undefined> {
   const e = t.ef;
   const [a, b] = await Promise.all([
-    sides.from.query<{ n: string; written: string }>(`SELECT count(*)::text AS n, count(*) FILTER (WHERE ${WRITTEN_SINCE})::text AS written FROM ${e.from} x, ${NOW_XMAX}`, [xmin]),
+    sides.from.query<{ n: string; written: string }>(
+      `SELECT count(*)::text AS n, count(*) FILTER (WHERE ${WRITTEN_SINCE})::text AS written FROM ${e.from} x, ${NOW_XMAX}`,
+      [xmin],
+    ),
     sides.to.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.et.from}`),
   ]);
   const nFrom = Number(a.rows[0]?.n ?? 0);
@@ -84,13 +97,19 @@ async function sinceCheck(t: Exprs, sides: SyncSides, xmin: string): Promise<Sin
   if (nWritten === 0 && nFrom === nTo) return { unchanged: true };
   if (!e.keyText || nWritten === 0 || nWritten > MAX_WRITTEN_KEYS) return undefined;
   const keyParts = e.keyColumns.map((c) => `x.${quoteIdent(c.name)}::text`).join(', ');
-  const keys = await sides.from.query<{ p: string[] }>(`SELECT ARRAY[${keyParts}] AS p FROM ${e.from} x, ${NOW_XMAX} WHERE ${WRITTEN_SINCE}`, [xmin]);
+  const keys = await sides.from.query<{ p: string[] }>(
+    `SELECT ARRAY[${keyParts}] AS p FROM ${e.from} x, ${NOW_XMAX} WHERE ${WRITTEN_SINCE}`,
+    [xmin],
+  );
   const written = keys.rows.map((r) => r.p);
   const types = await keyTypes(sides.to, t.to, e);
   let present = 0;
   for (let i = 0; i < written.length; i += CHUNK) {
     const chunk = written.slice(i, i + CHUNK);
-    const r = await sides.to.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.et.from} t WHERE ${keyIn(e, types, 't', 1)}`, columnsOf(chunk, e.keyColumns.length));
+    const r = await sides.to.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ${t.et.from} t WHERE ${keyIn(e, types, 't', 1)}`,
+      columnsOf(chunk, e.keyColumns.length),
+    );
     present += Number(r.rows[0]?.n ?? 0);
   }
   return nTo + written.length - present === nFrom ? { unchanged: false, written } : undefined;
@@ -139,7 +158,10 @@ async function differences(t: Exprs, sides: SyncSides): Promise<Pending | null> 
         `SELECT ${ROW_HASH(e)}::text AS h, count(*)::text AS n FROM ${e.from}
           WHERE (pg_catalog.hashtextextended(${e.rowText}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[]) GROUP BY 1`;
       const values = [buckets - 1, diff.bad.slice(i, i + 256)];
-      const [a, b] = await Promise.all([sides.from.query<{ h: string; n: string }>(q(t.ef), values), sides.to.query<{ h: string; n: string }>(q(t.et), values)]);
+      const [a, b] = await Promise.all([
+        sides.from.query<{ h: string; n: string }>(q(t.ef), values),
+        sides.to.query<{ h: string; n: string }>(q(t.et), values),
+      ]);
       const onFrom = new Map(a.rows.map((r) => [r.h, Number(r.n)]));
       const onTo = new Map(b.rows.map((r) => [r.h, Number(r.n)]));
       for (const [h, n] of onFrom) if (n > (onTo.get(h) ?? 0)) write.push([h, String(n - (onTo.get(h) ?? 0))]);
@@ -154,7 +176,12 @@ async function differences(t: Exprs, sides: SyncSides): Promise<Pending | null> 
   const write: string[][] = [];
   const remove: string[][] = [];
   for (let i = 0; i < diff.bad.length; i += 256) {
-    const [fromRows, toRows] = await leafRows(pair, { source: t.ef, target: t.et }, buckets, diff.bad.slice(i, i + 256));
+    const [fromRows, toRows] = await leafRows(
+      pair,
+      { source: t.ef, target: t.et },
+      buckets,
+      diff.bad.slice(i, i + 256),
+    );
     const onTo = new Map(toRows.map((r) => [r.k, r.h]));
     const onFrom = new Set(fromRows.map((r) => r.k));
     for (const r of fromRows) if (onTo.get(r.k) !== r.h) write.push(r.p);
@@ -163,7 +190,12 @@ async function differences(t: Exprs, sides: SyncSides): Promise<Pending | null> 
   return write.length + remove.length > 0 ? { ...t, write, remove, recopy: false } : null;
 }
 
-const RAW_TEXT = { getTypeParser: () => (v: string): string => v };
+const RAW_TEXT = {
+  getTypeParser:
+    () =>
+    (v: string): string =>
+      v,
+};
 
 /** One value in COPY's text format. */
 function copyField(v: string | null): string {
@@ -216,13 +248,19 @@ async function writeRows(p: Pending, sides: SyncSides): Promise<number> {
   const keyNames = new Set(p.ef.keyColumns.map((c) => c.name));
   const fromTypes = await keyTypes(sides.from, p.from, p.ef);
   await sides.to.query('DROP TABLE IF EXISTS pg_temp.pgshift_sync_stage');
-  await sides.to.query(`CREATE TEMPORARY TABLE pgshift_sync_stage ON COMMIT DROP AS SELECT ${list} FROM ONLY ${table} WITH NO DATA`);
+  await sides.to.query(
+    `CREATE TEMPORARY TABLE pgshift_sync_stage ON COMMIT DROP AS SELECT ${list} FROM ONLY ${table} WITH NO DATA`,
+  );
   for (let i = 0; i < p.write.length; i += CHUNK) {
     const chunk = p.write.slice(i, i + CHUNK);
-    await carry(sides, {
-      text: `SELECT ${cols.map((c) => `s.${quoteIdent(c.name)}`).join(', ')} FROM ONLY ${source} s WHERE ${keyIn(p.ef, fromTypes, 's', 1)}`,
-      values: columnsOf(chunk, p.ef.keyColumns.length),
-    }, `pg_temp.pgshift_sync_stage (${list})`);
+    await carry(
+      sides,
+      {
+        text: `SELECT ${cols.map((c) => `s.${quoteIdent(c.name)}`).join(', ')} FROM ONLY ${source} s WHERE ${keyIn(p.ef, fromTypes, 's', 1)}`,
+        values: columnsOf(chunk, p.ef.keyColumns.length),
+      },
+      `pg_temp.pgshift_sync_stage (${list})`,
+    );
   }
   const match = p.ef.keyColumns.map((c) => `t.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(' AND ');
   const settable = cols.filter((c) => !keyNames.has(c.name) && c.identity !== 'always');
@@ -270,11 +308,17 @@ function copiesOf(e: TableExpr, what: string, first: number): string {
 
 /** A keyless table: the missing copies of rows are carried from `from`, then the surplus ones are deleted on `to`. */
 async function moveKeylessRows(p: Pending, sides: SyncSides): Promise<number> {
-  const list = writable(p.ef).map((c) => quoteIdent(c.name)).join(', ');
+  const list = writable(p.ef)
+    .map((c) => quoteIdent(c.name))
+    .join(', ');
   let n = 0;
   for (let i = 0; i < p.write.length; i += CHUNK) {
     const chunk = p.write.slice(i, i + CHUNK);
-    n += await carry(sides, { text: copiesOf(p.ef, list, 1), values: columnsOf(chunk, 2) }, `${qualified(p.to.schema, p.to.name)} (${list})`);
+    n += await carry(
+      sides,
+      { text: copiesOf(p.ef, list, 1), values: columnsOf(chunk, 2) },
+      `${qualified(p.to.schema, p.to.name)} (${list})`,
+    );
   }
   return n;
 }
@@ -285,7 +329,10 @@ async function deleteRows(p: Pending, to: pg.ClientBase): Promise<number> {
   if (!p.et.keyText) {
     for (let i = 0; i < p.remove.length; i += CHUNK) {
       const chunk = p.remove.slice(i, i + CHUNK);
-      const r = await to.query(`DELETE FROM ONLY ${table} WHERE ctid = ANY (ARRAY(${copiesOf(p.et, 'r.pgshift_ctid', 1)}))`, columnsOf(chunk, 2));
+      const r = await to.query(
+        `DELETE FROM ONLY ${table} WHERE ctid = ANY (ARRAY(${copiesOf(p.et, 'r.pgshift_ctid', 1)}))`,
+        columnsOf(chunk, 2),
+      );
       n += r.rowCount ?? 0;
     }
     return n;
@@ -293,7 +340,10 @@ async function deleteRows(p: Pending, to: pg.ClientBase): Promise<number> {
   const types = await keyTypes(to, p.to, p.et);
   for (let i = 0; i < p.remove.length; i += CHUNK) {
     const chunk = p.remove.slice(i, i + CHUNK);
-    const r = await to.query(`DELETE FROM ONLY ${table} t WHERE ${keyIn(p.et, types, 't', 1)}`, columnsOf(chunk, p.et.keyColumns.length));
+    const r = await to.query(
+      `DELETE FROM ONLY ${table} t WHERE ${keyIn(p.et, types, 't', 1)}`,
+      columnsOf(chunk, p.et.keyColumns.length),
+    );
     n += r.rowCount ?? 0;
   }
   return n;
@@ -301,10 +351,14 @@ async function deleteRows(p: Pending, to: pg.ClientBase): Promise<number> {
 
 /** A table without a key: emptied on `to` and copied again as a whole (one COPY, in the sync's transaction). */
 async function recopy(p: Pending, sides: SyncSides): Promise<{ written: number; deleted: number }> {
-  const list = writable(p.ef).map((c) => quoteIdent(c.name)).join(', ');
+  const list = writable(p.ef)
+    .map((c) => quoteIdent(c.name))
+    .join(', ');
   const gone = await sides.to.query(`DELETE FROM ${p.et.from}`);
   const out = (sides.from as pg.Client).query(copyTo(`COPY (SELECT ${list} FROM ${p.ef.from}) TO STDOUT`));
-  const into = (sides.to as pg.Client).query(copyFrom(`COPY ${qualified(p.to.schema, p.to.name)} (${list}) FROM STDIN`));
+  const into = (sides.to as pg.Client).query(
+    copyFrom(`COPY ${qualified(p.to.schema, p.to.name)} (${list}) FROM STDIN`),
+  );
   await pipeline(out, into);
   return { written: Number((into as unknown as { rowCount: number }).rowCount ?? 0), deleted: gone.rowCount ?? 0 };
 }
@@ -362,9 +416,16 @@ const RESTORE: Record<string, string> = { O: 'ENABLE', A: 'ENABLE ALWAYS', R: 'E
  * Finds and writes every difference between `from` and `to` for the given tables, in ONE transaction on `to`
  * (all or nothing). User triggers on the written tables are held off so that the rows land as they are.
  */
-export async function syncTables(tables: readonly SyncTable[], sides: SyncSides, o: SyncOptions = {}): Promise<TableSync[]> {
+export async function syncTables(
+  tables: readonly SyncTable[],
+  sides: SyncSides,
+  o: SyncOptions = {},
+): Promise<TableSync[]> {
   // row_security off: a policy that would hide rows from the sync (FORCE ROW LEVEL SECURITY) is an error, not a silent gap
-  await Promise.all([sides.from.query(`${VERIFY_SESSION_SQL}; SET row_security = off`), sides.to.query(`${VERIFY_SESSION_SQL}; SET row_security = off`)]);
+  await Promise.all([
+    sides.from.query(`${VERIFY_SESSION_SQL}; SET row_security = off`),
+    sides.to.query(`${VERIFY_SESSION_SQL}; SET row_security = off`),
+  ]);
   const pending: Pending[] = [];
   for (const st of tables) {
     o.checkDeadline?.();
@@ -384,12 +445,16 @@ export async function syncTables(tables: readonly SyncTable[], sides: SyncSides,
   if (pending.length > 0) {
     await sides.to.query('BEGIN');
     try {
-      if (o.bypassFreeze) await sides.to.query("SELECT pg_catalog.set_config('pgshift.freeze_bypass', $1, true)", [o.bypassFreeze]);
+      if (o.bypassFreeze)
+        await sides.to.query("SELECT pg_catalog.set_config('pgshift.freeze_bypass', $1, true)", [o.bypassFreeze]);
       const ordered = await parentsFirst(sides.to, pending);
       const held = new Map<Pending, Array<{ name: string; enabled: string }>>();
       for (const p of ordered) {
         const list = await enabledUserTriggers(sides.to, p.to);
-        for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.to.schema, p.to.name)} DISABLE TRIGGER ${quoteIdent(tr.name)}`);
+        for (const tr of list)
+          await sides.to.query(
+            `ALTER TABLE ${qualified(p.to.schema, p.to.name)} DISABLE TRIGGER ${quoteIdent(tr.name)}`,
+          );
         held.set(p, list);
       }
       // deletes first, children before parents (a unique value or a key freed by a delete may be taken again),
@@ -402,11 +467,26 @@ export async function syncTables(tables: readonly SyncTable[], sides: SyncSides,
       for (const p of ordered) {
         o.checkDeadline?.();
         const again = p.recopy ? await recopy(p, sides) : undefined;
-        const written = again ? again.written : p.write.length === 0 ? 0 : p.ef.keyText ? await writeRows(p, sides) : await moveKeylessRows(p, sides);
-        results.set(p, { table: `${p.to.schema}.${p.to.name}`, written, deleted: (deleted.get(p) ?? 0) + (again?.deleted ?? 0), recopied: p.recopy, found: p.bySince ? 'written-since' : 'buckets' });
+        const written = again
+          ? again.written
+          : p.write.length === 0
+            ? 0
+            : p.ef.keyText
+              ? await writeRows(p, sides)
+              : await moveKeylessRows(p, sides);
+        results.set(p, {
+          table: `${p.to.schema}.${p.to.name}`,
+          written,
+          deleted: (deleted.get(p) ?? 0) + (again?.deleted ?? 0),
+          recopied: p.recopy,
+          found: p.bySince ? 'written-since' : 'buckets',
+        });
       }
       for (const [p, list] of held) {
-        for (const tr of list) await sides.to.query(`ALTER TABLE ${qualified(p.to.schema, p.to.name)} ${RESTORE[tr.enabled] ?? 'ENABLE'} TRIGGER ${quoteIdent(tr.name)}`);
+        for (const tr of list)
+          await sides.to.query(
+            `ALTER TABLE ${qualified(p.to.schema, p.to.name)} ${RESTORE[tr.enabled] ?? 'ENABLE'} TRIGGER ${quoteIdent(tr.name)}`,
+          );
       }
       await sides.to.query('COMMIT');
     } catch (err) {
@@ -419,7 +499,10 @@ export async function syncTables(tables: readonly SyncTable[], sides: SyncSides,
 
 /** Sets every given sequence on `to` to `from`'s last_value and is_called. Returns how many were set. */
 export async function syncSequences(sequences: readonly SyncSequence[], sides: SyncSides): Promise<number> {
-  const read = await readSequencePositions(sides.from, sequences.map((q) => q.from));
+  const read = await readSequencePositions(
+    sides.from,
+    sequences.map((q) => q.from),
+  );
   let set = 0;
   for (const [i, pos] of read.entries()) {
     if (!pos) continue;

@@ -47,14 +47,19 @@ function verifyBlock(ep: ResolvedEndpoint): string {
 function tlsError(err: unknown, ep: ResolvedEndpoint, code: string, message: string): PgshiftError {
   const where = `${ep.side} (${ep.display})`;
   const side = ep.side;
-  const ca = ep.provider === 'supabase' ? "Supabase's CA, prod-ca-2021.crt from the dashboard (Database settings, SSL)" : "the CA that signed the server's certificate (for a self-signed certificate: that certificate itself, the server's server.crt)";
+  const ca =
+    ep.provider === 'supabase'
+      ? "Supabase's CA, prod-ca-2021.crt from the dashboard (Database settings, SSL)"
+      : "the CA that signed the server's certificate (for a self-signed certificate: that certificate itself, the server's server.crt)";
   let hint: string;
   if (/does not support SSL/i.test(message)) {
     hint = ep.loopback
       ? `The server does not offer TLS. For a server on this machine none is needed: remove ${side}.ssl.mode, or write \`${side}.ssl: { mode: disable }\`.`
       : `The server does not offer TLS, and pgshift does not send data in clear text across a network. Turn TLS on in the server (ssl = on, with a certificate), then write ${verifyBlock(ep)} in migration.yaml (ca_file: ${ca}), or \`${side}.ssl: { mode: require }\` to accept its certificate unchecked. A server on this machine needs none: connect to it as 127.0.0.1 or localhost.`;
   } else if (UNTRUSTED_CODES.has(code) || /self[- ]signed|unable to verify|issuer certificate/i.test(message)) {
-    const what = /SELF_SIGNED|self[- ]signed/i.test(`${code} ${message}`) ? 'is self-signed (or signed by a private CA)' : 'is signed by a CA this machine does not trust';
+    const what = /SELF_SIGNED|self[- ]signed/i.test(`${code} ${message}`)
+      ? 'is self-signed (or signed by a private CA)'
+      : 'is signed by a CA this machine does not trust';
     hint =
       ep.caFile !== undefined
         ? `The server's certificate ${what}, and ${side}.ssl.ca_file (${ep.caFile}) is not the CA that signed it. Point ca_file to ${ca}, or write \`${side}.ssl: { mode: require }\` to accept the certificate unchecked.`
@@ -66,8 +71,14 @@ function tlsError(err: unknown, ep: ResolvedEndpoint, code: string, message: str
   } else {
     hint = `Write ${verifyBlock(ep)} in migration.yaml, with ca_file: ${ca}.`;
   }
-  const how = ep.sslModeFrom === 'default' ? `${ep.sslMode}, the default for ${ep.loopback ? 'a loopback host' : 'a host that is not on this machine'}` : ep.sslMode;
-  return new PgshiftError('CONNECT_TLS_FAILED', `TLS to ${where} failed (${how}): ${causeText(err)}`, { hint, cause: err });
+  const how =
+    ep.sslModeFrom === 'default'
+      ? `${ep.sslMode}, the default for ${ep.loopback ? 'a loopback host' : 'a host that is not on this machine'}`
+      : ep.sslMode;
+  return new PgshiftError('CONNECT_TLS_FAILED', `TLS to ${where} failed (${how}): ${causeText(err)}`, {
+    hint,
+    cause: err,
+  });
 }
 
 /** Maps a driver error during connect to a PgshiftError that names the side, the server and the next step. */
@@ -78,18 +89,32 @@ export function connectError(err: unknown, ep: ResolvedEndpoint, attempts: numbe
   const code = e.code ?? '';
   const message = String(e.message ?? '');
   if (code === '28P01' || /password authentication failed/i.test(message)) {
-    return new PgshiftError('CONNECT_AUTH_FAILED', `password authentication failed for user "${ep.user}" on ${where}`, { hint: envHint(ep), cause: err });
+    return new PgshiftError('CONNECT_AUTH_FAILED', `password authentication failed for user "${ep.user}" on ${where}`, {
+      hint: envHint(ep),
+      cause: err,
+    });
   }
   if (code === '28000') {
-    return new PgshiftError('CONNECT_AUTH_FAILED', `${where} refused the login: ${scrub(message)}`, { hint: `${envHint(ep)} The server's pg_hba.conf or the role may also need a change.`, cause: err });
+    return new PgshiftError('CONNECT_AUTH_FAILED', `${where} refused the login: ${scrub(message)}`, {
+      hint: `${envHint(ep)} The server's pg_hba.conf or the role may also need a change.`,
+      cause: err,
+    });
   }
   if (code === '3D000') {
-    return new PgshiftError('CONNECT_DATABASE_MISSING', `database "${ep.database}" does not exist on ${where}`, { hint: `Create it first (CREATE DATABASE) or fix the database name in ${ep.side}.url.`, cause: err });
+    return new PgshiftError('CONNECT_DATABASE_MISSING', `database "${ep.database}" does not exist on ${where}`, {
+      hint: `Create it first (CREATE DATABASE) or fix the database name in ${ep.side}.url.`,
+      cause: err,
+    });
   }
-  if (TLS_CODES.has(code) || /certificate|self[- ]signed|SSL|TLS/i.test(message)) return tlsError(err, ep, code, message);
+  if (TLS_CODES.has(code) || /certificate|self[- ]signed|SSL|TLS/i.test(message))
+    return tlsError(err, ep, code, message);
   // db.<ref>.supabase.co is IPv6-only: from an IPv4-only network it fails with one of these, whatever the provider
   const ipv6 = ipv6OnlyExplanation(ep.host, connectFailure(err).errno);
-  if (ipv6) return new PgshiftError('CONNECT_FAILED', `could not connect to ${where}: ${ipv6.message}`, { hint: ipv6.hint, cause: err });
+  if (ipv6)
+    return new PgshiftError('CONNECT_FAILED', `could not connect to ${where}: ${ipv6.message}`, {
+      hint: ipv6.hint,
+      cause: err,
+    });
   if (code === 'ENOTFOUND') {
     return new PgshiftError('CONNECT_FAILED', `cannot resolve host "${ep.host}" for ${ep.side}`, {
       hint:

@@ -83,7 +83,11 @@ export async function connectClient(ep: ResolvedEndpoint, s: SessionSettings = D
 }
 
 /** Runs fn with a fresh client and always closes it. */
-export async function withClient<T>(ep: ResolvedEndpoint, s: SessionSettings, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  ep: ResolvedEndpoint,
+  s: SessionSettings,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = await connectClient(ep, s);
   try {
     return await fn(client);

@@ -73,7 +73,12 @@ function weakness(mode: SslMode): string {
  * The URL's sslmode is used only when it is at least as strong as the default: a URL copied from somewhere with
  * `?sslmode=require` must not silently turn verification off, so it is refused, with the block to write instead.
  */
-export function chooseSslMode(side: Side, loopback: boolean, explicit: SslMode | undefined, urlMode: SslMode | undefined): { mode: SslMode; from: SslModeSource } {
+export function chooseSslMode(
+  side: Side,
+  loopback: boolean,
+  explicit: SslMode | undefined,
+  urlMode: SslMode | undefined,
+): { mode: SslMode; from: SslModeSource } {
   if (urlMode !== undefined && explicit !== undefined && urlMode !== explicit) {
     throw new PgshiftError('CONFIG_INVALID', `${side}: the URL says sslmode=${urlMode} but ssl.mode is ${explicit}`, {
       hint: 'Keep one of the two: remove sslmode from the URL or ssl.mode from migration.yaml.',
@@ -95,7 +100,11 @@ export function chooseSslMode(side: Side, loopback: boolean, explicit: SslMode |
 }
 
 function invalid(side: Side, message: string, hint?: string): PgshiftError {
-  return new PgshiftError('CONFIG_INVALID_URL', `${side}.url: ${message}`, { hint: hint ?? 'Use postgres://USER:PASSWORD@HOST:PORT/DATABASE, with the password in an environment variable: url: ${SOURCE_DATABASE_URL}' });
+  return new PgshiftError('CONFIG_INVALID_URL', `${side}.url: ${message}`, {
+    hint:
+      hint ??
+      'Use postgres://USER:PASSWORD@HOST:PORT/DATABASE, with the password in an environment variable: url: ${SOURCE_DATABASE_URL}',
+  });
 }
 
 /** The URL's sslmode, validated; undefined when it has none. */
@@ -124,7 +133,11 @@ export function resolveEndpoint(cfg: EndpointConfig): ResolvedEndpoint {
   try {
     u = new URL(cfg.url);
   } catch {
-    throw invalid(side, 'is not a valid URL', 'Use postgres://USER:PASSWORD@HOST:PORT/DATABASE; a / ? or # in the password must be percent-encoded (%2F %3F %23).');
+    throw invalid(
+      side,
+      'is not a valid URL',
+      'Use postgres://USER:PASSWORD@HOST:PORT/DATABASE; a / ? or # in the password must be percent-encoded (%2F %3F %23).',
+    );
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
     throw invalid(side, `has scheme "${u.protocol.replace(/:$/, '')}"; expected postgres:// or postgresql://`);
@@ -152,9 +165,13 @@ export function resolveEndpoint(cfg: EndpointConfig): ResolvedEndpoint {
   const { mode: sslMode, from: sslModeFrom } = chooseSslMode(side, loopback, cfg.sslMode, urlSslMode(side, params));
   const caFile = cfg.caFile ?? params.get('sslrootcert') ?? undefined;
   if (caFile !== undefined && (sslMode === 'disable' || sslMode === 'require')) {
-    throw new PgshiftError('CONFIG_INVALID', `${side}: a CA file is given but ssl.mode is ${sslMode}, which does not check certificates`, {
-      hint: 'Use ssl.mode: verify-full (or verify-ca) so that the CA file is used.',
-    });
+    throw new PgshiftError(
+      'CONFIG_INVALID',
+      `${side}: a CA file is given but ssl.mode is ${sslMode}, which does not check certificates`,
+      {
+        hint: 'Use ssl.mode: verify-full (or verify-ca) so that the CA file is used.',
+      },
+    );
   }
 
   if (cfg.provider === 'supabase' && side === 'target') {
@@ -162,7 +179,9 @@ export function resolveEndpoint(cfg: EndpointConfig): ResolvedEndpoint {
       throw new PgshiftError(
         'CONNECT_POOLER_TRANSACTION_MODE',
         `target.url points at port ${TRANSACTION_POOLER_PORT}, Supabase's transaction pooler, which cannot run a migration (no session settings, advisory locks or long transactions)`,
-        { hint: 'Use the direct connection (db.<ref>.supabase.co:5432) or the session pooler (port 5432 on the pooler host). The transaction pooler is for the application, after cutover.' },
+        {
+          hint: 'Use the direct connection (db.<ref>.supabase.co:5432) or the session pooler (port 5432 on the pooler host). The transaction pooler is for the application, after cutover.',
+        },
       );
     }
     if (sslMode === 'disable' && !loopback) {
@@ -173,7 +192,21 @@ export function resolveEndpoint(cfg: EndpointConfig): ResolvedEndpoint {
   }
 
   const display = `${user}@${host.includes(':') ? `[${host}]` : host}:${port}/${database}`;
-  return { side, provider: cfg.provider, host, port, database, user, password, sslMode, sslModeFrom, caFile, loopback, display, redactedUrl: redactUrl(cfg.url) };
+  return {
+    side,
+    provider: cfg.provider,
+    host,
+    port,
+    database,
+    user,
+    password,
+    sslMode,
+    sslModeFrom,
+    caFile,
+    loopback,
+    display,
+    redactedUrl: redactUrl(cfg.url),
+  };
 }
 
 /** The `ssl` option for node-postgres, exactly as the mode says. */
@@ -183,9 +216,13 @@ export function tlsOptions(ep: ResolvedEndpoint): false | ConnectionOptions {
     try {
       ca = readFileSync(ep.caFile, 'utf8');
     } catch (err) {
-      throw new PgshiftError('TLS_CA_FILE_UNREADABLE', `${ep.side}: cannot read the CA file ${ep.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
-        hint: `Check ${ep.side}.ssl.ca_file; relative paths are relative to the folder of migration.yaml.`,
-      });
+      throw new PgshiftError(
+        'TLS_CA_FILE_UNREADABLE',
+        `${ep.side}: cannot read the CA file ${ep.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        {
+          hint: `Check ${ep.side}.ssl.ca_file; relative paths are relative to the folder of migration.yaml.`,
+        },
+      );
     }
   }
   switch (ep.sslMode) {

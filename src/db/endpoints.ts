@@ -4,7 +4,11 @@ import { resolveEndpoint, type ResolvedEndpoint } from './endpoint.js';
 
 /** The session settings of a config's `connection:` section. */
 export function sessionSettings(config: { readonly connection: ConnectionConfig }): SessionSettings {
-  return { connectTimeoutMs: config.connection.connectTimeoutMs, lockTimeoutMs: config.connection.lockTimeoutMs, retry: config.connection.retry };
+  return {
+    connectTimeoutMs: config.connection.connectTimeoutMs,
+    lockTimeoutMs: config.connection.lockTimeoutMs,
+    retry: config.connection.retry,
+  };
 }
 
 export interface Endpoints {

@@ -3,8 +3,8 @@
  * the server's quote_identifier() quotes these even when they are plain lower-case words.
  */
 export const NON_UNRESERVED_KEYWORDS: ReadonlySet<string> = new Set(
+  // reserved
   (
-    // reserved
     'all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create ' +
     'current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc ' +
     'distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral ' +

@@ -44,7 +44,9 @@ export function ipv6OnlyExplanation(host: string, errno: string | undefined): { 
   return {
     message:
       `${host} could not be reached (${errno}): Supabase's direct host has only an IPv6 address unless the project has the IPv4 add-on, ` +
-      (errno === 'ENOTFOUND' ? 'and no address this machine can use was found for it (or the project ref is wrong)' : 'and this network has no IPv6 route'),
+      (errno === 'ENOTFOUND'
+        ? 'and no address this machine can use was found for it (or the project ref is wrong)'
+        : 'and this network has no IPv6 route'),
     hint: `Use the session pooler instead (IPv4): host aws-N-<region>.pooler.supabase.com, port 5432 (not the transaction pooler's 6543), user postgres.${ref}; Dashboard > Connect > Session pooler shows the exact URL. Or enable the project's IPv4 add-on.`,
   };
 }

@@ -46,7 +46,10 @@ async function backendPid(c: ProbeClient): Promise<number> {
  * second client is handed the server connection the first one just released (so both report the same pid), or a
  * client's pid changes between its transactions. Either is proof; a direct connection can show neither.
  */
-export async function detectPooling(open: () => Promise<ProbeClient>, sequence: readonly (0 | 1)[] = SEQUENCE): Promise<PoolingProbe> {
+export async function detectPooling(
+  open: () => Promise<ProbeClient>,
+  sequence: readonly (0 | 1)[] = SEQUENCE,
+): Promise<PoolingProbe> {
   const a = await open();
   let b: ProbeClient | undefined;
   try {
@@ -56,11 +59,17 @@ export async function detectPooling(open: () => Promise<ProbeClient>, sequence: 
     for (const i of sequence) seen[i].push(await backendPid(clients[i]));
     const moved = seen.findIndex((pids) => new Set(pids).size > 1);
     if (moved >= 0) {
-      return { pooling: 'transaction', evidence: `one client was served by backends ${[...new Set(seen[moved])].join(', ')} in consecutive transactions` };
+      return {
+        pooling: 'transaction',
+        evidence: `one client was served by backends ${[...new Set(seen[moved])].join(', ')} in consecutive transactions`,
+      };
     }
     const shared = seen[0].filter((pid) => seen[1].includes(pid));
     if (shared.length > 0) {
-      return { pooling: 'transaction', evidence: `two clients open at the same time were both served by backend ${shared[0]}` };
+      return {
+        pooling: 'transaction',
+        evidence: `two clients open at the same time were both served by backend ${shared[0]}`,
+      };
     }
     return { pooling: 'session', evidence: `each client kept its own backend (${seen[0][0]}, ${seen[1][0]})` };
   } finally {
@@ -81,7 +90,9 @@ export function transactionPoolerError(ep: ResolvedEndpoint, probe: PoolingProbe
     {
       hint:
         `Point ${ep.side}.url at the database itself, or at a pooler in session mode` +
-        (ep.provider === 'supabase' ? " (Supabase: the direct host db.<ref>.supabase.co:5432, or the session pooler on port 5432 of the pooler host)" : '') +
+        (ep.provider === 'supabase'
+          ? ' (Supabase: the direct host db.<ref>.supabase.co:5432, or the session pooler on port 5432 of the pooler host)'
+          : '') +
         '. A transaction pooler is fine for the application after cutover, not for pgshift.',
     },
   );
@@ -97,7 +108,9 @@ const pinned = new Set<string>();
  */
 export async function assertSessionPooling(eps: readonly ResolvedEndpoint[], session: SessionSettings): Promise<void> {
   const key = (ep: ResolvedEndpoint): string => `${ep.side}\u0000${ep.display}`;
-  const probes = await Promise.all(eps.filter((ep) => !pinned.has(key(ep))).map(async (ep) => ({ ep, probe: await probePooling(ep, session) })));
+  const probes = await Promise.all(
+    eps.filter((ep) => !pinned.has(key(ep))).map(async (ep) => ({ ep, probe: await probePooling(ep, session) })),
+  );
   const pooled = probes.find((p) => p.probe.pooling === 'transaction');
   if (pooled) throw transactionPoolerError(pooled.ep, pooled.probe);
   for (const p of probes) pinned.add(key(p.ep));

@@ -80,7 +80,8 @@ export async function withRetry<T>(
     randomize: true,
     shouldRetry: ({ error }) => isTransient(error),
     onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-      if (retriesLeft > 0 && isTransient(error)) onRetry?.({ attempt: attemptNumber, attemptsLeft: retriesLeft, error });
+      if (retriesLeft > 0 && isTransient(error))
+        onRetry?.({ attempt: attemptNumber, attemptsLeft: retriesLeft, error });
     },
   });
 }

@@ -21,7 +21,23 @@ const WORDS: Record<string, string> = {
  * transaction state, authorization, catalog and schema names, rollbacks, syntax and access rules, resources,
  * limits, prerequisites, operator intervention, system and internal errors.
  */
-const OBJECT_MESSAGE_CLASSES = new Set(['08', '0A', '25', '28', '3D', '3F', '40', '42', '53', '54', '55', '57', '58', 'F0', 'XX']);
+const OBJECT_MESSAGE_CLASSES = new Set([
+  '08',
+  '0A',
+  '25',
+  '28',
+  '3D',
+  '3F',
+  '40',
+  '42',
+  '53',
+  '54',
+  '55',
+  '57',
+  '58',
+  'F0',
+  'XX',
+]);
 
 /**
  * A server error without any value in it. Data errors (classes 22 and 23) quote the offending value in their
@@ -30,17 +46,33 @@ const OBJECT_MESSAGE_CLASSES = new Set(['08', '0A', '25', '28', '3D', '3F', '40'
  * never hold values. Only messages of classes the server writes about objects are kept (OBJECT_MESSAGE_CLASSES).
  */
 export function describeServerError(err: unknown): string {
-  const e = err as { code?: string; message?: string; constraint?: string; table?: string; column?: string; dataType?: string; schema?: string; where?: string };
+  const e = err as {
+    code?: string;
+    message?: string;
+    constraint?: string;
+    table?: string;
+    column?: string;
+    dataType?: string;
+    schema?: string;
+    where?: string;
+  };
   const code = e.code ?? '?????';
-  if (OBJECT_MESSAGE_CLASSES.has(code.slice(0, 2))) return `${maskServerValues(e.message ?? 'failed')} (SQLSTATE ${code})`;
-  const generic = code.startsWith('23') ? 'integrity constraint violation' : code.startsWith('22') ? 'data exception' : 'an error whose message is not kept (it may quote row values)';
+  if (OBJECT_MESSAGE_CLASSES.has(code.slice(0, 2)))
+    return `${maskServerValues(e.message ?? 'failed')} (SQLSTATE ${code})`;
+  const generic = code.startsWith('23')
+    ? 'integrity constraint violation'
+    : code.startsWith('22')
+      ? 'data exception'
+      : 'an error whose message is not kept (it may quote row values)';
   const parts = [WORDS[code] ?? generic];
   if (e.constraint) parts.push(`constraint "${e.constraint}"`);
   if (e.table) parts.push(`table "${e.schema ? `${e.schema}.` : ''}${e.table}"`);
   if (e.column) parts.push(`column "${e.column}"`);
   if (e.dataType) parts.push(`type ${e.dataType}`);
   // the routine that raised it, by name and line (its context's other lines may quote the row)
-  const routine = /^PL\/pgSQL function ([^\s"]+|"(?:[^"]|"")+"(?:\.[^\s"(]+)?)\(([^)]*)\) line (\d+)/.exec(e.where ?? '');
+  const routine = /^PL\/pgSQL function ([^\s"]+|"(?:[^"]|"")+"(?:\.[^\s"(]+)?)\(([^)]*)\) line (\d+)/.exec(
+    e.where ?? '',
+  );
   if (routine && /^(P0|2F|38|39)/.test(code)) parts.push(`in function ${routine[1]}(${routine[2]}) line ${routine[3]}`);
   return `${parts.join(', ')} (SQLSTATE ${code})`;
 }
@@ -53,5 +85,8 @@ export function maskServerValues(text: string): string {
   return text
     .replace(/\bKey \(([^)]*)\)=\((?:[^()]|\([^()]*\))*\)/g, 'Key ($1)=(***)')
     .replace(/\bFailing row contains \((?:[^()]|\([^()]*\))*\)/g, 'Failing row contains (***)')
-    .replace(/\b((?:invalid input (?:syntax|value) for [^:"]+|out of range(?: for type [^:"]+)?): )"(?:[^"]|"")*"/g, '$1"***"');
+    .replace(
+      /\b((?:invalid input (?:syntax|value) for [^:"]+|out of range(?: for type [^:"]+)?): )"(?:[^"]|"")*"/g,
+      '$1"***"',
+    );
 }

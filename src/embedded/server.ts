@@ -261,12 +261,21 @@ export class EmbeddedPostgres {
 
   private async run(file: string, args: string[], what: string): Promise<string> {
     try {
-      const { stdout } = await execFileAsync(file, args, { ...this.spawnOptions(), encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await execFileAsync(file, args, {
+        ...this.spawnOptions(),
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+      });
       return stdout;
     } catch (err) {
       const e = err as ExecError;
-      const out = [e.stderr, e.stdout].filter((s) => s && s.trim()).join('\n').trim();
-      throw new Error(`${what} failed for PostgreSQL ${this.major} (${this.base ?? '?'}): ${out || e.message}`, { cause: err });
+      const out = [e.stderr, e.stdout]
+        .filter((s) => s && s.trim())
+        .join('\n')
+        .trim();
+      throw new Error(`${what} failed for PostgreSQL ${this.major} (${this.base ?? '?'}): ${out || e.message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -324,9 +333,12 @@ export class EmbeddedPostgres {
       await this.run(
         this.bins.initdb,
         [
-          '-D', this.dataDir,
-          '-U', this.superuser,
-          '-E', 'UTF8',
+          '-D',
+          this.dataDir,
+          '-U',
+          this.superuser,
+          '-E',
+          'UTF8',
           '--locale=C',
           '--no-sync',
           '--no-instructions',
@@ -371,7 +383,12 @@ export class EmbeddedPostgres {
       } catch (err) {
         const log = this.logTail(15);
         // the free port was taken in between: pick another one, unless somebody already saw it
-        if (/could not bind|Address already in use/i.test(log) && !this.portExposed && this.options.port === undefined && attempt < 3) {
+        if (
+          /could not bind|Address already in use/i.test(log) &&
+          !this.portExposed &&
+          this.options.port === undefined &&
+          attempt < 3
+        ) {
           this.chosenPort = await freePort();
           this.writeConf();
           continue;
@@ -383,7 +400,11 @@ export class EmbeddedPostgres {
 
   private async pgCtlStop(mode: 'fast' | 'immediate'): Promise<void> {
     if (!this.isRunning) return;
-    await this.run(this.binaries.pgCtl, ['stop', '-D', this.dataDir, '-m', mode, '-w', '-t', '60', '-s'], `pg_ctl stop -m ${mode}`);
+    await this.run(
+      this.binaries.pgCtl,
+      ['stop', '-D', this.dataDir, '-m', mode, '-w', '-t', '60', '-s'],
+      `pg_ctl stop -m ${mode}`,
+    );
     this.isRunning = false;
   }
 

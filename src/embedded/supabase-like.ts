@@ -37,17 +37,19 @@ export interface SupabaseLikeOptions {
 export function supabaseLikeRolesSql(postgresPassword: string): string {
   const postgres = quoteIdent('postgres');
   const api = API_ROLES.map(quoteIdent).join(', ');
-  return [
-    ...API_ROLES.map((r) => `CREATE ROLE ${quoteIdent(r)} NOLOGIN`),
-    `ALTER ROLE ${quoteIdent('service_role')} BYPASSRLS`,
-    `CREATE ROLE ${quoteIdent('authenticator')} LOGIN NOINHERIT`,
-    `GRANT ${api} TO ${quoteIdent('authenticator')}`,
-    `CREATE ROLE ${postgres} NOSUPERUSER CREATEDB CREATEROLE LOGIN REPLICATION BYPASSRLS PASSWORD ${quoteLiteral(postgresPassword)}`,
-    `GRANT ${api} TO ${postgres}`,
-    // hosted projects let postgres set it (supautils); PostgreSQL 15+ can grant it
-    `GRANT SET ON PARAMETER session_replication_role TO ${postgres}`,
-    `ALTER ROLE ${postgres} SET search_path = "$user", public, extensions`,
-  ].join(';\n') + ';';
+  return (
+    [
+      ...API_ROLES.map((r) => `CREATE ROLE ${quoteIdent(r)} NOLOGIN`),
+      `ALTER ROLE ${quoteIdent('service_role')} BYPASSRLS`,
+      `CREATE ROLE ${quoteIdent('authenticator')} LOGIN NOINHERIT`,
+      `GRANT ${api} TO ${quoteIdent('authenticator')}`,
+      `CREATE ROLE ${postgres} NOSUPERUSER CREATEDB CREATEROLE LOGIN REPLICATION BYPASSRLS PASSWORD ${quoteLiteral(postgresPassword)}`,
+      `GRANT ${api} TO ${postgres}`,
+      // hosted projects let postgres set it (supautils); PostgreSQL 15+ can grant it
+      `GRANT SET ON PARAMETER session_replication_role TO ${postgres}`,
+      `ALTER ROLE ${postgres} SET search_path = "$user", public, extensions`,
+    ].join(';\n') + ';'
+  );
 }
 
 /**
@@ -60,16 +62,20 @@ export function supabaseLikeDatabaseSql(database: string): string {
   const api = API_ROLES.map(quoteIdent).join(', ');
   const ext = quoteIdent('extensions');
   const pub = quoteIdent('public');
-  return [
-    `ALTER DATABASE ${quoteIdent(database)} OWNER TO ${postgres}`,
-    `CREATE SCHEMA IF NOT EXISTS ${ext}`,
-    `GRANT USAGE ON SCHEMA ${ext} TO ${postgres}, ${api}`,
-    `GRANT ALL ON SCHEMA ${ext} TO ${postgres}`,
-    `CREATE EXTENSION IF NOT EXISTS ${quoteIdent('uuid-ossp')} WITH SCHEMA ${ext}`,
-    `CREATE EXTENSION IF NOT EXISTS ${quoteIdent('pgcrypto')} WITH SCHEMA ${ext}`,
-    `GRANT USAGE ON SCHEMA ${pub} TO ${api}`,
-    ...['TABLES', 'SEQUENCES', 'FUNCTIONS'].map((what) => `ALTER DEFAULT PRIVILEGES FOR ROLE ${postgres} IN SCHEMA ${pub} GRANT ALL ON ${what} TO ${api}`),
-  ].join(';\n') + ';';
+  return (
+    [
+      `ALTER DATABASE ${quoteIdent(database)} OWNER TO ${postgres}`,
+      `CREATE SCHEMA IF NOT EXISTS ${ext}`,
+      `GRANT USAGE ON SCHEMA ${ext} TO ${postgres}, ${api}`,
+      `GRANT ALL ON SCHEMA ${ext} TO ${postgres}`,
+      `CREATE EXTENSION IF NOT EXISTS ${quoteIdent('uuid-ossp')} WITH SCHEMA ${ext}`,
+      `CREATE EXTENSION IF NOT EXISTS ${quoteIdent('pgcrypto')} WITH SCHEMA ${ext}`,
+      `GRANT USAGE ON SCHEMA ${pub} TO ${api}`,
+      ...['TABLES', 'SEQUENCES', 'FUNCTIONS'].map(
+        (what) => `ALTER DEFAULT PRIVILEGES FOR ROLE ${postgres} IN SCHEMA ${pub} GRANT ALL ON ${what} TO ${api}`,
+      ),
+    ].join(';\n') + ';'
+  );
 }
 
 /**
@@ -84,9 +90,13 @@ export async function prepareSupabaseLike(client: pg.ClientBase, opts: SupabaseL
   );
   const who = me.rows[0];
   if (!who?.superuser || who.user === 'postgres') {
-    throw new PgshiftError('USAGE', `prepareSupabaseLike needs the cluster's bootstrap superuser (not "postgres"); connected as "${who?.user ?? '?'}"`, {
-      hint: `Initialise the cluster with superuser ${SUPABASE_LIKE_SUPERUSER} (EmbeddedPostgres { superuser: '${SUPABASE_LIKE_SUPERUSER}' }).`,
-    });
+    throw new PgshiftError(
+      'USAGE',
+      `prepareSupabaseLike needs the cluster's bootstrap superuser (not "postgres"); connected as "${who?.user ?? '?'}"`,
+      {
+        hint: `Initialise the cluster with superuser ${SUPABASE_LIKE_SUPERUSER} (EmbeddedPostgres { superuser: '${SUPABASE_LIKE_SUPERUSER}' }).`,
+      },
+    );
   }
   await client.query('BEGIN');
   try {

@@ -46,14 +46,19 @@ export function renderStarter(catalog: Catalog, opts: StarterOptions): string {
     const ts = bySchema.get(s) ?? [];
     const bytes = ts.reduce((n, t) => n + t.estimatedBytes, 0);
     const rows = ts.reduce((n, t) => n + t.estimatedRows, 0);
-    lines.push(`    - ${yamlString(`${s}.*`)}${' '.repeat(Math.max(1, 30 - s.length))}# ${ts.length} tables, ~${rows.toLocaleString('en-US')} rows, ${size(bytes)}`);
+    lines.push(
+      `    - ${yamlString(`${s}.*`)}${' '.repeat(Math.max(1, 30 - s.length))}# ${ts.length} tables, ~${rows.toLocaleString('en-US')} rows, ${size(bytes)}`,
+    );
   }
   lines.push(`  exclude: []`);
   if (keyless.length > 0) {
     lines.push(`  # These tables have no primary key or unique NOT NULL key: each is copied as one atomic unit`);
     lines.push(`  # (no resume inside it) unless you name columns that identify a row:`);
     lines.push(`  # overrides:`);
-    for (const t of keyless.slice(0, 20)) lines.push(`  #   ${yamlString(`${t.schema}.${t.name}`)}: { key: [${t.columns[0] ? yamlString(t.columns[0].name) : 'id'}] }`);
+    for (const t of keyless.slice(0, 20))
+      lines.push(
+        `  #   ${yamlString(`${t.schema}.${t.name}`)}: { key: [${t.columns[0] ? yamlString(t.columns[0].name) : 'id'}] }`,
+      );
   }
   lines.push(
     ``,

@@ -42,7 +42,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.format ?? ((out as NodeJS.WriteStream).isTTY === true && process.env.CI !== 'true' ? 'pretty' : 'json');
   const stream: DestinationStream =
     format === 'pretty'
-      ? pretty({ destination: scrubbing(out), colorize: (out as NodeJS.WriteStream).isTTY === true, sync: true, ignore: 'pid,hostname' })
+      ? pretty({
+          destination: scrubbing(out),
+          colorize: (out as NodeJS.WriteStream).isTTY === true,
+          sync: true,
+          ignore: 'pid,hostname',
+        })
       : { write: (chunk: string): void => void out.write(scrub(chunk)) };
   return pino(
     {

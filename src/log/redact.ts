@@ -150,7 +150,12 @@ export function redactUrl(url: string): string {
     const u = new URL(url);
     if (u.password) u.password = MASK;
     for (const key of ['password', 'sslpassword']) if (u.searchParams.has(key)) u.searchParams.set(key, MASK);
-    return scrub(u.toString().replace(`:${encodeURIComponent(MASK)}@`, `:${MASK}@`).replace(/%2A%2A%2A/g, MASK));
+    return scrub(
+      u
+        .toString()
+        .replace(`:${encodeURIComponent(MASK)}@`, `:${MASK}@`)
+        .replace(/%2A%2A%2A/g, MASK),
+    );
   } catch {
     return scrub(url);
   }

@@ -19,7 +19,12 @@ export interface ExtensionPlacement {
   readonly movedFrom: ReadonlyMap<string, string>;
 }
 
-export function placeExtensions(config: Config, source: Catalog, target: Catalog, mapSchema: (s: string) => string): ExtensionPlacement {
+export function placeExtensions(
+  config: Config,
+  source: Catalog,
+  target: Catalog,
+  mapSchema: (s: string) => string,
+): ExtensionPlacement {
   const extensionSchema = extensionSchemaOf(config.target);
   const targetObjects = new Map(target.objects.map((o) => [o.address, o]));
   const moved = new Map<string, string>();
@@ -31,7 +36,8 @@ export function placeExtensions(config: Config, source: Catalog, target: Catalog
     schemaOf.set(e.address, to);
     if (to === from) continue;
     movedFrom.set(from, to);
-    for (const m of source.extensionMembers ?? []) if (m.extension === e.name && m.schema === from) moved.set(`${m.schema}\u0000${m.name}`, to);
+    for (const m of source.extensionMembers ?? [])
+      if (m.extension === e.name && m.schema === from) moved.set(`${m.schema}\u0000${m.name}`, to);
   }
   return { schemaOf, moved, movedFrom };
 }
@@ -53,11 +59,19 @@ export function mapExtension(
     severity: 'warning',
     address: o.address,
     message: `${o.address} lives in "${o.schema ?? ''}" on the source and in "${to}" on the target; references to its ${members} object(s) through "${o.schema ?? ''}" are rewritten to "${to}"`,
-    hint: config.target.extensionSchema ? 'Set by target.extension_schema.' : 'Set target.extension_schema to choose another schema.',
+    hint: config.target.extensionSchema
+      ? 'Set by target.extension_schema.'
+      : 'Set target.extension_schema to choose another schema.',
   });
   const spec = { createSchema: !(schemas.target.has(to) || schemas.source.has(to)) };
   const dependsOn = schemas.source.has(to) ? [address.schema(to)] : [];
-  return { ...o, schema: to, spec, ...render({ kind: 'extension', spec, schema: to, name: o.name, table: null }), dependsOn };
+  return {
+    ...o,
+    schema: to,
+    spec,
+    ...render({ kind: 'extension', spec, schema: to, name: o.name, table: null }),
+    dependsOn,
+  };
 }
 
 /** A routine that pins search_path to the extension's old schema calls its objects unqualified there: a warning. */

@@ -31,7 +31,12 @@ export interface NameInput {
   readonly moved: ReadonlyMap<string, string>;
 }
 
-function mapper(rule: SchemaRule, mapSchema: (s: string) => string, sink: Rewrite[] | null, quiet: () => NameMapper): NameMapper {
+function mapper(
+  rule: SchemaRule,
+  mapSchema: (s: string) => string,
+  sink: Rewrite[] | null,
+  quiet: () => NameMapper,
+): NameMapper {
   return {
     schema: mapSchema,
     ref(schema, name) {
@@ -114,7 +119,10 @@ export function nameMapping(input: NameInput): NameMapping {
       // a hand-written object (tests): no fields to map its SQL from, so its SQL stays as it is
       const table = o.table ? { schema: mapSchema(o.table.schema), name: o.table.name } : null;
       const schema = o.kind === 'schema' || o.schema === null ? null : mapSchema(o.schema);
-      return { object: { ...o, ...place, schema, name: o.kind === 'schema' ? mapSchema(o.name) : o.name, table }, rewrites };
+      return {
+        object: { ...o, ...place, schema, name: o.kind === 'schema' ? mapSchema(o.name) : o.name, table },
+        rewrites,
+      };
     }
     const m = mapper(rule, mapSchema, rewrites, () => quiet);
     const parts = kindModule(o.kind).map({ schema: o.schema, name: o.name, table: o.table, spec: o.spec }, m);
@@ -142,5 +150,11 @@ export function nameMapping(input: NameInput): NameMapping {
 export function collisionFindings(names: NameMapping): Finding[] {
   return [...names.schemaMap]
     .filter(([, to]) => names.sourceSchemas.has(to))
-    .map(([from, to]) => ({ code: 'SCHEMA_MAP_COLLISION', severity: 'blocker', address: address.schema(from), message: `schemas.map sends "${from}" to "${to}", which the source also has`, hint: `Map "${from}" to a schema name the source does not use.` }));
+    .map(([from, to]) => ({
+      code: 'SCHEMA_MAP_COLLISION',
+      severity: 'blocker',
+      address: address.schema(from),
+      message: `schemas.map sends "${from}" to "${to}", which the source also has`,
+      hint: `Map "${from}" to a schema name the source does not use.`,
+    }));
 }

@@ -16,15 +16,32 @@ export interface PolicyRoleInput {
  * created, else a blocker (a role Supabase reserves must be mapped explicitly). `inScope`: whether the source
  * object is migrated (an object that is not needs no check).
  */
-export function mapPolicyRoles(o: CatalogObject, inScope: boolean, input: PolicyRoleInput, findings: Finding[]): CatalogObject {
+export function mapPolicyRoles(
+  o: CatalogObject,
+  inScope: boolean,
+  input: PolicyRoleInput,
+  findings: Finding[],
+): CatalogObject {
   const p = specOf(o, 'policy');
   if (!p) return o;
   for (const r of p.roles) {
     if (input.roleMap.has(r) || !inScope) continue;
     if (input.supabase && isReservedRole(r)) {
-      findings.push({ code: 'ROLE_RESERVED', severity: 'blocker', address: o.address, message: `${o.address} is granted to "${r}", a role Supabase reserves`, hint: `Say what it becomes on the target in roles.map (e.g. roles: { map: { ${r}: ${r} } } to keep it, if the target's "${r}" is meant).` });
+      findings.push({
+        code: 'ROLE_RESERVED',
+        severity: 'blocker',
+        address: o.address,
+        message: `${o.address} is granted to "${r}", a role Supabase reserves`,
+        hint: `Say what it becomes on the target in roles.map (e.g. roles: { map: { ${r}: ${r} } } to keep it, if the target's "${r}" is meant).`,
+      });
     } else if (!input.targetRoles.has(r) && !input.created.has(r)) {
-      findings.push({ code: 'ROLE_MISSING', severity: 'blocker', address: o.address, message: `${o.address} names role "${r}", which the target does not have`, hint: `Map it to a target role (roles.map), or have pgshift create it (roles.create: [${r}]).` });
+      findings.push({
+        code: 'ROLE_MISSING',
+        severity: 'blocker',
+        address: o.address,
+        message: `${o.address} names role "${r}", which the target does not have`,
+        hint: `Map it to a target role (roles.map), or have pgshift create it (roles.create: [${r}]).`,
+      });
     }
   }
   const roles = p.roles.map((r) => input.roleMap.get(r) ?? r);

@@ -40,7 +40,8 @@ interface Ident {
 
 const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
 const IDENT_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
-const REG_CAST = /^\s*::\s*(?:pg_catalog\.)?"?(?:regclass|regproc|regprocedure|regtype|regoper|regoperator|regconfig|regdictionary|regnamespace|regcollation)\b"?/i;
+const REG_CAST =
+  /^\s*::\s*(?:pg_catalog\.)?"?(?:regclass|regproc|regprocedure|regtype|regoper|regoperator|regconfig|regdictionary|regnamespace|regcollation)\b"?/i;
 const OPERATOR_NAME = /^[+\-*/<>=~!@#%^&|`?]+/;
 const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
@@ -203,7 +204,8 @@ function rewriteText(text: string, rule: SchemaRule, rewrites: Rewrite[]): strin
     }
     if (/[0-9]/.test(c)) {
       // numbers (1.5, 1e-3, 0x1F): a dot in them is no qualifier
-      while (/[0-9A-Za-z_.]/.test(s.at()) || ((s.at() === '+' || s.at() === '-') && /[eE]/.test(text[s.pos - 1] ?? ''))) s.pos++;
+      while (/[0-9A-Za-z_.]/.test(s.at()) || ((s.at() === '+' || s.at() === '-') && /[eE]/.test(text[s.pos - 1] ?? '')))
+        s.pos++;
       schemaNext = false;
       continue;
     }

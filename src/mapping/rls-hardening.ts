@@ -49,7 +49,12 @@ export function protectExposedTables(
     const tableSpec = specOf(table, 'table');
     if (tableSpec) {
       const spec = { ...tableSpec, enableRls: true };
-      objects[tableAt] = { ...table, spec, createSql: render({ kind: 'table', spec, schema: table.schema, name: table.name, table: table.table }).createSql };
+      objects[tableAt] = {
+        ...table,
+        spec,
+        createSql: render({ kind: 'table', spec, schema: table.schema, name: table.name, table: table.table })
+          .createSql,
+      };
     }
     if (rlsAt !== undefined) {
       // the source's own RLS: before the copy too, unless it FORCEs RLS on the owner (a COPY by an owner without
@@ -60,8 +65,21 @@ export function protectExposedTables(
     }
     const parts = { schema: t.schema, name: t.name, table: { schema: t.schema, name: t.name } };
     const spec = { enable: true, force: false };
-    objects.push({ kind: 'rls', address: rlsAddress, ...parts, phase: 'pre-data', spec, ...render({ kind: 'rls', spec, ...parts }), dependsOn: [t.address], owner: null, acl: null });
-    notes.set(rlsAddress, `RLS before any row is copied: "${t.schema}" is exposed by the Data API (security.rls: enable)`);
+    objects.push({
+      kind: 'rls',
+      address: rlsAddress,
+      ...parts,
+      phase: 'pre-data',
+      spec,
+      ...render({ kind: 'rls', spec, ...parts }),
+      dependsOn: [t.address],
+      owner: null,
+      acl: null,
+    });
+    notes.set(
+      rlsAddress,
+      `RLS before any row is copied: "${t.schema}" is exposed by the Data API (security.rls: enable)`,
+    );
   }
   if (unprotected.length > 0) {
     findings.push({
@@ -81,18 +99,34 @@ export function protectExposedTables(
  * enable, the statement that creates one revokes the API roles' privileges on it; grants from roles.map come after
  * (to grant it to anon again is an explicit choice).
  */
-export function protectExposedViews(config: Config, objects: CatalogObject[], targetRoles: readonly string[], scope: Scope, notes: Map<string, string>): void {
+export function protectExposedViews(
+  config: Config,
+  objects: CatalogObject[],
+  targetRoles: readonly string[],
+  scope: Scope,
+  notes: Map<string, string>,
+): void {
   const exposed = new Set(config.security.exposedSchemas);
   if (exposed.size === 0 || config.security.rls !== 'enable') return;
   const roles = API_ROLES.filter((r) => targetRoles.includes(r));
   if (roles.length === 0) return;
   for (let i = 0; i < objects.length; i++) {
     const o = objects[i] as CatalogObject;
-    if ((o.kind !== 'view' && o.kind !== 'materialized_view') || o.schema === null || !exposed.has(o.schema) || !scope.objectInScope(o)) continue;
+    if (
+      (o.kind !== 'view' && o.kind !== 'materialized_view') ||
+      o.schema === null ||
+      !exposed.has(o.schema) ||
+      !scope.objectInScope(o)
+    )
+      continue;
     const view = specOf(o, o.kind);
     if (!view) continue;
     const spec = { ...view, revokeFrom: roles };
-    objects[i] = { ...o, spec, createSql: render({ kind: o.kind, spec, schema: o.schema, name: o.name, table: o.table }).createSql };
+    objects[i] = {
+      ...o,
+      spec,
+      createSql: render({ kind: o.kind, spec, schema: o.schema, name: o.name, table: o.table }).createSql,
+    };
     const note = `revokes ${roles.join(', ')}: a ${o.kind === 'view' ? 'view runs as its owner, which bypasses RLS' : 'materialized view has no RLS'}`;
     const before = notes.get(o.address);
     notes.set(o.address, before ? `${before}; ${note}` : note);
@@ -104,7 +138,11 @@ export function protectExposedViews(config: Config, objects: CatalogObject[], ta
  * lets PUBLIC, anon or authenticated read rows will expose them through the Data API (the check after apply fails
  * with DATA_EXPOSED); roles granted on tables whose RLS pgshift adds see no row until a policy lets them.
  */
-export function apiFindings(config: Config, objects: readonly CatalogObject[], sourceRls: ReadonlySet<string>): Finding[] {
+export function apiFindings(
+  config: Config,
+  objects: readonly CatalogObject[],
+  sourceRls: ReadonlySet<string>,
+): Finding[] {
   const exposed = new Set(config.security.exposedSchemas);
   if (exposed.size === 0 || config.security.rls === 'off') return [];
   const out: Finding[] = [];
@@ -133,7 +171,12 @@ export function apiFindings(config: Config, objects: readonly CatalogObject[], s
     const t = `${g.table.schema}.${g.table.name}`;
     if (sourceRls.has(`rls ${t}`) || !objects.some((o) => o.address === `rls ${t}`)) continue;
     const role = grant.grantee;
-    if (role === 'anon' || role === 'authenticated' || (policiesOn.get(t) ?? []).some((r) => r === role || r === 'PUBLIC')) continue;
+    if (
+      role === 'anon' ||
+      role === 'authenticated' ||
+      (policiesOn.get(t) ?? []).some((r) => r === role || r === 'PUBLIC')
+    )
+      continue;
     hidden.set(role, [...(hidden.get(role) ?? []), t]);
   }
   for (const [role, tables] of [...hidden].sort()) {

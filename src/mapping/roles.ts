@@ -65,7 +65,15 @@ function alterTarget(o: CatalogObject, linkedSequences: ReadonlySet<string>): Pr
 }
 
 /** An object pgshift plans from the config (role, grant, owner): its SQL rendered from its fields by its kind. */
-function planned(o: KindSpec & { address: string; schema: string | null; name: string; table: CatalogObject['table']; dependsOn: string[] }): CatalogObject {
+function planned(
+  o: KindSpec & {
+    address: string;
+    schema: string | null;
+    name: string;
+    table: CatalogObject['table'];
+    dependsOn: string[];
+  },
+): CatalogObject {
   return { ...o, phase: KINDS[o.kind].phase, ...render(o), owner: null, acl: null };
 }
 
@@ -102,7 +110,10 @@ export function planRoles(
     // with roles.owners: mapped, the connecting role gives objects to it: it must be able to SET ROLE to it
     const spec = { grantToCurrentUser: config.roles.owners === 'mapped' };
     objects.push(planned({ kind: 'role', spec, address, schema: null, name: role, table: null, dependsOn: [] }));
-    notes.set(address, `created NOLOGIN without a password; to let it log in, run ALTER ROLE ${quoteIdent(role)} WITH LOGIN PASSWORD '...' on the target yourself (pgshift never handles passwords)`);
+    notes.set(
+      address,
+      `created NOLOGIN without a password; to let it log in, run ALTER ROLE ${quoteIdent(role)} WITH LOGIN PASSWORD '...' on the target yourself (pgshift never handles passwords)`,
+    );
   }
   if (created.length > 0) {
     findings.push({
@@ -135,7 +146,9 @@ export function planRoles(
       for (const p of item.privileges) set.add(p);
     }
     for (const [role, privs] of [...byRole].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const have = new Set((targetAcl.get(o.address) ?? []).filter((x) => x.grantee === role).flatMap((x) => x.privileges));
+      const have = new Set(
+        (targetAcl.get(o.address) ?? []).filter((x) => x.grantee === role).flatMap((x) => x.privileges),
+      );
       const list = [...privs].sort();
       if (list.every((p) => have.has(p))) continue;
       objects.push(
@@ -150,11 +163,18 @@ export function planRoles(
         }),
       );
       if (!targetRoles.has(role) && !created.includes(`role ${role}`)) {
-        findings.push({ code: 'ROLE_MISSING', severity: 'blocker', address: o.address, message: `roles.map sends grants to "${role}", which the target does not have`, hint: `Create it first, or add it to roles.create.` });
+        findings.push({
+          code: 'ROLE_MISSING',
+          severity: 'blocker',
+          address: o.address,
+          message: `roles.map sends grants to "${role}", which the target does not have`,
+          hint: `Create it first, or add it to roles.create.`,
+        });
       }
     }
   }
-  if (config.roles.owners === 'mapped') objects.push(...planOwners(config, mapped, inScope, target, created, createdByPgshift, findings));
+  if (config.roles.owners === 'mapped')
+    objects.push(...planOwners(config, mapped, inScope, target, created, createdByPgshift, findings));
 
   for (const [role, n] of [...dropped].sort()) {
     findings.push({
@@ -216,11 +236,17 @@ function planOwners(
       refused.set(role, `"${role}" is a role Supabase reserves`);
       continue;
     }
-    if (!members.has(role) && !created.includes(`role ${role}`)) refused.set(role, `the connecting role cannot SET ROLE to "${role}"`);
+    if (!members.has(role) && !created.includes(`role ${role}`))
+      refused.set(role, `the connecting role cannot SET ROLE to "${role}"`);
     // an owner needs CREATE on the schema of what it owns
     const schema = o.kind === 'schema' ? null : o.schema;
     const schemaGrant = schema === null ? null : `grant schema ${schema} to ${role} (create, for owning)`;
-    if (schema !== null && schemaGrant !== null && !out.some((x) => x.address === schemaGrant) && !mayCreateIn(target, schema, role)) {
+    if (
+      schema !== null &&
+      schemaGrant !== null &&
+      !out.some((x) => x.address === schemaGrant) &&
+      !mayCreateIn(target, schema, role)
+    ) {
       out.push(
         planned({
           kind: 'grant',
@@ -241,7 +267,11 @@ function planOwners(
         schema: o.schema,
         name: o.name,
         table: o.kind === 'table' ? { schema: o.schema ?? '', name: o.name } : o.table,
-        dependsOn: [o.address, ...(created.includes(`role ${role}`) ? [`role ${role}`] : []), ...(schemaGrant !== null && out.some((x) => x.address === schemaGrant) ? [schemaGrant] : [])],
+        dependsOn: [
+          o.address,
+          ...(created.includes(`role ${role}`) ? [`role ${role}`] : []),
+          ...(schemaGrant !== null && out.some((x) => x.address === schemaGrant) ? [schemaGrant] : []),
+        ],
       }),
     );
   }

@@ -29,11 +29,16 @@ function withoutLeadingUnderscores(s: string): string {
 }
 
 /** A source schema named like one Supabase manages: a blocker unless schemas.map renames it (extensions excepted). */
-export function managedSchemaFindings(source: Catalog, schemaMap: ReadonlyMap<string, string>, scope: Scope): Finding[] {
+export function managedSchemaFindings(
+  source: Catalog,
+  schemaMap: ReadonlyMap<string, string>,
+  scope: Scope,
+): Finding[] {
   const holders = new Map<string, number>();
   for (const o of source.objects) {
     const s = o.kind === 'schema' || o.kind === 'extension' ? null : (o.table?.schema ?? o.schema);
-    if (s && isManagedSchema(s) && !schemaMap.has(s) && scope.objectInScope(o)) holders.set(s, (holders.get(s) ?? 0) + 1);
+    if (s && isManagedSchema(s) && !schemaMap.has(s) && scope.objectInScope(o))
+      holders.set(s, (holders.get(s) ?? 0) + 1);
   }
   return [...holders].sort().map(([s, n]) => {
     const example = s === 'auth' ? 'app_auth' : `app_${withoutLeadingUnderscores(s)}`;

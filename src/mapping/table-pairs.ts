@@ -24,7 +24,11 @@ export function schemaNaming(config: Config): { onTarget(schema: string): string
  * Pairs source tables with their target form: `landed` (the source catalog as it must read on the target, from the
  * mapping) when given, else the source table under its target schema name.
  */
-export function pairTables(config: Config, sourceTables: readonly TableInfo[], landed?: readonly TableInfo[]): TablePair[] {
+export function pairTables(
+  config: Config,
+  sourceTables: readonly TableInfo[],
+  landed?: readonly TableInfo[],
+): TablePair[] {
   const { onTarget } = schemaNaming(config);
   const byName = new Map((landed ?? []).map((t) => [`${t.schema}.${t.name}`, t]));
   return sourceTables.map((t) => {

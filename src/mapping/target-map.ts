@@ -8,7 +8,12 @@ import { mapPolicyRoles } from './policy-roles.js';
 import type { Rewrite } from './rewrite.js';
 import { apiFindings, protectExposedTables, protectExposedViews } from './rls-hardening.js';
 import { planRoles } from './roles.js';
-import { eventTriggerFindings, managedSchemaFindings, skipsManagedSchema, superuserLanguageFinding } from './supabase-rules.js';
+import {
+  eventTriggerFindings,
+  managedSchemaFindings,
+  skipsManagedSchema,
+  superuserLanguageFinding,
+} from './supabase-rules.js';
 
 export interface TableRef {
   readonly schema: string;
@@ -61,7 +66,12 @@ export function withTargetOverrides(config: Config): Config {
  * ./policy-roles.ts) and RLS hardening (./rls-hardening.ts). Every step edits typed fields; SQL is rendered from
  * them by the object kinds (src/catalog/kinds/).
  */
-export function mapForTarget(config: Config, source: Catalog, target: Catalog, createdByPgshift: ReadonlySet<string> = new Set()): TargetMapping {
+export function mapForTarget(
+  config: Config,
+  source: Catalog,
+  target: Catalog,
+  createdByPgshift: ReadonlySet<string> = new Set(),
+): TargetMapping {
   const findings: Finding[] = [];
   const notes = new Map<string, string>();
   const supabase = config.target.provider === 'supabase';
@@ -80,11 +90,18 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog, c
   // managed schemas: a blocker unless mapped (or the schema only holds extensions, which Supabase already has)
   if (supabase) findings.push(...managedSchemaFindings(source, names.schemaMap, rawScope));
 
-  const policyRoles = { roleMap: new Map(Object.entries(config.roles.map)), targetRoles: new Set(target.roles ?? []), created: new Set(config.roles.create), supabase };
+  const policyRoles = {
+    roleMap: new Map(Object.entries(config.roles.map)),
+    targetRoles: new Set(target.roles ?? []),
+    created: new Set(config.roles.create),
+    supabase,
+  };
   const objects: CatalogObject[] = [];
   for (const o of source.objects) {
     if (o.kind === 'extension') {
-      objects.push(mapExtension(config, o, placement, source, { source: names.sourceSchemas, target: targetSchemas }, findings));
+      objects.push(
+        mapExtension(config, o, placement, source, { source: names.sourceSchemas, target: targetSchemas }, findings),
+      );
       continue;
     }
     if (supabase && skipsManagedSchema(o, names.schemaMap)) continue;
@@ -116,7 +133,8 @@ export function mapForTarget(config: Config, source: Catalog, target: Catalog, c
   const createdRoles = roles.objects.filter((o) => o.kind === 'role').map((o) => o.address);
   for (let i = 0; i < objects.length; i++) {
     const o = objects[i] as CatalogObject;
-    if (o.kind === 'policy' && createdRoles.length > 0) objects[i] = { ...o, dependsOn: [...o.dependsOn, ...createdRoles] };
+    if (o.kind === 'policy' && createdRoles.length > 0)
+      objects[i] = { ...o, dependsOn: [...o.dependsOn, ...createdRoles] };
   }
   objects.push(...roles.objects);
 

@@ -9,7 +9,12 @@ export function configHash(config: Config): string {
     ...rest,
     source: { ...config.source, url: redactUrl(config.source.url) },
     target: { ...config.target, url: redactUrl(config.target.url) },
-    cutover: { ...config.cutover, switch: config.cutover.switch ? { ...config.cutover.switch, value: redactUrl(config.cutover.switch.value) } : undefined },
+    cutover: {
+      ...config.cutover,
+      switch: config.cutover.switch
+        ? { ...config.cutover.switch, value: redactUrl(config.cutover.switch.value) }
+        : undefined,
+    },
   };
   return sha256(canonicalJson(safe)).slice(0, 16);
 }

@@ -15,7 +15,6 @@ function formatBytes(n: number): string {
   return `${Math.max(1, Math.round(n / 1024))} kB`;
 }
 
-
 export interface CopyPlan {
   readonly actions: CopyTableAction[];
   readonly findings: Finding[];
@@ -69,7 +68,13 @@ export function copyActions(
       ? keyNames.map((k) => {
           const col = t.columns.find((c) => c.name === k);
           if (!col && override?.key) {
-            findings.push({ code: 'KEY_COLUMN_MISSING', severity: 'blocker', address, message: `tables.overrides: key column "${k}" is not a column of ${t.schema}.${t.name}`, hint: 'Name existing columns that identify a row.' });
+            findings.push({
+              code: 'KEY_COLUMN_MISSING',
+              severity: 'blocker',
+              address,
+              message: `tables.overrides: key column "${k}" is not a column of ${t.schema}.${t.name}`,
+              hint: 'Name existing columns that identify a row.',
+            });
           }
           return { name: k, type: col?.type ?? 'text' };
         })
@@ -77,13 +82,21 @@ export function copyActions(
     if (override?.key) {
       const nullable = override.key.filter((k) => t.columns.find((c) => c.name === k)?.notNull === false);
       if (nullable.length > 0) {
-        findings.push({ code: 'KEY_COLUMN_NULLABLE', severity: 'blocker', address, message: `tables.overrides: key column(s) ${nullable.map((n) => `"${n}"`).join(', ')} of ${t.schema}.${t.name} may be NULL; rows with a NULL key would be skipped`, hint: 'Name NOT NULL columns as the key, or add NOT NULL on the source.' });
+        findings.push({
+          code: 'KEY_COLUMN_NULLABLE',
+          severity: 'blocker',
+          address,
+          message: `tables.overrides: key column(s) ${nullable.map((n) => `"${n}"`).join(', ')} of ${t.schema}.${t.name} may be NULL; rows with a NULL key would be skipped`,
+          hint: 'Name NOT NULL columns as the key, or add NOT NULL on the source.',
+        });
       }
     }
     const columns = t.columns.filter((c) => c.generated === null).map((c) => c.name);
     const existing = targetTables.get(`${t.schema}.${t.name}`);
     if (existing && !recreated) {
-      const mismatched = t.columns.filter((c) => c.generated === null).filter((c) => existing.columns.find((x) => x.name === c.name)?.type !== c.type);
+      const mismatched = t.columns
+        .filter((c) => c.generated === null)
+        .filter((c) => existing.columns.find((x) => x.name === c.name)?.type !== c.type);
       if (mismatched.length > 0) {
         findings.push({
           code: 'COPY_TYPE_MISMATCH',
@@ -106,7 +119,10 @@ export function copyActions(
       const showKey = last !== null && keyIsDisplayable(key);
       const left = Math.max(0, rows - cp.rowsCopied);
       const rate = cp.seconds >= 1 ? cp.rowsCopied / cp.seconds : 0;
-      const eta = rate > 0 && left > 0 ? `, ETA ~${Math.max(1, Math.round(left / rate))}s at ${Math.round(rate).toLocaleString('en-US')} rows/s` : '';
+      const eta =
+        rate > 0 && left > 0
+          ? `, ETA ~${Math.max(1, Math.round(left / rate))}s at ${Math.round(rate).toLocaleString('en-US')} rows/s`
+          : '';
       reason = `resume ${showKey ? `after ${key?.[0]?.name} ${String(last?.[0])}` : `after ${cp.rowsCopied.toLocaleString('en-US')} rows`}, ~${left.toLocaleString('en-US')} rows left${eta}`;
     }
     actions.push({
@@ -129,7 +145,12 @@ export function copyActions(
   }
   // which copies must be finished before an object of a table (or of its partitions) is built
   const children = new Map<string, TableInfo[]>();
-  for (const t of source.tables) if (t.parent) children.set(`table ${t.parent.schema}.${t.parent.name}`, [...(children.get(`table ${t.parent.schema}.${t.parent.name}`) ?? []), t]);
+  for (const t of source.tables)
+    if (t.parent)
+      children.set(`table ${t.parent.schema}.${t.parent.name}`, [
+        ...(children.get(`table ${t.parent.schema}.${t.parent.name}`) ?? []),
+        t,
+      ]);
   const planned = new Set(actions.map((a) => a.id));
   const copiesOf = new Map<string, string[]>();
   const collect = (tableAddr: string, out: string[]): void => {
@@ -146,7 +167,11 @@ export function copyActions(
 }
 
 /** The copies an after-data object waits for: those of its own table and of the tables it depends on. */
-export function copiesNeededBy(o: CatalogObject, sourceByAddress: ReadonlyMap<string, CatalogObject>, plan: CopyPlan): string[] {
+export function copiesNeededBy(
+  o: CatalogObject,
+  sourceByAddress: ReadonlyMap<string, CatalogObject>,
+  plan: CopyPlan,
+): string[] {
   if (plan.actions.length === 0 || o.phase !== 'post-data') return [];
   if (o.kind === 'materialized_view') return plan.actions.map((a) => a.id); // it reads whatever its query reads
   const tables = new Set<string>();

@@ -82,7 +82,9 @@ export function computePlan(input: PlanInput): Plan {
   const findings: Finding[] = [...mapping.findings];
   const planned = new Set<string>();
   let unchanged = 0;
-  const creating = new Set(inScope.filter((o) => o.kind === 'table' && !targetByAddress.has(o.address)).map((o) => o.address));
+  const creating = new Set(
+    inScope.filter((o) => o.kind === 'table' && !targetByAddress.has(o.address)).map((o) => o.address),
+  );
   const copy = config.copy.data
     ? copyActions(config, source, target, scope, input.state.checkpoints, creating)
     : { actions: [], findings: [], unchanged: 0, copiesOf: new Map<string, string[]>() };
@@ -130,8 +132,13 @@ export function computePlan(input: PlanInput): Plan {
         continue;
       }
       actions.push({
-        ...base, kind: 'set_sequence_value', change: 'update', reason: reasonFor(o), sql: o.createSql,
-        ...(o.schema ? { sequence: { schema: o.schema, name: o.name } } : {}), ...(value ? { value } : {}),
+        ...base,
+        kind: 'set_sequence_value',
+        change: 'update',
+        reason: reasonFor(o),
+        sql: o.createSql,
+        ...(o.schema ? { sequence: { schema: o.schema, name: o.name } } : {}),
+        ...(value ? { value } : {}),
       });
       planned.add(o.address);
       continue;
@@ -147,7 +154,15 @@ export function computePlan(input: PlanInput): Plan {
       continue;
     }
     const note = mapping.notes.get(o.address);
-    actions.push({ ...base, kind: 'create_object', change: 'create', reason: note ? `${reasonFor(o)}; ${note}` : reasonFor(o), objectKind: o.kind, sql: o.createSql, definitionHash: sha256(o.definition).slice(0, 16) });
+    actions.push({
+      ...base,
+      kind: 'create_object',
+      change: 'create',
+      reason: note ? `${reasonFor(o)}; ${note}` : reasonFor(o),
+      objectKind: o.kind,
+      sql: o.createSql,
+      definitionHash: sha256(o.definition).slice(0, 16),
+    });
     planned.add(o.address);
   }
 
@@ -162,7 +177,9 @@ export function computePlan(input: PlanInput): Plan {
     const dependsOn = [...a.dependsOn, ...rlsFirst].filter((d) => planned.has(d));
     // key values are cast on the source: its own spelling of the key types (an extension type may live elsewhere there)
     const raw = rawTables.get(`${(from ?? a.table).schema}.${(from ?? a.table).name}`);
-    const key = a.key ? a.key.map((k) => ({ ...k, type: raw?.columns.find((c) => c.name === k.name)?.type ?? k.type })) : null;
+    const key = a.key
+      ? a.key.map((k) => ({ ...k, type: raw?.columns.find((c) => c.name === k.name)?.type ?? k.type }))
+      : null;
     return { ...a, dependsOn, key, ...(from ? { sourceTable: from } : {}) };
   });
   actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...copies);

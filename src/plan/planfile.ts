@@ -57,9 +57,13 @@ export function loadPlan(file: string): SavedPlan {
   const { hash, ...plan } = p;
   const actual = planHash(plan as Plan);
   if (hash !== actual) {
-    throw new PgshiftError('PLAN_STALE', `${file} was edited after it was saved (hash ${hash ?? 'missing'} != ${actual})`, {
-      hint: 'Make a new plan with `pgshift plan --out` and have it reviewed again.',
-    });
+    throw new PgshiftError(
+      'PLAN_STALE',
+      `${file} was edited after it was saved (hash ${hash ?? 'missing'} != ${actual})`,
+      {
+        hint: 'Make a new plan with `pgshift plan --out` and have it reviewed again.',
+      },
+    );
   }
   return { plan: plan as Plan, hash: actual };
 }
@@ -79,8 +83,12 @@ export function assertFresh(saved: Plan, now: Freshness, file: string): void {
   if (saved.targetFingerprint !== now.targetFingerprint) moved.push("the target's schema");
   if (saved.stateSerial !== now.stateSerial) moved.push("pgshift's state on the target");
   if (moved.length > 0) {
-    throw new PgshiftError('PLAN_STALE', `the saved plan ${file} is stale: ${moved.join(', ')} changed since it was made`, {
-      hint: 'Run `pgshift plan --out` again, review it, and apply the new plan.',
-    });
+    throw new PgshiftError(
+      'PLAN_STALE',
+      `the saved plan ${file} is stale: ${moved.join(', ')} changed since it was made`,
+      {
+        hint: 'Run `pgshift plan --out` again, review it, and apply the new plan.',
+      },
+    );
   }
 }

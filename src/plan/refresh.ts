@@ -24,7 +24,10 @@ export interface Refreshed {
 export async function refresh(sourceClient: pg.ClientBase, targetClient: pg.ClientBase): Promise<Refreshed> {
   const [source, target] = await Promise.all([introspect(sourceClient), introspect(targetClient)]);
   const state = await readState(targetClient);
-  const [sourceFacts, targetFacts] = await Promise.all([gatherServerFacts(sourceClient), gatherServerFacts(targetClient)]);
+  const [sourceFacts, targetFacts] = await Promise.all([
+    gatherServerFacts(sourceClient),
+    gatherServerFacts(targetClient),
+  ]);
   return { source, target, state, servers: { source: sourceFacts, target: targetFacts } };
 }
 

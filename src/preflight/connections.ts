@@ -12,7 +12,12 @@ const HINT = 'Lower copy.parallel, or free connections on the target (the applic
  * server and the role could ever give (max_connections less reserved slots, the role's CONNECTION LIMIT), because
  * a plan must not change with the application's traffic. apply itself caps its workers to what is free.
  */
-export function connectionItems(c: ConnectionFacts, role: string, parallel: number, mode: PreflightMode): PreflightItem[] {
+export function connectionItems(
+  c: ConnectionFacts,
+  role: string,
+  parallel: number,
+  mode: PreflightMode,
+): PreflightItem[] {
   const needed = connectionsNeeded(parallel);
   const minimum = connectionsNeeded(1);
   const base = { code: 'CONNECTION_HEADROOM', check: 'connections' as const, side: 'target' as const };
@@ -35,12 +40,32 @@ export function connectionItems(c: ConnectionFacts, role: string, parallel: numb
   }
   const serverCap = c.maxConnections - c.reserved;
   const cap = c.roleLimit === null ? serverCap : Math.min(serverCap, c.roleLimit);
-  const limit = c.roleLimit !== null && c.roleLimit < serverCap ? `role ${role}'s CONNECTION LIMIT ${c.roleLimit}` : `max_connections ${c.maxConnections} less ${c.reserved} reserved`;
+  const limit =
+    c.roleLimit !== null && c.roleLimit < serverCap
+      ? `role ${role}'s CONNECTION LIMIT ${c.roleLimit}`
+      : `max_connections ${c.maxConnections} less ${c.reserved} reserved`;
   if (cap < minimum) {
-    return [{ ...base, code: 'CONNECTIONS_INSUFFICIENT', level: 'blocker', message: `${limit} allows ${cap} connections; apply needs at least ${minimum}`, hint: `Raise the limit (ALTER ROLE ${role} CONNECTION LIMIT ...) or connect as another role.` }];
+    return [
+      {
+        ...base,
+        code: 'CONNECTIONS_INSUFFICIENT',
+        level: 'blocker',
+        message: `${limit} allows ${cap} connections; apply needs at least ${minimum}`,
+        hint: `Raise the limit (ALTER ROLE ${role} CONNECTION LIMIT ...) or connect as another role.`,
+      },
+    ];
   }
   if (cap < needed) {
-    return [{ ...base, level: 'warning', message: `copy.parallel=${parallel} needs ${needed} target connections but ${limit} allows ${cap}: apply will run fewer copy workers`, hint: HINT }];
+    return [
+      {
+        ...base,
+        level: 'warning',
+        message: `copy.parallel=${parallel} needs ${needed} target connections but ${limit} allows ${cap}: apply will run fewer copy workers`,
+        hint: HINT,
+      },
+    ];
   }
-  return [{ ...base, level: 'ok', message: `copy.parallel=${parallel} needs ${needed} of ${cap} connections (${limit})` }];
+  return [
+    { ...base, level: 'ok', message: `copy.parallel=${parallel} needs ${needed} of ${cap} connections (${limit})` },
+  ];
 }

@@ -17,11 +17,31 @@ export const DEPRECATED_EXTENSIONS: readonly DeprecatedExtension[] = [
   { name: 'old_snapshot', reason: 'removed from PostgreSQL 17' },
   { name: 'xml2', reason: 'deprecated by PostgreSQL (use the built-in XML functions and XMLTABLE)' },
   { name: 'intagg', reason: 'obsolete: PostgreSQL documents array_agg() and unnest() as its replacement' },
-  { name: 'plv8', reason: 'deprecated on Supabase (not available on its Postgres 17 projects)', providers: ['supabase'] },
-  { name: 'plls', reason: 'deprecated on Supabase (not available on its Postgres 17 projects)', providers: ['supabase'] },
-  { name: 'plcoffee', reason: 'deprecated on Supabase (not available on its Postgres 17 projects)', providers: ['supabase'] },
-  { name: 'timescaledb', reason: 'deprecated on Supabase (not available on its Postgres 17 projects)', providers: ['supabase'] },
-  { name: 'pgjwt', reason: 'deprecated on Supabase (not available on its Postgres 17 projects)', providers: ['supabase'] },
+  {
+    name: 'plv8',
+    reason: 'deprecated on Supabase (not available on its Postgres 17 projects)',
+    providers: ['supabase'],
+  },
+  {
+    name: 'plls',
+    reason: 'deprecated on Supabase (not available on its Postgres 17 projects)',
+    providers: ['supabase'],
+  },
+  {
+    name: 'plcoffee',
+    reason: 'deprecated on Supabase (not available on its Postgres 17 projects)',
+    providers: ['supabase'],
+  },
+  {
+    name: 'timescaledb',
+    reason: 'deprecated on Supabase (not available on its Postgres 17 projects)',
+    providers: ['supabase'],
+  },
+  {
+    name: 'pgjwt',
+    reason: 'deprecated on Supabase (not available on its Postgres 17 projects)',
+    providers: ['supabase'],
+  },
 ];
 
 const addr = (name: string): string => `extension ${name}`;
@@ -33,7 +53,16 @@ const addr = (name: string): string => `extension ${name}`;
  */
 export function extensionItems(source: ServerFacts, target: ServerFacts, targetProvider: Provider): PreflightItem[] {
   const used = source.installedExtensions;
-  if (used.length === 0) return [{ code: 'EXTENSIONS_NONE', check: 'extensions', side: 'source', level: 'ok', message: 'the source uses no extensions' }];
+  if (used.length === 0)
+    return [
+      {
+        code: 'EXTENSIONS_NONE',
+        check: 'extensions',
+        side: 'source',
+        level: 'ok',
+        message: 'the source uses no extensions',
+      },
+    ];
   const available = new Map(target.availableExtensions.map((a) => [a.name, a]));
   const items: PreflightItem[] = [];
   const base = { check: 'extensions' as const, side: 'target' as const };
@@ -50,8 +79,19 @@ export function extensionItems(source: ServerFacts, target: ServerFacts, targetP
         hint: `Install ${e.name} on the target server (or pick a target that offers it), or remove it and the objects that need it from the source.`,
       });
     } else if (a.installedVersion !== null) {
-      items.push({ ...base, address, code: 'EXTENSION_INSTALLED', level: 'ok', message: `extension ${e.name} is installed on the target (${a.installedVersion}; source ${e.version})` });
-    } else if (a.superuser && !a.trusted && !target.superuser && !(target.privilegedExtensions ?? []).includes(e.name)) {
+      items.push({
+        ...base,
+        address,
+        code: 'EXTENSION_INSTALLED',
+        level: 'ok',
+        message: `extension ${e.name} is installed on the target (${a.installedVersion}; source ${e.version})`,
+      });
+    } else if (
+      a.superuser &&
+      !a.trusted &&
+      !target.superuser &&
+      !(target.privilegedExtensions ?? []).includes(e.name)
+    ) {
       items.push({
         ...base,
         address,
@@ -61,9 +101,17 @@ export function extensionItems(source: ServerFacts, target: ServerFacts, targetP
         hint: `Have a superuser run CREATE EXTENSION ${e.name} on the target before apply${targetProvider === 'supabase' ? ' (on Supabase: enable it in Dashboard > Database > Extensions, if offered)' : ''}, or remove it from the source.`,
       });
     } else {
-      items.push({ ...base, address, code: 'EXTENSION_AVAILABLE', level: 'ok', message: `extension ${e.name} is available on the target (${a.defaultVersion ?? '?'}; source ${e.version})` });
+      items.push({
+        ...base,
+        address,
+        code: 'EXTENSION_AVAILABLE',
+        level: 'ok',
+        message: `extension ${e.name} is available on the target (${a.defaultVersion ?? '?'}; source ${e.version})`,
+      });
     }
-    const deprecated = DEPRECATED_EXTENSIONS.find((d) => d.name === e.name && (!d.providers || d.providers.includes(targetProvider)));
+    const deprecated = DEPRECATED_EXTENSIONS.find(
+      (d) => d.name === e.name && (!d.providers || d.providers.includes(targetProvider)),
+    );
     if (deprecated) {
       items.push({
         ...base,

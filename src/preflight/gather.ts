@@ -7,7 +7,15 @@ import type { ResolvedEndpoint } from '../db/endpoint.js';
 import type { AvailableExtension, EndpointFacts, InstalledExtension, ServerFacts } from './facts.js';
 
 export function endpointFacts(ep: ResolvedEndpoint): EndpointFacts {
-  return { side: ep.side, provider: ep.provider, host: ep.host, port: ep.port, sslMode: ep.sslMode, caFile: ep.caFile !== undefined, loopback: ep.loopback };
+  return {
+    side: ep.side,
+    provider: ep.provider,
+    host: ep.host,
+    port: ep.port,
+    sslMode: ep.sslMode,
+    caFile: ep.caFile !== undefined,
+    loopback: ep.loopback,
+  };
 }
 
 /** A duration in milliseconds as PostgreSQL prints it (0, 500ms, 30s, 2min, 1h). */
@@ -57,7 +65,13 @@ export async function gatherServerFacts(client: pg.ClientBase): Promise<ServerFa
   );
   // `trusted` exists from PostgreSQL 13 on; before that only superusers create untrusted-by-default extensions
   const trusted = row.num >= 130000 ? 'v.trusted' : 'false';
-  const available = await client.query<{ name: string; default_version: string | null; installed_version: string | null; superuser: boolean; trusted: boolean }>(
+  const available = await client.query<{
+    name: string;
+    default_version: string | null;
+    installed_version: string | null;
+    superuser: boolean;
+    trusted: boolean;
+  }>(
     `SELECT a.name, a.default_version, a.installed_version,
             coalesce(v.superuser, true) AS superuser, coalesce(${trusted}, false) AS trusted
        FROM pg_catalog.pg_available_extensions a
@@ -65,7 +79,10 @@ export async function gatherServerFacts(client: pg.ClientBase): Promise<ServerFa
       ORDER BY 1`,
   );
   const privileged = row.privileged?.trim()
-    ? row.privileged.split(',').map((s) => s.trim()).filter(Boolean)
+    ? row.privileged
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
     : null;
   return {
     versionNum: row.num,
@@ -73,9 +90,13 @@ export async function gatherServerFacts(client: pg.ClientBase): Promise<ServerFa
     superuser: row.superuser,
     tlsInUse: row.ssl,
     installedExtensions: installed.rows,
-    availableExtensions: available.rows.map(
-      (a): AvailableExtension => ({ name: a.name, defaultVersion: a.default_version, installedVersion: a.installed_version, superuser: a.superuser, trusted: a.trusted }),
-    ),
+    availableExtensions: available.rows.map((a): AvailableExtension => ({
+      name: a.name,
+      defaultVersion: a.default_version,
+      installedVersion: a.installed_version,
+      superuser: a.superuser,
+      trusted: a.trusted,
+    })),
     privilegedExtensions: privileged,
     connections: {
       maxConnections: row.max_connections,

@@ -5,7 +5,15 @@ export function poolerItems(f: SideFacts): PreflightItem[] {
   if (!f.pooling) return [];
   const side = f.endpoint.side;
   if (f.pooling.mode === 'session') {
-    return [{ code: 'POOLER_SESSION', check: 'pooler', side, level: 'ok', message: `sessions are pinned (a direct connection or a session pooler): ${f.pooling.evidence}` }];
+    return [
+      {
+        code: 'POOLER_SESSION',
+        check: 'pooler',
+        side,
+        level: 'ok',
+        message: `sessions are pinned (a direct connection or a session pooler): ${f.pooling.evidence}`,
+      },
+    ];
   }
   return [
     {

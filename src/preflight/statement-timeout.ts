@@ -22,7 +22,15 @@ export function statementTimeoutItems(f: SideFacts): PreflightItem[] {
       },
     ];
   }
-  if (serverDefault === '0') return [{ ...base, code: 'STATEMENT_TIMEOUT_NONE', level: 'ok', message: 'statement_timeout: no server default; pgshift sets 0 in its sessions' }];
+  if (serverDefault === '0')
+    return [
+      {
+        ...base,
+        code: 'STATEMENT_TIMEOUT_NONE',
+        level: 'ok',
+        message: 'statement_timeout: no server default; pgshift sets 0 in its sessions',
+      },
+    ];
   return [
     {
       ...base,

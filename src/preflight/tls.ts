@@ -13,19 +13,50 @@ export function tlsItems(ep: EndpointFacts): PreflightItem[] {
   const written = `${ep.side}.ssl.mode: ${ep.sslMode}`;
   switch (ep.sslMode) {
     case 'verify-full':
-      return [{ ...base, code: 'TLS_VERIFIED', level: 'ok', message: `TLS verify-full: chain and host name checked against ${ep.caFile ? 'ca_file' : 'the system CAs'}` }];
+      return [
+        {
+          ...base,
+          code: 'TLS_VERIFIED',
+          level: 'ok',
+          message: `TLS verify-full: chain and host name checked against ${ep.caFile ? 'ca_file' : 'the system CAs'}`,
+        },
+      ];
     case 'verify-ca':
       return ep.loopback
         ? [{ ...base, code: 'TLS_LOOPBACK', level: 'info', message: 'TLS verify-ca on a loopback connection' }]
-        : [{ ...base, code: 'TLS_HOSTNAME_UNCHECKED', level: 'warning', message: `TLS verify-ca (${written}, weaker than the default verify-full): the chain is checked but not the host name`, hint: `Write ${block} so that a certificate for another host is refused.` }];
+        : [
+            {
+              ...base,
+              code: 'TLS_HOSTNAME_UNCHECKED',
+              level: 'warning',
+              message: `TLS verify-ca (${written}, weaker than the default verify-full): the chain is checked but not the host name`,
+              hint: `Write ${block} so that a certificate for another host is refused.`,
+            },
+          ];
     case 'require':
       return ep.loopback
         ? [{ ...base, code: 'TLS_LOOPBACK', level: 'info', message: 'TLS require on a loopback connection' }]
-        : [{ ...base, code: 'TLS_UNVERIFIED', level: 'warning', message: `TLS require (${written}, weaker than the default verify-full): encrypted, but the server certificate is not checked (a man in the middle would go unnoticed)`, hint: fix }];
+        : [
+            {
+              ...base,
+              code: 'TLS_UNVERIFIED',
+              level: 'warning',
+              message: `TLS require (${written}, weaker than the default verify-full): encrypted, but the server certificate is not checked (a man in the middle would go unnoticed)`,
+              hint: fix,
+            },
+          ];
     case 'disable':
       return ep.loopback
         ? [{ ...base, code: 'TLS_LOOPBACK', level: 'info', message: 'no TLS (loopback connection)' }]
-        : [{ ...base, code: 'TLS_DISABLED', level: 'blocker', message: `no TLS to ${ep.host} (${written}): data would cross the network in clear text`, hint: `${fix} TLS can be off only for a server on this machine (127.0.0.1, ::1, localhost).` }];
+        : [
+            {
+              ...base,
+              code: 'TLS_DISABLED',
+              level: 'blocker',
+              message: `no TLS to ${ep.host} (${written}): data would cross the network in clear text`,
+              hint: `${fix} TLS can be off only for a server on this machine (127.0.0.1, ::1, localhost).`,
+            },
+          ];
     default: {
       const never: never = ep.sslMode;
       throw new Error(`unknown ssl mode ${String(never)}`);

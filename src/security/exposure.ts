@@ -12,7 +12,8 @@ import { Scope } from '../catalog/scope.js';
 export { API_ROLES } from '../mapping/api-roles.js';
 
 /** Column names that suggest personal or health data (in the spirit of Supabase's sensitive_columns_exposed lint). */
-const SENSITIVE = /(^|_)(e?mail|phone|mobile|ssn|social_security|password|passwd|secret|token|api_key|dob|birth|birthdate|date_of_birth|address|diagnos[a-z]*|medical|patient|insurance|credit_card|card_number|iban|tax_id|passport|license)(_|$)/i;
+const SENSITIVE =
+  /(^|_)(e?mail|phone|mobile|ssn|social_security|password|passwd|secret|token|api_key|dob|birth|birthdate|date_of_birth|address|diagnos[a-z]*|medical|patient|insurance|credit_card|card_number|iban|tax_id|passport|license)(_|$)/i;
 
 export type ExposureLint =
   | 'rls_disabled_in_public'
@@ -57,13 +58,25 @@ interface TableRow {
 }
 
 /** The migrated tables, views and materialized views (as named on the target) that sit in an exposed schema. */
-export function exposedTables(config: Config, source: Catalog, target: Catalog): Array<{ schema: string; name: string }> {
+export function exposedTables(
+  config: Config,
+  source: Catalog,
+  target: Catalog,
+): Array<{ schema: string; name: string }> {
   const exposed = new Set(config.security.exposedSchemas);
   const mapped = mapForTarget(config, source, target).catalog;
   const scope = new Scope(config, mapped);
-  const tables = mapped.tables.filter((t) => exposed.has(t.schema) && scope.tableInScope(t.schema, t.name)).map((t) => ({ schema: t.schema, name: t.name }));
+  const tables = mapped.tables
+    .filter((t) => exposed.has(t.schema) && scope.tableInScope(t.schema, t.name))
+    .map((t) => ({ schema: t.schema, name: t.name }));
   const views = mapped.objects
-    .filter((o) => (o.kind === 'view' || o.kind === 'materialized_view') && o.schema !== null && exposed.has(o.schema) && scope.objectInScope(o))
+    .filter(
+      (o) =>
+        (o.kind === 'view' || o.kind === 'materialized_view') &&
+        o.schema !== null &&
+        exposed.has(o.schema) &&
+        scope.objectInScope(o),
+    )
     .map((o) => ({ schema: o.schema ?? '', name: o.name }));
   return [...tables, ...views].sort((a, b) => (`${a.schema}.${a.name}` < `${b.schema}.${b.name}` ? -1 : 1));
 }
@@ -75,7 +88,11 @@ export function exposedTables(config: Config, source: Catalog, target: Catalog):
  * named like personal data are `sensitive_columns_exposed`. Only existence is read (no value leaves the server).
  * A role the session is not a member of is judged from the catalog (privilege, RLS and policies) instead.
  */
-export async function checkExposure(client: pg.ClientBase, tables: ReadonlyArray<{ schema: string; name: string }>, exposedSchemas: readonly string[]): Promise<ExposureReport> {
+export async function checkExposure(
+  client: pg.ClientBase,
+  tables: ReadonlyArray<{ schema: string; name: string }>,
+  exposedSchemas: readonly string[],
+): Promise<ExposureReport> {
   const roles = await client.query<{ rolname: string; member: boolean }>(
     `SELECT r.rolname::pg_catalog.text AS rolname, pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER') AS member
        FROM pg_catalog.pg_roles r WHERE r.rolname = ANY ($1::pg_catalog.text[]) ORDER BY 1`,
@@ -96,42 +113,87 @@ export async function checkExposure(client: pg.ClientBase, tables: ReadonlyArray
     if (!row) continue;
     const name = `${t.schema}.${t.name}`;
     const sensitive = row.sensitive.filter((c) => SENSITIVE.test(c));
-    const kind: TableExposure['kind'] = row.relkind === 'v' ? 'view' : row.relkind === 'm' ? 'materialized view' : 'table';
+    const kind: TableExposure['kind'] =
+      row.relkind === 'v' ? 'view' : row.relkind === 'm' ? 'materialized view' : 'table';
     const result: Record<string, TableExposure['roles'][string]> = {};
     for (const r of roles.rows) {
-      const seen = r.member ? await readAs(client, r.rolname, t) : await judgeFromCatalog(client, r.rolname, t, row.rls);
+      const seen = r.member
+        ? await readAs(client, r.rolname, t)
+        : await judgeFromCatalog(client, r.rolname, t, row.rls);
       result[r.rolname] = seen;
       if (seen === 'error') {
-        findings.push({ lint: 'exposure_unproven', table: name, role: r.rolname, message: `reading ${name} as ${r.rolname} failed, so pgshift cannot prove it reads nothing` });
+        findings.push({
+          lint: 'exposure_unproven',
+          table: name,
+          role: r.rolname,
+          message: `reading ${name} as ${r.rolname} failed, so pgshift cannot prove it reads nothing`,
+        });
         continue;
       }
       if (seen !== 'rows') continue;
       if (kind !== 'table') {
         findings.push(
           kind === 'view'
-            ? { lint: 'security_definer_view', table: name, role: r.rolname, message: `view ${name} runs as its owner and lets ${r.rolname} read rows through the Data API, whatever RLS says` }
-            : { lint: 'materialized_view_in_api', table: name, role: r.rolname, message: `materialized view ${name} (no RLS possible) lets ${r.rolname} read its rows through the Data API` },
+            ? {
+                lint: 'security_definer_view',
+                table: name,
+                role: r.rolname,
+                message: `view ${name} runs as its owner and lets ${r.rolname} read rows through the Data API, whatever RLS says`,
+              }
+            : {
+                lint: 'materialized_view_in_api',
+                table: name,
+                role: r.rolname,
+                message: `materialized view ${name} (no RLS possible) lets ${r.rolname} read its rows through the Data API`,
+              },
         );
       } else if (!row.rls) {
-        findings.push({ lint: 'rls_disabled_in_public', table: name, role: r.rolname, message: `${name} has row level security off and ${r.rolname} can read its rows through the Data API` });
+        findings.push({
+          lint: 'rls_disabled_in_public',
+          table: name,
+          role: r.rolname,
+          message: `${name} has row level security off and ${r.rolname} can read its rows through the Data API`,
+        });
         if (sensitive.length > 0) {
-          findings.push({ lint: 'sensitive_columns_exposed', table: name, role: r.rolname, message: `${name} exposes column(s) named like personal data to ${r.rolname}: ${sensitive.join(', ')}` });
+          findings.push({
+            lint: 'sensitive_columns_exposed',
+            table: name,
+            role: r.rolname,
+            message: `${name} exposes column(s) named like personal data to ${r.rolname}: ${sensitive.join(', ')}`,
+          });
         }
       } else {
-        findings.push({ lint: 'policy_exposes_rows', table: name, role: r.rolname, message: `${name} has row level security on, but a policy lets ${r.rolname} read rows` });
+        findings.push({
+          lint: 'policy_exposes_rows',
+          table: name,
+          role: r.rolname,
+          message: `${name} has row level security on, but a policy lets ${r.rolname} read rows`,
+        });
       }
     }
     out.push({ table: name, kind, rls: row.rls, roles: result });
   }
-  return { ok: findings.length === 0, exposedSchemas, rolesChecked: roles.rows.filter((r) => r.member).map((r) => r.rolname), tables: out, findings };
+  return {
+    ok: findings.length === 0,
+    exposedSchemas,
+    rolesChecked: roles.rows.filter((r) => r.member).map((r) => r.rolname),
+    tables: out,
+    findings,
+  };
 }
 
-async function readAs(client: pg.ClientBase, role: string, t: { schema: string; name: string }): Promise<'no privilege' | 'no rows' | 'rows' | 'error'> {
+async function readAs(
+  client: pg.ClientBase,
+  role: string,
+  t: { schema: string; name: string },
+): Promise<'no privilege' | 'no rows' | 'rows' | 'error'> {
   await client.query('BEGIN READ ONLY');
   try {
     await client.query("SET LOCAL statement_timeout = '60s'");
     await client.query(`SET LOCAL ROLE ${quoteIdent(role)}`);
-    const r = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ONLY ${qualified(t.schema, t.name)}) AS any`);
+    const r = await client.query<{ any: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ONLY ${qualified(t.schema, t.name)}) AS any`,
+    );
     return r.rows[0]?.any ? 'rows' : 'no rows';
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -145,7 +207,12 @@ async function readAs(client: pg.ClientBase, role: string, t: { schema: string; 
 }
 
 /** Without membership in the role: SELECT privilege, then RLS and a SELECT policy for the role or PUBLIC. */
-async function judgeFromCatalog(client: pg.ClientBase, role: string, t: { schema: string; name: string }, rls: boolean): Promise<'no privilege' | 'no rows' | 'rows'> {
+async function judgeFromCatalog(
+  client: pg.ClientBase,
+  role: string,
+  t: { schema: string; name: string },
+  rls: boolean,
+): Promise<'no privilege' | 'no rows' | 'rows'> {
   const r = await client.query<{ can: boolean; policy: boolean; any: boolean }>(
     `SELECT pg_catalog.has_table_privilege($1, c.oid, 'SELECT') AS can,
             EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
@@ -164,14 +231,18 @@ async function judgeFromCatalog(client: pg.ClientBase, role: string, t: { schema
 
 /** One line for the apply and verify output. */
 export function describeExposure(report: ExposureReport): string {
-  if (report.tables.length === 0) return `Security: no migrated table in the exposed schemas (${report.exposedSchemas.join(', ') || 'none'}).`;
+  if (report.tables.length === 0)
+    return `Security: no migrated table in the exposed schemas (${report.exposedSchemas.join(', ') || 'none'}).`;
   const roles = Object.keys(report.tables[0]?.roles ?? {});
   if (report.ok) {
     const tables = report.tables.filter((t) => t.kind === 'table');
     const views = report.tables.length - tables.length;
     return `Security: ${roles.join(' and ') || 'no API role'} read no row of the ${tables.length} migrated table(s)${views > 0 ? ` and ${views} view(s)` : ''} in ${report.exposedSchemas.join(', ')} (RLS on ${tables.filter((t) => t.rls).length}; checked by reading as ${report.rolesChecked.join(', ') || 'nobody: judged from the catalog'}).`;
   }
-  return [`Security: ${report.findings.length} exposure(s) in the exposed schemas:`, ...report.findings.map((f) => `  [${f.lint}] ${f.message}`)].join('\n');
+  return [
+    `Security: ${report.findings.length} exposure(s) in the exposed schemas:`,
+    ...report.findings.map((f) => `  [${f.lint}] ${f.message}`),
+  ].join('\n');
 }
 
 /** `pgshift verify`: connect to both sides, read both catalogs, check the migrated tables of the exposed schemas. */

@@ -44,8 +44,12 @@ export async function appendAudit(client: pg.ClientBase, r: AuditRecord): Promis
   try {
     await client.query('LOCK TABLE pgshift.audit_log IN EXCLUSIVE MODE');
     // ORDER BY the column, not the text alias (which would put 9 after 10)
-    const last = await client.query<{ seq: string; hash: string }>('SELECT a.seq::text AS seq, a.hash FROM pgshift.audit_log a ORDER BY a.seq DESC LIMIT 1');
-    const now = (await client.query<{ now: Date }>('SELECT date_trunc(\'milliseconds\', clock_timestamp()) AS now')).rows[0]?.now ?? new Date();
+    const last = await client.query<{ seq: string; hash: string }>(
+      'SELECT a.seq::text AS seq, a.hash FROM pgshift.audit_log a ORDER BY a.seq DESC LIMIT 1',
+    );
+    const now =
+      (await client.query<{ now: Date }>("SELECT date_trunc('milliseconds', clock_timestamp()) AS now")).rows[0]?.now ??
+      new Date();
     const base: Omit<AuditEntry, 'hash'> = {
       seq: last.rows[0] ? Number(last.rows[0].seq) + 1 : 1,
       at: now.toISOString(),
@@ -63,7 +67,20 @@ export async function appendAudit(client: pg.ClientBase, r: AuditRecord): Promis
     await client.query(
       `INSERT INTO pgshift.audit_log (seq, at, command, operator, host, run_id, plan_hash, started_at, outcome, counts, prev_hash, hash)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [entry.seq, entry.at, entry.command, entry.operator, entry.host, entry.runId, entry.planHash, entry.startedAt, entry.outcome, JSON.stringify(entry.counts), entry.prevHash, entry.hash],
+      [
+        entry.seq,
+        entry.at,
+        entry.command,
+        entry.operator,
+        entry.host,
+        entry.runId,
+        entry.planHash,
+        entry.startedAt,
+        entry.outcome,
+        JSON.stringify(entry.counts),
+        entry.prevHash,
+        entry.hash,
+      ],
     );
     await client.query('COMMIT');
     return entry;
@@ -84,12 +101,32 @@ export async function readAudit(client: pg.ClientBase): Promise<AuditEntry[]> {
   const has = await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.audit_log') IS NOT NULL AS ok`);
   if (has.rows[0]?.ok !== true) return [];
   const r = await client.query<{
-    seq: string; at: Date; command: string; operator: string; host: string; run_id: string | null; plan_hash: string | null;
-    started_at: Date | null; outcome: string; counts: Record<string, number>; prev_hash: string; hash: string;
+    seq: string;
+    at: Date;
+    command: string;
+    operator: string;
+    host: string;
+    run_id: string | null;
+    plan_hash: string | null;
+    started_at: Date | null;
+    outcome: string;
+    counts: Record<string, number>;
+    prev_hash: string;
+    hash: string;
   }>('SELECT * FROM pgshift.audit_log ORDER BY seq');
   return r.rows.map((x) => ({
-    seq: Number(x.seq), at: x.at.toISOString(), command: x.command, operator: x.operator, host: x.host, runId: x.run_id, planHash: x.plan_hash,
-    startedAt: x.started_at ? x.started_at.toISOString() : null, outcome: x.outcome, counts: x.counts, prevHash: x.prev_hash, hash: x.hash,
+    seq: Number(x.seq),
+    at: x.at.toISOString(),
+    command: x.command,
+    operator: x.operator,
+    host: x.host,
+    runId: x.run_id,
+    planHash: x.plan_hash,
+    startedAt: x.started_at ? x.started_at.toISOString() : null,
+    outcome: x.outcome,
+    counts: x.counts,
+    prevHash: x.prev_hash,
+    hash: x.hash,
   }));
 }
 
@@ -98,10 +135,25 @@ export function checkChain(entries: readonly AuditEntry[]): AuditCheck {
   let prev = GENESIS_HASH;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as AuditEntry;
-    if (e.seq !== i + 1) return { entries: entries.length, ok: false, brokenAt: { seq: e.seq, reason: `expected entry ${i + 1} here: an entry was removed` } };
-    if (e.prevHash !== prev) return { entries: entries.length, ok: false, brokenAt: { seq: e.seq, reason: 'its link to the previous entry does not match' } };
+    if (e.seq !== i + 1)
+      return {
+        entries: entries.length,
+        ok: false,
+        brokenAt: { seq: e.seq, reason: `expected entry ${i + 1} here: an entry was removed` },
+      };
+    if (e.prevHash !== prev)
+      return {
+        entries: entries.length,
+        ok: false,
+        brokenAt: { seq: e.seq, reason: 'its link to the previous entry does not match' },
+      };
     const { hash, ...rest } = e;
-    if (entryHash(rest) !== hash) return { entries: entries.length, ok: false, brokenAt: { seq: e.seq, reason: 'its content does not match its hash (edited)' } };
+    if (entryHash(rest) !== hash)
+      return {
+        entries: entries.length,
+        ok: false,
+        brokenAt: { seq: e.seq, reason: 'its content does not match its hash (edited)' },
+      };
     prev = hash;
   }
   return { entries: entries.length, ok: true };

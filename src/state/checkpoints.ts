@@ -19,8 +19,15 @@ export interface StoredCheckpoint {
 }
 
 /** The unit's checkpoint; `forUpdate` locks the row until the caller's transaction ends. */
-export async function readCheckpoint(client: pg.ClientBase, unit: string, opts: { readonly forUpdate: boolean }): Promise<StoredCheckpoint | undefined> {
-  const q = stateDb(client).selectFrom('pgshift.migration_checkpoints').select(['status', 'last_key', 'rows_copied']).where('unit', '=', unit);
+export async function readCheckpoint(
+  client: pg.ClientBase,
+  unit: string,
+  opts: { readonly forUpdate: boolean },
+): Promise<StoredCheckpoint | undefined> {
+  const q = stateDb(client)
+    .selectFrom('pgshift.migration_checkpoints')
+    .select(['status', 'last_key', 'rows_copied'])
+    .where('unit', '=', unit);
   const row = await (opts.forUpdate ? q.forUpdate() : q).executeTakeFirst();
   return row ? { status: row.status, lastKey: row.last_key, rows: Number(row.rows_copied) } : undefined;
 }
@@ -79,7 +86,12 @@ export async function writeCheckpoint(client: pg.ClientBase, p: CheckpointProgre
  */
 export async function recordCheckpointFailure(
   client: pg.ClientBase,
-  f: { readonly unit: string; readonly table: { readonly schema: string; readonly name: string }; readonly runId: string; readonly error: string },
+  f: {
+    readonly unit: string;
+    readonly table: { readonly schema: string; readonly name: string };
+    readonly runId: string;
+    readonly error: string;
+  },
 ): Promise<void> {
   await stateDb(client)
     .insertInto('pgshift.migration_checkpoints')
@@ -110,12 +122,16 @@ export async function deleteCheckpoint(client: pg.ClientBase, unit: string): Pro
 
 /** When each unit's copy began (the source's snapshot xmin, and time); empty before the first apply. */
 export async function copyStartTimes(client: pg.ClientBase): Promise<Map<string, { at: Date; xmin: string | null }>> {
-  const has = await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.migration_checkpoints') IS NOT NULL AS ok`);
+  const has = await client.query<{ ok: boolean }>(
+    `SELECT to_regclass('pgshift.migration_checkpoints') IS NOT NULL AS ok`,
+  );
   if (has.rows[0]?.ok !== true) return new Map();
   const rows = await stateDb(client)
     .selectFrom('pgshift.migration_checkpoints')
     .select(['unit', 'started_at', sql<string | null>`source_xmin::text`.as('source_xmin')])
     .where('started_at', 'is not', null)
     .execute();
-  return new Map(rows.flatMap((x) => (x.started_at ? [[x.unit, { at: x.started_at, xmin: x.source_xmin }] as const] : [])));
+  return new Map(
+    rows.flatMap((x) => (x.started_at ? [[x.unit, { at: x.started_at, xmin: x.source_xmin }] as const] : [])),
+  );
 }

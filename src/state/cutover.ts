@@ -42,10 +42,28 @@ type Raw = Selectable<StateTables['pgshift.cutover']>;
 
 function toRow(r: Raw): CutoverRow {
   return {
-    id: r.id, direction: r.direction, cutoverId: r.cutover_id, runId: r.run_id, status: r.status, step: r.step, operator: r.operator, host: r.host,
-    startedAt: r.started_at, frozenAt: r.frozen_at, switchedAt: r.switched_at, finishedAt: r.finished_at, freezeMs: r.freeze_ms,
-    maxFreezeMs: r.max_freeze_ms, envFile: r.env_file, variable: r.variable, backupFile: r.backup_file, oldValueSha256: r.old_value_sha256,
-    newValueRedacted: r.new_value_redacted, steps: r.steps, counts: r.counts, error: r.error,
+    id: r.id,
+    direction: r.direction,
+    cutoverId: r.cutover_id,
+    runId: r.run_id,
+    status: r.status,
+    step: r.step,
+    operator: r.operator,
+    host: r.host,
+    startedAt: r.started_at,
+    frozenAt: r.frozen_at,
+    switchedAt: r.switched_at,
+    finishedAt: r.finished_at,
+    freezeMs: r.freeze_ms,
+    maxFreezeMs: r.max_freeze_ms,
+    envFile: r.env_file,
+    variable: r.variable,
+    backupFile: r.backup_file,
+    oldValueSha256: r.old_value_sha256,
+    newValueRedacted: r.new_value_redacted,
+    steps: r.steps,
+    counts: r.counts,
+    error: r.error,
   };
 }
 
@@ -55,7 +73,10 @@ export async function hasCutoverTable(client: pg.ClientBase): Promise<boolean> {
 }
 
 /** The most recent cutover or rollback (by start), or undefined. */
-export async function latestRecord(client: pg.ClientBase, direction?: 'cutover' | 'rollback'): Promise<CutoverRow | undefined> {
+export async function latestRecord(
+  client: pg.ClientBase,
+  direction?: 'cutover' | 'rollback',
+): Promise<CutoverRow | undefined> {
   if (!(await hasCutoverTable(client))) return undefined;
   let q = stateDb(client).selectFrom('pgshift.cutover').selectAll();
   if (direction) q = q.where('direction', '=', direction);
@@ -65,13 +86,35 @@ export async function latestRecord(client: pg.ClientBase, direction?: 'cutover' 
 
 export async function insertRecord(
   client: pg.ClientBase,
-  r: Pick<CutoverRow, 'id' | 'direction' | 'cutoverId' | 'runId' | 'operator' | 'host' | 'maxFreezeMs' | 'envFile' | 'variable' | 'newValueRedacted'>,
+  r: Pick<
+    CutoverRow,
+    | 'id'
+    | 'direction'
+    | 'cutoverId'
+    | 'runId'
+    | 'operator'
+    | 'host'
+    | 'maxFreezeMs'
+    | 'envFile'
+    | 'variable'
+    | 'newValueRedacted'
+  >,
 ): Promise<void> {
   await stateDb(client)
     .insertInto('pgshift.cutover')
     .values({
-      id: r.id, direction: r.direction, cutover_id: r.cutoverId, run_id: r.runId, status: 'running', step: 'started', operator: r.operator,
-      host: r.host, max_freeze_ms: r.maxFreezeMs, env_file: r.envFile, variable: r.variable, new_value_redacted: r.newValueRedacted,
+      id: r.id,
+      direction: r.direction,
+      cutover_id: r.cutoverId,
+      run_id: r.runId,
+      status: 'running',
+      step: 'started',
+      operator: r.operator,
+      host: r.host,
+      max_freeze_ms: r.maxFreezeMs,
+      env_file: r.envFile,
+      variable: r.variable,
+      new_value_redacted: r.newValueRedacted,
     })
     .execute();
 }
@@ -111,9 +154,19 @@ export async function updateRecord(client: pg.ClientBase, id: string, p: RecordP
        steps = CASE WHEN $13::jsonb IS NULL THEN steps ELSE steps || jsonb_build_array($13::jsonb || jsonb_build_object('at', clock_timestamp())) END
      WHERE id = $1`,
     [
-      id, p.status ?? null, p.step ?? null, p.frozenAt === 'now' ? 'now' : p.frozenAt === null ? 'clear' : null, p.switchedAt === 'now',
-      p.finished === true, p.freezeMs ?? null, p.backupFile ?? null, p.oldValueSha256 ?? null, p.counts ? JSON.stringify(p.counts) : null,
-      p.error !== undefined, p.error == null ? null : scrub(p.error), p.done ? JSON.stringify({ ...p.done, detail: scrub(p.done.detail) }) : null,
+      id,
+      p.status ?? null,
+      p.step ?? null,
+      p.frozenAt === 'now' ? 'now' : p.frozenAt === null ? 'clear' : null,
+      p.switchedAt === 'now',
+      p.finished === true,
+      p.freezeMs ?? null,
+      p.backupFile ?? null,
+      p.oldValueSha256 ?? null,
+      p.counts ? JSON.stringify(p.counts) : null,
+      p.error !== undefined,
+      p.error == null ? null : scrub(p.error),
+      p.done ? JSON.stringify({ ...p.done, detail: scrub(p.done.detail) }) : null,
     ],
   );
 }
@@ -125,7 +178,8 @@ export async function updateRecord(client: pg.ClientBase, id: string, p: RecordP
 export async function cutOverTo(client: pg.ClientBase): Promise<{ cutOver: boolean; record: CutoverRow | undefined }> {
   const last = await latestRecord(client);
   if (!last) return { cutOver: false, record: undefined };
-  if (last.direction === 'cutover') return { cutOver: last.status === 'done' || (last.status === 'running' && last.switchedAt !== null), record: last };
+  if (last.direction === 'cutover')
+    return { cutOver: last.status === 'done' || (last.status === 'running' && last.switchedAt !== null), record: last };
   // a rollback that did not finish leaves the application where its env file says; treat as still cut over
   return { cutOver: last.status !== 'done', record: last };
 }

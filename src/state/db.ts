@@ -1,4 +1,11 @@
-import { Kysely, PostgresDialect, type ColumnType, type Generated, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  type ColumnType,
+  type Generated,
+  type PostgresPool,
+  type PostgresPoolClient,
+} from 'kysely';
 import type pg from 'pg';
 
 /** A jsonb column: read back parsed, written as JSON text (pg would turn a JS array into a Postgres array). */

@@ -35,7 +35,15 @@ export interface LockHolder {
 
 export async function readLockHolder(client: pg.ClientBase): Promise<LockHolder | undefined> {
   const r = await client.query<{
-    lock_id: string; run_id: string; command: string; operator: string; host: string; os_pid: number; backend_pid: number; acquired_at: Date; alive: boolean;
+    lock_id: string;
+    run_id: string;
+    command: string;
+    operator: string;
+    host: string;
+    os_pid: number;
+    backend_pid: number;
+    acquired_at: Date;
+    alive: boolean;
   }>(
     `SELECT l.lock_id, l.run_id, l.command, l.operator, l.host, l.os_pid, l.backend_pid, l.acquired_at,
             EXISTS (SELECT 1 FROM pg_catalog.pg_locks k
@@ -47,8 +55,15 @@ export async function readLockHolder(client: pg.ClientBase): Promise<LockHolder 
   const row = r.rows[0];
   if (!row) return undefined;
   return {
-    lockId: row.lock_id, runId: row.run_id, command: row.command, operator: row.operator, host: row.host,
-    osPid: row.os_pid, backendPid: row.backend_pid, acquiredAt: row.acquired_at, alive: row.alive,
+    lockId: row.lock_id,
+    runId: row.run_id,
+    command: row.command,
+    operator: row.operator,
+    host: row.host,
+    osPid: row.os_pid,
+    backendPid: row.backend_pid,
+    acquiredAt: row.acquired_at,
+    alive: row.alive,
   };
 }
 
@@ -103,9 +118,13 @@ export async function acquireLock(client: pg.ClientBase, info: LockInfo): Promis
 export async function assertLockHeld(client: pg.ClientBase, lockId: string, what: string): Promise<void> {
   const held = await client.query('SELECT 1 FROM pgshift.lock WHERE lock_id = $1 FOR SHARE', [lockId]);
   if (held.rowCount !== 1) {
-    throw new PgshiftError('LOCK_HELD', `${what}: this run no longer holds the target's lock (released by \`pgshift unlock\`, or taken over by another run); stopped before changing anything`, {
-      hint: 'Run `pgshift status` to see who holds the lock. When that run has finished, run `pgshift apply` again: finished work is kept.',
-    });
+    throw new PgshiftError(
+      'LOCK_HELD',
+      `${what}: this run no longer holds the target's lock (released by \`pgshift unlock\`, or taken over by another run); stopped before changing anything`,
+      {
+        hint: 'Run `pgshift status` to see who holds the lock. When that run has finished, run `pgshift apply` again: finished work is kept.',
+      },
+    );
   }
 }
 
@@ -118,9 +137,13 @@ export interface UnlockResult {
 export async function forceUnlock(client: pg.ClientBase, lockId: string): Promise<UnlockResult> {
   const holder = await readLockHolder(client);
   if (!holder || holder.lockId !== lockId) {
-    throw new PgshiftError('LOCK_NOT_FOUND', `no lock with id ${lockId} on the target${holder ? ` (the current lock is ${holder.lockId})` : ' (the target is not locked)'}`, {
-      hint: 'Run `pgshift status` to see the current lock holder.',
-    });
+    throw new PgshiftError(
+      'LOCK_NOT_FOUND',
+      `no lock with id ${lockId} on the target${holder ? ` (the current lock is ${holder.lockId})` : ' (the target is not locked)'}`,
+      {
+        hint: 'Run `pgshift status` to see the current lock holder.',
+      },
+    );
   }
   let terminated = false;
   if (holder.alive) {

@@ -58,7 +58,9 @@ const MIGRATIONS: Record<string, Migration> = {
         run_id text,
         error text
       )`.execute(db);
-      await sql`COMMENT ON SCHEMA pgshift IS 'pgshift state: runs, lock, created objects, copy checkpoints. Never migrated, verified or destroyed as user data.'`.execute(db);
+      await sql`COMMENT ON SCHEMA pgshift IS 'pgshift state: runs, lock, created objects, copy checkpoints. Never migrated, verified or destroyed as user data.'`.execute(
+        db,
+      );
     },
   },
   '0002_verifications': {
@@ -74,7 +76,9 @@ const MIGRATIONS: Record<string, Migration> = {
         summary jsonb NOT NULL,
         report jsonb NOT NULL
       )`.execute(db);
-      await sql`COMMENT ON TABLE pgshift.verifications IS 'verification reports: counts, hashes and keys only, never column values'`.execute(db);
+      await sql`COMMENT ON TABLE pgshift.verifications IS 'verification reports: counts, hashes and keys only, never column values'`.execute(
+        db,
+      );
     },
   },
   '0003_audit_log': {
@@ -93,7 +97,9 @@ const MIGRATIONS: Record<string, Migration> = {
         prev_hash text NOT NULL,
         hash text NOT NULL
       )`.execute(db);
-      await sql`COMMENT ON TABLE pgshift.audit_log IS 'append-only, hash-chained: each entry carries the previous entry''s hash; pgshift status --audit checks the chain'`.execute(db);
+      await sql`COMMENT ON TABLE pgshift.audit_log IS 'append-only, hash-chained: each entry carries the previous entry''s hash; pgshift status --audit checks the chain'`.execute(
+        db,
+      );
     },
   },
   '0004_cutover': {
@@ -122,7 +128,9 @@ const MIGRATIONS: Record<string, Migration> = {
         counts jsonb NOT NULL DEFAULT '{}',
         error text
       )`.execute(db);
-      await sql`COMMENT ON TABLE pgshift.cutover IS 'cutovers and rollbacks, step by step; the previous switch value lives in a 0600 backup file next to the env file (named here), never in this table'`.execute(db);
+      await sql`COMMENT ON TABLE pgshift.cutover IS 'cutovers and rollbacks, step by step; the previous switch value lives in a 0600 backup file next to the env file (named here), never in this table'`.execute(
+        db,
+      );
     },
   },
   '0005_copy_source_xmin': {
@@ -160,10 +168,14 @@ export async function migrateState(db: Kysely<StateTables>): Promise<void> {
   const { error, results } = await migrator(db).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    throw new PgshiftError('INTERNAL', `cannot prepare the state schema pgshift on the target${failed ? ` (migration ${failed.migrationName})` : ''}: ${(error as Error).message}`, {
-      hint: 'The target role needs CREATE on the database. Run `pgshift doctor`.',
-      cause: error,
-    });
+    throw new PgshiftError(
+      'INTERNAL',
+      `cannot prepare the state schema pgshift on the target${failed ? ` (migration ${failed.migrationName})` : ''}: ${(error as Error).message}`,
+      {
+        hint: 'The target role needs CREATE on the database. Run `pgshift doctor`.',
+        cause: error,
+      },
+    );
   }
 }
 

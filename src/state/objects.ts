@@ -24,5 +24,8 @@ export async function recordObject(
 /** Forgets objects that were dropped (or are gone), in the caller's transaction. */
 export async function forgetObjects(client: pg.ClientBase, addresses: readonly string[]): Promise<void> {
   if (addresses.length === 0) return;
-  await stateDb(client).deleteFrom('pgshift.objects').where('address', 'in', [...addresses]).execute();
+  await stateDb(client)
+    .deleteFrom('pgshift.objects')
+    .where('address', 'in', [...addresses])
+    .execute();
 }

@@ -19,7 +19,11 @@ export function currentOperator(env: NodeJS.ProcessEnv = process.env): Operator 
   } catch {
     user = env.USER ?? 'unknown';
   }
-  const ci = env.GITHUB_ACTOR ? ` (github:${env.GITHUB_ACTOR})` : env.GITLAB_USER_LOGIN ? ` (gitlab:${env.GITLAB_USER_LOGIN})` : '';
+  const ci = env.GITHUB_ACTOR
+    ? ` (github:${env.GITHUB_ACTOR})`
+    : env.GITLAB_USER_LOGIN
+      ? ` (gitlab:${env.GITLAB_USER_LOGIN})`
+      : '';
   return { operator: `${user}${ci}`, host: hostname() };
 }
 
@@ -33,7 +37,15 @@ export async function startRun(
 ): Promise<void> {
   await stateDb(client)
     .insertInto('pgshift.runs')
-    .values({ id: run.id, command: run.command, migration: run.migration, plan_hash: run.planHash, operator: run.operator, host: run.host, status: 'running' })
+    .values({
+      id: run.id,
+      command: run.command,
+      migration: run.migration,
+      plan_hash: run.planHash,
+      operator: run.operator,
+      host: run.host,
+      status: 'running',
+    })
     .execute();
 }
 
@@ -61,7 +73,11 @@ export async function finishRun(
 export async function markInterruptedRuns(client: pg.ClientBase): Promise<void> {
   await stateDb(client)
     .updateTable('pgshift.runs')
-    .set({ status: 'interrupted', finished_at: sql<Date>`clock_timestamp()`, error: 'the run ended without finishing (killed?)' })
+    .set({
+      status: 'interrupted',
+      finished_at: sql<Date>`clock_timestamp()`,
+      error: 'the run ended without finishing (killed?)',
+    })
     .where('status', '=', 'running')
     .execute();
 }

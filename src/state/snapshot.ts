@@ -67,33 +67,77 @@ export interface CutoverSummary {
 export const EMPTY_STATE_SERIAL = 'empty';
 
 export async function readState(client: pg.ClientBase, recentRuns = 10): Promise<StateSnapshot> {
-  const exists = (await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]?.ok === true;
-  if (!exists) return { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined, lastVerification: undefined };
+  const exists =
+    (await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]?.ok === true;
+  if (!exists)
+    return {
+      exists: false,
+      serial: EMPTY_STATE_SERIAL,
+      objects: {},
+      checkpoints: [],
+      runs: [],
+      lock: undefined,
+      lastVerification: undefined,
+    };
   const objects = await client.query<{ address: string; definition_hash: string }>(
     'SELECT address, definition_hash FROM pgshift.objects ORDER BY address COLLATE "C"',
   );
   const checkpoints = await client.query<{
-    unit: string; table_schema: string; table_name: string; status: string; rows_copied: string; bytes_copied: string; last_key: unknown; error: string | null; seconds: number | null;
+    unit: string;
+    table_schema: string;
+    table_name: string;
+    status: string;
+    rows_copied: string;
+    bytes_copied: string;
+    last_key: unknown;
+    error: string | null;
+    seconds: number | null;
   }>(`SELECT unit, table_schema, table_name, status, rows_copied, bytes_copied, last_key, error,
              extract(epoch FROM updated_at - started_at)::float8 AS seconds
         FROM pgshift.migration_checkpoints ORDER BY unit COLLATE "C"`);
   const runs = await client.query<{
-    id: string; command: string; operator: string; host: string; status: string; started_at: Date; finished_at: Date | null; plan_hash: string | null; error: string | null;
-  }>('SELECT id, command, operator, host, status, started_at, finished_at, plan_hash, error FROM pgshift.runs ORDER BY started_at DESC LIMIT $1', [recentRuns]);
+    id: string;
+    command: string;
+    operator: string;
+    host: string;
+    status: string;
+    started_at: Date;
+    finished_at: Date | null;
+    plan_hash: string | null;
+    error: string | null;
+  }>(
+    'SELECT id, command, operator, host, status, started_at, finished_at, plan_hash, error FROM pgshift.runs ORDER BY started_at DESC LIMIT $1',
+    [recentRuns],
+  );
   const h = createHash('sha256');
   for (const o of objects.rows) h.update(`o\0${o.address}\0${o.definition_hash}\n`);
-  for (const c of checkpoints.rows) h.update(`c\0${c.unit}\0${c.status}\0${c.rows_copied}\0${JSON.stringify(c.last_key)}\n`);
+  for (const c of checkpoints.rows)
+    h.update(`c\0${c.unit}\0${c.status}\0${c.rows_copied}\0${JSON.stringify(c.last_key)}\n`);
   return {
     exists: true,
     serial: objects.rows.length + checkpoints.rows.length === 0 ? EMPTY_STATE_SERIAL : h.digest('hex').slice(0, 16),
     objects: Object.fromEntries(objects.rows.map((o) => [o.address, o.definition_hash])),
     checkpoints: checkpoints.rows.map((c) => ({
-      unit: c.unit, tableSchema: c.table_schema, tableName: c.table_name, status: c.status,
-      rowsCopied: Number(c.rows_copied), bytesCopied: Number(c.bytes_copied), lastKey: c.last_key, error: c.error, seconds: c.seconds ?? 0,
+      unit: c.unit,
+      tableSchema: c.table_schema,
+      tableName: c.table_name,
+      status: c.status,
+      rowsCopied: Number(c.rows_copied),
+      bytesCopied: Number(c.bytes_copied),
+      lastKey: c.last_key,
+      error: c.error,
+      seconds: c.seconds ?? 0,
     })),
     runs: runs.rows.map((r) => ({
-      id: r.id, command: r.command, operator: r.operator, host: r.host, status: r.status,
-      startedAt: r.started_at.toISOString(), finishedAt: r.finished_at?.toISOString() ?? null, planHash: r.plan_hash, error: r.error,
+      id: r.id,
+      command: r.command,
+      operator: r.operator,
+      host: r.host,
+      status: r.status,
+      startedAt: r.started_at.toISOString(),
+      finishedAt: r.finished_at?.toISOString() ?? null,
+      planHash: r.plan_hash,
+      error: r.error,
     })),
     lock: await readLockHolder(client),
     lastVerification: await readLastVerification(client),
@@ -105,14 +149,35 @@ async function readCutover(client: pg.ClientBase): Promise<CutoverSummary | unde
   const has = await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.cutover') IS NOT NULL AS ok`);
   if (has.rows[0]?.ok !== true) return undefined;
   const r = await client.query<{
-    id: string; direction: 'cutover' | 'rollback'; status: string; step: string; started_at: Date; switched_at: Date | null; finished_at: Date | null; freeze_ms: number | null; error: string | null;
-  }>('SELECT id, direction, status, step, started_at, switched_at, finished_at, freeze_ms, error FROM pgshift.cutover ORDER BY started_at DESC, id DESC LIMIT 1');
+    id: string;
+    direction: 'cutover' | 'rollback';
+    status: string;
+    step: string;
+    started_at: Date;
+    switched_at: Date | null;
+    finished_at: Date | null;
+    freeze_ms: number | null;
+    error: string | null;
+  }>(
+    'SELECT id, direction, status, step, started_at, switched_at, finished_at, freeze_ms, error FROM pgshift.cutover ORDER BY started_at DESC, id DESC LIMIT 1',
+  );
   const x = r.rows[0];
   if (!x) return undefined;
-  const onTarget = x.direction === 'cutover' ? x.status === 'done' || (x.status === 'running' && x.switched_at !== null) : x.status !== 'done';
+  const onTarget =
+    x.direction === 'cutover'
+      ? x.status === 'done' || (x.status === 'running' && x.switched_at !== null)
+      : x.status !== 'done';
   return {
-    id: x.id, direction: x.direction, status: x.status, step: x.step, startedAt: x.started_at.toISOString(), switchedAt: x.switched_at?.toISOString() ?? null,
-    finishedAt: x.finished_at?.toISOString() ?? null, freezeMs: x.freeze_ms, applicationOn: onTarget ? 'target' : 'source', error: x.error,
+    id: x.id,
+    direction: x.direction,
+    status: x.status,
+    step: x.step,
+    startedAt: x.started_at.toISOString(),
+    switchedAt: x.switched_at?.toISOString() ?? null,
+    finishedAt: x.finished_at?.toISOString() ?? null,
+    freezeMs: x.freeze_ms,
+    applicationOn: onTarget ? 'target' : 'source',
+    error: x.error,
   };
 }
 
@@ -126,5 +191,7 @@ async function readLastVerification(client: pg.ClientBase): Promise<Verification
        FROM pgshift.verifications v ORDER BY v.started_at DESC LIMIT 1`,
   );
   const row = r.rows[0];
-  return row ? { id: row.id, result: row.result, startedAt: row.started_at.toISOString(), fresh: row.fresh } : undefined;
+  return row
+    ? { id: row.id, result: row.result, startedAt: row.started_at.toISOString(), fresh: row.fresh }
+    : undefined;
 }

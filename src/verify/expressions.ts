@@ -28,7 +28,9 @@ export interface TableExpr {
 export function tableExpr(t: TableInfo, keyOverride?: readonly string[]): TableExpr {
   const cols = t.columns;
   const keyNames = keyOverride ?? t.key;
-  const keyColumns = keyNames ? keyNames.map((k) => cols.find((c) => c.name === k)).filter((c): c is ColumnInfo => c !== undefined) : [];
+  const keyColumns = keyNames
+    ? keyNames.map((k) => cols.find((c) => c.name === k)).filter((c): c is ColumnInfo => c !== undefined)
+    : [];
   return {
     from: `ONLY ${qualified(t.schema, t.name)}`,
     rowText: `ROW(${cols.map((c) => quoteIdent(c.name)).join(', ')})::text`,

@@ -12,7 +12,8 @@ export const KEY_SECRET_FILE = join('.pgshift', 'key-secret');
 const MIN_LENGTH = 16;
 
 /** Where the secret of a migration comes from: the environment, a file, or this process only. */
-export type KeySecretSource = { readonly kind: 'env' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'process' };
+export type KeySecretSource =
+  { readonly kind: 'env' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'process' };
 
 interface Migration {
   readonly name: string;
@@ -34,9 +35,13 @@ export function useKeySecret(config: Migration): void {
 }
 
 function tooShort(where: string): PgshiftError {
-  return new PgshiftError('CONFIG_INVALID', `the key-hash secret in ${where} is shorter than ${MIN_LENGTH} characters`, {
-    hint: `Use a long random value, e.g. \`openssl rand -hex 32\` (hashes in earlier reports will no longer match).`,
-  });
+  return new PgshiftError(
+    'CONFIG_INVALID',
+    `the key-hash secret in ${where} is shorter than ${MIN_LENGTH} characters`,
+    {
+      hint: `Use a long random value, e.g. \`openssl rand -hex 32\` (hashes in earlier reports will no longer match).`,
+    },
+  );
 }
 
 /** Reads the secret file, or creates it (0600, in a 0700 folder that ignores itself in git). Undefined: cannot persist. */
@@ -44,7 +49,10 @@ function secretFile(configFile: string): { secret: string; path: string } | unde
   const path = join(dirname(configFile), KEY_SECRET_FILE);
   const read = (): string => {
     const st = lstatSync(path);
-    if (!st.isFile()) throw new PgshiftError('CONFIG_INVALID', `${path} is not a regular file`, { hint: 'Remove it; pgshift creates a new secret there.' });
+    if (!st.isFile())
+      throw new PgshiftError('CONFIG_INVALID', `${path} is not a regular file`, {
+        hint: 'Remove it; pgshift creates a new secret there.',
+      });
     if ((st.mode & 0o077) !== 0) {
       logger().warn({ file: path }, 'the key-hash secret file is readable by other users: chmod 600 it');
     }
@@ -60,7 +68,11 @@ function secretFile(configFile: string): { secret: string; path: string } | unde
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
-      writeFileSync(join(dirname(path), '.gitignore'), '# pgshift: local files, never committed (the key-hash secret)\n*\n', { flag: 'wx', mode: 0o600 });
+      writeFileSync(
+        join(dirname(path), '.gitignore'),
+        '# pgshift: local files, never committed (the key-hash secret)\n*\n',
+        { flag: 'wx', mode: 0o600 },
+      );
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw err;
     }
@@ -74,7 +86,10 @@ function secretFile(configFile: string): { secret: string; path: string } | unde
     return { secret: read(), path };
   } catch (err) {
     if (err instanceof PgshiftError) throw err;
-    logger().warn({ file: path, reason: (err as Error).message }, 'cannot keep the key-hash secret: key hashes of this run match no other run');
+    logger().warn(
+      { file: path, reason: (err as Error).message },
+      'cannot keep the key-hash secret: key hashes of this run match no other run',
+    );
     return undefined;
   }
 }
@@ -98,7 +113,11 @@ function keyFor(env: NodeJS.ProcessEnv = process.env): { key: Buffer; source: Ke
     source = f ? { kind: 'file', path: f.path } : { kind: 'process' };
   }
   // one key per migration, even when several share a secret: their hashes of one key differ
-  derived = { for: inputs, key: createHmac('sha256', base).update(`pgshift key hash v1\u0000${migration.name}`).digest(), source };
+  derived = {
+    for: inputs,
+    key: createHmac('sha256', base).update(`pgshift key hash v1\u0000${migration.name}`).digest(),
+    source,
+  };
   return derived;
 }
 

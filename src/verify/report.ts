@@ -74,7 +74,11 @@ export interface VerifyFinding {
 export interface VerifyReport {
   readonly id: string;
   readonly ok: boolean;
-  readonly policy: { readonly rowCounts: boolean; readonly checksums: 'none' | 'sampled' | 'full'; readonly sample: { percent: number; minRows: number; maxRows: number; seed: number } };
+  readonly policy: {
+    readonly rowCounts: boolean;
+    readonly checksums: 'none' | 'sampled' | 'full';
+    readonly sample: { percent: number; minRows: number; maxRows: number; seed: number };
+  };
   readonly tables: readonly TableResult[];
   readonly schema: readonly SchemaDifference[];
   /** Warnings that are not differences (absent in reports stored before they existed). */

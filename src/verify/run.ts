@@ -51,7 +51,12 @@ async function openSides(config: Config): Promise<Sides & { close(): Promise<voi
   const [source, target] = await Promise.all([connectClient(eps.source, session), connectClient(eps.target, session)]);
   const readOnly = `${VERIFY_SESSION_SQL}; SET default_transaction_read_only = on`;
   await Promise.all([source.query(readOnly), target.query(readOnly)]);
-  return { source, target, close: async () => void (await Promise.all([source.end().catch(() => undefined), target.end().catch(() => undefined)])) };
+  return {
+    source,
+    target,
+    close: async () =>
+      void (await Promise.all([source.end().catch(() => undefined), target.end().catch(() => undefined)])),
+  };
 }
 
 /**
@@ -77,7 +82,12 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     const source = mapping.catalog;
     const scope = new Scope(config, source);
     const tables = source.tables
-      .filter((t) => t.kind !== 'partitioned' && scope.tableInScope(t.schema, t.name) && (!opts.onlyTables || opts.onlyTables.has(`${t.schema}.${t.name}`)))
+      .filter(
+        (t) =>
+          t.kind !== 'partitioned' &&
+          scope.tableInScope(t.schema, t.name) &&
+          (!opts.onlyTables || opts.onlyTables.has(`${t.schema}.${t.name}`)),
+      )
       .sort((a, b) => b.estimatedBytes - a.estimatedBytes || (a.name < b.name ? -1 : 1));
     // each table as the source names it (read there) and as it landed on the target: the one pairing of the mapping
     const rawTables = new Map(rawSource.tables.map((x) => [`${x.schema}.${x.name}`, x]));
@@ -97,14 +107,19 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
         try {
           for (let t = queue.shift(); t; t = queue.shift()) {
             const override = overrides[`${t.schema}.${t.name}`]?.key;
-            const updatedAtColumn = overrides[`${t.schema}.${t.name}`]?.updatedAtColumn ?? config.verify.updatedAtColumn;
+            const updatedAtColumn =
+              overrides[`${t.schema}.${t.name}`]?.updatedAtColumn ?? config.verify.updatedAtColumn;
             const started = copyStarted.get(`copy ${t.schema}.${t.name}`);
             const xmin = opts.strict ? undefined : started?.xmin;
             const o = {
               full,
               showValues: opts.showValues === true,
               ...(override ? { keyOverride: override } : {}),
-              ...(xmin ? { writtenSince: { xmin } } : updatedAtColumn && started && !opts.strict ? { writtenSince: { column: updatedAtColumn, copyStarted: started.at } } : {}),
+              ...(xmin
+                ? { writtenSince: { xmin } }
+                : updatedAtColumn && started && !opts.strict
+                  ? { writtenSince: { column: updatedAtColumn, copyStarted: started.at } }
+                  : {}),
             };
             const pair = pairOf(t);
             let r = await checkTable(pair, sides, o);
@@ -121,23 +136,38 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       }),
     );
     const tableResults = tables.map((t) => results.get(t) as TableResult);
-    const migratedTables = new Set(source.tables.filter((t) => scope.tableInScope(t.schema, t.name)).map((t) => `${t.schema}.${t.name}`));
-    const sequences = await sequencesBehind(control, migratedTables, { client: sourceMeta, schemaOnSource: schemaNaming(config).onSource, live: !opts.strict });
+    const migratedTables = new Set(
+      source.tables.filter((t) => scope.tableInScope(t.schema, t.name)).map((t) => `${t.schema}.${t.name}`),
+    );
+    const sequences = await sequencesBehind(control, migratedTables, {
+      client: sourceMeta,
+      schemaOnSource: schemaNaming(config).onSource,
+      live: !opts.strict,
+    });
     const schema = [...schemaParity(source, target, scope, !opts.strict), ...sequences.differences];
     // a table whose every difference is a write on the live source since its copy is right as of the copy
     const explained = (r: TableResult): boolean => r.unexplained === 0;
-    const withDiffs = tableResults.filter((r) => !explained(r) && (r.rowsSource !== r.rowsTarget || r.checksum === 'mismatch' || r.differences.length > 0));
+    const withDiffs = tableResults.filter(
+      (r) => !explained(r) && (r.rowsSource !== r.rowsTarget || r.checksum === 'mismatch' || r.differences.length > 0),
+    );
     const report: VerifyReport = {
       id,
       ok: withDiffs.length === 0 && schema.length === 0,
-      policy: { rowCounts: config.verify.rowCounts, checksums: full ? 'full' : config.verify.checksums, sample: config.verify.sample },
+      policy: {
+        rowCounts: config.verify.rowCounts,
+        checksums: full ? 'full' : config.verify.checksums,
+        sample: config.verify.sample,
+      },
       tables: tableResults,
       schema,
       findings: sequences.findings,
       summary: {
         tables: tableResults.length,
         tablesWithDifferences: withDiffs.length,
-        rowDifferences: tableResults.reduce((n, r) => n + (explained(r) ? 0 : r.unexplained ?? r.differences.length), 0),
+        rowDifferences: tableResults.reduce(
+          (n, r) => n + (explained(r) ? 0 : (r.unexplained ?? r.differences.length)),
+          0,
+        ),
         changedSinceCopy: tableResults.reduce((n, r) => n + (r.changedSinceCopy ?? 0), 0),
         pendingFinalSync: tableResults.reduce((n, r) => n + (r.pendingFinalSync ?? 0), 0),
         schemaDifferences: schema.length,
@@ -148,7 +178,10 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     await storeReport(control, report, opts);
     return report;
   } finally {
-    await Promise.all([own ? control.end().catch(() => undefined) : undefined, sourceMeta.end().catch(() => undefined)]);
+    await Promise.all([
+      own ? control.end().catch(() => undefined) : undefined,
+      sourceMeta.end().catch(() => undefined),
+    ]);
   }
 }
 
@@ -177,12 +210,25 @@ function storable(report: VerifyReport, showValues: boolean): VerifyReport {
 async function storeReport(target: pg.Client, report: VerifyReport, opts: VerifyOptions): Promise<void> {
   await migrateState(stateDb(target));
   await storeVerification(target, {
-    id: report.id, runId: opts.runId ?? null, planHash: opts.planHash ?? null, passed: report.ok,
-    policy: report.policy, summary: report.summary, report: storable(report, opts.showValues === true),
+    id: report.id,
+    runId: opts.runId ?? null,
+    planHash: opts.planHash ?? null,
+    passed: report.ok,
+    policy: report.policy,
+    summary: report.summary,
+    report: storable(report, opts.showValues === true),
   });
   await appendAudit(target, {
-    command: 'verify', ...currentOperator(), ...(opts.runId ? { runId: opts.runId } : {}), ...(opts.planHash ? { planHash: opts.planHash } : {}),
+    command: 'verify',
+    ...currentOperator(),
+    ...(opts.runId ? { runId: opts.runId } : {}),
+    ...(opts.planHash ? { planHash: opts.planHash } : {}),
     outcome: report.ok ? 'passed' : 'failed',
-    counts: { tables: report.summary.tables, rowsCompared: report.summary.rowsCompared, rowDifferences: report.summary.rowDifferences, schemaDifferences: report.summary.schemaDifferences },
+    counts: {
+      tables: report.summary.tables,
+      rowsCompared: report.summary.rowsCompared,
+      rowDifferences: report.summary.rowDifferences,
+      schemaDifferences: report.summary.schemaDifferences,
+    },
   });
 }

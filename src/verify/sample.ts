@@ -19,7 +19,12 @@ const SPACE = 1 << 20;
  * space (so the same seed picks the same keys on every run and machine), at least minRows and at most maxRows
  * of them, in seeded-hash order.
  */
-export async function sampleKeys(t: TableInfo, sides: Sides, p: SamplePolicy, keyOverride?: readonly string[]): Promise<string[]> {
+export async function sampleKeys(
+  t: TableInfo,
+  sides: Sides,
+  p: SamplePolicy,
+  keyOverride?: readonly string[],
+): Promise<string[]> {
   const e = tableExpr(t, keyOverride); // t as the source names it: the keys are picked there
   if (!e.keyText) return [];
   const h = `pg_catalog.hashtextextended(${e.keyText}, $1::bigint)`;
@@ -29,7 +34,10 @@ export async function sampleKeys(t: TableInfo, sides: Sides, p: SamplePolicy, ke
     [p.seed, threshold, p.maxRows],
   );
   if (picked.rows.length >= p.minRows) return picked.rows.map((r) => r.k);
-  const more = await sides.source.query<{ k: string }>(`SELECT ${e.keyText} AS k FROM ${e.from} ORDER BY ${h}, 1 LIMIT $2`, [p.seed, Math.min(p.minRows, p.maxRows)]);
+  const more = await sides.source.query<{ k: string }>(
+    `SELECT ${e.keyText} AS k FROM ${e.from} ORDER BY ${h}, 1 LIMIT $2`,
+    [p.seed, Math.min(p.minRows, p.maxRows)],
+  );
   return more.rows.map((r) => r.k);
 }
 
@@ -43,8 +51,11 @@ export async function compareSample(
   const key = keyOverride ?? pair.key;
   const e = tableExpr(pair.target, key);
   const keys = await sampleKeys(pair.source, sides, p, key);
-  if (!e.keyText || keys.length === 0) return { result: { size: 0, mismatches: 0, upperBound95: null, seed: p.seed }, differences: [], keys };
-  const text = (x: TableExpr): string => `SELECT ${x.keyText} AS k, ARRAY[${x.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
+  if (!e.keyText || keys.length === 0)
+    return { result: { size: 0, mismatches: 0, upperBound95: null, seed: p.seed }, differences: [], keys };
+  const text = (
+    x: TableExpr,
+  ): string => `SELECT ${x.keyText} AS k, ARRAY[${x.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
                   FROM ${x.from} WHERE ${x.keyText} = ANY($1::text[])`;
   const [s, g] = await Promise.all([
     sides.source.query<{ k: string; h: (string | null)[] }>(text(tableExpr(pair.source, key)), [keys]),
@@ -61,7 +72,12 @@ export async function compareSample(
     }
   }
   return {
-    result: { size: s.rows.length, mismatches: differences.length, upperBound95: differences.length === 0 ? upperBound95(s.rows.length) : null, seed: p.seed },
+    result: {
+      size: s.rows.length,
+      mismatches: differences.length,
+      upperBound95: differences.length === 0 ? upperBound95(s.rows.length) : null,
+      seed: p.seed,
+    },
     differences,
     keys,
   };

@@ -20,7 +20,7 @@ export function schemaParity(source: Catalog, target: Catalog, scope: Scope, liv
   const t = new Map(target.objects.map((o) => [o.address, o.definition]));
   // what the plan leaves out: out of scope, or depending on something out of scope (a view over an excluded table)
   const left = new Set(source.objects.filter((o) => !scope.objectInScope(o)).map((o) => o.address));
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const o of source.objects) {
       if (!left.has(o.address) && o.dependsOn.some((d) => left.has(d))) {
@@ -34,7 +34,12 @@ export function schemaParity(source: Catalog, target: Catalog, scope: Scope, liv
     if (left.has(o.address)) continue;
     const def = t.get(o.address);
     if (def === undefined) out.push({ address: o.address, kind: 'missing' });
-    else if (def !== o.definition && !(live && o.kind === 'sequence_value')) out.push({ address: o.address, kind: 'different', ...(o.kind === 'sequence_value' ? { detail: `source ${o.definition}, target ${def}` } : {}) });
+    else if (def !== o.definition && !(live && o.kind === 'sequence_value'))
+      out.push({
+        address: o.address,
+        kind: 'different',
+        ...(o.kind === 'sequence_value' ? { detail: `source ${o.definition}, target ${def}` } : {}),
+      });
   }
   return out;
 }
@@ -55,7 +60,12 @@ export interface SequenceCheck {
 }
 
 /** The source's sequence and the max of its column, or undefined when the source cannot say (not readable there). */
-async function onSource(source: SourceSequences, seq: { schema: string; name: string }, tbl: { schema: string; name: string }, col: string): Promise<(SequencePosition & { behind: boolean; max: string | null }) | undefined> {
+async function onSource(
+  source: SourceSequences,
+  seq: { schema: string; name: string },
+  tbl: { schema: string; name: string },
+  col: string,
+): Promise<(SequencePosition & { behind: boolean; max: string | null }) | undefined> {
   try {
     const r = await source.client.query<{ behind: boolean | null; mx: string | null; last: string; called: boolean }>(
       `SELECT mx > nextval_floor AS behind, mx::text AS mx, last_value::text AS last, is_called AS called FROM (
@@ -81,7 +91,11 @@ async function onSource(source: SourceSequences, seq: { schema: string; name: st
  * setval() to run on the target after the cutover), never a difference. A target behind its rows while the source's
  * sequence is not behind stays a `sequence_behind` difference.
  */
-export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<string>, source?: SourceSequences): Promise<SequenceCheck> {
+export async function sequencesBehind(
+  target: pg.ClientBase,
+  only?: ReadonlySet<string>,
+  source?: SourceSequences,
+): Promise<SequenceCheck> {
   const owned = await target.query<{ seq_schema: string; seq: string; tbl_schema: string; tbl: string; col: string }>(
     `SELECT sn.nspname AS seq_schema, s.relname AS seq, tn.nspname AS tbl_schema, t.relname AS tbl, a.attname AS col
        FROM pg_catalog.pg_depend d
@@ -109,11 +123,18 @@ export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<
     const t = r.rows[0];
     if (!t?.behind) continue;
     const address = `sequence ${o.seq_schema}.${o.seq}`;
-    const s = source ? await onSource(source, { schema: o.seq_schema, name: o.seq }, { schema: o.tbl_schema, name: o.tbl }, o.col) : undefined;
-    const copied = s !== undefined && (sequenceAtOrPast(t, s) && sequenceAtOrPast(s, t) || (source?.live === true && sequenceAtOrPast(s, t)));
+    const s = source
+      ? await onSource(source, { schema: o.seq_schema, name: o.seq }, { schema: o.tbl_schema, name: o.tbl }, o.col)
+      : undefined;
+    const copied =
+      s !== undefined &&
+      ((sequenceAtOrPast(t, s) && sequenceAtOrPast(s, t)) || (source?.live === true && sequenceAtOrPast(s, t)));
     if (s?.behind && copied) {
       // the column's max on either side (equal once copied; a live source may have more): an integer key, no value
-      const max = [t.mx, s.max].filter((m): m is string => m !== null).map(BigInt).reduce((a, b) => (a > b ? a : b));
+      const max = [t.mx, s.max]
+        .filter((m): m is string => m !== null)
+        .map(BigInt)
+        .reduce((a, b) => (a > b ? a : b));
       const setval = `${setvalSql({ schema: o.seq_schema, name: o.seq }, { last: max.toString(), called: true })};`;
       findings.push({
         code: 'SEQUENCE_BEHIND_ON_SOURCE',
@@ -124,7 +145,11 @@ export async function sequencesBehind(target: pg.ClientBase, only?: ReadonlySet<
       });
       continue;
     }
-    differences.push({ address, kind: 'sequence_behind', detail: `its next value would not be above max(${o.tbl}.${o.col})` });
+    differences.push({
+      address,
+      kind: 'sequence_behind',
+      detail: `its next value would not be above max(${o.tbl}.${o.col})`,
+    });
   }
   return { differences, findings };
 }

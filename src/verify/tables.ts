@@ -34,8 +34,16 @@ function onSide(e: PairExpr, side: 'source' | 'target'): TableExpr {
 }
 
 /** The same statement on both sides, each built from that side's expressions. */
-async function both<R extends pg.QueryResultRow>(sides: Sides, e: PairExpr, build: (x: TableExpr) => string, values: unknown[] = []): Promise<[R[], R[]]> {
-  const [s, t] = await Promise.all([sides.source.query<R>(build(onSide(e, 'source')), values), sides.target.query<R>(build(onSide(e, 'target')), values)]);
+async function both<R extends pg.QueryResultRow>(
+  sides: Sides,
+  e: PairExpr,
+  build: (x: TableExpr) => string,
+  values: unknown[] = [],
+): Promise<[R[], R[]]> {
+  const [s, t] = await Promise.all([
+    sides.source.query<R>(build(onSide(e, 'source')), values),
+    sides.target.query<R>(build(onSide(e, 'target')), values),
+  ]);
   return [s.rows, t.rows];
 }
 
@@ -64,7 +72,9 @@ export async function bucketDiff(sides: Sides, pe: PairExpr, buckets: number): P
   const [s, g] = await both<{ b: string; n: string; h: string }>(
     sides,
     pe,
-    (e) => `SELECT (pg_catalog.hashtextextended(${e.keyText as string}, ${BUCKET_SEED}) & $1::bigint)::text AS b, count(*)::text AS n,
+    (
+      e,
+    ) => `SELECT (pg_catalog.hashtextextended(${e.keyText as string}, ${BUCKET_SEED}) & $1::bigint)::text AS b, count(*)::text AS n,
             sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h
        FROM ${e.from} GROUP BY 1`,
     [buckets - 1],
@@ -74,7 +84,11 @@ export async function bucketDiff(sides: Sides, pe: PairExpr, buckets: number): P
   const bad = new Set<string>();
   for (const [b, v] of smap) if (tmap.get(b) !== v) bad.add(b);
   for (const b of tmap.keys()) if (!smap.has(b)) bad.add(b);
-  return { rowsSource: s.reduce((n, r) => n + Number(r.n), 0), rowsTarget: g.reduce((n, r) => n + Number(r.n), 0), bad: [...bad].sort() };
+  return {
+    rowsSource: s.reduce((n, r) => n + Number(r.n), 0),
+    rowsTarget: g.reduce((n, r) => n + Number(r.n), 0),
+    bad: [...bad].sort(),
+  };
 }
 
 export interface LeafRow {
@@ -87,7 +101,12 @@ export interface LeafRow {
 }
 
 /** Keys and row hashes (never values) of the rows in the given buckets, on both sides. */
-export async function leafRows(sides: Sides, pe: PairExpr, buckets: number, which: readonly string[]): Promise<[LeafRow[], LeafRow[]]> {
+export async function leafRows(
+  sides: Sides,
+  pe: PairExpr,
+  buckets: number,
+  which: readonly string[],
+): Promise<[LeafRow[], LeafRow[]]> {
   return both<{ k: string; h: string; p: string[] }>(
     sides,
     pe,
@@ -98,8 +117,14 @@ export async function leafRows(sides: Sides, pe: PairExpr, buckets: number, whic
   );
 }
 
-function describeKey(e: TableExpr, keyText: string, parts: string[], showValues: boolean): Pick<RowDifference, 'key' | 'keyHash'> {
-  const key = (): Record<string, string> => Object.fromEntries(e.keyColumns.map((c, i) => [c.name, parts[i] ?? 'NULL']));
+function describeKey(
+  e: TableExpr,
+  keyText: string,
+  parts: string[],
+  showValues: boolean,
+): Pick<RowDifference, 'key' | 'keyHash'> {
+  const key = (): Record<string, string> =>
+    Object.fromEntries(e.keyColumns.map((c, i) => [c.name, parts[i] ?? 'NULL']));
   if (keysArePlain(e)) return { key: key() };
   // --show-values prints the key, and its hash is what the stored report keeps (the same hash as without the flag)
   return showValues ? { key: key(), keyHash: keyHash(keyText) } : { keyHash: keyHash(keyText) };
@@ -110,14 +135,19 @@ async function changedColumns(sides: Sides, p: SidePair, keys: string[]): Promis
   const e = p.target;
   const out = new Map<string, string[]>();
   if (keys.length === 0 || !e.keyText) return out;
-  const text = (x: TableExpr): string => `SELECT ${x.keyText} AS k, ARRAY[${x.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
+  const text = (
+    x: TableExpr,
+  ): string => `SELECT ${x.keyText} AS k, ARRAY[${x.columns.map((c) => `pg_catalog.md5(${quoteIdent(c.name)}::text)`).join(', ')}] AS h
                   FROM ${x.from} WHERE ${x.keyText} = ANY($1::text[])`;
   const [s, t] = await both<{ k: string; h: (string | null)[] }>(sides, p, text, [keys]);
   const target = new Map(t.map((r) => [r.k, r.h]));
   for (const r of s) {
     const th = target.get(r.k);
     if (!th) continue;
-    out.set(r.k, e.columns.filter((_c, i) => r.h[i] !== th[i]).map((c) => c.name));
+    out.set(
+      r.k,
+      e.columns.filter((_c, i) => r.h[i] !== th[i]).map((c) => c.name),
+    );
   }
   return out;
 }
@@ -150,35 +180,57 @@ async function keyedChecksum(t: TableInfo, p: SidePair, sides: Sides, o: TableCh
   }
   for (const k of tgtRows.keys()) if (!srcRows.has(k)) extraKeys.push(k);
   const total = missingKeys.length + changedKeys.length + extraKeys.length;
-  const since = o.writtenSince ? await writtenSince(sides, p.source, o.writtenSince, [...changedKeys, ...missingKeys]) : undefined;
-  const causeOf = (k: string): Pick<RowDifference, 'cause'> => (since ? { cause: since.has(k) ? 'changed-since-copy' : 'copy-error' } : {});
+  const since = o.writtenSince
+    ? await writtenSince(sides, p.source, o.writtenSince, [...changedKeys, ...missingKeys])
+    : undefined;
+  const causeOf = (k: string): Pick<RowDifference, 'cause'> =>
+    since ? { cause: since.has(k) ? 'changed-since-copy' : 'copy-error' } : {};
   // a key only on the target: its source row was deleted since the copy (a copy cannot invent a key); the final sync deletes it
   const goneCause: Pick<RowDifference, 'cause'> = since ? { cause: 'gone-from-source' } : {};
   const differences: RowDifference[] = [];
-  for (const k of missingKeys.slice(0, max)) differences.push({ kind: 'missing', ...describeKey(e, k, (srcRows.get(k) as LeafRow).p, o.showValues), ...causeOf(k) });
-  for (const k of extraKeys.slice(0, Math.max(0, max - differences.length))) differences.push({ kind: 'extra', ...describeKey(e, k, (tgtRows.get(k) as LeafRow).p, o.showValues), ...goneCause });
+  for (const k of missingKeys.slice(0, max))
+    differences.push({
+      kind: 'missing',
+      ...describeKey(e, k, (srcRows.get(k) as LeafRow).p, o.showValues),
+      ...causeOf(k),
+    });
+  for (const k of extraKeys.slice(0, Math.max(0, max - differences.length)))
+    differences.push({
+      kind: 'extra',
+      ...describeKey(e, k, (tgtRows.get(k) as LeafRow).p, o.showValues),
+      ...goneCause,
+    });
   const changed = changedKeys.slice(0, max);
   const cols = await changedColumns(sides, p, changed);
   for (const k of changed) {
     const r = srcRows.get(k) as LeafRow;
-    differences.push({ kind: 'changed', ...describeKey(e, k, r.p, o.showValues), columns: cols.get(k) ?? [], ...causeOf(k) });
+    differences.push({
+      kind: 'changed',
+      ...describeKey(e, k, r.p, o.showValues),
+      columns: cols.get(k) ?? [],
+      ...causeOf(k),
+    });
   }
   differences.sort((a, b) => (JSON.stringify(a.key ?? a.keyHash) < JSON.stringify(b.key ?? b.keyHash) ? -1 : 1));
   const allBuckets = bad.length <= leafBuckets.length;
   // what writes on the live source since the copy do not explain: a row that differs and was not written since
-  const unexplained = since && allBuckets ? [...missingKeys, ...changedKeys].filter((k) => !since.has(k)).length : undefined;
+  const unexplained =
+    since && allBuckets ? [...missingKeys, ...changedKeys].filter((k) => !since.has(k)).length : undefined;
   const pending = since && allBuckets ? extraKeys.length : undefined;
   return {
     ...base,
     checksum: 'mismatch',
     differences,
     ...(total > differences.length || !allBuckets ? { truncated: true } : {}),
-    ...(unexplained !== undefined && pending !== undefined ? { unexplained, changedSinceCopy: total - unexplained - pending, pendingFinalSync: pending } : {}),
+    ...(unexplained !== undefined && pending !== undefined
+      ? { unexplained, changedSinceCopy: total - unexplained - pending, pendingFinalSync: pending }
+      : {}),
   };
 }
 
 /** The current snapshot's xmax, joined as `pgshift_now` next to the table read as `x`. */
-export const NOW_XMAX = '(SELECT pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot()) AS xmax) pgshift_now';
+export const NOW_XMAX =
+  '(SELECT pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot()) AS xmax) pgshift_now';
 
 /**
  * Whether row `x` was written by a transaction at or after the 64-bit snapshot xmin in parameter $n (needs NOW_XMAX
@@ -189,7 +241,12 @@ export function writtenSinceXmin(n: number): string {
 }
 
 /** Keys (of the given ones) whose source row was written after the copy began: by xmin, or by the updated_at column. */
-async function writtenSince(sides: Sides, e: TableExpr, w: NonNullable<TableCheckOptions['writtenSince']>, keys: string[]): Promise<Set<string>> {
+async function writtenSince(
+  sides: Sides,
+  e: TableExpr,
+  w: NonNullable<TableCheckOptions['writtenSince']>,
+  keys: string[],
+): Promise<Set<string>> {
   if (keys.length === 0 || !e.keyText) return new Set();
   if ('xmin' in w) {
     const r = await sides.source.query<{ k: string }>(
@@ -215,8 +272,18 @@ async function writtenSince(sides: Sides, e: TableExpr, w: NonNullable<TableChec
  */
 async function keylessChecksum(t: TableInfo, p: SidePair, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
   const e = p.target;
-  const [[s], [g]] = await both<{ n: string; h: string | null }>(sides, p, (x) => `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${x.rowText}, 0)::numeric)::text AS h FROM ${x.from}`);
-  const base = { table: `${t.schema}.${t.name}`, keyed: false, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0) };
+  const [[s], [g]] = await both<{ n: string; h: string | null }>(
+    sides,
+    p,
+    (x) =>
+      `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${x.rowText}, 0)::numeric)::text AS h FROM ${x.from}`,
+  );
+  const base = {
+    table: `${t.schema}.${t.name}`,
+    keyed: false,
+    rowsSource: Number(s?.n ?? 0),
+    rowsTarget: Number(g?.n ?? 0),
+  };
   if (s?.n === g?.n && s?.h === g?.h) return { ...base, checksum: 'match', differences: [] };
   // only the buckets (by whole-row hash) that differ are read row hash by row hash: memory follows the difference
   const whole = { source: byWholeRow(p.source), target: byWholeRow(p.target) };
@@ -231,12 +298,24 @@ async function keylessChecksum(t: TableInfo, p: SidePair, sides: Sides, o: Table
     const which = [buckets - 1, bad.slice(i, i + 256)];
     const [sr, tr] = await Promise.all([
       w === undefined
-        ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${p.source.from} WHERE ${inBad} GROUP BY 1`, which)
+        ? sides.source.query<{ h: string; n: string; w?: string }>(
+            `${grouped} FROM ${p.source.from} WHERE ${inBad} GROUP BY 1`,
+            which,
+          )
         : 'xmin' in w
-          ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${writtenSinceXmin(3)})::text AS w FROM ${p.source.from} x, ${NOW_XMAX} WHERE ${inBad} GROUP BY 1`, [...which, w.xmin])
+          ? sides.source.query<{ h: string; n: string; w?: string }>(
+              `${grouped}, count(*) FILTER (WHERE ${writtenSinceXmin(3)})::text AS w FROM ${p.source.from} x, ${NOW_XMAX} WHERE ${inBad} GROUP BY 1`,
+              [...which, w.xmin],
+            )
           : e.columns.some((c) => c.name === w.column)
-            ? sides.source.query<{ h: string; n: string; w?: string }>(`${grouped}, count(*) FILTER (WHERE ${quoteIdent(w.column)} >= $3)::text AS w FROM ${p.source.from} WHERE ${inBad} GROUP BY 1`, [...which, w.copyStarted])
-            : sides.source.query<{ h: string; n: string; w?: string }>(`${grouped} FROM ${p.source.from} WHERE ${inBad} GROUP BY 1`, which),
+            ? sides.source.query<{ h: string; n: string; w?: string }>(
+                `${grouped}, count(*) FILTER (WHERE ${quoteIdent(w.column)} >= $3)::text AS w FROM ${p.source.from} WHERE ${inBad} GROUP BY 1`,
+                [...which, w.copyStarted],
+              )
+            : sides.source.query<{ h: string; n: string; w?: string }>(
+                `${grouped} FROM ${p.source.from} WHERE ${inBad} GROUP BY 1`,
+                which,
+              ),
       sides.target.query<{ h: string; n: string }>(`${grouped} FROM ${p.target.from} WHERE ${inBad} GROUP BY 1`, which),
     ]);
     for (const r of sr.rows) smap.set(r.h, { n: Number(r.n), w: Number(r.w ?? 0) });
@@ -253,12 +332,23 @@ async function keylessChecksum(t: TableInfo, p: SidePair, sides: Sides, o: Table
       const missing = n - m;
       const bySince = live ? Math.min(missing, since) : 0;
       if (bySince > 0) differences.push({ kind: 'missing', rowHash: h, count: bySince, cause: 'changed-since-copy' });
-      if (missing > bySince) differences.push({ kind: 'missing', rowHash: h, count: missing - bySince, ...(live ? { cause: 'copy-error' as const } : {}) });
+      if (missing > bySince)
+        differences.push({
+          kind: 'missing',
+          rowHash: h,
+          count: missing - bySince,
+          ...(live ? { cause: 'copy-error' as const } : {}),
+        });
       explained += bySince;
       unexplained += missing - bySince;
     }
     if (m > n) {
-      differences.push({ kind: 'duplicate', rowHash: h, count: m - n, ...(live ? { cause: 'gone-from-source' as const } : {}) });
+      differences.push({
+        kind: 'duplicate',
+        rowHash: h,
+        count: m - n,
+        ...(live ? { cause: 'gone-from-source' as const } : {}),
+      });
       pending += m - n;
     }
   }
@@ -288,7 +378,14 @@ export function byWholeRow(e: TableExpr): TableExpr {
 async function counts(t: TableInfo, p: SidePair, sides: Sides): Promise<TableResult> {
   const e = p.target;
   const [[s], [g]] = await both<{ n: string }>(sides, p, (x) => `SELECT count(*)::text AS n FROM ${x.from}`);
-  return { table: `${t.schema}.${t.name}`, keyed: e.keyText !== null, rowsSource: Number(s?.n ?? 0), rowsTarget: Number(g?.n ?? 0), checksum: 'skipped', differences: [] };
+  return {
+    table: `${t.schema}.${t.name}`,
+    keyed: e.keyText !== null,
+    rowsSource: Number(s?.n ?? 0),
+    rowsTarget: Number(g?.n ?? 0),
+    checksum: 'skipped',
+    differences: [],
+  };
 }
 
 /** The expressions of a table on each side (the same columns; the table under each side's name). */

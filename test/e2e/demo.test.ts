@@ -17,7 +17,9 @@ describe('pgshift demo', () => {
     expect(r.stdout).toContain('No changes. The target matches the desired state');
     expect(r.stdout).toContain('SET ROLE anon; SELECT count(*) FROM public.patients  ->  0'); // RLS before data on a Supabase-like target
     expect(r.stdout).toMatch(/Cutover complete! Write freeze \d+ ms/);
-    expect(r.stdout).toMatch(/and after:\n# the clinic backend's settings\nDATABASE_URL=postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/clinic/);
+    expect(r.stdout).toMatch(
+      /and after:\n# the clinic backend's settings\nDATABASE_URL=postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/clinic/,
+    );
     expect(r.stdout).toContain('application   on the target');
     expect(r.stdout).toContain('The servers are stopped and removed.');
     expect(r.stdout + r.stderr).not.toContain('pgshift-test-pw'); // the demo's password never reaches the output

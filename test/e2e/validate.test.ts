@@ -38,58 +38,284 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'unknown top-level key', yaml: `${HEAD}tabels:\n  include: ["public.*"]\n`, at: '7:1', says: 'unknown key "tabels"; did you mean "tables"?' },
-  { name: 'unknown nested key', yaml: `${HEAD}copy:\n  batchsize: 10\n`, at: '8:3', says: 'unknown key "batchsize" in copy; did you mean "batch_size"?' },
-  { name: 'wrong type', yaml: `${HEAD}copy:\n  batch_size: lots\n`, at: '8:15', says: 'copy.batch_size must be a whole number, not a string' },
+  {
+    name: 'unknown top-level key',
+    yaml: `${HEAD}tabels:\n  include: ["public.*"]\n`,
+    at: '7:1',
+    says: 'unknown key "tabels"; did you mean "tables"?',
+  },
+  {
+    name: 'unknown nested key',
+    yaml: `${HEAD}copy:\n  batchsize: 10\n`,
+    at: '8:3',
+    says: 'unknown key "batchsize" in copy; did you mean "batch_size"?',
+  },
+  {
+    name: 'wrong type',
+    yaml: `${HEAD}copy:\n  batch_size: lots\n`,
+    at: '8:15',
+    says: 'copy.batch_size must be a whole number, not a string',
+  },
   { name: 'below minimum', yaml: `${HEAD}copy:\n  parallel: 0\n`, at: '8:13', says: 'copy.parallel must be >= 1' },
-  { name: 'above maximum', yaml: `${HEAD}copy:\n  batch_size: 5000000\n`, at: '8:15', says: 'copy.batch_size must be <= 1000000' },
-  { name: 'bad enum with suggestion', yaml: `version: 1\nname: clinic\nsource:\n  url: \${SRC_URL}\ntarget:\n  url: \${TGT_URL}\n  provider: supabse\n`, at: '7:13', says: 'did you mean "supabase"?' },
-  { name: 'missing environment variable', yaml: HEAD.replace('${SRC_URL}', '${CLINIC_DB_URL}'), at: '4:8', says: 'environment variable CLINIC_DB_URL is not set (used in source.url)' },
-  { name: 'invalid reference', yaml: HEAD.replace('${SRC_URL}', '${1BAD}'), at: '4:8', says: 'is not a valid reference' },
-  { name: 'same source and target', yaml: HEAD.replace('${TGT_URL}', '${SRC_URL}'), at: '6:8', says: 'source and target are the same database' },
-  { name: 'bad duration', yaml: `${HEAD}cutover:\n  max_write_freeze: 60 seconds\n`, at: '8:21', says: 'must be a duration such as 500ms, 60s, 5m or 2h' },
-  { name: 'duration out of range', yaml: `${HEAD}cutover:\n  max_write_freeze: 2h\n`, at: '8:21', says: 'cutover.max_write_freeze must be between 1s and 1h' },
+  {
+    name: 'above maximum',
+    yaml: `${HEAD}copy:\n  batch_size: 5000000\n`,
+    at: '8:15',
+    says: 'copy.batch_size must be <= 1000000',
+  },
+  {
+    name: 'bad enum with suggestion',
+    yaml: `version: 1\nname: clinic\nsource:\n  url: \${SRC_URL}\ntarget:\n  url: \${TGT_URL}\n  provider: supabse\n`,
+    at: '7:13',
+    says: 'did you mean "supabase"?',
+  },
+  {
+    name: 'missing environment variable',
+    yaml: HEAD.replace('${SRC_URL}', '${CLINIC_DB_URL}'),
+    at: '4:8',
+    says: 'environment variable CLINIC_DB_URL is not set (used in source.url)',
+  },
+  {
+    name: 'invalid reference',
+    yaml: HEAD.replace('${SRC_URL}', '${1BAD}'),
+    at: '4:8',
+    says: 'is not a valid reference',
+  },
+  {
+    name: 'same source and target',
+    yaml: HEAD.replace('${TGT_URL}', '${SRC_URL}'),
+    at: '6:8',
+    says: 'source and target are the same database',
+  },
+  {
+    name: 'bad duration',
+    yaml: `${HEAD}cutover:\n  max_write_freeze: 60 seconds\n`,
+    at: '8:21',
+    says: 'must be a duration such as 500ms, 60s, 5m or 2h',
+  },
+  {
+    name: 'duration out of range',
+    yaml: `${HEAD}cutover:\n  max_write_freeze: 2h\n`,
+    at: '8:21',
+    says: 'cutover.max_write_freeze must be between 1s and 1h',
+  },
   { name: 'YAML syntax error', yaml: `${HEAD}copy: [1, 2\n`, at: '8:1', says: 'YAML syntax error' },
-  { name: 'YAML bad indentation', yaml: `version: 1\nname: clinic\nsource:\n  url: x\n   ssl: {}\n`, at: '4:8', says: 'YAML syntax error' },
-  { name: 'duplicate key', yaml: `${HEAD}name: again\n`, at: '7:1', says: 'YAML syntax error: Map keys must be unique' },
-  { name: 'missing required key', yaml: HEAD.replace('name: clinic\n', ''), at: '1:1', says: 'missing required key "name"' },
+  {
+    name: 'YAML bad indentation',
+    yaml: `version: 1\nname: clinic\nsource:\n  url: x\n   ssl: {}\n`,
+    at: '4:8',
+    says: 'YAML syntax error',
+  },
+  {
+    name: 'duplicate key',
+    yaml: `${HEAD}name: again\n`,
+    at: '7:1',
+    says: 'YAML syntax error: Map keys must be unique',
+  },
+  {
+    name: 'missing required key',
+    yaml: HEAD.replace('name: clinic\n', ''),
+    at: '1:1',
+    says: 'missing required key "name"',
+  },
   { name: 'wrong version', yaml: HEAD.replace('version: 1', 'version: 2'), at: '1:10', says: 'version must be 1' },
-  { name: 'bad table pattern', yaml: `${HEAD}tables:\n  include: [patients]\n`, at: '8:13', says: 'tables.include[0] must be a table pattern schema.table' },
-  { name: 'override with wildcard', yaml: `${HEAD}tables:\n  overrides:\n    public.*: { batch_size: 10 }\n`, at: '9:5', says: 'must name one table, without *' },
-  { name: 'sslmode=prefer in URL', yaml: HEAD, env: { TGT_URL: 'postgres://postgres:tgt-secret@db.example.com:5432/postgres?sslmode=prefer' }, at: '6:8', says: 'sslmode=prefer' },
-  { name: 'supabase transaction pooler', yaml: `${HEAD}  provider: supabase\n`, env: { TGT_URL: 'postgres://postgres.ref:tgt-secret@aws-0-eu-central-1.pooler.supabase.com:6543/postgres' }, at: '6:8', says: 'transaction pooler' },
-  { name: 'supabase without TLS', yaml: `${HEAD}  provider: supabase\n  ssl: { mode: disable }\n`, env: { TGT_URL: 'postgres://postgres:tgt-secret@db.abc.supabase.co:5432/postgres' }, at: '6:8', says: 'TLS is disabled for a Supabase target' },
-  { name: 'CA file missing', yaml: `${HEAD}  ssl: { mode: verify-full, ca_file: ./nope/ca.crt }\n`, at: '7:38', says: 'ca_file: file not found' },
-  { name: 'ssl mode conflicts with URL', yaml: `${HEAD}  ssl: { mode: verify-full }\n`, env: { TGT_URL: 'postgres://postgres:tgt-secret@db.example.com:5432/postgres?sslmode=require' }, at: '7:16', says: 'the URL says sslmode=require but ssl.mode is verify-full' },
-  { name: 'not a postgres URL', yaml: HEAD, env: { SRC_URL: 'mysql://root:src-secret@localhost/clinic' }, at: '4:8', says: 'expected postgres:// or postgresql://' },
+  {
+    name: 'bad table pattern',
+    yaml: `${HEAD}tables:\n  include: [patients]\n`,
+    at: '8:13',
+    says: 'tables.include[0] must be a table pattern schema.table',
+  },
+  {
+    name: 'override with wildcard',
+    yaml: `${HEAD}tables:\n  overrides:\n    public.*: { batch_size: 10 }\n`,
+    at: '9:5',
+    says: 'must name one table, without *',
+  },
+  {
+    name: 'sslmode=prefer in URL',
+    yaml: HEAD,
+    env: { TGT_URL: 'postgres://postgres:tgt-secret@db.example.com:5432/postgres?sslmode=prefer' },
+    at: '6:8',
+    says: 'sslmode=prefer',
+  },
+  {
+    name: 'supabase transaction pooler',
+    yaml: `${HEAD}  provider: supabase\n`,
+    env: { TGT_URL: 'postgres://postgres.ref:tgt-secret@aws-0-eu-central-1.pooler.supabase.com:6543/postgres' },
+    at: '6:8',
+    says: 'transaction pooler',
+  },
+  {
+    name: 'supabase without TLS',
+    yaml: `${HEAD}  provider: supabase\n  ssl: { mode: disable }\n`,
+    env: { TGT_URL: 'postgres://postgres:tgt-secret@db.abc.supabase.co:5432/postgres' },
+    at: '6:8',
+    says: 'TLS is disabled for a Supabase target',
+  },
+  {
+    name: 'CA file missing',
+    yaml: `${HEAD}  ssl: { mode: verify-full, ca_file: ./nope/ca.crt }\n`,
+    at: '7:38',
+    says: 'ca_file: file not found',
+  },
+  {
+    name: 'ssl mode conflicts with URL',
+    yaml: `${HEAD}  ssl: { mode: verify-full }\n`,
+    env: { TGT_URL: 'postgres://postgres:tgt-secret@db.example.com:5432/postgres?sslmode=require' },
+    at: '7:16',
+    says: 'the URL says sslmode=require but ssl.mode is verify-full',
+  },
+  {
+    name: 'not a postgres URL',
+    yaml: HEAD,
+    env: { SRC_URL: 'mysql://root:src-secret@localhost/clinic' },
+    at: '4:8',
+    says: 'expected postgres:// or postgresql://',
+  },
   { name: 'not a mapping', yaml: `- version: 1\n- name: clinic\n`, at: '1:1', says: 'the file must be a YAML mapping' },
-  { name: 'sample bounds', yaml: `${HEAD}verify:\n  sample: { min_rows: 500, max_rows: 10 }\n`, at: '8:23', says: 'min_rows must not be larger than verify.sample.max_rows' },
-  { name: 'auto cutover without switch', yaml: `${HEAD}cutover:\n  mode: auto\n`, at: '8:9', says: 'cutover.mode: auto needs cutover.switch' },
+  {
+    name: 'sample bounds',
+    yaml: `${HEAD}verify:\n  sample: { min_rows: 500, max_rows: 10 }\n`,
+    at: '8:23',
+    says: 'min_rows must not be larger than verify.sample.max_rows',
+  },
+  {
+    name: 'auto cutover without switch',
+    yaml: `${HEAD}cutover:\n  mode: auto\n`,
+    at: '8:9',
+    says: 'cutover.mode: auto needs cutover.switch',
+  },
   // RLS: copying patient rows into an API-exposed table without RLS cannot be undone
-  { name: 'rls off without acknowledgement', yaml: `${HEAD}security:\n  rls: off\n`, at: '8:8', says: 'security.rls: off leaves tables in exposed schemas readable with the public anon key; set security.acknowledge_rls_off: true' },
-  { name: 'supabase rls warn without acknowledgement', yaml: `${SUPABASE}security:\n  rls: warn\n`, at: '9:8', says: 'security.rls: warn on a Supabase target copies rows into API-exposed tables without row level security, readable with the public anon key; set security.acknowledge_rls_off: true' },
-  { name: 'supabase empty exposed_schemas without acknowledgement', yaml: `${SUPABASE}security:\n  exposed_schemas: []\n`, at: '9:20', says: 'security.exposed_schemas: [] on a Supabase target turns row level security off for every table' },
+  {
+    name: 'rls off without acknowledgement',
+    yaml: `${HEAD}security:\n  rls: off\n`,
+    at: '8:8',
+    says: 'security.rls: off leaves tables in exposed schemas readable with the public anon key; set security.acknowledge_rls_off: true',
+  },
+  {
+    name: 'supabase rls warn without acknowledgement',
+    yaml: `${SUPABASE}security:\n  rls: warn\n`,
+    at: '9:8',
+    says: 'security.rls: warn on a Supabase target copies rows into API-exposed tables without row level security, readable with the public anon key; set security.acknowledge_rls_off: true',
+  },
+  {
+    name: 'supabase empty exposed_schemas without acknowledgement',
+    yaml: `${SUPABASE}security:\n  exposed_schemas: []\n`,
+    at: '9:20',
+    says: 'security.exposed_schemas: [] on a Supabase target turns row level security off for every table',
+  },
   // YAML anchors and aliases: refused before they are expanded
-  { name: 'YAML alias bomb', yaml: `${HEAD}${BOMB}`, at: '11:8', says: 'YAML aliases expand to more than 10000 values here (*d): refused as an alias bomb' },
-  { name: 'YAML alias without anchor', yaml: `${HEAD}tables:\n  include: *scope\n`, at: '8:12', says: 'YAML alias *scope refers to no anchor &scope defined before it' },
-  { name: 'YAML alias cycle', yaml: `${HEAD}tables:\n  include: &scope ["public.*", *scope]\n`, at: '8:32', says: 'YAML alias *scope is inside the value it refers to (a cycle)' },
+  {
+    name: 'YAML alias bomb',
+    yaml: `${HEAD}${BOMB}`,
+    at: '11:8',
+    says: 'YAML aliases expand to more than 10000 values here (*d): refused as an alias bomb',
+  },
+  {
+    name: 'YAML alias without anchor',
+    yaml: `${HEAD}tables:\n  include: *scope\n`,
+    at: '8:12',
+    says: 'YAML alias *scope refers to no anchor &scope defined before it',
+  },
+  {
+    name: 'YAML alias cycle',
+    yaml: `${HEAD}tables:\n  include: &scope ["public.*", *scope]\n`,
+    at: '8:32',
+    says: 'YAML alias *scope is inside the value it refers to (a cycle)',
+  },
   // control characters in names, written as YAML escapes or coming from the environment
-  { name: 'NUL in a table pattern', yaml: `${HEAD}tables:\n  include: ["public.pa\\0tients"]\n`, at: '8:13', says: 'tables.include[0] contains a control character (U+0000 NUL)' },
-  { name: 'newline in a table pattern from the environment', yaml: `${HEAD}tables:\n  exclude: ["\${EXCLUDED}"]\n`, env: { EXCLUDED: 'public.sessions\n' }, at: '8:13', says: 'tables.exclude[0] contains a control character (U+000A newline)' },
-  { name: 'ESC in a schemas.map key', yaml: `${HEAD}schemas:\n  map:\n    "au\\eth": app_auth\n`, at: '9:5', says: 'schemas.map.au\\u001bth: the key contains a control character (U+001B ESC)' },
-  { name: 'control character in a schemas.map value', yaml: `${HEAD}schemas:\n  map: { auth: "app\\x01auth" }\n`, at: '8:16', says: 'schemas.map.auth contains a control character (U+0001)' },
-  { name: 'NUL in a role', yaml: `${HEAD}roles:\n  create: ["app\\0"]\n`, at: '8:12', says: 'roles.create[0] contains a control character (U+0000 NUL)' },
-  { name: 'tab in an overrides key', yaml: `${HEAD}tables:\n  overrides:\n    "public.pat\\tients": { batch_size: 10 }\n`, at: '9:5', says: 'tables.overrides.public.pat\\u0009ients: the key contains a control character (U+0009 tab)' },
-  { name: 'newline in the switch value', yaml: `${HEAD}cutover:\n  switch: { env_file: .env, variable: DATABASE_URL, value: "postgres://x\\nEVIL=1" }\n`, at: '8:60', says: 'cutover.switch.value contains a control character (U+000A newline)' },
-  { name: 'control character in the name', yaml: HEAD.replace('name: clinic', 'name: "cli\\x7fnic"'), at: '2:7', says: 'name contains a control character (U+007F DEL)' },
+  {
+    name: 'NUL in a table pattern',
+    yaml: `${HEAD}tables:\n  include: ["public.pa\\0tients"]\n`,
+    at: '8:13',
+    says: 'tables.include[0] contains a control character (U+0000 NUL)',
+  },
+  {
+    name: 'newline in a table pattern from the environment',
+    yaml: `${HEAD}tables:\n  exclude: ["\${EXCLUDED}"]\n`,
+    env: { EXCLUDED: 'public.sessions\n' },
+    at: '8:13',
+    says: 'tables.exclude[0] contains a control character (U+000A newline)',
+  },
+  {
+    name: 'ESC in a schemas.map key',
+    yaml: `${HEAD}schemas:\n  map:\n    "au\\eth": app_auth\n`,
+    at: '9:5',
+    says: 'schemas.map.au\\u001bth: the key contains a control character (U+001B ESC)',
+  },
+  {
+    name: 'control character in a schemas.map value',
+    yaml: `${HEAD}schemas:\n  map: { auth: "app\\x01auth" }\n`,
+    at: '8:16',
+    says: 'schemas.map.auth contains a control character (U+0001)',
+  },
+  {
+    name: 'NUL in a role',
+    yaml: `${HEAD}roles:\n  create: ["app\\0"]\n`,
+    at: '8:12',
+    says: 'roles.create[0] contains a control character (U+0000 NUL)',
+  },
+  {
+    name: 'tab in an overrides key',
+    yaml: `${HEAD}tables:\n  overrides:\n    "public.pat\\tients": { batch_size: 10 }\n`,
+    at: '9:5',
+    says: 'tables.overrides.public.pat\\u0009ients: the key contains a control character (U+0009 tab)',
+  },
+  {
+    name: 'newline in the switch value',
+    yaml: `${HEAD}cutover:\n  switch: { env_file: .env, variable: DATABASE_URL, value: "postgres://x\\nEVIL=1" }\n`,
+    at: '8:60',
+    says: 'cutover.switch.value contains a control character (U+000A newline)',
+  },
+  {
+    name: 'control character in the name',
+    yaml: HEAD.replace('name: clinic', 'name: "cli\\x7fnic"'),
+    at: '2:7',
+    says: 'name contains a control character (U+007F DEL)',
+  },
   // schemas.map and the schemas pgshift or PostgreSQL own
-  { name: 'schemas.map onto the state schema', yaml: `${HEAD}schemas:\n  map: { app: pgshift }\n`, at: '8:15', says: 'schemas.map: "pgshift" is pgshift\'s own state schema; destroy drops it with CASCADE, which would take the migrated tables with it; map "app" to a schema of your own' },
-  { name: 'schemas.map onto pg_catalog', yaml: `${HEAD}schemas:\n  map: { app: pg_catalog }\n`, at: '8:15', says: 'schemas.map: "pg_catalog" is a system schema of PostgreSQL; map "app" to a schema of your own' },
-  { name: 'schemas.map onto information_schema', yaml: `${HEAD}schemas:\n  map: { app: information_schema }\n`, at: '8:15', says: 'schemas.map: "information_schema" is a system schema of PostgreSQL' },
-  { name: 'schemas.map onto a pg_ schema', yaml: `${HEAD}schemas:\n  map: { app: pg_app }\n`, at: '8:15', says: 'schemas.map: "pg_app" is a system schema of PostgreSQL' },
-  { name: 'schemas.map from the state schema', yaml: `${HEAD}schemas:\n  map: { pgshift: app_state }\n`, at: '8:10', says: 'schemas.map: "pgshift" is pgshift\'s own state schema; it is never migrated, so it cannot be mapped' },
-  { name: 'schemas.map from pg_catalog', yaml: `${HEAD}schemas:\n  map: { pg_catalog: app }\n`, at: '8:10', says: 'schemas.map: "pg_catalog" is a system schema of PostgreSQL; it is never migrated' },
-  { name: 'extension schema in the state schema', yaml: `${HEAD}  extension_schema: pgshift\n`, at: '7:21', says: 'target.extension_schema: "pgshift" is pgshift\'s own state schema' },
+  {
+    name: 'schemas.map onto the state schema',
+    yaml: `${HEAD}schemas:\n  map: { app: pgshift }\n`,
+    at: '8:15',
+    says: 'schemas.map: "pgshift" is pgshift\'s own state schema; destroy drops it with CASCADE, which would take the migrated tables with it; map "app" to a schema of your own',
+  },
+  {
+    name: 'schemas.map onto pg_catalog',
+    yaml: `${HEAD}schemas:\n  map: { app: pg_catalog }\n`,
+    at: '8:15',
+    says: 'schemas.map: "pg_catalog" is a system schema of PostgreSQL; map "app" to a schema of your own',
+  },
+  {
+    name: 'schemas.map onto information_schema',
+    yaml: `${HEAD}schemas:\n  map: { app: information_schema }\n`,
+    at: '8:15',
+    says: 'schemas.map: "information_schema" is a system schema of PostgreSQL',
+  },
+  {
+    name: 'schemas.map onto a pg_ schema',
+    yaml: `${HEAD}schemas:\n  map: { app: pg_app }\n`,
+    at: '8:15',
+    says: 'schemas.map: "pg_app" is a system schema of PostgreSQL',
+  },
+  {
+    name: 'schemas.map from the state schema',
+    yaml: `${HEAD}schemas:\n  map: { pgshift: app_state }\n`,
+    at: '8:10',
+    says: 'schemas.map: "pgshift" is pgshift\'s own state schema; it is never migrated, so it cannot be mapped',
+  },
+  {
+    name: 'schemas.map from pg_catalog',
+    yaml: `${HEAD}schemas:\n  map: { pg_catalog: app }\n`,
+    at: '8:10',
+    says: 'schemas.map: "pg_catalog" is a system schema of PostgreSQL; it is never migrated',
+  },
+  {
+    name: 'extension schema in the state schema',
+    yaml: `${HEAD}  extension_schema: pgshift\n`,
+    at: '7:21',
+    says: 'target.extension_schema: "pgshift" is pgshift\'s own state schema',
+  },
 ];
 
 describe('pgshift validate', () => {
@@ -109,7 +335,10 @@ describe('pgshift validate', () => {
 
   it('reports every problem of a file at once, in file order', () => {
     const file = join(dir, 'many.yaml');
-    writeFileSync(file, `${HEAD}copy:\n  batch_size: lots\n  parallel: 0\n  paralel: 2\ncutover:\n  max_write_freeze: soon\n`);
+    writeFileSync(
+      file,
+      `${HEAD}copy:\n  batch_size: lots\n  parallel: 0\n  paralel: 2\ncutover:\n  max_write_freeze: soon\n`,
+    );
     const r = runCli(['validate', '-c', file], ENV);
     expect(r.status).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
@@ -118,7 +347,10 @@ describe('pgshift validate', () => {
 
   it('reports NUL and control characters with the schema problems, at once', () => {
     const file = join(dir, 'controls.yaml');
-    writeFileSync(file, `${HEAD}tables:\n  include: ["public.pa\\0tients"]\nroles:\n  create: [app, "ro\\ele"]\ncopy:\n  parallel: 0\n`);
+    writeFileSync(
+      file,
+      `${HEAD}tables:\n  include: ["public.pa\\0tients"]\nroles:\n  create: [app, "ro\\ele"]\ncopy:\n  parallel: 0\n`,
+    );
     const r = runCli(['validate', '-c', file], ENV);
     expect(r.status).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
@@ -139,11 +371,20 @@ describe('pgshift validate', () => {
 
   it.each([
     ['rls: warn on supabase, acknowledged', `${SUPABASE}security: { rls: warn, acknowledge_rls_off: true }\n`],
-    ['an empty exposed_schemas on supabase, acknowledged', `${SUPABASE}security: { exposed_schemas: [], acknowledge_rls_off: true }\n`],
+    [
+      'an empty exposed_schemas on supabase, acknowledged',
+      `${SUPABASE}security: { exposed_schemas: [], acknowledge_rls_off: true }\n`,
+    ],
     ['rls: warn on a postgres target (no Data API)', `${HEAD}security: { rls: warn }\n`],
     ['exposed_schemas of your own on supabase', `${SUPABASE}security: { exposed_schemas: [api] }\n`],
-    ['a few aliases', `${HEAD}tables:\n  include: &scope ["public.*"]\n  overrides:\n    public.a: &big { batch_size: 10 }\n    public.b: *big\nverify:\n  sample: { seed: 7 }\n`],
-    ['a multi-line switch command', `${HEAD}cutover:\n  switch:\n    env_file: .env\n    variable: DATABASE_URL\n    value: postgres://app@db/app\n    command: |\n      systemctl reload app\n      echo\tdone\n`],
+    [
+      'a few aliases',
+      `${HEAD}tables:\n  include: &scope ["public.*"]\n  overrides:\n    public.a: &big { batch_size: 10 }\n    public.b: *big\nverify:\n  sample: { seed: 7 }\n`,
+    ],
+    [
+      'a multi-line switch command',
+      `${HEAD}cutover:\n  switch:\n    env_file: .env\n    variable: DATABASE_URL\n    value: postgres://app@db/app\n    command: |\n      systemctl reload app\n      echo\tdone\n`,
+    ],
   ])('accepts %s', (_name, yaml) => {
     const file = join(dir, `ok-${_name.replace(/\W+/g, '-')}.yaml`);
     writeFileSync(file, yaml);
@@ -169,7 +410,9 @@ describe('pgshift validate', () => {
     for (const f of [file, '/dev/zero']) {
       const r = runCli(['validate', '-c', f], ENV);
       expect(r.status).toBe(1);
-      expect(r.stderr).toContain(`Error [CONFIG_TOO_LARGE]: config file ${f} is larger than 1 MB; refused before parsing`);
+      expect(r.stderr).toContain(
+        `Error [CONFIG_TOO_LARGE]: config file ${f} is larger than 1 MB; refused before parsing`,
+      );
       const p = runCli(['plan', '-c', f], ENV);
       expect(p.status).toBe(1);
       expect(p.stderr).toContain('Error [CONFIG_TOO_LARGE]');
@@ -208,7 +451,20 @@ describe('the CLI', () => {
   it('lists every command of the contract', () => {
     const r = runCli(['--help']);
     expect(r.status).toBe(0);
-    for (const cmd of ['init', 'validate', 'doctor', 'plan', 'apply', 'verify', 'status', 'cutover', 'rollback', 'destroy', 'unlock', 'demo']) {
+    for (const cmd of [
+      'init',
+      'validate',
+      'doctor',
+      'plan',
+      'apply',
+      'verify',
+      'status',
+      'cutover',
+      'rollback',
+      'destroy',
+      'unlock',
+      'demo',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\s`, 'm'));
     }
   });

@@ -25,7 +25,15 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { freezeWrites, unfreezeWrites } from '../../src/cutover/freeze.js';
-import { appTableSql, parseEnvFile, startAppServiceProcess, writeEnvFile, type AppServiceProcess, type AppStats, type ReloadResult } from '../support/app-service.js';
+import {
+  appTableSql,
+  parseEnvFile,
+  startAppServiceProcess,
+  writeEnvFile,
+  type AppServiceProcess,
+  type AppStats,
+  type ReloadResult,
+} from '../support/app-service.js';
 import { freshDatabases, quoteIdent, withPg, type FreshDatabases } from '../support/databases.js';
 import { nowMs, startLoad, type LoadSummary } from '../support/load.js';
 
@@ -48,8 +56,12 @@ beforeAll(async () => {
       await c.query(appTableSql());
       await c.query(`CREATE SCHEMA ${quoteIdent('Clinic "App"')}`);
       await c.query(appTableSql(UUID_TABLE, 'uuid'));
-      await c.query(`INSERT INTO ${UUID_TABLE} (id, name) SELECT gen_random_uuid(), 'seed patient ' || g FROM generate_series(1, 20) g`);
-      await c.query(`INSERT INTO patients (id, name) SELECT 'seed-' || g, 'seed patient ' || g FROM generate_series(0, ${SEED_IDS.length - 1}) g`);
+      await c.query(
+        `INSERT INTO ${UUID_TABLE} (id, name) SELECT gen_random_uuid(), 'seed patient ' || g FROM generate_series(1, 20) g`,
+      );
+      await c.query(
+        `INSERT INTO patients (id, name) SELECT 'seed-' || g, 'seed patient ' || g FROM generate_series(0, ${SEED_IDS.length - 1}) g`,
+      );
     });
   }
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgshift-app-'));
@@ -69,7 +81,15 @@ afterAll(async () => {
 });
 
 async function writtenIds(url: string, table = 'patients'): Promise<Set<string>> {
-  return withPg(url, async (c) => new Set((await c.query<{ id: string }>(`SELECT id::text AS id FROM ${table} WHERE name NOT LIKE 'seed %'`)).rows.map((r) => r.id)));
+  return withPg(
+    url,
+    async (c) =>
+      new Set(
+        (await c.query<{ id: string }>(`SELECT id::text AS id FROM ${table} WHERE name NOT LIKE 'seed %'`)).rows.map(
+          (r) => r.id,
+        ),
+      ),
+  );
 }
 
 /** Figures for the failure message: the summary without its long lists, and the service's log tail. */
@@ -109,8 +129,13 @@ describe('reload mid-load', () => {
     await sleep(1000);
 
     // requests held in the source's sessions across the swap: they must finish there, not fail
-    const slowReads = Array.from({ length: 3 }, () => fetch(`${app!.baseUrl}/patients/seed-1?sleep_ms=800`).then((r) => r.status));
-    const slowWrite = fetch(`${app.baseUrl}/patients`, { method: 'POST', body: JSON.stringify({ id: 'slow-write', name: 'slow', sleep_ms: 800 }) }).then((r) => r.status);
+    const slowReads = Array.from({ length: 3 }, () =>
+      fetch(`${app!.baseUrl}/patients/seed-1?sleep_ms=800`).then((r) => r.status),
+    );
+    const slowWrite = fetch(`${app.baseUrl}/patients`, {
+      method: 'POST',
+      body: JSON.stringify({ id: 'slow-write', name: 'slow', sleep_ms: 800 }),
+    }).then((r) => r.status);
     await sleep(200);
 
     writeEnvFile(envFile, { DATABASE_URL: dbs.targetUrl });
@@ -140,11 +165,21 @@ describe('reload mid-load', () => {
     expect(summary.pendingWrites).toBe(0);
     expect(summary.reads.latency.p95, why).toBeLessThan(200);
     // the old pools were drained, after their in-flight requests (the slow ones held generation 1 ~600 ms more)
-    expect(stats.pools.map((p) => [p.generation, p.ended]), why).toEqual([[1, true], [2, true], [3, false]]);
+    expect(
+      stats.pools.map((p) => [p.generation, p.ended]),
+      why,
+    ).toEqual([
+      [1, true],
+      [2, true],
+      [3, false],
+    ]);
     expect(stats.pools[0]!.drainedInMs ?? 0, why).toBeGreaterThan(300);
     expect(stats.failedReloads).toBe(0);
     // no request even met a broken session: the swap alone never needs the service's retries
-    expect({ readRetries: stats.readRetries, writeRetries: stats.writeRetries }, why).toEqual({ readRetries: 0, writeRetries: 0 });
+    expect({ readRetries: stats.readRetries, writeRetries: stats.writeRetries }, why).toEqual({
+      readRetries: 0,
+      writeRetries: 0,
+    });
 
     const onSource = await writtenIds(dbs.sourceUrl);
     const onTarget = await writtenIds(dbs.targetUrl);
@@ -155,15 +190,27 @@ describe('reload mid-load', () => {
     expect(before.length, why).toBeGreaterThan(10);
     expect(between.length, why).toBeGreaterThan(10);
     expect(after.length, why).toBeGreaterThan(10);
-    for (const w of summary.acknowledged) expect(onSource.has(w.id) !== onTarget.has(w.id), `${w.id} must be on exactly one side`).toBe(true);
-    expect(before.filter((w) => !onSource.has(w.id)).map((w) => w.id), 'acknowledged before the switch: on the source').toEqual([]);
-    expect(between.filter((w) => !onTarget.has(w.id)).map((w) => w.id), 'sent after the switch to the target: on the target').toEqual([]);
-    expect(after.filter((w) => !onSource.has(w.id)).map((w) => w.id), 'sent after the switch back: on the source').toEqual([]);
+    for (const w of summary.acknowledged)
+      expect(onSource.has(w.id) !== onTarget.has(w.id), `${w.id} must be on exactly one side`).toBe(true);
+    expect(
+      before.filter((w) => !onSource.has(w.id)).map((w) => w.id),
+      'acknowledged before the switch: on the source',
+    ).toEqual([]);
+    expect(
+      between.filter((w) => !onTarget.has(w.id)).map((w) => w.id),
+      'sent after the switch to the target: on the target',
+    ).toEqual([]);
+    expect(
+      after.filter((w) => !onSource.has(w.id)).map((w) => w.id),
+      'sent after the switch back: on the source',
+    ).toEqual([]);
     // nothing else was written (no phantom rows)
     expect(onSource.size + onTarget.size).toBe(summary.acknowledged.length + 1);
     // a read misses only a row written on the other database, read after the switch away from it
     for (const nf of summary.notFound) {
-      const legit = (onSource.has(nf.id) && !onTarget.has(nf.id) && nf.sentAt > tSwitch1 - 50 && nf.at < tSwitched2 + 50) || (onTarget.has(nf.id) && !onSource.has(nf.id) && nf.sentAt > tSwitch2 - 50);
+      const legit =
+        (onSource.has(nf.id) && !onTarget.has(nf.id) && nf.sentAt > tSwitch1 - 50 && nf.at < tSwitched2 + 50) ||
+        (onTarget.has(nf.id) && !onSource.has(nf.id) && nf.sentAt > tSwitch2 - 50);
       expect(legit, `read of ${nf.id} at ${nf.sentAt} found nothing\n${why}`).toBe(true);
     }
   });
@@ -171,7 +218,9 @@ describe('reload mid-load', () => {
   it('keeps its pool and answers 502 when the new URL does not work, and keeps serving (a uuid table in a quoted schema, another variable name)', async () => {
     fs.writeFileSync(envFile, `# app settings\nexport APP_DB='${dbs.sourceUrl}'\nOTHER=1\n`);
     app = await startAppServiceProcess({ envFile, urlVariable: 'APP_DB', table: UUID_TABLE });
-    const seeds = await withPg(dbs.sourceUrl, async (c) => (await c.query<{ id: string }>(`SELECT id::text AS id FROM ${UUID_TABLE}`)).rows.map((r) => r.id));
+    const seeds = await withPg(dbs.sourceUrl, async (c) =>
+      (await c.query<{ id: string }>(`SELECT id::text AS id FROM ${UUID_TABLE}`)).rows.map((r) => r.id),
+    );
     const load = startLoad({ baseUrl: app.baseUrl, clients: 4, readIds: seeds, idKind: 'uuid' });
     await sleep(300);
     const bad = new URL(dbs.sourceUrl);
@@ -190,7 +239,10 @@ describe('reload mid-load', () => {
     expect(summary.failures, explain(summary)).toEqual([]);
     expect(stats.generation).toBe(1);
     expect(stats.pools).toHaveLength(1);
-    expect({ readRetries: stats.readRetries, writeRetries: stats.writeRetries }).toEqual({ readRetries: 0, writeRetries: 0 });
+    expect({ readRetries: stats.readRetries, writeRetries: stats.writeRetries }).toEqual({
+      readRetries: 0,
+      writeRetries: 0,
+    });
     expect(summary.writes.acknowledged).toBeGreaterThan(10);
     expect(summary.notFound).toEqual([]);
     const onSource = await writtenIds(dbs.sourceUrl, UUID_TABLE);
@@ -211,7 +263,10 @@ interface Freeze {
  * during the freeze, no request failed, no read missed, reads went on during the freeze, every acknowledged write
  * is in the database, the observed write pause is the freeze (give or take the retry backoff), writes resumed.
  */
-async function freezeScenario(how: Freeze, duringFreeze?: (admin: pg.Client) => Promise<void>): Promise<{ summary: LoadSummary; stats: AppStats; midFreeze: AppStats }> {
+async function freezeScenario(
+  how: Freeze,
+  duringFreeze?: (admin: pg.Client) => Promise<void>,
+): Promise<{ summary: LoadSummary; stats: AppStats; midFreeze: AppStats }> {
   writeEnvFile(envFile, { DATABASE_URL: dbs.sourceUrl });
   app = await startAppServiceProcess({ envFile });
   const load = startLoad({ baseUrl: app.baseUrl, clients: 8, readIds: SEED_IDS });
@@ -220,7 +275,10 @@ async function freezeScenario(how: Freeze, duringFreeze?: (admin: pg.Client) => 
   const admin = new pg.Client({ connectionString: dbs.sourceUrl });
   admin.on('error', () => undefined);
   await admin.connect(); // opened before the freeze: this session stays writable (it is pgshift's, not the app's)
-  const count = async (): Promise<number> => Number((await admin.query<{ n: string }>("SELECT count(*) AS n FROM patients WHERE id NOT LIKE 'seed-%'")).rows[0]!.n);
+  const count = async (): Promise<number> =>
+    Number(
+      (await admin.query<{ n: string }>("SELECT count(*) AS n FROM patients WHERE id NOT LIKE 'seed-%'")).rows[0]!.n,
+    );
   let tFreeze = 0;
   let tFrozen = 0;
   let tUnfreeze = 0;
@@ -259,14 +317,20 @@ async function freezeScenario(how: Freeze, duringFreeze?: (admin: pg.Client) => 
   expect(readsDuringFreeze.length, why).toBeGreaterThan(20);
   expect(summary.reads.latency.p95, why).toBeLessThan(200);
   // no write acknowledged inside the freeze; the observed pause is the freeze, give or take the retry backoff
-  expect(summary.acknowledged.filter((w) => w.ackedAt > tFrozen && w.ackedAt < tUnfreeze).map((w) => w.id), why).toEqual([]);
+  expect(
+    summary.acknowledged.filter((w) => w.ackedAt > tFrozen && w.ackedAt < tUnfreeze).map((w) => w.id),
+    why,
+  ).toEqual([]);
   expect(summary.longestWritePause.from, why).toBeLessThanOrEqual(tFrozen);
   expect(summary.longestWritePause.to, why).toBeGreaterThanOrEqual(tUnfreeze);
   expect(summary.longestWritePauseMs, why).toBeLessThan(freezeMs + 1000);
   // writes resumed after the unfreeze
   expect(summary.acknowledged.filter((w) => w.sentAt > tUnfreeze + 500).length, why).toBeGreaterThan(10);
   const onSource = await writtenIds(dbs.sourceUrl);
-  expect(summary.acknowledgedIds.filter((id) => !onSource.has(id)), 'every acknowledged write is in the database').toEqual([]);
+  expect(
+    summary.acknowledgedIds.filter((id) => !onSource.has(id)),
+    'every acknowledged write is in the database',
+  ).toEqual([]);
   console.log(
     `write freeze of ${Math.round(freezeMs)} ms: observed write pause ${summary.longestWritePauseMs} ms; reads p50/p95/max ${summary.reads.latency.p50}/${summary.reads.latency.p95}/${summary.reads.latency.max} ms; ${summary.writes.acknowledged} writes, ${summary.reads.ok} reads; write retries ${JSON.stringify(stats.writeRetryCodes)}`,
   );
@@ -279,7 +343,9 @@ describe('a write freeze', () => {
     const { stats } = await freezeScenario({
       async freeze(admin) {
         await admin.query(`ALTER DATABASE ${db} SET default_transaction_read_only = on`);
-        const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+        const killed = await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
         expect(killed.rowCount).toBeGreaterThan(0);
       },
       async unfreeze(admin) {
@@ -293,20 +359,26 @@ describe('a write freeze', () => {
   it("pgshift's freeze (statement triggers raising 25006, src/cutover/freeze.ts), with a write in flight when it starts: it drains, then writes pause and resume", async () => {
     let slowWrite: Promise<number> | undefined;
     let drainMs = 0;
-    await freezeScenario(
-      {
-        async freeze(admin) {
-          // a write transaction in flight (holding its row lock for 400 ms): the freeze waits for it
-          slowWrite = fetch(`${app!.baseUrl}/patients`, { method: 'POST', body: JSON.stringify({ id: 'in-flight-at-freeze', name: 'slow', sleep_ms: 400 }) }).then((r) => r.status);
-          await sleep(100);
-          const r = await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], { id: 'app-service-test', drainTimeoutMs: 5_000, onDrainTimeout: 'abort', expiresInMs: 60_000 });
-          drainMs = r.drainMs;
-        },
-        async unfreeze(admin) {
-          await unfreezeWrites(admin, { dropSchema: true });
-        },
+    await freezeScenario({
+      async freeze(admin) {
+        // a write transaction in flight (holding its row lock for 400 ms): the freeze waits for it
+        slowWrite = fetch(`${app!.baseUrl}/patients`, {
+          method: 'POST',
+          body: JSON.stringify({ id: 'in-flight-at-freeze', name: 'slow', sleep_ms: 400 }),
+        }).then((r) => r.status);
+        await sleep(100);
+        const r = await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], {
+          id: 'app-service-test',
+          drainTimeoutMs: 5_000,
+          onDrainTimeout: 'abort',
+          expiresInMs: 60_000,
+        });
+        drainMs = r.drainMs;
       },
-    );
+      async unfreeze(admin) {
+        await unfreezeWrites(admin, { dropSchema: true });
+      },
+    });
     expect(await slowWrite).toBe(201);
     expect(drainMs, 'the freeze waited for the write in flight').toBeGreaterThan(150);
     expect((await writtenIds(dbs.sourceUrl)).has('in-flight-at-freeze')).toBe(true);
@@ -326,7 +398,12 @@ describe('a write freeze', () => {
     let tSwitched = 0;
     try {
       tFreeze = nowMs();
-      await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], { id: 'app-service-mini-cutover', drainTimeoutMs: 5_000, onDrainTimeout: 'abort', expiresInMs: 60_000 });
+      await freezeWrites(admin, [{ schema: 'public', name: 'patients' }], {
+        id: 'app-service-mini-cutover',
+        drainTimeoutMs: 5_000,
+        onDrainTimeout: 'abort',
+        expiresInMs: 60_000,
+      });
       tFrozen = nowMs();
       await sleep(800); // every mixed client ends up in a write that retries against the frozen source
       writeEnvFile(envFile, { DATABASE_URL: dbs.targetUrl });
@@ -344,23 +421,39 @@ describe('a write freeze', () => {
     expect(summary.failures, why).toEqual([]);
     const onSource = await writtenIds(dbs.sourceUrl);
     const onTarget = await writtenIds(dbs.targetUrl);
-    for (const w of summary.acknowledged) expect(onSource.has(w.id) !== onTarget.has(w.id), `${w.id} must be on exactly one side`).toBe(true);
+    for (const w of summary.acknowledged)
+      expect(onSource.has(w.id) !== onTarget.has(w.id), `${w.id} must be on exactly one side`).toBe(true);
     // sent during the freeze, retried across the switch, acknowledged by the target (how many depends on how many
     // clients happened to start a write in the 800 ms window: at least one, on these shared cores)
     const carried = summary.acknowledged.filter((w) => w.sentAt > tFrozen && w.sentAt < tSwitch);
     expect(carried.length, why).toBeGreaterThanOrEqual(1);
-    expect(carried.filter((w) => !onTarget.has(w.id) || w.attempts < 2).map((w) => w.id), why).toEqual([]);
-    expect(summary.acknowledged.filter((w) => w.ackedAt > tSwitched && !onTarget.has(w.id)).map((w) => w.id), why).toEqual([]);
+    expect(
+      carried.filter((w) => !onTarget.has(w.id) || w.attempts < 2).map((w) => w.id),
+      why,
+    ).toEqual([]);
+    expect(
+      summary.acknowledged.filter((w) => w.ackedAt > tSwitched && !onTarget.has(w.id)).map((w) => w.id),
+      why,
+    ).toEqual([]);
     // no write sent once the freeze was in place was acknowledged before the switch (a write committed just before
     // the freeze may have its answer delivered a little after it, on loaded cores: that one is on the source)
-    expect(summary.acknowledged.filter((w) => w.sentAt > tFrozen && w.ackedAt < tSwitch).map((w) => w.id), 'nothing written during the freeze').toEqual([]);
-    expect(summary.acknowledged.filter((w) => w.ackedAt > tFrozen && w.ackedAt < tSwitch && !onSource.has(w.id)).map((w) => w.id), why).toEqual([]);
+    expect(
+      summary.acknowledged.filter((w) => w.sentAt > tFrozen && w.ackedAt < tSwitch).map((w) => w.id),
+      'nothing written during the freeze',
+    ).toEqual([]);
+    expect(
+      summary.acknowledged
+        .filter((w) => w.ackedAt > tFrozen && w.ackedAt < tSwitch && !onSource.has(w.id))
+        .map((w) => w.id),
+      why,
+    ).toEqual([]);
     // the write pause runs from the freeze to the switch
     expect(summary.longestWritePause.from, why).toBeLessThanOrEqual(tFrozen);
     expect(summary.longestWritePause.to, why).toBeGreaterThanOrEqual(tSwitch);
     expect(summary.longestWritePauseMs, why).toBeLessThan(tSwitched - tFreeze + 1000);
     // a read misses only a row written on the source before the switch, read after it
-    for (const nf of summary.notFound) expect(onSource.has(nf.id) && nf.sentAt > tSwitch - 50, `read of ${nf.id} found nothing\n${why}`).toBe(true);
+    for (const nf of summary.notFound)
+      expect(onSource.has(nf.id) && nf.sentAt > tSwitch - 50, `read of ${nf.id} found nothing\n${why}`).toBe(true);
     expect(summary.reads.latency.p95, why).toBeLessThan(200);
   });
 
@@ -378,7 +471,8 @@ describe('a write freeze', () => {
    */
   it('what the freeze relies on: settings read at session start, kept after the reset, overridable per role', async () => {
     const db = quoteIdent(dbs.name);
-    const readOnlyOf = async (c: pg.Client): Promise<string> => (await c.query<{ v: string }>("SELECT current_setting('default_transaction_read_only') AS v")).rows[0]!.v;
+    const readOnlyOf = async (c: pg.Client): Promise<string> =>
+      (await c.query<{ v: string }>("SELECT current_setting('default_transaction_read_only') AS v")).rows[0]!.v;
     const insert = async (c: pg.Client, id: string): Promise<string> =>
       c.query('INSERT INTO patients (id, name) VALUES ($1, $2)', [id, id]).then(
         () => 'ok',
@@ -403,7 +497,9 @@ describe('a write freeze', () => {
       expect(await readOnlyOf(during)).toBe('on');
       expect(await insert(during, 'finding-new-session')).toBe('25006');
       // reads work in a read-only session
-      expect((await during.query("SELECT count(*)::int AS n FROM patients WHERE id LIKE 'seed-%'")).rows[0]).toEqual({ n: SEED_IDS.length });
+      expect((await during.query("SELECT count(*)::int AS n FROM patients WHERE id LIKE 'seed-%'")).rows[0]).toEqual({
+        n: SEED_IDS.length,
+      });
 
       // cooperative: the session can turn it off for itself
       const escaping = await open();
@@ -427,7 +523,9 @@ describe('a write freeze', () => {
       expect(await insert(after, 'finding-after-reset')).toBe('ok');
     } finally {
       await admin.query(`ALTER DATABASE ${db} RESET default_transaction_read_only`).catch(() => undefined);
-      await admin.query(`ALTER ROLE CURRENT_USER IN DATABASE ${db} RESET default_transaction_read_only`).catch(() => undefined);
+      await admin
+        .query(`ALTER ROLE CURRENT_USER IN DATABASE ${db} RESET default_transaction_read_only`)
+        .catch(() => undefined);
       await admin.query("DELETE FROM patients WHERE id LIKE 'finding-%'").catch(() => undefined);
       await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     }

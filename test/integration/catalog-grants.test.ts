@@ -20,9 +20,15 @@ describe('catalog privileges', () => {
     dbs = await freshDatabases('catalog_grants');
     await withPg(dbs.sourceUrl, async (c) => {
       await c.query(`CREATE ROLE ${quoteIdent(ROLE)} NOLOGIN`);
-      await c.query('CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY); CREATE FUNCTION app.f(a integer) RETURNS integer LANGUAGE sql AS $$ SELECT a $$');
-      await c.query(`GRANT SELECT, UPDATE ON app.t TO ${quoteIdent(ROLE)} WITH GRANT OPTION; GRANT INSERT ON app.t TO PUBLIC; GRANT USAGE ON SCHEMA app TO ${quoteIdent(ROLE)}`);
-      await c.query(`REVOKE EXECUTE ON FUNCTION app.f(integer) FROM PUBLIC; GRANT EXECUTE ON FUNCTION app.f(integer) TO ${quoteIdent(ROLE)}`);
+      await c.query(
+        'CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY); CREATE FUNCTION app.f(a integer) RETURNS integer LANGUAGE sql AS $$ SELECT a $$',
+      );
+      await c.query(
+        `GRANT SELECT, UPDATE ON app.t TO ${quoteIdent(ROLE)} WITH GRANT OPTION; GRANT INSERT ON app.t TO PUBLIC; GRANT USAGE ON SCHEMA app TO ${quoteIdent(ROLE)}`,
+      );
+      await c.query(
+        `REVOKE EXECUTE ON FUNCTION app.f(integer) FROM PUBLIC; GRANT EXECUTE ON FUNCTION app.f(integer) TO ${quoteIdent(ROLE)}`,
+      );
     });
     source = await withPg(dbs.sourceUrl, (c) => introspect(c));
   });
@@ -35,7 +41,10 @@ describe('catalog privileges', () => {
     const acl = source.objects.find((o) => o.address === 'table app.t')?.acl ?? [];
     expect(acl.find((a) => a.grantee === ROLE)?.privileges).toEqual(['SELECT', 'UPDATE']);
     expect(acl.find((a) => a.grantee === '')?.privileges).toEqual(['INSERT']);
-    expect(source.objects.find((o) => o.address === 'schema app')?.acl).toContainEqual({ grantee: ROLE, privileges: ['USAGE'] });
+    expect(source.objects.find((o) => o.address === 'schema app')?.acl).toContainEqual({
+      grantee: ROLE,
+      privileges: ['USAGE'],
+    });
   });
 
   it('grants to the role roles.map names, routines by their argument types', () => {
@@ -45,9 +54,20 @@ describe('catalog privileges', () => {
       {},
     );
     if (!r.config) throw new Error(JSON.stringify(r.problems));
-    const target: Catalog = { serverVersionNum: 170000, database: 'b', fingerprint: '', objects: [], tables: [], roles: ['postgres'] };
+    const target: Catalog = {
+      serverVersionNum: 170000,
+      database: 'b',
+      fingerprint: '',
+      objects: [],
+      tables: [],
+      roles: ['postgres'],
+    };
     const by = new Map(mapForTarget(r.config, source, target).catalog.objects.map((o) => [o.address, o]));
-    expect(by.get('grant table app.t to app_reader')?.createSql).toEqual(['GRANT SELECT, UPDATE ON TABLE "app"."t" TO "app_reader"']);
-    expect(by.get('grant function app.f(integer) to app_reader')?.createSql).toEqual(['GRANT EXECUTE ON ROUTINE "app"."f"(integer) TO "app_reader"']);
+    expect(by.get('grant table app.t to app_reader')?.createSql).toEqual([
+      'GRANT SELECT, UPDATE ON TABLE "app"."t" TO "app_reader"',
+    ]);
+    expect(by.get('grant function app.f(integer) to app_reader')?.createSql).toEqual([
+      'GRANT EXECUTE ON ROUTINE "app"."f"(integer) TO "app_reader"',
+    ]);
   });
 });

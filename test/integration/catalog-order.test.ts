@@ -8,7 +8,14 @@ import { orderForCreate } from '../../src/catalog/order.js';
 import type { CatalogObject, ObjectKind } from '../../src/catalog/types.js';
 import { normalizeViewDefinitionPre16 } from '../../src/catalog/view-normalize.js';
 
-const PRE: ReadonlySet<ObjectKind> = new Set<ObjectKind>(['schema', 'extension', 'type', 'function', 'sequence', 'table']);
+const PRE: ReadonlySet<ObjectKind> = new Set<ObjectKind>([
+  'schema',
+  'extension',
+  'type',
+  'function',
+  'sequence',
+  'table',
+]);
 
 function obj(kind: ObjectKind, address: string, dependsOn: string[] = [], definition = address): CatalogObject {
   return {
@@ -32,7 +39,12 @@ describe('orderForCreate', () => {
   const objects = [
     obj('comment', 'comment table s.a', ['table s.a']),
     obj('sequence_value', 'sequence_value s.q', ['sequence s.q']),
-    obj('constraint', 'constraint s.b.b_a_fkey', ['table s.b', 'constraint s.a.a_pkey'], 'FOREIGN KEY (a) REFERENCES s.a(id)'),
+    obj(
+      'constraint',
+      'constraint s.b.b_a_fkey',
+      ['table s.b', 'constraint s.a.a_pkey'],
+      'FOREIGN KEY (a) REFERENCES s.a(id)',
+    ),
     obj('constraint', 'constraint s.a.a_pkey', ['table s.a'], 'PRIMARY KEY (id)'),
     obj('constraint', 'constraint s.z.z_key', ['table s.z'], 'UNIQUE (id)'),
     obj('view', 'view s.v2', ['view s.v1']),
@@ -82,7 +94,10 @@ describe('orderForCreate', () => {
   it('does not depend on the input order', () => {
     const expected = addresses(orderForCreate(objects));
     expect(addresses(orderForCreate([...objects].reverse()))).toEqual(expected);
-    const shuffled = [...objects].sort((a, b) => (a.definition.length * 31 + a.address.length) % 7 - ((b.definition.length * 31 + b.address.length) % 7));
+    const shuffled = [...objects].sort(
+      (a, b) =>
+        ((a.definition.length * 31 + a.address.length) % 7) - ((b.definition.length * 31 + b.address.length) % 7),
+    );
     expect(addresses(orderForCreate(shuffled))).toEqual(expected);
   });
 
@@ -101,7 +116,10 @@ describe('orderForCreate', () => {
   });
 
   it('ignores dependencies on a later phase and on objects not given', () => {
-    const list = [obj('function', 'function s.f()', ['view s.v', 'table s.missing']), obj('view', 'view s.v', ['function s.f()'])];
+    const list = [
+      obj('function', 'function s.f()', ['view s.v', 'table s.missing']),
+      obj('view', 'view s.v', ['function s.f()']),
+    ];
     expect(addresses(orderForCreate(list))).toEqual(['function s.f()', 'view s.v']);
   });
 
@@ -125,28 +143,41 @@ describe('fingerprint', () => {
     const a = [obj('schema', 'schema a', [], 'x'), obj('schema', 'schema b', [], 'y')];
     expect(fingerprint(a)).toMatch(/^[0-9a-f]{64}$/);
     expect(fingerprint([...a].reverse())).toBe(fingerprint(a));
-    expect(fingerprint([obj('schema', 'schema a', [], 'x'), obj('schema', 'schema b', [], 'z')])).not.toBe(fingerprint(a));
+    expect(fingerprint([obj('schema', 'schema a', [], 'x'), obj('schema', 'schema b', [], 'z')])).not.toBe(
+      fingerprint(a),
+    );
     // the separator keeps address and definition apart
-    expect(fingerprint([obj('schema', 'schema ab', [], 'c')])).not.toBe(fingerprint([obj('schema', 'schema a', [], 'bc')]));
+    expect(fingerprint([obj('schema', 'schema ab', [], 'c')])).not.toBe(
+      fingerprint([obj('schema', 'schema a', [], 'bc')]),
+    );
   });
 });
 
 describe('normalizeViewDefinitionPre16', () => {
   const cases: [string, string][] = [
-    [' SELECT t.a,\n    t.b AS "B"\n   FROM x.t\n  WHERE (t.a > 1)', ' SELECT a,\n    b AS "B"\n   FROM x.t\n  WHERE (a > 1)'],
+    [
+      ' SELECT t.a,\n    t.b AS "B"\n   FROM x.t\n  WHERE (t.a > 1)',
+      ' SELECT a,\n    b AS "B"\n   FROM x.t\n  WHERE (a > 1)',
+    ],
     // a sub-query keeps its qualifiers, also for the outer reference; a whole-row reference keeps its own
     [
       'SELECT t.a, t.*::x.t AS t FROM x.t WHERE (EXISTS ( SELECT 1 FROM x.u WHERE (u.a = t.a)))',
       'SELECT a, t.*::x.t AS t FROM x.t WHERE (EXISTS ( SELECT 1 FROM x.u WHERE (u.a = t.a)))',
     ],
     // a string that looks like a reference, a schema named like the alias (function, type, collation)
-    [`SELECT t.a, t.f(t.a), NULL::t.typ, (t.b COLLATE t."C") FROM x.t t WHERE (t.b = 't.a'::text)`, `SELECT a, t.f(a), NULL::t.typ, (b COLLATE t."C") FROM x.t t WHERE (b = 't.a'::text)`],
+    [
+      `SELECT t.a, t.f(t.a), NULL::t.typ, (t.b COLLATE t."C") FROM x.t t WHERE (t.b = 't.a'::text)`,
+      `SELECT a, t.f(a), NULL::t.typ, (b COLLATE t."C") FROM x.t t WHERE (b = 't.a'::text)`,
+    ],
     // quoted names
     [`SELECT "select"."from" FROM x."select"`, `SELECT "from" FROM x."select"`],
     [`SELECT s."from" FROM "We""ird"."select" s`, `SELECT "from" FROM "We""ird"."select" s`],
     // sub-query, CTE, function with ordinality
     ['SELECT sub.a FROM ( SELECT t.a FROM x.t) sub', 'SELECT a FROM ( SELECT t.a FROM x.t) sub'],
-    ['WITH w AS ( SELECT t.a FROM x.t) SELECT w.a FROM w WHERE (w.a > 0)', 'WITH w AS ( SELECT t.a FROM x.t) SELECT a FROM w WHERE (a > 0)'],
+    [
+      'WITH w AS ( SELECT t.a FROM x.t) SELECT w.a FROM w WHERE (w.a > 0)',
+      'WITH w AS ( SELECT t.a FROM x.t) SELECT a FROM w WHERE (a > 0)',
+    ],
     ['SELECT o.a FROM x.srf() WITH ORDINALITY o(a, n)', 'SELECT a FROM x.srf() WITH ORDINALITY o(a, n)'],
   ];
   it.each(cases)('rewrites %j', (input, expected) => {

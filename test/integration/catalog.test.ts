@@ -21,8 +21,22 @@ const REPO = join(import.meta.dirname, '..', '..');
 const FIXTURE = readFileSync(join(REPO, 'test', 'fixtures', 'catalog', 'all-kinds.sql'), 'utf8');
 
 const ALL_KINDS: readonly ObjectKind[] = [
-  'schema', 'extension', 'type', 'function', 'sequence', 'table', 'sequence_owner', 'constraint', 'index',
-  'trigger', 'view', 'materialized_view', 'policy', 'rls', 'comment', 'sequence_value',
+  'schema',
+  'extension',
+  'type',
+  'function',
+  'sequence',
+  'table',
+  'sequence_owner',
+  'constraint',
+  'index',
+  'trigger',
+  'view',
+  'materialized_view',
+  'policy',
+  'rls',
+  'comment',
+  'sequence_value',
 ];
 
 const catalogOf = (url: string, excludeSchemas?: readonly string[]): Promise<Catalog> =>
@@ -49,7 +63,8 @@ function differences(a: Catalog, b: Catalog): string[] {
   const out: string[] = [];
   for (const [address, def] of left) {
     if (!right.has(address)) out.push(`only on the source: ${address}`);
-    else if (right.get(address) !== def) out.push(`${address}\n--- source:\n${def}\n--- target:\n${right.get(address) ?? ''}`);
+    else if (right.get(address) !== def)
+      out.push(`${address}\n--- source:\n${def}\n--- target:\n${right.get(address) ?? ''}`);
   }
   for (const address of right.keys()) if (!left.has(address)) out.push(`only on the target: ${address}`);
   return out;
@@ -175,7 +190,9 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
     expect(phase('view app.order_totals')).toBe('post-data');
 
     expect(byAddress(source, 'schema app').createSql).toEqual(['CREATE SCHEMA IF NOT EXISTS "app"']);
-    expect(byAddress(source, 'extension pgcrypto').createSql).toEqual(['CREATE EXTENSION IF NOT EXISTS "pgcrypto" WITH SCHEMA "public"']);
+    expect(byAddress(source, 'extension pgcrypto').createSql).toEqual([
+      'CREATE EXTENSION IF NOT EXISTS "pgcrypto" WITH SCHEMA "public"',
+    ]);
     expect(byAddress(source, 'sequence_value app.ticket_seq')).toMatchObject({
       definition: 'last_value=165 is_called=t',
       createSql: [`SELECT pg_catalog.setval('"app"."ticket_seq"', 165, true)`],
@@ -200,8 +217,12 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
     expect(select).toContain(`"Mixed Col" text DEFAULT 'it''s'::text NOT NULL`);
     expect(select).toContain('"a.b" text COLLATE "pg_catalog"."C"');
     expect(select).toContain('CONSTRAINT "check ""me""" CHECK (("1st col" > 0))');
-    expect(byAddress(source, 'table We"ird Schema.with space').createSql[0]).toContain('"double qty" integer GENERATED ALWAYS AS ((qty * 2)) STORED');
-    expect(byAddress(source, 'table app.orders').createSql).toContain('ALTER TABLE ONLY "app"."orders" REPLICA IDENTITY FULL');
+    expect(byAddress(source, 'table We"ird Schema.with space').createSql[0]).toContain(
+      '"double qty" integer GENERATED ALWAYS AS ((qty * 2)) STORED',
+    );
+    expect(byAddress(source, 'table app.orders').createSql).toContain(
+      'ALTER TABLE ONLY "app"."orders" REPLICA IDENTITY FULL',
+    );
     expect(byAddress(source, 'table app.orders').definition).not.toContain('orders_qty_positive');
     expect(byAddress(source, 'constraint app.orders.orders_qty_positive').createSql).toEqual([
       'ALTER TABLE "app"."orders" ADD CONSTRAINT "orders_qty_positive" CHECK ((qty > 0)) NOT VALID',
@@ -210,7 +231,9 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
       'CREATE TABLE "app"."special_log" (\n    "extra" integer\n) INHERITS ("app"."base_log")',
       `ALTER TABLE ONLY "app"."special_log" ALTER COLUMN "msg" SET DEFAULT 'special'::text`,
     ]);
-    expect(byAddress(source, 'table app.cache').createSql[0]).toMatch(/^CREATE UNLOGGED TABLE .* WITH \("fillfactor"='70', "autovacuum_enabled"='false'\)$/s);
+    expect(byAddress(source, 'table app.cache').createSql[0]).toMatch(
+      /^CREATE UNLOGGED TABLE .* WITH \("fillfactor"='70', "autovacuum_enabled"='false'\)$/s,
+    );
 
     expect(byAddress(source, 'table app.events').createSql[0]).toMatch(/\) PARTITION BY RANGE \(happened_at\)$/);
     expect(byAddress(source, 'table app.events_2024').createSql[0]).toBe(
@@ -228,12 +251,20 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
     expect(byAddress(source, 'constraint We"ird Schema.MixedCase.MixedCase_ref_fkey').definition).toBe(
       'FOREIGN KEY (ref) REFERENCES "We""ird Schema"."select"("from") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED',
     );
-    expect(byAddress(source, 'constraint We"ird Schema.a.b.a.b_r_excl').definition).toBe('EXCLUDE USING gist (r WITH &&)');
-    expect(byAddress(source, 'index app.events_payload_idx').createSql).toEqual(['CREATE INDEX events_payload_idx ON app.events USING gin (payload)']);
+    expect(byAddress(source, 'constraint We"ird Schema.a.b.a.b_r_excl').definition).toBe(
+      'EXCLUDE USING gist (r WITH &&)',
+    );
+    expect(byAddress(source, 'index app.events_payload_idx').createSql).toEqual([
+      'CREATE INDEX events_payload_idx ON app.events USING gin (payload)',
+    ]);
     expect(byAddress(source, 'constraint app.docs.docs_pkey').createSql).toHaveLength(1);
-    expect(byAddress(source, 'index app.docs_code_idx').createSql[1]).toBe('ALTER TABLE ONLY "app"."docs" REPLICA IDENTITY USING INDEX "docs_code_idx"');
+    expect(byAddress(source, 'index app.docs_code_idx').createSql[1]).toBe(
+      'ALTER TABLE ONLY "app"."docs" REPLICA IDENTITY USING INDEX "docs_code_idx"',
+    );
 
-    expect(byAddress(source, 'view app.secure_orders').createSql[0]).toMatch(/^CREATE VIEW "app"\."secure_orders" WITH \("security_barrier"='true', "check_option"='local'\) AS\n/);
+    expect(byAddress(source, 'view app.secure_orders').createSql[0]).toMatch(
+      /^CREATE VIEW "app"\."secure_orders" WITH \("security_barrier"='true', "check_option"='local'\) AS\n/,
+    );
     expect(byAddress(source, 'materialized_view app.mv_totals').createSql).toEqual([
       expect.stringMatching(/^CREATE MATERIALIZED VIEW "app"\."mv_totals" AS\n[\s\S]* WITH NO DATA$/),
       'REFRESH MATERIALIZED VIEW "app"."mv_totals"',
@@ -249,12 +280,17 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
     expect(byAddress(source, 'trigger app.orders.orders_touch').createSql).toHaveLength(1);
     expect(byAddress(source, 'rls app.patients')).toMatchObject({
       definition: 'enable=true force=true',
-      createSql: ['ALTER TABLE "app"."patients" ENABLE ROW LEVEL SECURITY', 'ALTER TABLE "app"."patients" FORCE ROW LEVEL SECURITY'],
+      createSql: [
+        'ALTER TABLE "app"."patients" ENABLE ROW LEVEL SECURITY',
+        'ALTER TABLE "app"."patients" FORCE ROW LEVEL SECURITY',
+      ],
     });
     expect(byAddress(source, 'policy app.patients.own_rows').createSql).toEqual([
       'CREATE POLICY "own_rows" ON "app"."patients" AS PERMISSIVE FOR SELECT TO PUBLIC USING ((owner_name = CURRENT_USER))',
     ]);
-    expect(byAddress(source, 'policy app.patients.not "deleted"').createSql[0]).toContain('AS RESTRICTIVE FOR ALL TO PUBLIC USING ((NOT deleted)) WITH CHECK ((NOT deleted))');
+    expect(byAddress(source, 'policy app.patients.not "deleted"').createSql[0]).toContain(
+      'AS RESTRICTIVE FOR ALL TO PUBLIC USING ((NOT deleted)) WITH CHECK ((NOT deleted))',
+    );
     expect(byAddress(source, 'comment column We"ird Schema.select.Mixed Col').createSql).toEqual([
       `COMMENT ON COLUMN "We""ird Schema"."select"."Mixed Col" IS 'column comment with ''quotes'''`,
     ]);
@@ -279,27 +315,50 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
   it('records dependencies from pg_depend', () => {
     const deps = (a: string): readonly string[] => byAddress(source, a).dependsOn;
     expect(deps('table We"ird Schema.select')).toEqual(
-      expect.arrayContaining(['schema We"ird Schema', 'type app.mood', 'type app.positive_int', 'type We"ird Schema.MixedType', 'sequence app.ticket_seq', 'sequence We"ird Schema.select_from_seq', 'extension pgcrypto']),
+      expect.arrayContaining([
+        'schema We"ird Schema',
+        'type app.mood',
+        'type app.positive_int',
+        'type We"ird Schema.MixedType',
+        'sequence app.ticket_seq',
+        'sequence We"ird Schema.select_from_seq',
+        'extension pgcrypto',
+      ]),
     );
-    expect(deps('table We"ird Schema.a.b')).toEqual(expect.arrayContaining(['type app.floatrange', 'type app.pair', 'type app.code']));
+    expect(deps('table We"ird Schema.a.b')).toEqual(
+      expect.arrayContaining(['type app.floatrange', 'type app.pair', 'type app.code']),
+    );
     expect(deps('table app.events_2024_click')).toContain('table app.events_2024');
     expect(deps('table app.special_log')).toContain('table app.base_log');
     expect(deps('constraint We"ird Schema.MixedCase.MixedCase_ref_fkey')).toEqual(
       expect.arrayContaining(['table We"ird Schema.MixedCase', 'constraint We"ird Schema.select.select_pkey']),
     );
-    expect(deps('constraint We"ird Schema.MixedCase.MixedCase_parent_fkey')).toContain('constraint We"ird Schema.MixedCase.MixedCase_pkey');
+    expect(deps('constraint We"ird Schema.MixedCase.MixedCase_parent_fkey')).toContain(
+      'constraint We"ird Schema.MixedCase.MixedCase_pkey',
+    );
     expect(deps('view app.very_big_customers')).toContain('view app.big_customers');
-    expect(deps('view app.big_customers')).toEqual(expect.arrayContaining(['view app.order_totals', 'table app.customers']));
-    expect(deps('view app.secure_orders')).toEqual(expect.arrayContaining(['table app.orders', 'function app.add(integer, integer)']));
+    expect(deps('view app.big_customers')).toEqual(
+      expect.arrayContaining(['view app.order_totals', 'table app.customers']),
+    );
+    expect(deps('view app.secure_orders')).toEqual(
+      expect.arrayContaining(['table app.orders', 'function app.add(integer, integer)']),
+    );
     expect(deps('materialized_view app.mv_totals')).toContain('view app.order_totals');
     expect(deps('index app.mv_totals_customer_idx')).toContain('materialized_view app.mv_totals');
-    expect(deps('trigger app.orders.orders_touch')).toEqual(expect.arrayContaining(['table app.orders', 'function app.touch()']));
+    expect(deps('trigger app.orders.orders_touch')).toEqual(
+      expect.arrayContaining(['table app.orders', 'function app.touch()']),
+    );
     expect(deps('function app.concat_all(text)')).toContain('function app.concat_step(text, text)');
     expect(deps('function app.add3(integer, integer, integer)')).toContain('function app.add(integer, integer)');
-    expect(deps('policy app.patients.own_rows')).toEqual(expect.arrayContaining(['table app.patients', 'rls app.patients']));
+    expect(deps('policy app.patients.own_rows')).toEqual(
+      expect.arrayContaining(['table app.patients', 'rls app.patients']),
+    );
     expect(deps('comment column app.order_totals.total')).toEqual(['view app.order_totals']);
     expect(deps('sequence_value app.ticket_seq')).toEqual(['sequence app.ticket_seq']);
-    expect(deps('sequence_owner We"ird Schema.select_from_seq')).toEqual(['sequence We"ird Schema.select_from_seq', 'table We"ird Schema.select']);
+    expect(deps('sequence_owner We"ird Schema.select_from_seq')).toEqual([
+      'sequence We"ird Schema.select_from_seq',
+      'table We"ird Schema.select',
+    ]);
     expect(deps('type app.pair')).toContain('type app.mood');
     expect(deps('sequence app.ticket_seq')).toEqual(['schema app']);
     // every dependency is an address of the catalog
@@ -316,7 +375,8 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
     for (const o of ordered) {
       for (const d of o.dependsOn) {
         const dep = ordered[pos.get(d) ?? -1];
-        if (dep && dep.phase === o.phase) expect(pos.get(d) ?? Infinity, `${d} before ${o.address}`).toBeLessThan(pos.get(o.address) ?? -1);
+        if (dep && dep.phase === o.phase)
+          expect(pos.get(d) ?? Infinity, `${d} before ${o.address}`).toBeLessThan(pos.get(o.address) ?? -1);
       }
     }
     expect(orderForCreate([...source.objects].reverse()).map((o) => o.address)).toEqual(ordered.map((o) => o.address));
@@ -325,7 +385,9 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
   it('does not list the objects of an extension', () => {
     const addresses = source.objects.map((o) => o.address);
     expect(addresses.filter((a) => /^function public\.(digest|gen_random_bytes|crypt|gen_salt)\(/.test(a))).toEqual([]);
-    expect(source.objects.filter((o) => o.schema === 'public' && o.kind !== 'extension' && o.kind !== 'comment')).toEqual([]);
+    expect(
+      source.objects.filter((o) => o.schema === 'public' && o.kind !== 'extension' && o.kind !== 'comment'),
+    ).toEqual([]);
   });
 
   it('fills TableInfo: keys, kinds, parents, columns, triggers', () => {
@@ -334,28 +396,58 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
       if (!info) throw new Error(`no table ${schema}.${name}`);
       return info;
     };
-    expect(t('We"ird Schema', 'select')).toMatchObject({ key: ['from'], keyKind: 'primary', kind: 'table', parent: null, address: 'table We"ird Schema.select' });
+    expect(t('We"ird Schema', 'select')).toMatchObject({
+      key: ['from'],
+      keyKind: 'primary',
+      kind: 'table',
+      parent: null,
+      address: 'table We"ird Schema.select',
+    });
     expect(t('We"ird Schema', '1st_table')).toMatchObject({ key: ['a', 'b'], keyKind: 'primary' });
     expect(t('We"ird Schema', 'ünïcødé tåble')).toMatchObject({ key: ['émail'], keyKind: 'unique' });
     expect(t('We"ird Schema', 'with space')).toMatchObject({ key: null, keyKind: null });
-    expect(t('app', 'events')).toMatchObject({ kind: 'partitioned', key: ['id', 'happened_at', 'kind'], parent: null, hasTriggers: true });
+    expect(t('app', 'events')).toMatchObject({
+      kind: 'partitioned',
+      key: ['id', 'happened_at', 'kind'],
+      parent: null,
+      hasTriggers: true,
+    });
     expect(t('app', 'events_2024')).toMatchObject({ kind: 'partitioned', parent: { schema: 'app', name: 'events' } });
-    expect(t('app', 'events_2024_click')).toMatchObject({ kind: 'partition', parent: { schema: 'app', name: 'events_2024' }, key: ['id', 'happened_at', 'kind'] });
+    expect(t('app', 'events_2024_click')).toMatchObject({
+      kind: 'partition',
+      parent: { schema: 'app', name: 'events_2024' },
+      key: ['id', 'happened_at', 'kind'],
+    });
     expect(t('app', 'orders')).toMatchObject({ hasTriggers: true });
     expect(t('app', 'customers')).toMatchObject({ hasTriggers: false });
     const cols = t('We"ird Schema', 'MixedCase').columns;
     expect(cols.map((c) => c.name)).toEqual(['id', 'ref', 'parent', 'Label']);
-    expect(cols[0]).toMatchObject({ attnum: 1, type: 'bigint', typeName: 'int8', typeSchema: 'pg_catalog', notNull: true, identity: 'always', default: null });
+    expect(cols[0]).toMatchObject({
+      attnum: 1,
+      type: 'bigint',
+      typeName: 'int8',
+      typeSchema: 'pg_catalog',
+      notNull: true,
+      identity: 'always',
+      default: null,
+    });
     expect(cols[3]).toMatchObject({ type: 'character varying(40)', notNull: true });
     const sel = t('We"ird Schema', 'select').columns;
     expect(sel.find((c) => c.name === 'a.b')?.collation).toBe('"pg_catalog"."C"');
-    expect(sel.find((c) => c.name === 'ünï')).toMatchObject({ type: 'app.mood', typeName: 'mood', typeSchema: 'app', default: "'ok'::app.mood" });
+    expect(sel.find((c) => c.name === 'ünï')).toMatchObject({
+      type: 'app.mood',
+      typeName: 'mood',
+      typeSchema: 'app',
+      default: "'ok'::app.mood",
+    });
     expect(t('We"ird Schema', 'with space').columns.find((c) => c.name === 'double qty')?.generated).toBe('(qty * 2)');
     for (const info of source.tables) {
       expect(info.estimatedRows).toBeGreaterThanOrEqual(0);
       expect(info.estimatedBytes).toBeGreaterThanOrEqual(0);
     }
-    expect(source.tables.map((x) => x.address)).toEqual(source.objects.filter((o) => o.kind === 'table').map((o) => o.address));
+    expect(source.tables.map((x) => x.address)).toEqual(
+      source.objects.filter((o) => o.kind === 'table').map((o) => o.address),
+    );
   });
 });
 
@@ -369,14 +461,18 @@ describe('catalog: changes, exclusions and pgshift', () => {
 
   it('changing one default changes the fingerprint and exactly that table', async () => {
     const before = await catalogOf(dbs.sourceUrl);
-    await withPg(dbs.sourceUrl, (c) => c.query(`ALTER TABLE "We""ird Schema"."select" ALTER COLUMN "Mixed Col" SET DEFAULT 'changed'`));
+    await withPg(dbs.sourceUrl, (c) =>
+      c.query(`ALTER TABLE "We""ird Schema"."select" ALTER COLUMN "Mixed Col" SET DEFAULT 'changed'`),
+    );
     const after = await catalogOf(dbs.sourceUrl);
     expect(after.fingerprint).not.toBe(before.fingerprint);
     const diff = differences(before, after);
     expect(diff).toHaveLength(1);
     expect(diff[0]).toMatch(/^table We"ird Schema\.select\n/);
     expect(diff[0]).toContain(`DEFAULT 'changed'::text`);
-    await withPg(dbs.sourceUrl, (c) => c.query(`ALTER TABLE "We""ird Schema"."select" ALTER COLUMN "Mixed Col" SET DEFAULT 'it''s'`));
+    await withPg(dbs.sourceUrl, (c) =>
+      c.query(`ALTER TABLE "We""ird Schema"."select" ALTER COLUMN "Mixed Col" SET DEFAULT 'it''s'`),
+    );
     expect((await catalogOf(dbs.sourceUrl)).fingerprint).toBe(before.fingerprint);
   });
 
@@ -439,20 +535,25 @@ describe('catalog: pagila schema, 15 -> 17', () => {
     expect(diff, diff.join('\n\n')).toEqual([]);
     expect(target.fingerprint).toBe(source.fingerprint);
     const addresses = source.objects.map((o) => o.address);
-    expect(addresses).toEqual(expect.arrayContaining([
-      'type public.mpaa_rating',
-      'function public.film_in_stock(integer, integer)',
-      'sequence public.actor_actor_id_seq',
-      'table public.actor',
-      'constraint public.actor.actor_pkey',
-      'index public.idx_actor_last_name',
-      'trigger public.actor.last_updated',
-      'view public.actor_info',
-      'materialized_view public.rental_by_category',
-      'sequence_value public.actor_actor_id_seq',
-      'table public.payment_p2022_01',
-    ]));
-    expect(source.tables.find((t) => t.name === 'payment_p2022_01')).toMatchObject({ kind: 'partition', parent: { schema: 'public', name: 'payment' } });
+    expect(addresses).toEqual(
+      expect.arrayContaining([
+        'type public.mpaa_rating',
+        'function public.film_in_stock(integer, integer)',
+        'sequence public.actor_actor_id_seq',
+        'table public.actor',
+        'constraint public.actor.actor_pkey',
+        'index public.idx_actor_last_name',
+        'trigger public.actor.last_updated',
+        'view public.actor_info',
+        'materialized_view public.rental_by_category',
+        'sequence_value public.actor_actor_id_seq',
+        'table public.payment_p2022_01',
+      ]),
+    );
+    expect(source.tables.find((t) => t.name === 'payment_p2022_01')).toMatchObject({
+      kind: 'partition',
+      parent: { schema: 'public', name: 'payment' },
+    });
   });
 });
 

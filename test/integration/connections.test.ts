@@ -40,7 +40,9 @@ function withCredentials(url: string, user: string, password: string, database?:
 }
 
 /** Captures pgshift's own log lines (JSON) while fn runs. */
-async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T | undefined; error: unknown; lines: Record<string, unknown>[] }> {
+async function captureLogs<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T | undefined; error: unknown; lines: Record<string, unknown>[] }> {
   let text = '';
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb): void {
@@ -58,7 +60,14 @@ async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T | undef
   } finally {
     setLogger(createLogger({ level: 'silent' }));
   }
-  return { result, error, lines: text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    result,
+    error,
+    lines: text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 const session = (attempts: number, maxWaitMs: number): SessionSettings => ({
@@ -70,11 +79,20 @@ const session = (attempts: number, maxWaitMs: number): SessionSettings => ({
 describe('doctor', () => {
   it('reports both servers: versions, TLS state, role, extensions, headroom', async () => {
     const file = cfg.write(minimalConfig('copy: { parallel: 2 }\n'), 'doctor.yaml');
-    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    const r = runCli(['doctor', '-c', file, '--json'], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: dbs.targetUrl,
+    });
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as {
       ok: boolean;
-      source: { versionNum: number; tls: { inUse: boolean; mode: string }; superuser: boolean; walLevel: string; connectMs: number };
+      source: {
+        versionNum: number;
+        tls: { inUse: boolean; mode: string };
+        superuser: boolean;
+        walLevel: string;
+        connectMs: number;
+      };
       target: { versionNum: number; tls: { inUse: boolean }; canCreateSchema: boolean; maxConnections: number };
       checks: { id: string; status: string }[];
     };
@@ -88,9 +106,14 @@ describe('doctor', () => {
     expect(report.source.connectMs).toBeGreaterThanOrEqual(0);
     expect(report.checks.find((c) => c.id === 'connections')?.status).toBe('ok');
 
-    const text = runCli(['doctor', '-c', file], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    const text = runCli(['doctor', '-c', file], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: dbs.targetUrl,
+    });
     expect(text.status).toBe(0);
-    expect(text.stdout).toMatch(/Source\n\s+server\s+postgres@127\.0\.0\.1:\d+\/t_connections_\w+\n\s+version\s+PostgreSQL 15\./);
+    expect(text.stdout).toMatch(
+      /Source\n\s+server\s+postgres@127\.0\.0\.1:\d+\/t_connections_\w+\n\s+version\s+PostgreSQL 15\./,
+    );
     expect(text.stdout).toMatch(/Target\n[\s\S]*version\s+PostgreSQL 17\./);
     expect(text.stdout).toContain('tls         off (mode disable)');
     expect(text.stdout).toContain('Ready to migrate');
@@ -98,10 +121,15 @@ describe('doctor', () => {
 
   it('blocks when copy.parallel needs more connections than the target role may open', async () => {
     await withPg(dbs.targetUrl, async (c) => {
-      await c.query(`CREATE ROLE ${quoteIdent('pgshift_limited')} LOGIN PASSWORD ${quoteLiteral('limited-pw-123')} CONNECTION LIMIT 5`);
+      await c.query(
+        `CREATE ROLE ${quoteIdent('pgshift_limited')} LOGIN PASSWORD ${quoteLiteral('limited-pw-123')} CONNECTION LIMIT 5`,
+      );
       await c.query(`GRANT CREATE ON DATABASE ${quoteIdent(dbs.name)} TO ${quoteIdent('pgshift_limited')}`);
     });
-    const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: withCredentials(dbs.targetUrl, 'pgshift_limited', 'limited-pw-123') };
+    const env = {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: withCredentials(dbs.targetUrl, 'pgshift_limited', 'limited-pw-123'),
+    };
     const file = cfg.write(minimalConfig('copy: { parallel: 4 }\n'), 'doctor-headroom.yaml');
     const r = runCli(['doctor', '-c', file, '--json'], env);
     expect(r.status).toBe(1);
@@ -109,16 +137,24 @@ describe('doctor', () => {
     expect(report.ok).toBe(false);
     const check = report.checks.find((c) => c.id === 'connections');
     expect(check?.status).toBe('block');
-    expect(check?.message).toMatch(/4 connections free under role pgshift_limited's CONNECTION LIMIT 5; copy\.parallel=4 needs 6/);
+    expect(check?.message).toMatch(
+      /4 connections free under role pgshift_limited's CONNECTION LIMIT 5; copy\.parallel=4 needs 6/,
+    );
     expect(r.stderr).toContain('Error [DOCTOR_BLOCKED]');
     // within the limit: ready
-    const ok = runCli(['doctor', '-c', cfg.write(minimalConfig('copy: { parallel: 1 }\n'), 'doctor-headroom-ok.yaml'), '--json'], env);
+    const ok = runCli(
+      ['doctor', '-c', cfg.write(minimalConfig('copy: { parallel: 1 }\n'), 'doctor-headroom-ok.yaml'), '--json'],
+      env,
+    );
     expect(ok.status, ok.stderr).toBe(0);
   });
 
   it('fails with a clear error after bounded retries against a stopped port', async () => {
     const port = await freePort();
-    const file = cfg.write(minimalConfig('connection: { connect_timeout: 1s, retry: { attempts: 3, max_wait: 200ms } }\n'), 'doctor-stopped.yaml');
+    const file = cfg.write(
+      minimalConfig('connection: { connect_timeout: 1s, retry: { attempts: 3, max_wait: 200ms } }\n'),
+      'doctor-stopped.yaml',
+    );
     const started = Date.now();
     const r = runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'warn'], {
       SOURCE_DATABASE_URL: `postgres://postgres:whatever-pw@127.0.0.1:${port}/nothing`,
@@ -129,7 +165,9 @@ describe('doctor', () => {
     const report = JSON.parse(r.stdout) as { source: { reachable: boolean; error: { code: string; message: string } } };
     expect(report.source.reachable).toBe(false);
     expect(report.source.error.code).toBe('CONNECT_FAILED');
-    expect(report.source.error.message).toMatch(/could not connect to source \(postgres@127\.0\.0\.1:\d+\/nothing\) after 3 attempts: .*ECONNREFUSED/);
+    expect(report.source.error.message).toMatch(
+      /could not connect to source \(postgres@127\.0\.0\.1:\d+\/nothing\) after 3 attempts: .*ECONNREFUSED/,
+    );
     const retries = r.stderr.split('\n').filter((l) => l.includes('connect to source failed, retrying'));
     expect(retries).toHaveLength(2);
     expect(elapsed).toBeLessThan(60_000); // bounded (the real bound is attempts x timeout + waits: a few seconds)
@@ -137,7 +175,10 @@ describe('doctor', () => {
   });
 
   it('fails at once, without retrying, on a wrong password', async () => {
-    const file = cfg.write(minimalConfig('connection: { retry: { attempts: 8, max_wait: 10s } }\n'), 'doctor-badpw.yaml');
+    const file = cfg.write(
+      minimalConfig('connection: { retry: { attempts: 8, max_wait: 10s } }\n'),
+      'doctor-badpw.yaml',
+    );
     const r = runCli(['doctor', '-c', file, '--json', '--log-format', 'json'], {
       SOURCE_DATABASE_URL: dbs.sourceUrl,
       TARGET_DATABASE_URL: withCredentials(dbs.targetUrl, 'postgres', 'not-the-password'),
@@ -151,7 +192,14 @@ describe('doctor', () => {
   });
 
   it('fails at once on a database that does not exist', async () => {
-    const ep = resolveEndpoint({ side: 'target', url: withCredentials(dbs.targetUrl, 'postgres', new URL(dbs.targetUrl).password, 'no_such_db'), provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+    const ep = resolveEndpoint({
+      side: 'target',
+      url: withCredentials(dbs.targetUrl, 'postgres', new URL(dbs.targetUrl).password, 'no_such_db'),
+      provider: 'postgres',
+      sslMode: undefined,
+      caFile: undefined,
+      extensionSchema: undefined,
+    });
     const { error, lines } = await captureLogs(() => connectClient(ep, session(8, 10_000)));
     expect(error).toMatchObject({ code: 'CONNECT_DATABASE_MISSING' });
     expect(lines.filter((l) => String(l.msg).includes('retrying'))).toHaveLength(0);
@@ -167,7 +215,14 @@ describe('retries', () => {
   it('reaches a server that starts two seconds after pgshift begins connecting', async () => {
     late = new EmbeddedPostgres({ major: 17 });
     await late.init();
-    const ep = resolveEndpoint({ side: 'target', url: late.url('postgres'), provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+    const ep = resolveEndpoint({
+      side: 'target',
+      url: late.url('postgres'),
+      provider: 'postgres',
+      sslMode: undefined,
+      caFile: undefined,
+      extensionSchema: undefined,
+    });
     const began = Date.now();
     const starter = (async (): Promise<void> => {
       await new Promise((r) => setTimeout(r, 2000));
@@ -190,8 +245,14 @@ describe('retries', () => {
     const server = new EmbeddedPostgres({ major: 15 });
     await server.init();
     try {
-      const file = cfg.write(minimalConfig('connection: { retry: { attempts: 30, max_wait: 500ms } }\n'), 'doctor-late.yaml');
-      const pending = runCliAsync(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: server.url('postgres'), TARGET_DATABASE_URL: dbs.targetUrl });
+      const file = cfg.write(
+        minimalConfig('connection: { retry: { attempts: 30, max_wait: 500ms } }\n'),
+        'doctor-late.yaml',
+      );
+      const pending = runCliAsync(['doctor', '-c', file, '--json'], {
+        SOURCE_DATABASE_URL: server.url('postgres'),
+        TARGET_DATABASE_URL: dbs.targetUrl,
+      });
       await new Promise((r) => setTimeout(r, 2000));
       await server.start();
       const r = await pending;
@@ -214,7 +275,10 @@ describe('TLS', () => {
     otherCaFile = join(cfg.dir, 'other-ca.crt');
     writeFileSync(caFile, ca.certPem);
     writeFileSync(otherCaFile, other.certPem);
-    server = await startEmbedded({ major: 17, ssl: makeServerCert(ca, { commonName: 'localhost', dnsNames: ['localhost'] }) });
+    server = await startEmbedded({
+      major: 17,
+      ssl: makeServerCert(ca, { commonName: 'localhost', dnsNames: ['localhost'] }),
+    });
   });
   afterAll(async () => {
     await server?.dispose();
@@ -224,16 +288,29 @@ describe('TLS', () => {
 
   it('is reached with verify-full and ca_file, and doctor reports TLS in use', async () => {
     const file = cfg.write(minimalConfig(`  ssl: { mode: verify-full, ca_file: ./ca.crt }\n`), 'tls-ok.yaml');
-    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: at('localhost') });
+    const r = runCli(['doctor', '-c', file, '--json'], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: at('localhost'),
+    });
     expect(r.status, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { target: { tls: { inUse: boolean; mode: string; version: string } }; checks: { id: string; side: string; status: string }[] };
+    const report = JSON.parse(r.stdout) as {
+      target: { tls: { inUse: boolean; mode: string; version: string } };
+      checks: { id: string; side: string; status: string }[];
+    };
     expect(report.target.tls).toMatchObject({ inUse: true, mode: 'verify-full' });
     expect(report.target.tls.version).toMatch(/^TLSv1\.[23]$/);
     expect(report.checks.find((c) => c.id === 'tls' && c.side === 'target')?.status).toBe('ok');
   });
 
   it("reads the URL's sslmode and sslrootcert the same way", async () => {
-    const ep = resolveEndpoint({ side: 'target', url: `${at('localhost')}?sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`, provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+    const ep = resolveEndpoint({
+      side: 'target',
+      url: `${at('localhost')}?sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`,
+      provider: 'postgres',
+      sslMode: undefined,
+      caFile: undefined,
+      extensionSchema: undefined,
+    });
     const client = await connectClient(ep, session(1, 100));
     const ssl = await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
     await client.end();
@@ -242,7 +319,10 @@ describe('TLS', () => {
 
   it('is refused with a wrong hostname', async () => {
     const file = cfg.write(minimalConfig(`  ssl: { mode: verify-full, ca_file: ./ca.crt }\n`), 'tls-host.yaml');
-    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: at('127.0.0.1') });
+    const r = runCli(['doctor', '-c', file, '--json'], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: at('127.0.0.1'),
+    });
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout) as { target: { error: { code: string; message: string; hint: string } } };
     expect(report.target.error.code).toBe('CONNECT_TLS_FAILED');
@@ -253,7 +333,10 @@ describe('TLS', () => {
   it('is refused without the CA, or with another CA', async () => {
     for (const ssl of ['{ mode: verify-full }', '{ mode: verify-full, ca_file: ./other-ca.crt }']) {
       const file = cfg.write(minimalConfig(`  ssl: ${ssl}\n`), 'tls-noca.yaml');
-      const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: at('localhost') });
+      const r = runCli(['doctor', '-c', file, '--json'], {
+        SOURCE_DATABASE_URL: dbs.sourceUrl,
+        TARGET_DATABASE_URL: at('localhost'),
+      });
       expect(r.status).toBe(1);
       const report = JSON.parse(r.stdout) as { target: { error: { code: string; message: string } } };
       expect(report.target.error.code).toBe('CONNECT_TLS_FAILED');
@@ -262,8 +345,18 @@ describe('TLS', () => {
   });
 
   it('verify-ca checks the chain but not the host name; require encrypts without checking', async () => {
-    for (const [mode, ca] of [['verify-ca', caFile], ['require', undefined]] as const) {
-      const ep = resolveEndpoint({ side: 'target', url: at('127.0.0.1'), provider: 'postgres', sslMode: mode, caFile: ca, extensionSchema: undefined });
+    for (const [mode, ca] of [
+      ['verify-ca', caFile],
+      ['require', undefined],
+    ] as const) {
+      const ep = resolveEndpoint({
+        side: 'target',
+        url: at('127.0.0.1'),
+        provider: 'postgres',
+        sslMode: mode,
+        caFile: ca,
+        extensionSchema: undefined,
+      });
       const client = await connectClient(ep, session(1, 100));
       const ssl = await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
       await client.end();
@@ -289,14 +382,17 @@ async function remoteLookingName(): Promise<string | undefined> {
 }
 
 const LAN = await remoteLookingName();
-if (LAN === undefined) console.warn('connections: this machine has no host name that resolves to loopback; the off-loopback TLS tests are skipped');
+if (LAN === undefined)
+  console.warn(
+    'connections: this machine has no host name that resolves to loopback; the off-loopback TLS tests are skipped',
+  );
 
 /**
  * A source that is not on loopback (issue 11, item 7): a real server listening on this machine's network address,
  * so pgshift sees an ordinary remote host (no loopback rule applies) with a self-signed certificate, as a local
  * server commonly has. Without an ssl block it is verified (verify-full) and refused with the block to write.
  */
-describe.skipIf(LAN === undefined)('TLS off loopback (a server reached by this machine\'s host name)', () => {
+describe.skipIf(LAN === undefined)("TLS off loopback (a server reached by this machine's host name)", () => {
   const dir = configDir('connections-off-loopback'); // its own folder: ca_file ./ca.crt is this server's certificate
   let server: EmbeddedPostgres;
   let certFile: string;
@@ -304,12 +400,19 @@ describe.skipIf(LAN === undefined)('TLS off loopback (a server reached by this m
   const offConfig = (sourceSsl?: string): string =>
     `version: 1\nname: tls-off-loopback\nsource:\n  url: \${SOURCE_DATABASE_URL}\n${sourceSsl ? `  ssl: ${sourceSsl}\n` : ''}target:\n  url: \${TARGET_DATABASE_URL}\n`;
   const doctor = (file: string, url = sourceUrl): { status: number | null; report: DoctorJson; stderr: string } => {
-    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: url, TARGET_DATABASE_URL: dbs.targetUrl });
+    const r = runCli(['doctor', '-c', file, '--json'], {
+      SOURCE_DATABASE_URL: url,
+      TARGET_DATABASE_URL: dbs.targetUrl,
+    });
     return { status: r.status, report: JSON.parse(r.stdout) as DoctorJson, stderr: r.stderr };
   };
   interface DoctorJson {
     ok: boolean;
-    source: { reachable: boolean; tls?: { inUse: boolean; mode: string }; error?: { code: string; message: string; hint: string } };
+    source: {
+      reachable: boolean;
+      tls?: { inUse: boolean; mode: string };
+      error?: { code: string; message: string; hint: string };
+    };
     checks: { id: string; code?: string; side: string; status: string; message: string; hint?: string }[];
   }
 
@@ -328,7 +431,14 @@ describe.skipIf(LAN === undefined)('TLS off loopback (a server reached by this m
   });
 
   it('is not loopback to pgshift', () => {
-    const ep = resolveEndpoint({ side: 'source', url: sourceUrl, provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+    const ep = resolveEndpoint({
+      side: 'source',
+      url: sourceUrl,
+      provider: 'postgres',
+      sslMode: undefined,
+      caFile: undefined,
+      extensionSchema: undefined,
+    });
     expect([ep.loopback, ep.sslMode, ep.sslModeFrom]).toEqual([false, 'verify-full', 'default']);
   });
 
@@ -337,7 +447,9 @@ describe.skipIf(LAN === undefined)('TLS off loopback (a server reached by this m
     const { status, report, stderr } = doctor(file);
     expect(status).toBe(1);
     expect(report.source.error?.code).toBe('CONNECT_TLS_FAILED');
-    expect(report.source.error?.message).toMatch(/verify-full, the default for a host that is not on this machine\): .*self-signed/);
+    expect(report.source.error?.message).toMatch(
+      /verify-full, the default for a host that is not on this machine\): .*self-signed/,
+    );
     expect(report.source.error?.hint).toContain('`source.ssl: { mode: verify-full, ca_file: ./ca.crt }`');
     expect(report.source.error?.hint).toContain('`source.ssl: { mode: require }`');
     expect(stderr).not.toContain('retrying'); // a TLS failure fails at once
@@ -349,10 +461,15 @@ describe.skipIf(LAN === undefined)('TLS off loopback (a server reached by this m
   });
 
   it('with the block the error names (ca_file = the certificate): verified, doctor says so', () => {
-    const { status, report, stderr } = doctor(dir.write(offConfig('{ mode: verify-full, ca_file: ./ca.crt }'), 'off-verified.yaml'));
+    const { status, report, stderr } = doctor(
+      dir.write(offConfig('{ mode: verify-full, ca_file: ./ca.crt }'), 'off-verified.yaml'),
+    );
     expect(status, stderr).toBe(0);
     expect(report.source.tls).toMatchObject({ inUse: true, mode: 'verify-full' });
-    expect(report.checks.find((c) => c.id === 'tls' && c.side === 'source')).toMatchObject({ code: 'TLS_VERIFIED', status: 'ok' });
+    expect(report.checks.find((c) => c.id === 'tls' && c.side === 'source')).toMatchObject({
+      code: 'TLS_VERIFIED',
+      status: 'ok',
+    });
   });
 
   it('an explicit weaker mode connects, and doctor and plan name it as a finding', () => {
@@ -363,20 +480,40 @@ describe.skipIf(LAN === undefined)('TLS off loopback (a server reached by this m
     const row = report.checks.find((c) => c.id === 'tls' && c.side === 'source');
     expect(row).toMatchObject({ code: 'TLS_UNVERIFIED', status: 'warn' });
     expect(row?.message).toContain('source.ssl.mode: require');
-    const plan = runCli(['plan', '-c', file, '--json'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    const plan = runCli(['plan', '-c', file, '--json'], {
+      SOURCE_DATABASE_URL: sourceUrl,
+      TARGET_DATABASE_URL: dbs.targetUrl,
+    });
     expect(plan.status, plan.stderr).toBe(0);
-    const findings = (JSON.parse(plan.stdout) as { findings: { code: string; severity: string; message: string }[] }).findings;
-    expect(findings).toContainEqual(expect.objectContaining({ code: 'TLS_UNVERIFIED', severity: 'warning', message: expect.stringMatching(/^source: TLS require \(source\.ssl\.mode: require/) }));
+    const findings = (JSON.parse(plan.stdout) as { findings: { code: string; severity: string; message: string }[] })
+      .findings;
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        code: 'TLS_UNVERIFIED',
+        severity: 'warning',
+        message: expect.stringMatching(/^source: TLS require \(source\.ssl\.mode: require/),
+      }),
+    );
   });
 
   it("a URL's ?sslmode=require does not weaken it: refused, with the block to write instead", () => {
     const file = dir.write(offConfig(), 'off-url-require.yaml');
-    const r = runCli(['validate', '-c', file], { SOURCE_DATABASE_URL: `${sourceUrl}?sslmode=require`, TARGET_DATABASE_URL: dbs.targetUrl });
+    const r = runCli(['validate', '-c', file], {
+      SOURCE_DATABASE_URL: `${sourceUrl}?sslmode=require`,
+      TARGET_DATABASE_URL: dbs.targetUrl,
+    });
     expect(r.status).toBe(1);
-    expect(r.stdout + r.stderr).toMatch(/off-url-require\.yaml:4:8: source\.url says sslmode=require, weaker than verify-full/);
+    expect(r.stdout + r.stderr).toMatch(
+      /off-url-require\.yaml:4:8: source\.url says sslmode=require, weaker than verify-full/,
+    );
     expect(r.stdout + r.stderr).toContain('`source.ssl: { mode: require }`');
     // written in the config it is accepted (and warned, as above); a stronger URL mode is fine as it is
-    expect(runCli(['validate', '-c', dir.write(offConfig('{ mode: require }'), 'off-url-explicit.yaml')], { SOURCE_DATABASE_URL: `${sourceUrl}?sslmode=require`, TARGET_DATABASE_URL: dbs.targetUrl }).status).toBe(0);
+    expect(
+      runCli(['validate', '-c', dir.write(offConfig('{ mode: require }'), 'off-url-explicit.yaml')], {
+        SOURCE_DATABASE_URL: `${sourceUrl}?sslmode=require`,
+        TARGET_DATABASE_URL: dbs.targetUrl,
+      }).status,
+    ).toBe(0);
     const strong = doctor(file, `${sourceUrl}?sslmode=verify-full&sslrootcert=${encodeURIComponent(certFile)}`);
     expect(strong.status, strong.stderr).toBe(0);
     expect(strong.report.source.tls).toMatchObject({ inUse: true, mode: 'verify-full' });
@@ -394,7 +531,9 @@ describe.skipIf(LAN === undefined)('TLS off loopback (a server reached by this m
     const verified = await checkApplicationUrl(appUrl, { tables: [], timeoutMs: 5000, caFile: certFile });
     expect(verified.problems).toEqual([]);
     expect(verified.ok).toBe(true);
-    expect((await checkApplicationUrl(`${appUrl}?sslmode=require`, { tables: [], timeoutMs: 5000, sslMode: 'require' })).ok).toBe(true);
+    expect(
+      (await checkApplicationUrl(`${appUrl}?sslmode=require`, { tables: [], timeoutMs: 5000, sslMode: 'require' })).ok,
+    ).toBe(true);
     // no TLS is never taken over for a host off loopback: still verified (and refused here)
     expect((await checkApplicationUrl(appUrl, { tables: [], timeoutMs: 5000, sslMode: 'disable' })).ok).toBe(false);
   });
@@ -405,7 +544,13 @@ describe.skipIf(LAN === undefined)('TLS off loopback (a server reached by this m
       await c.query('SELECT pg_reload_conf()');
     });
     try {
-      await expect.poll(async () => withPg(server.url('postgres'), async (c) => (await c.query<{ ssl: string }>('SHOW ssl')).rows[0]?.ssl), { timeout: 10_000 }).toBe('off');
+      await expect
+        .poll(
+          async () =>
+            withPg(server.url('postgres'), async (c) => (await c.query<{ ssl: string }>('SHOW ssl')).rows[0]?.ssl),
+          { timeout: 10_000 },
+        )
+        .toBe('off');
       const { status, report } = doctor(dir.write(offConfig(), 'off-notls.yaml'));
       expect(status).toBe(1);
       expect(report.source.error?.code).toBe('CONNECT_TLS_FAILED');
@@ -413,7 +558,10 @@ describe.skipIf(LAN === undefined)('TLS off loopback (a server reached by this m
       expect(report.source.error?.hint).toContain('`source.ssl: { mode: verify-full, ca_file: ./ca.crt }`');
       const off = doctor(dir.write(offConfig('{ mode: disable }'), 'off-disable.yaml'));
       expect(off.status).toBe(1);
-      expect(off.report.checks.find((c) => c.id === 'tls' && c.side === 'source')).toMatchObject({ code: 'TLS_DISABLED', status: 'block' });
+      expect(off.report.checks.find((c) => c.id === 'tls' && c.side === 'source')).toMatchObject({
+        code: 'TLS_DISABLED',
+        status: 'block',
+      });
     } finally {
       await withPg(server.url('postgres'), async (c) => {
         await c.query('ALTER SYSTEM RESET ssl');
@@ -429,8 +577,14 @@ describe('secrets', () => {
   let targetUrl: string;
   beforeAll(async () => {
     for (const url of [dbs.sourceUrl, dbs.targetUrl]) {
-      await withPg(url, (c) => c.query(`CREATE ROLE ${quoteIdent('pgshift_secret_user')} LOGIN PASSWORD ${quoteLiteral(PASSWORD)}`).catch(() => undefined));
-      await withPg(url, (c) => c.query(`GRANT CREATE ON DATABASE ${quoteIdent(dbs.name)} TO ${quoteIdent('pgshift_secret_user')}`));
+      await withPg(url, (c) =>
+        c
+          .query(`CREATE ROLE ${quoteIdent('pgshift_secret_user')} LOGIN PASSWORD ${quoteLiteral(PASSWORD)}`)
+          .catch(() => undefined),
+      );
+      await withPg(url, (c) =>
+        c.query(`GRANT CREATE ON DATABASE ${quoteIdent(dbs.name)} TO ${quoteIdent('pgshift_secret_user')}`),
+      );
     }
     sourceUrl = withCredentials(dbs.sourceUrl, 'pgshift_secret_user', PASSWORD);
     targetUrl = withCredentials(dbs.targetUrl, 'pgshift_secret_user', PASSWORD);
@@ -442,18 +596,34 @@ describe('secrets', () => {
     const runs = [
       runCli(['validate', '-c', file, '--json'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl }),
       runCli(['validate', '-c', file], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: sourceUrl }), // same database: an error
-      runCli(['doctor', '-c', file, '--log-level', 'debug'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl }),
-      runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'trace'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl }),
-      runCli(['doctor', '-c', file, '--log-level', 'debug'], { SOURCE_DATABASE_URL: stopped, TARGET_DATABASE_URL: targetUrl.replace(encodeURIComponent(PASSWORD), encodeURIComponent(`${PASSWORD}x`)) }),
-      runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'debug'], { SOURCE_DATABASE_URL: stopped, TARGET_DATABASE_URL: targetUrl }),
-      runCli(['plan', '-c', file, '--json', '--log-level', 'debug'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl }),
+      runCli(['doctor', '-c', file, '--log-level', 'debug'], {
+        SOURCE_DATABASE_URL: sourceUrl,
+        TARGET_DATABASE_URL: targetUrl,
+      }),
+      runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'trace'], {
+        SOURCE_DATABASE_URL: sourceUrl,
+        TARGET_DATABASE_URL: targetUrl,
+      }),
+      runCli(['doctor', '-c', file, '--log-level', 'debug'], {
+        SOURCE_DATABASE_URL: stopped,
+        TARGET_DATABASE_URL: targetUrl.replace(encodeURIComponent(PASSWORD), encodeURIComponent(`${PASSWORD}x`)),
+      }),
+      runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'debug'], {
+        SOURCE_DATABASE_URL: stopped,
+        TARGET_DATABASE_URL: targetUrl,
+      }),
+      runCli(['plan', '-c', file, '--json', '--log-level', 'debug'], {
+        SOURCE_DATABASE_URL: sourceUrl,
+        TARGET_DATABASE_URL: targetUrl,
+      }),
     ];
     expect(runs[2]?.status, runs[2]?.stderr).toBe(0);
     expect(runs[4]?.status).toBe(1);
     expect(runs[5]?.stderr).toContain('retrying'); // the failure paths really ran
     for (const r of runs) {
       const all = r.stdout + r.stderr;
-      for (const form of [PASSWORD, encodeURIComponent(PASSWORD), 'distinctive-S3cret']) expect(all).not.toContain(form);
+      for (const form of [PASSWORD, encodeURIComponent(PASSWORD), 'distinctive-S3cret'])
+        expect(all).not.toContain(form);
     }
   });
 });

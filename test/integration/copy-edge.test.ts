@@ -14,7 +14,11 @@ import { freshDatabases, quoteIdent, withPg, type FreshDatabases } from '../supp
 const cfg = configDir('copy-edge');
 afterAll(() => cfg.remove());
 
-async function withDbs(label: string, sourceSql: string, fn: (dbs: FreshDatabases, env: NodeJS.ProcessEnv) => Promise<void>): Promise<void> {
+async function withDbs(
+  label: string,
+  sourceSql: string,
+  fn: (dbs: FreshDatabases, env: NodeJS.ProcessEnv) => Promise<void>,
+): Promise<void> {
   const dbs = await freshDatabases(label);
   try {
     await withPg(dbs.sourceUrl, (c) => c.query(sourceSql));
@@ -33,16 +37,31 @@ describe('copy edge cases', () => {
       INSERT INTO "We""ird Schema"."other t" SELECT i, i FROM generate_series(1, 3000) i;`;
     await withDbs('edge_batches', sql, async (dbs, env) => {
       const file = cfg.write(minimalConfig('copy: { batch_size: 1000, parallel: 2 }\n'), 'batches.yaml');
-      const plan = JSON.parse(runCli(['plan', '-c', file, '--json'], env).stdout) as { actions: { address: string; dependsOn: string[] }[] };
+      const plan = JSON.parse(runCli(['plan', '-c', file, '--json'], env).stdout) as {
+        actions: { address: string; dependsOn: string[] }[];
+      };
       const fk = plan.actions.find((a) => a.address === 'constraint We"ird Schema.other t.other t_ref_fkey');
-      expect(fk?.dependsOn).toEqual(expect.arrayContaining(['copy We"ird Schema.my table', 'copy We"ird Schema.other t']));
+      expect(fk?.dependsOn).toEqual(
+        expect.arrayContaining(['copy We"ird Schema.my table', 'copy We"ird Schema.other t']),
+      );
       const r = runCli(['apply', '-c', file, '--auto-approve', '--log-level', 'debug', '--log-format', 'json'], env);
       expect(r.status, r.stderr).toBe(0);
       await expectSameData(dbs.sourceUrl, dbs.targetUrl);
-      const units = await withPg(dbs.targetUrl, async (c) => (await c.query<{ rows_copied: string }>("SELECT rows_copied FROM pgshift.migration_checkpoints WHERE unit = 'copy We\"ird Schema.my table'")).rows);
+      const units = await withPg(
+        dbs.targetUrl,
+        async (c) =>
+          (
+            await c.query<{ rows_copied: string }>(
+              "SELECT rows_copied FROM pgshift.migration_checkpoints WHERE unit = 'copy We\"ird Schema.my table'",
+            )
+          ).rows,
+      );
       expect(units[0]?.rows_copied).toBe('3000');
       // 3 full batches and the empty tail: batch bounds follow the key's order, not its text's
-      const copied = r.stderr.split('\n').filter((l) => l.includes('"unit copied"')).map((l) => JSON.parse(l) as { unit: string; batches: number });
+      const copied = r.stderr
+        .split('\n')
+        .filter((l) => l.includes('"unit copied"'))
+        .map((l) => JSON.parse(l) as { unit: string; batches: number });
       expect(copied.find((c) => c.unit === 'copy We"ird Schema.my table')?.batches).toBe(4);
     });
   });
@@ -51,13 +70,22 @@ describe('copy edge cases', () => {
     const sql = `CREATE TABLE docs (id int PRIMARY KEY, cfg regconfig, rel regclass, born date, span interval, f float8);
       INSERT INTO docs VALUES (1, 'english', 'docs', '2024-03-04', '1 day 02:03:04', 0.1), (2, 'simple', 'pg_class', '2024-03-25', '-3 hours', 1e-300);`;
     await withDbs('edge_types', sql, async (dbs, env) => {
-      await withPg(dbs.sourceUrl, (c) => c.query(`ALTER DATABASE ${quoteIdent(dbs.name)} SET DateStyle = 'SQL, DMY'; ALTER DATABASE ${quoteIdent(dbs.name)} SET extra_float_digits = 0`));
+      await withPg(dbs.sourceUrl, (c) =>
+        c.query(
+          `ALTER DATABASE ${quoteIdent(dbs.name)} SET DateStyle = 'SQL, DMY'; ALTER DATABASE ${quoteIdent(dbs.name)} SET extra_float_digits = 0`,
+        ),
+      );
       const file = cfg.write(minimalConfig('copy: { batch_size: 1 }\n'), 'types.yaml');
       const plan = runCli(['plan', '-c', file], env);
       expect(plan.stdout).toMatch(/\+ copy public\.docs .*text format: column "cfg" has type regconfig/);
       const r = runCli(['apply', '-c', file, '--auto-approve'], env);
       expect(r.status, r.stderr).toBe(0);
-      const rows = await withPg(dbs.targetUrl, async (c) => (await c.query("SELECT id, cfg::text, rel::text, born::text, span::text, f::text FROM docs ORDER BY id")).rows);
+      const rows = await withPg(
+        dbs.targetUrl,
+        async (c) =>
+          (await c.query('SELECT id, cfg::text, rel::text, born::text, span::text, f::text FROM docs ORDER BY id'))
+            .rows,
+      );
       expect(rows).toEqual([
         { id: 1, cfg: 'english', rel: 'docs', born: '2024-03-04', span: '1 day 02:03:04', f: '0.1' },
         { id: 2, cfg: 'simple', rel: 'pg_class', born: '2024-03-25', span: '-03:00:00', f: '1e-300' },
@@ -66,77 +94,101 @@ describe('copy edge cases', () => {
   });
 
   it('refuses an override key that may be NULL (rows would be skipped)', async () => {
-    await withDbs('edge_nullkey', 'CREATE TABLE ev (ref int, note text); INSERT INTO ev VALUES (1, \'a\'), (NULL, \'b\');', async (_dbs, env) => {
-      const file = cfg.write(minimalConfig('tables:\n  overrides:\n    public.ev: { key: [ref] }\n'), 'nullkey.yaml');
-      const r = runCli(['plan', '-c', file], env);
-      expect(r.status).toBe(1);
-      expect(r.stdout).toContain('Error [KEY_COLUMN_NULLABLE]');
-    });
+    await withDbs(
+      'edge_nullkey',
+      "CREATE TABLE ev (ref int, note text); INSERT INTO ev VALUES (1, 'a'), (NULL, 'b');",
+      async (_dbs, env) => {
+        const file = cfg.write(minimalConfig('tables:\n  overrides:\n    public.ev: { key: [ref] }\n'), 'nullkey.yaml');
+        const r = runCli(['plan', '-c', file], env);
+        expect(r.status).toBe(1);
+        expect(r.stdout).toContain('Error [KEY_COLUMN_NULLABLE]');
+      },
+    );
   });
 
   it('copies a table again when it was dropped on the target and re-created by pgshift', async () => {
-    await withDbs('edge_recreate', 'CREATE TABLE mrn (id int PRIMARY KEY, v text); INSERT INTO mrn SELECT i, i::text FROM generate_series(1, 500) i;', async (dbs, env) => {
-      const file = cfg.write(minimalConfig(''), 'recreate.yaml');
-      expect(runCli(['apply', '-c', file, '--auto-approve'], env).status).toBe(0);
-      await withPg(dbs.targetUrl, (c) => c.query('DROP TABLE mrn'));
-      const plan = runCli(['plan', '-c', file], env);
-      expect(plan.stdout).toMatch(/\+ copy public\.mrn .*\(table re-created: copied again\)/);
-      const r = runCli(['apply', '-c', file, '--auto-approve'], env);
-      expect(r.status, r.stderr).toBe(0);
-      await expectSameData(dbs.sourceUrl, dbs.targetUrl);
-    });
+    await withDbs(
+      'edge_recreate',
+      'CREATE TABLE mrn (id int PRIMARY KEY, v text); INSERT INTO mrn SELECT i, i::text FROM generate_series(1, 500) i;',
+      async (dbs, env) => {
+        const file = cfg.write(minimalConfig(''), 'recreate.yaml');
+        expect(runCli(['apply', '-c', file, '--auto-approve'], env).status).toBe(0);
+        await withPg(dbs.targetUrl, (c) => c.query('DROP TABLE mrn'));
+        const plan = runCli(['plan', '-c', file], env);
+        expect(plan.stdout).toMatch(/\+ copy public\.mrn .*\(table re-created: copied again\)/);
+        const r = runCli(['apply', '-c', file, '--auto-approve'], env);
+        expect(r.status, r.stderr).toBe(0);
+        await expectSameData(dbs.sourceUrl, dbs.targetUrl);
+      },
+    );
   });
 
   it('never truncates a keyless target table holding rows pgshift did not copy', async () => {
-    await withDbs('edge_keyless', 'CREATE TABLE notes (body text); INSERT INTO notes VALUES (\'a\'), (\'b\');', async (dbs, env) => {
-      await withPg(dbs.targetUrl, (c) => c.query("CREATE TABLE notes (body text); INSERT INTO notes VALUES ('precious')"));
-      const file = cfg.write(minimalConfig(''), 'keyless.yaml');
-      const r = runCli(['apply', '-c', file, '--auto-approve'], env);
-      expect(r.status).toBe(1);
-      expect(r.stderr).toContain('copy public.notes: the target table already has rows that pgshift did not copy');
-      const rows = await withPg(dbs.targetUrl, async (c) => (await c.query('SELECT body FROM notes')).rows);
-      expect(rows).toEqual([{ body: 'precious' }]);
-      const status = JSON.parse(runCli(['status', '-c', file, '--json'], env).stdout) as { checkpoints: { unit: string; status: string; error: string }[] };
-      expect(status.checkpoints.find((c) => c.unit === 'copy public.notes')).toMatchObject({ status: 'failed' });
-    });
+    await withDbs(
+      'edge_keyless',
+      "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('a'), ('b');",
+      async (dbs, env) => {
+        await withPg(dbs.targetUrl, (c) =>
+          c.query("CREATE TABLE notes (body text); INSERT INTO notes VALUES ('precious')"),
+        );
+        const file = cfg.write(minimalConfig(''), 'keyless.yaml');
+        const r = runCli(['apply', '-c', file, '--auto-approve'], env);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('copy public.notes: the target table already has rows that pgshift did not copy');
+        const rows = await withPg(dbs.targetUrl, async (c) => (await c.query('SELECT body FROM notes')).rows);
+        expect(rows).toEqual([{ body: 'precious' }]);
+        const status = JSON.parse(runCli(['status', '-c', file, '--json'], env).stdout) as {
+          checkpoints: { unit: string; status: string; error: string }[];
+        };
+        expect(status.checkpoints.find((c) => c.unit === 'copy public.notes')).toMatchObject({ status: 'failed' });
+      },
+    );
   });
 
   it('a run whose lock was taken over stops before its next batch: no row is copied twice', async () => {
-    await withDbs('edge_fence', 'CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT i, repeat(\'x\', 50) FROM generate_series(1, 200000) i;', async (dbs, env) => {
-      const file = cfg.write(minimalConfig('copy: { batch_size: 200, parallel: 1 }\n'), 'fence.yaml');
-      const running = runCliAsync(['apply', '-c', file, '--auto-approve'], env);
-      let lockId: string | undefined;
-      for (let i = 0; i < 300 && !lockId; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        lockId = await withPg(dbs.targetUrl, async (c) => {
-          const r = await c.query<{ lock_id: string; n: string }>(
-            "SELECT l.lock_id, (SELECT coalesce(sum(rows_copied), 0) FROM pgshift.migration_checkpoints)::text AS n FROM pgshift.lock l",
-          ).catch(() => ({ rows: [] as { lock_id: string; n: string }[] }));
-          return r.rows[0] && Number(r.rows[0].n) > 1000 ? r.rows[0].lock_id : undefined;
-        });
-      }
-      expect(lockId, 'the apply never started copying').toBeDefined();
-      const u = runCli(['unlock', lockId as string, '-c', file], env);
-      expect(u.status, u.stderr).toBe(0);
-      // another run takes the lock at once (as a second apply would)
-      await withPg(dbs.targetUrl, async (c) => {
-        // the unlocked run's session may take a moment to end on loaded cores: retry for a few seconds
-        let other: Awaited<ReturnType<typeof acquireLock>> | undefined;
-        for (let i = 0; !other; i++) {
-          other = await acquireLock(c, { runId: 'other', command: 'apply', operator: 'test', host: 'here' }).catch((err: unknown) => {
-            if (i >= 50) throw err;
-            return new Promise<undefined>((r) => setTimeout(() => r(undefined), 200));
+    await withDbs(
+      'edge_fence',
+      "CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT i, repeat('x', 50) FROM generate_series(1, 200000) i;",
+      async (dbs, env) => {
+        const file = cfg.write(minimalConfig('copy: { batch_size: 200, parallel: 1 }\n'), 'fence.yaml');
+        const running = runCliAsync(['apply', '-c', file, '--auto-approve'], env);
+        let lockId: string | undefined;
+        for (let i = 0; i < 300 && !lockId; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          lockId = await withPg(dbs.targetUrl, async (c) => {
+            const r = await c
+              .query<{ lock_id: string; n: string }>(
+                'SELECT l.lock_id, (SELECT coalesce(sum(rows_copied), 0) FROM pgshift.migration_checkpoints)::text AS n FROM pgshift.lock l',
+              )
+              .catch(() => ({ rows: [] as { lock_id: string; n: string }[] }));
+            return r.rows[0] && Number(r.rows[0].n) > 1000 ? r.rows[0].lock_id : undefined;
           });
         }
-        const first = await running;
-        expect(first.status).toBe(1);
-        expect(first.stderr).toMatch(/no longer holds the target's lock|LOCK_HELD/);
-        await other.release();
-      });
-      const again = runCli(['apply', '-c', file, '--auto-approve'], env);
-      expect(again.status, again.stderr).toBe(0);
-      await expectSameData(dbs.sourceUrl, dbs.targetUrl);
-      await expectSameSchema(dbs.sourceUrl, dbs.targetUrl);
-    });
+        expect(lockId, 'the apply never started copying').toBeDefined();
+        const u = runCli(['unlock', lockId as string, '-c', file], env);
+        expect(u.status, u.stderr).toBe(0);
+        // another run takes the lock at once (as a second apply would)
+        await withPg(dbs.targetUrl, async (c) => {
+          // the unlocked run's session may take a moment to end on loaded cores: retry for a few seconds
+          let other: Awaited<ReturnType<typeof acquireLock>> | undefined;
+          for (let i = 0; !other; i++) {
+            other = await acquireLock(c, { runId: 'other', command: 'apply', operator: 'test', host: 'here' }).catch(
+              (err: unknown) => {
+                if (i >= 50) throw err;
+                return new Promise<undefined>((r) => setTimeout(() => r(undefined), 200));
+              },
+            );
+          }
+          const first = await running;
+          expect(first.status).toBe(1);
+          expect(first.stderr).toMatch(/no longer holds the target's lock|LOCK_HELD/);
+          await other.release();
+        });
+        const again = runCli(['apply', '-c', file, '--auto-approve'], env);
+        expect(again.status, again.stderr).toBe(0);
+        await expectSameData(dbs.sourceUrl, dbs.targetUrl);
+        await expectSameSchema(dbs.sourceUrl, dbs.targetUrl);
+      },
+    );
   });
 });

@@ -35,7 +35,11 @@ describe('kill -9 during the copy', () => {
     let kills = 0;
     for (let i = 0; i < 14 && kills < 12; i++) {
       const delay = 500 + Math.floor(Math.random() * 2500);
-      const child = spawn(process.execPath, [BIN, 'apply', '-c', file, '--auto-approve'], { cwd: REPO, env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env }, stdio: 'ignore' });
+      const child = spawn(process.execPath, [BIN, 'apply', '-c', file, '--auto-approve'], {
+        cwd: REPO,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env },
+        stdio: 'ignore',
+      });
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);
       const code = await exited;
@@ -47,10 +51,13 @@ describe('kill -9 during the copy', () => {
       kills++;
       const plan = runCli(['plan', '-c', file, '--json'], env);
       expect(plan.status, plan.stderr).toBe(0);
-      const actions = (JSON.parse(plan.stdout) as { actions: { address: string; change: string; reason: string }[] }).actions;
+      const actions = (JSON.parse(plan.stdout) as { actions: { address: string; change: string; reason: string }[] })
+        .actions;
       const resumed = actions.filter((a) => a.change === 'resume');
       resumes += resumed.length;
-      log.push(`kill ${kills} at ${delay} ms: ${actions.length} actions, ${resumed.length} resume (${resumed.map((a) => `${a.address}: ${a.reason}`).join('; ')})`);
+      log.push(
+        `kill ${kills} at ${delay} ms: ${actions.length} actions, ${resumed.length} resume (${resumed.map((a) => `${a.address}: ${a.reason}`).join('; ')})`,
+      );
     }
     expect(kills, log.join('\n')).toBeGreaterThanOrEqual(10);
     expect(resumes, log.join('\n')).toBeGreaterThan(0);
@@ -61,7 +68,15 @@ describe('kill -9 during the copy', () => {
     const again = runCli(['plan', '-c', file, '--detailed-exitcode'], env);
     expect(again.status, again.stdout).toBe(0);
     // the state says every unit is done, with the source's row counts
-    const units = await withPg(dbs.targetUrl, async (c) => (await c.query<{ unit: string; status: string; rows_copied: string }>('SELECT unit, status, rows_copied FROM pgshift.migration_checkpoints ORDER BY unit')).rows);
+    const units = await withPg(
+      dbs.targetUrl,
+      async (c) =>
+        (
+          await c.query<{ unit: string; status: string; rows_copied: string }>(
+            'SELECT unit, status, rows_copied FROM pgshift.migration_checkpoints ORDER BY unit',
+          )
+        ).rows,
+    );
     expect(units.every((u) => u.status === 'done')).toBe(true);
     expect(units.find((u) => u.unit === 'copy data.patients')?.rows_copied).toBe('250000');
   });
@@ -85,13 +100,20 @@ describe('a target restart in the middle of a copy', () => {
 
   it('is survived by retries, with the same exact result', async () => {
     const targetUrl = target.url('restart_target');
-    const file = cfg.write(minimalConfig('copy: { batch_size: 1000, parallel: 2 }\nconnection: { retry: { attempts: 20, max_wait: 1s } }\n'), 'restart.yaml');
+    const file = cfg.write(
+      minimalConfig('copy: { batch_size: 1000, parallel: 2 }\nconnection: { retry: { attempts: 20, max_wait: 1s } }\n'),
+      'restart.yaml',
+    );
     const env = envOf(dbs.sourceUrl, targetUrl);
     const running = runCliAsync(['apply', '-c', file, '--auto-approve', '--log-format', 'json'], env);
     // wait until rows are being copied, then restart the target under the running apply
     for (let i = 0; i < 200; i++) {
       const copied = await withPg(targetUrl, async (c) => {
-        const r = await c.query("SELECT coalesce(sum(rows_copied), 0)::int AS n FROM pgshift.migration_checkpoints WHERE to_regclass('pgshift.migration_checkpoints') IS NOT NULL").catch(() => ({ rows: [{ n: 0 }] }));
+        const r = await c
+          .query(
+            "SELECT coalesce(sum(rows_copied), 0)::int AS n FROM pgshift.migration_checkpoints WHERE to_regclass('pgshift.migration_checkpoints') IS NOT NULL",
+          )
+          .catch(() => ({ rows: [{ n: 0 }] }));
         return (r.rows[0] as { n: number }).n;
       }).catch(() => 0);
       if (copied > 5000) break;
@@ -152,7 +174,10 @@ describe('while an apply runs', () => {
       target.username = 'pgshift_capped';
       target.password = 'capped-pw-123';
       const file = cfg.write(minimalConfig('copy: { batch_size: 500, parallel: 4 }\n'), 'capped.yaml');
-      const r = runCli(['apply', '-c', file, '--auto-approve', '--log-format', 'json'], envOf(small.sourceUrl, target.toString()));
+      const r = runCli(
+        ['apply', '-c', file, '--auto-approve', '--log-format', 'json'],
+        envOf(small.sourceUrl, target.toString()),
+      );
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toContain('fewer workers than copy.parallel');
       await expectSameData(small.sourceUrl, small.targetUrl);
@@ -168,7 +193,11 @@ describe('a value the target rejects', () => {
     dbs = await freshDatabases('copy_reject');
     await withPg(dbs.sourceUrl, (c) => c.query(copyDatasetSql(3_000)));
     // the same table on the target, stricter than the source: pgshift reports it as drift and copies into it
-    await withPg(dbs.targetUrl, (c) => c.query(`CREATE SCHEMA data; CREATE TABLE data.codes (code text PRIMARY KEY, label text CHECK (label <> 'label 444'))`));
+    await withPg(dbs.targetUrl, (c) =>
+      c.query(
+        `CREATE SCHEMA data; CREATE TABLE data.codes (code text PRIMARY KEY, label text CHECK (label <> 'label 444'))`,
+      ),
+    );
   });
   afterAll(async () => dbs?.drop());
 
@@ -176,12 +205,22 @@ describe('a value the target rejects', () => {
     const env = envOf(dbs.sourceUrl, dbs.targetUrl);
     const file = cfg.write(minimalConfig('copy: { batch_size: 100, parallel: 2 }\n'), 'reject.yaml');
     const plan = runCli(['plan', '-c', file], env);
-    expect(plan.stdout).toContain('Warning [OBJECT_DRIFT]: table data.codes exists on the target with a different definition');
+    expect(plan.stdout).toContain(
+      'Warning [OBJECT_DRIFT]: table data.codes exists on the target with a different definition',
+    );
     const r = runCli(['apply', '-c', file, '--auto-approve', '--log-format', 'json'], env);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/Error \[ACTION_FAILED\]: .*copy data\.codes: the target rejected a row in the batch after 400 rows: check violation, constraint "codes_label_check", table "data\.codes" \(SQLSTATE 23514\)/);
+    expect(r.stderr).toMatch(
+      /Error \[ACTION_FAILED\]: .*copy data\.codes: the target rejected a row in the batch after 400 rows: check violation, constraint "codes_label_check", table "data\.codes" \(SQLSTATE 23514\)/,
+    );
     expect(r.stderr).not.toContain('label 444');
-    const done = await withPg(dbs.targetUrl, async (c) => (await c.query<{ unit: string; status: string }>("SELECT unit, status FROM pgshift.migration_checkpoints WHERE status = 'done' ORDER BY unit")).rows.map((x) => x.unit));
+    const done = await withPg(dbs.targetUrl, async (c) =>
+      (
+        await c.query<{ unit: string; status: string }>(
+          "SELECT unit, status FROM pgshift.migration_checkpoints WHERE status = 'done' ORDER BY unit",
+        )
+      ).rows.map((x) => x.unit),
+    );
     expect(done).toContain('copy data.patients');
     expect(done).not.toContain('copy data.codes');
   });

@@ -89,16 +89,34 @@ afterAll(async () => {
 });
 
 const CUTOVER_POINTS = [
-  'health:before', 'catch-up:effect', 'freeze:effect', 'final-sync:effect', 'sequences:after', 'verify:effect',
-  'switching:effect', 'switching:after', 'command:effect', 'health-after:after',
+  'health:before',
+  'catch-up:effect',
+  'freeze:effect',
+  'final-sync:effect',
+  'sequences:after',
+  'verify:effect',
+  'switching:effect',
+  'switching:after',
+  'command:effect',
+  'health-after:after',
 ];
-const ROLLBACK_POINTS = ['catch-up:effect', 'freeze-target:effect', 'carry-back:effect', 'verify:after', 'unfreeze-source:effect', 'switching:effect', 'command:after'];
+const ROLLBACK_POINTS = [
+  'catch-up:effect',
+  'freeze-target:effect',
+  'carry-back:effect',
+  'verify:after',
+  'unfreeze-source:effect',
+  'switching:effect',
+  'command:after',
+];
 
 describe('SIGKILL during a cutover', () => {
   it.each(CUTOVER_POINTS.map((p, i) => [p, i % 2 === 0 ? 'cutover' : 'rollback'] as const))(
     'killed at %s, then `pgshift %s` completes',
     async (point, recovery) => {
-      await withPg(dbs.sourceUrl, (c) => c.query(`INSERT INTO "Clinic ""One""".patients (name) VALUES ($1)`, [`before ${point}`]));
+      await withPg(dbs.sourceUrl, (c) =>
+        c.query(`INSERT INTO "Clinic ""One""".patients (name) VALUES ($1)`, [`before ${point}`]),
+      );
       killed(['cutover'], point);
       if (recovery === 'cutover') {
         completes('cutover', `a kill at ${point}`);
@@ -123,12 +141,22 @@ describe('SIGKILL during a rollback', () => {
     'killed at %s, then `pgshift rollback` completes',
     async (point) => {
       completes('cutover', 'the previous test');
-      await withPg(dbs.targetUrl, (c) => c.query(`INSERT INTO "Clinic ""One""".patients (name) VALUES ($1)`, [`on target before ${point}`]));
+      await withPg(dbs.targetUrl, (c) =>
+        c.query(`INSERT INTO "Clinic ""One""".patients (name) VALUES ($1)`, [`on target before ${point}`]),
+      );
       killed(['rollback'], point);
       completes('rollback', `a rollback killed at ${point}`);
       await expectOnSource(point);
       await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
-      const n = await withPg(dbs.sourceUrl, async (c) => (await c.query(`SELECT count(*)::int AS n FROM "Clinic ""One""".patients WHERE name = $1`, [`on target before ${point}`])).rows[0]);
+      const n = await withPg(
+        dbs.sourceUrl,
+        async (c) =>
+          (
+            await c.query(`SELECT count(*)::int AS n FROM "Clinic ""One""".patients WHERE name = $1`, [
+              `on target before ${point}`,
+            ])
+          ).rows[0],
+      );
       expect(n).toEqual({ n: 1 });
     },
     120_000,
@@ -137,11 +165,16 @@ describe('SIGKILL during a rollback', () => {
 
 describe('the audit trail after all that', () => {
   it('holds every cutover and rollback in one unbroken chain (more than ten entries: ordered by number, not text)', async () => {
-    const n = await withPg(dbs.targetUrl, async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pgshift.audit_log')).rows[0]?.n ?? 0);
+    const n = await withPg(
+      dbs.targetUrl,
+      async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pgshift.audit_log')).rows[0]?.n ?? 0,
+    );
     expect(n).toBeGreaterThan(20);
     const r = runCli(['status', '-c', file, '--audit'], env);
     expect(r.status, r.stderr).toBe(0);
-    const seqs = await withPg(dbs.targetUrl, async (c) => (await c.query<{ seq: string }>('SELECT seq FROM pgshift.audit_log ORDER BY seq')).rows.map((x) => Number(x.seq)));
+    const seqs = await withPg(dbs.targetUrl, async (c) =>
+      (await c.query<{ seq: string }>('SELECT seq FROM pgshift.audit_log ORDER BY seq')).rows.map((x) => Number(x.seq)),
+    );
     expect(seqs).toEqual(Array.from({ length: n }, (_v, i) => i + 1));
   });
 });

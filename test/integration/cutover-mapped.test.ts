@@ -10,8 +10,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../e2e/cli.js';
 import { tableChecksums, type TableChecksum } from '../support/compare.js';
 import { configDir } from '../support/config.js';
-import { createDatabase, dropDatabase, testServers, uniqueDatabaseName, withDatabase, withPg } from '../support/databases.js';
-import { freshSupabaseDatabase, stopSupabaseLike, supabaseLikeUnavailable, type SupabaseDatabase } from '../support/supabase.js';
+import {
+  createDatabase,
+  dropDatabase,
+  testServers,
+  uniqueDatabaseName,
+  withDatabase,
+  withPg,
+} from '../support/databases.js';
+import {
+  freshSupabaseDatabase,
+  stopSupabaseLike,
+  supabaseLikeUnavailable,
+  type SupabaseDatabase,
+} from '../support/supabase.js';
 
 const unavailable = supabaseLikeUnavailable();
 if (unavailable) console.warn(`cutover-mapped: ${unavailable}: these tests are skipped`);
@@ -35,8 +47,13 @@ INSERT INTO auth.events SELECT 'login', g % 10 FROM generate_series(1, 100) g;
 /** The migrated tables of a side, named as the source names them (app_auth. read as auth.). */
 async function migrated(url: string, side: 'source' | 'target'): Promise<TableChecksum[]> {
   const all = await tableChecksums(url);
-  const ours = side === 'source' ? all.filter((t) => t.table.startsWith('auth.') || t.table === 'public.sessions') : all.filter((t) => t.table.startsWith('app_auth.') || t.table === 'public.sessions');
-  return ours.map((t) => ({ ...t, table: t.table.replace(/^app_auth\./, 'auth.') })).sort((a, b) => (a.table < b.table ? -1 : 1));
+  const ours =
+    side === 'source'
+      ? all.filter((t) => t.table.startsWith('auth.') || t.table === 'public.sessions')
+      : all.filter((t) => t.table.startsWith('app_auth.') || t.table === 'public.sessions');
+  return ours
+    .map((t) => ({ ...t, table: t.table.replace(/^app_auth\./, 'auth.') }))
+    .sort((a, b) => (a.table < b.table ? -1 : 1));
 }
 
 /** The target's own tables in the Supabase schemas (auth, storage, ...): what pgshift must never touch. */
@@ -109,7 +126,12 @@ cutover:
       const back = runCli(['rollback', '-c', file, '--auto-approve'], env);
       expect(back.status, back.stdout + back.stderr).toBe(0);
       expect(await migrated(srcUrl, 'source')).toEqual(await migrated(tgt.adminUrl, 'target'));
-      const onSource = await withPg(srcUrl, async (c) => (await c.query<{ n: string }>(`SELECT count(*) AS n FROM auth.users WHERE email = 'on-target@example.org'`)).rows[0]?.n);
+      const onSource = await withPg(
+        srcUrl,
+        async (c) =>
+          (await c.query<{ n: string }>(`SELECT count(*) AS n FROM auth.users WHERE email = 'on-target@example.org'`))
+            .rows[0]?.n,
+      );
       expect(onSource).toBe('1');
       expect(await seq(srcUrl, 'auth')).toEqual(await seq(tgt.adminUrl, 'app_auth'));
       expect(await supabaseOwn(tgt.adminUrl)).toEqual(ownBefore);

@@ -91,9 +91,17 @@ describe('pgshift cutover', () => {
     }
     expect(await sourceWriteFails(dbs.sourceUrl)).toBeUndefined();
     expect(readFileSync(join(cfg.dir, 'app.env'), 'utf8')).toContain(`DATABASE_URL=${dbs.sourceUrl}`);
-    const row = await withPg(dbs.targetUrl, async (c) => (await c.query<{ status: string }>('SELECT status FROM pgshift.cutover ORDER BY started_at DESC LIMIT 1')).rows[0]);
+    const row = await withPg(
+      dbs.targetUrl,
+      async (c) =>
+        (await c.query<{ status: string }>('SELECT status FROM pgshift.cutover ORDER BY started_at DESC LIMIT 1'))
+          .rows[0],
+    );
     expect(row?.status).toBe('aborted');
-    const triggers = await withPg(dbs.sourceUrl, async (c) => (await c.query(`SELECT 1 FROM pg_trigger WHERE tgname = 'pgshift_write_freeze'`)).rowCount);
+    const triggers = await withPg(
+      dbs.sourceUrl,
+      async (c) => (await c.query(`SELECT 1 FROM pg_trigger WHERE tgname = 'pgshift_write_freeze'`)).rowCount,
+    );
     expect(triggers).toBe(0);
   });
 
@@ -114,36 +122,63 @@ describe('pgshift cutover', () => {
   it('carries every change made after the copy, switches the env file, and leaves the source frozen', async () => {
     expect(await sourceWriteFails(dbs.sourceUrl)).toBeUndefined(); // the aborted cutovers left it writable
     await withPg(dbs.sourceUrl, (c) => c.query(LIVE_CHANGES_SQL));
-    const count = async (): Promise<unknown> => withPg(dbs.sourceUrl, async (c) => (await c.query(PATIENT_COUNT)).rows[0]);
+    const count = async (): Promise<unknown> =>
+      withPg(dbs.sourceUrl, async (c) => (await c.query(PATIENT_COUNT)).rows[0]);
     const before = await count();
     const file = config('');
     const r = runCli(['cutover', '-c', file, '--auto-approve'], env);
     expect(r.status, r.stderr + r.stdout).toBe(0);
-    for (const line of ['> freeze writes on source', '> final sync', '> sync sequences', '> verify', '> switch DATABASE_URL']) expect(r.stdout).toContain(line);
+    for (const line of [
+      '> freeze writes on source',
+      '> final sync',
+      '> sync sequences',
+      '> verify',
+      '> switch DATABASE_URL',
+    ])
+      expect(r.stdout).toContain(line);
     expect(r.stdout).toContain('Cutover complete!');
     expect(r.stdout + r.stderr).not.toContain(dbs.targetUrl); // the password-bearing URL never printed
 
     await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
     const seq = async (url: string): Promise<unknown> =>
-      withPg(url, async (c) => (await c.query(`SELECT last_value, is_called FROM "Clinic ""One""".patients_id_seq`)).rows[0]);
+      withPg(
+        url,
+        async (c) => (await c.query(`SELECT last_value, is_called FROM "Clinic ""One""".patients_id_seq`)).rows[0],
+      );
     expect(await seq(dbs.targetUrl)).toEqual(await seq(dbs.sourceUrl));
 
     const envText = readFileSync(join(cfg.dir, 'app.env'), 'utf8');
     expect(envText).toBe(`# the app\nDATABASE_URL=${dbs.targetUrl}\nOTHER=1\n`);
-    const row = await withPg(dbs.targetUrl, async (c) =>
-      (await c.query<{ status: string; freeze_ms: number; backup_file: string; steps: Array<{ step: string }> }>(
-        `SELECT status, freeze_ms, backup_file, steps FROM pgshift.cutover WHERE direction = 'cutover' ORDER BY started_at DESC LIMIT 1`,
-      )).rows[0],
+    const row = await withPg(
+      dbs.targetUrl,
+      async (c) =>
+        (
+          await c.query<{ status: string; freeze_ms: number; backup_file: string; steps: Array<{ step: string }> }>(
+            `SELECT status, freeze_ms, backup_file, steps FROM pgshift.cutover WHERE direction = 'cutover' ORDER BY started_at DESC LIMIT 1`,
+          )
+        ).rows[0],
     );
     expect(row?.status).toBe('done');
     expect(row?.freeze_ms).toBeGreaterThan(0);
     expect(row?.freeze_ms).toBeLessThan(30_000);
-    expect(row?.steps.map((s) => s.step)).toEqual(['health', 'catch-up', 'freeze', 'final-sync', 'sequences', 'verify', 'switching', 'command', 'health-after']);
+    expect(row?.steps.map((s) => s.step)).toEqual([
+      'health',
+      'catch-up',
+      'freeze',
+      'final-sync',
+      'sequences',
+      'verify',
+      'switching',
+      'command',
+      'health-after',
+    ]);
     expect(statSync(row?.backup_file as string).mode & 0o777).toBe(0o600);
     expect(readFileSync(row?.backup_file as string, 'utf8')).toContain(dbs.sourceUrl);
     expect(readFileSync(join(cfg.dir, 'hook.log'), 'utf8')).toBe('reloaded\n');
     // nothing in the state holds the old URL (its password)
-    const state = await withPg(dbs.targetUrl, async (c) => JSON.stringify((await c.query('SELECT * FROM pgshift.cutover')).rows));
+    const state = await withPg(dbs.targetUrl, async (c) =>
+      JSON.stringify((await c.query('SELECT * FROM pgshift.cutover')).rows),
+    );
     expect(state).not.toContain(new URL(dbs.sourceUrl).password || 'unused-password-marker');
 
     expect(await sourceWriteFails(dbs.sourceUrl)).toBe('25006');
@@ -166,7 +201,10 @@ describe('pgshift cutover', () => {
 describe('pgshift rollback', () => {
   it('refuses past the rollback window, and when the source could not hold what the target has', async () => {
     const base = loadConfig(config(''), env);
-    const late = await runRollback({ ...base, cutover: { ...base.cutover, rollbackWindowMs: 1 } }, { confirm: async () => true }).then(
+    const late = await runRollback(
+      { ...base, cutover: { ...base.cutover, rollbackWindowMs: 1 } },
+      { confirm: async () => true },
+    ).then(
       () => undefined,
       (e: unknown) => e as PgshiftError,
     );
@@ -191,16 +229,31 @@ describe('pgshift rollback', () => {
     );
     const r = runCli(['rollback', '-c', config(''), '--auto-approve'], env);
     expect(r.status, r.stderr + r.stdout).toBe(0);
-    for (const line of ['> freeze writes on target', '> carry back', '> unfreeze the source', '> switch DATABASE_URL back']) expect(r.stdout).toContain(line);
+    for (const line of [
+      '> freeze writes on target',
+      '> carry back',
+      '> unfreeze the source',
+      '> switch DATABASE_URL back',
+    ])
+      expect(r.stdout).toContain(line);
     expect(r.stdout).toContain('Rollback complete!');
     await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
-    const seq = async (url: string): Promise<unknown> => withPg(url, async (c) => (await c.query(`SELECT last_value FROM "Clinic ""One""".patients_id_seq`)).rows[0]);
+    const seq = async (url: string): Promise<unknown> =>
+      withPg(url, async (c) => (await c.query(`SELECT last_value FROM "Clinic ""One""".patients_id_seq`)).rows[0]);
     expect(await seq(dbs.sourceUrl)).toEqual(await seq(dbs.targetUrl));
     expect(readFileSync(join(cfg.dir, 'app.env'), 'utf8')).toBe(`# the app\nDATABASE_URL=${dbs.sourceUrl}\nOTHER=1\n`);
     expect(readFileSync(join(cfg.dir, 'hook.log'), 'utf8')).toBe('reloaded\nreloaded\n');
     expect(await sourceWriteFails(dbs.sourceUrl)).toBeUndefined(); // the source takes writes again
     expect(await sourceWriteFails(dbs.targetUrl)).toBe('25006'); // the target refuses stray writes
-    const audit = await withPg(dbs.targetUrl, async (c) => (await c.query<{ command: string; outcome: string }>('SELECT command, outcome FROM pgshift.audit_log ORDER BY seq')).rows);
+    const audit = await withPg(
+      dbs.targetUrl,
+      async (c) =>
+        (
+          await c.query<{ command: string; outcome: string }>(
+            'SELECT command, outcome FROM pgshift.audit_log ORDER BY seq',
+          )
+        ).rows,
+    );
     expect(audit.filter((a) => a.command === 'cutover').map((a) => a.outcome)).toContain('done');
     expect(audit.at(-1)).toEqual({ command: 'rollback', outcome: 'done' });
     const again = runCli(['rollback', '-c', config(''), '--auto-approve'], env);
@@ -209,7 +262,9 @@ describe('pgshift rollback', () => {
   });
 
   it('a second cutover after the rollback lifts the target freeze and catches up', async () => {
-    await withPg(dbs.sourceUrl, (c) => c.query(`INSERT INTO "Clinic ""One""".patients (name) VALUES ('back on the source')`));
+    await withPg(dbs.sourceUrl, (c) =>
+      c.query(`INSERT INTO "Clinic ""One""".patients (name) VALUES ('back on the source')`),
+    );
     const r = runCli(['cutover', '-c', config(''), '--auto-approve'], env);
     expect(r.status, r.stderr + r.stdout).toBe(0);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
@@ -246,11 +301,19 @@ describe('cutover.mode: auto', () => {
     const fresh = await freshDatabases('cutover_auto');
     const dir = configDir('cutover-auto');
     try {
-      await withPg(fresh.sourceUrl, (c) => c.query('CREATE TABLE visits (id int PRIMARY KEY, at timestamptz); INSERT INTO visits SELECT g, now() FROM generate_series(1, 500) g'));
+      await withPg(fresh.sourceUrl, (c) =>
+        c.query(
+          'CREATE TABLE visits (id int PRIMARY KEY, at timestamptz); INSERT INTO visits SELECT g, now() FROM generate_series(1, 500) g',
+        ),
+      );
       const e = { SOURCE_DATABASE_URL: fresh.sourceUrl, TARGET_DATABASE_URL: fresh.targetUrl };
       const appEnv = join(dir.dir, 'app.env');
       writeFileSync(appEnv, `DATABASE_URL=${fresh.sourceUrl}\n`);
-      const f = dir.write(minimalConfig(`cutover:\n  mode: auto\n  switch:\n    env_file: ${appEnv}\n    variable: DATABASE_URL\n    value: \${TARGET_DATABASE_URL}\n`));
+      const f = dir.write(
+        minimalConfig(
+          `cutover:\n  mode: auto\n  switch:\n    env_file: ${appEnv}\n    variable: DATABASE_URL\n    value: \${TARGET_DATABASE_URL}\n`,
+        ),
+      );
       const r = runCli(['apply', '-c', f, '--auto-approve'], e);
       expect(r.status, r.stderr + r.stdout).toBe(0);
       expect(r.stdout).toContain('Apply complete!');
@@ -276,8 +339,13 @@ describe('pgshift doctor and the cutover', () => {
     try {
       await withPg(fresh.sourceUrl, (c) => c.query(CLINIC_SQL));
       const f = dir.write(minimalConfig(''));
-      const ok = runCli(['doctor', '-c', f, '--json'], { SOURCE_DATABASE_URL: fresh.sourceUrl, TARGET_DATABASE_URL: fresh.targetUrl });
-      const ready = (JSON.parse(ok.stdout) as { checks: Array<{ code?: string; status: string; message: string }> }).checks.find((c) => c.code?.startsWith('CUTOVER_FREEZE'));
+      const ok = runCli(['doctor', '-c', f, '--json'], {
+        SOURCE_DATABASE_URL: fresh.sourceUrl,
+        TARGET_DATABASE_URL: fresh.targetUrl,
+      });
+      const ready = (
+        JSON.parse(ok.stdout) as { checks: Array<{ code?: string; status: string; message: string }> }
+      ).checks.find((c) => c.code?.startsWith('CUTOVER_FREEZE'));
       expect(ready).toMatchObject({ code: 'CUTOVER_FREEZE_READY', status: 'ok' });
       await withPg(fresh.sourceUrl, (c) =>
         c.query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD 'reader-pw-1'; GRANT USAGE ON SCHEMA "Clinic ""One""" TO ${quoteIdent(role)};
@@ -286,14 +354,21 @@ describe('pgshift doctor and the cutover', () => {
       const u = new URL(fresh.sourceUrl);
       u.username = role;
       u.password = 'reader-pw-1';
-      const r = runCli(['doctor', '-c', f, '--json'], { SOURCE_DATABASE_URL: u.toString(), TARGET_DATABASE_URL: fresh.targetUrl });
-      const check = (JSON.parse(r.stdout) as { checks: Array<{ code?: string; status: string; message: string }> }).checks.find((c) => c.code?.startsWith('CUTOVER_FREEZE'));
+      const r = runCli(['doctor', '-c', f, '--json'], {
+        SOURCE_DATABASE_URL: u.toString(),
+        TARGET_DATABASE_URL: fresh.targetUrl,
+      });
+      const check = (
+        JSON.parse(r.stdout) as { checks: Array<{ code?: string; status: string; message: string }> }
+      ).checks.find((c) => c.code?.startsWith('CUTOVER_FREEZE'));
       expect(check).toMatchObject({ code: 'CUTOVER_FREEZE_PRIVILEGES', status: 'warn' });
       expect(check?.message).toContain('no TRIGGER privilege (nor ownership) on 3 migrated table(s)');
       expect(check?.message).toContain('no CREATE privilege on the database');
     } finally {
       await fresh.drop();
-      await withPg(fresh.sourceUrl.replace(/\/[^/?]+(\?|$)/, '/postgres$1'), (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`)).catch(() => undefined);
+      await withPg(fresh.sourceUrl.replace(/\/[^/?]+(\?|$)/, '/postgres$1'), (c) =>
+        c.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`),
+      ).catch(() => undefined);
       dir.remove();
     }
   });

@@ -21,10 +21,17 @@ const hasScript = spawnSync('script', ['--version']).status === 0;
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs the CLI on a pseudo-terminal (util-linux `script`), types `keys` at the approval question. */
-function onTerminal(args: readonly string[], keys: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; output: string }> {
+function onTerminal(
+  args: readonly string[],
+  keys: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const cmd = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: REPO, env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'dumb', ...env } });
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'dumb', ...env },
+    });
     let output = '';
     let typed = false;
     child.stdout.on('data', (d: Buffer) => {
@@ -41,10 +48,16 @@ function onTerminal(args: readonly string[], keys: string, env: NodeJS.ProcessEn
 
 beforeAll(async () => {
   dbs = await freshDatabases('destroy');
-  await withPg(dbs.sourceUrl, (c) => c.query(readFileSync(join(REPO, 'test', 'fixtures', 'catalog', 'all-kinds.sql'), 'utf8')));
+  await withPg(dbs.sourceUrl, (c) =>
+    c.query(readFileSync(join(REPO, 'test', 'fixtures', 'catalog', 'all-kinds.sql'), 'utf8')),
+  );
   await withPg(dbs.sourceUrl, (c) => c.query(copyDatasetSql(2_000)));
   // what the target held before pgshift came
-  await withPg(dbs.targetUrl, (c) => c.query(`CREATE TABLE public.keep_me (id int PRIMARY KEY, note text); INSERT INTO public.keep_me VALUES (1, 'mine'); COMMENT ON TABLE public.keep_me IS 'not pgshift''s'`));
+  await withPg(dbs.targetUrl, (c) =>
+    c.query(
+      `CREATE TABLE public.keep_me (id int PRIMARY KEY, note text); INSERT INTO public.keep_me VALUES (1, 'mine'); COMMENT ON TABLE public.keep_me IS 'not pgshift''s'`,
+    ),
+  );
   env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl };
   file = cfg.write(minimalConfig('copy: { batch_size: 500 }\n'), 'destroy.yaml');
 });
@@ -71,7 +84,11 @@ describe('pgshift destroy', () => {
       expect(ctrlC.status, ctrlC.output).toBe(130);
       expect(ctrlC.output).toContain('Error [INTERRUPTED]: Aborted');
       expect(ctrlC.output).not.toContain('INTERNAL');
-      const still = await withPg(dbs.targetUrl, async (c) => (await c.query("SELECT to_regnamespace('pgshift') IS NOT NULL AS there")).rows[0] as { there: boolean });
+      const still = await withPg(
+        dbs.targetUrl,
+        async (c) =>
+          (await c.query("SELECT to_regnamespace('pgshift') IS NOT NULL AS there")).rows[0] as { there: boolean },
+      );
       expect(still.there).toBe(true);
     }
 
@@ -85,7 +102,10 @@ describe('pgshift destroy', () => {
     expect(after.fingerprint).toBe(before.fingerprint);
     const kept = await withPg(dbs.targetUrl, async (c) => (await c.query('SELECT id, note FROM public.keep_me')).rows);
     expect(kept).toEqual([{ id: 1, note: 'mine' }]);
-    const state = await withPg(dbs.targetUrl, async (c) => (await c.query("SELECT to_regnamespace('pgshift') IS NULL AS gone")).rows[0] as { gone: boolean });
+    const state = await withPg(
+      dbs.targetUrl,
+      async (c) => (await c.query("SELECT to_regnamespace('pgshift') IS NULL AS gone")).rows[0] as { gone: boolean },
+    );
     expect(state.gone).toBe(true);
     const again = runCli(['destroy', '-c', file, '--auto-approve'], env);
     expect(again.status).toBe(0);
@@ -100,7 +120,9 @@ describe('pgshift destroy', () => {
     const r = runCli(['destroy', '-c', file, '--auto-approve', '--json'], env);
     expect(r.status, r.stderr).toBe(1);
     const out = JSON.parse(r.stdout) as {
-      status: string; dropped: string[]; kept: Array<{ address: string; reason: string }>;
+      status: string;
+      dropped: string[];
+      kept: Array<{ address: string; reason: string }>;
       plan: { items: Array<{ kind: string; change: string; address: string; sql: string[] }> };
     };
     expect(out.status).toBe('partial');
@@ -109,7 +131,9 @@ describe('pgshift destroy', () => {
     const at = (a: string): number => out.plan.items.findIndex((i) => i.address === a);
     expect(at('table data.patients')).toBeGreaterThan(-1);
     expect(at('table data.patients')).toBeLessThan(at('schema data'));
-    expect(out.plan.items.find((i) => i.address === 'table data.patients')?.sql).toEqual(['DROP TABLE IF EXISTS "data"."patients"']);
+    expect(out.plan.items.find((i) => i.address === 'table data.patients')?.sql).toEqual([
+      'DROP TABLE IF EXISTS "data"."patients"',
+    ]);
     const kept = new Map(out.kept.map((k) => [k.address, k.reason]));
     expect(kept.get('table data.patients')).toContain('SQLSTATE 2BP01'); // dependent objects still exist
     expect(kept.get('table data.patients')).not.toContain('table data.patients:');
@@ -117,7 +141,9 @@ describe('pgshift destroy', () => {
     expect(out.dropped).toContain('table data.audit_log');
     expect(out.dropped.length + out.kept.length).toBe(out.plan.items.length);
     // the dropped ones left pgshift.objects with their drop; the kept ones are still recorded; the state stays
-    const recorded = await withPg(dbs.targetUrl, async (c) => (await c.query<{ address: string }>('SELECT address FROM pgshift.objects')).rows.map((x) => x.address));
+    const recorded = await withPg(dbs.targetUrl, async (c) =>
+      (await c.query<{ address: string }>('SELECT address FROM pgshift.objects')).rows.map((x) => x.address),
+    );
     expect(recorded.sort()).toEqual([...kept.keys()].sort());
     expect(r.stderr).toContain('Error [ACTION_FAILED]');
     expect(r.stderr).toContain('table data.patients (');
@@ -126,7 +152,10 @@ describe('pgshift destroy', () => {
     const again = runCli(['destroy', '-c', file, '--auto-approve'], env);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('Destroy complete!');
-    const state = await withPg(dbs.targetUrl, async (c) => (await c.query("SELECT to_regnamespace('pgshift') IS NULL AS gone")).rows[0] as { gone: boolean });
+    const state = await withPg(
+      dbs.targetUrl,
+      async (c) => (await c.query("SELECT to_regnamespace('pgshift') IS NULL AS gone")).rows[0] as { gone: boolean },
+    );
     expect(state.gone).toBe(true);
   }, 120_000);
 });

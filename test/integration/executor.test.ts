@@ -14,8 +14,22 @@ beforeAll(async () => {
 });
 afterAll(async () => dbs?.drop());
 
-const action = (id: string, sql: string, dependsOn: string[] = [], locks: string[] = [], phase: Action['phase'] = 'pre-data'): Action => ({
-  kind: 'set_sequence_value', id, address: id, dependsOn, locks, phase, change: 'create', reason: 'test', sql: [sql],
+const action = (
+  id: string,
+  sql: string,
+  dependsOn: string[] = [],
+  locks: string[] = [],
+  phase: Action['phase'] = 'pre-data',
+): Action => ({
+  kind: 'set_sequence_value',
+  id,
+  address: id,
+  dependsOn,
+  locks,
+  phase,
+  change: 'create',
+  reason: 'test',
+  sql: [sql],
 });
 
 async function openWorker(): Promise<pg.Client> {
@@ -46,7 +60,11 @@ describe('execute', () => {
     expect(result.failed.map((f) => f.id)).toEqual(['bad']);
     expect(result.failed[0]?.message).toContain('no_such_type');
     expect([...result.skipped].sort()).toEqual(['child', 'grandchild']);
-    const tables = await withPg(dbs.targetUrl, async (c) => (await c.query<{ t: string }>("SELECT relname AS t FROM pg_class WHERE relname LIKE 'ex\\_%' ORDER BY 1")).rows.map((r) => r.t));
+    const tables = await withPg(dbs.targetUrl, async (c) =>
+      (
+        await c.query<{ t: string }>("SELECT relname AS t FROM pg_class WHERE relname LIKE 'ex\\_%' ORDER BY 1")
+      ).rows.map((r) => r.t),
+    );
     expect(tables).toEqual(['ex_a', 'ex_a_idx']);
     expect(events.filter((e) => e.type === 'action-skipped')).toHaveLength(2);
   });
@@ -59,7 +77,12 @@ describe('execute', () => {
       log.push(`end ${a.id}`);
     };
     await execute(
-      [action('x1', '', [], ['table t']), action('x2', '', [], ['table t']), action('y', '', [], ['table u']), action('z', '', [], [], 'post-data')],
+      [
+        action('x1', '', [], ['table t']),
+        action('x2', '', [], ['table t']),
+        action('y', '', [], ['table u']),
+        action('z', '', [], [], 'post-data'),
+      ],
       { concurrency: 4, openWorker, run: slow },
     );
     const i = (s: string): number => log.indexOf(s);

@@ -84,8 +84,14 @@ function killedAt(args: string[], point: string): number {
 
 /** The advisory lock of pgshift (class 'pgsh') held by some session of the target's database. */
 async function lockHeld(): Promise<boolean> {
-  return withPg(dbs.targetUrl, async (c) =>
-    (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 1885827944::oid AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rows[0]?.n === 1,
+  return withPg(
+    dbs.targetUrl,
+    async (c) =>
+      (
+        await c.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 1885827944::oid AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        )
+      ).rows[0]?.n === 1,
   );
 }
 
@@ -104,7 +110,12 @@ afterAll(async () => {
 describe('the freeze function carries its deadline', () => {
   it('lets writes through by itself once its deadline passes, with no pgshift session left', async () => {
     await withPg(dbs.sourceUrl, async (c) => {
-      const f = await freezeWrites(c, [PATIENTS], { id: 'expiry-test', drainTimeoutMs: 5_000, onDrainTimeout: 'abort', expiresInMs: 1_500 });
+      const f = await freezeWrites(c, [PATIENTS], {
+        id: 'expiry-test',
+        drainTimeoutMs: 5_000,
+        onDrainTimeout: 'abort',
+        expiresInMs: 1_500,
+      });
       expect(f.until).toBeInstanceOf(Date);
     });
     expect(await writable(dbs.sourceUrl)).toBe(false);
@@ -120,9 +131,17 @@ describe('the freeze function carries its deadline', () => {
 
   it('is made permanent only before its deadline: a freeze past it is refused and stays open', async () => {
     await withPg(dbs.sourceUrl, async (c) => {
-      await freezeWrites(c, [PATIENTS], { id: 'seal-late', drainTimeoutMs: 5_000, onDrainTimeout: 'abort', expiresInMs: 1_000 });
+      await freezeWrites(c, [PATIENTS], {
+        id: 'seal-late',
+        drainTimeoutMs: 5_000,
+        onDrainTimeout: 'abort',
+        expiresInMs: 1_000,
+      });
       await sleep(1_300);
-      const err = await makeFreezePermanent(c, 'seal-late', [PATIENTS], { side: 'source', budgetMs: 1_000 }).then(() => undefined, (e: unknown) => e);
+      const err = await makeFreezePermanent(c, 'seal-late', [PATIENTS], { side: 'source', budgetMs: 1_000 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(PgshiftError);
       expect((err as PgshiftError).code).toBe('CUTOVER_ABORTED');
       expect((err as PgshiftError).message).toContain('max_write_freeze');
@@ -131,7 +150,12 @@ describe('the freeze function carries its deadline', () => {
     expect(await writable(dbs.sourceUrl)).toBe(true);
 
     await withPg(dbs.sourceUrl, async (c) => {
-      await freezeWrites(c, [PATIENTS], { id: 'seal-in-time', drainTimeoutMs: 5_000, onDrainTimeout: 'abort', expiresInMs: 1_500 });
+      await freezeWrites(c, [PATIENTS], {
+        id: 'seal-in-time',
+        drainTimeoutMs: 5_000,
+        onDrainTimeout: 'abort',
+        expiresInMs: 1_500,
+      });
       await makeFreezePermanent(c, 'seal-in-time', [PATIENTS], { side: 'source', budgetMs: 1_500 });
       await makeFreezePermanent(c, 'seal-in-time', [PATIENTS], { side: 'source', budgetMs: 1_500 }); // idempotent
     });
@@ -165,7 +189,13 @@ describe('a cutover that dies inside its freeze', () => {
   it('SIGHUP (a closed SSH session) stops the cutover inside its freeze and lifts it at once: exit 130', async () => {
     const child = spawn(process.execPath, [BIN, 'cutover', '-c', config('60s'), '--auto-approve'], {
       cwd: REPO,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env, PGSHIFT_FAULT_PAUSE: 'final-sync:before:4000' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CI: 'true',
+        ...env,
+        PGSHIFT_FAULT_PAUSE: 'final-sync:before:4000',
+      },
     });
     let stderr = '';
     const paused = new Promise<void>((resolve) => {
@@ -194,7 +224,13 @@ describe('a cutover that dies inside its freeze', () => {
   it('a lost target inside the freeze: the error path lifts the freeze through the source first', async () => {
     const child = spawn(process.execPath, [BIN, 'cutover', '-c', config('60s'), '--auto-approve'], {
       cwd: REPO,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env, PGSHIFT_FAULT_PAUSE: 'final-sync:before:3000' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CI: 'true',
+        ...env,
+        PGSHIFT_FAULT_PAUSE: 'final-sync:before:3000',
+      },
     });
     let stderr = '';
     const paused = new Promise<void>((resolve) => {
@@ -208,7 +244,11 @@ describe('a cutover that dies inside its freeze', () => {
     expect(stderr).toContain('paused at final-sync:before');
     expect(await writable(dbs.sourceUrl)).toBe(false);
     // every session of pgshift on the target goes (its state included): the sync, then the state writes, fail
-    await withPg(dbs.targetUrl, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'));
+    await withPg(dbs.targetUrl, (c) =>
+      c.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      ),
+    );
     const lost = Date.now();
     expect(await exited, stderr).toBe(1);
     expect(await writable(dbs.sourceUrl)).toBe(true);
@@ -229,13 +269,18 @@ describe('a cutover that dies inside its freeze', () => {
     expect(refused.stderr).toContain('source');
     expect(refused.stderr).toContain('pgshift rollback');
     expect(refused.stderr).toContain('pgshift unlock --freeze');
-    await withPg(dbs.targetUrl, async (c) => expect((await c.query(`SELECT to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]).toEqual({ ok: true }));
+    await withPg(dbs.targetUrl, async (c) =>
+      expect((await c.query(`SELECT to_regclass('pgshift.runs') IS NOT NULL AS ok`)).rows[0]).toEqual({ ok: true }),
+    );
 
     const u = runCli(['unlock', '--freeze', '-c', config('60s')], env);
     expect(u.status, u.stderr).toBe(0);
     expect(u.stdout).toContain("source's write freeze (active) is lifted");
     expect(await writable(dbs.sourceUrl)).toBe(true);
-    const rec = await withPg(dbs.targetUrl, async (c) => (await c.query(`SELECT status FROM pgshift.cutover ORDER BY started_at DESC LIMIT 1`)).rows[0]);
+    const rec = await withPg(
+      dbs.targetUrl,
+      async (c) => (await c.query(`SELECT status FROM pgshift.cutover ORDER BY started_at DESC LIMIT 1`)).rows[0],
+    );
     expect(rec).toEqual({ status: 'aborted' });
   }, 120_000);
 });
@@ -277,7 +322,13 @@ describe('after the switch the freeze is permanent', () => {
 
     const child = spawn(process.execPath, [BIN, 'destroy', '-c', config('5s'), '--auto-approve'], {
       cwd: REPO,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env, PGSHIFT_FAULT_PAUSE: 'destroy-state:effect:3000' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CI: 'true',
+        ...env,
+        PGSHIFT_FAULT_PAUSE: 'destroy-state:effect:3000',
+      },
     });
     let stderr = '';
     const paused = new Promise<void>((resolve) => {
@@ -290,7 +341,10 @@ describe('after the switch the freeze is permanent', () => {
     await Promise.race([paused, sleep(60_000)]);
     expect(stderr).toContain('paused at destroy-state:effect');
     // the state is gone and the lock is still held: no other run can start on a state about to vanish
-    const gone = await withPg(dbs.targetUrl, async (c) => (await c.query(`SELECT to_regnamespace('pgshift') IS NULL AS gone`)).rows[0]);
+    const gone = await withPg(
+      dbs.targetUrl,
+      async (c) => (await c.query(`SELECT to_regnamespace('pgshift') IS NULL AS gone`)).rows[0],
+    );
     expect(gone).toEqual({ gone: true });
     expect(await lockHeld()).toBe(true);
     expect(await exited, stderr).toBe(0);
@@ -300,14 +354,27 @@ describe('after the switch the freeze is permanent', () => {
 
 describe('with no state left', () => {
   it('`pgshift rollback` and `pgshift unlock --freeze` lift a freeze pgshift left on the source, creating no state', async () => {
-    for (const cmd of [['rollback', '--auto-approve'], ['unlock', '--freeze']]) {
-      await withPg(dbs.sourceUrl, (c) => freezeWrites(c, [PATIENTS], { id: 'orphan', drainTimeoutMs: 5_000, onDrainTimeout: 'abort', expiresInMs: 600_000 }));
+    for (const cmd of [
+      ['rollback', '--auto-approve'],
+      ['unlock', '--freeze'],
+    ]) {
+      await withPg(dbs.sourceUrl, (c) =>
+        freezeWrites(c, [PATIENTS], {
+          id: 'orphan',
+          drainTimeoutMs: 5_000,
+          onDrainTimeout: 'abort',
+          expiresInMs: 600_000,
+        }),
+      );
       expect(await writable(dbs.sourceUrl)).toBe(false);
       const r = runCli([...cmd, '-c', config('5s')], env);
       expect(r.status, `${cmd.join(' ')}: ${r.stderr}`).toBe(0);
       expect(await writable(dbs.sourceUrl)).toBe(true);
       await withPg(dbs.sourceUrl, async (c) => expect((await freezeStatus(c)).state).toBe('none'));
-      const state = await withPg(dbs.targetUrl, async (c) => (await c.query(`SELECT to_regnamespace('pgshift') IS NULL AS gone`)).rows[0]);
+      const state = await withPg(
+        dbs.targetUrl,
+        async (c) => (await c.query(`SELECT to_regnamespace('pgshift') IS NULL AS gone`)).rows[0],
+      );
       expect(state).toEqual({ gone: true });
     }
   }, 120_000);

@@ -25,7 +25,10 @@ async function versionNum(url: string): Promise<number> {
 }
 
 async function databaseExists(adminUrl: string, name: string): Promise<boolean> {
-  return withPg(adminUrl, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+  return withPg(
+    adminUrl,
+    async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
+  );
 }
 
 /** Connect with a pg Client config; resolves to the client or rejects with the connection error. */
@@ -62,7 +65,10 @@ describe('shared servers', () => {
   const servers = testServers();
 
   it('serve a source and a target of the expected majors', async () => {
-    const [source, target] = await Promise.all([versionNum(servers.source.adminUrl), versionNum(servers.target.adminUrl)]);
+    const [source, target] = await Promise.all([
+      versionNum(servers.source.adminUrl),
+      versionNum(servers.target.adminUrl),
+    ]);
     expect(source).toBe(servers.source.versionNum);
     expect(target).toBe(servers.target.versionNum);
     if (servers.backend === 'env') {
@@ -77,7 +83,10 @@ describe('shared servers', () => {
 
   it('run with wal_level=logical', async () => {
     for (const url of [servers.source.adminUrl, servers.target.adminUrl]) {
-      const level = await withPg(url, async (c) => (await c.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level);
+      const level = await withPg(
+        url,
+        async (c) => (await c.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level,
+      );
       expect(level).toBe('logical');
     }
   });
@@ -106,9 +115,15 @@ describe('freshDatabases', () => {
     expect(await databaseExists(dbs.sourceAdminUrl, dbs.name)).toBe(true);
     expect(await databaseExists(dbs.targetAdminUrl, dbs.name)).toBe(true);
     for (const url of [dbs.sourceUrl, dbs.targetUrl]) {
-      const row = await withPg(url, async (c) => (await c.query<{ db: string; su: boolean }>(
-        "SELECT current_database() AS db, current_setting('is_superuser')::bool AS su",
-      )).rows[0]);
+      const row = await withPg(
+        url,
+        async (c) =>
+          (
+            await c.query<{ db: string; su: boolean }>(
+              "SELECT current_database() AS db, current_setting('is_superuser')::bool AS su",
+            )
+          ).rows[0],
+      );
       expect(row).toEqual({ db: dbs.name, su: true });
     }
   });
@@ -124,17 +139,21 @@ describe('freshDatabases', () => {
       });
       await withPg(other.targetUrl, async (c) => {
         await c.query('CREATE TABLE t (id int PRIMARY KEY)');
-        await c.query(`CREATE SUBSCRIPTION ${other.name} CONNECTION ${quoteLiteral(other.sourceUrlFromTarget)} PUBLICATION p`);
+        await c.query(
+          `CREATE SUBSCRIPTION ${other.name} CONNECTION ${quoteLiteral(other.sourceUrlFromTarget)} PUBLICATION p`,
+        );
       });
-      const slotsBefore = await withPg(other.sourceAdminUrl, async (c) =>
-        (await c.query('SELECT 1 FROM pg_replication_slots WHERE database = $1', [other.name])).rowCount,
+      const slotsBefore = await withPg(
+        other.sourceAdminUrl,
+        async (c) => (await c.query('SELECT 1 FROM pg_replication_slots WHERE database = $1', [other.name])).rowCount,
       );
       expect(slotsBefore).toBeGreaterThanOrEqual(1);
       await other.drop();
       expect(await databaseExists(other.sourceAdminUrl, other.name)).toBe(false);
       expect(await databaseExists(other.targetAdminUrl, other.name)).toBe(false);
-      const slots = await withPg(other.sourceAdminUrl, async (c) =>
-        (await c.query('SELECT 1 FROM pg_replication_slots WHERE database = $1', [other.name])).rowCount,
+      const slots = await withPg(
+        other.sourceAdminUrl,
+        async (c) => (await c.query('SELECT 1 FROM pg_replication_slots WHERE database = $1', [other.name])).rowCount,
       );
       expect(slots).toBe(0);
       await other.drop(); // idempotent
@@ -159,10 +178,19 @@ describe.skipIf(!embeddedBinariesAvailable(17))('TLS server with certificates fr
     await server?.dispose();
   });
 
-  const base = (): pg.ClientConfig => ({ port: server.port, user: 'postgres', password: 'tls-pw', database: 'postgres' });
+  const base = (): pg.ClientConfig => ({
+    port: server.port,
+    user: 'postgres',
+    password: 'tls-pw',
+    database: 'postgres',
+  });
 
   it('accepts verify-full TLS for host localhost', async () => {
-    const client = await connect({ ...base(), host: 'localhost', ssl: { ca: ca.certPem, rejectUnauthorized: true, servername: 'localhost' } });
+    const client = await connect({
+      ...base(),
+      host: 'localhost',
+      ssl: { ca: ca.certPem, rejectUnauthorized: true, servername: 'localhost' },
+    });
     try {
       const { rows } = await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
       expect(rows[0]?.ssl).toBe(true);
@@ -177,7 +205,11 @@ describe.skipIf(!embeddedBinariesAvailable(17))('TLS server with certificates fr
   });
 
   it('rejects the certificate without the CA', async () => {
-    const err = await connectError({ ...base(), host: 'localhost', ssl: { rejectUnauthorized: true, servername: 'localhost' } });
+    const err = await connectError({
+      ...base(),
+      host: 'localhost',
+      ssl: { rejectUnauthorized: true, servername: 'localhost' },
+    });
     expect(err.code).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   });
 
@@ -240,7 +272,10 @@ describe.skipIf(!embeddedBinariesAvailable(15))('a server that starts late', () 
     expect(server.running).toBe(false);
     await expect(connect({ connectionString: server.url() })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await server.start();
-    const x = await withPg(server.url(), async (c) => (await c.query<{ x: number }>('SELECT x FROM survived')).rows[0]?.x);
+    const x = await withPg(
+      server.url(),
+      async (c) => (await c.query<{ x: number }>('SELECT x FROM survived')).rows[0]?.x,
+    );
     expect(x).toBe(42);
     expect(fs.readFileSync(server.logFile, 'utf8')).toMatch(/not properly shut down|automatic recovery/);
   });

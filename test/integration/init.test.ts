@@ -28,7 +28,10 @@ describe('pgshift init', () => {
     expect(text).toContain('#   "data.audit_log": { key: ["at"] }');
     expect(text).toContain('url: ${SOURCE_DATABASE_URL}');
     expect(text).not.toContain(new URL(dbs.sourceUrl).password);
-    const v = runCli(['validate', '-c', out], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    const v = runCli(['validate', '-c', out], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: dbs.targetUrl,
+    });
     expect(v.status, v.stderr).toBe(0);
     const again = runCli(['init', '--source', dbs.sourceUrl, '--out', out]);
     expect(again.status).toBe(1);

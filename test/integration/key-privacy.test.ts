@@ -23,8 +23,16 @@ CREATE TABLE clinic.patients (mrn text PRIMARY KEY, name text NOT NULL, born dat
 INSERT INTO clinic.patients SELECT 'MRN-' || lpad(g::text, 7, '0'), 'patient ' || g, date '1950-01-01' + g FROM generate_series(1, 1000) g;
 `;
 
-interface Diff { kind: string; key?: Record<string, string>; keyHash?: string; columns?: string[] }
-interface Report { ok: boolean; tables: { table: string; differences: Diff[] }[] }
+interface Diff {
+  kind: string;
+  key?: Record<string, string>;
+  keyHash?: string;
+  columns?: string[];
+}
+interface Report {
+  ok: boolean;
+  tables: { table: string; differences: Diff[] }[];
+}
 
 const sha16 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
@@ -38,7 +46,10 @@ describe('keys that are not shown', () => {
   beforeAll(async () => {
     dbs = await freshDatabases('key_privacy');
     await withPg(dbs.sourceUrl, (c) => c.query(SOURCE_SQL));
-    file = cfg.write(minimalConfig('verify: { checksums: full }\n').replace('name: test', 'name: clinic-mrn'), 'migration.yaml');
+    file = cfg.write(
+      minimalConfig('verify: { checksums: full }\n').replace('name: test', 'name: clinic-mrn'),
+      'migration.yaml',
+    );
     env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl };
     await waitForSettled(dbs.sourceUrl); // the rows tampered with below must read as not written since the copy
     const r = runCli(['apply', '-c', file, '--auto-approve'], env);
@@ -53,7 +64,8 @@ describe('keys that are not shown', () => {
     cfg.remove();
   });
 
-  const hashes = (report: Report): Diff[] => report.tables.find((t) => t.table === 'clinic.patients')?.differences ?? [];
+  const hashes = (report: Report): Diff[] =>
+    report.tables.find((t) => t.table === 'clinic.patients')?.differences ?? [];
 
   it('are an HMAC with a secret kept next to the config (0600, ignored by git): no value, no plain SHA-256, the same in every run', async () => {
     const r1 = runCli(['verify', '-c', file, '--json'], env);
@@ -73,7 +85,8 @@ describe('keys that are not shown', () => {
     }
     // not the plain SHA-256 of the value or of its row text: those are found by trying every MRN
     for (const value of [MRN_TAMPERED, MRN_MISSING]) {
-      for (const text of [value, `(${value})`, JSON.stringify({ mrn: value })]) expect(d1.map((d) => d.keyHash)).not.toContain(sha16(text));
+      for (const text of [value, `(${value})`, JSON.stringify({ mrn: value })])
+        expect(d1.map((d) => d.keyHash)).not.toContain(sha16(text));
     }
     // the HMAC of the key's row text, keyed by the migration's key derived from the file's secret
     const key = createHmac('sha256', secret).update('pgshift key hash v1\u0000clinic-mrn').digest();
@@ -88,7 +101,9 @@ describe('keys that are not shown', () => {
     expect(text.status).toBe(3);
     expect(text.stdout).toContain(`key #${hmac(MRN_TAMPERED)}`);
 
-    const stored = await withPg(dbs.targetUrl, async (c) => JSON.stringify((await c.query('SELECT * FROM pgshift.verifications')).rows));
+    const stored = await withPg(dbs.targetUrl, async (c) =>
+      JSON.stringify((await c.query('SELECT * FROM pgshift.verifications')).rows),
+    );
     expect(stored).toContain(hmac(MRN_MISSING));
     for (const out of [r1.stdout, r1.stderr, r2.stdout, text.stdout, text.stderr, stored]) {
       expect(out).not.toContain('MRN-');
@@ -96,8 +111,14 @@ describe('keys that are not shown', () => {
     }
     // --show-values prints the keys; the state still keeps only hashes (HMACs too)
     const shown = runCli(['verify', '-c', file, '--json', '--show-values'], env);
-    expect(hashes(JSON.parse(shown.stdout) as Report).map((d) => d.key?.mrn).sort()).toEqual([MRN_MISSING, MRN_TAMPERED]);
-    const last = await withPg(dbs.targetUrl, async (c) => JSON.stringify((await c.query('SELECT report FROM pgshift.verifications ORDER BY started_at DESC LIMIT 1')).rows));
+    expect(
+      hashes(JSON.parse(shown.stdout) as Report)
+        .map((d) => d.key?.mrn)
+        .sort(),
+    ).toEqual([MRN_MISSING, MRN_TAMPERED]);
+    const last = await withPg(dbs.targetUrl, async (c) =>
+      JSON.stringify((await c.query('SELECT report FROM pgshift.verifications ORDER BY started_at DESC LIMIT 1')).rows),
+    );
     expect(last).not.toContain('MRN-');
     expect(last).not.toContain(sha16(JSON.stringify({ mrn: MRN_MISSING })));
     expect(last).toMatch(/"keyHash":"[0-9a-f]{16}"/);
@@ -115,7 +136,10 @@ describe('keys that are not shown', () => {
     expect(hashes(JSON.parse(r.stdout) as Report).find((d) => d.kind === 'changed')?.keyHash).toBe(expected);
     expect(r.stdout + r.stderr).not.toContain(ciSecret);
     // another migration with the same secret names the same key differently
-    const other = cfg.write(minimalConfig('verify: { checksums: full }\n').replace('name: test', 'name: other-migration'), 'other.yaml');
+    const other = cfg.write(
+      minimalConfig('verify: { checksums: full }\n').replace('name: test', 'name: other-migration'),
+      'other.yaml',
+    );
     const o = runCli(['verify', '-c', other, '--json'], withSecret);
     expect(hashes(JSON.parse(o.stdout) as Report).find((d) => d.kind === 'changed')?.keyHash).not.toBe(expected);
     // too short a secret is refused before anything is hashed with it
@@ -151,12 +175,23 @@ describe('a batch the target rejects', () => {
   });
 
   it('is recorded in the checkpoint and the run without any key value, naming the batch and the trigger function', async () => {
-    const file = cfg.write(minimalConfig('copy: { batch_size: 100, parallel: 1 }\ntables: { include: ["clinic.*"] }\n'));
-    const r = runCli(['apply', '-c', file, '--auto-approve'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    const file = cfg.write(
+      minimalConfig('copy: { batch_size: 100, parallel: 1 }\ntables: { include: ["clinic.*"] }\n'),
+    );
+    const r = runCli(['apply', '-c', file, '--auto-approve'], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: dbs.targetUrl,
+    });
     expect(r.status, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/copy clinic\.patients: the target rejected a row in the batch after 400 rows: an exception raised by a trigger or function, in function (clinic\.)?refuse\(\) line \d+ \(SQLSTATE P0001\)/);
+    expect(r.stderr).toMatch(
+      /copy clinic\.patients: the target rejected a row in the batch after 400 rows: an exception raised by a trigger or function, in function (clinic\.)?refuse\(\) line \d+ \(SQLSTATE P0001\)/,
+    );
     const state = await withPg(dbs.targetUrl, async (c) => ({
-      checkpoint: (await c.query<{ status: string; error: string }>(`SELECT status, error FROM pgshift.migration_checkpoints WHERE unit = 'copy clinic.patients'`)).rows[0],
+      checkpoint: (
+        await c.query<{ status: string; error: string }>(
+          `SELECT status, error FROM pgshift.migration_checkpoints WHERE unit = 'copy clinic.patients'`,
+        )
+      ).rows[0],
       runs: (await c.query<{ status: string; error: string | null }>(`SELECT status, error FROM pgshift.runs`)).rows,
     }));
     expect(state.checkpoint?.status).toBe('failed');

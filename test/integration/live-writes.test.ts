@@ -58,8 +58,13 @@ function startWriter(url: string, mode: 'append' | 'churn'): Writer {
           await client.query('BEGIN');
           const d = await client.query(`DELETE FROM ${S}.patients WHERE id = $1`, [id]);
           // keyless: one copy of a duplicated note goes, another note is rewritten, an audit row is appended
-          await client.query(`DELETE FROM ${S}.notes WHERE ctid = (SELECT ctid FROM ${S}.notes WHERE body = 'same note' LIMIT 1)`);
-          await client.query(`UPDATE ${S}.notes SET body = $1 WHERE ctid = (SELECT ctid FROM ${S}.notes WHERE body LIKE 'note %' LIMIT 1)`, [`edited ${i}`]);
+          await client.query(
+            `DELETE FROM ${S}.notes WHERE ctid = (SELECT ctid FROM ${S}.notes WHERE body = 'same note' LIMIT 1)`,
+          );
+          await client.query(
+            `UPDATE ${S}.notes SET body = $1 WHERE ctid = (SELECT ctid FROM ${S}.notes WHERE body LIKE 'note %' LIMIT 1)`,
+            [`edited ${i}`],
+          );
           await client.query(`INSERT INTO ${S}.audit_log (actor, action) VALUES ('writer', $1)`, [`delete ${id}`]);
           await client.query('COMMIT');
           if ((d.rowCount ?? 0) > 0) acked.deletedPatients.push(id);
@@ -97,9 +102,11 @@ interface LastVerification {
 
 async function lastVerification(targetUrl: string): Promise<LastVerification> {
   return withPg(targetUrl, async (c) => {
-    const r = await c.query<{ result: string; summary: LastVerification['summary']; report: { tables: LastVerification['tables'] } }>(
-      'SELECT result, summary, report FROM pgshift.verifications ORDER BY finished_at DESC LIMIT 1',
-    );
+    const r = await c.query<{
+      result: string;
+      summary: LastVerification['summary'];
+      report: { tables: LastVerification['tables'] };
+    }>('SELECT result, summary, report FROM pgshift.verifications ORDER BY finished_at DESC LIMIT 1');
     const row = r.rows[0];
     if (!row) throw new Error('no verification stored');
     return { result: row.result, summary: row.summary, tables: row.report.tables };
@@ -125,7 +132,9 @@ ${extra}`),
 }
 
 async function keylessRowsOf(url: string, action: string): Promise<number> {
-  return withPg(url, async (c) => Number((await c.query(`SELECT count(*) AS n FROM ${S}.audit_log WHERE action = $1`, [action])).rows[0]?.n));
+  return withPg(url, async (c) =>
+    Number((await c.query(`SELECT count(*) AS n FROM ${S}.audit_log WHERE action = $1`, [action])).rows[0]?.n),
+  );
 }
 
 const dir = configDir('live-writes');
@@ -170,7 +179,11 @@ describe('a source written throughout apply and cutover', () => {
     expect(writer.refused()).toBeGreaterThan(0); // the writer met the freeze: it was writing up to the cutover
     await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
     // every acknowledged write is on the target (the last few, and one from the middle)
-    for (const a of [writer.acked.audit[0], writer.acked.audit[Math.floor(writer.acked.audit.length / 2)], writer.acked.audit.at(-1)]) {
+    for (const a of [
+      writer.acked.audit[0],
+      writer.acked.audit[Math.floor(writer.acked.audit.length / 2)],
+      writer.acked.audit.at(-1),
+    ]) {
       expect(await keylessRowsOf(dbs.targetUrl, a as string)).toBe(1);
     }
   });
@@ -187,7 +200,8 @@ describe('a source written throughout apply and cutover', () => {
       expect(applied.stdout).toContain('pending the final sync');
       const v = await lastVerification(dbs.targetUrl);
       expect(v.result).toBe('passed');
-      const pending = (name: string): number => v.tables.find((t) => t.table.endsWith(`.${name}`))?.pendingFinalSync ?? 0;
+      const pending = (name: string): number =>
+        v.tables.find((t) => t.table.endsWith(`.${name}`))?.pendingFinalSync ?? 0;
       expect(pending('patients')).toBeGreaterThan(0); // rows deleted on the source after their copy
       expect(pending('notes')).toBeGreaterThan(0); // keyless rows deleted or rewritten after the copy
       expect(v.summary.pendingFinalSync).toBe(v.tables.reduce((n, t) => n + (t.pendingFinalSync ?? 0), 0));
@@ -206,7 +220,13 @@ describe('a source written throughout apply and cutover', () => {
     expect(writer.acked.deletedPatients.length).toBeGreaterThan(0);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl, { ignoreTargetOnly: true });
     const gone = await withPg(dbs.targetUrl, async (c) =>
-      Number((await c.query(`SELECT count(*) AS n FROM ${S}.patients WHERE id = ANY($1::bigint[])`, [writer.acked.deletedPatients])).rows[0]?.n),
+      Number(
+        (
+          await c.query(`SELECT count(*) AS n FROM ${S}.patients WHERE id = ANY($1::bigint[])`, [
+            writer.acked.deletedPatients,
+          ])
+        ).rows[0]?.n,
+      ),
     );
     expect(gone).toBe(0);
   });
@@ -223,7 +243,9 @@ describe('a source written throughout apply and cutover', () => {
     });
     const verified = runCli(['verify', '-c', file, '--full', '--json'], env);
     expect(verified.status, verified.stderr).toBe(3);
-    const report = JSON.parse(verified.stdout) as { tables: Array<{ table: string; differences: Array<{ kind: string; cause?: string }> }> };
+    const report = JSON.parse(verified.stdout) as {
+      tables: Array<{ table: string; differences: Array<{ kind: string; cause?: string }> }>;
+    };
     const patients = report.tables.find((t) => t.table.endsWith('.patients'));
     expect(patients?.differences).toContainEqual(expect.objectContaining({ kind: 'changed', cause: 'copy-error' }));
     const audit = report.tables.find((t) => t.table.endsWith('.audit_log'));

@@ -21,7 +21,7 @@ describe('splitStatements', () => {
     const text = [
       'CREATE FUNCTION a() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;',
       'CREATE FUNCTION b() RETURNS int AS $_$ SELECT $$;$$::int; $_$ LANGUAGE sql;',
-      'CREATE FUNCTION c() RETURNS text AS $body$ BEGIN RETURN \'$x$;\'; END $body$ LANGUAGE plpgsql;',
+      "CREATE FUNCTION c() RETURNS text AS $body$ BEGIN RETURN '$x$;'; END $body$ LANGUAGE plpgsql;",
       'PREPARE p AS SELECT $1::int; SELECT 2',
     ].join('\n');
     const items = splitStatements(text);
@@ -36,14 +36,16 @@ describe('splitStatements', () => {
   });
 
   it('skips -- and nested /* */ comments, and reports the line of the first significant character', () => {
-    const text = '-- a; comment\n/* outer; /* inner; */ still; comment */\nSELECT 1 /* mid; */ + 1; -- tail;\n\n  SELECT 2;';
+    const text =
+      '-- a; comment\n/* outer; /* inner; */ still; comment */\nSELECT 1 /* mid; */ + 1; -- tail;\n\n  SELECT 2;';
     const items = splitStatements(text);
     expect(sqlOf(items)).toEqual(['SELECT 1 /* mid; */ + 1', 'SELECT 2']);
     expect(items.map((i) => i.line)).toEqual([3, 5]);
   });
 
   it("reads '' escapes, E'\\'' strings and \"quoted;identifiers\"", () => {
-    const text = "SELECT 'it''s; fine';\nSELECT E'\\'; still\\\\';\nSELECT e'\\\\';\nSELECT 1 AS \"a;\"\"b\";\nSELECT 'a\\';";
+    const text =
+      "SELECT 'it''s; fine';\nSELECT E'\\'; still\\\\';\nSELECT e'\\\\';\nSELECT 1 AS \"a;\"\"b\";\nSELECT 'a\\';";
     expect(sqlOf(splitStatements(text))).toEqual([
       "SELECT 'it''s; fine'",
       "SELECT E'\\'; still\\\\'",
@@ -95,10 +97,18 @@ describe('splitStatements', () => {
 
   it('names the line of what it cannot read', () => {
     expect(() => splitStatements("SELECT 1;\nSELECT 'open", 'x.sql')).toThrow(/^x\.sql:2: unterminated quoted string/);
-    expect(() => splitStatements('SELECT 1;\n\n/* open /* */', 'x.sql')).toThrow(/^x\.sql:3: unterminated \/\* comment/);
-    expect(() => splitStatements('SELECT $a$ 1;', 'x.sql')).toThrow(/^x\.sql:1: unterminated dollar-quoted string \$a\$/);
-    expect(() => splitStatements('SELECT 1\n\\c other\n;', 'x.sql')).toThrow(/^x\.sql:2: a psql meta-command inside a statement/);
-    expect(() => splitStatements('COPY t FROM stdin; SELECT 1;\n\\.\n', 'x.sql')).toThrow(/^x\.sql:1: text after "COPY … FROM stdin;"/);
+    expect(() => splitStatements('SELECT 1;\n\n/* open /* */', 'x.sql')).toThrow(
+      /^x\.sql:3: unterminated \/\* comment/,
+    );
+    expect(() => splitStatements('SELECT $a$ 1;', 'x.sql')).toThrow(
+      /^x\.sql:1: unterminated dollar-quoted string \$a\$/,
+    );
+    expect(() => splitStatements('SELECT 1\n\\c other\n;', 'x.sql')).toThrow(
+      /^x\.sql:2: a psql meta-command inside a statement/,
+    );
+    expect(() => splitStatements('COPY t FROM stdin; SELECT 1;\n\\.\n', 'x.sql')).toThrow(
+      /^x\.sql:1: text after "COPY … FROM stdin;"/,
+    );
   });
 });
 
@@ -123,7 +133,12 @@ describe('loadSqlText against a real server', () => {
       '',
     ].join('\n');
     await loadSqlText(dbs.sourceUrl, text, { source: 'exact.sql' });
-    const rows = await withPg(dbs.sourceUrl, async (c) => (await c.query<{ id: number; t: string | null; b: Buffer | null }>('SELECT id, t, b FROM exact ORDER BY id')).rows);
+    const rows = await withPg(
+      dbs.sourceUrl,
+      async (c) =>
+        (await c.query<{ id: number; t: string | null; b: Buffer | null }>('SELECT id, t, b FROM exact ORDER BY id'))
+          .rows,
+    );
     expect(rows).toEqual([
       { id: 1, t: 'a\tb\\c\nd', b: Buffer.from([0x00, 0xff]) },
       { id: 2, t: 'ü 😀 ;$$ -- /*', b: null },
@@ -133,7 +148,8 @@ describe('loadSqlText against a real server', () => {
   });
 
   it('stops at the first error with the source, the statement line and the server message', async () => {
-    const text = 'CREATE TABLE before_error (a int);\n\n-- comment\nSELECT\n  no_such_column\nFROM before_error;\nCREATE TABLE after_error (a int);\n';
+    const text =
+      'CREATE TABLE before_error (a int);\n\n-- comment\nSELECT\n  no_such_column\nFROM before_error;\nCREATE TABLE after_error (a int);\n';
     const err = await loadSqlText(dbs.sourceUrl, text, { source: 'bad.sql' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LoadSqlError);
     const e = err as LoadSqlError;
@@ -141,7 +157,11 @@ describe('loadSqlText against a real server', () => {
     expect(e.code).toBe('42703');
     expect(e.message).toMatch(/^bad\.sql:4: column "no_such_column" does not exist \(SQLSTATE 42703\); at line 5/);
     const tables = await withPg(dbs.sourceUrl, async (c) =>
-      (await c.query<{ relname: string }>("SELECT relname FROM pg_class WHERE relname IN ('before_error', 'after_error')")).rows.map((r) => r.relname),
+      (
+        await c.query<{ relname: string }>(
+          "SELECT relname FROM pg_class WHERE relname IN ('before_error', 'after_error')",
+        )
+      ).rows.map((r) => r.relname),
     );
     expect(tables).toEqual(['before_error']);
   });
@@ -154,24 +174,44 @@ describe('loadSqlText against a real server', () => {
   });
 
   it('ignores \\set, \\pset, \\echo, \\encoding and rejects other meta-commands by line', async () => {
-    await loadSqlText(dbs.sourceUrl, '\\set ON_ERROR_STOP 1\n\\pset pager off\n\\echo hi\n\\encoding UTF8\nSELECT 1;\n');
+    await loadSqlText(
+      dbs.sourceUrl,
+      '\\set ON_ERROR_STOP 1\n\\pset pager off\n\\echo hi\n\\encoding UTF8\nSELECT 1;\n',
+    );
     await expect(loadSqlText(dbs.sourceUrl, 'SELECT 1;\n\\i other.sql\n', { source: 'm.sql' })).rejects.toThrow(
       /^m\.sql:2: unsupported psql meta-command: \\i other\.sql$/,
     );
-    await expect(loadSqlText(dbs.sourceUrl, '\\c a b\n', { source: 'm.sql' })).rejects.toThrow(/^m\.sql:1: unsupported form of \\c a b/);
+    await expect(loadSqlText(dbs.sourceUrl, '\\c a b\n', { source: 'm.sql' })).rejects.toThrow(
+      /^m\.sql:1: unsupported form of \\c a b/,
+    );
   });
 
   it('\\c switches databases on the same server; renamed databases are not dropped or created', async () => {
-    const text = ['DROP DATABASE IF EXISTS sample;', 'CREATE DATABASE sample;', '\\c sample;', 'CREATE TABLE in_sample (a int);', 'INSERT INTO in_sample VALUES (1);', ''].join('\n');
+    const text = [
+      'DROP DATABASE IF EXISTS sample;',
+      'CREATE DATABASE sample;',
+      '\\c sample;',
+      'CREATE TABLE in_sample (a int);',
+      'INSERT INTO in_sample VALUES (1);',
+      '',
+    ].join('\n');
     // starts on the admin database (postgres), as the chinook script expects, then \c moves to the test database
     await loadSqlText(dbs.sourceAdminUrl, text, { databaseRenames: { sample: dbs.name } });
-    const count = await withPg(dbs.sourceUrl, async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM in_sample')).rows[0]?.n);
-    expect(count).toBe(1);
-    const sampleExists = await withPg(dbs.sourceAdminUrl, async (c) => (await c.query("SELECT 1 FROM pg_database WHERE datname = 'sample'")).rowCount);
-    expect(sampleExists).toBe(0);
-    await expect(loadSqlText(dbs.sourceUrl, 'ALTER DATABASE sample SET work_mem = 1024;', { databaseRenames: { sample: dbs.name } })).rejects.toThrow(
-      /statement names renamed database "sample"/,
+    const count = await withPg(
+      dbs.sourceUrl,
+      async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM in_sample')).rows[0]?.n,
     );
+    expect(count).toBe(1);
+    const sampleExists = await withPg(
+      dbs.sourceAdminUrl,
+      async (c) => (await c.query("SELECT 1 FROM pg_database WHERE datname = 'sample'")).rowCount,
+    );
+    expect(sampleExists).toBe(0);
+    await expect(
+      loadSqlText(dbs.sourceUrl, 'ALTER DATABASE sample SET work_mem = 1024;', {
+        databaseRenames: { sample: dbs.name },
+      }),
+    ).rejects.toThrow(/statement names renamed database "sample"/);
     await expect(loadSqlText(dbs.sourceUrl, 'SELECT 1;\n\\c t_no_such_db_here\n', { source: 'c.sql' })).rejects.toThrow(
       /^c\.sql:2: could not connect to database "t_no_such_db_here"/,
     );
@@ -200,13 +240,16 @@ async function timed(label: string, fn: () => Promise<void>): Promise<void> {
 async function counts(url: string, tables: string[]): Promise<Record<string, number>> {
   return withPg(url, async (c) => {
     const out: Record<string, number> = {};
-    for (const t of tables) out[t] = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM public.${t}`)).rows[0]?.n);
+    for (const t of tables)
+      out[t] = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM public.${t}`)).rows[0]?.n);
     return out;
   });
 }
 
 describe.skipIf(!haveRealdb)(
-  haveRealdb ? 'real sample databases, loaded unmodified into PostgreSQL 15' : 'real sample databases: SKIPPED, fixtures absent (set PGSHIFT_FIXTURES_DIR)',
+  haveRealdb
+    ? 'real sample databases, loaded unmodified into PostgreSQL 15'
+    : 'real sample databases: SKIPPED, fixtures absent (set PGSHIFT_FIXTURES_DIR)',
   () => {
     const made: FreshDatabases[] = [];
     afterAll(async () => {
@@ -224,7 +267,12 @@ describe.skipIf(!haveRealdb)(
         await loadSqlFile(db.sourceUrl, fixture('pagila', 'pagila-schema.sql'));
         await loadSqlFile(db.sourceUrl, fixture('pagila', 'pagila-data.sql'));
       });
-      expect(await counts(db.sourceUrl, ['actor', 'film', 'rental', 'payment'])).toEqual({ actor: 200, film: 1000, rental: 16044, payment: 16049 });
+      expect(await counts(db.sourceUrl, ['actor', 'film', 'rental', 'payment'])).toEqual({
+        actor: 200,
+        film: 1000,
+        rental: 16044,
+        payment: 16049,
+      });
       await withPg(db.sourceUrl, async (c) => {
         const parts = await c.query<{ n: number; rows: string }>(
           `SELECT count(*)::int AS n,
@@ -232,14 +280,20 @@ describe.skipIf(!haveRealdb)(
              FROM pg_inherits i WHERE i.inhparent = 'public.payment'::regclass`,
         );
         expect(parts.rows[0]).toEqual({ n: 7, rows: '16049' });
-        const partitioned = await c.query("SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'public.payment'::regclass");
+        const partitioned = await c.query(
+          "SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'public.payment'::regclass",
+        );
         expect(partitioned.rowCount).toBe(1);
-        const mv = await c.query<{ ispopulated: boolean }>("SELECT ispopulated FROM pg_matviews WHERE schemaname = 'public' AND matviewname = 'rental_by_category'");
+        const mv = await c.query<{ ispopulated: boolean }>(
+          "SELECT ispopulated FROM pg_matviews WHERE schemaname = 'public' AND matviewname = 'rental_by_category'",
+        );
         expect(mv.rows).toEqual([{ ispopulated: false }]);
         // non-ASCII and escaped bytes survived COPY: the domain with a dotless-i name, the fulltext column
         const dom = await c.query("SELECT 1 FROM pg_type WHERE typname = 'bıgınt' AND typtype = 'd'");
         expect(dom.rowCount).toBe(1);
-        const ft = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM public.film WHERE fulltext IS NOT NULL');
+        const ft = await c.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM public.film WHERE fulltext IS NOT NULL',
+        );
         expect(ft.rows[0]?.n).toBe(1000);
         // the 15 CREATE TRIGGER statements of the schema file, and the sequences set by the data file
         const trg = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_trigger WHERE NOT tgisinternal');
@@ -249,19 +303,43 @@ describe.skipIf(!haveRealdb)(
       });
     });
 
-    it('chinook: DROP/CREATE DATABASE chinook + \\c chinook, renamed to the test database', { timeout: 300_000 }, async () => {
-      const db = await fresh('load_chinook');
-      await timed('chinook', () => loadSqlFile(db.sourceUrl, fixture('chinook', 'Chinook_PostgreSql.sql'), { databaseRenames: { chinook: db.name } }));
-      expect(await counts(db.sourceUrl, ['artist', 'album', 'track'])).toEqual({ artist: 275, album: 347, track: 3503 });
-      const stray = await withPg(db.sourceAdminUrl, async (c) => (await c.query("SELECT 1 FROM pg_database WHERE datname = 'chinook'")).rowCount);
-      expect(stray).toBe(0);
-    });
+    it(
+      'chinook: DROP/CREATE DATABASE chinook + \\c chinook, renamed to the test database',
+      { timeout: 300_000 },
+      async () => {
+        const db = await fresh('load_chinook');
+        await timed('chinook', () =>
+          loadSqlFile(db.sourceUrl, fixture('chinook', 'Chinook_PostgreSql.sql'), {
+            databaseRenames: { chinook: db.name },
+          }),
+        );
+        expect(await counts(db.sourceUrl, ['artist', 'album', 'track'])).toEqual({
+          artist: 275,
+          album: 347,
+          track: 3503,
+        });
+        const stray = await withPg(
+          db.sourceAdminUrl,
+          async (c) => (await c.query("SELECT 1 FROM pg_database WHERE datname = 'chinook'")).rowCount,
+        );
+        expect(stray).toBe(0);
+      },
+    );
 
     it('northwind', { timeout: 300_000 }, async () => {
       const db = await fresh('load_northwind');
       await timed('northwind', () => loadSqlFile(db.sourceUrl, fixture('northwind', 'northwind.sql')));
-      expect(await counts(db.sourceUrl, ['customers', 'orders', 'products'])).toEqual({ customers: 91, orders: 830, products: 77 });
-      const name = await withPg(db.sourceUrl, async (c) => (await c.query<{ company_name: string }>("SELECT company_name FROM customers WHERE customer_id = 'KOENE'")).rows[0]?.company_name);
+      expect(await counts(db.sourceUrl, ['customers', 'orders', 'products'])).toEqual({
+        customers: 91,
+        orders: 830,
+        products: 77,
+      });
+      const name = await withPg(
+        db.sourceUrl,
+        async (c) =>
+          (await c.query<{ company_name: string }>("SELECT company_name FROM customers WHERE customer_id = 'KOENE'"))
+            .rows[0]?.company_name,
+      );
       expect(name).toBe('Königlich Essen');
     });
   },

@@ -42,18 +42,41 @@ afterAll(async () => {
 
 const base = { dependsOn: [], change: 'create', reason: 'test', locks: [] } as const;
 const createIndex = (name: string): CreateObjectAction => ({
-  ...base, kind: 'create_object', id: `index clinic.${name}`, address: `index clinic.${name}`, phase: 'post-data', objectKind: 'index',
-  sql: [`CREATE INDEX ${name} ON clinic.visits (patient)`], definitionHash: 'h',
+  ...base,
+  kind: 'create_object',
+  id: `index clinic.${name}`,
+  address: `index clinic.${name}`,
+  phase: 'post-data',
+  objectKind: 'index',
+  sql: [`CREATE INDEX ${name} ON clinic.visits (patient)`],
+  definitionHash: 'h',
 });
 const addKey: CreateObjectAction = {
-  ...base, kind: 'create_object', id: 'constraint clinic.visits.visits_pkey', address: 'constraint clinic.visits.visits_pkey', phase: 'post-data',
-  objectKind: 'constraint', sql: ['ALTER TABLE clinic.visits ADD CONSTRAINT visits_pkey PRIMARY KEY (id)'], definitionHash: 'h',
+  ...base,
+  kind: 'create_object',
+  id: 'constraint clinic.visits.visits_pkey',
+  address: 'constraint clinic.visits.visits_pkey',
+  phase: 'post-data',
+  objectKind: 'constraint',
+  sql: ['ALTER TABLE clinic.visits ADD CONSTRAINT visits_pkey PRIMARY KEY (id)'],
+  definitionHash: 'h',
 };
 const setSeq: SetSequenceValueAction = {
-  ...base, kind: 'set_sequence_value', id: 'sequence_value clinic.visits_id_seq', address: 'sequence_value clinic.visits_id_seq', phase: 'post-data',
+  ...base,
+  kind: 'set_sequence_value',
+  id: 'sequence_value clinic.visits_id_seq',
+  address: 'sequence_value clinic.visits_id_seq',
+  phase: 'post-data',
   sql: [`SELECT pg_catalog.setval('clinic.visits_id_seq', 100, true)`],
 };
-const verify: VerifyAction = { ...base, kind: 'verify', id: 'verify', address: 'verify', phase: 'post-data', checksums: 'full' };
+const verify: VerifyAction = {
+  ...base,
+  kind: 'verify',
+  id: 'verify',
+  address: 'verify',
+  phase: 'post-data',
+  checksums: 'full',
+};
 
 async function backendPid(c: pg.Client): Promise<number> {
   return (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]?.p ?? 0;
@@ -61,9 +84,20 @@ async function backendPid(c: pg.Client): Promise<number> {
 
 async function targetState(): Promise<{ indexes: string[]; constraints: string[]; seq: string; objects: string[] }> {
   return withPg(dbs.targetUrl, async (c) => ({
-    indexes: (await c.query<{ n: string }>(`SELECT indexname AS n FROM pg_indexes WHERE schemaname = 'clinic' ORDER BY 1`)).rows.map((r) => r.n),
-    constraints: (await c.query<{ n: string }>(`SELECT conname AS n FROM pg_constraint WHERE conrelid = 'clinic.visits'::regclass ORDER BY 1`)).rows.map((r) => r.n),
-    seq: (await c.query<{ v: string }>('SELECT last_value::text || (CASE WHEN is_called THEN \'+\' ELSE \'\' END) AS v FROM clinic.visits_id_seq')).rows[0]?.v ?? '?',
+    indexes: (
+      await c.query<{ n: string }>(`SELECT indexname AS n FROM pg_indexes WHERE schemaname = 'clinic' ORDER BY 1`)
+    ).rows.map((r) => r.n),
+    constraints: (
+      await c.query<{ n: string }>(
+        `SELECT conname AS n FROM pg_constraint WHERE conrelid = 'clinic.visits'::regclass ORDER BY 1`,
+      )
+    ).rows.map((r) => r.n),
+    seq:
+      (
+        await c.query<{ v: string }>(
+          "SELECT last_value::text || (CASE WHEN is_called THEN '+' ELSE '' END) AS v FROM clinic.visits_id_seq",
+        )
+      ).rows[0]?.v ?? '?',
     objects: (await c.query<{ a: string }>('SELECT address AS a FROM pgshift.objects ORDER BY 1')).rows.map((r) => r.a),
   }));
 }
@@ -81,7 +115,12 @@ describe('the lock fence', () => {
 
   it('lets every action kind run while the run holds the lock, and refuses each one once `unlock` released it', async () => {
     const control = await connect();
-    const lock: LockHandle = await acquireLock(control, { runId: 'fence-test', command: 'apply', operator: 'test', host: 'here' });
+    const lock: LockHandle = await acquireLock(control, {
+      runId: 'fence-test',
+      command: 'apply',
+      operator: 'test',
+      host: 'here',
+    });
     const worker = await connect();
     await runAction(createIndex('visits_held_idx'), worker, ctxFor(lock.lockId));
     await runAction(verify, worker, ctxFor(lock.lockId));
@@ -93,7 +132,10 @@ describe('the lock fence', () => {
     expect(released.terminated).toBe(true);
     const before = await targetState();
     for (const a of [createIndex('visits_patient_idx'), addKey, setSeq, verify]) {
-      const err = await runAction(a, worker, ctxFor(lock.lockId)).then(() => undefined, (e: unknown) => e);
+      const err = await runAction(a, worker, ctxFor(lock.lockId)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err, a.address).toMatchObject({ code: 'LOCK_HELD' });
       expect((err as Error).message).toContain(`${a.address}: this run no longer holds the target's lock`);
     }
@@ -110,28 +152,45 @@ describe('the lock fence', () => {
     let other: LockHandle | undefined;
     const otherSession = await connect();
     const ran: string[] = [];
-    const result = await execute([createIndex('visits_first_idx'), addKey, setSeq, verify].map((a, i, all) => ({ ...a, dependsOn: i > 0 ? [all[i - 1]?.id as string] : [] })), {
-      concurrency: 1,
-      openWorker: connect,
-      run: async (a, c) => {
-        ran.push(a.id);
-        await runAction(a, c, ctxFor(lock.lockId));
-        if (a.id === 'index clinic.visits_first_idx') {
-          // mid-apply: the holder's session dies and a second apply takes the lock over
-          await withPg(dbs.targetUrl, (k) => k.query('SELECT pg_terminate_backend($1)', [holderPid]));
-          for (let i = 0; i < 50 && !other; i++) {
-            other = await acquireLock(otherSession, { runId: 'other', command: 'apply', operator: 'test', host: 'there' }).catch(async () => {
-              await new Promise((r) => setTimeout(r, 100));
-              return undefined;
-            });
+    const result = await execute(
+      [createIndex('visits_first_idx'), addKey, setSeq, verify].map((a, i, all) => ({
+        ...a,
+        dependsOn: i > 0 ? [all[i - 1]?.id as string] : [],
+      })),
+      {
+        concurrency: 1,
+        openWorker: connect,
+        run: async (a, c) => {
+          ran.push(a.id);
+          await runAction(a, c, ctxFor(lock.lockId));
+          if (a.id === 'index clinic.visits_first_idx') {
+            // mid-apply: the holder's session dies and a second apply takes the lock over
+            await withPg(dbs.targetUrl, (k) => k.query('SELECT pg_terminate_backend($1)', [holderPid]));
+            for (let i = 0; i < 50 && !other; i++) {
+              other = await acquireLock(otherSession, {
+                runId: 'other',
+                command: 'apply',
+                operator: 'test',
+                host: 'there',
+              }).catch(async () => {
+                await new Promise((r) => setTimeout(r, 100));
+                return undefined;
+              });
+            }
           }
-        }
+        },
+        attempts: 1,
       },
-      attempts: 1,
-    });
+    );
     expect(other, 'the second run never got the lock').toBeDefined();
     expect(result.done).toEqual(['index clinic.visits_first_idx']);
-    expect(result.failed).toEqual([{ id: addKey.id, code: 'LOCK_HELD', message: expect.stringContaining('no longer holds the target') as unknown as string }]);
+    expect(result.failed).toEqual([
+      {
+        id: addKey.id,
+        code: 'LOCK_HELD',
+        message: expect.stringContaining('no longer holds the target') as unknown as string,
+      },
+    ]);
     expect(ran).toEqual(['index clinic.visits_first_idx', addKey.id]);
     const after = await targetState();
     expect(after.constraints).toEqual(before.constraints); // no primary key added
@@ -150,13 +209,16 @@ describe('the lock fence', () => {
     await withPg(dbs.targetUrl, (k) => k.query('SELECT pg_terminate_backend($1)', [holderPid]));
     const taker = await connect();
     // the holder's session is gone (its advisory lock with it), but its row stays as the worker's fence left it
-    for (let i = 0; i < 100 && (await readLockHolder(taker))?.alive !== false; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await readLockHolder(taker))?.alive !== false; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect((await readLockHolder(taker))?.alive).toBe(false);
     let took = false;
-    const taking = acquireLock(taker, { runId: 'other', command: 'apply', operator: 'test', host: 'there' }).then((h) => {
-      took = true;
-      return h;
-    });
+    const taking = acquireLock(taker, { runId: 'other', command: 'apply', operator: 'test', host: 'there' }).then(
+      (h) => {
+        took = true;
+        return h;
+      },
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(took).toBe(false);
     await worker.query('COMMIT');

@@ -28,9 +28,19 @@ interface Credentials {
 
 const HEX = randomBytes(4).toString('hex');
 const CASES: readonly Credentials[] = [
-  { name: 'a distinctive password in both URLs', sourcePassword: `Pw-${HEX}-distinctive`, targetPassword: `Pw-${HEX}-distinctive`, raw: false },
+  {
+    name: 'a distinctive password in both URLs',
+    sourcePassword: `Pw-${HEX}-distinctive`,
+    targetPassword: `Pw-${HEX}-distinctive`,
+    raw: false,
+  },
   // the tail after the raw % starts no valid escape: the password is exactly what the user typed
-  { name: 'a pasted password with raw @ : % (source) and a 3-character one (target, application URL)', sourcePassword: `Pa@ss:w%rd-${HEX}`, targetPassword: 'Zq7', raw: true },
+  {
+    name: 'a pasted password with raw @ : % (source) and a 3-character one (target, application URL)',
+    sourcePassword: `Pa@ss:w%rd-${HEX}`,
+    targetPassword: 'Zq7',
+    raw: true,
+  },
 ];
 const PATIENT = `Zelda Patientname ${randomBytes(3).toString('hex')}`;
 
@@ -69,7 +79,12 @@ describe.each(CASES)('no secret and no patient value in any artifact: $name', (c
     return `postgres://${ROLE}:${password}@${u.host}${u.pathname}${u.search}`;
   }
 
-  function run(what: string, args: string[], expectStatus: number | number[] = 0, extraEnv: NodeJS.ProcessEnv = {}): CliResult {
+  function run(
+    what: string,
+    args: string[],
+    expectStatus: number | number[] = 0,
+    extraEnv: NodeJS.ProcessEnv = {},
+  ): CliResult {
     const r = runCli(args, { ...env, ...extraEnv }, cfg.dir);
     outputs.push({ what: `${what} stdout`, text: r.stdout }, { what: `${what} stderr`, text: r.stderr });
     const ok = Array.isArray(expectStatus) ? expectStatus : [expectStatus];
@@ -79,17 +94,25 @@ describe.each(CASES)('no secret and no patient value in any artifact: $name', (c
 
   async function stateRows(): Promise<string> {
     return withPg(dbs.targetUrl, async (client) => {
-      const tables = await client.query<{ name: string }>(`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift' AND c.relkind = 'r' ORDER BY 1`);
+      const tables = await client.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgshift' AND c.relkind = 'r' ORDER BY 1`,
+      );
       const out: string[] = [];
-      for (const t of tables.rows) out.push(JSON.stringify((await client.query(`SELECT * FROM pgshift.${quoteIdent(t.name)}`)).rows));
+      for (const t of tables.rows)
+        out.push(JSON.stringify((await client.query(`SELECT * FROM pgshift.${quoteIdent(t.name)}`)).rows));
       return out.join('\n');
     });
   }
 
   beforeAll(async () => {
     dbs = await freshDatabases('no_secrets');
-    for (const [url, password] of [[dbs.sourceUrl, c.sourcePassword], [dbs.targetUrl, c.targetPassword]] as const) {
-      await withPg(url, (client) => client.query(`CREATE ROLE ${quoteIdent(ROLE)} LOGIN SUPERUSER PASSWORD ${quoteLiteral(password)}`));
+    for (const [url, password] of [
+      [dbs.sourceUrl, c.sourcePassword],
+      [dbs.targetUrl, c.targetPassword],
+    ] as const) {
+      await withPg(url, (client) =>
+        client.query(`CREATE ROLE ${quoteIdent(ROLE)} LOGIN SUPERUSER PASSWORD ${quoteLiteral(password)}`),
+      );
     }
     await withPg(dbs.sourceUrl, (client) =>
       client.query(`CREATE TABLE patients (id int PRIMARY KEY, name text NOT NULL, ssn text);
@@ -108,7 +131,8 @@ describe.each(CASES)('no secret and no patient value in any artifact: $name', (c
 
   afterAll(async () => {
     await dbs?.drop();
-    for (const url of [dbs.sourceUrl, dbs.targetUrl]) await withPg(url, (client) => client.query(`DROP ROLE IF EXISTS ${quoteIdent(ROLE)}`)).catch(() => undefined);
+    for (const url of [dbs.sourceUrl, dbs.targetUrl])
+      await withPg(url, (client) => client.query(`DROP ROLE IF EXISTS ${quoteIdent(ROLE)}`)).catch(() => undefined);
     cfg.remove();
   });
 
@@ -170,24 +194,43 @@ fi
     run('cutover', ['cutover', '-c', file, '--auto-approve']); // resumes at the command
     run('status after cutover', ['status', '-c', file]);
     run('status --json --audit after cutover', ['status', '-c', file, '--json', '--audit']);
-    const backFailed = run('rollback --json (the reload fails once)', ['rollback', '-c', file, '--auto-approve', '--json'], 1);
+    const backFailed = run(
+      'rollback --json (the reload fails once)',
+      ['rollback', '-c', file, '--auto-approve', '--json'],
+      1,
+    );
     expect(backFailed.stderr).toContain('PGPASSWORD=***');
     run('rollback --json', ['rollback', '-c', file, '--auto-approve', '--json']);
     run('cutover --json', ['cutover', '-c', file, '--auto-approve', '--json']);
     run('rollback', ['rollback', '-c', file, '--auto-approve']);
     const state = await stateRows();
     // an error on a URL with the password: the database does not exist
-    const bad = { TARGET_DATABASE_URL: withRole(dbs.targetUrl, c.targetPassword).replace(/\/[^/?]+(\?|$)/, '/no_such_db$1') };
+    const bad = {
+      TARGET_DATABASE_URL: withRole(dbs.targetUrl, c.targetPassword).replace(/\/[^/?]+(\?|$)/, '/no_such_db$1'),
+    };
     run('plan, bad target', ['plan', '-c', file], 1, bad);
     run('plan --json, bad target', ['plan', '-c', file, '--format', 'json'], 1, bad);
     run('destroy', ['destroy', '-c', file, '--auto-approve']);
 
-    const planFiles = readdirSync(join(cfg.dir, 'plans')).map((f) => ({ what: `plans/${f}`, text: readFileSync(join(cfg.dir, 'plans', f), 'utf8') }));
-    const artifacts = [...outputs, ...planFiles, { what: 'pgshift schema rows', text: state }, { what: 'migration.yaml', text: readFileSync(file, 'utf8') }];
+    const planFiles = readdirSync(join(cfg.dir, 'plans')).map((f) => ({
+      what: `plans/${f}`,
+      text: readFileSync(join(cfg.dir, 'plans', f), 'utf8'),
+    }));
+    const artifacts = [
+      ...outputs,
+      ...planFiles,
+      { what: 'pgshift schema rows', text: state },
+      { what: 'migration.yaml', text: readFileSync(file, 'utf8') },
+    ];
     expect(outputs.length).toBeGreaterThan(40);
     for (const a of artifacts) {
-      for (const [side, password] of [['source', c.sourcePassword], ['target', c.targetPassword]] as const) {
-        expect(shows(a.text, password), `the ${side} password (or a part or spelling of it) is in ${a.what}`).toBe(false);
+      for (const [side, password] of [
+        ['source', c.sourcePassword],
+        ['target', c.targetPassword],
+      ] as const) {
+        expect(shows(a.text, password), `the ${side} password (or a part or spelling of it) is in ${a.what}`).toBe(
+          false,
+        );
       }
     }
     // patient values: only --show-values prints them (on the operator's terminal), never anything stored

@@ -24,7 +24,14 @@ if (missing) console.warn(`test/integration/pgbouncer.test.ts skipped: ${missing
 const HOSTILE = { schema: 'app data', name: 'we"ird.patients' };
 
 const endpoint = (url: string): ReturnType<typeof resolveEndpoint> =>
-  resolveEndpoint({ side: 'target', url, provider: 'postgres', sslMode: undefined, caFile: undefined, extensionSchema: undefined });
+  resolveEndpoint({
+    side: 'target',
+    url,
+    provider: 'postgres',
+    sslMode: undefined,
+    caFile: undefined,
+    extensionSchema: undefined,
+  });
 
 describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})` : ''}`, () => {
   const cfg = configDir('pgbouncer');
@@ -40,7 +47,9 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
       await withPg(url, async (c) => {
         await c.query(`CREATE SCHEMA ${quoteIdent(HOSTILE.schema)}`);
         await c.query(`CREATE TABLE ${qualified(HOSTILE.schema, HOSTILE.name)} (id int PRIMARY KEY, note text)`);
-        await c.query(`INSERT INTO ${qualified(HOSTILE.schema, HOSTILE.name)} SELECT g, 'row ' || g FROM generate_series(1, 50) g`);
+        await c.query(
+          `INSERT INTO ${qualified(HOSTILE.schema, HOSTILE.name)} SELECT g, 'row ' || g FROM generate_series(1, 50) g`,
+        );
       });
     }
     [tx, session] = await Promise.all([
@@ -62,10 +71,17 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
 
   it('the probe sees it too when pgbouncer hands out server connections in turn (server_round_robin), whatever the pool size', async () => {
     for (const poolSize of [1, 2, 3]) {
-      const rr = await startPgbouncer({ upstreamUrl: dbs.targetUrl, poolMode: 'transaction', poolSize, settings: { server_round_robin: 1 } });
+      const rr = await startPgbouncer({
+        upstreamUrl: dbs.targetUrl,
+        poolMode: 'transaction',
+        poolSize,
+        settings: { server_round_robin: 1 },
+      });
       try {
         // open poolSize server connections first, so that the probe meets a pool that can rotate
-        await Promise.all(Array.from({ length: poolSize }, () => withPg(rr.url(), (c) => c.query('SELECT pg_sleep(0.2)'))));
+        await Promise.all(
+          Array.from({ length: poolSize }, () => withPg(rr.url(), (c) => c.query('SELECT pg_sleep(0.2)'))),
+        );
         const probe = await probePooling(endpoint(rr.url()), DEFAULT_SESSION);
         expect(probe.pooling, `pool size ${poolSize}: ${probe.evidence}\n${rr.logTail()}`).toBe('transaction');
       } finally {
@@ -76,28 +92,42 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
 
   it('the probe accepts direct connections, many at once next to busy sessions, and pgbouncer in session mode', async () => {
     // other sessions open and working on the same server while eight probes run at once
-    const busy = await Promise.all(Array.from({ length: 6 }, async () => {
-      const c = new pg.Client({ connectionString: dbs.targetUrl });
-      await c.connect();
-      return c;
-    }));
+    const busy = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const c = new pg.Client({ connectionString: dbs.targetUrl });
+        await c.connect();
+        return c;
+      }),
+    );
     try {
       const load = Promise.all(busy.map((c) => c.query('SELECT pg_sleep(0.3), pg_backend_pid()')));
-      const probes = await Promise.all(Array.from({ length: 8 }, () => probePooling(endpoint(dbs.targetUrl), DEFAULT_SESSION)));
+      const probes = await Promise.all(
+        Array.from({ length: 8 }, () => probePooling(endpoint(dbs.targetUrl), DEFAULT_SESSION)),
+      );
       await load;
       expect(probes.map((p) => p.pooling)).toEqual(Array(8).fill('session'));
     } finally {
       await Promise.all(busy.map((c) => c.end()));
     }
-    const viaSessionPooler = await Promise.all(Array.from({ length: 3 }, () => probePooling(endpoint(session.url()), DEFAULT_SESSION)));
-    expect(viaSessionPooler.map((p) => p.pooling), session.logTail()).toEqual(['session', 'session', 'session']);
+    const viaSessionPooler = await Promise.all(
+      Array.from({ length: 3 }, () => probePooling(endpoint(session.url()), DEFAULT_SESSION)),
+    );
+    expect(
+      viaSessionPooler.map((p) => p.pooling),
+      session.logTail(),
+    ).toEqual(['session', 'session', 'session']);
   });
 
   it('plan, apply and verify refuse the pgbouncer URL as the migration connection (exit 1, CONNECT_POOLER_TRANSACTION_MODE), on any port', async () => {
     const file = cfg.write(minimalConfig(), 'pooled.yaml');
     const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: tx.url() };
     expect(tx.port).not.toBe(6543);
-    for (const args of [['plan', '-c', file], ['plan', '-c', file, '--json'], ['apply', '-c', file, '--auto-approve'], ['verify', '-c', file]]) {
+    for (const args of [
+      ['plan', '-c', file],
+      ['plan', '-c', file, '--json'],
+      ['apply', '-c', file, '--auto-approve'],
+      ['verify', '-c', file],
+    ]) {
       const r = runCli(args, env);
       expect(r.status, `${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(1);
       expect(r.stderr).toContain('Error [CONNECT_POOLER_TRANSACTION_MODE]');
@@ -109,7 +139,10 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
     const state = await withPg(dbs.targetUrl, (c) => c.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'pgshift'`));
     expect(state.rowCount).toBe(0);
     // the same target reached directly plans fine
-    const direct = runCli(['plan', '-c', file], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl });
+    const direct = runCli(['plan', '-c', file], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: dbs.targetUrl,
+    });
     expect(direct.status, direct.stderr).toBe(0);
   });
 
@@ -119,7 +152,9 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
       await withPg(pair.sourceUrl, async (c) => {
         await c.query(`CREATE SCHEMA ${quoteIdent(HOSTILE.schema)}`);
         await c.query(`CREATE TABLE ${qualified(HOSTILE.schema, HOSTILE.name)} (id int PRIMARY KEY, note text)`);
-        await c.query(`INSERT INTO ${qualified(HOSTILE.schema, HOSTILE.name)} SELECT g, 'row ' || g FROM generate_series(1, 100) g`);
+        await c.query(
+          `INSERT INTO ${qualified(HOSTILE.schema, HOSTILE.name)} SELECT g, 'row ' || g FROM generate_series(1, 100) g`,
+        );
       });
       const file = cfg.write(minimalConfig(), 'lockers.yaml');
       const direct = { SOURCE_DATABASE_URL: pair.sourceUrl, TARGET_DATABASE_URL: pair.targetUrl };
@@ -128,7 +163,10 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
       // the holder row a dead run leaves: what unlock would remove
       const LOCK_ID = '0123456789abcdef';
       await withPg(pair.targetUrl, (c) =>
-        c.query(`INSERT INTO pgshift.lock (id, lock_id, run_id, command, operator, host, os_pid, backend_pid) VALUES (1, $1, 'dead-run', 'apply', 'someone', 'somewhere', 1, 1)`, [LOCK_ID]),
+        c.query(
+          `INSERT INTO pgshift.lock (id, lock_id, run_id, command, operator, host, os_pid, backend_pid) VALUES (1, $1, 'dead-run', 'apply', 'someone', 'somewhere', 1, 1)`,
+          [LOCK_ID],
+        ),
       );
       const snapshot = async (): Promise<string> => {
         const target = await withPg(pair.targetUrl, async (c) =>
@@ -180,11 +218,18 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
 
   it('doctor shows the transaction pooler as a blocking row', () => {
     const file = cfg.write(minimalConfig(), 'doctor-pooled.yaml');
-    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: tx.url() });
+    const r = runCli(['doctor', '-c', file, '--json'], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: tx.url(),
+    });
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout) as { checks: { id: string; code?: string; side: string; status: string }[] };
-    expect(report.checks).toContainEqual(expect.objectContaining({ id: 'pooler', code: 'POOLER_TRANSACTION_MODE', side: 'target', status: 'block' }));
-    expect(report.checks).toContainEqual(expect.objectContaining({ id: 'pooler', code: 'POOLER_SESSION', side: 'source', status: 'ok' }));
+    expect(report.checks).toContainEqual(
+      expect.objectContaining({ id: 'pooler', code: 'POOLER_TRANSACTION_MODE', side: 'target', status: 'block' }),
+    );
+    expect(report.checks).toContainEqual(
+      expect.objectContaining({ id: 'pooler', code: 'POOLER_SESSION', side: 'source', status: 'ok' }),
+    );
   });
 
   it('checkApplicationUrl accepts the pgbouncer URL: SELECT 1 and a bounded read of each table, transaction pooling reported', async () => {
@@ -201,16 +246,24 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
       await withPg(pair.sourceUrl, async (c) => {
         await c.query(`CREATE SCHEMA ${quoteIdent(HOSTILE.schema)}`);
         await c.query(`CREATE TABLE ${qualified(HOSTILE.schema, HOSTILE.name)} (id int PRIMARY KEY, note text)`);
-        await c.query(`INSERT INTO ${qualified(HOSTILE.schema, HOSTILE.name)} SELECT g, 'row ' || g FROM generate_series(1, 200) g`);
+        await c.query(
+          `INSERT INTO ${qualified(HOSTILE.schema, HOSTILE.name)} SELECT g, 'row ' || g FROM generate_series(1, 200) g`,
+        );
       });
       const envFile = `${cfg.dir}/app.env`;
       writeFileSync(envFile, `DATABASE_URL=${pair.sourceUrl}\n`);
       const file = cfg.write(
-        minimalConfig(`cutover:\n  switch:\n    env_file: ${envFile}\n    variable: DATABASE_URL\n    value: \${APP_DATABASE_URL}\n`),
+        minimalConfig(
+          `cutover:\n  switch:\n    env_file: ${envFile}\n    variable: DATABASE_URL\n    value: \${APP_DATABASE_URL}\n`,
+        ),
         'cutover.yaml',
       );
       const appUrl = tx.url(pair.name);
-      const env = { SOURCE_DATABASE_URL: pair.sourceUrl, TARGET_DATABASE_URL: pair.targetUrl, APP_DATABASE_URL: appUrl };
+      const env = {
+        SOURCE_DATABASE_URL: pair.sourceUrl,
+        TARGET_DATABASE_URL: pair.targetUrl,
+        APP_DATABASE_URL: appUrl,
+      };
       const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
       expect(applied.status, applied.stderr).toBe(0);
       const r = runCli(['cutover', '-c', file, '--auto-approve'], env);
@@ -219,7 +272,13 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
       expect(r.stdout + r.stderr).not.toContain(password);
       expect(readFileSync(envFile, 'utf8')).toBe(`DATABASE_URL=${appUrl}\n`);
       const steps = await withPg(pair.targetUrl, async (c) =>
-        JSON.stringify((await c.query(`SELECT steps FROM pgshift.cutover WHERE direction = 'cutover' ORDER BY started_at DESC LIMIT 1`)).rows[0]),
+        JSON.stringify(
+          (
+            await c.query(
+              `SELECT steps FROM pgshift.cutover WHERE direction = 'cutover' ORDER BY started_at DESC LIMIT 1`,
+            )
+          ).rows[0],
+        ),
       );
       expect(steps).toContain('transaction pooling');
     } finally {
@@ -228,7 +287,10 @@ describe.skipIf(missing !== null)(`pgbouncer${missing ? ` (skipped: ${missing})`
   });
 
   it('checkApplicationUrl reports a missing table and a wrong password, never the password', async () => {
-    const h = await checkApplicationUrl(tx.url(), { tables: [HOSTILE, { schema: 'public', name: 'no such table' }], timeoutMs: 5000 });
+    const h = await checkApplicationUrl(tx.url(), {
+      tables: [HOSTILE, { schema: 'public', name: 'no such table' }],
+      timeoutMs: 5000,
+    });
     expect(h.ok).toBe(false);
     expect(h.pooling).toBe('transaction');
     expect(h.problems).toHaveLength(1);

@@ -58,7 +58,12 @@ describe('every object kind, hostile names', () => {
   it('status shows the state; apply without a terminal and without --auto-approve refuses', async () => {
     const s = runCli(['status', '-c', file, '--json'], envOf(dbs));
     expect(s.status, s.stderr).toBe(0);
-    const view = JSON.parse(s.stdout) as { exists: boolean; objectCount: number; runs: { status: string }[]; lock: unknown };
+    const view = JSON.parse(s.stdout) as {
+      exists: boolean;
+      objectCount: number;
+      runs: { status: string }[];
+      lock: unknown;
+    };
     expect(view.exists).toBe(true);
     expect(view.objectCount).toBeGreaterThan(20);
     expect(view.runs[0]?.status).toBe('succeeded');
@@ -116,15 +121,25 @@ describe('saved plans', () => {
   });
 
   it('still apply when only the estimates moved (a live source keeps inserting)', async () => {
-    await withPg(dbs.sourceUrl, (c) => c.query("CREATE TABLE app.t_live (id int PRIMARY KEY, note text); INSERT INTO app.t_live SELECT g, repeat('x', 200) FROM generate_series(1, 100) g; ANALYZE app.t_live"));
+    await withPg(dbs.sourceUrl, (c) =>
+      c.query(
+        "CREATE TABLE app.t_live (id int PRIMARY KEY, note text); INSERT INTO app.t_live SELECT g, repeat('x', 200) FROM generate_series(1, 100) g; ANALYZE app.t_live",
+      ),
+    );
     const live = cfg.write(minimalConfig('tables: { include: ["app.t_live"] }\n'), 'live.yaml');
     const out = join(cfg.dir, 'plans', 'live.plan.json');
     expect(runCli(['plan', '-c', live, '--out', out], envOf(dbs)).status).toBe(0);
     expect(readFileSync(out, 'utf8')).toContain('~100 rows');
-    await withPg(dbs.sourceUrl, (c) => c.query("INSERT INTO app.t_live SELECT g, repeat('y', 200) FROM generate_series(101, 5000) g; ANALYZE app.t_live"));
+    await withPg(dbs.sourceUrl, (c) =>
+      c.query(
+        "INSERT INTO app.t_live SELECT g, repeat('y', 200) FROM generate_series(101, 5000) g; ANALYZE app.t_live",
+      ),
+    );
     const r = runCli(['apply', out, '-c', live], envOf(dbs));
     expect(r.status, r.stderr).toBe(0);
-    expect(await withPg(dbs.targetUrl, async (c) => (await c.query('SELECT count(*)::int AS n FROM app.t_live')).rows[0])).toEqual({ n: 5000 });
+    expect(
+      await withPg(dbs.targetUrl, async (c) => (await c.query('SELECT count(*)::int AS n FROM app.t_live')).rows[0]),
+    ).toEqual({ n: 5000 });
   });
 
   it('are refused when edited after saving', async () => {
@@ -166,13 +181,20 @@ describe('one lock per target', () => {
     const statuses = [a.status, b.status].sort();
     expect(statuses, a.stderr + b.stderr).toEqual([0, 1]);
     const loser = a.status === 1 ? a : b;
-    expect(loser.stderr).toMatch(/Error \[LOCK_HELD\]: the target is locked by apply run [0-9a-f-]+ by .+ on .+ \(pid \d+\) since \d{4}-/);
+    expect(loser.stderr).toMatch(
+      /Error \[LOCK_HELD\]: the target is locked by apply run [0-9a-f-]+ by .+ on .+ \(pid \d+\) since \d{4}-/,
+    );
     expect(loser.stderr).toMatch(/pgshift unlock [0-9a-f]{16}/);
   });
 
   it('a lock held by a hung session is released by `pgshift unlock ID`', async () => {
     await withPg(dbs.targetUrl, async (hung) => {
-      const lock = await acquireLock(hung, { runId: 'hung-run', command: 'apply', operator: 'someone', host: 'elsewhere' });
+      const lock = await acquireLock(hung, {
+        runId: 'hung-run',
+        command: 'apply',
+        operator: 'someone',
+        host: 'elsewhere',
+      });
       const r = runCli(['apply', '-c', file, '--auto-approve'], envOf(dbs));
       expect(r.status).toBe(1);
       expect(r.stderr).toContain(`pgshift unlock ${lock.lockId}`);
@@ -221,7 +243,10 @@ describe('kill -9 during the schema phase', () => {
     await expectSameSchema(dbs.sourceUrl, dbs.targetUrl);
     const second = runCli(['plan', '-c', file, '--detailed-exitcode'], envOf(dbs));
     expect(second.status, second.stdout).toBe(0);
-    const runs = await withPg(dbs.targetUrl, async (c) => (await c.query<{ status: string }>("SELECT status FROM pgshift.runs WHERE status = 'running'")).rows);
+    const runs = await withPg(
+      dbs.targetUrl,
+      async (c) => (await c.query<{ status: string }>("SELECT status FROM pgshift.runs WHERE status = 'running'")).rows,
+    );
     expect(runs).toEqual([]);
   });
 
@@ -235,14 +260,28 @@ describe('kill -9 during the schema phase', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     // wait until the run has started working, then interrupt it
-    for (let i = 0; i < 100 && !(await withPg(dbs.targetUrl, async (c) => (await c.query("SELECT 1 FROM pg_class WHERE oid = to_regclass('pgshift.runs')")).rowCount === 1 && (await c.query("SELECT 1 FROM pgshift.runs WHERE status = 'running'")).rowCount === 1)); i++) {
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await withPg(
+        dbs.targetUrl,
+        async (c) =>
+          (await c.query("SELECT 1 FROM pg_class WHERE oid = to_regclass('pgshift.runs')")).rowCount === 1 &&
+          (await c.query("SELECT 1 FROM pgshift.runs WHERE status = 'running'")).rowCount === 1,
+      ));
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 100));
     }
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code, stderr).toBe(130);
     expect(stderr).toContain('Error [INTERRUPTED]');
-    const runs = await withPg(dbs.targetUrl, async (c) => (await c.query<{ status: string }>('SELECT status FROM pgshift.runs ORDER BY started_at DESC LIMIT 1')).rows);
+    const runs = await withPg(
+      dbs.targetUrl,
+      async (c) =>
+        (await c.query<{ status: string }>('SELECT status FROM pgshift.runs ORDER BY started_at DESC LIMIT 1')).rows,
+    );
     expect(runs[0]?.status).toBe('interrupted');
     const final = runCli(['apply', '-c', file, '--auto-approve'], envOf(dbs));
     expect(final.status, final.stderr).toBe(0);

@@ -49,7 +49,10 @@ async function createRole(name: string, password: string, extra = ''): Promise<s
   return withCredentials(dbs.targetUrl, name, password);
 }
 
-function planJson(file: string, env: Record<string, string>): { status: number | null; findings: Finding[]; stderr: string } {
+function planJson(
+  file: string,
+  env: Record<string, string>,
+): { status: number | null; findings: Finding[]; stderr: string } {
   const r = runCli(['plan', '-c', file, '--json'], env);
   let findings: Finding[] = [];
   try {
@@ -70,8 +73,12 @@ describe('extensions', () => {
       const plan = planJson(file, env);
       expect(plan.status).toBe(1);
       expect(plan.stderr).toContain('Error [PLAN_BLOCKED]');
-      expect(plan.findings).toContainEqual(expect.objectContaining({ code: 'EXTENSION_UNAVAILABLE', severity: 'blocker', address: 'extension adminpack' }));
-      expect(plan.findings).toContainEqual(expect.objectContaining({ code: 'EXTENSION_DEPRECATED', severity: 'warning', address: 'extension adminpack' }));
+      expect(plan.findings).toContainEqual(
+        expect.objectContaining({ code: 'EXTENSION_UNAVAILABLE', severity: 'blocker', address: 'extension adminpack' }),
+      );
+      expect(plan.findings).toContainEqual(
+        expect.objectContaining({ code: 'EXTENSION_DEPRECATED', severity: 'warning', address: 'extension adminpack' }),
+      );
       const text = runCli(['plan', '-c', file], env);
       expect(text.stdout).toMatch(/EXTENSION_UNAVAILABLE/);
       expect(text.stdout).toMatch(/extension adminpack .*not available on the target/);
@@ -88,8 +95,12 @@ describe('extensions', () => {
       const doctor = runCli(['doctor', '-c', file, '--json'], env);
       expect(doctor.status).toBe(1);
       const report = JSON.parse(doctor.stdout) as DoctorJson;
-      expect(report.checks).toContainEqual(expect.objectContaining({ id: 'extensions', code: 'EXTENSION_UNAVAILABLE', side: 'target', status: 'block' }));
-      expect(report.checks).toContainEqual(expect.objectContaining({ id: 'extensions', code: 'EXTENSION_DEPRECATED', status: 'warn' }));
+      expect(report.checks).toContainEqual(
+        expect.objectContaining({ id: 'extensions', code: 'EXTENSION_UNAVAILABLE', side: 'target', status: 'block' }),
+      );
+      expect(report.checks).toContainEqual(
+        expect.objectContaining({ id: 'extensions', code: 'EXTENSION_DEPRECATED', status: 'warn' }),
+      );
     } finally {
       await withPg(dbs.sourceUrl, (c) => c.query('DROP EXTENSION adminpack'));
     }
@@ -99,21 +110,32 @@ describe('extensions', () => {
     await withPg(dbs.sourceUrl, (c) => c.query('CREATE EXTENSION dblink; CREATE EXTENSION pgcrypto'));
     try {
       const file = cfg.write(minimalConfig(), 'ext-superuser.yaml');
-      const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: await createRole('pgshift_app_owner', 'owner-pw-123') };
+      const env = {
+        SOURCE_DATABASE_URL: dbs.sourceUrl,
+        TARGET_DATABASE_URL: await createRole('pgshift_app_owner', 'owner-pw-123'),
+      };
       const plan = planJson(file, env);
       expect(plan.status).toBe(1);
-      const codes = plan.findings.filter((f) => f.address?.startsWith('extension ')).map((f) => `${f.code} ${f.address}`);
+      const codes = plan.findings
+        .filter((f) => f.address?.startsWith('extension '))
+        .map((f) => `${f.code} ${f.address}`);
       // dblink needs a superuser; pgcrypto is trusted (CREATE on the database is enough)
       expect(codes).toEqual(['EXTENSION_REQUIRES_SUPERUSER extension dblink']);
-      expect(plan.findings.find((f) => f.code === 'EXTENSION_REQUIRES_SUPERUSER')?.message).toMatch(/target role pgshift_app_owner is not one/);
+      expect(plan.findings.find((f) => f.code === 'EXTENSION_REQUIRES_SUPERUSER')?.message).toMatch(
+        /target role pgshift_app_owner is not one/,
+      );
 
       await withPg(dbs.targetUrl, (c) => c.query('CREATE EXTENSION dblink'));
       try {
         const again = planJson(file, env);
         expect(again.findings.filter((f) => f.address?.startsWith('extension '))).toEqual([]);
         const doctor = JSON.parse(runCli(['doctor', '-c', file, '--json'], env).stdout) as DoctorJson;
-        expect(doctor.checks).toContainEqual(expect.objectContaining({ code: 'EXTENSION_INSTALLED', side: 'target', status: 'ok' }));
-        expect(doctor.checks).toContainEqual(expect.objectContaining({ code: 'EXTENSION_AVAILABLE', side: 'target', status: 'ok' }));
+        expect(doctor.checks).toContainEqual(
+          expect.objectContaining({ code: 'EXTENSION_INSTALLED', side: 'target', status: 'ok' }),
+        );
+        expect(doctor.checks).toContainEqual(
+          expect.objectContaining({ code: 'EXTENSION_AVAILABLE', side: 'target', status: 'ok' }),
+        );
       } finally {
         await withPg(dbs.targetUrl, (c) => c.query('DROP EXTENSION dblink'));
       }
@@ -126,7 +148,11 @@ describe('extensions', () => {
 describe('statement timeout', () => {
   it("reports the role's default, shows that pgshift's session overrides it, and adds no plan finding", async () => {
     const url = await createRole('pgshift_timed', 'timed-pw-123');
-    await withPg(dbs.targetUrl, (c) => c.query(`ALTER ROLE ${quoteIdent('pgshift_timed')} IN DATABASE ${quoteIdent(dbs.name)} SET statement_timeout = '2min'`));
+    await withPg(dbs.targetUrl, (c) =>
+      c.query(
+        `ALTER ROLE ${quoteIdent('pgshift_timed')} IN DATABASE ${quoteIdent(dbs.name)} SET statement_timeout = '2min'`,
+      ),
+    );
     const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: url };
     const file = cfg.write(minimalConfig(), 'timeout.yaml');
     const doctor = runCli(['doctor', '-c', file, '--json'], env);
@@ -135,7 +161,10 @@ describe('statement timeout', () => {
     const row = report.checks.find((c) => c.id === 'statement_timeout' && c.side === 'target');
     expect(row).toMatchObject({ code: 'STATEMENT_TIMEOUT_OVERRIDDEN', status: 'info' });
     expect(row?.message).toMatch(/server default 2min for role pgshift_timed; pgshift sets 0/);
-    expect(report.checks.find((c) => c.id === 'statement_timeout' && c.side === 'source')).toMatchObject({ code: 'STATEMENT_TIMEOUT_NONE', status: 'ok' });
+    expect(report.checks.find((c) => c.id === 'statement_timeout' && c.side === 'source')).toMatchObject({
+      code: 'STATEMENT_TIMEOUT_NONE',
+      status: 'ok',
+    });
     const text = runCli(['doctor', '-c', file], env);
     expect(text.stdout).toMatch(/target\s+statement_timeout: server default 2min/);
 
@@ -147,7 +176,10 @@ describe('statement timeout', () => {
 
 describe('connection headroom', () => {
   it("copy.parallel beyond the role's CONNECTION LIMIT: a plan warning (apply runs fewer workers), a blocking doctor row; too few for one worker: a blocker", async () => {
-    const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: await createRole('pgshift_capped_pf', 'capped-pw-123', 'CONNECTION LIMIT 4') };
+    const env = {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: await createRole('pgshift_capped_pf', 'capped-pw-123', 'CONNECTION LIMIT 4'),
+    };
     const file = cfg.write(minimalConfig('copy: { parallel: 6 }\n'), 'headroom.yaml');
     const plan = planJson(file, env);
     expect(plan.status, plan.stderr).toBe(0);
@@ -155,7 +187,9 @@ describe('connection headroom', () => {
       expect.objectContaining({
         code: 'CONNECTION_HEADROOM',
         severity: 'warning',
-        message: expect.stringMatching(/copy\.parallel=6 needs 8 target connections but role pgshift_capped_pf's CONNECTION LIMIT 4 allows 4/),
+        message: expect.stringMatching(
+          /copy\.parallel=6 needs 8 target connections but role pgshift_capped_pf's CONNECTION LIMIT 4 allows 4/,
+        ),
       }),
     );
     // a saved plan with the finding is applied as it is (the finding does not move with live connection counts),
@@ -171,7 +205,13 @@ describe('connection headroom', () => {
     expect(doctor.status).toBe(1);
     const report = JSON.parse(doctor.stdout) as DoctorJson;
     expect(report.checks).toContainEqual(
-      expect.objectContaining({ id: 'connections', code: 'CONNECTION_HEADROOM', side: 'target', status: 'block', message: expect.stringMatching(/CONNECTION LIMIT 4; copy\.parallel=6 needs 8/) }),
+      expect.objectContaining({
+        id: 'connections',
+        code: 'CONNECTION_HEADROOM',
+        side: 'target',
+        status: 'block',
+        message: expect.stringMatching(/CONNECTION LIMIT 4; copy\.parallel=6 needs 8/),
+      }),
     );
 
     const within = cfg.write(minimalConfig('copy: { parallel: 2 }\n'), 'headroom-ok.yaml');
@@ -180,7 +220,9 @@ describe('connection headroom', () => {
     await withPg(dbs.targetUrl, (c) => c.query(`ALTER ROLE ${quoteIdent('pgshift_capped_pf')} CONNECTION LIMIT 2`));
     const starved = planJson(within, env);
     expect(starved.status).toBe(1);
-    expect(starved.findings).toContainEqual(expect.objectContaining({ code: 'CONNECTIONS_INSUFFICIENT', severity: 'blocker' }));
+    expect(starved.findings).toContainEqual(
+      expect.objectContaining({ code: 'CONNECTIONS_INSUFFICIENT', severity: 'blocker' }),
+    );
   });
 });
 
@@ -191,13 +233,18 @@ describe("Supabase's direct host", () => {
       'supabase-direct.yaml',
     );
     const target = 'postgres://postgres:direct-pw-123@db.pgshiftnosuchref0000.supabase.co:5432/postgres';
-    const r = runCli(['doctor', '-c', file, '--json'], { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: target });
+    const r = runCli(['doctor', '-c', file, '--json'], {
+      SOURCE_DATABASE_URL: dbs.sourceUrl,
+      TARGET_DATABASE_URL: target,
+    });
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout) as DoctorJson & { target: { reachable: boolean; error: { message: string } } };
     expect(report.target.reachable).toBe(false);
     expect(r.stdout + r.stderr).not.toContain('direct-pw-123');
     // this machine either has no route to the host or cannot resolve it (the ref does not exist): both are explained
-    const errno = /\b(ENETUNREACH|EHOSTUNREACH|ENOTFOUND|EADDRNOTAVAIL|EAI_AGAIN)\b/.exec(report.target.error.message)?.[1];
+    const errno = /\b(ENETUNREACH|EHOSTUNREACH|ENOTFOUND|EADDRNOTAVAIL|EAI_AGAIN)\b/.exec(
+      report.target.error.message,
+    )?.[1];
     if (errno === 'EAI_AGAIN') {
       console.warn('no DNS answer here (EAI_AGAIN): the IPv6-only explanation is not checked');
       return;
@@ -206,7 +253,9 @@ describe("Supabase's direct host", () => {
     const row = report.checks.find((c) => c.code === 'SUPABASE_DIRECT_IPV6_ONLY');
     expect(row).toMatchObject({ id: 'network', side: 'target', status: 'block' });
     expect(row?.message).toMatch(/only an IPv6 address/);
-    expect(row?.hint).toMatch(/session pooler instead \(IPv4\): host aws-N-<region>\.pooler\.supabase\.com, port 5432 .*user postgres\.pgshiftnosuchref0000/);
+    expect(row?.hint).toMatch(
+      /session pooler instead \(IPv4\): host aws-N-<region>\.pooler\.supabase\.com, port 5432 .*user postgres\.pgshiftnosuchref0000/,
+    );
     expect(report.target.error.message).toMatch(/only an IPv6 address/);
   });
 });

@@ -13,7 +13,10 @@ import { fixturesDir } from '../support/fixtures.js';
 import { loadSqlFile } from '../support/load-sql.js';
 
 const dir = fixturesDir();
-if (!dir) console.warn('realdb: the fixtures in ../shared/fixtures are absent (set PGSHIFT_FIXTURES_DIR): these tests are skipped');
+if (!dir)
+  console.warn(
+    'realdb: the fixtures in ../shared/fixtures are absent (set PGSHIFT_FIXTURES_DIR): these tests are skipped',
+  );
 const cfg = configDir('realdb');
 afterAll(() => cfg.remove());
 
@@ -29,7 +32,11 @@ describe.runIf(dir !== null)('real sample databases, schema and data', () => {
     try {
       dbs = await freshDatabases(`realdb_${fx.name}`);
       for (const f of fx.files) {
-        await loadSqlFile(dbs.sourceUrl, join(dir as string, 'realdb', f), fx.renames ? { databaseRenames: fx.renames(dbs.name) } : {});
+        await loadSqlFile(
+          dbs.sourceUrl,
+          join(dir as string, 'realdb', f),
+          fx.renames ? { databaseRenames: fx.renames(dbs.name) } : {},
+        );
       }
       const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl };
       const file = cfg.write(minimalConfig('copy: { batch_size: 500, parallel: 2 }\n'), `${fx.name}.yaml`);

@@ -45,7 +45,12 @@ INSERT INTO ${S}.fine (note) SELECT 'n' || g FROM generate_series(1, 30) g;
 const SETVAL = `SELECT pg_catalog.setval('"Seq ""Q"".x"."t_id_seq"', 50, true);`;
 
 async function seqState(url: string, seq: string): Promise<{ last_value: string; is_called: boolean }> {
-  return withPg(url, async (c) => (await c.query<{ last_value: string; is_called: boolean }>(`SELECT last_value::text, is_called FROM ${seq}`)).rows[0] as { last_value: string; is_called: boolean });
+  return withPg(
+    url,
+    async (c) =>
+      (await c.query<{ last_value: string; is_called: boolean }>(`SELECT last_value::text, is_called FROM ${seq}`))
+        .rows[0] as { last_value: string; is_called: boolean },
+  );
 }
 
 function cutoverConfig(dir: ConfigDir, extra = ''): string {
@@ -91,7 +96,9 @@ describe('a source whose sequence is behind its own column', () => {
     // byte for byte, sequences included: the target has the source's value (behind, as there)
     expect(await seqState(dbs.targetUrl, `${S}.t_id_seq`)).toEqual(await seqState(dbs.sourceUrl, `${S}.t_id_seq`));
     expect(await seqState(dbs.targetUrl, `${S}.t_id_seq`)).toEqual({ last_value: '1', is_called: false });
-    expect(await seqState(dbs.targetUrl, `${S}.fine_id_seq`)).toEqual(await seqState(dbs.sourceUrl, `${S}.fine_id_seq`));
+    expect(await seqState(dbs.targetUrl, `${S}.fine_id_seq`)).toEqual(
+      await seqState(dbs.sourceUrl, `${S}.fine_id_seq`),
+    );
   });
 
   it('verify passes with the finding in its text and JSON views, not as a difference', async () => {
@@ -101,7 +108,11 @@ describe('a source whose sequence is behind its own column', () => {
     expect(report.ok).toBe(true);
     expect(report.schema).toEqual([]);
     expect(report.findings).toEqual([
-      expect.objectContaining({ code: 'SEQUENCE_BEHIND_ON_SOURCE', severity: 'warning', address: `sequence ${SCHEMA}.t_id_seq` }),
+      expect.objectContaining({
+        code: 'SEQUENCE_BEHIND_ON_SOURCE',
+        severity: 'warning',
+        address: `sequence ${SCHEMA}.t_id_seq`,
+      }),
     ]);
     expect(report.findings?.[0]?.hint).toContain(SETVAL);
     const text = runCli(['verify', '-c', file], env);
@@ -124,16 +135,22 @@ describe('a source whose sequence is behind its own column', () => {
     const j = runCli(['verify', '-c', file, '--json'], env);
     expect(j.status).toBe(3);
     const report = JSON.parse(j.stdout) as Report;
-    expect(report.schema.map((d) => `${d.kind} ${d.address}`)).toEqual([`sequence_behind sequence ${SCHEMA}.fine_id_seq`]);
+    expect(report.schema.map((d) => `${d.kind} ${d.address}`)).toEqual([
+      `sequence_behind sequence ${SCHEMA}.fine_id_seq`,
+    ]);
     // apply raises it back to the source's value and verifies again
     const again = runCli(['apply', '-c', file, '--auto-approve', '--json'], env);
     expect(again.status, again.stderr + again.stdout).toBe(0);
-    expect(await seqState(dbs.targetUrl, `${S}.fine_id_seq`)).toEqual(await seqState(dbs.sourceUrl, `${S}.fine_id_seq`));
+    expect(await seqState(dbs.targetUrl, `${S}.fine_id_seq`)).toEqual(
+      await seqState(dbs.sourceUrl, `${S}.fine_id_seq`),
+    );
     // apply's JSON carries its verification's findings (the source's own behind sequence is still one)
     const result = JSON.parse(again.stdout) as { status: string; verification?: { ok: boolean; findings: Finding[] } };
     expect(result.status).toBe('succeeded');
     expect(result.verification?.ok).toBe(true);
-    expect(result.verification?.findings.map((f) => `${f.code} ${f.address}`)).toEqual([`SEQUENCE_BEHIND_ON_SOURCE sequence ${SCHEMA}.t_id_seq`]);
+    expect(result.verification?.findings.map((f) => `${f.code} ${f.address}`)).toEqual([
+      `SEQUENCE_BEHIND_ON_SOURCE sequence ${SCHEMA}.t_id_seq`,
+    ]);
   });
 
   it('the cutover is allowed and takes it; the finding setval() then makes the application insert safely', async () => {
@@ -145,8 +162,14 @@ describe('a source whose sequence is behind its own column', () => {
     expect(r.stdout).toContain('Cutover complete!');
     expect(readFileSync(join(dir.dir, 'app.env'), 'utf8')).toBe(`DATABASE_URL=${dbs.targetUrl}\n`);
     // the verification inside the freeze (strict) passed with the same finding
-    const inFreeze = await withPg(dbs.targetUrl, async (c) =>
-      (await c.query<{ result: string; report: Report }>('SELECT result, report FROM pgshift.verifications ORDER BY started_at DESC LIMIT 1')).rows[0],
+    const inFreeze = await withPg(
+      dbs.targetUrl,
+      async (c) =>
+        (
+          await c.query<{ result: string; report: Report }>(
+            'SELECT result, report FROM pgshift.verifications ORDER BY started_at DESC LIMIT 1',
+          )
+        ).rows[0],
     );
     expect(inFreeze?.result).toBe('passed');
     expect(inFreeze?.report.findings?.map((f) => f.code)).toEqual(['SEQUENCE_BEHIND_ON_SOURCE']);
@@ -170,7 +193,10 @@ describe('apply after a cutover', () => {
   /** Everything apply could move backwards: every row (count and hash per table) and every sequence. */
   async function snapshot(): Promise<unknown> {
     const seqs = await Promise.all(SEQS.map((s) => seqState(dbs.targetUrl, s)));
-    const runs = await withPg(dbs.targetUrl, async (c) => (await c.query('SELECT count(*)::int AS n FROM pgshift.runs')).rows[0]);
+    const runs = await withPg(
+      dbs.targetUrl,
+      async (c) => (await c.query('SELECT count(*)::int AS n FROM pgshift.runs')).rows[0],
+    );
     return { rows: await tableChecksums(dbs.targetUrl), seqs, runs };
   }
 
@@ -237,7 +263,9 @@ describe('apply after a cutover', () => {
     const r = runCli(['apply', '-c', file, '--auto-approve'], env);
     expect(r.status, r.stderr + r.stdout).toBe(0);
     expect(await seqState(dbs.targetUrl, 'app.patients_id_seq')).toEqual({ last_value: '226', is_called: true });
-    expect(await seqState(dbs.targetUrl, 'app.visits_id_seq')).toEqual(await seqState(dbs.sourceUrl, 'app.visits_id_seq'));
+    expect(await seqState(dbs.targetUrl, 'app.visits_id_seq')).toEqual(
+      await seqState(dbs.sourceUrl, 'app.visits_id_seq'),
+    );
   });
 });
 
@@ -245,13 +273,26 @@ describe('the set_sequence_value handler', () => {
   let dbs: FreshDatabases;
   beforeAll(async () => {
     dbs = await freshDatabases('seq_handler');
-    await withPg(dbs.targetUrl, (c) => c.query('CREATE SEQUENCE up; CREATE SEQUENCE down INCREMENT BY -1 MAXVALUE -1 START WITH -1; SELECT setval(\'up\', 100); SELECT setval(\'down\', -100)'));
+    await withPg(dbs.targetUrl, (c) =>
+      c.query(
+        "CREATE SEQUENCE up; CREATE SEQUENCE down INCREMENT BY -1 MAXVALUE -1 START WITH -1; SELECT setval('up', 100); SELECT setval('down', -100)",
+      ),
+    );
   });
   afterAll(async () => dbs?.drop());
 
   const action = (name: string, last: string, called: boolean) => ({
-    kind: 'set_sequence_value' as const, id: `sequence_value public.${name}`, address: `sequence_value public.${name}`, dependsOn: [], locks: [], phase: 'post-data' as const,
-    change: 'update' as const, reason: 'test', sql: [`SELECT pg_catalog.setval('"public"."${name}"', ${last}, ${called})`], sequence: { schema: 'public', name }, value: { last, called },
+    kind: 'set_sequence_value' as const,
+    id: `sequence_value public.${name}`,
+    address: `sequence_value public.${name}`,
+    dependsOn: [],
+    locks: [],
+    phase: 'post-data' as const,
+    change: 'update' as const,
+    reason: 'test',
+    sql: [`SELECT pg_catalog.setval('"public"."${name}"', ${last}, ${called})`],
+    sequence: { schema: 'public', name },
+    value: { last, called },
   });
 
   it('never lowers a sequence (either direction), and raises one that is behind', async () => {

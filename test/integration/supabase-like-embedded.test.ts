@@ -4,10 +4,22 @@
  * extensions, public granted to anon by default. pgshift migrates into it as postgres, and anon reads nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareSupabaseLike, SUPABASE_LIKE_SUPERUSER, supabaseLikeDatabaseSql } from '../../src/embedded/supabase-like.js';
+import {
+  prepareSupabaseLike,
+  SUPABASE_LIKE_SUPERUSER,
+  supabaseLikeDatabaseSql,
+} from '../../src/embedded/supabase-like.js';
 import { runCli } from '../e2e/cli.js';
 import { configDir } from '../support/config.js';
-import { createDatabase, dropDatabase, quoteIdent, testServers, uniqueDatabaseName, withDatabase, withPg } from '../support/databases.js';
+import {
+  createDatabase,
+  dropDatabase,
+  quoteIdent,
+  testServers,
+  uniqueDatabaseName,
+  withDatabase,
+  withPg,
+} from '../support/databases.js';
 import { EmbeddedPostgres, embeddedBinariesAvailable } from '../support/embedded.js';
 
 const available = embeddedBinariesAvailable(17);
@@ -32,16 +44,33 @@ describe.runIf(available)('a Supabase-like embedded cluster (src/embedded/supaba
   it('has a non-superuser postgres owning the database, the API roles, extensions in extensions, and is idempotent', async () => {
     await withPg(server.url('postgres'), (c) => prepareSupabaseLike(c, { postgresPassword: PASSWORD })); // again: no error
     const facts = await withPg(server.url('clinic', 'postgres', PASSWORD), async (c) => {
-      const me = await c.query<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolbypassrls: boolean; owner: string }>(
+      const me = await c.query<{
+        rolsuper: boolean;
+        rolcreaterole: boolean;
+        rolcreatedb: boolean;
+        rolbypassrls: boolean;
+        owner: string;
+      }>(
         `SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, pg_get_userbyid(d.datdba)::text AS owner
            FROM pg_roles, pg_database d WHERE rolname = current_user AND d.datname = current_database()`,
       );
-      const roles = await c.query<{ rolname: string }>(`SELECT rolname::text FROM pg_roles WHERE rolname IN ('anon', 'authenticated', 'service_role', 'authenticator') ORDER BY 1`);
-      const ext = await c.query<{ e: string }>(`SELECT e.extname || '@' || n.nspname AS e FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1`);
+      const roles = await c.query<{ rolname: string }>(
+        `SELECT rolname::text FROM pg_roles WHERE rolname IN ('anon', 'authenticated', 'service_role', 'authenticator') ORDER BY 1`,
+      );
+      const ext = await c.query<{ e: string }>(
+        `SELECT e.extname || '@' || n.nspname AS e FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1`,
+      );
       await c.query('CREATE TABLE public.probe (id int)');
-      const granted = await c.query<{ anon: boolean }>(`SELECT has_table_privilege('anon', 'public.probe', 'SELECT') AS anon`);
+      const granted = await c.query<{ anon: boolean }>(
+        `SELECT has_table_privilege('anon', 'public.probe', 'SELECT') AS anon`,
+      );
       await c.query('DROP TABLE public.probe');
-      return { me: me.rows[0], roles: roles.rows.map((r) => r.rolname), ext: ext.rows.map((r) => r.e), anon: granted.rows[0]?.anon };
+      return {
+        me: me.rows[0],
+        roles: roles.rows.map((r) => r.rolname),
+        ext: ext.rows.map((r) => r.e),
+        anon: granted.rows[0]?.anon,
+      };
     });
     expect(facts).toEqual({
       me: { rolsuper: false, rolcreaterole: true, rolcreatedb: true, rolbypassrls: true, owner: 'postgres' },
@@ -86,15 +115,24 @@ copy: { batch_size: 10 }
       expect(applied.stdout).toContain('Security: anon and authenticated read no row of the 3 migrated table(s)');
       const seen = await withPg(server.url('clinic'), async (c) => {
         await c.query("SET search_path = ''");
-        const def = await c.query<{ d: string }>(`SELECT pg_get_expr(adbin, adrelid) AS d FROM pg_attrdef WHERE adrelid = 'public.patients'::regclass`);
+        const def = await c.query<{ d: string }>(
+          `SELECT pg_get_expr(adbin, adrelid) AS d FROM pg_attrdef WHERE adrelid = 'public.patients'::regclass`,
+        );
         await c.query('SET ROLE anon');
         const n = await c.query<{ n: string }>('SELECT count(*)::text AS n FROM public.patients');
         await c.query('RESET ROLE');
-        const emails = await c.query<{ n: string; t: string }>(`SELECT count(*)::text AS n, min(pg_typeof(email)::text) AS t FROM public.emails`);
+        const emails = await c.query<{ n: string; t: string }>(
+          `SELECT count(*)::text AS n, min(pg_typeof(email)::text) AS t FROM public.emails`,
+        );
         const idx = await c.query<{ d: string }>(`SELECT pg_get_indexdef('public.prefs_lang'::regclass) AS d`);
         return { def: def.rows[0]?.d, anon: n.rows[0]?.n, emails: emails.rows[0], idx: idx.rows[0]?.d };
       });
-      expect(seen).toEqual({ def: 'extensions.gen_random_uuid()', anon: '0', emails: { n: '95', t: 'extensions.citext' }, idx: expect.stringContaining("(data OPERATOR(extensions.->) 'lang'::text)") as unknown as string });
+      expect(seen).toEqual({
+        def: 'extensions.gen_random_uuid()',
+        anon: '0',
+        emails: { n: '95', t: 'extensions.citext' },
+        idx: expect.stringContaining("(data OPERATOR(extensions.->) 'lang'::text)") as unknown as string,
+      });
       const again = runCli(['plan', '-c', file, '--detailed-exitcode'], env);
       expect(again.status, again.stdout + again.stderr).toBe(0);
       expect(again.stdout).toContain('No changes.');
@@ -134,29 +172,51 @@ security: { rls: ${rls}${rls === 'enable' ? '' : ', acknowledge_rls_off: true'} 
         await withPg(server.url(db), (c) => c.query(supabaseLikeDatabaseSql(db)));
       }
       const open = cfg.write(yaml('notices', 'enable'), 'exposed-enable.yaml');
-      const envOpen = { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: server.url('exposed_enable', 'postgres', PASSWORD) };
+      const envOpen = {
+        SOURCE_DATABASE_URL: sourceUrl,
+        TARGET_DATABASE_URL: server.url('exposed_enable', 'postgres', PASSWORD),
+      };
       const plan = runCli(['plan', '-c', open], envOpen);
-      expect(plan.stdout).toContain('Warning [POLICY_FOR_API_ROLES]: policy public.notices.everyone lets PUBLIC read rows of public.notices');
+      expect(plan.stdout).toContain(
+        'Warning [POLICY_FOR_API_ROLES]: policy public.notices.everyone lets PUBLIC read rows of public.notices',
+      );
       const applied = runCli(['apply', '-c', open, '--auto-approve'], envOpen);
       expect(applied.status, applied.stdout + applied.stderr).toBe(1);
-      expect(applied.stdout).toContain('[policy_exposes_rows] public.notices has row level security on, but a policy lets anon read rows');
+      expect(applied.stdout).toContain(
+        '[policy_exposes_rows] public.notices has row level security on, but a policy lets anon read rows',
+      );
       expect(applied.stderr).toContain('Error [DATA_EXPOSED]');
 
       const warn = cfg.write(yaml('contacts', 'warn'), 'exposed-warn.yaml');
-      const envWarn = { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: server.url('exposed_warn', 'postgres', PASSWORD) };
+      const envWarn = {
+        SOURCE_DATABASE_URL: sourceUrl,
+        TARGET_DATABASE_URL: server.url('exposed_warn', 'postgres', PASSWORD),
+      };
       // with rls: enable a view in an exposed schema is revoked from the API roles as it is created
       const contactsEnable = cfg.write(yaml('contacts', 'enable'), 'exposed-contacts.yaml');
-      expect(runCli(['plan', '-c', contactsEnable], envWarn).stdout).toMatch(/\+ view public\.contact_emails\s+not on the target; revokes anon, authenticated: a view runs as its owner/);
+      expect(runCli(['plan', '-c', contactsEnable], envWarn).stdout).toMatch(
+        /\+ view public\.contact_emails\s+not on the target; revokes anon, authenticated: a view runs as its owner/,
+      );
       const warned = runCli(['apply', '-c', warn, '--auto-approve'], envWarn);
       expect(warned.status, warned.stdout + warned.stderr).toBe(0);
-      expect(warned.stdout).toContain('[rls_disabled_in_public] public.contacts has row level security off and anon can read its rows');
-      expect(warned.stdout).toContain('[sensitive_columns_exposed] public.contacts exposes column(s) named like personal data to anon: email');
+      expect(warned.stdout).toContain(
+        '[rls_disabled_in_public] public.contacts has row level security off and anon can read its rows',
+      );
+      expect(warned.stdout).toContain(
+        '[sensitive_columns_exposed] public.contacts exposes column(s) named like personal data to anon: email',
+      );
       const verified = runCli(['verify', '-c', warn, '--json'], envWarn);
-      const report = JSON.parse(verified.stdout) as { security: { ok: boolean; findings: Array<{ lint: string; role: string }> } };
+      const report = JSON.parse(verified.stdout) as {
+        security: { ok: boolean; findings: Array<{ lint: string; role: string }> };
+      };
       expect(report.security.ok).toBe(false);
       expect(report.security.findings.map((f) => `${f.lint} ${f.role}`)).toEqual([
-        'security_definer_view anon', 'security_definer_view authenticated', // the view was not revoked (rls: warn)
-        'rls_disabled_in_public anon', 'sensitive_columns_exposed anon', 'rls_disabled_in_public authenticated', 'sensitive_columns_exposed authenticated',
+        'security_definer_view anon',
+        'security_definer_view authenticated', // the view was not revoked (rls: warn)
+        'rls_disabled_in_public anon',
+        'sensitive_columns_exposed anon',
+        'rls_disabled_in_public authenticated',
+        'sensitive_columns_exposed authenticated',
       ]);
     } finally {
       await dropDatabase(admin, name);

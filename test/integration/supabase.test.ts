@@ -13,10 +13,23 @@ import { introspect } from '../../src/catalog/introspect.js';
 import { runCli } from '../e2e/cli.js';
 import { expectSameData, tableChecksums } from '../support/compare.js';
 import { configDir } from '../support/config.js';
-import { createDatabase, dropDatabase, quoteIdent, testServers, uniqueDatabaseName, withDatabase, withPg } from '../support/databases.js';
+import {
+  createDatabase,
+  dropDatabase,
+  quoteIdent,
+  testServers,
+  uniqueDatabaseName,
+  withDatabase,
+  withPg,
+} from '../support/databases.js';
 import { fixturesDir } from '../support/fixtures.js';
 import { loadSqlFile } from '../support/load-sql.js';
-import { freshSupabaseDatabase, stopSupabaseLike, supabaseLikeUnavailable, type SupabaseDatabase } from '../support/supabase.js';
+import {
+  freshSupabaseDatabase,
+  stopSupabaseLike,
+  supabaseLikeUnavailable,
+  type SupabaseDatabase,
+} from '../support/supabase.js';
 
 const unavailable = supabaseLikeUnavailable();
 if (unavailable) console.warn(`supabase: ${unavailable}: these tests are skipped`);
@@ -48,7 +61,11 @@ copy: { parallel: 2, batch_size: 2000 }
 ${extra}`;
 }
 
-async function readAs(adminUrl: string, role: string, tables: readonly string[]): Promise<Record<string, number | 'denied'>> {
+async function readAs(
+  adminUrl: string,
+  role: string,
+  tables: readonly string[],
+): Promise<Record<string, number | 'denied'>> {
   return withPg(adminUrl, async (c) => {
     const out: Record<string, number | 'denied'> = {};
     for (const t of tables) {
@@ -76,7 +93,8 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
     const reader = `${src.name}_reader`;
     try {
       tgt = await freshSupabaseDatabase('supa_tgt');
-      for (const f of ['pagila/pagila-schema.sql', 'pagila/pagila-data.sql']) await loadSqlFile(src.url, join(fixtures as string, 'realdb', f));
+      for (const f of ['pagila/pagila-schema.sql', 'pagila/pagila-data.sql'])
+        await loadSqlFile(src.url, join(fixtures as string, 'realdb', f));
       await withPg(src.url, (c) =>
         c.query(`
           CREATE ROLE ${quoteIdent(writer)} NOLOGIN; CREATE ROLE ${quoteIdent(reader)} NOLOGIN;
@@ -120,15 +138,23 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
       const plan = runCli(['plan', '-c', file], env);
       expect(plan.status, plan.stderr + plan.stdout).toBe(0);
       expect(plan.stdout).toContain('[EXTENSION_SCHEMA_MOVED]');
-      expect(plan.stdout).toMatch(/\+ table public\.patients\s+not on the target; rewrites public\.uuid_generate_v4 -> extensions\.uuid_generate_v4, public\.uuid_nil -> extensions\.uuid_nil/);
+      expect(plan.stdout).toMatch(
+        /\+ table public\.patients\s+not on the target; rewrites public\.uuid_generate_v4 -> extensions\.uuid_generate_v4, public\.uuid_nil -> extensions\.uuid_nil/,
+      );
       expect(plan.stdout).toMatch(/\+ rls public\.film\s+.*RLS before any row is copied/);
-      expect(plan.stdout).toMatch(/\+ role app_reader\s+not on the target; created NOLOGIN without a password; to let it log in, run ALTER ROLE "app_reader" WITH LOGIN PASSWORD/);
+      expect(plan.stdout).toMatch(
+        /\+ role app_reader\s+not on the target; created NOLOGIN without a password; to let it log in, run ALTER ROLE "app_reader" WITH LOGIN PASSWORD/,
+      );
       expect(plan.stdout).toContain('[ROLE_WITHOUT_PASSWORD]');
 
       const applied = runCli(['apply', '-c', file, '--auto-approve'], env);
       expect(applied.status, applied.stderr + applied.stdout).toBe(0);
-      expect(applied.stdout).toMatch(/Security: anon and authenticated read no row of the \d+ migrated table\(s\) and \d+ view\(s\) in public, graphql_public/);
-      expect(plan.stdout).toMatch(/\+ view public\.customer_list\s+not on the target; revokes anon, authenticated: a view runs as its owner, which bypasses RLS/);
+      expect(applied.stdout).toMatch(
+        /Security: anon and authenticated read no row of the \d+ migrated table\(s\) and \d+ view\(s\) in public, graphql_public/,
+      );
+      expect(plan.stdout).toMatch(
+        /\+ view public\.customer_list\s+not on the target; revokes anon, authenticated: a view runs as its owner, which bypasses RLS/,
+      );
 
       // the same rows in every migrated table (the target also has Supabase's own, empty, tables)
       await expectSameData(src.url, tgt.adminUrl, { ignoreTargetOnly: true });
@@ -148,18 +174,42 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
             WHERE d.adrelid = 'public."we""ird Tåble"'::regclass ORDER BY 1`,
         );
         const view = await c.query<{ def: string }>(`SELECT pg_get_viewdef('clinic.patient_ids'::regclass) AS def`);
-        const fn = await c.query<{ def: string }>(`SELECT pg_get_functiondef('clinic.new_token()'::regprocedure) AS def`);
-        const idx = await c.query<{ def: string }>(`SELECT pg_get_indexdef('public.patients_email_digest'::regclass) AS def`);
-        const policy = await c.query<{ roles: string[] }>(`SELECT roles::text[] AS roles FROM pg_policies WHERE tablename = 'patients' AND policyname = 'own_rows'`);
-        const roles = await c.query<{ rolname: string; rolcanlogin: boolean }>(`SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN ('app_reader', 'app_writer') ORDER BY 1`);
+        const fn = await c.query<{ def: string }>(
+          `SELECT pg_get_functiondef('clinic.new_token()'::regprocedure) AS def`,
+        );
+        const idx = await c.query<{ def: string }>(
+          `SELECT pg_get_indexdef('public.patients_email_digest'::regclass) AS def`,
+        );
+        const policy = await c.query<{ roles: string[] }>(
+          `SELECT roles::text[] AS roles FROM pg_policies WHERE tablename = 'patients' AND policyname = 'own_rows'`,
+        );
+        const roles = await c.query<{ rolname: string; rolcanlogin: boolean }>(
+          `SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN ('app_reader', 'app_writer') ORDER BY 1`,
+        );
         const grants = await c.query<{ p: boolean; v: boolean; u: boolean }>(
           `SELECT has_table_privilege('app_reader', 'public.patients', 'SELECT') AS p, has_table_privilege('app_reader', 'clinic.visits', 'SELECT') AS v,
                   has_schema_privilege('app_reader', 'clinic', 'USAGE') AS u`,
         );
-        const owners = await c.query<{ owner: string }>(`SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname IN ('patients', 'visits', 'film')`);
-        return { weird: weird.rows, defaults: defaults.rows, ext: ext.rows, view: view.rows[0]?.def, fn: fn.rows[0]?.def, idx: idx.rows[0]?.def, policy: policy.rows, roles: roles.rows, grants: grants.rows[0], owners: owners.rows };
+        const owners = await c.query<{ owner: string }>(
+          `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname IN ('patients', 'visits', 'film')`,
+        );
+        return {
+          weird: weird.rows,
+          defaults: defaults.rows,
+          ext: ext.rows,
+          view: view.rows[0]?.def,
+          fn: fn.rows[0]?.def,
+          idx: idx.rows[0]?.def,
+          policy: policy.rows,
+          roles: roles.rows,
+          grants: grants.rows[0],
+          owners: owners.rows,
+        };
       });
-      expect(target.ext).toEqual([{ extname: 'pgcrypto', nspname: 'extensions' }, { extname: 'uuid-ossp', nspname: 'extensions' }]);
+      expect(target.ext).toEqual([
+        { extname: 'pgcrypto', nspname: 'extensions' },
+        { extname: 'uuid-ossp', nspname: 'extensions' },
+      ]);
       expect(target.defaults).toEqual([
         { col: 'patients.id', def: 'extensions.uuid_generate_v4()' },
         { col: 'patients.seen_by', def: 'CURRENT_USER' },
@@ -175,7 +225,10 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
       expect(target.fn).toContain('extensions.gen_random_bytes(4)');
       expect(target.idx).toContain('extensions.digest(');
       expect(target.policy).toEqual([{ roles: ['app_reader'] }]);
-      expect(target.roles).toEqual([{ rolname: 'app_reader', rolcanlogin: false }, { rolname: 'app_writer', rolcanlogin: false }]);
+      expect(target.roles).toEqual([
+        { rolname: 'app_reader', rolcanlogin: false },
+        { rolname: 'app_writer', rolcanlogin: false },
+      ]);
       expect(target.grants).toEqual({ p: true, v: true, u: true });
       expect(target.owners).toEqual([{ owner: 'postgres' }]);
 
@@ -196,20 +249,34 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
       const quoted = publicTables.map((t) => `public.${quoteIdent(t.slice('public.'.length))}`);
       for (const role of ['anon', 'authenticated']) {
         const seen = await readAs(tgt.adminUrl, role, quoted);
-        expect(Object.entries(seen).filter(([, n]) => n !== 0 && n !== 'denied'), role).toEqual([]);
+        expect(
+          Object.entries(seen).filter(([, n]) => n !== 0 && n !== 'denied'),
+          role,
+        ).toEqual([]);
       }
       // views run as their owner (postgres bypasses RLS) and materialized views have no RLS: the API roles hold no
       // privilege on them (pagila's customer_list would otherwise serve names, addresses and phone numbers)
       const views = await withPg(tgt.adminUrl, (c) =>
-        c.query<{ q: string }>(`SELECT format('public.%I', relname) AS q FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('v', 'm') ORDER BY 1`),
+        c.query<{ q: string }>(
+          `SELECT format('public.%I', relname) AS q FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('v', 'm') ORDER BY 1`,
+        ),
       );
       expect(views.rows.length).toBeGreaterThan(5);
       for (const role of ['anon', 'authenticated']) {
-        const seen = await readAs(tgt.adminUrl, role, views.rows.map((r) => r.q));
-        expect(Object.entries(seen).filter(([, n]) => n !== 0 && n !== 'denied'), role).toEqual([]);
+        const seen = await readAs(
+          tgt.adminUrl,
+          role,
+          views.rows.map((r) => r.q),
+        );
+        expect(
+          Object.entries(seen).filter(([, n]) => n !== 0 && n !== 'denied'),
+          role,
+        ).toEqual([]);
       }
       const rlsOff = await withPg(tgt.adminUrl, (c) =>
-        c.query<{ relname: string }>(`SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relrowsecurity`),
+        c.query<{ relname: string }>(
+          `SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relrowsecurity`,
+        ),
       );
       expect(rlsOff.rows).toEqual([]);
 
@@ -222,7 +289,9 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
     } finally {
       await tgt?.drop();
       await src.drop();
-      await withPg(testServers().source.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdent(writer)}; DROP ROLE IF EXISTS ${quoteIdent(reader)}`));
+      await withPg(testServers().source.adminUrl, (c) =>
+        c.query(`DROP ROLE IF EXISTS ${quoteIdent(writer)}; DROP ROLE IF EXISTS ${quoteIdent(reader)}`),
+      );
     }
   });
 
@@ -249,7 +318,9 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
       const file = cfg.write(supabaseConfig(), 'auth.yaml');
       const plan = runCli(['plan', '-c', file], env);
       expect(plan.status, plan.stdout + plan.stderr).toBe(1);
-      expect(plan.stdout).toContain('Error [SCHEMA_RESERVED]: source schema "auth" is named like a schema Supabase manages');
+      expect(plan.stdout).toContain(
+        'Error [SCHEMA_RESERVED]: source schema "auth" is named like a schema Supabase manages',
+      );
       expect(plan.stderr).toContain('Error [PLAN_BLOCKED]');
       expect(plan.stderr).toContain('schemas: { map: { auth: app_auth } }');
       const apply = runCli(['apply', '-c', file, '--auto-approve'], env);
@@ -258,14 +329,18 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
       const after = await withPg(tgt.adminUrl, (c) => introspect(c));
       expect(after.fingerprint).toBe(before.fingerprint); // no object of the target changed
       const untouched = await withPg(tgt.adminUrl, (c) =>
-        c.query<{ n: string; state: string | null }>(`SELECT (SELECT count(*) FROM auth.users)::text AS n, to_regnamespace('pgshift')::text AS state`),
+        c.query<{ n: string; state: string | null }>(
+          `SELECT (SELECT count(*) FROM auth.users)::text AS n, to_regnamespace('pgshift')::text AS state`,
+        ),
       );
       expect(untouched.rows[0]).toEqual({ n: '0', state: null }); // not even pgshift's state schema
 
       const mapped = cfg.write(supabaseConfig('schemas:\n  map: { auth: app_auth }\n'), 'auth-mapped.yaml');
       const planned = runCli(['plan', '-c', mapped], env);
       expect(planned.status, planned.stdout + planned.stderr).toBe(0);
-      expect(planned.stdout).toMatch(/\+ table app_auth\.users\s+not on the target; rewrites auth\.users -> app_auth\.users, auth\.users_id_seq -> app_auth\.users_id_seq, auth\.kind -> app_auth\.kind, auth\.default_kind -> app_auth\.default_kind/);
+      expect(planned.stdout).toMatch(
+        /\+ table app_auth\.users\s+not on the target; rewrites auth\.users -> app_auth\.users, auth\.users_id_seq -> app_auth\.users_id_seq, auth\.kind -> app_auth\.kind, auth\.default_kind -> app_auth\.default_kind/,
+      );
       const applied = runCli(['apply', '-c', mapped, '--auto-approve'], env);
       expect(applied.status, applied.stdout + applied.stderr).toBe(0);
       const t = await withPg(tgt.adminUrl, async (c) => ({
@@ -274,9 +349,18 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
         staff: (await c.query<{ n: string }>('SELECT count(*) AS n FROM public.staff')).rows[0]?.n,
         supabaseUsers: (await c.query<{ n: string }>('SELECT count(*) AS n FROM auth.users')).rows[0]?.n,
         view: (await c.query<{ def: string }>(`SELECT pg_get_viewdef('public.staff'::regclass) AS def`)).rows[0]?.def,
-        fk: (await c.query<{ def: string }>(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'public.sessions'::regclass AND contype = 'f'`)).rows[0]?.def,
-        comment: (await c.query<{ d: string }>(`SELECT obj_description('app_auth'::regnamespace, 'pg_namespace') AS d`)).rows[0]?.d,
-        sessionDefault: (await c.query<{ def: string }>(`SELECT pg_get_expr(adbin, adrelid) AS def FROM pg_attrdef WHERE adrelid = 'public.sessions'::regclass`)).rows[0]?.def,
+        fk: (
+          await c.query<{ def: string }>(
+            `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'public.sessions'::regclass AND contype = 'f'`,
+          )
+        ).rows[0]?.def,
+        comment: (await c.query<{ d: string }>(`SELECT obj_description('app_auth'::regnamespace, 'pg_namespace') AS d`))
+          .rows[0]?.d,
+        sessionDefault: (
+          await c.query<{ def: string }>(
+            `SELECT pg_get_expr(adbin, adrelid) AS def FROM pg_attrdef WHERE adrelid = 'public.sessions'::regclass`,
+          )
+        ).rows[0]?.def,
       }));
       expect(t).toEqual({
         path: 'SET',
@@ -317,14 +401,20 @@ describe.runIf(unavailable === null && fixtures !== null)('Supabase-like target,
       const all = cfg.write(supabaseConfig(), 'superuser.yaml');
       const plan = runCli(['plan', '-c', all], env);
       expect(plan.status, plan.stdout + plan.stderr).toBe(1);
-      expect(plan.stdout).toContain('Error [NEEDS_SUPERUSER]: function legacy.my_abs(integer) is written in LANGUAGE internal');
+      expect(plan.stdout).toContain(
+        'Error [NEEDS_SUPERUSER]: function legacy.my_abs(integer) is written in LANGUAGE internal',
+      );
       expect(plan.stdout).toContain('Warning [EVENT_TRIGGER_NOT_MIGRATED]: event trigger "log_ddl" is not migrated');
 
       // leave the schema out: the rest migrates, the event trigger stays a warning
       const some = cfg.write(supabaseConfig('tables:\n  include: ["public.*"]\n'), 'superuser-public.yaml');
       const applied = runCli(['apply', '-c', some, '--auto-approve'], env);
       expect(applied.status, applied.stdout + applied.stderr).toBe(0);
-      const rows = await withPg(tgt.adminUrl, (c) => c.query<{ n: string; evt: string }>(`SELECT (SELECT count(*) FROM public.notes)::text AS n, (SELECT count(*) FROM pg_event_trigger WHERE evtname = 'log_ddl')::text AS evt`));
+      const rows = await withPg(tgt.adminUrl, (c) =>
+        c.query<{ n: string; evt: string }>(
+          `SELECT (SELECT count(*) FROM public.notes)::text AS n, (SELECT count(*) FROM pg_event_trigger WHERE evtname = 'log_ddl')::text AS evt`,
+        ),
+      );
       expect(rows.rows[0]).toEqual({ n: '2', evt: '0' });
     } finally {
       await tgt?.drop();

@@ -90,7 +90,13 @@ describe('final sync', () => {
     const list = (await tables(from)).filter((t) => t.kind !== 'partitioned');
     const first = await syncTables(same(list), { from, to });
     expect(first.map((t) => t.table).sort()).toEqual([
-      'we"ird.schema.Parent', 'we"ird.schema.keyless', 'we"ird.schema.people', 'we"ird.schema.quiet', 'we"ird.schema.readings_2024', 'we"ird.schema.select', 'we"ird.schema.visits',
+      'we"ird.schema.Parent',
+      'we"ird.schema.keyless',
+      'we"ird.schema.people',
+      'we"ird.schema.quiet',
+      'we"ird.schema.readings_2024',
+      'we"ird.schema.select',
+      'we"ird.schema.visits',
     ]);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
 
@@ -105,12 +111,20 @@ describe('final sync', () => {
     );
     const second = await syncTables(same(list), { from, to }, { unchangedSince: since });
     // the quiet table was not written; the others carried exactly the changes
-    expect(changed(second).map((t) => t.table).sort()).toEqual(['we"ird.schema.Parent', 'we"ird.schema.keyless', 'we"ird.schema.select']);
+    expect(
+      changed(second)
+        .map((t) => t.table)
+        .sort(),
+    ).toEqual(['we"ird.schema.Parent', 'we"ird.schema.keyless', 'we"ird.schema.select']);
     const sel = second.find((t) => t.table === 'we"ird.schema.select');
     expect(sel?.written).toBe(1 + 8);
     expect(sel?.deleted).toBe(40);
     // the keyless table moves as a multiset: only the two deleted copies go, nothing is copied again
-    expect(second.find((t) => t.table === 'we"ird.schema.keyless')).toMatchObject({ written: 0, deleted: 2, recopied: false });
+    expect(second.find((t) => t.table === 'we"ird.schema.keyless')).toMatchObject({
+      written: 0,
+      deleted: 2,
+      recopied: false,
+    });
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
   });
 
@@ -122,19 +136,33 @@ describe('final sync', () => {
     expect(changed(await syncTables(same(list), { from, to }, { unchangedSince: since }))).toEqual([]);
     await withPg(dbs.sourceUrl, (c) => c.query('DELETE FROM "we""ird.schema".quiet WHERE id = 17'));
     const r = await syncTables(same(list), { from, to }, { unchangedSince: since });
-    expect(changed(r)).toEqual([{ table: 'we"ird.schema.quiet', written: 0, deleted: 1, recopied: false, found: 'buckets' }]);
+    expect(changed(r)).toEqual([
+      { table: 'we"ird.schema.quiet', written: 0, deleted: 1, recopied: false, found: 'buckets' },
+    ]);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
     // inserts and updates only: exactly the rows written since are carried, found by xmin (no checksums)
     const since2 = await snapshotXmin(from);
-    await withPg(dbs.sourceUrl, (c) => c.query(`INSERT INTO "we""ird.schema".quiet VALUES (9001, 'new'); UPDATE "we""ird.schema".quiet SET v = 'edited' WHERE id IN (1, 2)`));
+    await withPg(dbs.sourceUrl, (c) =>
+      c.query(
+        `INSERT INTO "we""ird.schema".quiet VALUES (9001, 'new'); UPDATE "we""ird.schema".quiet SET v = 'edited' WHERE id IN (1, 2)`,
+      ),
+    );
     const w = await syncTables(same(list), { from, to }, { unchangedSince: since2 });
-    expect(changed(w)).toEqual([{ table: 'we"ird.schema.quiet', written: 3, deleted: 0, recopied: false, found: 'written-since' }]);
+    expect(changed(w)).toEqual([
+      { table: 'we"ird.schema.quiet', written: 3, deleted: 0, recopied: false, found: 'written-since' },
+    ]);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
     // an insert and a delete that keep the count: the delete is still found (by buckets)
     const since3 = await snapshotXmin(from);
-    await withPg(dbs.sourceUrl, (c) => c.query(`INSERT INTO "we""ird.schema".quiet VALUES (9002, 'another'); DELETE FROM "we""ird.schema".quiet WHERE id = 3`));
+    await withPg(dbs.sourceUrl, (c) =>
+      c.query(
+        `INSERT INTO "we""ird.schema".quiet VALUES (9002, 'another'); DELETE FROM "we""ird.schema".quiet WHERE id = 3`,
+      ),
+    );
     const d = await syncTables(same(list), { from, to }, { unchangedSince: since3 });
-    expect(changed(d)).toEqual([{ table: 'we"ird.schema.quiet', written: 1, deleted: 1, recopied: false, found: 'buckets' }]);
+    expect(changed(d)).toEqual([
+      { table: 'we"ird.schema.quiet', written: 1, deleted: 1, recopied: false, found: 'buckets' },
+    ]);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
     // a keyless table: two more copies of a row, one copy of another gone, one row rewritten (its old copy gone,
     // a new one there): exactly those copies move, duplicates kept
@@ -144,7 +172,9 @@ describe('final sync', () => {
                UPDATE "we""ird.schema".keyless SET v = E'tab\there' WHERE ctid = (SELECT min(ctid) FROM "we""ird.schema".keyless WHERE v = 'k4' AND w = 1)`),
     );
     const k = await syncTables(same(list), { from, to });
-    expect(changed(k)).toEqual([{ table: 'we"ird.schema.keyless', written: 3, deleted: 2, recopied: false, found: 'buckets' }]);
+    expect(changed(k)).toEqual([
+      { table: 'we"ird.schema.keyless', written: 3, deleted: 2, recopied: false, found: 'buckets' },
+    ]);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
   });
 
@@ -166,10 +196,22 @@ describe('final sync', () => {
                ALTER TABLE "we""ird.schema".readings ENABLE TRIGGER stamp;`),
     );
     const r = await syncTables(same(list), { from, to });
-    expect(changed(r).map((t) => t.table).sort()).toEqual(['we"ird.schema.people', 'we"ird.schema.readings_2024', 'we"ird.schema.visits']);
+    expect(
+      changed(r)
+        .map((t) => t.table)
+        .sort(),
+    ).toEqual(['we"ird.schema.people', 'we"ird.schema.readings_2024', 'we"ird.schema.visits']);
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
     // the target's trigger (cloned onto the partition) is enabled again
-    const enabled = await withPg(dbs.targetUrl, async (c) => (await c.query(`SELECT tgenabled FROM pg_trigger WHERE tgname = 'stamp' AND tgrelid = '"we""ird.schema".readings_2024'::regclass`)).rows[0]);
+    const enabled = await withPg(
+      dbs.targetUrl,
+      async (c) =>
+        (
+          await c.query(
+            `SELECT tgenabled FROM pg_trigger WHERE tgname = 'stamp' AND tgrelid = '"we""ird.schema".readings_2024'::regclass`,
+          )
+        ).rows[0],
+    );
     expect(enabled).toEqual({ tgenabled: 'O' });
   });
 });

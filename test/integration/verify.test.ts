@@ -28,14 +28,30 @@ CREATE POLICY p_read ON data.codes FOR SELECT USING (true);
 
 interface Report {
   ok: boolean;
-  tables: { table: string; rowsSource: number; rowsTarget: number; checksum: string; differences: { kind: string; key?: Record<string, string>; keyHash?: string; rowHash?: string; count?: number; columns?: string[] }[] }[];
+  tables: {
+    table: string;
+    rowsSource: number;
+    rowsTarget: number;
+    checksum: string;
+    differences: {
+      kind: string;
+      key?: Record<string, string>;
+      keyHash?: string;
+      rowHash?: string;
+      count?: number;
+      columns?: string[];
+    }[];
+  }[];
   schema: { address: string; kind: string }[];
 }
 
 beforeAll(async () => {
   dbs = await freshDatabases('verify');
   await withPg(dbs.sourceUrl, (c) => c.query(copyDatasetSql(5_000) + EXTRA));
-  file = cfg.write(minimalConfig('copy: { batch_size: 1000, parallel: 2 }\nverify: { checksums: full }\n'), 'verify.yaml');
+  file = cfg.write(
+    minimalConfig('copy: { batch_size: 1000, parallel: 2 }\nverify: { checksums: full }\n'),
+    'verify.yaml',
+  );
   env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl };
   await waitForSettled(dbs.sourceUrl); // rows tampered with later must read as not written since the copy
   const r = runCli(['apply', '-c', file, '--auto-approve'], env);
@@ -54,8 +70,16 @@ describe('pgshift verify', () => {
     const j = runCli(['verify', '-c', file, '--json'], env);
     const report = JSON.parse(j.stdout) as Report;
     expect(report.ok).toBe(true);
-    expect(report.tables.find((t) => t.table === 'data.patients')).toMatchObject({ rowsSource: 5000, rowsTarget: 5000, checksum: 'match' });
-    const stored = await withPg(dbs.targetUrl, async (c) => (await c.query<{ result: string }>('SELECT result FROM pgshift.verifications ORDER BY started_at')).rows.map((x) => x.result));
+    expect(report.tables.find((t) => t.table === 'data.patients')).toMatchObject({
+      rowsSource: 5000,
+      rowsTarget: 5000,
+      checksum: 'match',
+    });
+    const stored = await withPg(dbs.targetUrl, async (c) =>
+      (await c.query<{ result: string }>('SELECT result FROM pgshift.verifications ORDER BY started_at')).rows.map(
+        (x) => x.result,
+      ),
+    );
     expect(stored).toEqual(['passed', 'passed', 'passed']); // apply's own gate, then the two above
   });
 
@@ -85,13 +109,27 @@ describe('pgshift verify', () => {
       ]),
     );
     expect(diffs('data.patients')).toHaveLength(3);
-    expect(diffs('data.observations')).toEqual([{ kind: 'missing', key: { patient_id: '11', seq: '10' }, cause: 'copy-error' }]);
+    expect(diffs('data.observations')).toEqual([
+      { kind: 'missing', key: { patient_id: '11', seq: '10' }, cause: 'copy-error' },
+    ]);
     const encounter = report.tables.filter((t) => t.table.startsWith('data.encounters_')).flatMap((t) => t.differences);
     // a key with a date column may be patient data (a birth date): shown as a hash unless --show-values
-    expect(encounter).toEqual([{ kind: 'changed', keyHash: expect.stringMatching(/^[0-9a-f]{16}$/) as unknown as string, columns: ['note'], cause: 'copy-error' }]);
+    expect(encounter).toEqual([
+      {
+        kind: 'changed',
+        keyHash: expect.stringMatching(/^[0-9a-f]{16}$/) as unknown as string,
+        columns: ['note'],
+        cause: 'copy-error',
+      },
+    ]);
     const shown = JSON.parse(runCli(['verify', '-c', file, '--json', '--show-values'], env).stdout) as Report;
-    const shownEncounter = shown.tables.filter((t) => t.table.startsWith('data.encounters_')).flatMap((t) => t.differences);
-    expect(shownEncounter[0]?.key).toEqual({ id: '100', at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) as unknown as string });
+    const shownEncounter = shown.tables
+      .filter((t) => t.table.startsWith('data.encounters_'))
+      .flatMap((t) => t.differences);
+    expect(shownEncounter[0]?.key).toEqual({
+      id: '100',
+      at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) as unknown as string,
+    });
     const events = diffs('data.events');
     expect(events.map((d) => `${d.kind} x${d.count}`).sort()).toEqual(['duplicate x1', 'missing x1']);
     expect(events.every((d) => /^-?\d+$/.test(d.rowHash ?? ''))).toBe(true);
@@ -103,7 +141,11 @@ describe('pgshift verify', () => {
       expect(out).not.toContain('TAMPERED');
       expect(out).not.toContain('intruder');
     }
-    const stored = await withPg(dbs.targetUrl, async (c) => (await c.query<{ report: unknown }>("SELECT report FROM pgshift.verifications WHERE result = 'failed'")).rows);
+    const stored = await withPg(
+      dbs.targetUrl,
+      async (c) =>
+        (await c.query<{ report: unknown }>("SELECT report FROM pgshift.verifications WHERE result = 'failed'")).rows,
+    );
     expect(JSON.stringify(stored)).not.toMatch(/TAMPERED|intruder/);
   });
 
@@ -161,7 +203,9 @@ describe('the verification gate', () => {
     expect(r.stderr).toContain('Error [VERIFY_DIFFERENCES]');
     const c = runCli(['cutover', '-c', file, '--auto-approve'], env);
     expect(c.status).toBe(1);
-    expect(c.stderr).toMatch(/Error \[CUTOVER_NOT_READY\]: cutover refused: the last verification \(.*\) found differences/);
+    expect(c.stderr).toMatch(
+      /Error \[CUTOVER_NOT_READY\]: cutover refused: the last verification \(.*\) found differences/,
+    );
   });
 
   it('apply ends with a passing verification; cutover refuses once it is older than the last change', async () => {
@@ -177,7 +221,11 @@ describe('the verification gate', () => {
       const again = runCli(['plan', '-c', f, '--detailed-exitcode'], e);
       expect(again.status, again.stdout).toBe(0);
       // pgshift changes the target after that verification (a unit re-copied): the verification is stale
-      await withPg(fresh.targetUrl, (c) => c.query("UPDATE pgshift.migration_checkpoints SET updated_at = clock_timestamp() WHERE unit = 'copy data.codes'"));
+      await withPg(fresh.targetUrl, (c) =>
+        c.query(
+          "UPDATE pgshift.migration_checkpoints SET updated_at = clock_timestamp() WHERE unit = 'copy data.codes'",
+        ),
+      );
       const stale = runCli(['cutover', '-c', f, '--auto-approve'], e);
       expect(stale.status).toBe(1);
       expect(stale.stderr).toMatch(/CUTOVER_NOT_READY.*is older than the last change pgshift made to the target/);
@@ -203,7 +251,11 @@ describe('live sources', () => {
       const e = { SOURCE_DATABASE_URL: live.sourceUrl, TARGET_DATABASE_URL: live.targetUrl };
       const f = cfg.write(minimalConfig('verify: { checksums: full, updated_at_column: updated_at }\n'), 'live.yaml');
       expect(runCli(['apply', '-c', f, '--auto-approve'], e).status).toBe(0);
-      await withPg(live.sourceUrl, (c) => c.query(`UPDATE appts SET note = 'edited', updated_at = now() WHERE id = 10; INSERT INTO appts (id, note) VALUES (5000, 'new')`));
+      await withPg(live.sourceUrl, (c) =>
+        c.query(
+          `UPDATE appts SET note = 'edited', updated_at = now() WHERE id = 10; INSERT INTO appts (id, note) VALUES (5000, 'new')`,
+        ),
+      );
       await withPg(live.targetUrl, (c) => c.query(`UPDATE appts SET note = 'corrupted' WHERE id = 20`));
       const r = runCli(['verify', '-c', f, '--json'], e);
       expect(r.status).toBe(3);
@@ -222,14 +274,20 @@ describe('live sources', () => {
       const passed = runCli(['verify', '-c', f], e);
       expect(passed.status, passed.stdout).toBe(0);
       expect(passed.stdout).toContain('Verification PASSED');
-      expect(passed.stdout).toContain("The source is live: 2 row(s) written on the source since their table's copy. The target holds what the source held when each table was copied; the cutover's catch-up and final sync carry them");
+      expect(passed.stdout).toContain(
+        "The source is live: 2 row(s) written on the source since their table's copy. The target holds what the source held when each table was copied; the cutover's catch-up and final sync carry them",
+      );
       // a row deleted on the source leaves no trace to explain it by, but only live writes leave a key on the target
       // alone: it is pending the final sync (named and counted), not a failure
       await withPg(live.sourceUrl, (c) => c.query('DELETE FROM appts WHERE id = 30'));
       const deleted = runCli(['verify', '-c', f], e);
       expect(deleted.status, deleted.stdout).toBe(0);
-      expect(deleted.stdout).toContain('extra on the target: id=30 — gone from the source since the copy (deleted or rewritten): pending the final sync');
-      expect(deleted.stdout).toContain('1 row(s) gone from the source since the copy, pending the final sync (public.appts: 1)');
+      expect(deleted.stdout).toContain(
+        'extra on the target: id=30 — gone from the source since the copy (deleted or rewritten): pending the final sync',
+      );
+      expect(deleted.stdout).toContain(
+        '1 row(s) gone from the source since the copy, pending the final sync (public.appts: 1)',
+      );
     } finally {
       await live.drop();
     }

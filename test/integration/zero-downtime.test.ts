@@ -30,7 +30,10 @@ let file: string;
 const envFile = join(cfg.dir, 'app.env');
 
 async function ids(url: string): Promise<Set<string>> {
-  return withPg(url, async (c) => new Set((await c.query<{ id: string }>('SELECT id FROM public.patients')).rows.map((r) => r.id)));
+  return withPg(
+    url,
+    async (c) => new Set((await c.query<{ id: string }>('SELECT id FROM public.patients')).rows.map((r) => r.id)),
+  );
 }
 
 function figures(s: LoadSummary): Record<string, number> {
@@ -81,21 +84,42 @@ afterAll(async () => {
 
 describe('zero downtime under load', () => {
   it('apply and cutover while the application reads and writes: nothing lost, no request failed, a short write pause', async () => {
-    const load = startLoad({ baseUrl: (app as AppServiceProcess).baseUrl, clients: 6, readers: 2, writeRatio: 0.3, thinkMs: 5, readIds: SEED_IDS });
+    const load = startLoad({
+      baseUrl: (app as AppServiceProcess).baseUrl,
+      clients: 6,
+      readers: 2,
+      writeRatio: 0.3,
+      thinkMs: 5,
+      readIds: SEED_IDS,
+    });
     await sleep(500);
     const applied = await runCliAsync(['apply', '-c', file, '--auto-approve'], env);
     // on a failure, the stored verification report (keys as hashes, never values) says which rows and why
     const report = async (): Promise<string> =>
-      withPg(dbs.targetUrl, async (c) => JSON.stringify((await c.query('SELECT report FROM pgshift.verifications ORDER BY started_at DESC LIMIT 1')).rows[0]?.report));
+      withPg(dbs.targetUrl, async (c) =>
+        JSON.stringify(
+          (await c.query('SELECT report FROM pgshift.verifications ORDER BY started_at DESC LIMIT 1')).rows[0]?.report,
+        ),
+      );
     expect(applied.status, applied.stderr + (applied.status === 0 ? '' : await report())).toBe(0);
     await sleep(500);
     const cut = await runCliAsync(['cutover', '-c', file, '--auto-approve'], env);
     expect(cut.status, cut.stderr + cut.stdout).toBe(0);
     await sleep(1000);
     const summary = await load.stop();
-    const row = await withPg(dbs.targetUrl, async (c) => (await c.query<{ freeze_ms: number }>(`SELECT freeze_ms FROM pgshift.cutover WHERE direction = 'cutover' AND status = 'done'`)).rows[0]);
+    const row = await withPg(
+      dbs.targetUrl,
+      async (c) =>
+        (
+          await c.query<{ freeze_ms: number }>(
+            `SELECT freeze_ms FROM pgshift.cutover WHERE direction = 'cutover' AND status = 'done'`,
+          )
+        ).rows[0],
+    );
     const why = explain(summary, { freezeMs: row?.freeze_ms });
-    console.log(`[zero-downtime] cutover under load: ${JSON.stringify({ ...figures(summary), freezeMs: row?.freeze_ms })}`);
+    console.log(
+      `[zero-downtime] cutover under load: ${JSON.stringify({ ...figures(summary), freezeMs: row?.freeze_ms })}`,
+    );
 
     expect(summary.failures, why).toEqual([]);
     expect(summary.pendingWrites, why).toBe(0);
@@ -111,7 +135,15 @@ describe('zero downtime under load', () => {
   }, 240_000);
 
   it('rollback under load: the rows written on the target come back to the source, and the service writes to the source', async () => {
-    const load = startLoad({ baseUrl: (app as AppServiceProcess).baseUrl, clients: 6, readers: 2, writeRatio: 0.3, thinkMs: 5, readIds: SEED_IDS, idPrefix: 'after-cutover' });
+    const load = startLoad({
+      baseUrl: (app as AppServiceProcess).baseUrl,
+      clients: 6,
+      readers: 2,
+      writeRatio: 0.3,
+      thinkMs: 5,
+      readIds: SEED_IDS,
+      idPrefix: 'after-cutover',
+    });
     await sleep(1500);
     const back = await runCliAsync(['rollback', '-c', file, '--auto-approve'], env);
     expect(back.status, back.stderr + back.stdout).toBe(0);
@@ -128,7 +160,10 @@ describe('zero downtime under load', () => {
     const onTarget = await ids(dbs.targetUrl);
     const last = summary.acknowledged.filter((w) => w.ackedAt > summary.stoppedAt - 500).map((w) => w.id);
     expect(last.length, why).toBeGreaterThan(0);
-    expect(last.filter((id) => onTarget.has(id)), why).toEqual([]);
+    expect(
+      last.filter((id) => onTarget.has(id)),
+      why,
+    ).toEqual([]);
     expect(summary.longestWritePauseMs, why).toBeLessThanOrEqual(MAX_FREEZE_MS);
   }, 240_000);
 });

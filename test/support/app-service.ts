@@ -169,7 +169,17 @@ export interface ReloadResult {
 export interface AppStats {
   generation: number;
   database: string;
-  pools: { generation: number; database: string; inFlight: number; total: number; idle: number; waiting: number; ending: boolean; ended: boolean; drainedInMs?: number }[];
+  pools: {
+    generation: number;
+    database: string;
+    inFlight: number;
+    total: number;
+    idle: number;
+    waiting: number;
+    ending: boolean;
+    ended: boolean;
+    drainedInMs?: number;
+  }[];
   reloads: number;
   failedReloads: number;
   writesCommitted: number;
@@ -202,16 +212,58 @@ class HttpError extends Error {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** SQLSTATEs a write waits out. */
-const TRANSIENT_WRITE_CODES = new Set(['25006', '57P01', '57P02', '57P03', '57014', '55P03', '40001', '40P01', '53300', '53400', '08000', '08001', '08003', '08004', '08006', '08P01']);
+const TRANSIENT_WRITE_CODES = new Set([
+  '25006',
+  '57P01',
+  '57P02',
+  '57P03',
+  '57014',
+  '55P03',
+  '40001',
+  '40P01',
+  '53300',
+  '53400',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '08P01',
+]);
 /** SQLSTATEs a read waits out (connection level only). */
-const TRANSIENT_READ_CODES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '08000', '08001', '08003', '08004', '08006', '08P01']);
-const NODE_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_READ_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '53400',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '08P01',
+]);
+const NODE_CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 function errorCode(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e?.code === 'string') return e.code;
   const msg = typeof e?.message === 'string' ? e.message : String(err);
-  if (/Connection terminated|Client has encountered a connection error|connection timeout|timeout exceeded when trying to connect/i.test(msg)) return 'CONNECTION';
+  if (
+    /Connection terminated|Client has encountered a connection error|connection timeout|timeout exceeded when trying to connect/i.test(
+      msg,
+    )
+  )
+    return 'CONNECTION';
   if (/Cannot use a pool after calling end/i.test(msg)) return 'POOL_ENDED';
   if (/Client was closed and is not queryable|not queryable/i.test(msg)) return 'CONNECTION';
   return 'UNKNOWN';
@@ -273,7 +325,9 @@ export class AppService {
       server.listen(this.opts.port, '127.0.0.1', () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
-    this.opts.log(`listening on 127.0.0.1:${port}, database ${describeUrl(entry.url)} (generation ${entry.generation})`);
+    this.opts.log(
+      `listening on 127.0.0.1:${port}, database ${describeUrl(entry.url)} (generation ${entry.generation})`,
+    );
     return port;
   }
 
@@ -302,7 +356,9 @@ export class AppService {
     this.pools.push(entry);
     this.counters.reloads++;
     const previousInFlight = previous?.inFlight ?? 0;
-    this.opts.log(`reloaded: generation ${entry.generation} on ${describeUrl(entry.url)}; draining generation ${previous?.generation} (${previousInFlight} in flight)`);
+    this.opts.log(
+      `reloaded: generation ${entry.generation} on ${describeUrl(entry.url)}; draining generation ${previous?.generation} (${previousInFlight} in flight)`,
+    );
     if (previous) void this.drain(previous);
     return { generation: entry.generation, database: describeUrl(entry.url), previousInFlight };
   }
@@ -372,7 +428,16 @@ export class AppService {
       startDraining = () => reject(new PoolDraining());
     });
     draining.catch(() => undefined);
-    return { generation: ++this.generation, pool, url, inFlight: 0, ending: false, ended: false, draining, startDraining };
+    return {
+      generation: ++this.generation,
+      pool,
+      url,
+      inFlight: 0,
+      ending: false,
+      ended: false,
+      draining,
+      startDraining,
+    };
   }
 
   private async drain(entry: PoolEntry): Promise<void> {
@@ -456,7 +521,8 @@ export class AppService {
       }
       if (route === 'POST /patients') {
         const body = JSON.parse((await readBody(req)) || '{}') as { id?: unknown; name?: unknown; sleep_ms?: unknown };
-        if (typeof body.id !== 'string' || !body.id || typeof body.name !== 'string') throw new HttpError(400, 'body must be {"id": string, "name": string}');
+        if (typeof body.id !== 'string' || !body.id || typeof body.name !== 'string')
+          throw new HttpError(400, 'body must be {"id": string, "name": string}');
         const sleepMs = Math.min(Number(body.sleep_ms ?? 0) || 0, 10_000);
         return send(res, ...(await this.writePatient(body.id, body.name, sleepMs)));
       }
@@ -470,12 +536,17 @@ export class AppService {
         try {
           return send(res, 200, await this.reload());
         } catch (err) {
-          return send(res, 502, { error: messageOf(err), kept: describeUrl(this.current?.url ?? ''), generation: this.current?.generation });
+          return send(res, 502, {
+            error: messageOf(err),
+            kept: describeUrl(this.current?.url ?? ''),
+            generation: this.current?.generation,
+          });
         }
       }
       throw new HttpError(404, `no route ${route}`);
     } catch (err) {
-      if (err instanceof HttpError) return send(res, err.status, { error: err.message, ...(err.code ? { code: err.code } : {}) });
+      if (err instanceof HttpError)
+        return send(res, err.status, { error: err.message, ...(err.code ? { code: err.code } : {}) });
       if (err instanceof SyntaxError) return send(res, 400, { error: err.message });
       this.opts.log(`request failed: ${messageOf(err)}`);
       return send(res, 500, { error: messageOf(err), code: errorCode(err) });
@@ -488,7 +559,12 @@ export class AppService {
       try {
         const rows = await this.withClient(async (c) => {
           if (sleepMs > 0) await c.query('SELECT pg_sleep($1)', [sleepMs / 1000]);
-          return (await c.query<{ id: string; name: string; created_at: Date }>(`SELECT id::text AS id, name, created_at FROM ${this.opts.table} WHERE id = $1`, [id])).rows;
+          return (
+            await c.query<{ id: string; name: string; created_at: Date }>(
+              `SELECT id::text AS id, name, created_at FROM ${this.opts.table} WHERE id = $1`,
+              [id],
+            )
+          ).rows;
         });
         const row = rows[0];
         return row ? [200, row] : [404, { error: 'not found', id }];
@@ -512,7 +588,10 @@ export class AppService {
         const created = await this.withClient(async (c) => {
           await c.query('BEGIN');
           try {
-            const r = await c.query(`INSERT INTO ${this.opts.table} (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [id, name]);
+            const r = await c.query(
+              `INSERT INTO ${this.opts.table} (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+              [id, name],
+            );
             if (sleepMs > 0) await c.query('SELECT pg_sleep($1)', [sleepMs / 1000]);
             await c.query('COMMIT');
             return r.rowCount === 1;
@@ -616,18 +695,30 @@ export async function startAppServiceProcess(options: AppServiceProcessOptions):
     ...(options.writeRetryMs !== undefined ? { APP_WRITE_RETRY_MS: String(options.writeRetryMs) } : {}),
     ...(options.readRetryMs !== undefined ? { APP_READ_RETRY_MS: String(options.readRetryMs) } : {}),
     ...(options.poolMax !== undefined ? { APP_POOL_MAX: String(options.poolMax) } : {}),
-    ...(options.statementTimeoutMs !== undefined ? { APP_STATEMENT_TIMEOUT_MS: String(options.statementTimeoutMs) } : {}),
+    ...(options.statementTimeoutMs !== undefined
+      ? { APP_STATEMENT_TIMEOUT_MS: String(options.statementTimeoutMs) }
+      : {}),
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', APP_SERVICE_MAIN], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', APP_SERVICE_MAIN], {
+    cwd: REPO,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr = (stderr + d).slice(-200_000);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))),
+  );
 
   const ready = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`the app service did not start within ${options.startTimeoutMs ?? 20_000} ms:\n${stderr}`)), options.startTimeoutMs ?? 20_000);
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`the app service did not start within ${options.startTimeoutMs ?? 20_000} ms:\n${stderr}`)),
+      options.startTimeoutMs ?? 20_000,
+    );
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       const line = out.split('\n').find((l) => l.startsWith(READY_MARK));

@@ -26,4 +26,3 @@ DELETE FROM "Clinic ""One""".patients WHERE id = 7;
 INSERT INTO "Clinic ""One""".events VALUES ('late', '{"n": -1}'), ('late', '{"n": -1}');
 DELETE FROM "Clinic ""One""".events WHERE kind = 'k3';
 `;
-

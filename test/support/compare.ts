@@ -29,7 +29,9 @@ export interface TableChecksum {
 /** count(*) and an order-independent hash of every row's text, per leaf table (UTC, so timestamps render alike). */
 export async function tableChecksums(url: string): Promise<TableChecksum[]> {
   return withPg(url, async (c) => {
-    await c.query("SET TimeZone = 'UTC'; SET extra_float_digits = 1; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'");
+    await c.query(
+      "SET TimeZone = 'UTC'; SET extra_float_digits = 1; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'",
+    );
     const tables = await c.query<{ s: string; n: string }>(
       `SELECT n.nspname AS s, c.relname AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgshift') AND n.nspname NOT LIKE 'pg\\_%'
@@ -49,7 +51,11 @@ export async function tableChecksums(url: string): Promise<TableChecksum[]> {
 }
 
 /** Asserts both databases hold the same rows in every table (duplicates included). */
-export async function expectSameData(sourceUrl: string, targetUrl: string, opts: { ignoreTargetOnly?: boolean } = {}): Promise<void> {
+export async function expectSameData(
+  sourceUrl: string,
+  targetUrl: string,
+  opts: { ignoreTargetOnly?: boolean } = {},
+): Promise<void> {
   const [s, t] = await Promise.all([tableChecksums(sourceUrl), tableChecksums(targetUrl)]);
   const names = new Set(s.map((x) => x.table));
   expect(opts.ignoreTargetOnly ? t.filter((x) => names.has(x.table)) : t).toEqual(s);

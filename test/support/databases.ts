@@ -52,7 +52,9 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
         await c.query(`ALTER SUBSCRIPTION ${q} SET (slot_name = NONE)`);
         await c.query(`DROP SUBSCRIPTION ${q}`);
       }
-      const prepared = await c.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database()');
+      const prepared = await c.query<{ gid: string }>(
+        'SELECT gid FROM pg_prepared_xacts WHERE database = current_database()',
+      );
       for (const { gid } of prepared.rows) {
         await c.query(`ROLLBACK PREPARED ${quoteLiteral(gid)}`);
       }
@@ -66,10 +68,19 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
     const { rows } = await c.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
     const versionNum = rows[0]?.v ?? 0;
     for (let attempt = 0; ; attempt++) {
-      await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-      await c.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL', [name]);
+      await c.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [name],
+      );
+      await c.query(
+        'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL',
+        [name],
+      );
       try {
-        await c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active', [name]);
+        await c.query(
+          'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active',
+          [name],
+        );
       } catch {
         // a slot became active again or vanished meanwhile: retry below
       }
@@ -123,7 +134,10 @@ export async function freshDatabases(label: string, servers: TestServers = testS
   const name = uniqueDatabaseName(label);
   const sourceAdminUrl = servers.source.adminUrl;
   const targetAdminUrl = servers.target.adminUrl;
-  const results = await Promise.allSettled([createDatabase(sourceAdminUrl, name), createDatabase(targetAdminUrl, name)]);
+  const results = await Promise.allSettled([
+    createDatabase(sourceAdminUrl, name),
+    createDatabase(targetAdminUrl, name),
+  ]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   let dropped = false;
   const drop = async (): Promise<void> => {

@@ -74,7 +74,12 @@ async function fromEnv(sourceUrl: string, targetUrl: string): Promise<Started> {
   const fromTarget = process.env.PGSHIFT_TEST_SOURCE_URL_FROM_TARGET;
   return {
     backend: 'env',
-    source: { adminUrl: sourceUrl, major: s.major, versionNum: s.versionNum, ...(fromTarget ? { adminUrlFromTarget: fromTarget } : {}) },
+    source: {
+      adminUrl: sourceUrl,
+      major: s.major,
+      versionNum: s.versionNum,
+      ...(fromTarget ? { adminUrlFromTarget: fromTarget } : {}),
+    },
     target: { adminUrl: targetUrl, major: t.major, versionNum: t.versionNum },
     detail: `source ${redact(sourceUrl)} (PostgreSQL ${s.version}), target ${redact(targetUrl)} (PostgreSQL ${t.version})`,
     teardown: async () => undefined,
@@ -169,7 +174,10 @@ async function fromDocker(): Promise<Started> {
       .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
       .withStartupTimeout(180_000)
       .start();
-  const results = await Promise.allSettled([start(SOURCE_MAJOR, 'pgshift-source'), start(TARGET_MAJOR, 'pgshift-target')]);
+  const results = await Promise.allSettled([
+    start(SOURCE_MAJOR, 'pgshift-source'),
+    start(TARGET_MAJOR, 'pgshift-target'),
+  ]);
   const containers = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const teardown = async (): Promise<void> => {
     await Promise.allSettled(containers.map((c) => c.stop()));
@@ -181,7 +189,8 @@ async function fromDocker(): Promise<Started> {
     throw failed.reason;
   }
   const [src, tgt] = containers as [StartedTestContainer, StartedTestContainer];
-  const url = (c: StartedTestContainer): string => `postgresql://postgres:${encodeURIComponent(password)}@${c.getHost()}:${c.getMappedPort(5432)}/postgres`;
+  const url = (c: StartedTestContainer): string =>
+    `postgresql://postgres:${encodeURIComponent(password)}@${c.getHost()}:${c.getMappedPort(5432)}/postgres`;
   const sourceUrl = url(src);
   const targetUrl = url(tgt);
   try {
@@ -258,7 +267,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('pgBackend', started.backend);
   project.provide('pgSource', started.source);
   project.provide('pgTarget', started.target);
-  console.log(`[pgshift tests] database servers: ${started.backend} - ${started.detail} - ready in ${Date.now() - t0} ms`);
+  console.log(
+    `[pgshift tests] database servers: ${started.backend} - ${started.detail} - ready in ${Date.now() - t0} ms`,
+  );
   return async () => {
     await started.teardown();
   };

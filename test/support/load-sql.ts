@@ -196,7 +196,10 @@ function scan(text: string, source: string): { item: ScriptItem; words: Word[] }
       while (pos < n) {
         const lineEnd = text.indexOf('\n', pos);
         const stop = lineEnd === -1 ? n : lineEnd;
-        if (text.startsWith('\\.', pos) && (stop === pos + 2 || (stop === pos + 3 && text.charCodeAt(pos + 2) === 13))) {
+        if (
+          text.startsWith('\\.', pos) &&
+          (stop === pos + 2 || (stop === pos + 3 && text.charCodeAt(pos + 2) === 13))
+        ) {
           dataEnd = pos;
           after = lineEnd === -1 ? n : lineEnd + 1;
           break;
@@ -204,7 +207,10 @@ function scan(text: string, source: string): { item: ScriptItem; words: Word[] }
         pos = lineEnd === -1 ? n : lineEnd + 1;
       }
       // psql also ends COPY data at end of input without a \. line
-      items.push({ item: { kind: 'copy', sql, line, data: text.slice(dataStart, dataEnd), dataLine: lineOf(dataStart) }, words });
+      items.push({
+        item: { kind: 'copy', sql, line, data: text.slice(dataStart, dataEnd), dataLine: lineOf(dataStart) },
+        words,
+      });
       reset();
       return after;
     }
@@ -332,7 +338,13 @@ function scan(text: string, source: string): { item: ScriptItem; words: Word[] }
       const lower = raw.replace(/[A-Z]+/g, (s) => s.toLowerCase());
       if (parenDepth === 0) words.push({ value: lower, quoted: false });
       // psql's heuristic for CREATE [OR REPLACE] {FUNCTION|PROCEDURE} … BEGIN ATOMIC … END
-      if (lower === 'create' || lower === 'function' || lower === 'procedure' || lower === 'or' || lower === 'replace') {
+      if (
+        lower === 'create' ||
+        lower === 'function' ||
+        lower === 'procedure' ||
+        lower === 'or' ||
+        lower === 'replace'
+      ) {
         if (identCount < 4) heads[identCount] = lower[0] as string;
       }
       identCount++;
@@ -357,7 +369,12 @@ function scan(text: string, source: string): { item: ScriptItem; words: Word[] }
 }
 
 /** Skip a '…' string starting at the quote `open`; returns the offset after the closing quote. */
-function skipString(text: string, open: number, backslashEscapes: boolean, fail: (offset: number, detail: string) => never): number {
+function skipString(
+  text: string,
+  open: number,
+  backslashEscapes: boolean,
+  fail: (offset: number, detail: string) => never,
+): number {
   const n = text.length;
   let p = open + 1;
   for (;;) {
@@ -400,7 +417,11 @@ interface PgServerError {
   where?: string;
 }
 
-function describeServerError(err: unknown, item: { sql: string; line: number }, dataLine?: number): { text: string; code?: string } {
+function describeServerError(
+  err: unknown,
+  item: { sql: string; line: number },
+  dataLine?: number,
+): { text: string; code?: string } {
   const e = err as PgServerError;
   const parts: string[] = [e.message ?? String(err)];
   if (e.code) parts[0] += ` (SQLSTATE ${e.code})`;
@@ -454,9 +475,15 @@ class Session {
     } catch (err) {
       await client.end().catch(() => undefined);
       const db = decodeURIComponent(new URL(this.url).pathname.slice(1));
-      throw new LoadSqlError(this.source, line, `could not connect to database "${db}": ${(err as Error).message}`, (err as PgServerError).code, {
-        cause: err,
-      });
+      throw new LoadSqlError(
+        this.source,
+        line,
+        `could not connect to database "${db}": ${(err as Error).message}`,
+        (err as PgServerError).code,
+        {
+          cause: err,
+        },
+      );
     }
     this.client = client;
     return client;
@@ -487,7 +514,11 @@ export async function loadSqlText(url: string, text: string, options: LoadSqlOpt
         if (item.command === 'c' || item.command === 'connect') {
           const target = connectTarget(item.args);
           if (target === null) {
-            throw new LoadSqlError(source, item.line, `unsupported form of ${item.text}: only "\\c DATABASE" is supported`);
+            throw new LoadSqlError(
+              source,
+              item.line,
+              `unsupported form of ${item.text}: only "\\c DATABASE" is supported`,
+            );
           }
           await session.connectTo(renames.get(target) ?? target, item.line);
         } else if (!IGNORED_META.has(item.command)) {

@@ -114,7 +114,13 @@ function percentile(sorted: readonly number[], p: number): number {
 export function summariseLatencies(values: readonly number[]): LatencySummary {
   const s = [...values].sort((a, b) => a - b);
   const r = (x: number): number => Math.round(x * 10) / 10;
-  return { count: s.length, p50: r(percentile(s, 50)), p95: r(percentile(s, 95)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? 0) };
+  return {
+    count: s.length,
+    p50: r(percentile(s, 50)),
+    p95: r(percentile(s, 95)),
+    p99: r(percentile(s, 99)),
+    max: r(s[s.length - 1] ?? 0),
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -142,7 +148,11 @@ export function startLoad(options: LoadOptions): LoadRun {
   let readsOk = 0;
   let pendingWrites = 0;
 
-  async function request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  async function request(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> {
     const res = await fetch(`${options.baseUrl}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -175,7 +185,14 @@ export function startLoad(options: LoadOptions): LoadRun {
         failures.push({ kind: 'write', id, status, error: JSON.stringify(json), sentAt, at });
       }
     } catch (err) {
-      failures.push({ kind: 'write', id, status: 0, error: err instanceof Error ? err.message : String(err), sentAt, at: nowMs() });
+      failures.push({
+        kind: 'write',
+        id,
+        status: 0,
+        error: err instanceof Error ? err.message : String(err),
+        sentAt,
+        at: nowMs(),
+      });
     } finally {
       pendingWrites--;
     }
@@ -199,7 +216,14 @@ export function startLoad(options: LoadOptions): LoadRun {
         failures.push({ kind: 'read', id, status, error: JSON.stringify(json), sentAt, at });
       }
     } catch (err) {
-      failures.push({ kind: 'read', id, status: 0, error: err instanceof Error ? err.message : String(err), sentAt, at: nowMs() });
+      failures.push({
+        kind: 'read',
+        id,
+        status: 0,
+        error: err instanceof Error ? err.message : String(err),
+        sentAt,
+        at: nowMs(),
+      });
     }
   }
 
@@ -232,7 +256,12 @@ export function startLoad(options: LoadOptions): LoadRun {
       startedAt,
       stoppedAt: end,
       durationMs: Math.round(end - startedAt),
-      reads: { ok: readsOk, notFound: notFound.length, failed: failures.filter((f) => f.kind === 'read').length, latency: summariseLatencies(readLatencies) },
+      reads: {
+        ok: readsOk,
+        notFound: notFound.length,
+        failed: failures.filter((f) => f.kind === 'read').length,
+        latency: summariseLatencies(readLatencies),
+      },
       writes: {
         acknowledged: acked.length,
         failed: failures.filter((f) => f.kind === 'write').length,
@@ -250,7 +279,10 @@ export function startLoad(options: LoadOptions): LoadRun {
     };
   }
 
-  const workers = [...Array.from({ length: clients }, (_v, i) => client(i, writeRatio)), ...Array.from({ length: readers }, (_v, i) => client(clients + i, 0))];
+  const workers = [
+    ...Array.from({ length: clients }, (_v, i) => client(i, writeRatio)),
+    ...Array.from({ length: readers }, (_v, i) => client(clients + i, 0)),
+  ];
   let timer: ReturnType<typeof setTimeout> | undefined;
   const done = (async () => {
     await Promise.all(workers);

@@ -21,7 +21,12 @@ import { freePort } from './embedded.js';
 
 export type PoolMode = 'session' | 'transaction' | 'statement';
 
-const CANDIDATES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/sbin/pgbouncer', '/usr/local/bin/pgbouncer'];
+const CANDIDATES = [
+  '/usr/sbin/pgbouncer',
+  '/usr/bin/pgbouncer',
+  '/usr/local/sbin/pgbouncer',
+  '/usr/local/bin/pgbouncer',
+];
 
 /** The pgbouncer binary (PATH first, then the usual sbin folders), or null when it is not installed. */
 export function pgbouncerBinary(): string | null {

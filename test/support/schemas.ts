@@ -17,8 +17,12 @@ export function manyTablesSql(n: number, schema = 'many'): string {
       `CREATE INDEX ${quoteIdent(`t${i}_name_idx`)} ON ${t} (name);`,
       `CREATE TRIGGER ${quoteIdent(`t${i}_touch`)} BEFORE UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${s}.touch();`,
     );
-    if (i > 1) out.push(`ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(`t${i}_ref_fk`)} FOREIGN KEY (ref) REFERENCES ${s}.${quoteIdent(`t${i - 1}`)} (id);`);
-    if (i % 10 === 0) out.push(`CREATE VIEW ${s}.${quoteIdent(`v${i}`)} AS SELECT id, name FROM ${t} WHERE name LIKE 'a%';`);
+    if (i > 1)
+      out.push(
+        `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(`t${i}_ref_fk`)} FOREIGN KEY (ref) REFERENCES ${s}.${quoteIdent(`t${i - 1}`)} (id);`,
+      );
+    if (i % 10 === 0)
+      out.push(`CREATE VIEW ${s}.${quoteIdent(`v${i}`)} AS SELECT id, name FROM ${t} WHERE name LIKE 'a%';`);
   }
   return out.join('\n');
 }

@@ -37,9 +37,13 @@ export async function waitForSettled(url: string, timeoutMs = 60_000): Promise<v
     const now = (await c.query<{ t: string }>('SELECT pg_catalog.txid_current()::text AS t')).rows[0]?.t ?? '0';
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const r = await c.query<{ ok: boolean }>('SELECT pg_catalog.txid_snapshot_xmin(pg_catalog.txid_current_snapshot()) > $1::bigint AS ok', [now]);
+      const r = await c.query<{ ok: boolean }>(
+        'SELECT pg_catalog.txid_snapshot_xmin(pg_catalog.txid_current_snapshot()) > $1::bigint AS ok',
+        [now],
+      );
       if (r.rows[0]?.ok) return;
-      if (Date.now() > until) throw new Error(`transactions older than txid ${now} are still open on the server after ${timeoutMs} ms`);
+      if (Date.now() > until)
+        throw new Error(`transactions older than txid ${now} are still open on the server after ${timeoutMs} ms`);
       await new Promise((res) => setTimeout(res, 100));
     }
   });

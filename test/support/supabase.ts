@@ -62,7 +62,9 @@ async function start(): Promise<SupabaseLikeServer> {
     await c.query(`ALTER ROLE postgres PASSWORD ${quoteLiteral(SUPABASE_POSTGRES_PASSWORD)}`);
   });
   // from here on `postgres` (the database) is only a template: nobody may stay connected to it
-  await withPg(adminUrl('template1'), (c) => c.query(`CREATE DATABASE ${quoteIdent(TEMPLATE)} TEMPLATE postgres IS_TEMPLATE true`));
+  await withPg(adminUrl('template1'), (c) =>
+    c.query(`CREATE DATABASE ${quoteIdent(TEMPLATE)} TEMPLATE postgres IS_TEMPLATE true`),
+  );
   return { server, adminUrl, postgresUrl };
 }
 
@@ -91,7 +93,9 @@ export interface SupabaseDatabase {
 export async function freshSupabaseDatabase(label: string): Promise<SupabaseDatabase> {
   const s = await supabaseLike();
   const name = uniqueDatabaseName(label);
-  await withPg(s.adminUrl('template1'), (c) => c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(TEMPLATE)} OWNER postgres`));
+  await withPg(s.adminUrl('template1'), (c) =>
+    c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(TEMPLATE)} OWNER postgres`),
+  );
   return {
     name,
     url: s.postgresUrl(name),

@@ -11,32 +11,108 @@ import { dropSql } from '../../src/destroy/drop-sql.js';
 const WEIRD = 'We"ird Schema';
 const t = { schema: WEIRD, name: 'select' };
 
-const parts = <S>(schema: string | null, name: string, spec: S, table: { schema: string; name: string } | null = null) => ({ schema, name, table, spec });
+const parts = <S>(
+  schema: string | null,
+  name: string,
+  spec: S,
+  table: { schema: string; name: string } | null = null,
+) => ({ schema, name, table, spec });
 
 describe('object kinds', () => {
   it('the registry has a module for every kind, each with its phase', () => {
     const kinds = Object.keys(KINDS).sort();
-    expect(kinds).toEqual(['comment', 'constraint', 'extension', 'function', 'grant', 'index', 'materialized_view', 'owner', 'policy', 'rls', 'role', 'schema', 'sequence', 'sequence_owner', 'sequence_value', 'table', 'trigger', 'type', 'view']);
+    expect(kinds).toEqual([
+      'comment',
+      'constraint',
+      'extension',
+      'function',
+      'grant',
+      'index',
+      'materialized_view',
+      'owner',
+      'policy',
+      'rls',
+      'role',
+      'schema',
+      'sequence',
+      'sequence_owner',
+      'sequence_value',
+      'table',
+      'trigger',
+      'type',
+      'view',
+    ]);
     for (const k of kinds) expect(['pre-data', 'post-data']).toContain(kindModule(k as ObjectKind).phase);
   });
 
   it('drops a routine by its argument types and a comment by what it names, never from an address or text', () => {
-    const fn = parts(WEIRD, 'f"n', { routine: 'function', argTypes: 'integer, text', identityArgs: 'a integer, b text', language: 'sql', searchPath: null, body: 'CREATE FUNCTION ...', aggregate: null } as const);
+    const fn = parts(WEIRD, 'f"n', {
+      routine: 'function',
+      argTypes: 'integer, text',
+      identityArgs: 'a integer, b text',
+      language: 'sql',
+      searchPath: null,
+      body: 'CREATE FUNCTION ...',
+      aggregate: null,
+    } as const);
     expect(KINDS.function.drop(fn)).toEqual(['DROP ROUTINE IF EXISTS "We""ird Schema"."f""n"(integer, text)']);
-    const comment = parts(WEIRD, 'table x', { target: { on: 'CONSTRAINT', name: 'c.k', relation: t }, text: "it's" } as const, t);
-    expect(KINDS.comment.create(comment)).toEqual(['COMMENT ON CONSTRAINT "c.k" ON "We""ird Schema"."select" IS \'it\'\'s\'']);
+    const comment = parts(
+      WEIRD,
+      'table x',
+      { target: { on: 'CONSTRAINT', name: 'c.k', relation: t }, text: "it's" } as const,
+      t,
+    );
+    expect(KINDS.comment.create(comment)).toEqual([
+      'COMMENT ON CONSTRAINT "c.k" ON "We""ird Schema"."select" IS \'it\'\'s\'',
+    ]);
     expect(KINDS.comment.drop(comment)).toEqual(['COMMENT ON CONSTRAINT "c.k" ON "We""ird Schema"."select" IS NULL']);
-    const column = parts(WEIRD, 'column x', { target: { on: 'COLUMN', relation: t, name: 'Mixed Col' }, text: '' } as const, t);
+    const column = parts(
+      WEIRD,
+      'column x',
+      { target: { on: 'COLUMN', relation: t, name: 'Mixed Col' }, text: '' } as const,
+      t,
+    );
     expect(KINDS.comment.drop(column)).toEqual(['COMMENT ON COLUMN "We""ird Schema"."select"."Mixed Col" IS NULL']);
   });
 
   it('renders and drops table-bound kinds through the table they hang off', () => {
-    expect(KINDS.policy.create(parts(WEIRD, 'own "rows"', { permissive: false, command: 'SELECT', toPublic: true, roles: ['we"ird'], using: '(id > 0)', withCheck: null } as const, t))).toEqual([
+    expect(
+      KINDS.policy.create(
+        parts(
+          WEIRD,
+          'own "rows"',
+          {
+            permissive: false,
+            command: 'SELECT',
+            toPublic: true,
+            roles: ['we"ird'],
+            using: '(id > 0)',
+            withCheck: null,
+          } as const,
+          t,
+        ),
+      ),
+    ).toEqual([
       'CREATE POLICY "own ""rows""" ON "We""ird Schema"."select" AS RESTRICTIVE FOR SELECT TO PUBLIC, "we""ird" USING ((id > 0))',
     ]);
-    expect(KINDS.policy.drop(parts(WEIRD, 'p', { permissive: true, command: 'ALL', toPublic: false, roles: [], using: null, withCheck: null } as const, t))).toEqual(['DROP POLICY IF EXISTS "p" ON "We""ird Schema"."select"']);
-    expect(KINDS.trigger.drop(parts(WEIRD, 'tr', { def: 'CREATE TRIGGER ...', enabled: 'DISABLE' } as const, t))).toEqual(['DROP TRIGGER IF EXISTS "tr" ON "We""ird Schema"."select"']);
-    expect(KINDS.constraint.create(parts(WEIRD, 'select_pkey', { def: 'PRIMARY KEY (id)', replicaIdentityIndex: 'select_pkey' }, t))).toEqual([
+    expect(
+      KINDS.policy.drop(
+        parts(
+          WEIRD,
+          'p',
+          { permissive: true, command: 'ALL', toPublic: false, roles: [], using: null, withCheck: null } as const,
+          t,
+        ),
+      ),
+    ).toEqual(['DROP POLICY IF EXISTS "p" ON "We""ird Schema"."select"']);
+    expect(
+      KINDS.trigger.drop(parts(WEIRD, 'tr', { def: 'CREATE TRIGGER ...', enabled: 'DISABLE' } as const, t)),
+    ).toEqual(['DROP TRIGGER IF EXISTS "tr" ON "We""ird Schema"."select"']);
+    expect(
+      KINDS.constraint.create(
+        parts(WEIRD, 'select_pkey', { def: 'PRIMARY KEY (id)', replicaIdentityIndex: 'select_pkey' }, t),
+      ),
+    ).toEqual([
       'ALTER TABLE "We""ird Schema"."select" ADD CONSTRAINT "select_pkey" PRIMARY KEY (id)',
       'ALTER TABLE ONLY "We""ird Schema"."select" REPLICA IDENTITY USING INDEX "select_pkey"',
     ]);
@@ -52,8 +128,26 @@ describe('object kinds', () => {
       partitionOf: null,
       inherits: [{ schema: 'app', name: 'base' }],
       columns: [
-        { name: 'id', type: 'bigint', collation: null, generated: null, identity: { always: true, sequence: { schema: WEIRD, name: 's', options: 'START WITH 1' } }, default: null, notNull: true, local: true },
-        { name: 'note', type: 'text', collation: { schema: 'pg_catalog', name: 'C' }, generated: null, identity: null, default: "'x'::text", notNull: false, local: false },
+        {
+          name: 'id',
+          type: 'bigint',
+          collation: null,
+          generated: null,
+          identity: { always: true, sequence: { schema: WEIRD, name: 's', options: 'START WITH 1' } },
+          default: null,
+          notNull: true,
+          local: true,
+        },
+        {
+          name: 'note',
+          type: 'text',
+          collation: { schema: 'pg_catalog', name: 'C' },
+          generated: null,
+          identity: null,
+          default: "'x'::text",
+          notNull: false,
+          local: false,
+        },
       ],
       checks: [{ name: 'ok', def: 'CHECK ((id > 0))' }],
       partitionBy: null,
@@ -76,8 +170,32 @@ describe('object kinds', () => {
   });
 
   it('dropSql asks the kind; an object without typed fields is refused, not guessed at', () => {
-    const base = { address: 'sequence s.q', schema: 's', name: 'q', table: null, phase: 'pre-data', dependsOn: [], owner: null, acl: null } as const;
-    const seq: CatalogObject = { ...base, kind: 'sequence', spec: { unlogged: false, type: 'bigint', start: '1', increment: '1', min: '1', max: '9', cache: '1', cycle: false }, createSql: [], definition: '' };
+    const base = {
+      address: 'sequence s.q',
+      schema: 's',
+      name: 'q',
+      table: null,
+      phase: 'pre-data',
+      dependsOn: [],
+      owner: null,
+      acl: null,
+    } as const;
+    const seq: CatalogObject = {
+      ...base,
+      kind: 'sequence',
+      spec: {
+        unlogged: false,
+        type: 'bigint',
+        start: '1',
+        increment: '1',
+        min: '1',
+        max: '9',
+        cache: '1',
+        cycle: false,
+      },
+      createSql: [],
+      definition: '',
+    };
     expect(dropSql(seq)).toEqual(['DROP SEQUENCE IF EXISTS "s"."q"']);
     expect(dropSql({ ...seq, kind: 'sequence_value', spec: { last: '5', called: true } })).toEqual([]);
     expect(() => dropSql({ ...base, kind: 'function', createSql: [], definition: '' })).toThrow(/no typed fields/);

@@ -37,7 +37,12 @@ interface FlagLike {
 }
 
 function flagInfos(flags: Record<string, FlagLike> | undefined): FlagInfo[] {
-  return Object.entries(flags ?? {}).map(([name, f]) => ({ name, char: f.char, options: f.options ?? [], default: f.default }));
+  return Object.entries(flags ?? {}).map(([name, f]) => ({
+    name,
+    char: f.char,
+    options: f.options ?? [],
+    default: f.default,
+  }));
 }
 
 function commandFiles(dir: string): string[] {
@@ -54,7 +59,9 @@ async function loadCommands(): Promise<CommandInfo[]> {
   const dir = resolve(ROOT, 'src/cli/commands');
   return Promise.all(
     commandFiles(dir).map(async (file) => {
-      const mod = (await import(pathToFileURL(file).href)) as { default: { flags?: Record<string, FlagLike>; args?: Record<string, unknown> } };
+      const mod = (await import(pathToFileURL(file).href)) as {
+        default: { flags?: Record<string, FlagLike>; args?: Record<string, unknown> };
+      };
       // oclif: a file commands/a/b.ts is the command `a b` (topicSeparator ' ')
       const name = relative(dir, file).replace(/\.ts$/, '').split(/[\\/]/).join(' ');
       return { name, flags: flagInfos(mod.default.flags), args: Object.keys(mod.default.args ?? {}) };
@@ -110,13 +117,17 @@ function checkFlagRows(where: string, real: readonly FlagInfo[], documented: Map
       problems.push(`${where}: flag --${f.name} is not in its flags table (add a row \`| \`--${f.name}\` | ... |\`)`);
       continue;
     }
-    if (f.char && !row.includes(`\`-${f.char}\``)) problems.push(`${where}: --${f.name} row does not show its short form \`-${f.char}\``);
-    for (const o of f.options) if (!row.includes(o)) problems.push(`${where}: --${f.name} row does not list the value ${o}`);
+    if (f.char && !row.includes(`\`-${f.char}\``))
+      problems.push(`${where}: --${f.name} row does not show its short form \`-${f.char}\``);
+    for (const o of f.options)
+      if (!row.includes(o)) problems.push(`${where}: --${f.name} row does not list the value ${o}`);
     if ((typeof f.default === 'string' || typeof f.default === 'number') && !row.includes(String(f.default))) {
       problems.push(`${where}: --${f.name} row does not show its default ${String(f.default)}`);
     }
   }
-  for (const name of documented.keys()) if (!real.some((f) => f.name === name)) problems.push(`${where}: documents --${name}, which the command does not have`);
+  for (const name of documented.keys())
+    if (!real.some((f) => f.name === name))
+      problems.push(`${where}: documents --${name}, which the command does not have`);
   return problems;
 }
 
@@ -143,7 +154,9 @@ function checkInvocations(where: string, text: string): string[] {
     }
     const known = [...cmd.flags, ...GLOBAL_FLAGS];
     for (const flag of inv.flags) {
-      const ok = flag.startsWith('--') ? known.some((f) => `--${f.name}` === flag) || flag === '--help' : known.some((f) => f.char && `-${f.char}` === flag) || flag === '-h';
+      const ok = flag.startsWith('--')
+        ? known.some((f) => `--${f.name}` === flag) || flag === '--help'
+        : known.some((f) => f.char && `-${f.char}` === flag) || flag === '-h';
       if (!ok) problems.push(`${where}: \`${inv.line}\` uses ${flag}, which \`pgshift ${inv.command}\` does not have`);
     }
   }
@@ -152,7 +165,9 @@ function checkInvocations(where: string, text: string): string[] {
 
 /** Code in a markdown file: fenced blocks (but ```text: program output, diagrams) and inline code spans. */
 function codeOf(md: string): string {
-  const fences = [...md.matchAll(/^```([^\n]*)\n([\s\S]*?)^```/gm)].filter((m) => m[1]?.trim() !== 'text').map((m) => m[2] ?? '');
+  const fences = [...md.matchAll(/^```([^\n]*)\n([\s\S]*?)^```/gm)]
+    .filter((m) => m[1]?.trim() !== 'text')
+    .map((m) => m[2] ?? '');
   const withoutFences = md.replace(/^```[^\n]*\n[\s\S]*?^```/gm, '');
   const spans = [...withoutFences.matchAll(/`([^`\n]+)`/g)].map((m) => m[1] ?? '');
   return [...fences, ...spans].join('\n');
@@ -163,12 +178,16 @@ describe('docs/config-reference.md', () => {
     const expected = renderConfigReference(loadSchema());
     const committed = readFileSync(REFERENCE_FILE, 'utf8');
     // a plain equality keeps the failure short; the message says what to do and which keys moved
-    const keysOf = (md: string): Set<string> => new Set(md.split('\n').filter((l) => l.startsWith('| `') || l.startsWith('| [`')));
+    const keysOf = (md: string): Set<string> =>
+      new Set(md.split('\n').filter((l) => l.startsWith('| `') || l.startsWith('| [`')));
     const now = keysOf(expected);
     const before = keysOf(committed);
     const key = (row: string): string => /`([^`]+)`/.exec(row)?.[1] ?? row;
     const changed = [...now].filter((r) => !before.has(r)).map(key);
-    const gone = [...before].filter((r) => !now.has(r)).map(key).filter((k) => !changed.includes(k));
+    const gone = [...before]
+      .filter((r) => !now.has(r))
+      .map(key)
+      .filter((k) => !changed.includes(k));
     expect(
       committed === expected,
       `docs/config-reference.md is out of date with schemas/migration.schema.json: run \`npm run docs:config\` and commit it with the schema (new or changed: ${changed.join(', ') || 'none'}; gone: ${gone.join(', ') || 'none'})`,
@@ -177,7 +196,9 @@ describe('docs/config-reference.md', () => {
 
   it('is deterministic and documents every key path of the schema', () => {
     const schema = loadSchema();
-    expect(renderConfigReference(schema)).toBe(renderConfigReference(JSON.parse(JSON.stringify(schema)) as typeof schema));
+    expect(renderConfigReference(schema)).toBe(
+      renderConfigReference(JSON.parse(JSON.stringify(schema)) as typeof schema),
+    );
     const doc = renderConfigReference(schema);
     const paths = collectKeys(schema).map((k) => k.path);
     for (const p of paths) expect(doc, p).toContain(`\`${p}\``);
@@ -193,7 +214,11 @@ describe('docs/config-reference.md', () => {
       }
     };
     walk(schema);
-    for (const n of names) expect(paths.some((p) => p === n || p.endsWith(`.${n}`)), `schema property ${n}`).toBe(true);
+    for (const n of names)
+      expect(
+        paths.some((p) => p === n || p.endsWith(`.${n}`)),
+        `schema property ${n}`,
+      ).toBe(true);
   });
 
   it('renders types, defaults, enums, constraints and examples of a schema it has not seen', () => {
@@ -201,7 +226,14 @@ describe('docs/config-reference.md', () => {
       type: 'object',
       required: ['a'],
       properties: {
-        a: { type: 'object', description: 'Section A.', properties: { when: { $ref: '#/definitions/duration', default: '5s' }, mode: { enum: ['x', 'y|z'], default: 'x', examples: ['y|z'] } } },
+        a: {
+          type: 'object',
+          description: 'Section A.',
+          properties: {
+            when: { $ref: '#/definitions/duration', default: '5s' },
+            mode: { enum: ['x', 'y|z'], default: 'x', examples: ['y|z'] },
+          },
+        },
         list: { type: 'array', items: { type: 'object', properties: { n: { type: 'integer', minimum: 1 } } } },
       },
       definitions: { duration: { type: 'string', pattern: '^[0-9]+s$', description: 'A duration.' } },
@@ -228,12 +260,19 @@ describe('docs/commands.md', () => {
       const body = secs.get(title) ?? '';
       const { flags, args } = documentedFlags(body);
       problems.push(...checkFlagRows(`pgshift ${cmd.name}`, cmd.flags, flags));
-      for (const a of cmd.args) if (!args.has(norm(a))) problems.push(`pgshift ${cmd.name}: argument ${a} is not in its table (as \`${a.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}\`)`);
-      for (const a of args.keys()) if (!cmd.args.some((x) => norm(x) === a)) problems.push(`pgshift ${cmd.name}: documents argument ${a}, which the command does not take`);
+      for (const a of cmd.args)
+        if (!args.has(norm(a)))
+          problems.push(
+            `pgshift ${cmd.name}: argument ${a} is not in its table (as \`${a.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}\`)`,
+          );
+      for (const a of args.keys())
+        if (!cmd.args.some((x) => norm(x) === a))
+          problems.push(`pgshift ${cmd.name}: documents argument ${a}, which the command does not take`);
     }
     for (const t of secs.keys()) {
       const m = /^`?pgshift ([a-z][a-z -]*?)`?(?:\s|$)/.exec(t);
-      if (m?.[1] && !byName.has(m[1].trim())) problems.push(`section "## ${t}" documents a command that src/cli/commands does not have`);
+      if (m?.[1] && !byName.has(m[1].trim()))
+        problems.push(`section "## ${t}" documents a command that src/cli/commands does not have`);
     }
     expect(problems).toEqual([]);
   });
@@ -249,9 +288,14 @@ describe('docs/commands.md', () => {
     const title = [...secs.keys()].find((t) => /error codes/i.test(t));
     expect(title, 'a "## Error codes" section').toBeDefined();
     const rows = new Map<string, number>();
-    for (const m of (secs.get(title ?? '') ?? '').matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| (\d+) \|/gm)) rows.set(m[1] as string, Number(m[2]));
-    const missing = Object.entries(ERROR_CODES).filter(([c]) => !rows.has(c)).map(([c, x]) => `| \`${c}\` | ${x} | <meaning> |`);
-    const wrong = Object.entries(ERROR_CODES).filter(([c, x]) => rows.has(c) && rows.get(c) !== x).map(([c, x]) => `${c}: doc says ${rows.get(c)}, codes.ts says ${x}`);
+    for (const m of (secs.get(title ?? '') ?? '').matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| (\d+) \|/gm))
+      rows.set(m[1] as string, Number(m[2]));
+    const missing = Object.entries(ERROR_CODES)
+      .filter(([c]) => !rows.has(c))
+      .map(([c, x]) => `| \`${c}\` | ${x} | <meaning> |`);
+    const wrong = Object.entries(ERROR_CODES)
+      .filter(([c, x]) => rows.has(c) && rows.get(c) !== x)
+      .map(([c, x]) => `${c}: doc says ${rows.get(c)}, codes.ts says ${x}`);
     const extra = [...rows.keys()].filter((c) => !(c in ERROR_CODES));
     expect({ missing, wrong, extra }).toEqual({ missing: [], wrong: [], extra: [] });
   });
@@ -272,34 +316,46 @@ describe('guides and GitHub Actions examples', () => {
     expect(checkInvocations(file, codeOf(read(file)))).toEqual([]);
   });
 
-  const slug = (h: string): string => h.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
-  const anchorsOf = (file: string): Set<string> => new Set([...read(file).matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1] ?? '')));
+  const slug = (h: string): string =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+  const anchorsOf = (file: string): Set<string> =>
+    new Set([...read(file).matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1] ?? '')));
 
-  it.each([...guides, 'docs/config-reference.md'])('%s: every relative link points at a file (and heading) that exists', (file) => {
-    const problems: string[] = [];
-    const md = read(file).replace(/^```[^\n]*\n[\s\S]*?^```/gm, '');
-    for (const m of md.matchAll(/\]\(([^)\s]+)\)/g)) {
-      const target = m[1] as string;
-      if (/^[a-z]+:/.test(target)) continue;
-      const [path, anchor] = target.split('#') as [string, string | undefined];
-      const resolved = path ? relative(ROOT, resolve(ROOT, file, '..', path)) : file;
-      let exists = true;
-      try {
-        statSync(resolve(ROOT, resolved));
-      } catch {
-        exists = false;
+  it.each([...guides, 'docs/config-reference.md'])(
+    '%s: every relative link points at a file (and heading) that exists',
+    (file) => {
+      const problems: string[] = [];
+      const md = read(file).replace(/^```[^\n]*\n[\s\S]*?^```/gm, '');
+      for (const m of md.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1] as string;
+        if (/^[a-z]+:/.test(target)) continue;
+        const [path, anchor] = target.split('#') as [string, string | undefined];
+        const resolved = path ? relative(ROOT, resolve(ROOT, file, '..', path)) : file;
+        let exists = true;
+        try {
+          statSync(resolve(ROOT, resolved));
+        } catch {
+          exists = false;
+        }
+        if (!exists) {
+          problems.push(`${file}: link ${target} -> ${resolved} does not exist`);
+          continue;
+        }
+        if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor))
+          problems.push(`${file}: link ${target}: no heading #${anchor} in ${resolved}`);
       }
-      if (!exists) {
-        problems.push(`${file}: link ${target} -> ${resolved} does not exist`);
-        continue;
-      }
-      if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor)) problems.push(`${file}: link ${target}: no heading #${anchor} in ${resolved}`);
-    }
-    expect(problems).toEqual([]);
-  });
+      expect(problems).toEqual([]);
+    },
+  );
 
-  it('docs/getting-started.md: its example migration.yaml validates (the CA file aside: it is the reader\'s)', () => {
-    const blocks = [...read('docs/getting-started.md').matchAll(/^```yaml\n([\s\S]*?)^```/gm)].map((m) => m[1] ?? '').filter((b) => /^version: 1$/m.test(b));
+  it("docs/getting-started.md: its example migration.yaml validates (the CA file aside: it is the reader's)", () => {
+    const blocks = [...read('docs/getting-started.md').matchAll(/^```yaml\n([\s\S]*?)^```/gm)]
+      .map((m) => m[1] ?? '')
+      .filter((b) => /^version: 1$/m.test(b));
     expect(blocks.length).toBeGreaterThan(0);
     const env = {
       SOURCE_DATABASE_URL: 'postgres://app:pw@db.internal:5432/clinic',
@@ -307,40 +363,66 @@ describe('guides and GitHub Actions examples', () => {
       TARGET_APP_DATABASE_URL: 'postgres://postgres.ref:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres',
     };
     for (const b of blocks) {
-      const problems = parseConfig(b, resolve(ROOT, 'migration.yaml'), env).problems.filter((p) => !(p.path.endsWith('ca_file') && /not found/.test(p.message)));
+      const problems = parseConfig(b, resolve(ROOT, 'migration.yaml'), env).problems.filter(
+        (p) => !(p.path.endsWith('ca_file') && /not found/.test(p.message)),
+      );
       expect(problems).toEqual([]);
     }
   });
 
   it('the guides link to each other from README.md', () => {
     const readme = read('README.md');
-    for (const doc of ['docs/getting-started.md', 'docs/config-reference.md', 'docs/commands.md', 'docs/gitops.md']) expect(readme).toContain(`(${doc})`);
+    for (const doc of ['docs/getting-started.md', 'docs/config-reference.md', 'docs/commands.md', 'docs/gitops.md'])
+      expect(readme).toContain(`(${doc})`);
   });
 
-  const workflows = readdirSync(resolve(ROOT, 'examples/github-actions')).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const workflows = readdirSync(resolve(ROOT, 'examples/github-actions'))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
 
-  it.each(workflows)('examples/github-actions/%s is a well-formed workflow whose pgshift command lines are real', (file) => {
-    const text = read(`examples/github-actions/${file}`);
-    const wf = parse(text) as { on?: unknown; jobs?: Record<string, { 'runs-on'?: unknown; steps?: Record<string, unknown>[] }> };
-    expect(wf.on, 'on:').toBeDefined();
-    expect(Object.keys(wf.jobs ?? {}).length).toBeGreaterThan(0);
-    const problems: string[] = [];
-    for (const [id, job] of Object.entries(wf.jobs ?? {})) {
-      if (!job['runs-on']) problems.push(`job ${id}: no runs-on`);
-      if (!Array.isArray(job.steps) || job.steps.length === 0) problems.push(`job ${id}: no steps`);
-      for (const [i, step] of (job.steps ?? []).entries()) {
-        const kinds = ['uses', 'run'].filter((k) => k in step);
-        if (kinds.length !== 1) problems.push(`job ${id} step ${i}: needs exactly one of uses/run`);
-        if (typeof step.uses === 'string' && !/^[\w.-]+\/[\w./-]+@(v\d+(\.\d+)*|[0-9a-f]{40})$/.test(step.uses)) problems.push(`job ${id} step ${i}: ${step.uses} is not pinned to a version`);
-        if (typeof step.run === 'string') problems.push(...checkInvocations(`${file} job ${id} step ${i}`, step.run));
+  it.each(workflows)(
+    'examples/github-actions/%s is a well-formed workflow whose pgshift command lines are real',
+    (file) => {
+      const text = read(`examples/github-actions/${file}`);
+      const wf = parse(text) as {
+        on?: unknown;
+        jobs?: Record<string, { 'runs-on'?: unknown; steps?: Record<string, unknown>[] }>;
+      };
+      expect(wf.on, 'on:').toBeDefined();
+      expect(Object.keys(wf.jobs ?? {}).length).toBeGreaterThan(0);
+      const problems: string[] = [];
+      for (const [id, job] of Object.entries(wf.jobs ?? {})) {
+        if (!job['runs-on']) problems.push(`job ${id}: no runs-on`);
+        if (!Array.isArray(job.steps) || job.steps.length === 0) problems.push(`job ${id}: no steps`);
+        for (const [i, step] of (job.steps ?? []).entries()) {
+          const kinds = ['uses', 'run'].filter((k) => k in step);
+          if (kinds.length !== 1) problems.push(`job ${id} step ${i}: needs exactly one of uses/run`);
+          if (typeof step.uses === 'string' && !/^[\w.-]+\/[\w./-]+@(v\d+(\.\d+)*|[0-9a-f]{40})$/.test(step.uses))
+            problems.push(`job ${id} step ${i}: ${step.uses} is not pinned to a version`);
+          if (typeof step.run === 'string') problems.push(...checkInvocations(`${file} job ${id} step ${i}`, step.run));
+        }
       }
-    }
-    expect(problems).toEqual([]);
-  });
+      expect(problems).toEqual([]);
+    },
+  );
 
   it('pgshift.yml: plan on pull request with a sticky markdown comment and a saved plan; apply that plan on main, one at a time', () => {
-    type Step = { name?: string; uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, string>; if?: string };
-    type Job = { if?: string; permissions?: Record<string, string>; concurrency?: { group?: string; 'cancel-in-progress'?: boolean }; env?: Record<string, string>; steps: Step[]; environment?: unknown };
+    type Step = {
+      name?: string;
+      uses?: string;
+      run?: string;
+      env?: Record<string, string>;
+      with?: Record<string, string>;
+      if?: string;
+    };
+    type Job = {
+      if?: string;
+      permissions?: Record<string, string>;
+      concurrency?: { group?: string; 'cancel-in-progress'?: boolean };
+      env?: Record<string, string>;
+      steps: Step[];
+      environment?: unknown;
+    };
     const wf = parse(read('examples/github-actions/pgshift.yml')) as {
       on: { pull_request?: { paths?: string[] }; push?: { branches?: string[]; paths?: string[] } };
       env?: Record<string, string>;
@@ -378,8 +460,12 @@ describe('guides and GitHub Actions examples', () => {
     expect(applyCall?.line).toMatch(/pgshift apply "\$PLAN_FILE" --auto-approve/);
     // secrets come from GitHub secrets, into the variables migration.yaml reads
     const yamlText = read('examples/github-actions/pgshift.yml');
-    for (const v of ['SOURCE_DATABASE_URL', 'TARGET_DATABASE_URL']) expect(yamlText).toContain(`${v}: \${{ secrets.${v} }}`);
+    for (const v of ['SOURCE_DATABASE_URL', 'TARGET_DATABASE_URL'])
+      expect(yamlText).toContain(`${v}: \${{ secrets.${v} }}`);
     // untrusted event fields never go straight into a shell script
-    for (const s of jobs.flatMap((j) => j.steps)) expect(s.run ?? '', s.name).not.toMatch(/\$\{\{\s*github\.(head_ref|event\.pull_request\.(title|body|head\.ref))/);
+    for (const s of jobs.flatMap((j) => j.steps))
+      expect(s.run ?? '', s.name).not.toMatch(
+        /\$\{\{\s*github\.(head_ref|event\.pull_request\.(title|body|head\.ref))/,
+      );
   });
 });

@@ -54,43 +54,62 @@ describe('TLS resolution: host kind x provider x URL sslmode x ssl block', () =>
   ];
 
   /** The rule of issue 11, item 7, written out independently of the code. */
-  function expected(loopback: boolean, side: string, provider: string, urlMode: SslMode | undefined, block: { sslMode?: SslMode; caFile?: string }):
-    { error: string; says: RegExp } | { mode: SslMode; from: string } {
+  function expected(
+    loopback: boolean,
+    side: string,
+    provider: string,
+    urlMode: SslMode | undefined,
+    block: { sslMode?: SslMode; caFile?: string },
+  ): { error: string; says: RegExp } | { mode: SslMode; from: string } {
     const fallback: SslMode = loopback ? 'disable' : 'verify-full';
-    if (urlMode && block.sslMode && urlMode !== block.sslMode) return { error: 'CONFIG_INVALID', says: /the URL says sslmode=.* but ssl\.mode is/ };
-    if (!block.sslMode && urlMode && RANK[urlMode] < RANK[fallback]) return { error: 'CONFIG_INVALID', says: new RegExp(`${side}\\.url says sslmode=${urlMode}, weaker than verify-full`) };
+    if (urlMode && block.sslMode && urlMode !== block.sslMode)
+      return { error: 'CONFIG_INVALID', says: /the URL says sslmode=.* but ssl\.mode is/ };
+    if (!block.sslMode && urlMode && RANK[urlMode] < RANK[fallback])
+      return {
+        error: 'CONFIG_INVALID',
+        says: new RegExp(`${side}\\.url says sslmode=${urlMode}, weaker than verify-full`),
+      };
     const mode = block.sslMode ?? urlMode ?? fallback;
-    if (block.caFile && (mode === 'disable' || mode === 'require')) return { error: 'CONFIG_INVALID', says: /a CA file is given/ };
-    if (provider === 'supabase' && side === 'target' && mode === 'disable' && !loopback) return { error: 'CONNECT_TLS_REQUIRED', says: /TLS is disabled/ };
+    if (block.caFile && (mode === 'disable' || mode === 'require'))
+      return { error: 'CONFIG_INVALID', says: /a CA file is given/ };
+    if (provider === 'supabase' && side === 'target' && mode === 'disable' && !loopback)
+      return { error: 'CONNECT_TLS_REQUIRED', says: /TLS is disabled/ };
     return { mode, from: block.sslMode ? 'config' : urlMode ? 'url' : 'default' };
   }
 
-  const cases = hosts.flatMap((h) => sides.flatMap((s) => urlModes.flatMap((u) => blocks.map((b) => ({ ...h, ...s, urlMode: u, block: b })))));
+  const cases = hosts.flatMap((h) =>
+    sides.flatMap((s) => urlModes.flatMap((u) => blocks.map((b) => ({ ...h, ...s, urlMode: u, block: b })))),
+  );
 
   it('covers every combination', () => {
     expect(cases).toHaveLength(hosts.length * sides.length * urlModes.length * blocks.length);
   });
 
-  it.each(cases)('$side/$provider at $kind, URL sslmode=$urlMode, $block.name', ({ host, loopback, side, provider, urlMode, block }) => {
-    const url = `postgres://u:pw-table-test@${host}:5432/d${urlMode ? `?sslmode=${urlMode}` : ''}`;
-    const want = expected(loopback, side, provider, urlMode, block);
-    const resolve = (): ReturnType<typeof resolveEndpoint> =>
-      resolveEndpoint(ep(url, { side, provider, sslMode: block.sslMode, caFile: block.caFile }));
-    if ('error' in want) {
-      expect(resolve).toThrow(expect.objectContaining({ code: want.error, message: expect.stringMatching(want.says) }));
-      return;
-    }
-    const r = resolve();
-    expect(r.loopback).toBe(loopback);
-    expect({ mode: r.sslMode, from: r.sslModeFrom }).toEqual(want);
-    expect(r.caFile).toBe(block.caFile);
-    // and the driver gets exactly that mode
-    const tls = tlsOptions(r);
-    if (want.mode === 'disable') expect(tls).toBe(false);
-    else expect(tls).toMatchObject({ rejectUnauthorized: want.mode !== 'require' });
-    if (want.mode === 'verify-full' && tls) expect(tls.checkServerIdentity).toBeUndefined();
-    if (want.mode === 'verify-ca' && tls) expect(tls.checkServerIdentity).toBeTypeOf('function');
-  });
+  it.each(cases)(
+    '$side/$provider at $kind, URL sslmode=$urlMode, $block.name',
+    ({ host, loopback, side, provider, urlMode, block }) => {
+      const url = `postgres://u:pw-table-test@${host}:5432/d${urlMode ? `?sslmode=${urlMode}` : ''}`;
+      const want = expected(loopback, side, provider, urlMode, block);
+      const resolve = (): ReturnType<typeof resolveEndpoint> =>
+        resolveEndpoint(ep(url, { side, provider, sslMode: block.sslMode, caFile: block.caFile }));
+      if ('error' in want) {
+        expect(resolve).toThrow(
+          expect.objectContaining({ code: want.error, message: expect.stringMatching(want.says) }),
+        );
+        return;
+      }
+      const r = resolve();
+      expect(r.loopback).toBe(loopback);
+      expect({ mode: r.sslMode, from: r.sslModeFrom }).toEqual(want);
+      expect(r.caFile).toBe(block.caFile);
+      // and the driver gets exactly that mode
+      const tls = tlsOptions(r);
+      if (want.mode === 'disable') expect(tls).toBe(false);
+      else expect(tls).toMatchObject({ rejectUnauthorized: want.mode !== 'require' });
+      if (want.mode === 'verify-full' && tls) expect(tls.checkServerIdentity).toBeUndefined();
+      if (want.mode === 'verify-ca' && tls) expect(tls.checkServerIdentity).toBeTypeOf('function');
+    },
+  );
 
   it('off loopback the default is verify-full on both sides, whatever the provider', () => {
     for (const side of ['source', 'target'] as const) {
@@ -100,15 +119,33 @@ describe('TLS resolution: host kind x provider x URL sslmode x ssl block', () =>
         expect(tlsOptions(r)).toMatchObject({ rejectUnauthorized: true });
       }
     }
-    expect(tlsOptions(resolveEndpoint(ep('postgres://u:p@db.example.com/d')))).toMatchObject({ servername: 'db.example.com' });
+    expect(tlsOptions(resolveEndpoint(ep('postgres://u:p@db.example.com/d')))).toMatchObject({
+      servername: 'db.example.com',
+    });
   });
 
   it("refuses a URL's weaker sslmode with the exact ssl block to write", () => {
-    const run = (): unknown => resolveEndpoint(ep('postgres://postgres:p@db.abcdefghijklmnop.supabase.co:5432/postgres?sslmode=require', { provider: 'supabase' }));
-    expect(run).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', hint: expect.stringContaining('`target.ssl: { mode: require }`') }));
-    expect(run).toThrow(expect.objectContaining({ hint: expect.stringContaining('`target.ssl: { mode: verify-full, ca_file: ./ca.crt }`') }));
+    const run = (): unknown =>
+      resolveEndpoint(
+        ep('postgres://postgres:p@db.abcdefghijklmnop.supabase.co:5432/postgres?sslmode=require', {
+          provider: 'supabase',
+        }),
+      );
+    expect(run).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        hint: expect.stringContaining('`target.ssl: { mode: require }`'),
+      }),
+    );
+    expect(run).toThrow(
+      expect.objectContaining({
+        hint: expect.stringContaining('`target.ssl: { mode: verify-full, ca_file: ./ca.crt }`'),
+      }),
+    );
     // written in the config, the same weaker mode is used (and preflight warns about it)
-    const explicit = resolveEndpoint(ep('postgres://u:p@10.0.0.7/d?sslmode=require', { side: 'source', sslMode: 'require' }));
+    const explicit = resolveEndpoint(
+      ep('postgres://u:p@10.0.0.7/d?sslmode=require', { side: 'source', sslMode: 'require' }),
+    );
     expect([explicit.sslMode, explicit.sslModeFrom]).toEqual(['require', 'config']);
     expect(tlsOptions(explicit)).toEqual({ rejectUnauthorized: false });
   });
@@ -116,44 +153,92 @@ describe('TLS resolution: host kind x provider x URL sslmode x ssl block', () =>
 
 describe('isLoopbackHost', () => {
   it('knows 127.0.0.0/8, ::1 in any spelling, localhost; nothing else', () => {
-    for (const h of ['127.0.0.1', '127.255.0.9', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST', 'app.localhost', '/var/run/postgresql'])
+    for (const h of [
+      '127.0.0.1',
+      '127.255.0.9',
+      '::1',
+      '[::1]',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      'localhost',
+      'LOCALHOST',
+      'app.localhost',
+      '/var/run/postgresql',
+    ])
       expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['10.0.0.1', '192.168.1.1', '128.0.0.1', '::2', '::ffff:10.0.0.1', 'vm', 'localhost.example.com', 'mylocalhost', 'db.example.com'])
+    for (const h of [
+      '10.0.0.1',
+      '192.168.1.1',
+      '128.0.0.1',
+      '::2',
+      '::ffff:10.0.0.1',
+      'vm',
+      'localhost.example.com',
+      'mylocalhost',
+      'db.example.com',
+    ])
       expect(isLoopbackHost(h), h).toBe(false);
   });
 });
 
 describe('connection errors name the ssl block to write', () => {
-  const source = (url: string, extra: Partial<EndpointConfig> = {}): ReturnType<typeof resolveEndpoint> => resolveEndpoint(ep(url, { side: 'source', ...extra }));
+  const source = (url: string, extra: Partial<EndpointConfig> = {}): ReturnType<typeof resolveEndpoint> =>
+    resolveEndpoint(ep(url, { side: 'source', ...extra }));
   const tlsErr = (code: string, message: string): Error => Object.assign(new Error(message), { code });
 
   it('a self-signed certificate: verify-full with ca_file, or require written explicitly', () => {
-    for (const [code, message] of [['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'], ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'], ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate']] as const) {
+    for (const [code, message] of [
+      ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'],
+      ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'],
+      ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'],
+    ] as const) {
       const err = connectError(tlsErr(code, message), source('postgres://u:p@10.0.0.7/d'), 1);
       expect(err.code).toBe('CONNECT_TLS_FAILED');
-      expect(err.message).toMatch(/^TLS to source \(u@10\.0\.0\.7:5432\/d\) failed \(verify-full, the default for a host that is not on this machine\)/);
+      expect(err.message).toMatch(
+        /^TLS to source \(u@10\.0\.0\.7:5432\/d\) failed \(verify-full, the default for a host that is not on this machine\)/,
+      );
       expect(err.hint).toContain('`source.ssl: { mode: verify-full, ca_file: ./ca.crt }`');
       expect(err.hint).toContain('`source.ssl: { mode: require }`');
     }
     // a Supabase target: its CA file by name
-    const supa = connectError(tlsErr('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'), resolveEndpoint(ep('postgres://u:p@db.abcdefghijklmnop.supabase.co/postgres', { provider: 'supabase' })), 1);
+    const supa = connectError(
+      tlsErr('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'),
+      resolveEndpoint(ep('postgres://u:p@db.abcdefghijklmnop.supabase.co/postgres', { provider: 'supabase' })),
+      1,
+    );
     expect(supa.hint).toContain('`target.ssl: { mode: verify-full, ca_file: ./prod-ca-2021.crt }`');
   });
 
   it('a server without TLS: turn it on and write the block (no TLS only on this machine)', () => {
-    const err = connectError(new Error('The server does not support SSL connections'), source('postgres://u:p@10.0.0.7/d'), 1);
+    const err = connectError(
+      new Error('The server does not support SSL connections'),
+      source('postgres://u:p@10.0.0.7/d'),
+      1,
+    );
     expect(err.code).toBe('CONNECT_TLS_FAILED');
     expect(err.hint).toContain('Turn TLS on in the server');
     expect(err.hint).toContain('`source.ssl: { mode: verify-full, ca_file: ./ca.crt }`');
     expect(err.hint).toContain('`source.ssl: { mode: require }`');
-    const local = connectError(new Error('The server does not support SSL connections'), source('postgres://u:p@127.0.0.1/d', { sslMode: 'require' }), 1);
+    const local = connectError(
+      new Error('The server does not support SSL connections'),
+      source('postgres://u:p@127.0.0.1/d', { sslMode: 'require' }),
+      1,
+    );
     expect(local.hint).toContain('`source.ssl: { mode: disable }`');
   });
 
   it('a wrong CA file or host name', () => {
-    const wrongCa = connectError(tlsErr('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'), source('postgres://u:p@10.0.0.7/d', { sslMode: 'verify-full', caFile: CA_FILE }), 1);
+    const wrongCa = connectError(
+      tlsErr('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'),
+      source('postgres://u:p@10.0.0.7/d', { sslMode: 'verify-full', caFile: CA_FILE }),
+      1,
+    );
     expect(wrongCa.hint).toContain(`source.ssl.ca_file (${CA_FILE}) is not the CA that signed it`);
-    const host = connectError(tlsErr('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"), source('postgres://u:p@10.0.0.7/d'), 1);
+    const host = connectError(
+      tlsErr('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"),
+      source('postgres://u:p@10.0.0.7/d'),
+      1,
+    );
     expect(host.hint).toContain('not valid for host "10.0.0.7"');
     expect(host.hint).toContain('`source.ssl: { mode: verify-ca, ca_file: ./ca.crt }`');
   });
@@ -164,7 +249,9 @@ describe('resolveEndpoint', () => {
     const r = resolveEndpoint(ep('postgres://u:p@db.example.com/d?sslmode=verify-full'));
     expect(r.sslMode).toBe('verify-full');
     expect(tlsOptions(r)).toMatchObject({ rejectUnauthorized: true, servername: 'db.example.com' });
-    expect(tlsOptions(resolveEndpoint(ep('postgres://u:p@127.0.0.1/d?sslmode=require')))).toEqual({ rejectUnauthorized: false });
+    expect(tlsOptions(resolveEndpoint(ep('postgres://u:p@127.0.0.1/d?sslmode=require')))).toEqual({
+      rejectUnauthorized: false,
+    });
     expect(tlsOptions(resolveEndpoint(ep('postgres://u:p@127.0.0.1/d')))).toBe(false);
   });
 
@@ -175,14 +262,20 @@ describe('resolveEndpoint', () => {
   });
 
   it('refuses the Supabase transaction pooler and plain text to a remote Supabase', () => {
-    expect(() => resolveEndpoint(ep('postgres://postgres.ref:p@aws-0-eu-west-1.pooler.supabase.com:6543/postgres', { provider: 'supabase' }))).toThrow(
-      expect.objectContaining({ code: 'CONNECT_POOLER_TRANSACTION_MODE' }),
-    );
-    expect(() => resolveEndpoint(ep('postgres://postgres:p@db.abc.supabase.co:5432/postgres', { provider: 'supabase', sslMode: 'disable' }))).toThrow(
-      expect.objectContaining({ code: 'CONNECT_TLS_REQUIRED' }),
-    );
+    expect(() =>
+      resolveEndpoint(
+        ep('postgres://postgres.ref:p@aws-0-eu-west-1.pooler.supabase.com:6543/postgres', { provider: 'supabase' }),
+      ),
+    ).toThrow(expect.objectContaining({ code: 'CONNECT_POOLER_TRANSACTION_MODE' }));
+    expect(() =>
+      resolveEndpoint(
+        ep('postgres://postgres:p@db.abc.supabase.co:5432/postgres', { provider: 'supabase', sslMode: 'disable' }),
+      ),
+    ).toThrow(expect.objectContaining({ code: 'CONNECT_TLS_REQUIRED' }));
     // loopback stays allowed (tests, demo)
-    expect(resolveEndpoint(ep('postgres://postgres:p@127.0.0.1:5432/postgres', { provider: 'supabase' })).sslMode).toBe('disable');
+    expect(resolveEndpoint(ep('postgres://postgres:p@127.0.0.1:5432/postgres', { provider: 'supabase' })).sslMode).toBe(
+      'disable',
+    );
   });
 
   it('registers the password so that no output can carry it', () => {
@@ -191,9 +284,18 @@ describe('resolveEndpoint', () => {
   });
 
   it('reads a password pasted with a raw @, : and % whole (the user info ends at the last @ before the host)', () => {
-    for (const url of ['postgres://u:p@ss:w%rd@db.example.com:5433/clinic', 'postgres://u:p%40ss%3Aw%25rd@db.example.com:5433/clinic']) {
+    for (const url of [
+      'postgres://u:p@ss:w%rd@db.example.com:5433/clinic',
+      'postgres://u:p%40ss%3Aw%25rd@db.example.com:5433/clinic',
+    ]) {
       const r = resolveEndpoint(ep(url));
-      expect([r.user, r.password, r.host, r.port, r.database]).toEqual(['u', 'p@ss:w%rd', 'db.example.com', 5433, 'clinic']);
+      expect([r.user, r.password, r.host, r.port, r.database]).toEqual([
+        'u',
+        'p@ss:w%rd',
+        'db.example.com',
+        5433,
+        'clinic',
+      ]);
       expect(r.redactedUrl).not.toMatch(/p@ss|ss:w|w%rd|%25rd|%40ss/);
       expect(r.redactedUrl).toContain('@db.example.com:5433/clinic');
     }
@@ -217,7 +319,8 @@ describe('resolveEndpoint', () => {
 
 describe('isTransient', () => {
   it('retries what may pass and fails fast on what will not', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '53300', '40001']) expect(isTransient({ code })).toBe(true);
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '53300', '40001'])
+      expect(isTransient({ code })).toBe(true);
     for (const code of ['28P01', '3D000', '28000', '42P01']) expect(isTransient({ code })).toBe(false);
     expect(isTransient(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isTransient(new AggregateError([{ code: 'ECONNREFUSED' }, { code: 'ECONNREFUSED' }]))).toBe(true);

@@ -60,7 +60,9 @@ describe('switch command', () => {
   });
 
   it('kills a command that outlives its timeout, with what it started', async () => {
-    const err = await runSwitchCommand('sleep 30', { cwd: dir, direction: 'rollback', timeoutMs: 300 }).catch((e: unknown) => e as { code: string; message: string });
+    const err = await runSwitchCommand('sleep 30', { cwd: dir, direction: 'rollback', timeoutMs: 300 }).catch(
+      (e: unknown) => e as { code: string; message: string },
+    );
     expect(err).toMatchObject({ code: 'SWITCH_COMMAND_FAILED' });
     expect((err as { message: string }).message).toContain('SIGKILL');
   });

@@ -23,7 +23,20 @@ const FOUNDATION: readonly (readonly string[])[] = [
   ['mapping', 'preflight'], // source -> target mapping; preflight checks of both servers
 ];
 /** The folders built on the foundation. cli is the top: no folder imports it. */
-const UPPER: readonly string[] = ['plan', 'verify', 'security', 'copy', 'cutover', 'apply', 'destroy', 'doctor', 'init', 'embedded', 'demo', 'cli'];
+const UPPER: readonly string[] = [
+  'plan',
+  'verify',
+  'security',
+  'copy',
+  'cutover',
+  'apply',
+  'destroy',
+  'doctor',
+  'init',
+  'embedded',
+  'demo',
+  'cli',
+];
 
 /** Relative module specifiers of one file: import/export ... from, side-effect imports, import(). */
 export function relativeImports(text: string): string[] {
@@ -110,11 +123,11 @@ describe('folder layers of src/', () => {
   const graph = folderGraph();
 
   it('reads the imports the code has (the parser finds real edges)', () => {
-    expect(relativeImports("import type { A } from './a.js';\nexport { b } from '../b/c.js';\nimport pg from 'pg';\nawait import('./d.js');")).toEqual([
-      './a.js',
-      '../b/c.js',
-      './d.js',
-    ]);
+    expect(
+      relativeImports(
+        "import type { A } from './a.js';\nexport { b } from '../b/c.js';\nimport pg from 'pg';\nawait import('./d.js');",
+      ),
+    ).toEqual(['./a.js', '../b/c.js', './d.js']);
     expect(relativeImports("import {\n  x,\n  type Y,\n} from '../multi/line.js';")).toEqual(['../multi/line.js']);
     expect([...(graph.get('cli')?.keys() ?? [])]).toEqual(expect.arrayContaining(['apply', 'config', 'plan']));
     expect([...(graph.get('plan')?.keys() ?? [])]).toEqual(expect.arrayContaining(['catalog', 'db', 'state']));
@@ -128,7 +141,14 @@ describe('folder layers of src/', () => {
       ['d', new Map([['a', 1]])],
     ]);
     expect(findCycle(g)).toEqual(['a', 'b', 'c', 'a']);
-    expect(findCycle(new Map([['a', new Map([['b', 1]])], ['b', new Map()]]))).toBeNull();
+    expect(
+      findCycle(
+        new Map([
+          ['a', new Map([['b', 1]])],
+          ['b', new Map()],
+        ]),
+      ),
+    ).toBeNull();
   });
 
   it('has no import cycle between folders', () => {
@@ -137,7 +157,9 @@ describe('folder layers of src/', () => {
   });
 
   it('imports nothing from outside src/', () => {
-    const outside = [...graph.values()].flatMap((edges) => [...edges.entries()].filter(([to]) => to.startsWith('(outside')).flatMap(([, why]) => why));
+    const outside = [...graph.values()].flatMap((edges) =>
+      [...edges.entries()].filter(([to]) => to.startsWith('(outside')).flatMap(([, why]) => why),
+    );
     expect(outside).toEqual([]);
   });
 

@@ -10,7 +10,11 @@ import { canonicalJson } from '../../src/state/hash.js';
 import { EMPTY_STATE_SERIAL, type StateSnapshot } from '../../src/state/snapshot.js';
 
 function config(extra = ''): Config {
-  const r = parseConfig(`version: 1\nname: clinic\nsource:\n  url: postgres://app:pw-src@127.0.0.1:5432/clinic\ntarget:\n  url: postgres://postgres:pw-tgt@127.0.0.1:5433/postgres\n${extra}`, 'migration.yaml', {});
+  const r = parseConfig(
+    `version: 1\nname: clinic\nsource:\n  url: postgres://app:pw-src@127.0.0.1:5432/clinic\ntarget:\n  url: postgres://postgres:pw-tgt@127.0.0.1:5433/postgres\n${extra}`,
+    'migration.yaml',
+    {},
+  );
   if (!r.config) throw new Error(JSON.stringify(r.problems));
   return r.config;
 }
@@ -33,34 +37,130 @@ const SOURCE_OBJECTS: CatalogObject[] = [
   obj({ kind: 'schema', address: 'schema We"ird', name: 'We"ird', schema: null }),
   obj({ kind: 'extension', address: 'extension pgcrypto', name: 'pgcrypto', schema: 'public' }),
   obj({ kind: 'type', address: 'type public.visit_kind', name: 'visit_kind', dependsOn: ['schema public'] }),
-  obj({ kind: 'sequence', address: 'sequence public.patients_id_seq', name: 'patients_id_seq', dependsOn: ['schema public'] }),
-  obj({ kind: 'table', address: 'table public.patients', name: 'patients', table: patients, dependsOn: ['schema public', 'sequence public.patients_id_seq'] }),
-  obj({ kind: 'table', address: 'table We"ird.select', name: 'select', schema: 'We"ird', table: { schema: 'We"ird', name: 'select' }, dependsOn: ['schema We"ird'] }),
-  obj({ kind: 'table', address: 'table public.sessions', name: 'sessions', table: { schema: 'public', name: 'sessions' } }),
-  obj({ kind: 'constraint', address: 'constraint public.patients.patients_pkey', name: 'patients_pkey', table: patients, dependsOn: ['table public.patients'] }),
-  obj({ kind: 'index', address: 'index public.patients_email_idx', name: 'patients_email_idx', table: patients, dependsOn: ['table public.patients'] }),
-  obj({ kind: 'view', address: 'view public.patient_names', name: 'patient_names', dependsOn: ['table public.patients'] }),
-  obj({ kind: 'sequence_value', address: 'sequence_value public.patients_id_seq', name: 'patients_id_seq', definition: 'last_value=42 is_called=t', dependsOn: ['sequence public.patients_id_seq'] }),
+  obj({
+    kind: 'sequence',
+    address: 'sequence public.patients_id_seq',
+    name: 'patients_id_seq',
+    dependsOn: ['schema public'],
+  }),
+  obj({
+    kind: 'table',
+    address: 'table public.patients',
+    name: 'patients',
+    table: patients,
+    dependsOn: ['schema public', 'sequence public.patients_id_seq'],
+  }),
+  obj({
+    kind: 'table',
+    address: 'table We"ird.select',
+    name: 'select',
+    schema: 'We"ird',
+    table: { schema: 'We"ird', name: 'select' },
+    dependsOn: ['schema We"ird'],
+  }),
+  obj({
+    kind: 'table',
+    address: 'table public.sessions',
+    name: 'sessions',
+    table: { schema: 'public', name: 'sessions' },
+  }),
+  obj({
+    kind: 'constraint',
+    address: 'constraint public.patients.patients_pkey',
+    name: 'patients_pkey',
+    table: patients,
+    dependsOn: ['table public.patients'],
+  }),
+  obj({
+    kind: 'index',
+    address: 'index public.patients_email_idx',
+    name: 'patients_email_idx',
+    table: patients,
+    dependsOn: ['table public.patients'],
+  }),
+  obj({
+    kind: 'view',
+    address: 'view public.patient_names',
+    name: 'patient_names',
+    dependsOn: ['table public.patients'],
+  }),
+  obj({
+    kind: 'sequence_value',
+    address: 'sequence_value public.patients_id_seq',
+    name: 'patients_id_seq',
+    definition: 'last_value=42 is_called=t',
+    dependsOn: ['sequence public.patients_id_seq'],
+  }),
 ];
 
 const tableInfo = (schema: string, name: string, key: string[] | null): TableInfo => ({
-  schema, name, address: `table ${schema}.${name}`, kind: 'table', parent: null,
+  schema,
+  name,
+  address: `table ${schema}.${name}`,
+  kind: 'table',
+  parent: null,
   columns: [
-    { name: 'id', attnum: 1, type: 'bigint', typeName: 'int8', typeSchema: 'pg_catalog', notNull: true, default: null, identity: null, generated: null, collation: null },
-    { name: 'kind', attnum: 2, type: 'public.visit_kind', typeName: 'visit_kind', typeSchema: 'public', notNull: false, default: null, identity: null, generated: null, collation: null },
+    {
+      name: 'id',
+      attnum: 1,
+      type: 'bigint',
+      typeName: 'int8',
+      typeSchema: 'pg_catalog',
+      notNull: true,
+      default: null,
+      identity: null,
+      generated: null,
+      collation: null,
+    },
+    {
+      name: 'kind',
+      attnum: 2,
+      type: 'public.visit_kind',
+      typeName: 'visit_kind',
+      typeSchema: 'public',
+      notNull: false,
+      default: null,
+      identity: null,
+      generated: null,
+      collation: null,
+    },
   ],
-  key, keyKind: key ? 'primary' : null, estimatedRows: 1000, estimatedBytes: 65536, hasTriggers: false,
+  key,
+  keyKind: key ? 'primary' : null,
+  estimatedRows: 1000,
+  estimatedBytes: 65536,
+  hasTriggers: false,
 });
 
 function catalog(objects: CatalogObject[], tables: readonly TableInfo[] = []): Catalog {
   return { serverVersionNum: 150000, database: 'clinic', fingerprint: fingerprint(objects), objects, tables };
 }
 
-const SOURCE = catalog(SOURCE_OBJECTS, [tableInfo('public', 'patients', ['id']), tableInfo('We"ird', 'select', null), tableInfo('public', 'sessions', ['id'])]);
-const EMPTY_STATE: StateSnapshot = { exists: false, serial: EMPTY_STATE_SERIAL, objects: {}, checkpoints: [], runs: [], lock: undefined, lastVerification: undefined };
+const SOURCE = catalog(SOURCE_OBJECTS, [
+  tableInfo('public', 'patients', ['id']),
+  tableInfo('We"ird', 'select', null),
+  tableInfo('public', 'sessions', ['id']),
+]);
+const EMPTY_STATE: StateSnapshot = {
+  exists: false,
+  serial: EMPTY_STATE_SERIAL,
+  objects: {},
+  checkpoints: [],
+  runs: [],
+  lock: undefined,
+  lastVerification: undefined,
+};
 
 function plan(cfg: Config, target: Catalog) {
-  return computePlan({ config: cfg, configHash: configHash(cfg), source: SOURCE, target, state: EMPTY_STATE, sourceDisplay: 'app@127.0.0.1:5432/clinic', targetDisplay: 'postgres@127.0.0.1:5433/postgres' });
+  return computePlan({
+    config: cfg,
+    configHash: configHash(cfg),
+    source: SOURCE,
+    target,
+    state: EMPTY_STATE,
+    sourceDisplay: 'app@127.0.0.1:5432/clinic',
+    targetDisplay: 'postgres@127.0.0.1:5433/postgres',
+  });
 }
 
 describe('computePlan', () => {
@@ -78,11 +178,21 @@ describe('computePlan', () => {
     expect(byAddress.has('view public.patient_names')).toBe(false);
     expect(byAddress.has('table public.app_only')).toBe(false);
     expect(byAddress.get('sequence_value public.patients_id_seq')?.change).toBe('update');
-    expect(p.findings.map((f) => `${f.code} ${f.address}`)).toEqual(['OBJECT_DRIFT view public.patient_names', 'TABLE_WITHOUT_KEY table We"ird.select']);
+    expect(p.findings.map((f) => `${f.code} ${f.address}`)).toEqual([
+      'OBJECT_DRIFT view public.patient_names',
+      'TABLE_WITHOUT_KEY table We"ird.select',
+    ]);
     expect(p.summary).toEqual({ add: 12, resume: 0, change: 1, destroy: 0, unchanged: 1 });
     // data: one copy per table, between the schema phases; after-data objects of a table wait for its copy
     const copy = byAddress.get('copy public.patients');
-    expect(copy).toMatchObject({ kind: 'copy_table', phase: 'data', change: 'create', format: 'text', key: [{ name: 'id', type: 'bigint' }], batchSize: 1000 });
+    expect(copy).toMatchObject({
+      kind: 'copy_table',
+      phase: 'data',
+      change: 'create',
+      format: 'text',
+      key: [{ name: 'id', type: 'bigint' }],
+      batchSize: 1000,
+    });
     expect(byAddress.get('copy We"ird.select')).toMatchObject({ key: null });
     expect(byAddress.get('index public.patients_email_idx')?.dependsOn).toContain('copy public.patients');
     // pre-data before post-data, dependencies first
@@ -96,7 +206,17 @@ describe('computePlan', () => {
     const shuffled = catalog([...target.objects].reverse());
     const b = canonicalJson(plan(config(), shuffled));
     const sourceShuffled = { ...SOURCE, objects: [...SOURCE.objects].reverse(), tables: [...SOURCE.tables].reverse() };
-    const c = canonicalJson(computePlan({ config: config(), configHash: configHash(config()), source: sourceShuffled, target, state: EMPTY_STATE, sourceDisplay: 'app@127.0.0.1:5432/clinic', targetDisplay: 'postgres@127.0.0.1:5433/postgres' }));
+    const c = canonicalJson(
+      computePlan({
+        config: config(),
+        configHash: configHash(config()),
+        source: sourceShuffled,
+        target,
+        state: EMPTY_STATE,
+        sourceDisplay: 'app@127.0.0.1:5432/clinic',
+        targetDisplay: 'postgres@127.0.0.1:5433/postgres',
+      }),
+    );
     expect(c).toBe(a);
     expect(b).toBe(a);
   });
@@ -132,11 +252,37 @@ describe('computePlan', () => {
 });
 
 describe('copy actions from the state', () => {
-  const cp = (unit: string, status: string, rows: number, lastKey: unknown) => ({ unit, tableSchema: 'public', tableName: unit.split('.')[1] ?? '', status, rowsCopied: rows, bytesCopied: 0, lastKey, error: null, seconds: 4 });
+  const cp = (unit: string, status: string, rows: number, lastKey: unknown) => ({
+    unit,
+    tableSchema: 'public',
+    tableName: unit.split('.')[1] ?? '',
+    status,
+    rowsCopied: rows,
+    bytesCopied: 0,
+    lastKey,
+    error: null,
+    seconds: 4,
+  });
   it('skips done units, resumes started ones after their last key, and shows integer keys only', () => {
-    const state: StateSnapshot = { ...EMPTY_STATE, exists: true, serial: 'x', checkpoints: [cp('copy public.patients', 'running', 400, { columns: ['id'], values: ['52000'] }), cp('copy public.sessions', 'done', 1000, null)] };
+    const state: StateSnapshot = {
+      ...EMPTY_STATE,
+      exists: true,
+      serial: 'x',
+      checkpoints: [
+        cp('copy public.patients', 'running', 400, { columns: ['id'], values: ['52000'] }),
+        cp('copy public.sessions', 'done', 1000, null),
+      ],
+    };
     const cfg = config();
-    const p = computePlan({ config: cfg, configHash: configHash(cfg), source: SOURCE, target: SOURCE, state, sourceDisplay: 's', targetDisplay: 't' });
+    const p = computePlan({
+      config: cfg,
+      configHash: configHash(cfg),
+      source: SOURCE,
+      target: SOURCE,
+      state,
+      sourceDisplay: 's',
+      targetDisplay: 't',
+    });
     expect(p.actions.map((a) => `${a.change} ${a.address}: ${a.reason}`)).toEqual([
       'create copy We"ird.select: ~1,000 rows, 64 kB (text format: column "kind" has type public.visit_kind), one atomic unit (no key)',
       'resume copy public.patients: resume after id 52000, ~600 rows left, ETA ~6s at 100 rows/s',
@@ -149,10 +295,22 @@ describe('copy actions from the state', () => {
 
 describe('sequence values: never lowered on the target', () => {
   const SEQ = 'sequence_value public.patients_id_seq';
-  const withSequence = (definition: string): Catalog => catalog(SOURCE_OBJECTS.map((o) => (o.address === SEQ ? { ...o, definition } : o)), SOURCE.tables);
+  const withSequence = (definition: string): Catalog =>
+    catalog(
+      SOURCE_OBJECTS.map((o) => (o.address === SEQ ? { ...o, definition } : o)),
+      SOURCE.tables,
+    );
   const planFor = (source: Catalog, target: Catalog) => {
     const cfg = config('copy: { data: false }\n');
-    return computePlan({ config: cfg, configHash: configHash(cfg), source, target, state: EMPTY_STATE, sourceDisplay: 's', targetDisplay: 't' });
+    return computePlan({
+      config: cfg,
+      configHash: configHash(cfg),
+      source,
+      target,
+      state: EMPTY_STATE,
+      sourceDisplay: 's',
+      targetDisplay: 't',
+    });
   };
 
   it('plans nothing for a target sequence already past the source (the application took values there)', () => {
@@ -161,14 +319,21 @@ describe('sequence values: never lowered on the target', () => {
     expect(p.actions).toEqual([]);
     expect(renderPlanText(p)).toContain('No changes.');
     // the same value but not yet handed out on the source: the target is past it too
-    expect(planFor(withSequence('last_value=42 is_called=f'), withSequence('last_value=42 is_called=t')).actions).toEqual([]);
+    expect(
+      planFor(withSequence('last_value=42 is_called=f'), withSequence('last_value=42 is_called=t')).actions,
+    ).toEqual([]);
   });
 
   it('raises a target sequence that is behind, carrying the source value for the handler', () => {
     for (const behind of ['last_value=41 is_called=t', 'last_value=42 is_called=f', 'last_value=-7 is_called=t']) {
       const p = planFor(SOURCE, withSequence(behind));
       expect(p.actions.map((a) => a.address)).toEqual([SEQ]);
-      expect(p.actions[0]).toMatchObject({ kind: 'set_sequence_value', change: 'update', sequence: { schema: 'public', name: 'patients_id_seq' }, value: { last: '42', called: true } });
+      expect(p.actions[0]).toMatchObject({
+        kind: 'set_sequence_value',
+        change: 'update',
+        sequence: { schema: 'public', name: 'patients_id_seq' },
+        value: { last: '42', called: true },
+      });
     }
   });
 
@@ -176,12 +341,22 @@ describe('sequence values: never lowered on the target', () => {
     const down = (def: string): Catalog =>
       catalog(
         SOURCE_OBJECTS.map((o) =>
-          o.address === SEQ ? { ...o, definition: def } : o.address === 'sequence public.patients_id_seq' ? { ...o, definition: 'CREATE SEQUENCE "public"."patients_id_seq" AS bigint START WITH -1 INCREMENT BY -1 MINVALUE -9223372036854775808 MAXVALUE -1 CACHE 1 NO CYCLE' } : o,
+          o.address === SEQ
+            ? { ...o, definition: def }
+            : o.address === 'sequence public.patients_id_seq'
+              ? {
+                  ...o,
+                  definition:
+                    'CREATE SEQUENCE "public"."patients_id_seq" AS bigint START WITH -1 INCREMENT BY -1 MINVALUE -9223372036854775808 MAXVALUE -1 CACHE 1 NO CYCLE',
+                }
+              : o,
         ),
         SOURCE.tables,
       );
     expect(planFor(down('last_value=-42 is_called=t'), down('last_value=-90 is_called=t')).actions).toEqual([]);
-    expect(planFor(down('last_value=-42 is_called=t'), down('last_value=-10 is_called=t')).actions.map((a) => a.address)).toEqual([SEQ]);
+    expect(
+      planFor(down('last_value=-42 is_called=t'), down('last_value=-10 is_called=t')).actions.map((a) => a.address),
+    ).toEqual([SEQ]);
   });
 
   it('sequenceAtOrPast orders (last_value, is_called), false before true', () => {
@@ -197,13 +372,34 @@ describe('sequence values: never lowered on the target', () => {
 
 describe('a target the application is cut over to', () => {
   const cutOver = (applicationOn: 'source' | 'target'): StateSnapshot => ({
-    ...EMPTY_STATE, exists: true, serial: 'x',
-    cutover: { id: 'c0ffee', direction: 'cutover', status: 'done', step: 'done', startedAt: '2024-01-01T00:00:00.000Z', switchedAt: '2024-01-01T00:00:01.000Z', finishedAt: '2024-01-01T00:00:02.000Z', freezeMs: 900, applicationOn, error: null },
+    ...EMPTY_STATE,
+    exists: true,
+    serial: 'x',
+    cutover: {
+      id: 'c0ffee',
+      direction: 'cutover',
+      status: 'done',
+      step: 'done',
+      startedAt: '2024-01-01T00:00:00.000Z',
+      switchedAt: '2024-01-01T00:00:01.000Z',
+      finishedAt: '2024-01-01T00:00:02.000Z',
+      freezeMs: 900,
+      applicationOn,
+      error: null,
+    },
   });
   const planWith = (state: StateSnapshot) => {
     const cfg = config();
     // the frozen source's sequence is behind what the application took on the target, and a table is missing
-    return computePlan({ config: cfg, configHash: configHash(cfg), source: SOURCE, target: catalog(SOURCE_OBJECTS.slice(0, 2)), state, sourceDisplay: 's', targetDisplay: 't' });
+    return computePlan({
+      config: cfg,
+      configHash: configHash(cfg),
+      source: SOURCE,
+      target: catalog(SOURCE_OBJECTS.slice(0, 2)),
+      state,
+      sourceDisplay: 's',
+      targetDisplay: 't',
+    });
   };
 
   it('plans nothing and names the cutover and the way back in one blocker', () => {

@@ -10,7 +10,8 @@ const PLANS = join(ROOT, 'plans');
 describe('the top-level plans/ folder (saved plans reviewed in pull requests)', () => {
   it('exists with its README, which says what a saved plan holds, that it holds no secret and how apply refuses a stale one', () => {
     const readme = readFileSync(join(PLANS, 'README.md'), 'utf8');
-    for (const field of ['configHash', 'sourceFingerprint', 'targetFingerprint', 'stateSerial', 'actions', 'findings']) expect(readme).toContain(`\`${field}\``);
+    for (const field of ['configHash', 'sourceFingerprint', 'targetFingerprint', 'stateSerial', 'actions', 'findings'])
+      expect(readme).toContain(`\`${field}\``);
     expect(readme).toMatch(/## It holds no secret/);
     expect(readme).toContain('PLAN_STALE');
     expect(readme).toMatch(/estimates[^.]*decide nothing: apply does not compare them/);

@@ -30,7 +30,9 @@ describe('redaction', () => {
     registerSecret('ab');
     expect(scrub('abc')).toBe('abc');
     registerSecret('x7Q');
-    expect(scrub('pw x7Q, "x7Q", x7Q@host, :x7Q@, %3Ax7Q%40, x7Q_1 / x7Qa ax7Q 1x7Q')).toBe('pw ***, "***", ***@host, :***@, %3A***%40, ***_1 / x7Qa ax7Q 1x7Q');
+    expect(scrub('pw x7Q, "x7Q", x7Q@host, :x7Q@, %3Ax7Q%40, x7Q_1 / x7Qa ax7Q 1x7Q')).toBe(
+      'pw ***, "***", ***@host, :***@, %3A***%40, ***_1 / x7Qa ax7Q 1x7Q',
+    );
     // and inside a URL, whatever its neighbours
     expect(scrub('postgres://app:x7Q@db:5432/x')).toBe('postgres://app:***@db:5432/x');
   });
@@ -38,11 +40,16 @@ describe('redaction', () => {
 
 describe('passwords with a raw @, : or % (pasted unencoded)', () => {
   const PASTED = 'postgres://app:p@ss:w%rd@db.example.com:5432/clinic';
-  const leaks = (out: string): string[] => ['p@ss', 'ss:w', 'w%rd', '%rd', 'p%40ss', 'ss%3Aw', 'w%25rd'].filter((part) => out.includes(part));
+  const leaks = (out: string): string[] =>
+    ['p@ss', 'ss:w', 'w%rd', '%rd', 'p%40ss', 'ss%3Aw', 'w%25rd'].filter((part) => out.includes(part));
 
   it('is masked whole by the URL pattern alone (nothing registered)', () => {
-    expect(scrub(`could not connect to ${PASTED}: timeout`)).toBe('could not connect to postgres://app:***@db.example.com:5432/clinic: timeout');
-    expect(scrub(`{"url":"${PASTED}","note":"a@b"}`)).toBe('{"url":"postgres://app:***@db.example.com:5432/clinic","note":"a@b"}');
+    expect(scrub(`could not connect to ${PASTED}: timeout`)).toBe(
+      'could not connect to postgres://app:***@db.example.com:5432/clinic: timeout',
+    );
+    expect(scrub(`{"url":"${PASTED}","note":"a@b"}`)).toBe(
+      '{"url":"postgres://app:***@db.example.com:5432/clinic","note":"a@b"}',
+    );
     expect(redactUrl(PASTED)).toBe('postgres://app:***@db.example.com:5432/clinic');
   });
 
@@ -58,12 +65,16 @@ describe('passwords with a raw @, : or % (pasted unencoded)', () => {
     ];
     for (const t of texts) expect(leaks(scrub(t)), t).toEqual([]);
     expect(scrub('pw=p@ss:w%rd;')).toBe('pw=***;');
-    expect(scrubDeep({ e: [`failed: ${PASTED}`] })).toEqual({ e: ['failed: postgres://app:***@db.example.com:5432/clinic'] });
+    expect(scrubDeep({ e: [`failed: ${PASTED}`] })).toEqual({
+      e: ['failed: postgres://app:***@db.example.com:5432/clinic'],
+    });
   });
 
   it('registers a 3-character password and masks it too', () => {
     registerUrlSecrets('postgres://app:a@%@db:5432/x');
-    expect(scrub('password "a@%" rejected; url postgres://app:a@%@db:5432/x; encoded a%40%25')).toBe('password "***" rejected; url postgres://app:***@db:5432/x; encoded ***');
+    expect(scrub('password "a@%" rejected; url postgres://app:a@%@db:5432/x; encoded a%40%25')).toBe(
+      'password "***" rejected; url postgres://app:***@db:5432/x; encoded ***',
+    );
     clearSecrets();
     registerUrlSecrets('postgres://app:k9z@db:5432/x');
     expect(scrub('k9z: bad; k9zz and ok9z stay')).toBe('***: bad; k9zz and ok9z stay');

@@ -20,7 +20,9 @@ describe('rewriteSchemaRefs', () => {
     expect(rewriteSchemaRefs('PUBLIC.UUID_GENERATE_V4()', ext).sql).toBe('extensions.UUID_GENERATE_V4()');
     // quoted names keep their case: "Public" is another schema, "UUID_GENERATE_V4" another function
     expect(rewriteSchemaRefs('"Public".uuid_generate_v4(), public."UUID_GENERATE_V4"()', ext).rewrites).toEqual([]);
-    expect(rewriteSchemaRefs('public . crypt(x, public.gen_salt(\'bf\'))', ext).sql).toBe('extensions . crypt(x, extensions.gen_salt(\'bf\'))');
+    expect(rewriteSchemaRefs("public . crypt(x, public.gen_salt('bf'))", ext).sql).toBe(
+      "extensions . crypt(x, extensions.gen_salt('bf'))",
+    );
     expect(rewriteSchemaRefs('public."we""ird fn"(1)', ext).sql).toBe('extensions."we""ird fn"(1)');
   });
 
@@ -57,15 +59,24 @@ $function$`;
   });
 
   it('maps a schema everywhere it is named, including after SCHEMA and in casts and index expressions', () => {
-    expect(rewriteSchemaRefs('CREATE SCHEMA IF NOT EXISTS "auth"', auth).sql).toBe('CREATE SCHEMA IF NOT EXISTS "app_auth"');
-    expect(rewriteSchemaRefs('COMMENT ON SCHEMA auth IS \'auth.users\'', auth).sql).toBe('COMMENT ON SCHEMA app_auth IS \'auth.users\'');
-    expect(rewriteSchemaRefs("CREATE INDEX i ON auth.users USING btree (lower((email)::text)) WHERE (kind = 'a'::auth.kind)", auth).sql).toBe(
-      'CREATE INDEX i ON app_auth.users USING btree (lower((email)::text)) WHERE (kind = \'a\'::app_auth.kind)',
+    expect(rewriteSchemaRefs('CREATE SCHEMA IF NOT EXISTS "auth"', auth).sql).toBe(
+      'CREATE SCHEMA IF NOT EXISTS "app_auth"',
     );
+    expect(rewriteSchemaRefs("COMMENT ON SCHEMA auth IS 'auth.users'", auth).sql).toBe(
+      "COMMENT ON SCHEMA app_auth IS 'auth.users'",
+    );
+    expect(
+      rewriteSchemaRefs(
+        "CREATE INDEX i ON auth.users USING btree (lower((email)::text)) WHERE (kind = 'a'::auth.kind)",
+        auth,
+      ).sql,
+    ).toBe("CREATE INDEX i ON app_auth.users USING btree (lower((email)::text)) WHERE (kind = 'a'::app_auth.kind)");
     expect(rewriteSchemaRefs('"auth"."we""ird"."col"', auth).sql).toBe('"app_auth"."we""ird"."col"');
     // a schema named like a keyword, with quotes in its name
     const hostile: SchemaRule = (s) => (s === 'sel"ect' ? 'new"one' : null);
-    expect(rewriteSchemaRefs('SELECT "sel""ect"."t"."c" FROM "sel""ect"."t"', hostile).sql).toBe('SELECT "new""one"."t"."c" FROM "new""one"."t"');
+    expect(rewriteSchemaRefs('SELECT "sel""ect"."t"."c" FROM "sel""ect"."t"', hostile).sql).toBe(
+      'SELECT "new""one"."t"."c" FROM "new""one"."t"',
+    );
     // unicode names
     const uni: SchemaRule = (s) => (s === 'médecins' ? 'ärzte' : null);
     expect(rewriteSchemaRefs('médecins.patients', uni).sql).toBe('"ärzte".patients');
@@ -75,13 +86,20 @@ $function$`;
   });
 
   it("rewrites a literal cast to a reg* type ('auth.users_id_seq'::regclass), which names an object", () => {
-    expect(rewriteSchemaRefs("nextval('auth.users_id_seq'::regclass)", auth).sql).toBe("nextval('app_auth.users_id_seq'::regclass)");
-    expect(rewriteSchemaRefs(`nextval('"auth"."it''s"'::regclass)`, auth).sql).toBe(`nextval('"app_auth"."it''s"'::regclass)`);
-    expect(rewriteSchemaRefs("'auth.users' :: pg_catalog.regclass, 'auth.users'::text", auth).sql).toBe("'app_auth.users' :: pg_catalog.regclass, 'auth.users'::text");
+    expect(rewriteSchemaRefs("nextval('auth.users_id_seq'::regclass)", auth).sql).toBe(
+      "nextval('app_auth.users_id_seq'::regclass)",
+    );
+    expect(rewriteSchemaRefs(`nextval('"auth"."it''s"'::regclass)`, auth).sql).toBe(
+      `nextval('"app_auth"."it''s"'::regclass)`,
+    );
+    expect(rewriteSchemaRefs("'auth.users' :: pg_catalog.regclass, 'auth.users'::text", auth).sql).toBe(
+      "'app_auth.users' :: pg_catalog.regclass, 'auth.users'::text",
+    );
   });
 
   it('rewrites qualified operators, OPERATOR(schema.op), when the operator moved', () => {
-    const ops: SchemaRule = (schema, name) => (schema === 'public' && (name === '->' || name === '%') ? 'extensions' : null);
+    const ops: SchemaRule = (schema, name) =>
+      schema === 'public' && (name === '->' || name === '%') ? 'extensions' : null;
     expect(rewriteSchemaRefs("(data OPERATOR(public.->) 'k'::text), (name OPERATOR( public . % ) 'x')", ops).sql).toBe(
       "(data OPERATOR(extensions.->) 'k'::text), (name OPERATOR( extensions . % ) 'x')",
     );

@@ -17,9 +17,15 @@ export async function copyTableHandler(action: CopyTableAction, client: pg.Clien
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onProgress: (rows, bytes) => ctx.onProgress?.(action, rows, bytes),
     });
-    logger().debug({ unit: action.address, rows: result.rows, bytes: result.bytes, batches: result.batches }, 'unit copied');
+    logger().debug(
+      { unit: action.address, rows: result.rows, bytes: result.bytes, batches: result.batches },
+      'unit copied',
+    );
     if (result.stopped) {
-      throw new PgshiftError('INTERRUPTED', `${action.address}: stopped after ${result.rows} rows; the next apply resumes it`);
+      throw new PgshiftError(
+        'INTERRUPTED',
+        `${action.address}: stopped after ${result.rows} rows; the next apply resumes it`,
+      );
     }
   } catch (err) {
     // a value the target rejects: the unit is failed in the state, with the error (no values in it)

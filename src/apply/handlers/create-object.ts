@@ -17,6 +17,11 @@ export async function createObject(action: CreateObjectAction, client: pg.Client
       // a (re-)created table holds no row: a checkpoint left from an earlier life of it must not skip its copy
       await deleteCheckpoint(client, `copy ${action.address.slice('table '.length)}`);
     }
-    await recordObject(client, { address: action.address, kind: action.objectKind, definitionHash: action.definitionHash, runId: ctx.runId });
+    await recordObject(client, {
+      address: action.address,
+      kind: action.objectKind,
+      definitionHash: action.definitionHash,
+      runId: ctx.runId,
+    });
   });
 }

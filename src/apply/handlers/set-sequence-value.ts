@@ -25,7 +25,11 @@ async function currentValue(action: SetSequenceValueAction, ctx: RunContext): Pr
  * Never lowers it: a target already at or past the source's value (the application took values there) is kept. The
  * setval commits with the lock fence's check (a setval is not rolled back, so the check comes first).
  */
-export async function setSequenceValue(action: SetSequenceValueAction, client: pg.Client, ctx: RunContext): Promise<void> {
+export async function setSequenceValue(
+  action: SetSequenceValueAction,
+  client: pg.Client,
+  ctx: RunContext,
+): Promise<void> {
   const now = (await currentValue(action, ctx)) ?? action.value;
   await withTransaction(client, async () => {
     await assertLockHeld(client, ctx.lockId, action.address);

@@ -4,11 +4,19 @@ import { mapRef, type KindModule, type NameMapper, type QName } from './kind.js'
 /** What COMMENT ON names, as typed fields. */
 export type CommentTarget =
   | { readonly on: 'SCHEMA'; readonly name: string }
-  | { readonly on: 'TABLE' | 'VIEW' | 'MATERIALIZED VIEW' | 'SEQUENCE' | 'INDEX' | 'TYPE' | 'DOMAIN'; readonly object: QName }
+  | {
+      readonly on: 'TABLE' | 'VIEW' | 'MATERIALIZED VIEW' | 'SEQUENCE' | 'INDEX' | 'TYPE' | 'DOMAIN';
+      readonly object: QName;
+    }
   | { readonly on: 'FUNCTION' | 'PROCEDURE' | 'AGGREGATE'; readonly object: QName; readonly args: string }
   /** a column of a table, view, materialized view or composite type */
   | { readonly on: 'COLUMN'; readonly relation: QName; readonly name: string }
-  | { readonly on: 'CONSTRAINT' | 'POLICY' | 'TRIGGER'; readonly name: string; readonly relation: QName; readonly domain?: boolean };
+  | {
+      readonly on: 'CONSTRAINT' | 'POLICY' | 'TRIGGER';
+      readonly name: string;
+      readonly relation: QName;
+      readonly domain?: boolean;
+    };
 
 /** A comment on an object or a column; the object's `name` is the commented object's address. */
 export interface CommentSpec {
@@ -55,7 +63,8 @@ function mapTarget(t: CommentTarget, m: NameMapper): CommentTarget {
   }
 }
 
-const create = (o: { spec: CommentSpec }): string => `COMMENT ON ${commentOn(o.spec.target)} IS ${quoteLiteral(o.spec.text)}`;
+const create = (o: { spec: CommentSpec }): string =>
+  `COMMENT ON ${commentOn(o.spec.target)} IS ${quoteLiteral(o.spec.text)}`;
 
 export const commentKind: KindModule<CommentSpec> = {
   phase: 'post-data',

@@ -15,7 +15,8 @@ export const constraintKind: KindModule<ConstraintSpec> = {
     const t = tableOf(o);
     const q = qualified(t.schema, t.name);
     const sql = [`ALTER TABLE ${q} ADD CONSTRAINT ${quoteIdent(o.name)} ${o.spec.def}`];
-    if (o.spec.replicaIdentityIndex !== null) sql.push(`ALTER TABLE ONLY ${q} REPLICA IDENTITY USING INDEX ${quoteIdent(o.spec.replicaIdentityIndex)}`);
+    if (o.spec.replicaIdentityIndex !== null)
+      sql.push(`ALTER TABLE ONLY ${q} REPLICA IDENTITY USING INDEX ${quoteIdent(o.spec.replicaIdentityIndex)}`);
     return sql;
   },
   definition: (o) => o.spec.def + (o.spec.replicaIdentityIndex !== null ? '\nREPLICA IDENTITY' : ''),

@@ -69,7 +69,8 @@ function createAggregate(schema: string, name: string, f: AggregateSpec): string
     if (f.mfinalfn) {
       opts.push(`MFINALFUNC = ${fn(f.mfinalfn)}`);
       if (f.mfinalExtra) opts.push('MFINALFUNC_EXTRA');
-      if (f.mfinalModify && f.mfinalModify !== defaultModify) opts.push(`MFINALFUNC_MODIFY = ${MODIFY[f.mfinalModify]}`);
+      if (f.mfinalModify && f.mfinalModify !== defaultModify)
+        opts.push(`MFINALFUNC_MODIFY = ${MODIFY[f.mfinalModify]}`);
     }
     if (f.minitcond !== null) opts.push(`MINITCOND = ${quoteLiteral(f.minitcond)}`);
   }
@@ -94,7 +95,21 @@ function mapAggregate(f: AggregateSpec, m: NameMapper): AggregateSpec {
   const mstype = f.mstype === null ? null : m.expr(f.mstype);
   const mfinalfn = mapRef(m, f.mfinalfn);
   const sortop = mapRef(m, f.sortop);
-  return { ...f, args, transfn, stype, finalfn, combinefn, serialfn, deserialfn, mtransfn, minvtransfn, mstype, mfinalfn, sortop };
+  return {
+    ...f,
+    args,
+    transfn,
+    stype,
+    finalfn,
+    combinefn,
+    serialfn,
+    deserialfn,
+    mtransfn,
+    minvtransfn,
+    mstype,
+    mfinalfn,
+    sortop,
+  };
 }
 
 function create(o: ObjectParts<FunctionSpec>): string {

@@ -4,7 +4,11 @@ import type { KindModule } from './kind.js';
 /** What GRANT ... ON and ALTER ... OWNER TO name. */
 export type PrivilegeTarget =
   | { readonly on: 'SCHEMA'; readonly name: string }
-  | { readonly on: 'TABLE' | 'VIEW' | 'MATERIALIZED VIEW' | 'SEQUENCE' | 'TYPE' | 'DOMAIN'; readonly schema: string; readonly name: string }
+  | {
+      readonly on: 'TABLE' | 'VIEW' | 'MATERIALIZED VIEW' | 'SEQUENCE' | 'TYPE' | 'DOMAIN';
+      readonly schema: string;
+      readonly name: string;
+    }
   | { readonly on: 'ROUTINE'; readonly schema: string; readonly name: string; readonly args: string };
 
 export function privilegeTarget(t: PrivilegeTarget): string {
@@ -25,7 +29,8 @@ export interface GrantSpec {
   readonly grantee: string;
 }
 
-const create = (g: GrantSpec): string => `GRANT ${g.privileges.join(', ')} ON ${privilegeTarget(g.on)} TO ${quoteIdent(g.grantee)}`;
+const create = (g: GrantSpec): string =>
+  `GRANT ${g.privileges.join(', ')} ON ${privilegeTarget(g.on)} TO ${quoteIdent(g.grantee)}`;
 
 export const grantKind: KindModule<GrantSpec> = {
   phase: 'post-data',

@@ -11,7 +11,9 @@ export interface IndexSpec {
 
 function create(o: ObjectParts<IndexSpec>): string[] {
   const t = tableOf(o);
-  return o.spec.replicaIdentity ? [o.spec.def, `ALTER TABLE ONLY ${qualified(t.schema, t.name)} REPLICA IDENTITY USING INDEX ${quoteIdent(o.name)}`] : [o.spec.def];
+  return o.spec.replicaIdentity
+    ? [o.spec.def, `ALTER TABLE ONLY ${qualified(t.schema, t.name)} REPLICA IDENTITY USING INDEX ${quoteIdent(o.name)}`]
+    : [o.spec.def];
 }
 
 export const indexKind: KindModule<IndexSpec> = {

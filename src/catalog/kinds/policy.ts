@@ -26,7 +26,9 @@ function create(o: ObjectParts<PolicySpec>): string {
   const p = o.spec;
   const t = tableOf(o);
   let sql = `CREATE POLICY ${quoteIdent(o.name)} ON ${qualified(t.schema, t.name)} AS ${p.permissive ? 'PERMISSIVE' : 'RESTRICTIVE'} FOR ${p.command}`;
-  sql += ` TO ${policyRoles(p).map((r) => (r === null ? 'PUBLIC' : quoteIdent(r))).join(', ')}`;
+  sql += ` TO ${policyRoles(p)
+    .map((r) => (r === null ? 'PUBLIC' : quoteIdent(r)))
+    .join(', ')}`;
   if (p.using !== null) sql += ` USING (${p.using})`;
   if (p.withCheck !== null) sql += ` WITH CHECK (${p.withCheck})`;
   return sql;

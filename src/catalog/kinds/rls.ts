@@ -12,13 +12,19 @@ export const rlsKind: KindModule<RlsSpec> = {
   create: (o) => {
     const t = tableOf(o);
     const q = qualified(t.schema, t.name);
-    return [...(o.spec.enable ? [`ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`] : []), ...(o.spec.force ? [`ALTER TABLE ${q} FORCE ROW LEVEL SECURITY`] : [])];
+    return [
+      ...(o.spec.enable ? [`ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`] : []),
+      ...(o.spec.force ? [`ALTER TABLE ${q} FORCE ROW LEVEL SECURITY`] : []),
+    ];
   },
   definition: (o) => `enable=${o.spec.enable} force=${o.spec.force}`,
   drop: (o) => {
     const t = tableOf(o);
     const q = qualified(t.schema, t.name);
-    return [`ALTER TABLE IF EXISTS ${q} NO FORCE ROW LEVEL SECURITY`, `ALTER TABLE IF EXISTS ${q} DISABLE ROW LEVEL SECURITY`];
+    return [
+      `ALTER TABLE IF EXISTS ${q} NO FORCE ROW LEVEL SECURITY`,
+      `ALTER TABLE IF EXISTS ${q} DISABLE ROW LEVEL SECURITY`,
+    ];
   },
   map: (o, m) => {
     if (o.table) m.ref(o.table.schema, o.table.name);

@@ -11,7 +11,10 @@ const create = (name: string): string => `CREATE ROLE ${quoteIdent(name)} NOLOGI
 
 export const roleKind: KindModule<RoleSpec> = {
   phase: 'pre-data',
-  create: (o) => [create(o.name), ...(o.spec.grantToCurrentUser ? [`GRANT ${quoteIdent(o.name)} TO CURRENT_USER`] : [])],
+  create: (o) => [
+    create(o.name),
+    ...(o.spec.grantToCurrentUser ? [`GRANT ${quoteIdent(o.name)} TO CURRENT_USER`] : []),
+  ],
   definition: (o) => create(o.name),
   // cluster-wide, may hold privileges elsewhere: kept
   drop: () => [],

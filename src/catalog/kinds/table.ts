@@ -10,7 +10,10 @@ export interface ColumnSpec {
   /** the stored generated expression */
   readonly generated: string | null;
   /** GENERATED ... AS IDENTITY, with its sequence's name and options when the sequence was read */
-  readonly identity: { readonly always: boolean; readonly sequence: (QName & { readonly options: string }) | null } | null;
+  readonly identity: {
+    readonly always: boolean;
+    readonly sequence: (QName & { readonly options: string }) | null;
+  } | null;
   readonly default: string | null;
   readonly notNull: boolean;
   /** false for a column that INHERITS or PARTITION OF brings */
@@ -58,7 +61,11 @@ export function columnSql(c: ColumnSpec): string {
 }
 
 function tail(t: TableSpec): string {
-  return (t.partitionBy ? ` PARTITION BY ${t.partitionBy}` : '') + (t.accessMethod ? ` USING ${quoteIdent(t.accessMethod)}` : '') + reloptionsSql(t.reloptions);
+  return (
+    (t.partitionBy ? ` PARTITION BY ${t.partitionBy}` : '') +
+    (t.accessMethod ? ` USING ${quoteIdent(t.accessMethod)}` : '') +
+    reloptionsSql(t.reloptions)
+  );
 }
 
 function create(o: ObjectParts<TableSpec>): string[] {
@@ -70,16 +77,25 @@ function create(o: ObjectParts<TableSpec>): string[] {
   if (t.partitionOf) {
     const body = checks.length > 0 ? ` (\n    ${checks.join(',\n    ')}\n)` : '';
     const parent = qualified(t.partitionOf.parent.schema, t.partitionOf.parent.name);
-    out.push(`CREATE ${unlogged}TABLE ${q} PARTITION OF ${parent}${body}\n${t.partitionOf.bound ?? 'DEFAULT'}${tail(t)}`);
+    out.push(
+      `CREATE ${unlogged}TABLE ${q} PARTITION OF ${parent}${body}\n${t.partitionOf.bound ?? 'DEFAULT'}${tail(t)}`,
+    );
   } else {
-    const inherits = t.inherits.length > 0 ? ` INHERITS (${t.inherits.map((p) => qualified(p.schema, p.name)).join(', ')})` : '';
+    const inherits =
+      t.inherits.length > 0 ? ` INHERITS (${t.inherits.map((p) => qualified(p.schema, p.name)).join(', ')})` : '';
     const elements = [...t.columns.filter((c) => c.local).map(columnSql), ...checks];
     const body = elements.length > 0 ? `(\n    ${elements.join(',\n    ')}\n)` : '()';
     out.push(`CREATE ${unlogged}TABLE ${q} ${body}${inherits}${tail(t)}`);
   }
   for (const f of t.fixups) {
     const alter = `ALTER TABLE ONLY ${q} ALTER COLUMN ${quoteIdent(f.column)}`;
-    out.push(f.set === 'default' ? `${alter} SET DEFAULT ${f.expr}` : f.set === 'no default' ? `${alter} DROP DEFAULT` : `${alter} SET NOT NULL`);
+    out.push(
+      f.set === 'default'
+        ? `${alter} SET DEFAULT ${f.expr}`
+        : f.set === 'no default'
+          ? `${alter} DROP DEFAULT`
+          : `${alter} SET NOT NULL`,
+    );
   }
   if (t.replicaIdentity) out.push(`ALTER TABLE ONLY ${q} REPLICA IDENTITY ${t.replicaIdentity}`);
   if (t.enableRls) out.push(`ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`);
@@ -92,10 +108,13 @@ function definition(o: ObjectParts<TableSpec>): string {
   const unlogged = t.unlogged ? 'UNLOGGED ' : '';
   const lines: string[] = [];
   if (t.partitionOf) {
-    lines.push(`CREATE ${unlogged}TABLE ${q} PARTITION OF ${qualified(t.partitionOf.parent.schema, t.partitionOf.parent.name)} ${t.partitionOf.bound ?? 'DEFAULT'}`);
+    lines.push(
+      `CREATE ${unlogged}TABLE ${q} PARTITION OF ${qualified(t.partitionOf.parent.schema, t.partitionOf.parent.name)} ${t.partitionOf.bound ?? 'DEFAULT'}`,
+    );
     for (const c of t.columns) lines.push(`  column ${columnSql(c)}`);
   } else {
-    const inherits = t.inherits.length > 0 ? ` INHERITS (${t.inherits.map((p) => qualified(p.schema, p.name)).join(', ')})` : '';
+    const inherits =
+      t.inherits.length > 0 ? ` INHERITS (${t.inherits.map((p) => qualified(p.schema, p.name)).join(', ')})` : '';
     lines.push(`CREATE ${unlogged}TABLE ${q}${inherits}`);
     for (const c of t.columns) lines.push(`  column ${columnSql(c)}${c.local ? '' : ' (inherited)'}`);
   }
@@ -111,7 +130,9 @@ function mapColumn(c: ColumnSpec, m: NameMapper): ColumnSpec {
   const collation = mapRef(m, c.collation);
   const generated = c.generated === null ? null : m.expr(c.generated);
   const seq = c.identity?.sequence ?? null;
-  const identity = c.identity ? { always: c.identity.always, sequence: seq ? { ...seq, schema: m.ref(seq.schema, seq.name) } : null } : null;
+  const identity = c.identity
+    ? { always: c.identity.always, sequence: seq ? { ...seq, schema: m.ref(seq.schema, seq.name) } : null }
+    : null;
   const dflt = c.default === null ? null : m.expr(c.default);
   return { ...c, type, collation, generated, identity, default: dflt };
 }
@@ -125,14 +146,28 @@ function mapSpec(t: TableSpec, m: NameMapper): TableSpec {
     const partitionBy = t.partitionBy === null ? null : m.expr(t.partitionBy);
     const fixups = t.fixups.map((f) => (f.set === 'default' ? { ...f, expr: m.expr(f.expr) } : f));
     // a partition's columns are only compared (PARTITION OF brings them)
-    return { ...t, partitionOf: { parent, bound }, columns: t.columns.map((c) => mapColumn(c, m.quiet)), checks, partitionBy, fixups };
+    return {
+      ...t,
+      partitionOf: { parent, bound },
+      columns: t.columns.map((c) => mapColumn(c, m.quiet)),
+      checks,
+      partitionBy,
+      fixups,
+    };
   }
   const columns = t.columns.map((c) => (c.local ? mapColumn(c, m) : c));
   const checks = t.checks.map((c) => ({ ...c, def: m.expr(c.def) }));
   const inherits = t.inherits.map((p) => mapRef(m, p));
   const partitionBy = t.partitionBy === null ? null : m.expr(t.partitionBy);
   const fixups = t.fixups.map((f) => (f.set === 'default' ? { ...f, expr: m.expr(f.expr) } : f));
-  return { ...t, columns: columns.map((c) => (c.local ? c : mapColumn(c, m.quiet))), checks, inherits, partitionBy, fixups };
+  return {
+    ...t,
+    columns: columns.map((c) => (c.local ? c : mapColumn(c, m.quiet))),
+    checks,
+    inherits,
+    partitionBy,
+    fixups,
+  };
 }
 
 export const tableKind: KindModule<TableSpec> = {

@@ -12,7 +12,8 @@ export interface TriggerSpec {
 function create(o: ObjectParts<TriggerSpec>): string[] {
   const t = tableOf(o);
   const sql = [o.spec.def];
-  if (o.spec.enabled) sql.push(`ALTER TABLE ${qualified(t.schema, t.name)} ${o.spec.enabled} TRIGGER ${quoteIdent(o.name)}`);
+  if (o.spec.enabled)
+    sql.push(`ALTER TABLE ${qualified(t.schema, t.name)} ${o.spec.enabled} TRIGGER ${quoteIdent(o.name)}`);
   return sql;
 }
 

@@ -13,7 +13,14 @@ export type TypeSpec =
       readonly notNull: boolean;
       readonly checks: readonly { readonly name: string; readonly def: string; readonly validated: boolean }[];
     }
-  | { readonly variant: 'composite'; readonly attributes: readonly { readonly name: string; readonly type: string; readonly collation: QName | null }[] }
+  | {
+      readonly variant: 'composite';
+      readonly attributes: readonly {
+        readonly name: string;
+        readonly type: string;
+        readonly collation: QName | null;
+      }[];
+    }
   | {
       readonly variant: 'range';
       readonly subtype: string;
@@ -37,10 +44,17 @@ function create(o: ObjectParts<TypeSpec>): string[] {
       if (t.default !== null) s += ` DEFAULT ${t.default}`;
       if (t.notNull) s += ' NOT NULL';
       for (const c of t.checks) if (c.validated) s += ` CONSTRAINT ${quoteIdent(c.name)} ${c.def}`;
-      return [s, ...t.checks.filter((c) => !c.validated).map((c) => `ALTER DOMAIN ${q} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`)];
+      return [
+        s,
+        ...t.checks
+          .filter((c) => !c.validated)
+          .map((c) => `ALTER DOMAIN ${q} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`),
+      ];
     }
     case 'composite':
-      return [`CREATE TYPE ${q} AS (${t.attributes.map((a) => `${quoteIdent(a.name)} ${a.type}${collate(a.collation)}`).join(', ')})`];
+      return [
+        `CREATE TYPE ${q} AS (${t.attributes.map((a) => `${quoteIdent(a.name)} ${a.type}${collate(a.collation)}`).join(', ')})`,
+      ];
     case 'range': {
       const opts = [`SUBTYPE = ${t.subtype}`];
       const name = (label: string, n: QName | null): void => {
@@ -68,7 +82,14 @@ function mapSpec(t: TypeSpec, m: Parameters<KindModule<TypeSpec>['map']>[1]): Ty
       return { ...t, baseType, collation, default: dflt, checks };
     }
     case 'composite':
-      return { ...t, attributes: t.attributes.map((a) => ({ name: a.name, type: m.expr(a.type), collation: mapRef(m, a.collation) })) };
+      return {
+        ...t,
+        attributes: t.attributes.map((a) => ({
+          name: a.name,
+          type: m.expr(a.type),
+          collation: mapRef(m, a.collation),
+        })),
+      };
     case 'range': {
       const subtype = m.expr(t.subtype);
       const opclass = mapRef(m, t.opclass);

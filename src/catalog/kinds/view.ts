@@ -27,11 +27,13 @@ function viewModule(materialized: boolean): KindModule<ViewSpec> {
       const q = qualified(schemaOf(o), o.name);
       const sql = [head(o, materialized) + o.spec.query + (materialized ? '\n WITH NO DATA' : '')];
       if (materialized && o.spec.populated) sql.push(`REFRESH MATERIALIZED VIEW ${q}`);
-      if (o.spec.revokeFrom.length > 0) sql.push(`REVOKE ALL ON TABLE ${q} FROM ${o.spec.revokeFrom.map(quoteIdent).join(', ')}`);
+      if (o.spec.revokeFrom.length > 0)
+        sql.push(`REVOKE ALL ON TABLE ${q} FROM ${o.spec.revokeFrom.map(quoteIdent).join(', ')}`);
       return sql;
     },
     definition: (o) => {
-      const text = head(o, materialized) + (o.spec.canonicalQuery ?? o.spec.query) + (materialized ? '\n WITH NO DATA' : '');
+      const text =
+        head(o, materialized) + (o.spec.canonicalQuery ?? o.spec.query) + (materialized ? '\n WITH NO DATA' : '');
       return materialized ? `${text}\npopulated=${o.spec.populated}` : text;
     },
     drop: (o) => [`DROP ${keyword} IF EXISTS ${qualified(schemaOf(o), o.name)}`],

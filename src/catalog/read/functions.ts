@@ -164,7 +164,11 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
       acl: aclOf(f.acl),
     });
     ctx.b.own('pg_proc', f.oid, addr);
-    const on = { on: routine === 'aggregate' ? 'AGGREGATE' : routine === 'procedure' ? 'PROCEDURE' : 'FUNCTION', object: { schema: f.nspname, name: f.proname }, args: f.identity_args } as const;
+    const on = {
+      on: routine === 'aggregate' ? 'AGGREGATE' : routine === 'procedure' ? 'PROCEDURE' : 'FUNCTION',
+      object: { schema: f.nspname, name: f.proname },
+      args: f.identity_args,
+    } as const;
     ctx.b.commentable('pg_proc', f.oid, { target: addr, on, dependsOn: addr, schema: f.nspname, table: null });
   }
 }

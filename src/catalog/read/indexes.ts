@@ -50,7 +50,8 @@ export async function readIndexes(ctx: ReadContext, columns: Map<number, ColumnR
       const owner = ctx.b.ownerOf('pg_constraint', ix.constraint_oid);
       if (owner) ctx.b.own('pg_class', ix.oid, owner);
       const draft = owner ? ctx.b.drafts.get(owner) : undefined;
-      if (draft?.kind === 'constraint' && ix.indisreplident) ctx.b.drafts.set(draft.address, { ...draft, spec: { ...draft.spec, replicaIdentityIndex: ix.relname } });
+      if (draft?.kind === 'constraint' && ix.indisreplident)
+        ctx.b.drafts.set(draft.address, { ...draft, spec: { ...draft.spec, replicaIdentityIndex: ix.relname } });
       continue;
     }
     if (ix.relispartition || ctx.b.isMember('pg_class', ix.oid)) continue;
@@ -66,7 +67,13 @@ export async function readIndexes(ctx: ReadContext, columns: Map<number, ColumnR
       deps: [rel.address],
     });
     ctx.b.own('pg_class', ix.oid, addr);
-    ctx.b.commentable('pg_class', ix.oid, { target: addr, on: { on: 'INDEX', object: { schema: ix.nspname, name: ix.relname } }, dependsOn: addr, schema: ix.nspname, table: { schema: rel.schema, name: rel.name } });
+    ctx.b.commentable('pg_class', ix.oid, {
+      target: addr,
+      on: { on: 'INDEX', object: { schema: ix.nspname, name: ix.relname } },
+      dependsOn: addr,
+      schema: ix.nspname,
+      table: { schema: rel.schema, name: rel.name },
+    });
   }
 
   // copy keys
@@ -98,8 +105,15 @@ export async function readIndexes(ctx: ReadContext, columns: Map<number, ColumnR
     const candidates = indexes
       .filter((ix) => ix.indisunique && ix.indisvalid && !ix.partial && !ix.has_exprs)
       .map((ix) => ({ ix, names: keyCols(ix) }))
-      .filter((c): c is { ix: IndexRow; names: string[] } => c.names !== null && c.names.every((n) => [...cols.values()].find((col) => col.attname === n)?.attnotnull === true))
-      .sort((a, b) => a.names.length - b.names.length || (a.ix.relname < b.ix.relname ? -1 : a.ix.relname > b.ix.relname ? 1 : 0));
+      .filter(
+        (c): c is { ix: IndexRow; names: string[] } =>
+          c.names !== null &&
+          c.names.every((n) => [...cols.values()].find((col) => col.attname === n)?.attnotnull === true),
+      )
+      .sort(
+        (a, b) =>
+          a.names.length - b.names.length || (a.ix.relname < b.ix.relname ? -1 : a.ix.relname > b.ix.relname ? 1 : 0),
+      );
     const best = candidates[0];
     if (best) {
       stage.key = best.names;

@@ -51,6 +51,12 @@ export async function readPolicies(ctx: ReadContext): Promise<void> {
       deps: [rel.address, address.rls(rel.schema, rel.name)],
     });
     ctx.b.own('pg_policy', p.oid, addr);
-    ctx.b.commentable('pg_policy', p.oid, { target: addr, on: { on: 'POLICY', name: p.polname, relation: { schema: rel.schema, name: rel.name } }, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
+    ctx.b.commentable('pg_policy', p.oid, {
+      target: addr,
+      on: { on: 'POLICY', name: p.polname, relation: { schema: rel.schema, name: rel.name } },
+      dependsOn: addr,
+      schema: rel.schema,
+      table: { schema: rel.schema, name: rel.name },
+    });
   }
 }

@@ -35,9 +35,23 @@ export async function readSchemasAndExtensions(ctx: ReadContext, schemas: readon
   for (const s of schemas) {
     if (ctx.b.isMember('pg_namespace', s.oid)) continue; // created by an extension script
     const addr = address.schema(s.nspname);
-    ctx.b.add({ kind: 'schema', spec: {}, address: addr, schema: null, name: s.nspname, owner: s.owner, acl: aclOf(s.acl) });
+    ctx.b.add({
+      kind: 'schema',
+      spec: {},
+      address: addr,
+      schema: null,
+      name: s.nspname,
+      owner: s.owner,
+      acl: aclOf(s.acl),
+    });
     ctx.b.own('pg_namespace', s.oid, addr);
-    ctx.b.commentable('pg_namespace', s.oid, { target: addr, on: { on: 'SCHEMA', name: s.nspname }, dependsOn: addr, schema: null, table: null });
+    ctx.b.commentable('pg_namespace', s.oid, {
+      target: addr,
+      on: { on: 'SCHEMA', name: s.nspname },
+      dependsOn: addr,
+      schema: null,
+      table: null,
+    });
   }
 
   const exts = await rows<{ oid: number; extname: string; nspname: string; owner: string | null }>(

@@ -1,6 +1,5 @@
 import { address } from '../address.js';
 import { readSequencePositions } from '../sequence-value.js';
-import { qualified } from '../../db/ident.js';
 import { sequenceOptions } from '../kinds/sequence.js';
 import type { AclItem } from '../types.js';
 import { aclOf, aclSql, rows, type ReadContext } from './context.js';
@@ -39,7 +38,6 @@ export interface ValueSequence {
   readonly table: { readonly schema: string; readonly name: string } | null;
 }
 
-
 /**
  * Sequences with all their options; identity sequences are not objects of their own (the table's identity column
  * creates them) but are remembered for the table reader. Returns the sequences whose values are read later.
@@ -67,7 +65,13 @@ export async function readSequences(ctx: ReadContext): Promise<ValueSequence[]> 
   const values: ValueSequence[] = [];
   for (const s of list) {
     if (ctx.b.isMember('pg_class', s.oid)) continue;
-    if (s.deptype === 'i' && s.table_oid !== null && s.attnum !== null && s.table_schema !== null && s.table_name !== null) {
+    if (
+      s.deptype === 'i' &&
+      s.table_oid !== null &&
+      s.attnum !== null &&
+      s.table_schema !== null &&
+      s.table_name !== null
+    ) {
       ctx.identity.set(`${s.table_oid}:${s.attnum}`, {
         oid: s.oid,
         schema: s.nspname,
@@ -76,13 +80,29 @@ export async function readSequences(ctx: ReadContext): Promise<ValueSequence[]> 
       });
       const tableAddr = address.table(s.table_schema, s.table_name);
       ctx.b.own('pg_class', s.oid, tableAddr);
-      if (s.readable) values.push({ oid: s.oid, schema: s.nspname, name: s.relname, dependsOn: tableAddr, table: { schema: s.table_schema, name: s.table_name } });
+      if (s.readable)
+        values.push({
+          oid: s.oid,
+          schema: s.nspname,
+          name: s.relname,
+          dependsOn: tableAddr,
+          table: { schema: s.table_schema, name: s.table_name },
+        });
       continue;
     }
     const addr = address.sequence(s.nspname, s.relname);
     ctx.b.add({
       kind: 'sequence',
-      spec: { unlogged: s.relpersistence === 'u', type: s.type, start: s.start, increment: s.increment, min: s.min, max: s.max, cache: s.cache, cycle: s.cycle },
+      spec: {
+        unlogged: s.relpersistence === 'u',
+        type: s.type,
+        start: s.start,
+        increment: s.increment,
+        min: s.min,
+        max: s.max,
+        cache: s.cache,
+        cycle: s.cycle,
+      },
       address: addr,
       schema: s.nspname,
       name: s.relname,
@@ -91,7 +111,13 @@ export async function readSequences(ctx: ReadContext): Promise<ValueSequence[]> 
       acl: aclOf(s.acl),
     });
     ctx.b.own('pg_class', s.oid, addr);
-    ctx.b.commentable('pg_class', s.oid, { target: addr, on: { on: 'SEQUENCE', object: { schema: s.nspname, name: s.relname } }, dependsOn: addr, schema: s.nspname, table: null });
+    ctx.b.commentable('pg_class', s.oid, {
+      target: addr,
+      on: { on: 'SEQUENCE', object: { schema: s.nspname, name: s.relname } },
+      dependsOn: addr,
+      schema: s.nspname,
+      table: null,
+    });
     if (s.readable) values.push({ oid: s.oid, schema: s.nspname, name: s.relname, dependsOn: addr, table: null });
     if (s.deptype === 'a' && s.table_schema !== null && s.table_name !== null && s.column_name !== null) {
       const tableAddr = address.table(s.table_schema, s.table_name);

@@ -93,7 +93,13 @@ export async function readColumns(ctx: ReadContext): Promise<Map<number, ColumnR
 /** A column's typed fields (its identity sequence's name and options from the sequences read before). */
 function columnSpec(c: ColumnRow, identity: IdentitySequence | undefined): ColumnSpec {
   const generated = c.attgenerated === 's' ? (c.expr ?? '') : null;
-  const ident = generated === null && c.attidentity !== '' ? { always: c.attidentity === 'a', sequence: identity ? { schema: identity.schema, name: identity.name, options: identity.options } : null } : null;
+  const ident =
+    generated === null && c.attidentity !== ''
+      ? {
+          always: c.attidentity === 'a',
+          sequence: identity ? { schema: identity.schema, name: identity.name, options: identity.options } : null,
+        }
+      : null;
   return {
     name: c.attname,
     type: c.type,
@@ -110,12 +116,20 @@ function columnSpec(c: ColumnRow, identity: IdentitySequence | undefined): Colum
  * PARTITION OF and INHERITS copy the parent's defaults and NOT NULLs into the child: the ALTERs that put the
  * child's own ones back where they differ.
  */
-function inheritedFixups(cols: readonly ColumnRow[], parentColumn: (name: string) => ColumnRow | undefined): ColumnFixup[] {
+function inheritedFixups(
+  cols: readonly ColumnRow[],
+  parentColumn: (name: string) => ColumnRow | undefined,
+): ColumnFixup[] {
   const out: ColumnFixup[] = [];
   for (const c of cols) {
     const p = parentColumn(c.attname);
     if (!p || c.attgenerated !== '' || c.attidentity !== '') continue;
-    if (c.expr !== p.expr) out.push(c.expr === null ? { column: c.attname, set: 'no default' } : { column: c.attname, set: 'default', expr: c.expr });
+    if (c.expr !== p.expr)
+      out.push(
+        c.expr === null
+          ? { column: c.attname, set: 'no default' }
+          : { column: c.attname, set: 'default', expr: c.expr },
+      );
     if (c.attnotnull && !p.attnotnull) out.push({ column: c.attname, set: 'not null' });
   }
   return out;
@@ -188,7 +202,9 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
       const parentCols = new Map(colsOf(partitionParent.oid).map((c, i) => [c.attname, { c, i }]));
       fixups = inheritedFixups(cols, (name) => parentCols.get(name)?.c);
       // the definition lists the columns in the parent's order: a partition attached after the fact may differ
-      const ordered = [...cols].sort((a, b) => (parentCols.get(a.attname)?.i ?? 1e6 + a.attnum) - (parentCols.get(b.attname)?.i ?? 1e6 + b.attnum));
+      const ordered = [...cols].sort(
+        (a, b) => (parentCols.get(a.attname)?.i ?? 1e6 + a.attnum) - (parentCols.get(b.attname)?.i ?? 1e6 + b.attnum),
+      );
       columns = ordered.map((c) => columnSpec(c, identityOf(c)));
     } else {
       columns = cols.map((c) => columnSpec(c, identityOf(c)));
@@ -200,12 +216,17 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
           }
           return undefined;
         };
-        fixups = inheritedFixups(cols.filter((c) => !c.attislocal), inherited);
+        fixups = inheritedFixups(
+          cols.filter((c) => !c.attislocal),
+          inherited,
+        );
       }
     }
     const spec: TableSpec = {
       unlogged: t.relpersistence === 'u',
-      partitionOf: partitionParent ? { parent: { schema: partitionParent.schema, name: partitionParent.name }, bound: t.bound } : null,
+      partitionOf: partitionParent
+        ? { parent: { schema: partitionParent.schema, name: partitionParent.name }, bound: t.bound }
+        : null,
       inherits: partitionParent ? [] : parents.map((p) => ({ schema: p.schema, name: p.name })),
       columns,
       checks: checks.map((c) => ({ name: c.conname, def: c.def })),
@@ -230,7 +251,13 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
     ctx.b.own('pg_class', t.oid, addr);
     ctx.b.own('pg_type', t.reltype, addr);
     ctx.b.own('pg_type', t.reltype_array, addr);
-    ctx.b.commentable('pg_class', t.oid, { target: addr, on: { on: 'TABLE', object: { schema: t.nspname, name: t.relname } }, dependsOn: addr, schema: t.nspname, table: { schema: t.nspname, name: t.relname } });
+    ctx.b.commentable('pg_class', t.oid, {
+      target: addr,
+      on: { on: 'TABLE', object: { schema: t.nspname, name: t.relname } },
+      dependsOn: addr,
+      schema: t.nspname,
+      table: { schema: t.nspname, name: t.relname },
+    });
     for (const c of cols) {
       ctx.b.own('pg_attrdef', c.attrdef_oid, addr);
       ctx.columnNames.set(`${t.oid}:${c.attnum}`, c.attname);
@@ -238,7 +265,13 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
     for (const c of checks) {
       ctx.b.own('pg_constraint', c.oid, addr);
       const target = address.constraint(t.nspname, t.relname, c.conname);
-      ctx.b.commentable('pg_constraint', c.oid, { target, on: { on: 'CONSTRAINT', name: c.conname, relation: { schema: t.nspname, name: t.relname } }, dependsOn: addr, schema: t.nspname, table: { schema: t.nspname, name: t.relname } });
+      ctx.b.commentable('pg_constraint', c.oid, {
+        target,
+        on: { on: 'CONSTRAINT', name: c.conname, relation: { schema: t.nspname, name: t.relname } },
+        dependsOn: addr,
+        schema: t.nspname,
+        table: { schema: t.nspname, name: t.relname },
+      });
     }
 
     if (t.relrowsecurity || t.relforcerowsecurity) {
@@ -298,6 +331,12 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
       deps: [rel.address],
     });
     ctx.b.own('pg_constraint', c.oid, addr);
-    ctx.b.commentable('pg_constraint', c.oid, { target: addr, on: { on: 'CONSTRAINT', name: c.conname, relation: { schema: rel.schema, name: rel.name } }, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
+    ctx.b.commentable('pg_constraint', c.oid, {
+      target: addr,
+      on: { on: 'CONSTRAINT', name: c.conname, relation: { schema: rel.schema, name: rel.name } },
+      dependsOn: addr,
+      schema: rel.schema,
+      table: { schema: rel.schema, name: rel.name },
+    });
   }
 }

@@ -39,6 +39,12 @@ export async function readTriggers(ctx: ReadContext): Promise<void> {
       deps: [rel.address],
     });
     ctx.b.own('pg_trigger', t.oid, addr);
-    ctx.b.commentable('pg_trigger', t.oid, { target: addr, on: { on: 'TRIGGER', name: t.tgname, relation: { schema: rel.schema, name: rel.name } }, dependsOn: addr, schema: rel.schema, table: { schema: rel.schema, name: rel.name } });
+    ctx.b.commentable('pg_trigger', t.oid, {
+      target: addr,
+      on: { on: 'TRIGGER', name: t.tgname, relation: { schema: rel.schema, name: rel.name } },
+      dependsOn: addr,
+      schema: rel.schema,
+      table: { schema: rel.schema, name: rel.name },
+    });
   }
 }

@@ -35,7 +35,12 @@ interface TypeRow {
 }
 
 /** json_build_object('schema', ..., 'name', ...) of a pg_catalog row referenced by OID, or NULL. */
-function qnameOf(catalog: 'pg_collation' | 'pg_opclass' | 'pg_proc' | 'pg_type', nameCol: string, nsCol: string, oidExpr: string): string {
+function qnameOf(
+  catalog: 'pg_collation' | 'pg_opclass' | 'pg_proc' | 'pg_type',
+  nameCol: string,
+  nsCol: string,
+  oidExpr: string,
+): string {
   return `(SELECT pg_catalog.json_build_object('schema', x_n.nspname, 'name', x.${nameCol})
              FROM pg_catalog.${catalog} x JOIN pg_catalog.pg_namespace x_n ON x_n.oid = x.${nsCol}
             WHERE x.oid = ${oidExpr})`;
@@ -88,19 +93,40 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
         break;
       case 'd': {
         const checks = t.checks ?? [];
-        spec = { variant: 'domain', baseType: t.base_type ?? '', collation: t.collation, default: t.default_expr, notNull: t.notnull, checks: checks.map((c) => ({ name: c.name, def: c.def, validated: c.validated })) };
+        spec = {
+          variant: 'domain',
+          baseType: t.base_type ?? '',
+          collation: t.collation,
+          default: t.default_expr,
+          notNull: t.notnull,
+          checks: checks.map((c) => ({ name: c.name, def: c.def, validated: c.validated })),
+        };
         for (const c of checks) {
           ctx.b.own('pg_constraint', c.oid, addr);
           const target = address.constraint(t.nspname, t.typname, c.name);
-          const on = { on: 'CONSTRAINT', name: c.name, relation: { schema: t.nspname, name: t.typname }, domain: true } as const;
+          const on = {
+            on: 'CONSTRAINT',
+            name: c.name,
+            relation: { schema: t.nspname, name: t.typname },
+            domain: true,
+          } as const;
           ctx.b.commentable('pg_constraint', c.oid, { target, on, dependsOn: addr, schema: t.nspname, table: null });
         }
         break;
       }
       case 'c': {
-        spec = { variant: 'composite', attributes: (t.attrs ?? []).map((a) => ({ name: a.name, type: a.type, collation: a.collation })) };
+        spec = {
+          variant: 'composite',
+          attributes: (t.attrs ?? []).map((a) => ({ name: a.name, type: a.type, collation: a.collation })),
+        };
         ctx.b.own('pg_class', t.typrelid, addr);
-        ctx.relations.set(t.typrelid, { oid: t.typrelid, schema: t.nspname, name: t.typname, address: addr, sqlKind: 'TYPE' });
+        ctx.relations.set(t.typrelid, {
+          oid: t.typrelid,
+          schema: t.nspname,
+          name: t.typname,
+          address: addr,
+          sqlKind: 'TYPE',
+        });
         for (const a of t.attrs ?? []) ctx.columnNames.set(`${t.typrelid}:${a.attnum}`, a.name);
         break;
       }
@@ -130,7 +156,13 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
       acl: aclOf(t.acl),
     });
     ctx.b.own('pg_type', t.oid, addr);
-    ctx.b.commentable('pg_type', t.oid, { target: addr, on: { on: t.typtype === 'd' ? 'DOMAIN' : 'TYPE', object: { schema: t.nspname, name: t.typname } }, dependsOn: addr, schema: t.nspname, table: null });
+    ctx.b.commentable('pg_type', t.oid, {
+      target: addr,
+      on: { on: t.typtype === 'd' ? 'DOMAIN' : 'TYPE', object: { schema: t.nspname, name: t.typname } },
+      dependsOn: addr,
+      schema: t.nspname,
+      table: null,
+    });
     ctx.b.own('pg_type', t.typarray, addr);
   }
 }

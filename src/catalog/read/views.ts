@@ -19,7 +19,10 @@ interface ViewRow {
 }
 
 /** Views (with their options) and materialized views (WITH NO DATA, then REFRESH when populated on the source). */
-export async function readViews(ctx: ReadContext, columnNames: Map<number, { attnum: number; attname: string }[]>): Promise<void> {
+export async function readViews(
+  ctx: ReadContext,
+  columnNames: Map<number, { attnum: number; attname: string }[]>,
+): Promise<void> {
   const list = await rows<ViewRow>(
     ctx,
     `SELECT c.oid, n.nspname, c.relname, c.relkind, pg_catalog.pg_get_viewdef(c.oid) AS def, c.reloptions, c.relispopulated,
@@ -37,7 +40,13 @@ export async function readViews(ctx: ReadContext, columnNames: Map<number, { att
     const canonical = ctx.versionNum < 160000 ? normalizeViewDefinitionPre16(body) : body;
     const materialized = v.relkind === 'm';
     const addr = materialized ? address.materializedView(v.nspname, v.relname) : address.view(v.nspname, v.relname);
-    const spec = { reloptions: v.reloptions, query: body, canonicalQuery: canonical === body ? null : canonical, populated: materialized && v.relispopulated, revokeFrom: [] };
+    const spec = {
+      reloptions: v.reloptions,
+      query: body,
+      canonicalQuery: canonical === body ? null : canonical,
+      populated: materialized && v.relispopulated,
+      revokeFrom: [],
+    };
     ctx.b.add({
       ...(materialized ? { kind: 'materialized_view' as const, spec } : { kind: 'view' as const, spec }),
       address: addr,
@@ -53,7 +62,13 @@ export async function readViews(ctx: ReadContext, columnNames: Map<number, { att
     ctx.b.own('pg_type', v.reltype_array, addr);
     const sqlKind = materialized ? 'MATERIALIZED VIEW' : 'VIEW';
     ctx.relations.set(v.oid, { oid: v.oid, schema: v.nspname, name: v.relname, address: addr, sqlKind });
-    ctx.b.commentable('pg_class', v.oid, { target: addr, on: { on: sqlKind, object: { schema: v.nspname, name: v.relname } }, dependsOn: addr, schema: v.nspname, table: null });
+    ctx.b.commentable('pg_class', v.oid, {
+      target: addr,
+      on: { on: sqlKind, object: { schema: v.nspname, name: v.relname } },
+      dependsOn: addr,
+      schema: v.nspname,
+      table: null,
+    });
     for (const c of columnNames.get(v.oid) ?? []) ctx.columnNames.set(`${v.oid}:${c.attnum}`, c.attname);
   }
 }

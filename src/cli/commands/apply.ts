@@ -15,14 +15,17 @@ import { listrProgress, logProgress, type ProgressView } from '../render/progres
 import { describeExposure } from '../../security/exposure.js';
 
 export default class Apply extends BaseCommand {
-  static override description = 'Apply a fresh plan (after confirmation) or exactly a saved plan. Safe to stop at any time and run again.';
+  static override description =
+    'Apply a fresh plan (after confirmation) or exactly a saved plan. Safe to stop at any time and run again.';
   static override flags = {
     config: configFlag,
     'auto-approve': autoApproveFlag,
     parallel: Flags.integer({ description: 'Actions run at once (default: copy.parallel).', min: 1, max: 64 }),
     json: jsonFlag,
   };
-  static override args = { planfile: Args.string({ description: 'A plan saved with `pgshift plan --out`.', required: false }) };
+  static override args = {
+    planfile: Args.string({ description: 'A plan saved with `pgshift plan --out`.', required: false }),
+  };
 
   async run(): Promise<void> {
     const { flags, args } = await this.parse(Apply);
@@ -30,7 +33,9 @@ export default class Apply extends BaseCommand {
     const controller = new AbortController();
     // SIGINT, SIGTERM or SIGHUP; a second Ctrl-C leaves now (every committed unit is kept)
     const offSignals = onStopSignals((sig) => {
-      process.stderr.write(`\nReceived ${sig}: finishing the running actions, starting no new ones (again to leave at once).\n`);
+      process.stderr.write(
+        `\nReceived ${sig}: finishing the running actions, starting no new ones (again to leave at once).\n`,
+      );
       controller.abort();
     });
     let view: ProgressView | undefined;
@@ -46,7 +51,8 @@ export default class Apply extends BaseCommand {
           return askYes('Do you want pgshift to perform these actions on the target?', 'apply');
         },
         onEvent: (e) => {
-          if (e.type === 'start') view = !flags.json && interactive() ? listrProgress(e.actions) : logProgress(e.actions);
+          if (e.type === 'start')
+            view = !flags.json && interactive() ? listrProgress(e.actions) : logProgress(e.actions);
           view?.onEvent(e);
         },
       });
@@ -69,12 +75,18 @@ export default class Apply extends BaseCommand {
       if (findings.length > 0 && !flags.json) writeOut(findings.join('\n'));
       if (result.security && !flags.json) writeOut(describeExposure(result.security));
       if (result.security && !result.security.ok && config.security.rls === 'enable') {
-        throw new PgshiftError('DATA_EXPOSED', `${result.security.findings.length} migrated table(s) in exposed schemas can be read by the Data API roles: ${result.security.findings.map((f) => `[${f.lint}] ${f.table} (${f.role})`).join('; ')}`, {
-          hint: 'Enable RLS on them and review their policies (or revoke anon and authenticated) before the application or anyone with the anon key reaches the target.',
-        });
+        throw new PgshiftError(
+          'DATA_EXPOSED',
+          `${result.security.findings.length} migrated table(s) in exposed schemas can be read by the Data API roles: ${result.security.findings.map((f) => `[${f.lint}] ${f.table} (${f.role})`).join('; ')}`,
+          {
+            hint: 'Enable RLS on them and review their policies (or revoke anon and authenticated) before the application or anyone with the anon key reaches the target.',
+          },
+        );
       }
       if (result.status === 'interrupted') {
-        throw new PgshiftError('INTERRUPTED', 'apply was stopped; every finished action is recorded on the target', { hint: 'Run `pgshift apply` again to continue where it stopped.' });
+        throw new PgshiftError('INTERRUPTED', 'apply was stopped; every finished action is recorded on the target', {
+          hint: 'Run `pgshift apply` again to continue where it stopped.',
+        });
       }
       if (result.status === 'failed') {
         const f = result.execution?.failed ?? [];
@@ -94,7 +106,10 @@ export default class Apply extends BaseCommand {
           confirm: async (plan) => {
             if (!flags.json) writeOut(`\n${renderCutoverPlan(plan)}`);
             if (flags['auto-approve']) return true;
-            return askYes('cutover.mode is auto: do you want pgshift to cut the application over to the target now?', 'cutover');
+            return askYes(
+              'cutover.mode is auto: do you want pgshift to cut the application over to the target now?',
+              'cutover',
+            );
           },
           onStep: (step, state, detail) => {
             if (!flags.json && state === 'done') writeErr(`  > ${step}: ${detail ?? 'done'}`);

@@ -12,7 +12,8 @@ import { renderStatus } from '../render/status.js';
 import { renderVerifyText } from '../render/verify.js';
 
 export default class Demo extends BaseCommand {
-  static override description = 'The whole flow on two embedded PostgreSQL servers (15 -> a Supabase-like 17), plan to cutover, nothing to install or configure.';
+  static override description =
+    'The whole flow on two embedded PostgreSQL servers (15 -> a Supabase-like 17), plan to cutover, nothing to install or configure.';
   static override flags = {
     keep: Flags.boolean({ description: 'Leave the servers running and say how to connect.', default: false }),
     dir: Flags.string({ description: 'Where to write the demo migration.yaml.', default: '.pgshift-demo' }),
@@ -35,14 +36,27 @@ export default class Demo extends BaseCommand {
         applied: async (r) => {
           await view?.done();
           const x = r.execution;
-          writeOut(`Apply ${r.status === 'succeeded' ? 'complete' : r.status}! ${x?.done.length ?? 0} done, ${x?.failed.length ?? 0} failed.`);
+          writeOut(
+            `Apply ${r.status === 'succeeded' ? 'complete' : r.status}! ${x?.done.length ?? 0} done, ${x?.failed.length ?? 0} failed.`,
+          );
         },
         verified: (report) => writeOut(renderVerifyText(report)),
         status: (state) => {
           const checkpoints = state.checkpoints.map(({ lastKey: _k, ...c }) => c);
-          writeOut(renderStatus({ ...state, checkpoints, migration: 'clinic-demo', target: 'the Supabase-like PostgreSQL 17', objectCount: Object.keys(state.objects).length }));
+          writeOut(
+            renderStatus({
+              ...state,
+              checkpoints,
+              migration: 'clinic-demo',
+              target: 'the Supabase-like PostgreSQL 17',
+              objectCount: Object.keys(state.objects).length,
+            }),
+          );
         },
-        exposure: (lines) => writeOut(`${lines.join('\n')}\nRLS was enabled on every table in public BEFORE its first row was copied: anon reads nothing.`),
+        exposure: (lines) =>
+          writeOut(
+            `${lines.join('\n')}\nRLS was enabled on every table in public BEFORE its first row was copied: anon reads nothing.`,
+          ),
         cutoverStep: (step, detail) => writeOut(`  > ${step}: ${detail}`),
         cutover: (r, before, after) => {
           writeOut(renderCutoverResult(r, 24 * 3600_000));
@@ -56,10 +70,15 @@ indexes and constraints after the data, verified every row by checksums, then cu
 second on the source, a final sync of what changed, sequences, a last verification and the switch of the app's
 env file. Everything is recorded in schema "pgshift" on the target. The config is ${result.configFile}.`);
     if (result.envFile) {
-      writeOut(`\nThe servers are still running. Connect with:\n  source ${result.envFile}\n  npx pgshift status -c ${result.configFile}\nStop them with:\n${result.stop.map((s) => `  ${s}`).join('\n')}`);
+      writeOut(
+        `\nThe servers are still running. Connect with:\n  source ${result.envFile}\n  npx pgshift status -c ${result.configFile}\nStop them with:\n${result.stop.map((s) => `  ${s}`).join('\n')}`,
+      );
     } else {
       writeOut('\nThe servers are stopped and removed. `pgshift demo --keep` leaves them running.');
     }
-    if (!result.ok) throw new PgshiftError('ACTION_FAILED', 'the demo did not end with a verified migration', { hint: 'Run it again with --log-level debug and report what it printed.' });
+    if (!result.ok)
+      throw new PgshiftError('ACTION_FAILED', 'the demo did not end with a verified migration', {
+        hint: 'Run it again with --log-level debug and report what it printed.',
+      });
   }
 }

@@ -16,30 +16,45 @@ function renderDestroyPlan(p: DestroyPlan): string {
 }
 
 export default class Destroy extends BaseCommand {
-  static override description = 'Remove from the target exactly what pgshift created there (never what was there before), and its state last.';
+  static override description =
+    'Remove from the target exactly what pgshift created there (never what was there before), and its state last.';
   static override flags = {
     config: configFlag,
     'auto-approve': autoApproveFlag,
-    force: Flags.boolean({ description: 'Destroy even while the application is cut over to the target.', default: false }),
+    force: Flags.boolean({
+      description: 'Destroy even while the application is cut over to the target.',
+      default: false,
+    }),
     json: jsonFlag,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Destroy);
     const config = loadConfig(flags.config);
-    const result = await destroy(config, async (plan) => {
-      if (!flags.json) writeOut(renderDestroyPlan(plan));
-      if (flags['auto-approve']) return true;
-      return askYes('Do you really want to destroy these objects and the data in them?', 'destroy');
-    }, { force: flags.force });
+    const result = await destroy(
+      config,
+      async (plan) => {
+        if (!flags.json) writeOut(renderDestroyPlan(plan));
+        if (flags['auto-approve']) return true;
+        return askYes('Do you really want to destroy these objects and the data in them?', 'destroy');
+      },
+      { force: flags.force },
+    );
     if (flags.json) writeJson(result);
     else if (result.status === 'nothing') writeOut('Nothing to destroy: pgshift has no state on this target.');
     else if (result.status === 'cancelled') writeOut('Destroy cancelled.');
-    else writeOut(`Destroy ${result.status === 'destroyed' ? 'complete' : 'partial'}! ${result.dropped.length} dropped${result.kept.length ? `, ${result.kept.length} kept` : ''}.`);
+    else
+      writeOut(
+        `Destroy ${result.status === 'destroyed' ? 'complete' : 'partial'}! ${result.dropped.length} dropped${result.kept.length ? `, ${result.kept.length} kept` : ''}.`,
+      );
     if (result.status === 'partial') {
-      throw new PgshiftError('ACTION_FAILED', `${result.kept.length} object(s) were kept: ${result.kept.map((k) => `${k.address} (${k.reason})`).join('; ')}`, {
-        hint: 'They hold or are used by objects pgshift did not create. Remove those by hand, then run `pgshift destroy` again.',
-      });
+      throw new PgshiftError(
+        'ACTION_FAILED',
+        `${result.kept.length} object(s) were kept: ${result.kept.map((k) => `${k.address} (${k.reason})`).join('; ')}`,
+        {
+          hint: 'They hold or are used by objects pgshift did not create. Remove those by hand, then run `pgshift destroy` again.',
+        },
+      );
     }
   }
 }

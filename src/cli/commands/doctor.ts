@@ -19,9 +19,13 @@ export default class Doctor extends BaseCommand {
     else writeOut(renderDoctor(report));
     if (!report.ok) {
       const blocks = report.checks.filter((c) => c.status === 'block');
-      throw new PgshiftError('DOCTOR_BLOCKED', `${blocks.length} check(s) block the migration: ${blocks.map((b) => `${b.side} ${b.id}`).join(', ')}`, {
-        hint: blocks[0]?.hint ?? 'Fix the checks marked BLOCK above, then run `pgshift doctor` again.',
-      });
+      throw new PgshiftError(
+        'DOCTOR_BLOCKED',
+        `${blocks.length} check(s) block the migration: ${blocks.map((b) => `${b.side} ${b.id}`).join(', ')}`,
+        {
+          hint: blocks[0]?.hint ?? 'Fix the checks marked BLOCK above, then run `pgshift doctor` again.',
+        },
+      );
     }
   }
 }

@@ -10,13 +10,21 @@ import { writeErr, writeJson, writeOut } from '../output.js';
 import { renderPlanMarkdown, renderPlanText } from '../render/plan.js';
 
 export default class Plan extends BaseCommand {
-  static override description = 'Show what apply would do: a pure diff of migration.yaml against the target and its recorded state.';
+  static override description =
+    'Show what apply would do: a pure diff of migration.yaml against the target and its recorded state.';
   static override flags = {
     config: configFlag,
     out: Flags.string({ description: 'Save the plan (e.g. plans/NAME.plan.json) for `pgshift apply PLANFILE`.' }),
-    format: Flags.option({ options: ['text', 'markdown', 'json'] as const, default: 'text', description: 'How to print the plan.' })(),
+    format: Flags.option({
+      options: ['text', 'markdown', 'json'] as const,
+      default: 'text',
+      description: 'How to print the plan.',
+    })(),
     json: jsonFlag,
-    'detailed-exitcode': Flags.boolean({ description: 'Exit 0 when there are no changes, 2 when there are (1 on error).', default: false }),
+    'detailed-exitcode': Flags.boolean({
+      description: 'Exit 0 when there are no changes, 2 when there are (1 on error).',
+      default: false,
+    }),
   };
 
   async run(): Promise<void> {
@@ -26,16 +34,21 @@ export default class Plan extends BaseCommand {
     const format = flags.json ? 'json' : flags.format;
     if (flags.out) {
       const saved = savePlan(flags.out, plan);
-      writeErr(`Saved the plan to ${flags.out} (hash ${saved.hash}). Apply exactly this plan with: pgshift apply ${flags.out}`);
+      writeErr(
+        `Saved the plan to ${flags.out} (hash ${saved.hash}). Apply exactly this plan with: pgshift apply ${flags.out}`,
+      );
     }
     if (format === 'json') writeJson(plan);
     else if (format === 'markdown') writeOut(renderPlanMarkdown(plan));
     else writeOut(renderPlanText(plan));
     const blocking = blockers(plan);
     const cutOver = blocking.find((b) => b.code === 'CUTOVER_CUT_OVER');
-    if (cutOver) throw new PgshiftError('CUTOVER_CUT_OVER', cutOver.message, { ...(cutOver.hint ? { hint: cutOver.hint } : {}) });
+    if (cutOver)
+      throw new PgshiftError('CUTOVER_CUT_OVER', cutOver.message, { ...(cutOver.hint ? { hint: cutOver.hint } : {}) });
     if (blocking.length > 0) {
-      throw new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s); apply would refuse it`, { hint: blocking[0]?.hint ?? 'Resolve the findings marked Error above.' });
+      throw new PgshiftError('PLAN_BLOCKED', `the plan has ${blocking.length} blocker(s); apply would refuse it`, {
+        hint: blocking[0]?.hint ?? 'Resolve the findings marked Error above.',
+      });
     }
     if (flags['detailed-exitcode'] && hasChanges(plan)) process.exitCode = 2;
   }

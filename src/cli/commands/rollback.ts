@@ -10,8 +10,10 @@ import { renderCutoverPlan } from '../render/cutover.js';
 
 function summary(r: RollbackResult): string {
   if (r.status === 'nothing') return 'Nothing to roll back: the application is not cut over to the target.';
-  if (r.status === 'lifted' && !r.id) return 'A write freeze pgshift had left on the source is lifted: it takes writes again. Nothing else had changed.';
-  if (r.status === 'lifted') return 'The unfinished cutover was stopped before its switch: its write freeze on the source is lifted. Nothing else had changed.';
+  if (r.status === 'lifted' && !r.id)
+    return 'A write freeze pgshift had left on the source is lifted: it takes writes again. Nothing else had changed.';
+  if (r.status === 'lifted')
+    return 'The unfinished cutover was stopped before its switch: its write freeze on the source is lifted. Nothing else had changed.';
   if (r.status === 'cancelled') return 'Rollback cancelled.';
   return [
     `Rollback complete! ${r.carriedBack.written} rows carried back to the source, ${r.carriedBack.deleted} deleted, ${r.sequences} sequences set; write freeze ${r.freezeMs ?? 0} ms.`,
@@ -26,7 +28,10 @@ export default class Rollback extends BaseCommand {
   static override flags = {
     config: configFlag,
     'auto-approve': autoApproveFlag,
-    force: Flags.boolean({ description: 'Roll back past the rollback window, or leaving behind what the source cannot hold (named first).', default: false }),
+    force: Flags.boolean({
+      description: 'Roll back past the rollback window, or leaving behind what the source cannot hold (named first).',
+      default: false,
+    }),
     json: jsonFlag,
   };
 

@@ -11,31 +11,49 @@ import { writeJson, writeOut } from '../output.js';
 import { renderAudit, renderStatus } from '../render/status.js';
 
 export default class Status extends BaseCommand {
-  static override description = 'Show the recorded state on the target: objects created, per table progress, lock holder, last runs.';
+  static override description =
+    'Show the recorded state on the target: objects created, per table progress, lock holder, last runs.';
   static override flags = {
     config: configFlag,
     json: jsonFlag,
-    audit: Flags.boolean({ description: 'Check the audit trail: every entry hash-chained to the previous one; names the first broken link.', default: false }),
+    audit: Flags.boolean({
+      description: 'Check the audit trail: every entry hash-chained to the previous one; names the first broken link.',
+      default: false,
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Status);
     const config = loadConfig(flags.config);
     const eps = endpoints(config);
-    const [state, audit] = await withClient(eps.target, sessionSettings(config), async (c) => [await readState(c), flags.audit ? await readAudit(c) : []] as const);
+    const [state, audit] = await withClient(
+      eps.target,
+      sessionSettings(config),
+      async (c) => [await readState(c), flags.audit ? await readAudit(c) : []] as const,
+    );
     const chain = flags.audit ? checkChain(audit) : undefined;
     // the last key copied may be patient data (an MRN, an e-mail): status shows progress, never key values
     const checkpoints = state.checkpoints.map(({ lastKey: _lastKey, ...c }) => c);
-    const view = { migration: config.name, target: eps.target.display, ...state, checkpoints, objectCount: Object.keys(state.objects).length };
+    const view = {
+      migration: config.name,
+      target: eps.target.display,
+      ...state,
+      checkpoints,
+      objectCount: Object.keys(state.objects).length,
+    };
     if (flags.json) writeJson(chain ? { ...view, audit: { ...chain, trail: audit } } : view);
     else {
       writeOut(renderStatus(view));
       if (chain) writeOut(renderAudit(audit, chain));
     }
     if (chain && !chain.ok) {
-      throw new PgshiftError('AUDIT_CHAIN_BROKEN', `the audit trail is broken at entry ${chain.brokenAt?.seq}: ${chain.brokenAt?.reason}`, {
-        hint: 'Someone changed pgshift.audit_log on the target. Keep the database as it is and investigate; entries before it still hold.',
-      });
+      throw new PgshiftError(
+        'AUDIT_CHAIN_BROKEN',
+        `the audit trail is broken at entry ${chain.brokenAt?.seq}: ${chain.brokenAt?.reason}`,
+        {
+          hint: 'Someone changed pgshift.audit_log on the target. Keep the database as it is and investigate; entries before it still hold.',
+        },
+      );
     }
   }
 }

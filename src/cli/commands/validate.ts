@@ -19,9 +19,13 @@ export default class Validate extends BaseCommand {
     }
     if (result.problems.length > 0) {
       for (const p of result.problems) writeErr(formatProblem(file, p));
-      throw new PgshiftError('CONFIG_INVALID', `${file} has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`, {
-        hint: 'Fix the lines above and run `pgshift validate` again.',
-      });
+      throw new PgshiftError(
+        'CONFIG_INVALID',
+        `${file} has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`,
+        {
+          hint: 'Fix the lines above and run `pgshift validate` again.',
+        },
+      );
     }
     if (!flags.json) writeOut(`${file} is valid (migration "${result.config?.name}").`);
   }

@@ -9,12 +9,20 @@ import { writeJson, writeOut } from '../output.js';
 import { renderVerifyMarkdown, renderVerifyText } from '../render/verify.js';
 
 export default class Verify extends BaseCommand {
-  static override description = 'Run the verification policy now (counts, seeded samples, range checksums, schema parity) and print the report. Exit 3 when something differs.';
+  static override description =
+    'Run the verification policy now (counts, seeded samples, range checksums, schema parity) and print the report. Exit 3 when something differs.';
   static override flags = {
     config: configFlag,
     full: Flags.boolean({ description: 'Full range checksums, whatever the policy says.', default: false }),
-    'show-values': Flags.boolean({ description: 'Show key values of every key type in the report (never stored).', default: false }),
-    format: Flags.option({ options: ['text', 'markdown', 'json'] as const, default: 'text', description: 'How to print the report.' })(),
+    'show-values': Flags.boolean({
+      description: 'Show key values of every key type in the report (never stored).',
+      default: false,
+    }),
+    format: Flags.option({
+      options: ['text', 'markdown', 'json'] as const,
+      default: 'text',
+      description: 'How to print the report.',
+    })(),
     json: jsonFlag,
   };
 
@@ -25,17 +33,26 @@ export default class Verify extends BaseCommand {
     const security = await checkExposureNow(config);
     const format = flags.json ? 'json' : flags.format;
     if (format === 'json') writeJson(security ? { ...report, security } : report);
-    else if (format === 'markdown') writeOut(renderVerifyMarkdown(report) + (security ? `\n\n${describeExposure(security)}` : ''));
+    else if (format === 'markdown')
+      writeOut(renderVerifyMarkdown(report) + (security ? `\n\n${describeExposure(security)}` : ''));
     else writeOut(renderVerifyText(report) + (security ? `\n${describeExposure(security)}` : ''));
     if (!report.ok) {
-      throw new PgshiftError('VERIFY_DIFFERENCES', `verification found differences in ${report.summary.tablesWithDifferences} table(s) and ${report.summary.schemaDifferences} schema object(s)`, {
-        hint: 'Run `pgshift plan` and `pgshift apply` to repair what pgshift can, then `pgshift verify` again.',
-      });
+      throw new PgshiftError(
+        'VERIFY_DIFFERENCES',
+        `verification found differences in ${report.summary.tablesWithDifferences} table(s) and ${report.summary.schemaDifferences} schema object(s)`,
+        {
+          hint: 'Run `pgshift plan` and `pgshift apply` to repair what pgshift can, then `pgshift verify` again.',
+        },
+      );
     }
     if (security && !security.ok && config.security.rls === 'enable') {
-      throw new PgshiftError('DATA_EXPOSED', `${security.findings.length} exposure(s) of migrated tables to the Data API roles: ${security.findings.map((f) => `[${f.lint}] ${f.table} (${f.role})`).join('; ')}`, {
-        hint: 'Enable RLS on them and review their policies (or revoke anon and authenticated).',
-      });
+      throw new PgshiftError(
+        'DATA_EXPOSED',
+        `${security.findings.length} exposure(s) of migrated tables to the Data API roles: ${security.findings.map((f) => `[${f.lint}] ${f.table} (${f.role})`).join('; ')}`,
+        {
+          hint: 'Enable RLS on them and review their policies (or revoke anon and authenticated).',
+        },
+      );
     }
   }
 }

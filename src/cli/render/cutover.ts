@@ -8,16 +8,23 @@ function seconds(ms: number): string {
 /** The cutover plan, like a terraform plan: one `>` line per step. */
 export function renderCutoverPlan(p: CutoverPlan, verb: 'cutover' | 'rollback' = 'cutover'): string {
   const width = Math.max(...p.steps.map((s) => s.title.length), 10);
-  const lines = [`pgshift will perform these ${verb} steps${p.resumeFrom ? ` (resuming an interrupted ${verb} after step ${p.resumeFrom})` : ''}:`, ''];
+  const lines = [
+    `pgshift will perform these ${verb} steps${p.resumeFrom ? ` (resuming an interrupted ${verb} after step ${p.resumeFrom})` : ''}:`,
+    '',
+  ];
   for (const s of p.steps) lines.push(`  > ${s.title.padEnd(width)}  ${s.detail}`);
   lines.push('');
   for (const n of p.notes) lines.push(`  ${n}`);
-  lines.push('', `${verb === 'cutover' ? 'Cutover' : 'Rollback'}: ${p.steps.length} steps, ${p.tables} tables, ${p.sequences} sequences, write freeze at most ${seconds(p.maxWriteFreezeMs)}.`);
+  lines.push(
+    '',
+    `${verb === 'cutover' ? 'Cutover' : 'Rollback'}: ${p.steps.length} steps, ${p.tables} tables, ${p.sequences} sequences, write freeze at most ${seconds(p.maxWriteFreezeMs)}.`,
+  );
   return lines.join('\n');
 }
 
 export function renderCutoverResult(r: CutoverResult, rollbackWindowMs: number): string {
-  if (r.status === 'already') return 'Already cut over: the application points at the target. Nothing to do (`pgshift status` shows when; `pgshift rollback` reverts it).';
+  if (r.status === 'already')
+    return 'Already cut over: the application points at the target. Nothing to do (`pgshift status` shows when; `pgshift rollback` reverts it).';
   if (r.status === 'cancelled') return 'Cutover cancelled.';
   const until = new Date(Date.now() + rollbackWindowMs).toISOString();
   return [

@@ -27,10 +27,16 @@ export function renderDoctor(report: DoctorReport): string {
   for (const c of report.checks) {
     const code = c.code && (c.status === 'warn' || c.status === 'block') ? ` [${c.code}]` : '';
     lines.push(`  ${MARK[c.status].padEnd(width)}  ${c.side.padEnd(6)}  ${c.message}${code}`);
-    if (c.hint && (c.status === 'warn' || c.status === 'block')) lines.push(`  ${' '.repeat(width)}  ${''.padEnd(6)}  hint: ${c.hint}`);
+    if (c.hint && (c.status === 'warn' || c.status === 'block'))
+      lines.push(`  ${' '.repeat(width)}  ${''.padEnd(6)}  hint: ${c.hint}`);
   }
   const blocked = report.checks.filter((c) => c.status === 'block').length;
   const warned = report.checks.filter((c) => c.status === 'warn').length;
-  lines.push('', blocked ? `${blocked} problem(s) block the migration.` : `Ready to migrate${warned ? ` (${warned} warning(s))` : ''}.`);
+  lines.push(
+    '',
+    blocked
+      ? `${blocked} problem(s) block the migration.`
+      : `Ready to migrate${warned ? ` (${warned} warning(s))` : ''}.`,
+  );
   return lines.join('\n');
 }

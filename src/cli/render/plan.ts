@@ -62,11 +62,15 @@ export function renderPlanMarkdown(plan: Plan): string {
   const lines: string[] = [];
   lines.push(`### pgshift plan: \`${plan.migration}\``);
   lines.push('');
-  lines.push(`**${summaryLine(plan)}**${plan.summary.unchanged ? ` ${plan.summary.unchanged} objects already up to date.` : ''}`);
+  lines.push(
+    `**${summaryLine(plan)}**${plan.summary.unchanged ? ` ${plan.summary.unchanged} objects already up to date.` : ''}`,
+  );
   lines.push('');
   lines.push(`- source: \`${plan.source}\``);
   lines.push(`- target: \`${plan.target}\``);
-  lines.push(`- fingerprints: source \`${plan.sourceFingerprint.slice(0, 12)}\`, target \`${plan.targetFingerprint.slice(0, 12)}\`, state \`${plan.stateSerial}\`, config \`${plan.configHash}\``);
+  lines.push(
+    `- fingerprints: source \`${plan.sourceFingerprint.slice(0, 12)}\`, target \`${plan.targetFingerprint.slice(0, 12)}\`, state \`${plan.stateSerial}\`, config \`${plan.configHash}\``,
+  );
   if (plan.actions.length > 0) {
     lines.push('');
     lines.push(`<details><summary>${plan.actions.length} action${plan.actions.length === 1 ? '' : 's'}</summary>`);
@@ -76,7 +80,8 @@ export function renderPlanMarkdown(plan: Plan): string {
       const inPhase = plan.actions.filter((a) => a.phase === phase);
       if (inPhase.length === 0) continue;
       lines.push(`# ${title}`);
-      for (const a of inPhase) lines.push(`${a.change === 'create' ? '+' : a.change === 'delete' ? '-' : '!'} ${a.address}  (${a.reason})`);
+      for (const a of inPhase)
+        lines.push(`${a.change === 'create' ? '+' : a.change === 'delete' ? '-' : '!'} ${a.address}  (${a.reason})`);
     }
     lines.push('```');
     lines.push('');
@@ -88,7 +93,10 @@ export function renderPlanMarkdown(plan: Plan): string {
     lines.push('');
     lines.push('| severity | code | object | message |');
     lines.push('| --- | --- | --- | --- |');
-    for (const f of plan.findings) lines.push(`| ${f.severity} | \`${f.code}\` | ${f.address ? `\`${escapeCell(f.address)}\`` : ''} | ${escapeCell(f.message)} |`);
+    for (const f of plan.findings)
+      lines.push(
+        `| ${f.severity} | \`${f.code}\` | ${f.address ? `\`${escapeCell(f.address)}\`` : ''} | ${escapeCell(f.message)} |`,
+      );
   }
   return lines.join('\n');
 }

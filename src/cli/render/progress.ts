@@ -9,7 +9,11 @@ export interface ProgressView {
   done(): Promise<void>;
 }
 
-const TITLES: Record<ActionPhase, string> = { 'pre-data': 'Schema (before data)', data: 'Data', 'post-data': 'Schema (after data)' };
+const TITLES: Record<ActionPhase, string> = {
+  'pre-data': 'Schema (before data)',
+  data: 'Data',
+  'post-data': 'Schema (after data)',
+};
 
 /** Rows, rows/s, percent of the estimate and ETA of one copy unit. */
 export class UnitMeter {
@@ -60,7 +64,10 @@ export function logProgress(actions: readonly Action[], everyMs = 3000): Progres
           entry.meter.update(e.rows, e.bytes);
           if (Date.now() - entry.last >= everyMs) {
             entry.last = Date.now();
-            log.info({ unit: e.action.address, rows: e.rows, bytes: e.bytes, rowsPerSecond: Math.round(entry.meter.rate) }, `copy progress: ${entry.meter.describe()}`);
+            log.info(
+              { unit: e.action.address, rows: e.rows, bytes: e.bytes, rowsPerSecond: Math.round(entry.meter.rate) },
+              `copy progress: ${entry.meter.describe()}`,
+            );
           }
           break;
         }
@@ -99,7 +106,8 @@ interface Waiter {
 export function listrProgress(actions: readonly Action[]): ProgressView {
   const phases = (['pre-data', 'data', 'post-data'] as const).filter((p) => actions.some((a) => a.phase === p));
   const counts = new Map<ActionPhase, { total: number; done: number; failed: number; skipped: number }>();
-  for (const p of phases) counts.set(p, { total: actions.filter((a) => a.phase === p).length, done: 0, failed: 0, skipped: 0 });
+  for (const p of phases)
+    counts.set(p, { total: actions.filter((a) => a.phase === p).length, done: 0, failed: 0, skipped: 0 });
   const meters = new Map<string, UnitMeter>();
   const ended = new Map<string, 'done' | 'failed' | 'skipped'>();
   const phaseWaiters = new Map<ActionPhase, Waiter>();
@@ -147,36 +155,37 @@ export function listrProgress(actions: readonly Action[]): ProgressView {
   });
 
   const list = new Listr(
-    phases.map(
-      (phase): ListrTask => ({
-        title: `${TITLES[phase]}: ${counts.get(phase)?.total} actions`,
-        task: (_ctx, task) => {
-          const whole = new Promise<void>((resolve, reject) => {
-            const tick = setInterval(() => {
+    phases.map((phase): ListrTask => ({
+      title: `${TITLES[phase]}: ${counts.get(phase)?.total} actions`,
+      task: (_ctx, task) => {
+        const whole = new Promise<void>((resolve, reject) => {
+          const tick = setInterval(() => {
+            const c = counts.get(phase);
+            if (c) task.title = `${TITLES[phase]}: ${c.done}/${c.total} done${c.failed ? `, ${c.failed} failed` : ''}`;
+          }, 200);
+          phaseWaiters.set(phase, {
+            resolve: () => {
+              clearInterval(tick);
               const c = counts.get(phase);
-              if (c) task.title = `${TITLES[phase]}: ${c.done}/${c.total} done${c.failed ? `, ${c.failed} failed` : ''}`;
-            }, 200);
-            phaseWaiters.set(phase, {
-              resolve: () => {
-                clearInterval(tick);
-                const c = counts.get(phase);
-                task.title = `${TITLES[phase]}: ${c?.done}/${c?.total} done${c?.skipped ? `, ${c.skipped} skipped` : ''}`;
-                resolve();
-              },
-              reject: (err) => {
-                clearInterval(tick);
-                reject(err);
-              },
-            });
-            settlePhase(phase);
+              task.title = `${TITLES[phase]}: ${c?.done}/${c?.total} done${c?.skipped ? `, ${c.skipped} skipped` : ''}`;
+              resolve();
+            },
+            reject: (err) => {
+              clearInterval(tick);
+              reject(err);
+            },
           });
-          if (phase === 'data' && copies.length <= 50) {
-            return task.newListr([...copies.map(unitTask), { title: 'total', task: () => whole }], { concurrent: true, exitOnError: false });
-          }
-          return whole;
-        },
-      }),
-    ),
+          settlePhase(phase);
+        });
+        if (phase === 'data' && copies.length <= 50) {
+          return task.newListr([...copies.map(unitTask), { title: 'total', task: () => whole }], {
+            concurrent: true,
+            exitOnError: false,
+          });
+        }
+        return whole;
+      },
+    })),
     { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } },
   );
   const running = list.run().catch(() => undefined);

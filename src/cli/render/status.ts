@@ -21,26 +21,42 @@ export function renderStatus(s: StatusView): string {
   );
   if (s.cutover) {
     const c = s.cutover;
-    const what = c.status === 'running' ? `${c.direction} stopped after step ${c.step} (\`pgshift ${c.direction}\` completes it${c.direction === 'cutover' ? ', `pgshift rollback` reverts it' : ''})` : `${c.direction} ${c.status} ${c.finishedAt ?? ''}`;
+    const what =
+      c.status === 'running'
+        ? `${c.direction} stopped after step ${c.step} (\`pgshift ${c.direction}\` completes it${c.direction === 'cutover' ? ', `pgshift rollback` reverts it' : ''})`
+        : `${c.direction} ${c.status} ${c.finishedAt ?? ''}`;
     lines.push(`  application   on the ${c.applicationOn}`);
-    lines.push(`  cutover       ${what}${c.freezeMs !== null ? `, write freeze ${c.freezeMs} ms` : ''}${c.error ? ` (${c.error})` : ''}`);
+    lines.push(
+      `  cutover       ${what}${c.freezeMs !== null ? `, write freeze ${c.freezeMs} ms` : ''}${c.error ? ` (${c.error})` : ''}`,
+    );
   }
   if (s.checkpoints.length > 0) {
     lines.push('', 'Tables:');
     const width = Math.max(...s.checkpoints.map((c) => `${c.tableSchema}.${c.tableName}`.length));
-    for (const c of s.checkpoints) lines.push(`  ${c.status.padEnd(8)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${c.rowsCopied} rows${c.error ? `  error: ${c.error}` : ''}`);
+    for (const c of s.checkpoints)
+      lines.push(
+        `  ${c.status.padEnd(8)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${c.rowsCopied} rows${c.error ? `  error: ${c.error}` : ''}`,
+      );
   }
   if (s.runs.length > 0) {
     lines.push('', 'Last runs:');
-    for (const r of s.runs) lines.push(`  ${r.startedAt}  ${r.command.padEnd(8)} ${r.status.padEnd(11)} ${r.operator}@${r.host}  ${r.id}${r.error ? `  (${r.error})` : ''}`);
+    for (const r of s.runs)
+      lines.push(
+        `  ${r.startedAt}  ${r.command.padEnd(8)} ${r.status.padEnd(11)} ${r.operator}@${r.host}  ${r.id}${r.error ? `  (${r.error})` : ''}`,
+      );
   }
   return lines.join('\n');
 }
 
 export function renderAudit(entries: readonly AuditEntry[], check: AuditCheck): string {
-  const lines = ['', `Audit trail: ${entries.length} entries, ${check.ok ? 'chain intact' : `BROKEN at entry ${check.brokenAt?.seq} (${check.brokenAt?.reason})`}`];
+  const lines = [
+    '',
+    `Audit trail: ${entries.length} entries, ${check.ok ? 'chain intact' : `BROKEN at entry ${check.brokenAt?.seq} (${check.brokenAt?.reason})`}`,
+  ];
   for (const e of entries.slice(-20)) {
-    lines.push(`  #${e.seq}  ${e.at}  ${e.command.padEnd(8)} ${e.outcome.padEnd(12)} ${e.operator}@${e.host}${e.planHash ? `  plan ${e.planHash}` : ''}  ${e.hash.slice(0, 12)}`);
+    lines.push(
+      `  #${e.seq}  ${e.at}  ${e.command.padEnd(8)} ${e.outcome.padEnd(12)} ${e.operator}@${e.host}${e.planHash ? `  plan ${e.planHash}` : ''}  ${e.hash.slice(0, 12)}`,
+    );
   }
   return lines.join('\n');
 }

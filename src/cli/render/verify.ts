@@ -5,7 +5,10 @@ function n(x: number): string {
 }
 
 function key(d: RowDifference): string {
-  if (d.key) return Object.entries(d.key).map(([k, v]) => `${k}=${v}`).join(', ');
+  if (d.key)
+    return Object.entries(d.key)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
   if (d.keyHash) return `key #${d.keyHash}`;
   return `row #${d.rowHash ?? '?'}${d.count && d.count > 1 ? ` (x${d.count})` : ''}`;
 }
@@ -13,7 +16,8 @@ function key(d: RowDifference): string {
 const CAUSES: Record<NonNullable<RowDifference['cause']>, string> = {
   'changed-since-copy': ' — written on the source since the copy (the final sync re-copies it)',
   'copy-error': ' — NOT written since the copy: a wrong copy',
-  'gone-from-source': ' — gone from the source since the copy (deleted or rewritten): pending the final sync, which removes it',
+  'gone-from-source':
+    ' — gone from the source since the copy (deleted or rewritten): pending the final sync, which removes it',
 };
 
 function describe(d: RowDifference): string {
@@ -38,7 +42,11 @@ function what(d: RowDifference): string {
 /** Findings of a verification (warnings, not differences), as plan shows its findings. */
 export function renderVerifyFindings(findings: readonly VerifyFinding[] | undefined): string[] {
   if (!findings || findings.length === 0) return [];
-  return ['', 'Findings (not differences: the target is a faithful copy of them):', ...findings.map((f) => `  Warning [${f.code}]: ${f.address}: ${f.message}\n    Hint: ${f.hint}`)];
+  return [
+    '',
+    'Findings (not differences: the target is a faithful copy of them):',
+    ...findings.map((f) => `  Warning [${f.code}]: ${f.address}: ${f.message}\n    Hint: ${f.hint}`),
+  ];
 }
 
 /** The text view of a verification report (the --json view prints the same object). */
@@ -48,9 +56,13 @@ export function renderVerifyText(r: VerifyReport): string {
     '',
   ];
   const width = Math.max(5, ...r.tables.map((t) => t.table.length));
-  lines.push(`  ${'table'.padEnd(width)}  ${'source rows'.padStart(12)}  ${'target rows'.padStart(12)}  checksum  differences`);
+  lines.push(
+    `  ${'table'.padEnd(width)}  ${'source rows'.padStart(12)}  ${'target rows'.padStart(12)}  checksum  differences`,
+  );
   for (const t of r.tables) {
-    lines.push(`  ${t.table.padEnd(width)}  ${n(t.rowsSource).padStart(12)}  ${n(t.rowsTarget).padStart(12)}  ${t.checksum.padEnd(8)}  ${t.differences.length || (t.rowsSource !== t.rowsTarget ? 'counts differ' : '-')}${t.truncated ? '+' : ''}`);
+    lines.push(
+      `  ${t.table.padEnd(width)}  ${n(t.rowsSource).padStart(12)}  ${n(t.rowsTarget).padStart(12)}  ${t.checksum.padEnd(8)}  ${t.differences.length || (t.rowsSource !== t.rowsTarget ? 'counts differ' : '-')}${t.truncated ? '+' : ''}`,
+    );
   }
   const diffs = r.tables.flatMap((t) => t.differences.map((d) => `  ${t.table}: ${describe(d)}`));
   if (diffs.length > 0) lines.push('', 'Row differences:', ...diffs);
@@ -60,17 +72,24 @@ export function renderVerifyText(r: VerifyReport): string {
     for (const t of samples) {
       const s = t.sample;
       if (!s) continue;
-      lines.push(`  ${t.table}: ${n(s.size)} rows compared, ${s.mismatches} mismatch${s.mismatches === 1 ? '' : 'es'}${s.upperBound95 !== null ? `; mismatch rate below ${(s.upperBound95 * 100).toFixed(2)}% at 95% confidence` : ''}`);
+      lines.push(
+        `  ${t.table}: ${n(s.size)} rows compared, ${s.mismatches} mismatch${s.mismatches === 1 ? '' : 'es'}${s.upperBound95 !== null ? `; mismatch rate below ${(s.upperBound95 * 100).toFixed(2)}% at 95% confidence` : ''}`,
+      );
     }
   }
   if (r.schema.length > 0) {
     lines.push('', 'Schema differences:');
-    for (const d of r.schema) lines.push(`  ${d.kind.replace('_', ' ')}: ${d.address}${d.detail ? ` (${d.detail})` : ''}`);
+    for (const d of r.schema)
+      lines.push(`  ${d.kind.replace('_', ' ')}: ${d.address}${d.detail ? ` (${d.detail})` : ''}`);
   }
   lines.push(...renderVerifyFindings(r.findings));
   const live = liveSummary(r);
   if (live) lines.push('', live);
-  if (!r.ok) lines.push('', `${r.summary.tablesWithDifferences} table(s) and ${r.summary.schemaDifferences} schema object(s) differ. Report ${r.id} is stored in pgshift.verifications.`);
+  if (!r.ok)
+    lines.push(
+      '',
+      `${r.summary.tablesWithDifferences} table(s) and ${r.summary.schemaDifferences} schema object(s) differ. Report ${r.id} is stored in pgshift.verifications.`,
+    );
   else if (!live) lines.push('', 'The target holds exactly what the source holds.');
   return lines.join('\n');
 }
@@ -80,7 +99,11 @@ export function renderVerifyText(r: VerifyReport): string {
  * verify.updated_at_column) and rows gone from the source (pending the final sync), named per table. Undefined when
  * there are none.
  */
-export function liveSummary(r: Pick<VerifyReport, 'ok' | 'summary'> & { readonly tables: ReadonlyArray<{ readonly table: string; readonly pendingFinalSync?: number }> }): string | undefined {
+export function liveSummary(
+  r: Pick<VerifyReport, 'ok' | 'summary'> & {
+    readonly tables: ReadonlyArray<{ readonly table: string; readonly pendingFinalSync?: number }>;
+  },
+): string | undefined {
   const written = r.summary.changedSinceCopy ?? 0;
   const pending = r.tables.filter((t) => (t.pendingFinalSync ?? 0) > 0);
   if (written === 0 && pending.length === 0) return undefined;
@@ -88,14 +111,24 @@ export function liveSummary(r: Pick<VerifyReport, 'ok' | 'summary'> & { readonly
   if (written > 0) parts.push(`${n(written)} row(s) written on the source since their table's copy`);
   if (pending.length > 0) {
     const total = pending.reduce((x, t) => x + (t.pendingFinalSync ?? 0), 0);
-    parts.push(`${n(total)} row(s) gone from the source since the copy, pending the final sync (${pending.map((t) => `${t.table}: ${n(t.pendingFinalSync ?? 0)}`).join(', ')})`);
+    parts.push(
+      `${n(total)} row(s) gone from the source since the copy, pending the final sync (${pending.map((t) => `${t.table}: ${n(t.pendingFinalSync ?? 0)}`).join(', ')})`,
+    );
   }
   return `The source is live: ${parts.join('; ')}. ${r.ok ? 'The target holds what the source held when each table was copied; the cutover' : 'The cutover'}'s catch-up and final sync carry them (the verification inside its write freeze compares strictly).`;
 }
 
 export function renderVerifyMarkdown(r: VerifyReport): string {
-  const lines = [`### pgshift verify: ${r.ok ? 'passed' : '**failed**'}`, '', '| table | source rows | target rows | checksum | differences |', '| --- | ---: | ---: | --- | ---: |'];
-  for (const t of r.tables) lines.push(`| \`${t.table}\` | ${n(t.rowsSource)} | ${n(t.rowsTarget)} | ${t.checksum} | ${t.differences.length} |`);
+  const lines = [
+    `### pgshift verify: ${r.ok ? 'passed' : '**failed**'}`,
+    '',
+    '| table | source rows | target rows | checksum | differences |',
+    '| --- | ---: | ---: | --- | ---: |',
+  ];
+  for (const t of r.tables)
+    lines.push(
+      `| \`${t.table}\` | ${n(t.rowsSource)} | ${n(t.rowsTarget)} | ${t.checksum} | ${t.differences.length} |`,
+    );
   if (r.schema.length > 0) {
     lines.push('', '| schema object | difference |', '| --- | --- |');
     for (const d of r.schema) lines.push(`| \`${d.address}\` | ${d.kind} |`);

@@ -12,24 +12,41 @@ import type { RollbackStep } from './rollback-context.js';
 export const carryBack: RollbackStep = {
   name: 'carry-back',
   title: () => 'carry back',
-  describe: () => 'range checksums find what the application wrote on the target since the cutover; exactly those rows go back to the source, deletes included',
+  describe: () =>
+    'range checksums find what the application wrote on the target since the cutover; exactly those rows go back to the source, deletes included',
   done: (r) => recorded(r, 'verify'),
   run: async (ctx) => {
     const deadline = ctx.deadline();
     deadline.check('the carry-back');
     if ((await frozenTables(ctx.s.target)).length < ctx.set.relations.length) {
-      throw new PgshiftError('CUTOVER_ABORTED', 'the target is not (fully) frozen any more: the freeze ended or was removed while the rollback was stopped', { hint: 'Run `pgshift rollback` again.' });
+      throw new PgshiftError(
+        'CUTOVER_ABORTED',
+        'the target is not (fully) frozen any more: the freeze ended or was removed while the rollback was stopped',
+        { hint: 'Run `pgshift rollback` again.' },
+      );
     }
     const since = ctx.sinceCatchUp;
     ctx.carried = await recordStep(ctx, 'carry-back', async () => {
       // the source is frozen by the cutover (its id is the bypass of pgshift's own writes)
-      const r = await syncTables(directed(ctx.set, 'to-source').tables, { from: ctx.s.target, to: ctx.s.source }, {
-        bypassFreeze: ctx.cutover.id,
-        checkDeadline: () => deadline.check('the carry-back'),
-        ...(since ? { unchangedSince: since } : {}),
-      });
-      const t = { tables: r.length, written: r.reduce((n, x) => n + x.written, 0), deleted: r.reduce((n, x) => n + x.deleted, 0) };
-      return { value: t, detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables`, counts: { carriedWritten: t.written, carriedDeleted: t.deleted } };
+      const r = await syncTables(
+        directed(ctx.set, 'to-source').tables,
+        { from: ctx.s.target, to: ctx.s.source },
+        {
+          bypassFreeze: ctx.cutover.id,
+          checkDeadline: () => deadline.check('the carry-back'),
+          ...(since ? { unchangedSince: since } : {}),
+        },
+      );
+      const t = {
+        tables: r.length,
+        written: r.reduce((n, x) => n + x.written, 0),
+        deleted: r.reduce((n, x) => n + x.deleted, 0),
+      };
+      return {
+        value: t,
+        detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables`,
+        counts: { carriedWritten: t.written, carriedDeleted: t.deleted },
+      };
     });
   },
 };

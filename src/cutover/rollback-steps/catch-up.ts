@@ -13,10 +13,17 @@ export const catchUpBack: RollbackStep = {
     await recordStep(ctx, 'catch-up', async () => {
       // what the catch-up has seen: the carry-back inside the freeze compares only tables written since
       ctx.sinceCatchUp = await snapshotXmin(ctx.s.target);
-      const r = await syncTables(directed(ctx.set, 'to-source').tables, { from: ctx.s.target, to: ctx.s.source }, { bypassFreeze: ctx.cutover.id });
+      const r = await syncTables(
+        directed(ctx.set, 'to-source').tables,
+        { from: ctx.s.target, to: ctx.s.source },
+        { bypassFreeze: ctx.cutover.id },
+      );
       const written = r.reduce((n, x) => n + x.written, 0);
       const deleted = r.reduce((n, x) => n + x.deleted, 0);
-      return { value: undefined, detail: `${written} rows written, ${deleted} deleted on the source in ${r.length} tables` };
+      return {
+        value: undefined,
+        detail: `${written} rows written, ${deleted} deleted on the source in ${r.length} tables`,
+      };
     });
   },
 };

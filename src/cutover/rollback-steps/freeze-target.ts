@@ -6,7 +6,8 @@ import type { RollbackStep } from './rollback-context.js';
 export const freezeTarget: RollbackStep = {
   name: 'freeze-target',
   title: () => 'freeze writes on target',
-  describe: ({ config, set }) => `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms`,
+  describe: ({ config, set }) =>
+    `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms`,
   done: (r) => recorded(r, 'freeze-target'),
   run: (ctx) => freezeSide(ctx, 'freeze-target', ctx.s.target, ctx.set.targetRelations, 'target'),
 };

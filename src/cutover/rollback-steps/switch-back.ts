@@ -20,12 +20,19 @@ export const switchBack: RollbackStep = {
       const backup = cutover.backupFile && existsSync(cutover.backupFile) ? readBackup(cutover.backupFile) : undefined;
       if (!backup) {
         await updateRecord(ctx.s.control, ctx.id, { switchedAt: 'now' });
-        return { value: undefined, detail: `no backup of ${sw.variable}: ${file} left as it is (--force); set it by hand` };
+        return {
+          value: undefined,
+          detail: `no backup of ${sw.variable}: ${file} left as it is (--force); set it by hand`,
+        };
       }
       const text = readEnvFile(file);
-      if (readEnvValue(text, backup.variable) !== backup.value) writeFileAtomic(file, setEnvValue(text, backup.variable, backup.value));
+      if (readEnvValue(text, backup.variable) !== backup.value)
+        writeFileAtomic(file, setEnvValue(text, backup.variable, backup.value));
       await updateRecord(ctx.s.control, ctx.id, { switchedAt: 'now' });
-      return { value: undefined, detail: `${backup.variable} in ${file} is back to ${backup.value ? redactUrl(backup.value) : '(unset)'}` };
+      return {
+        value: undefined,
+        detail: `${backup.variable} in ${file} is back to ${backup.value ? redactUrl(backup.value) : '(unset)'}`,
+      };
     });
   },
 };

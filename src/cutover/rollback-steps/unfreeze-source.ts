@@ -16,7 +16,10 @@ export const unfreezeSource: RollbackStep = {
       if (!ctx.progress.sourceOpened) {
         ctx.deadline().check('unfreezing the source');
         // the target's freeze covers the tables as the target names them (schemas.map)
-        await makeFreezePermanent(ctx.s.target, ctx.id, ctx.set.targetRelations, { side: 'target', budgetMs: ctx.config.cutover.maxWriteFreezeMs });
+        await makeFreezePermanent(ctx.s.target, ctx.id, ctx.set.targetRelations, {
+          side: 'target',
+          budgetMs: ctx.config.cutover.maxWriteFreezeMs,
+        });
       }
       ctx.progress.sourceOpened = true;
       const n = await unfreezeWrites(ctx.s.source, { dropSchema: true });

@@ -14,9 +14,13 @@ export const verifyBack: RollbackStep = {
     await recordStep(ctx, 'verify', async () => {
       const v = await runVerification(ctx.config, { runId: ctx.id, full: true, strict: true });
       if (!v.ok) {
-        throw new PgshiftError('CUTOVER_ABORTED', `after the carry-back the source and the target still differ in ${v.summary.tablesWithDifferences} table(s): the rollback was aborted`, {
-          hint: `The application stays on the target (it takes writes again). Read the report: \`pgshift verify\` (report ${v.id}).`,
-        });
+        throw new PgshiftError(
+          'CUTOVER_ABORTED',
+          `after the carry-back the source and the target still differ in ${v.summary.tablesWithDifferences} table(s): the rollback was aborted`,
+          {
+            hint: `The application stays on the target (it takes writes again). Read the report: \`pgshift verify\` (report ${v.id}).`,
+          },
+        );
       }
       return { value: v.id, detail: `passed (${v.summary.rowsCompared} rows compared)` };
     });

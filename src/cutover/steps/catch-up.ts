@@ -7,7 +7,8 @@ import { totals, type CutoverStep } from './cutover-context.js';
 export const catchUp: CutoverStep = {
   name: 'catch-up',
   title: () => 'catch up',
-  describe: ({ set }) => `re-copy what changed on the source since the copy, while it still takes writes (${set.tables.length} tables)`,
+  describe: ({ set }) =>
+    `re-copy what changed on the source since the copy, while it still takes writes (${set.tables.length} tables)`,
   done: (r) => recorded(r, 'catch-up'),
   run: async (ctx) => {
     ctx.catchUp = await recordStep(ctx, 'catch-up', async () => {
@@ -15,7 +16,11 @@ export const catchUp: CutoverStep = {
       ctx.sinceCatchUp = await snapshotXmin(ctx.s.source);
       const r = await syncTables(directed(ctx.set, 'to-target').tables, { from: ctx.s.source, to: ctx.s.target });
       const t = totals(r);
-      return { value: r, detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`, counts: { catchUpWritten: t.written, catchUpDeleted: t.deleted } };
+      return {
+        value: r,
+        detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`,
+        counts: { catchUpWritten: t.written, catchUpDeleted: t.deleted },
+      };
     });
   },
 };

@@ -19,7 +19,11 @@ export interface SyncTotals {
 }
 
 export function totals(list: readonly TableSync[]): SyncTotals {
-  return { tables: list.length, written: list.reduce((n, t) => n + t.written, 0), deleted: list.reduce((n, t) => n + t.deleted, 0) };
+  return {
+    tables: list.length,
+    written: list.reduce((n, t) => n + t.written, 0),
+    deleted: list.reduce((n, t) => n + t.deleted, 0),
+  };
 }
 
 /** What the steps of a cutover share and hand on to the next ones (and to the result). */

@@ -13,24 +13,37 @@ import { totals, type CutoverStep } from './cutover-context.js';
 export const finalSync: CutoverStep = {
   name: 'final-sync',
   title: () => 'final sync',
-  describe: () => 'range checksums find what changed since the catch-up; exactly those rows are re-copied, deletes included',
+  describe: () =>
+    'range checksums find what changed since the catch-up; exactly those rows are re-copied, deletes included',
   done: (r) => recorded(r, 'verify'),
   run: async (ctx) => {
     const deadline = ctx.deadline();
     deadline.check('the final sync');
     if ((await frozenTables(ctx.s.source)).length < ctx.set.relations.length) {
-      throw new PgshiftError('CUTOVER_ABORTED', 'the source is not (fully) frozen any more: the freeze ended or its triggers were removed while the cutover was stopped', { hint: 'Run `pgshift cutover` again.' });
+      throw new PgshiftError(
+        'CUTOVER_ABORTED',
+        'the source is not (fully) frozen any more: the freeze ended or its triggers were removed while the cutover was stopped',
+        { hint: 'Run `pgshift cutover` again.' },
+      );
     }
     ctx.finalRan = ctx.sinceCatchUp !== undefined;
     const since = ctx.sinceCatchUp;
     ctx.final = await withinBudget(deadline, [ctx.s.source, ctx.s.target], 'the final sync', () =>
       recordStep(ctx, 'final-sync', async () => {
-        const r = await syncTables(directed(ctx.set, 'to-target').tables, { from: ctx.s.source, to: ctx.s.target }, {
-          checkDeadline: () => deadline.check('the final sync'),
-          ...(since ? { unchangedSince: since } : {}),
-        });
+        const r = await syncTables(
+          directed(ctx.set, 'to-target').tables,
+          { from: ctx.s.source, to: ctx.s.target },
+          {
+            checkDeadline: () => deadline.check('the final sync'),
+            ...(since ? { unchangedSince: since } : {}),
+          },
+        );
         const t = totals(r);
-        return { value: r, detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`, counts: { finalWritten: t.written, finalDeleted: t.deleted } };
+        return {
+          value: r,
+          detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`,
+          counts: { finalWritten: t.written, finalDeleted: t.deleted },
+        };
       }),
     );
   },

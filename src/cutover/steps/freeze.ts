@@ -10,7 +10,13 @@ import type { CutoverStep } from './cutover-context.js';
  * or, when a resumed run finds the freeze it had committed before a kill, when that one began (its budget runs
  * since then).
  */
-export async function freezeSide(ctx: StepContext, name: string, client: pg.Client, relations: readonly Relation[], where: string): Promise<void> {
+export async function freezeSide(
+  ctx: StepContext,
+  name: string,
+  client: pg.Client,
+  relations: readonly Relation[],
+  where: string,
+): Promise<void> {
   const { config, resume, id } = ctx;
   let start = resume?.frozenAt?.getTime() ?? Date.now();
   const already = resume?.frozenAt && (await frozenTables(client)).length > 0;
@@ -29,11 +35,18 @@ export async function freezeSide(ctx: StepContext, name: string, client: pg.Clie
     }).catch((err: unknown) => {
       // the drain was cut short by the whole freeze's budget: say which setting stopped it
       if (capped && err instanceof PgshiftError && err.code === 'CUTOVER_ABORTED') {
-        throw new PgshiftError('CUTOVER_ABORTED', `the write freeze could not start within cutover.max_write_freeze (${config.cutover.maxWriteFreezeMs} ms): write transactions were still in flight`, { hint: err.hint ?? '', cause: err });
+        throw new PgshiftError(
+          'CUTOVER_ABORTED',
+          `the write freeze could not start within cutover.max_write_freeze (${config.cutover.maxWriteFreezeMs} ms): write transactions were still in flight`,
+          { hint: err.hint ?? '', cause: err },
+        );
       }
       throw err;
     });
-    return { value: f, detail: `${f.tables} tables frozen on the ${where} after ${f.drainMs} ms of drain${f.terminated ? `, ${f.terminated} sessions terminated` : ''}${f.until ? `; it ends by itself at ${f.until.toISOString()} unless switched` : ''}` };
+    return {
+      value: f,
+      detail: `${f.tables} tables frozen on the ${where} after ${f.drainMs} ms of drain${f.terminated ? `, ${f.terminated} sessions terminated` : ''}${f.until ? `; it ends by itself at ${f.until.toISOString()} unless switched` : ''}`,
+    };
   });
   ctx.frozeAt = start;
 }
@@ -42,7 +55,8 @@ export async function freezeSide(ctx: StepContext, name: string, client: pg.Clie
 export const freeze: CutoverStep = {
   name: 'freeze',
   title: () => 'freeze writes on source',
-  describe: ({ config, set }) => `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms (then ${config.cutover.onDrainTimeout})`,
+  describe: ({ config, set }) =>
+    `${set.relations.length} tables refuse writes; in-flight writes get ${config.cutover.drainTimeoutMs} ms (then ${config.cutover.onDrainTimeout})`,
   done: (r) => recorded(r, 'freeze'),
   run: (ctx) => freezeSide(ctx, 'freeze', ctx.s.source, ctx.set.relations, 'source'),
 };

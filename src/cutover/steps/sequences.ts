@@ -15,7 +15,10 @@ export const sequences: CutoverStep = {
     deadline.check('the sequences');
     ctx.sequences = await withinBudget(deadline, [ctx.s.source, ctx.s.target], 'the sequences', () =>
       recordStep(ctx, 'sequences', async () => {
-        const n = await syncSequences(directed(ctx.set, 'to-target').sequences, { from: ctx.s.source, to: ctx.s.target });
+        const n = await syncSequences(directed(ctx.set, 'to-target').sequences, {
+          from: ctx.s.source,
+          to: ctx.s.target,
+        });
         return { value: n, detail: `${n} sequences set`, counts: { sequences: n } };
       }),
     );

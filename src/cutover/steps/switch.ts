@@ -1,6 +1,14 @@
 import { PgshiftError } from '../../errors/index.js';
 import { redactUrl } from '../../log/redact.js';
-import { backupPath, readEnvFile, readEnvValue, setEnvValue, sha256, writeBackup, writeFileAtomic } from '../env-file.js';
+import {
+  backupPath,
+  readEnvFile,
+  readEnvValue,
+  setEnvValue,
+  sha256,
+  writeBackup,
+  writeFileAtomic,
+} from '../env-file.js';
 import { makeFreezePermanent } from '../freeze.js';
 import { recordById, updateRecord } from '../../state/cutover.js';
 import { recordStep, recorded } from '../step.js';
@@ -13,7 +21,10 @@ import { switchOf, type CutoverContext, type CutoverStep } from './cutover-conte
 async function seal(ctx: CutoverContext): Promise<void> {
   if (ctx.progress.phase === 'switched') return; // resumed after the switch was recorded: the freeze is on purpose now
   ctx.deadline().check('the switch');
-  await makeFreezePermanent(ctx.s.source, ctx.id, ctx.set.relations, { side: 'source', budgetMs: ctx.config.cutover.maxWriteFreezeMs });
+  await makeFreezePermanent(ctx.s.source, ctx.id, ctx.set.relations, {
+    side: 'source',
+    budgetMs: ctx.config.cutover.maxWriteFreezeMs,
+  });
 }
 
 /** The switch recorded (switched_at): from its commit on, the error path keeps the freeze (the state decides while it is unknown). */
@@ -42,9 +53,13 @@ export const switchEnvFile: CutoverStep = {
       const current = readEnvValue(text, sw.variable);
       // resumed after the file was written: the backup already holds the old value
       if (current === sw.value && !(await recordById(ctl, ctx.id))?.backupFile) {
-        throw new PgshiftError('ENV_FILE_INVALID', `${sw.variable} in ${sw.envFile} already holds the new value, and pgshift has no backup of the value before it`, {
-          hint: `A rollback could not restore it. Put the application's current value back in ${sw.envFile}, then run \`pgshift cutover\` again.`,
-        });
+        throw new PgshiftError(
+          'ENV_FILE_INVALID',
+          `${sw.variable} in ${sw.envFile} already holds the new value, and pgshift has no backup of the value before it`,
+          {
+            hint: `A rollback could not restore it. Put the application's current value back in ${sw.envFile}, then run \`pgshift cutover\` again.`,
+          },
+        );
       }
       if (current !== sw.value) {
         writeBackup(backup, sw.variable, current);

@@ -17,15 +17,22 @@ export const verify: CutoverStep = {
       // the tables the final sync did not touch were proven unchanged inside this freeze (xmin and counts); a
       // sync that did not run here (a resume) proves nothing: then every table is compared
       const touched = ctx.finalRan ? new Set(ctx.final.map((t) => t.table)) : undefined;
-      const v = await runVerification(config.cutover.verify === 'full' ? config : { ...config, verify: { ...config.verify, checksums: 'sampled' } }, {
-        runId: ctx.id,
-        strict: true,
-        ...(touched && config.cutover.verify !== 'full' ? { onlyTables: touched } : {}),
-      });
+      const v = await runVerification(
+        config.cutover.verify === 'full' ? config : { ...config, verify: { ...config.verify, checksums: 'sampled' } },
+        {
+          runId: ctx.id,
+          strict: true,
+          ...(touched && config.cutover.verify !== 'full' ? { onlyTables: touched } : {}),
+        },
+      );
       if (!v.ok) {
-        throw new PgshiftError('CUTOVER_ABORTED', `the verification inside the freeze found differences in ${v.summary.tablesWithDifferences} table(s) and ${v.summary.schemaDifferences} schema object(s): the cutover was aborted`, {
-          hint: `Nothing was switched and the source takes writes again. Read the report: \`pgshift verify\` (report ${v.id}).`,
-        });
+        throw new PgshiftError(
+          'CUTOVER_ABORTED',
+          `the verification inside the freeze found differences in ${v.summary.tablesWithDifferences} table(s) and ${v.summary.schemaDifferences} schema object(s): the cutover was aborted`,
+          {
+            hint: `Nothing was switched and the source takes writes again. Read the report: \`pgshift verify\` (report ${v.id}).`,
+          },
+        );
       }
       return { value: v.id, detail: `passed (${v.summary.rowsCompared} rows compared, report ${v.id})` };
     });
