@@ -19,7 +19,7 @@ type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 /**
  * The tables of schema `pgshift` on the target, column for column as the migrations in ./migrations.ts leave them
- * (0001 to 0005). Every query of src/state is typed against these; change them with every new migration.
+ * (0001 to 0006). Every query of src/state is typed against these; change them with every new migration.
  */
 export interface StateTables {
   'pgshift.runs': {
@@ -68,6 +68,8 @@ export interface StateTables {
     error: string | null;
     /** 0005: the source's snapshot xmin when the unit's copy began. */
     source_xmin: Bigint | null;
+    /** 0006: the source's pg_current_snapshot() as text when the unit's copy began. */
+    source_snapshot: string | null;
   };
   'pgshift.verifications': {
     id: string;
@@ -118,7 +120,37 @@ export interface StateTables {
     counts: JsonWithDefault<Record<string, number>>;
     error: string | null;
   };
+  /** 0006: the change stream, one row per replication slot pgshift created on the source. */
+  'pgshift.stream': {
+    slot: string;
+    publication: string;
+    /** the publication of tables published for inserts only (no key, no REPLICA IDENTITY FULL) */
+    inserts_publication: string | null;
+    /** pg_lsn as text: where the slot's stream begins */
+    consistent_lsn: string;
+    created_at: Stamp;
+    created_by_run: string | null;
+    /** pg_lsn as text: the end of the last source transaction committed on the target (exactly once) */
+    applied_lsn: string | null;
+    source_commit_at: Date | null;
+    applied_at: Date | null;
+    transactions: ColumnType<string, number | string | undefined, number | string>;
+    changes: ColumnType<string, number | string | undefined, number | string>;
+    status: ColumnType<StreamStatus, StreamStatus | undefined, StreamStatus>;
+    error: string | null;
+    updated_at: Stamp;
+  };
+  /** 0006: source tables whose REPLICA IDENTITY pgshift set to FULL, with the identity to put back. */
+  'pgshift.replica_identity': {
+    table_schema: string;
+    table_name: string;
+    old_identity: 'd' | 'n' | 'f' | 'i';
+    old_index: string | null;
+    set_at: Stamp;
+  };
 }
+
+export type StreamStatus = 'created' | 'streaming' | 'stopped' | 'failed';
 
 /**
  * A Kysely instance over ONE existing client, so that state rows and the effects they record commit in the same

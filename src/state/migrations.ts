@@ -139,6 +139,42 @@ const MIGRATIONS: Record<string, Migration> = {
       await sql`ALTER TABLE pgshift.migration_checkpoints ADD COLUMN source_xmin bigint`.execute(db);
     },
   },
+  '0006_stream': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // the source's whole snapshot (pg_current_snapshot()) when a unit's copy began: a change of transaction X is
+      // in the copy exactly when X is visible to it (the change stream skips those; verify tells rows written since)
+      await sql`ALTER TABLE pgshift.migration_checkpoints ADD COLUMN source_snapshot text`.execute(db);
+      // the change stream: one row per replication slot pgshift created on the source
+      await sql`
+        CREATE TABLE pgshift.stream (
+          slot text PRIMARY KEY,
+          publication text NOT NULL,
+          inserts_publication text,
+          consistent_lsn pg_lsn NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+          created_by_run text,
+          applied_lsn pg_lsn,
+          source_commit_at timestamptz,
+          applied_at timestamptz,
+          transactions bigint NOT NULL DEFAULT 0,
+          changes bigint NOT NULL DEFAULT 0,
+          status text NOT NULL DEFAULT 'created'
+            CHECK (status IN ('created', 'streaming', 'stopped', 'failed')),
+          error text,
+          updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        )`.execute(db);
+      // source tables whose REPLICA IDENTITY pgshift changed (to FULL): destroy puts the old one back
+      await sql`
+        CREATE TABLE pgshift.replica_identity (
+          table_schema text NOT NULL,
+          table_name text NOT NULL,
+          old_identity "char" NOT NULL CHECK (old_identity IN ('d', 'n', 'f', 'i')),
+          old_index text,
+          set_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+          PRIMARY KEY (table_schema, table_name)
+        )`.execute(db);
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {
