@@ -101,6 +101,8 @@ export interface CopyStart {
   readonly at: Date;
   /** The source's snapshot xmin (64-bit txid): every row version whose xmin is not older was written since. */
   readonly xmin: string;
+  /** The source's whole snapshot (`xmin:xmax:xip,...`): a transaction's changes are in the copy iff it is visible. */
+  readonly snapshot: string;
 }
 
 /**
@@ -109,13 +111,14 @@ export interface CopyStart {
  * Verification uses them to tell rows written on a live source since the copy from copy errors.
  */
 async function sourceCopyStart(source: pg.ClientBase): Promise<CopyStart> {
-  const r = await source.query<{ t: Date; x: string }>(
+  const r = await source.query<{ t: Date; x: string; s: string }>(
     `SELECT least(pg_catalog.now(), (SELECT min(xact_start) FROM pg_catalog.pg_stat_activity
                                       WHERE datname = pg_catalog.current_database() AND xact_start IS NOT NULL)) AS t,
-            pg_catalog.txid_snapshot_xmin(pg_catalog.txid_current_snapshot())::text AS x`,
+            pg_catalog.txid_snapshot_xmin(pg_catalog.txid_current_snapshot())::text AS x,
+            pg_catalog.txid_current_snapshot()::text AS s`,
   );
   const row = r.rows[0];
-  return { at: row?.t ?? new Date(), xmin: row?.x ?? '0' };
+  return { at: row?.t ?? new Date(), xmin: row?.x ?? '0', snapshot: row?.s ?? '' };
 }
 
 /**
@@ -262,22 +265,32 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
     );
   }
 
-  const start = cp ? null : await sourceCopyStart(ctx.source);
   if (!a.key) {
     if (!cp || cp.rows === 0) await assertEmpty(target, a);
     try {
-      const moved = await withTransaction(target, async () => {
-        await fence(target, a, ctx, null);
-        const m = await stream(ctx.source, target, `SELECT ${columnList(a)} FROM ${table}`, a);
-        await writeCheckpoint(target, a, ctx, 'done', null, m.rows, m.bytes, start);
-        return m;
-      });
+      // one source snapshot for the recorded start and the rows read: the change stream skips exactly the
+      // transactions this snapshot sees (a keyless insert must land once)
+      const moved = await withTransaction(
+        ctx.source,
+        async () => {
+          const start = await sourceCopyStart(ctx.source);
+          return withTransaction(target, async () => {
+            await fence(target, a, ctx, null);
+            const m = await stream(ctx.source, target, `SELECT ${columnList(a)} FROM ${table}`, a);
+            await writeCheckpoint(target, a, ctx, 'done', null, m.rows, m.bytes, start);
+            return m;
+          });
+        },
+        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      );
       ctx.onProgress?.(moved.rows, moved.bytes);
       return { ...moved, batches: 1, stopped: false };
     } catch (err) {
       throw asBatchError(err, a, 'the table (one atomic unit)');
     }
   }
+
+  const start = cp ? null : await sourceCopyStart(ctx.source);
 
   if (!cp) await assertEmpty(target, a);
   const k = keyTuple(a, 'lo');

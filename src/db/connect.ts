@@ -96,9 +96,13 @@ export async function withClient<T>(
   }
 }
 
-/** BEGIN … COMMIT around fn; ROLLBACK when it throws. */
-export async function withTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
+/** BEGIN … COMMIT around fn; ROLLBACK when it throws. `begin` may name the isolation level. */
+export async function withTransaction<T>(
+  client: pg.ClientBase,
+  fn: () => Promise<T>,
+  begin: 'BEGIN' | 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' = 'BEGIN',
+): Promise<T> {
+  await client.query(begin);
   try {
     const result = await fn();
     await client.query('COMMIT');

@@ -43,7 +43,7 @@ export interface CheckpointProgress {
   readonly bytes: number;
   readonly runId: string;
   /** When the unit's copy began on the source (kept from the unit's first batch). */
-  readonly start: { readonly at: Date; readonly xmin: string } | null;
+  readonly start: { readonly at: Date; readonly xmin: string; readonly snapshot?: string } | null;
 }
 
 /** Records one batch inside the caller's transaction: the data and the progress commit together. */
@@ -64,6 +64,7 @@ export async function writeCheckpoint(client: pg.ClientBase, p: CheckpointProgre
       run_id: p.runId,
       error: null,
       source_xmin: sql<string>`${p.start?.xmin ?? null}::bigint`,
+      source_snapshot: p.start?.snapshot || null,
     })
     .onConflict((oc) =>
       oc.column('unit').doUpdateSet((eb) => ({
@@ -75,6 +76,9 @@ export async function writeCheckpoint(client: pg.ClientBase, p: CheckpointProgre
         finished_at: eb.ref('excluded.finished_at'),
         run_id: eb.ref('excluded.run_id'),
         error: null,
+        // a unit copied again from its start (keyless: one atomic unit) read a new snapshot; a later batch keeps it
+        source_xmin: sql<string>`coalesce(excluded.source_xmin, pgshift.migration_checkpoints.source_xmin)`,
+        source_snapshot: sql<string>`coalesce(excluded.source_snapshot, pgshift.migration_checkpoints.source_snapshot)`,
       })),
     )
     .execute();
