@@ -191,6 +191,8 @@ class FollowLoop {
         return 'signal';
       }
       const frame = await this.session.next(POLL_MS);
+      // between source transactions with nothing more to read: what the group holds commits now
+      if (this.group && !this.tx && (!frame || frame.kind === 'keepalive')) await this.commitGroup();
       if (!frame) {
         if (!this.tx && !this.group) this.session.sendStatus(true); // idle: ask where the server is
         continue;
