@@ -60,7 +60,13 @@ export interface FollowResult {
   warnings: string[];
 }
 
-export const DEFAULT_MAX_BATCH_CHANGES = 5000;
+/**
+ * Measured (8,000 one-row source transactions then one 8,000-row update, PG15 -> PG17 on this 2-core machine): one
+ * target transaction per source transaction 9.2 s; groups of 50: 4.2 s; 500: 4.3 s; 5000: 3.8 s. Past a few dozen the
+ * round trip per change dominates, so a group is kept small enough to hold few locks and subtransactions on the
+ * target; a group also commits as soon as nothing more is buffered (lag stays low when the stream is quiet).
+ */
+export const DEFAULT_MAX_BATCH_CHANGES = 1000;
 export const DEFAULT_MAX_BATCH_MS = 500;
 /** how long the loop waits for a frame before it looks at the signal and asks the server for a keepalive */
 const POLL_MS = 250;
