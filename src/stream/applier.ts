@@ -56,12 +56,6 @@ export class Applier {
     for (const t of tables) this.byName.set(`${t.source.schema}\u0000${t.source.name}`, t);
   }
 
-  /** Forgets what it read of the target's catalog (after a schema change was brought across). */
-  reset(): void {
-    this.columnCache.clear();
-    this.relations.clear();
-  }
-
   type(m: Extract<PgoutputMessage, { tag: 'type' }>): void {
     this.types.set(m.oid, { schema: m.schema, name: m.name });
   }
