@@ -41,6 +41,10 @@ export const ERROR_CODES = {
   SWITCH_COMMAND_FAILED: 1,
   AUDIT_CHAIN_BROKEN: 1,
   DATA_EXPOSED: 1,
+  // the change stream
+  STREAM_NOT_AVAILABLE: 1,
+  STREAM_SLOT_BLOCKED: 1,
+  STREAM_SLOT_ACTIVE: 1,
   INTERNAL: 1,
 } as const;
 

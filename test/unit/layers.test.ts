@@ -27,6 +27,7 @@ const UPPER: readonly string[] = [
   'plan',
   'verify',
   'security',
+  'stream',
   'copy',
   'cutover',
   'apply',

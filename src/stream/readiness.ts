@@ -1,0 +1,96 @@
+/**
+ * Whether the source allows a change stream: wal_level = logical, a role with REPLICATION (or superuser), a free
+ * replication slot and a free WAL sender, PostgreSQL 14+ (logical decoding messages mark the cutover). Each reason
+ * names the setting and its fix. The reasons are a pure function of the facts (unit-tested without a server).
+ */
+import type pg from 'pg';
+import { tablesLackingIdentity, type TableRef } from './identity.js';
+
+export interface ReadinessFacts {
+  readonly serverVersionNum: number;
+  readonly walLevel: string;
+  readonly role: string;
+  /** rolreplication, rolsuper, or a member of rds_replication (Amazon RDS) */
+  readonly canReplicate: boolean;
+  readonly maxReplicationSlots: number;
+  readonly slotsUsed: number;
+  readonly maxWalSenders: number;
+  readonly walSendersUsed: number;
+  /** pgshift's slot exists already: it needs no free slot */
+  readonly ownSlotExists: boolean;
+}
+
+export interface StreamReadiness {
+  readonly ok: boolean;
+  readonly reasons: string[];
+  readonly facts: ReadinessFacts;
+  readonly tablesNeedingIdentity: Array<{ schema: string; name: string; statement: string }>;
+}
+
+export function readinessReasons(f: ReadinessFacts): string[] {
+  const reasons: string[] = [];
+  if (f.walLevel !== 'logical')
+    reasons.push(
+      `wal_level is ${f.walLevel}, logical is needed: ALTER SYSTEM SET wal_level = logical (or the provider's ` +
+        `setting, e.g. rds.logical_replication = 1) and restart the source server`,
+    );
+  if (!f.canReplicate)
+    reasons.push(
+      `role ${f.role} may not replicate: ALTER ROLE ${f.role} REPLICATION (as a superuser; on RDS: GRANT rds_replication TO ${f.role})`,
+    );
+  if (!f.ownSlotExists && f.slotsUsed >= f.maxReplicationSlots)
+    reasons.push(
+      `no free replication slot: max_replication_slots = ${f.maxReplicationSlots} and ${f.slotsUsed} in use: drop an ` +
+        `unused slot (pg_drop_replication_slot) or raise max_replication_slots (needs a restart)`,
+    );
+  if (f.walSendersUsed >= f.maxWalSenders)
+    reasons.push(
+      `no free WAL sender: max_wal_senders = ${f.maxWalSenders} and ${f.walSendersUsed} in use: raise ` +
+        `max_wal_senders (needs a restart)`,
+    );
+  if (f.serverVersionNum < 140000)
+    reasons.push(
+      `PostgreSQL ${Math.floor(f.serverVersionNum / 10000)} on the source: the stream's cutover fence needs ` +
+        `logical decoding messages (PostgreSQL 14 or later): upgrade the source or use cutover.strategy: freeze`,
+    );
+  return reasons;
+}
+
+export async function readinessFacts(source: pg.ClientBase, slot?: string): Promise<ReadinessFacts> {
+  const r = await source.query<Omit<ReadinessFacts, 'ownSlotExists'> & { ownSlotExists: boolean }>(
+    `SELECT current_setting('server_version_num')::int AS "serverVersionNum",
+            current_setting('wal_level') AS "walLevel", current_user::text AS role,
+            (r.rolreplication OR r.rolsuper
+              OR (to_regrole('rds_replication') IS NOT NULL
+                  AND pg_catalog.pg_has_role(current_user, 'rds_replication', 'MEMBER'))) AS "canReplicate",
+            current_setting('max_replication_slots')::int AS "maxReplicationSlots",
+            (SELECT count(*) FROM pg_catalog.pg_replication_slots)::int AS "slotsUsed",
+            current_setting('max_wal_senders')::int AS "maxWalSenders",
+            (SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'walsender')::int AS "walSendersUsed",
+            EXISTS (SELECT FROM pg_catalog.pg_replication_slots WHERE slot_name = $1) AS "ownSlotExists"
+       FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`,
+    [slot ?? null],
+  );
+  const row = r.rows[0];
+  if (!row) throw new Error('readiness query returned no row');
+  return row;
+}
+
+/**
+ * Can the source stream? `tables` (in scope) adds the tables whose updates and deletes would not stream (no usable
+ * replica identity) with the statement that fixes each; `slot` (pgshift's) counts as a slot that needs no free one.
+ */
+export async function streamReadiness(
+  source: pg.ClientBase,
+  opts: { readonly tables?: readonly TableRef[]; readonly slot?: string } = {},
+): Promise<StreamReadiness> {
+  const facts = await readinessFacts(source, opts.slot);
+  const reasons = readinessReasons(facts);
+  const gaps = await tablesLackingIdentity(source, opts.tables ?? []);
+  return {
+    ok: reasons.length === 0,
+    reasons,
+    facts,
+    tablesNeedingIdentity: gaps.map((g) => ({ schema: g.schema, name: g.name, statement: g.statement })),
+  };
+}
