@@ -24,7 +24,7 @@ export interface StreamReadiness {
   readonly ok: boolean;
   readonly reasons: string[];
   readonly facts: ReadinessFacts;
-  readonly tablesNeedingIdentity: Array<{ schema: string; name: string; statement: string }>;
+  readonly tablesNeedingIdentity: Array<{ schema: string; name: string; identity: 'd' | 'n'; statement: string }>;
 }
 
 export function readinessReasons(f: ReadinessFacts): string[] {
@@ -91,6 +91,11 @@ export async function streamReadiness(
     ok: reasons.length === 0,
     reasons,
     facts,
-    tablesNeedingIdentity: gaps.map((g) => ({ schema: g.schema, name: g.name, statement: g.statement })),
+    tablesNeedingIdentity: gaps.map((g) => ({
+      schema: g.schema,
+      name: g.name,
+      identity: g.identity,
+      statement: g.statement,
+    })),
   };
 }
