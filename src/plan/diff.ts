@@ -186,13 +186,21 @@ export function computePlan(input: PlanInput): Plan {
     return { ...a, dependsOn, key, ...(from ? { sourceTable: from } : {}) };
   });
   // the change stream first: every copy waits for it (its snapshots are then after the slot's consistent point)
+  const targetOfSource = new Map([...mapping.sourceTables].map(([t, s]) => [`${s.schema}.${s.name}`, t]));
   const stream = streamPlan({
     config,
+    targetOf: (t) => {
+      const mapped = targetOfSource.get(`${t.schema}.${t.name}`);
+      if (!mapped) return { schema: t.schema, name: t.name };
+      const dot = mapped.indexOf('.');
+      return { schema: mapped.slice(0, dot), name: mapped.slice(dot + 1) };
+    },
     facts: input.stream,
     published: publishedTables(source.tables, scope, mapping.sourceTables),
     parentOf: new Map(
       input.source.tables.flatMap((t) => (t.parent ? [[`${t.schema}.${t.name}`, t.parent] as const] : [])),
     ),
+    sourceDatabase: input.source.database,
     copiesStarted: input.state.checkpoints.length > 0,
   });
   const streamFirst = stream.actions.some((a) => a.id === CREATE_STREAM_ID);
@@ -200,7 +208,13 @@ export function computePlan(input: PlanInput): Plan {
     ? copies.map((a) => ({ ...a, dependsOn: [...a.dependsOn, CREATE_STREAM_ID] }))
     : copies;
   actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...streamedCopies);
-  actions.unshift(...stream.actions);
+  // a replica identity is set on the target's table too: after the action creating it
+  const streamActions = stream.actions.map((a) =>
+    a.kind === 'set_replica_identity'
+      ? { ...a, dependsOn: [...a.dependsOn, ...a.targetTables.map(tableKey).filter((k) => planned.has(k))] }
+      : a,
+  );
+  actions.unshift(...streamActions);
   findings.push(...copy.findings, ...stream.findings);
 
   for (const t of source.tables) {

@@ -75,6 +75,11 @@ export interface SetReplicaIdentityAction extends ActionBase {
   readonly kind: 'set_replica_identity';
   /** The source tables (source names). */
   readonly tables: ReadonlyArray<{ readonly schema: string; readonly name: string }>;
+  /**
+   * The same tables on the target (target names): they get FULL too, so that the table reads the same on both
+   * sides (schema parity, no drift in the next plan).
+   */
+  readonly targetTables: ReadonlyArray<{ readonly schema: string; readonly name: string }>;
   readonly sql: readonly string[];
 }
 

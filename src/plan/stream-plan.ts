@@ -23,6 +23,8 @@ export interface StreamFacts {
     readonly tablesNeedingIdentity: ReadonlyArray<
       TableName & { readonly identity: 'd' | 'n'; readonly statement: string }
     >;
+    /** Tables no publication can hold (unlogged), with why; absent in older facts. */
+    readonly unpublishable?: ReadonlyArray<TableName & { readonly reason: string }>;
   };
   /** pgshift's stream row in the state, if any. */
   readonly recorded: { readonly slot: string; readonly publication: string } | undefined;
@@ -37,6 +39,10 @@ export interface StreamPlanInput {
   readonly published: readonly TableName[];
   /** child -> parent of every source table (source names), to find the published table of a leaf partition. */
   readonly parentOf: ReadonlyMap<string, TableName>;
+  /** A source table's name on the target (schemas.map); default: the same. */
+  readonly targetOf?: (t: TableName) => TableName;
+  /** The source's database (part of the slot name's hash: slot names are per cluster). */
+  readonly sourceDatabase: string;
   /** Some copy unit has a checkpoint already. */
   readonly copiesStarted: boolean;
 }
@@ -76,7 +82,7 @@ export function streamPlan(input: StreamPlanInput): StreamPlan {
       ? { ...freeze(why), findings: [notAvailable(true, why, [], 'Run `pgshift plan` against the source.')] }
       : freeze(`cutover.strategy omitted and ${why}`);
   }
-  const names = streamNames(config.name);
+  const names = streamNames(config.name, input.sourceDatabase);
   const slotName = facts.recorded?.slot ?? names.slot;
   const gaps = tableGaps(input, facts);
 
@@ -129,6 +135,7 @@ export function streamPlan(input: StreamPlanInput): StreamPlan {
   }
 
   const full = config.cutover.stream.replicaIdentityFull;
+  const unpublishable = new Set((facts.readiness.unpublishable ?? []).map(key));
   const identity: SetReplicaIdentityAction[] = full
     ? gaps.map(({ gap }) => ({
         kind: 'set_replica_identity',
@@ -140,11 +147,14 @@ export function streamPlan(input: StreamPlanInput): StreamPlan {
         phase: 'pre-data',
         locks: [],
         tables: [{ schema: gap.schema, name: gap.name }],
+        targetTables: [input.targetOf ? input.targetOf(gap) : { schema: gap.schema, name: gap.name }],
         sql: [gap.statement],
       }))
     : [];
   const insertsOnly = full ? new Set<string>() : new Set(gaps.map((g) => key(g.published)));
-  const tables = input.published.map((t) => ({ ...t, mode: insertsOnly.has(key(t)) ? 'inserts' : 'all' }) as const);
+  const tables = input.published
+    .filter((t) => !unpublishable.has(key(t)))
+    .map((t) => ({ ...t, mode: insertsOnly.has(key(t)) ? 'inserts' : 'all' }) as const);
   const inserts = tables.filter((t) => t.mode === 'inserts').length;
   const create: CreateStreamAction = {
     kind: 'create_stream',
@@ -166,11 +176,28 @@ export function streamPlan(input: StreamPlanInput): StreamPlan {
       why: explicit ? 'cutover.strategy: stream' : 'cutover.strategy omitted and the source allows a change stream',
     },
     actions: [...identity, create],
-    findings: gapFindings(
-      config,
-      gaps.map((g) => g.gap),
-    ),
+    findings: [
+      ...gapFindings(
+        config,
+        gaps.map((g) => g.gap),
+      ),
+      ...unpublishableFindings(input, facts),
+    ],
   };
+}
+
+/** In-scope tables left out of the publication (unlogged): the cutover verification must compare them. */
+function unpublishableFindings(input: StreamPlanInput, facts: StreamFacts): Finding[] {
+  const published = new Set(input.published.map(key));
+  return (facts.readiness.unpublishable ?? [])
+    .filter((t) => published.has(key(t)))
+    .map((t) => ({
+      code: 'STREAM_TABLE_NOT_PUBLISHED',
+      severity: 'warning',
+      address: `table ${key(t)}`,
+      message: `table ${key(t)} on the source is ${t.reason}: its changes are not in the WAL, so the change stream cannot carry them; the cutover verification must compare it`,
+      hint: `ALTER TABLE ${key(t)} SET LOGGED on the source streams it (it rewrites the table).`,
+    }));
 }
 
 /** The identity gaps under the published tables, each with the published table it belongs to. */

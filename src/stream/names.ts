@@ -16,9 +16,9 @@ const CLEAR = 40;
 /**
  * pgshift_<migration name sanitised to [a-z0-9_]>_<6 hex of a hash of the whole name>, at most 63 bytes and a valid
  * slot name (slot names allow only lower-case letters, digits and underscores). The publication has the slot's name;
- * the inserts-only publication adds `_inserts`.
+ * the inserts-only publication adds `_inserts`. `sourceDatabase` (the source's database name) goes into the hash only.
  */
-export function streamNames(migrationName: string): StreamNames {
+export function streamNames(migrationName: string, sourceDatabase?: string): StreamNames {
   const clean =
     migrationName
       .toLowerCase()
@@ -27,7 +27,9 @@ export function streamNames(migrationName: string): StreamNames {
       .replace(/^_|_$/g, '')
       .slice(0, CLEAR)
       .replace(/_$/, '') || 'migration';
-  const hash = createHash('sha256').update(migrationName, 'utf8').digest('hex').slice(0, 6);
+  // slot names are per cluster: the source database in the hash keeps two databases' migrations of one name apart
+  const hashed = sourceDatabase === undefined ? migrationName : `${migrationName}\u0000${sourceDatabase}`;
+  const hash = createHash('sha256').update(hashed, 'utf8').digest('hex').slice(0, 6);
   const slot = `pgshift_${clean}_${hash}`;
   return { slot, publication: slot, insertsPublication: `${slot}_inserts` };
 }

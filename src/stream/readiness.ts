@@ -25,6 +25,30 @@ export interface StreamReadiness {
   readonly reasons: string[];
   readonly facts: ReadinessFacts;
   readonly tablesNeedingIdentity: Array<{ schema: string; name: string; identity: 'd' | 'n'; statement: string }>;
+  /** Tables a publication cannot hold (unlogged: their changes are not in the WAL). */
+  readonly unpublishable: Array<{ schema: string; name: string; reason: string }>;
+}
+
+/** Unlogged (and temporary) tables among `tables`: no publication can hold them, their changes never reach the WAL. */
+export async function unpublishableTables(
+  source: pg.ClientBase,
+  tables: readonly TableRef[],
+): Promise<Array<{ schema: string; name: string; reason: string }>> {
+  if (tables.length === 0) return [];
+  const r = await source.query<{ schema: string; name: string; persistence: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.relpersistence AS persistence
+       FROM unnest($1::text[], $2::text[]) AS t(s, n)
+       JOIN pg_catalog.pg_namespace n ON n.nspname = t.s
+       JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.n
+      WHERE c.relpersistence <> 'p'
+      ORDER BY 1, 2`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
+  );
+  return r.rows.map((t) => ({
+    schema: t.schema,
+    name: t.name,
+    reason: t.persistence === 'u' ? 'unlogged' : 'temporary',
+  }));
 }
 
 export function readinessReasons(f: ReadinessFacts): string[] {
@@ -87,6 +111,7 @@ export async function streamReadiness(
   const facts = await readinessFacts(source, opts.slot);
   const reasons = readinessReasons(facts);
   const gaps = await tablesLackingIdentity(source, opts.tables ?? []);
+  const unpublishable = await unpublishableTables(source, opts.tables ?? []);
   return {
     ok: reasons.length === 0,
     reasons,
@@ -97,5 +122,6 @@ export async function streamReadiness(
       identity: g.identity,
       statement: g.statement,
     })),
+    unpublishable,
   };
 }

@@ -26,6 +26,7 @@ ALTER TABLE public.by_index REPLICA IDENTITY USING INDEX by_index_code;
 CREATE TABLE public.readings (at date, v text) PARTITION BY RANGE (at);
 CREATE TABLE public.readings_2024 PARTITION OF public.readings FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE public.out_of_scope (v text);
+CREATE UNLOGGED TABLE public.cache (k text PRIMARY KEY);
 `;
 const SCOPE = ['keyed', 'keyless', 'nothing', 'by_index', 'readings', 'readings_2024'].map((name) => ({
   schema: 'public',
@@ -74,14 +75,30 @@ describe('streamReadiness', () => {
   it('lists the in-scope tables lacking a usable identity with their statement', async () => {
     const r = await withPg(dbs.sourceUrl, (c) => streamReadiness(c, { tables: SCOPE }));
     expect(r.tablesNeedingIdentity).toEqual([
-      { schema: 'public', name: 'keyless', statement: 'ALTER TABLE "public"."keyless" REPLICA IDENTITY FULL' },
-      { schema: 'public', name: 'nothing', statement: 'ALTER TABLE "public"."nothing" REPLICA IDENTITY FULL' },
+      {
+        schema: 'public',
+        name: 'keyless',
+        identity: 'd',
+        statement: 'ALTER TABLE "public"."keyless" REPLICA IDENTITY FULL',
+      },
+      {
+        schema: 'public',
+        name: 'nothing',
+        identity: 'n',
+        statement: 'ALTER TABLE "public"."nothing" REPLICA IDENTITY FULL',
+      },
       {
         schema: 'public',
         name: 'readings_2024',
+        identity: 'd',
         statement: 'ALTER TABLE "public"."readings_2024" REPLICA IDENTITY FULL',
       },
     ]);
+    expect(r.unpublishable).toEqual([]);
+    const withCache = await withPg(dbs.sourceUrl, (c) =>
+      streamReadiness(c, { tables: [...SCOPE, { schema: 'public', name: 'cache' }] }),
+    );
+    expect(withCache.unpublishable).toEqual([{ schema: 'public', name: 'cache', reason: 'unlogged' }]);
     const gaps = await withPg(dbs.sourceUrl, (c) => tablesLackingIdentity(c, [{ schema: 'public', name: 'readings' }]));
     expect(gaps).toEqual([
       expect.objectContaining({ name: 'readings_2024', root: { schema: 'public', name: 'readings' } }),

@@ -2,10 +2,11 @@ import type pg from 'pg';
 import { withTransaction } from '../../db/connect.js';
 import { PgshiftError } from '../../errors/index.js';
 import { logger } from '../../log/logger.js';
+import { scrub } from '../../log/redact.js';
 import type { CreateStreamAction, SetReplicaIdentityAction } from '../../plan/model.js';
 import { assertLockHeld } from '../../state/lock.js';
 import { readStreams, recordStream } from '../../state/stream.js';
-import { setReplicaIdentityFull } from '../../stream/identity.js';
+import { identityStatement, setReplicaIdentityFull } from '../../stream/identity.js';
 import { createStream, dropStream, slotStatus, type StreamNames } from '../../stream/slot.js';
 import type { RunContext } from './context.js';
 
@@ -43,7 +44,21 @@ export async function createStreamHandler(
   await withSource(ctx, action.address, async (source) => {
     const known = (await readStreams(client)).some((s) => s.slot === action.slot);
     if (known && (await slotStatus(source, action.slot)).exists) return;
-    const { consistentLsn } = await createStream(source, names, action.tables, { waitMs: SLOT_WAIT_MS });
+    const { consistentLsn } = await createStream(source, names, action.tables, { waitMs: SLOT_WAIT_MS }).catch(
+      (err: unknown) => {
+        const code = (err as { code?: unknown }).code;
+        if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) throw err;
+        // the server's words about the publication or the slot (no row value is involved in creating them)
+        throw new PgshiftError(
+          'ACTION_FAILED',
+          `${action.address}: creating the change stream on the source failed: ${scrub((err as Error).message)} (SQLSTATE ${code})`,
+          {
+            hint: 'Fix the cause on the source (or set cutover.strategy: freeze), then run `pgshift apply` again.',
+            cause: err,
+          },
+        );
+      },
+    );
     try {
       await withTransaction(client, async () => {
         await assertLockHeld(client, ctx.lockId, action.address);
@@ -73,4 +88,16 @@ export async function setReplicaIdentityHandler(
 ): Promise<void> {
   await assertLockHeld(client, ctx.lockId, action.address);
   await withSource(ctx, action.address, (source) => setReplicaIdentityFull(source, client, action.tables));
+  // the target's table reads the same (schema parity; the next plan sees no drift)
+  await withTransaction(client, async () => {
+    await assertLockHeld(client, ctx.lockId, action.address);
+    for (const t of action.targetTables) {
+      const r = await client.query<{ ident: string }>(
+        `SELECT c.relreplident AS ident FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relname = $2`,
+        [t.schema, t.name],
+      );
+      if (r.rows[0] && r.rows[0].ident !== 'f') await client.query(identityStatement(t, 'f'));
+    }
+  });
 }
