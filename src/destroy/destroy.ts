@@ -7,7 +7,8 @@ import { connectClient } from '../db/connect.js';
 import { assertSessionPooling } from '../db/pooler.js';
 import { execute, type ExecutionResult } from '../apply/executor.js';
 import { runAction } from '../apply/handlers/index.js';
-import type { DropObjectAction } from '../plan/model.js';
+import type { DropObjectAction, DropStreamAction } from '../plan/model.js';
+import { streamDropAction } from './stream.js';
 import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { forgetObjects } from '../state/objects.js';
 import { acquireLock } from '../state/lock.js';
@@ -24,8 +25,11 @@ import { scrub } from '../log/redact.js';
 
 export interface DestroyPlan {
   readonly target: string;
-  /** What pgshift created and will drop, dependents first: one drop action each, run by the executor in this order. */
-  readonly items: readonly DropObjectAction[];
+  /**
+   * What pgshift created and will drop, dependents first: one drop action each, run by the executor in this order.
+   * The change stream on the source (drop_stream) comes first.
+   */
+  readonly items: ReadonlyArray<DropObjectAction | DropStreamAction>;
   /** Objects recorded in the state but no longer on the target (their records are removed). */
   readonly gone: readonly string[];
   readonly stateSchema: boolean;
@@ -134,6 +138,27 @@ async function sourceFreeze(config: Config, force: boolean): Promise<FreezeStatu
   }
 }
 
+/**
+ * The change stream to drop on the source, if any. With --force an unreachable source is passed over, and the slot
+ * left there is said loudly: it holds WAL until someone drops it.
+ */
+async function sourceStream(config: Config, state: pg.Client, force: boolean): Promise<DropStreamAction | undefined> {
+  let source: pg.Client | undefined;
+  try {
+    source = await connectClient(endpoints(config).source, sessionSettings(config));
+    return await streamDropAction(config, source, state);
+  } catch (err) {
+    if (!force) throw err;
+    logger().warn(
+      { error: scrub(err instanceof Error ? err.message : String(err)) },
+      "the source could not be reached (--force): pgshift's replication slot and publications, if any, are LEFT on the source; drop them there (pg_drop_replication_slot, DROP PUBLICATION): a slot nobody reads fills the disk",
+    );
+    return undefined;
+  } finally {
+    await source?.end().catch(() => undefined);
+  }
+}
+
 /** Leftovers of a freeze that ended (lifted or past its deadline) on the source: pgshift's triggers and schema go. */
 async function cleanSource(config: Config): Promise<void> {
   await withClientQuiet(config, async (c) => {
@@ -208,13 +233,20 @@ export async function destroy(
     }
     try {
       const catalog = await introspect(control);
-      const plan = destroyPlan(catalog.objects, new Set(Object.keys(state.objects)), eps.target.display, true);
+      const objects = destroyPlan(catalog.objects, new Set(Object.keys(state.objects)), eps.target.display, true);
+      const stream = await sourceStream(config, control, o.force === true);
+      const plan = stream ? { ...objects, items: [stream, ...objects.items] } : objects;
       if (!(await confirm(plan))) return { plan, status: 'cancelled', dropped: [], kept: [] };
       // the drops through the executor, one at a time in plan order, each with its record's removal under the lock fence
       const execution = await execute(plan.items, {
         concurrency: 1,
         openWorker: () => connectClient(eps.target, sessionSettings(config)),
-        run: (action, client) => runAction(action, client, { runId, lockId: lock.lockId }),
+        run: (action, client) =>
+          runAction(action, client, {
+            runId,
+            lockId: lock.lockId,
+            openSource: () => connectClient(eps.source, sessionSettings(config)),
+          }),
       });
       const dropped = [...execution.done];
       const kept = keptOf(plan, execution);

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { loadConfig } from '../../config/index.js';
 import { destroy, type DestroyPlan } from '../../destroy/destroy.js';
+import { streamDropLines } from '../../destroy/stream.js';
 import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
 import { askYes } from '../confirm.js';
@@ -9,9 +10,20 @@ import { writeJson, writeOut } from '../output.js';
 
 function renderDestroyPlan(p: DestroyPlan): string {
   const lines = [`pgshift will destroy what it created on ${p.target}:`, ''];
-  for (const i of p.items) lines.push(`  - ${i.address}`);
+  let count = 0;
+  let changes = 0;
+  for (const i of p.items) {
+    if (i.kind === 'drop_stream') {
+      for (const l of streamDropLines(i)) lines.push(`  ${l}`);
+      count += i.drops.length;
+      changes += i.identities.length;
+    } else {
+      lines.push(`  - ${i.address}`);
+      count++;
+    }
+  }
   if (p.stateSchema) lines.push('  - schema pgshift (its state, last)');
-  lines.push('', `Plan: 0 to add, 0 to resume, 0 to change, ${p.items.length + (p.stateSchema ? 1 : 0)} to destroy.`);
+  lines.push('', `Plan: 0 to add, 0 to resume, ${changes} to change, ${count + (p.stateSchema ? 1 : 0)} to destroy.`);
   return lines.join('\n');
 }
 
