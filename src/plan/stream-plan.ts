@@ -76,6 +76,8 @@ export function streamPlan(input: StreamPlanInput): StreamPlan {
     findings,
   });
   if (chosen === 'freeze') return freeze('cutover.strategy: freeze');
+  // no row is copied: there is nothing for a stream to keep in step
+  if (!config.copy.data && !facts?.recorded) return freeze('copy.data: false (no rows are copied)');
   if (!facts) {
     const why = "the source's readiness for a change stream was not read";
     return explicit

@@ -114,6 +114,10 @@ describe('streamPlan', () => {
       actions: [],
       findings: [],
     });
+    expect(streamPlan(input(config('copy: { data: false }\n'), undefined)).strategy).toEqual({
+      strategy: 'freeze',
+      why: 'copy.data: false (no rows are copied)',
+    });
     const notReady = { ...READY, ok: false, reasons: ['wal_level is replica, logical is needed: ...'] };
     const explicit = streamPlan(
       input(config('cutover: { strategy: stream }\n'), { readiness: notReady, recorded: undefined, slot: undefined }),
