@@ -25,11 +25,10 @@ import { scrub } from '../log/redact.js';
 
 export interface DestroyPlan {
   readonly target: string;
-  /**
-   * What pgshift created and will drop, dependents first: one drop action each, run by the executor in this order.
-   * The change stream on the source (drop_stream) comes first.
-   */
-  readonly items: ReadonlyArray<DropObjectAction | DropStreamAction>;
+  /** What pgshift created and will drop, dependents first: one drop action each, run by the executor in this order. */
+  readonly items: readonly DropObjectAction[];
+  /** The change stream on the source (slot, publications, replica identities): dropped before the items. */
+  readonly stream?: DropStreamAction;
   /** Objects recorded in the state but no longer on the target (their records are removed). */
   readonly gone: readonly string[];
   readonly stateSchema: boolean;
@@ -39,8 +38,10 @@ export interface DestroyResult {
   readonly plan: DestroyPlan;
   readonly status: 'nothing' | 'cancelled' | 'destroyed' | 'partial';
   readonly dropped: readonly string[];
-  /** Left in place: dropping them would have touched objects pgshift did not create. */
+  /** Left in place: dropping them would have touched objects pgshift did not create (or the stream, if refused). */
   readonly kept: ReadonlyArray<{ readonly address: string; readonly reason: string }>;
+  /** The change stream on the source: dropped (with the replica identities put back), kept (see `kept`), or none. */
+  readonly stream?: 'dropped' | 'kept' | 'none';
 }
 
 /**
@@ -85,7 +86,7 @@ export function destroyPlan(
 function keptOf(plan: DestroyPlan, execution: ExecutionResult): Array<{ address: string; reason: string }> {
   const done = new Set(execution.done);
   const failed = new Map(execution.failed.map((f) => [f.id, f]));
-  return plan.items
+  return [...(plan.stream ? [plan.stream] : []), ...plan.items]
     .filter((a) => !done.has(a.id))
     .map((a) => {
       const f = failed.get(a.id);
@@ -234,11 +235,11 @@ export async function destroy(
     try {
       const catalog = await introspect(control);
       const objects = destroyPlan(catalog.objects, new Set(Object.keys(state.objects)), eps.target.display, true);
-      const stream = await sourceStream(config, control, o.force === true);
-      const plan = stream ? { ...objects, items: [stream, ...objects.items] } : objects;
+      const onSource = await sourceStream(config, control, o.force === true);
+      const plan: DestroyPlan = onSource ? { ...objects, stream: onSource } : objects;
       if (!(await confirm(plan))) return { plan, status: 'cancelled', dropped: [], kept: [] };
       // the drops through the executor, one at a time in plan order, each with its record's removal under the lock fence
-      const execution = await execute(plan.items, {
+      const execution = await execute(plan.stream ? [plan.stream, ...plan.items] : plan.items, {
         concurrency: 1,
         openWorker: () => connectClient(eps.target, sessionSettings(config)),
         run: (action, client) =>
@@ -248,10 +249,12 @@ export async function destroy(
             openSource: () => connectClient(eps.source, sessionSettings(config)),
           }),
       });
-      const dropped = [...execution.done];
+      // the stream's drop is reported apart (`stream`); a failed one is among the kept, with its reason
+      const stream = !plan.stream ? 'none' : execution.done.includes(plan.stream.id) ? 'dropped' : 'kept';
+      const dropped = execution.done.filter((id) => id !== plan.stream?.id);
       const kept = keptOf(plan, execution);
       await forgetObjects(control, plan.gone);
-      if (kept.length > 0) return { plan, status: 'partial', dropped, kept };
+      if (kept.length > 0) return { plan, status: 'partial', dropped, kept, stream };
       // pgshift's own schema, last, while the lock is still held (released first, another run could start on a
       // state that is about to vanish); the holder row goes with the schema, the advisory lock right after
       await dropState(control);
@@ -259,7 +262,7 @@ export async function destroy(
       await control.query('SELECT pg_catalog.pg_advisory_unlock_all()');
       released = true;
       await cleanSource(config);
-      return { plan, status: 'destroyed', dropped, kept };
+      return { plan, status: 'destroyed', dropped, kept, stream };
     } finally {
       if (!released) await lock.release().catch(() => undefined);
     }

@@ -18,6 +18,8 @@ export interface ReadinessFacts {
   readonly walSendersUsed: number;
   /** pgshift's slot exists already: it needs no free slot */
   readonly ownSlotExists: boolean;
+  /** In-scope tables the role does not own (CREATE PUBLICATION ... FOR TABLE needs ownership), `schema.name`. */
+  readonly notOwned?: readonly string[];
 }
 
 export interface StreamReadiness {
@@ -72,6 +74,13 @@ export function readinessReasons(f: ReadinessFacts): string[] {
       `no free WAL sender: max_wal_senders = ${f.maxWalSenders} and ${f.walSendersUsed} in use: raise ` +
         `max_wal_senders (needs a restart)`,
     );
+  if (f.notOwned && f.notOwned.length > 0) {
+    const few = f.notOwned.slice(0, 5).join(', ') + (f.notOwned.length > 5 ? ` and ${f.notOwned.length - 5} more` : '');
+    reasons.push(
+      `role ${f.role} does not own ${f.notOwned.length} table(s) in scope (${few}): CREATE PUBLICATION needs ownership: ` +
+        `connect to the source as the tables' owner (or a superuser)`,
+    );
+  }
   if (f.serverVersionNum < 140000)
     reasons.push(
       `PostgreSQL ${Math.floor(f.serverVersionNum / 10000)} on the source: the stream's cutover fence needs ` +
@@ -108,7 +117,7 @@ export async function streamReadiness(
   source: pg.ClientBase,
   opts: { readonly tables?: readonly TableRef[]; readonly slot?: string } = {},
 ): Promise<StreamReadiness> {
-  const facts = await readinessFacts(source, opts.slot);
+  const facts = { ...(await readinessFacts(source, opts.slot)), notOwned: await notOwned(source, opts.tables ?? []) };
   const reasons = readinessReasons(facts);
   const gaps = await tablesLackingIdentity(source, opts.tables ?? []);
   const unpublishable = await unpublishableTables(source, opts.tables ?? []);
@@ -124,4 +133,20 @@ export async function streamReadiness(
     })),
     unpublishable,
   };
+}
+
+/** Tables among `tables` the connecting role does not own (a superuser owns everything, for this purpose). */
+async function notOwned(source: pg.ClientBase, tables: readonly TableRef[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const r = await source.query<{ t: string }>(
+    `SELECT n.nspname || '.' || c.relname AS t
+       FROM unnest($1::text[], $2::text[]) AS x(s, n)
+       JOIN pg_catalog.pg_namespace n ON n.nspname = x.s
+       JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = x.n
+      WHERE NOT pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+        AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+      ORDER BY 1`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
+  );
+  return r.rows.map((x) => x.t);
 }

@@ -85,21 +85,16 @@ export async function createStream(
   if (existing?.active) throw activeError(names.slot, existing, 're-create');
   if (existing) await dropSlot(source, names.slot, 're-create');
   const inserts = tables.filter((t) => t.mode === 'inserts');
-  await source.query('BEGIN');
-  try {
-    await dropPublications(source, names);
-    await createPublication(
-      source,
-      names.publication,
-      'all',
-      tables.filter((t) => t.mode === 'all'),
-    );
-    if (inserts.length > 0) await createPublication(source, names.insertsPublication, 'inserts', inserts);
-    await source.query('COMMIT');
-  } catch (err) {
-    await source.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  // no enclosing transaction: each table is locked on its own (src/stream/publication.ts says why); a crash leaves
+  // partial publications that the next call drops and re-creates
+  await dropPublications(source, names);
+  await createPublication(
+    source,
+    names.publication,
+    'all',
+    tables.filter((t) => t.mode === 'all'),
+  );
+  if (inserts.length > 0) await createPublication(source, names.insertsPublication, 'inserts', inserts);
   const r = await boundedSlotCreation(source, names.slot, opts.waitMs, () =>
     source.query<{ lsn: string }>(
       `SELECT lsn::text AS lsn FROM pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput')`,

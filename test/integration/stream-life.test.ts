@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createStream, streamNames } from '../../src/stream/slot.js';
 import { runCliAsync } from '../e2e/cli.js';
 import { configDir, minimalConfig } from '../support/config.js';
+import { readSlotActively } from '../support/slot-reader.js';
 import { freshDatabases, quoteIdent, withPg, type FreshDatabases } from '../support/databases.js';
 
 const DDL = `
@@ -90,7 +91,7 @@ describe('doctor and destroy with a change stream', () => {
     expect(ident.rows).toEqual([{ relreplident: 'd' }]);
   });
 
-  it('destroy finds a slot the state never recorded by the migration name, and drops it', async () => {
+  it('destroy finds a slot the state never recorded by its name; refuses while someone else reads it, then drops it', async () => {
     const { dbs, env } = await pair('stream_orphan');
     const names = streamNames('test', dbs.name);
     const file = cfg.write(minimalConfig('cutover: { strategy: freeze }\n'), 'orphan.yaml');
@@ -103,6 +104,28 @@ describe('doctor and destroy with a change stream', () => {
     } finally {
       await source.end();
     }
+    // read by a process that is not pgshift's: destroy keeps the slot, says so, and keeps the state
+    const reader = await readSlotActively(dbs.sourceUrl, names.slot, names.publication, 'someone-else');
+    try {
+      const refused = await runCliAsync(['destroy', '-c', file, '--auto-approve', '--json'], env);
+      expect(refused.status).toBe(1);
+      const out = JSON.parse(refused.stdout) as { status: string; stream: string; kept: Array<{ reason: string }> };
+      expect(out).toMatchObject({ status: 'partial', stream: 'kept' });
+      expect(out.kept.map((k) => k.reason).join()).toContain(`in use on the source by pid ${reader.pid}`);
+      const state = await withPg(dbs.targetUrl, (c) =>
+        c.query(`SELECT to_regnamespace('pgshift') IS NOT NULL AS kept`),
+      );
+      expect(state.rows).toEqual([{ kept: true }]);
+    } finally {
+      await reader.stop();
+    }
+    await withPg(dbs.sourceUrl, async (c) => {
+      for (let i = 0; i < 300; i++) {
+        const r = await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [names.slot]);
+        if (r.rowCount === 0) return;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    });
     const destroyed = await runCliAsync(['destroy', '-c', file, '--auto-approve'], env);
     expect(destroyed.status, destroyed.stderr + destroyed.stdout).toBe(0);
     expect(destroyed.stdout).toContain(`  - replication slot ${names.slot}`);

@@ -70,6 +70,12 @@ describe('streamReadiness', () => {
     const after = await withPg(url.toString(), (c) => streamReadiness(c));
     expect(after).toMatchObject({ ok: true, reasons: [] });
     expect(after.facts).toMatchObject({ walLevel: 'logical', canReplicate: true, role });
+    // the tables belong to another role: CREATE PUBLICATION would be refused
+    const scoped = await withPg(url.toString(), (c) => streamReadiness(c, { tables: SCOPE.slice(0, 2) }));
+    expect(scoped.ok).toBe(false);
+    expect(scoped.reasons).toEqual([
+      expect.stringContaining(`role ${role} does not own 2 table(s) in scope (public.keyed, public.keyless)`),
+    ]);
   });
 
   it('lists the in-scope tables lacking a usable identity with their statement', async () => {

@@ -56,7 +56,11 @@ beforeAll(async () => {
       CREATE TABLE public.patients (id int PRIMARY KEY, mrn text);
       CREATE SCHEMA "odd ""schema""";
       CREATE TABLE "odd ""schema"""."Visits" (id int PRIMARY KEY, at date);
-      CREATE TABLE public.log (line text);`),
+      CREATE TABLE public.log (line text);
+      CREATE TABLE public.base (a int PRIMARY KEY); CREATE TABLE public.child (b int) INHERITS (public.base);
+      ALTER TABLE public.child ADD PRIMARY KEY (a);
+      CREATE TABLE public.readings (id int, at int, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+      CREATE TABLE public.readings_1 PARTITION OF public.readings FOR VALUES FROM (0) TO (10);`),
   );
   source = new pg.Client({ connectionString: dbs.sourceUrl });
   await source.connect();
@@ -129,6 +133,19 @@ describe('createStream / setPublishedTables / slotStatus / dropStream', () => {
     expect(ins.rows[0]).toEqual({ pubinsert: true, pubupdate: false, pubdelete: false, pubtruncate: true });
     // the keyless table is published for inserts only: the application may still update and delete it
     await source.query(`INSERT INTO public.log VALUES ('a'); UPDATE public.log SET line = 'b'; DELETE FROM public.log`);
+  });
+
+  it('an inheritance parent is published alone (ONLY), its children when listed; a partitioned table covers its partitions', async () => {
+    const more: PublishedTable[] = [
+      { schema: 'public', name: 'base', mode: 'all' },
+      { schema: 'public', name: 'child', mode: 'all' },
+      { schema: 'public', name: 'readings', mode: 'all' },
+    ];
+    await setPublishedTables(source, names, more.slice(0, 1));
+    expect(await published()).toEqual({ [names.publication]: ['public.base'] });
+    await setPublishedTables(source, names, more);
+    // pg_publication_tables lists the root of a partitioned table published via its root
+    expect(await published()).toEqual({ [names.publication]: ['public.base', 'public.child', 'public.readings'] });
   });
 
   it('setPublishedTables sets exactly the given lists, empty ones included', async () => {

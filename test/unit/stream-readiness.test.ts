@@ -51,6 +51,16 @@ describe('readinessReasons', () => {
   });
 });
 
+describe('readinessReasons: ownership', () => {
+  it('tables the role does not own are a reason (CREATE PUBLICATION needs ownership), listed up to five', () => {
+    const notOwned = ['a.t1', 'a.t2', 'a.t3', 'a.t4', 'a.t5', 'a.t6', 'a.t7'];
+    expect(readinessReasons({ ...READY, notOwned })).toEqual([
+      "role app does not own 7 table(s) in scope (a.t1, a.t2, a.t3, a.t4, a.t5 and 2 more): CREATE PUBLICATION needs ownership: connect to the source as the tables' owner (or a superuser)",
+    ]);
+    expect(readinessReasons({ ...READY, notOwned: [] })).toEqual([]);
+  });
+});
+
 describe('streamNames', () => {
   it('keeps names within 63 bytes whatever the migration is called', () => {
     for (const name of ['', 'a', 'Clinic Prod', 'ü'.repeat(100), 'x_'.repeat(60)]) {

@@ -10,18 +10,10 @@ import { writeJson, writeOut } from '../output.js';
 
 function renderDestroyPlan(p: DestroyPlan): string {
   const lines = [`pgshift will destroy what it created on ${p.target}:`, ''];
-  let count = 0;
-  let changes = 0;
-  for (const i of p.items) {
-    if (i.kind === 'drop_stream') {
-      for (const l of streamDropLines(i)) lines.push(`  ${l}`);
-      count += i.drops.length;
-      changes += i.identities.length;
-    } else {
-      lines.push(`  - ${i.address}`);
-      count++;
-    }
-  }
+  if (p.stream) for (const l of streamDropLines(p.stream)) lines.push(`  ${l}`);
+  for (const i of p.items) lines.push(`  - ${i.address}`);
+  const count = p.items.length + (p.stream?.drops.length ?? 0);
+  const changes = p.stream?.identities.length ?? 0;
   if (p.stateSchema) lines.push('  - schema pgshift (its state, last)');
   lines.push('', `Plan: 0 to add, 0 to resume, ${changes} to change, ${count + (p.stateSchema ? 1 : 0)} to destroy.`);
   return lines.join('\n');
