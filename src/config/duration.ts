@@ -13,3 +13,12 @@ export function formatDuration(ms: number): string {
   if (ms % 1000 === 0 && ms >= 1000) return `${ms / 1000}s`;
   return `${ms}ms`;
 }
+
+const SIZE_UNITS: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+/** Parses `500MB`, `10GB` (units of 1024, as PostgreSQL's memory settings) into bytes; undefined when not a size. */
+export function parseSize(text: string): number | undefined {
+  const m = /^([0-9]+)(B|kB|MB|GB|TB)$/.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * (SIZE_UNITS[m[2] as string] as number);
+}

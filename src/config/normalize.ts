@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Config, EndpointConfig, Side } from './types.js';
 import type { RawConfig, RawSsl } from './raw.js';
-import { parseDuration } from './duration.js';
+import { parseDuration, parseSize } from './duration.js';
 
 const SUPABASE_EXPOSED_SCHEMAS = ['public', 'graphql_public'];
 
@@ -74,7 +74,11 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
     },
     cutover: {
       mode: raw.cutover.mode,
-      strategy: raw.cutover.strategy,
+      strategy: raw.cutover.strategy ?? 'auto',
+      stream: {
+        replicaIdentityFull: raw.cutover.stream.replica_identity_full,
+        maxSlotRetainedBytes: parseSize(raw.cutover.stream.max_slot_retained) ?? 10 * 1024 ** 3,
+      },
       requireVerified: raw.cutover.require_verified,
       maxWriteFreezeMs: ms(raw.cutover.max_write_freeze),
       rollbackWindowMs: ms(raw.cutover.rollback_window),

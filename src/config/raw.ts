@@ -24,7 +24,8 @@ export interface RawConfig {
   };
   cutover: {
     mode: 'manual' | 'auto';
-    strategy: 'freeze';
+    strategy?: 'stream' | 'freeze';
+    stream: { replica_identity_full: boolean; max_slot_retained: string };
     require_verified: boolean;
     max_write_freeze: string;
     rollback_window: string;

@@ -154,6 +154,15 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
     );
   }
 
+  if (config.cutover.strategy === 'freeze' && config.cutover.stream.replicaIdentityFull) {
+    problems.push(
+      positions.problem(
+        ['cutover', 'stream', 'replica_identity_full'],
+        'cutover.stream.replica_identity_full: true changes source tables for the change stream, but cutover.strategy is freeze; drop one of the two',
+      ),
+    );
+  }
+
   if (config.cutover.mode === 'auto' && !config.cutover.switch) {
     problems.push(
       positions.problem(

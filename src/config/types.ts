@@ -47,7 +47,14 @@ export interface Config {
   };
   readonly cutover: {
     readonly mode: 'manual' | 'auto';
-    readonly strategy: 'freeze';
+    /** auto: stream when the source allows it, else freeze (the plan resolves it and says why). */
+    readonly strategy: 'auto' | 'stream' | 'freeze';
+    readonly stream: {
+      /** pgshift sets REPLICA IDENTITY FULL on in-scope source tables without a usable identity. */
+      readonly replicaIdentityFull: boolean;
+      /** WAL the slot may hold back before plan and status warn, in bytes. */
+      readonly maxSlotRetainedBytes: number;
+    };
     readonly requireVerified: boolean;
     readonly maxWriteFreezeMs: number;
     readonly rollbackWindowMs: number;

@@ -7,7 +7,8 @@ import { connectClient } from '../db/connect.js';
 import { assertSessionPooling } from '../db/pooler.js';
 import { execute, type ExecutionResult } from '../apply/executor.js';
 import { runAction } from '../apply/handlers/index.js';
-import type { DropObjectAction } from '../plan/model.js';
+import type { DropObjectAction, DropStreamAction } from '../plan/model.js';
+import { streamDropAction } from './stream.js';
 import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { forgetObjects } from '../state/objects.js';
 import { acquireLock } from '../state/lock.js';
@@ -26,6 +27,8 @@ export interface DestroyPlan {
   readonly target: string;
   /** What pgshift created and will drop, dependents first: one drop action each, run by the executor in this order. */
   readonly items: readonly DropObjectAction[];
+  /** The change stream on the source (slot, publications, replica identities): dropped before the items. */
+  readonly stream?: DropStreamAction;
   /** Objects recorded in the state but no longer on the target (their records are removed). */
   readonly gone: readonly string[];
   readonly stateSchema: boolean;
@@ -35,8 +38,10 @@ export interface DestroyResult {
   readonly plan: DestroyPlan;
   readonly status: 'nothing' | 'cancelled' | 'destroyed' | 'partial';
   readonly dropped: readonly string[];
-  /** Left in place: dropping them would have touched objects pgshift did not create. */
+  /** Left in place: dropping them would have touched objects pgshift did not create (or the stream, if refused). */
   readonly kept: ReadonlyArray<{ readonly address: string; readonly reason: string }>;
+  /** The change stream on the source: dropped (with the replica identities put back), kept (see `kept`), or none. */
+  readonly stream?: 'dropped' | 'kept' | 'none';
 }
 
 /**
@@ -81,7 +86,7 @@ export function destroyPlan(
 function keptOf(plan: DestroyPlan, execution: ExecutionResult): Array<{ address: string; reason: string }> {
   const done = new Set(execution.done);
   const failed = new Map(execution.failed.map((f) => [f.id, f]));
-  return plan.items
+  return [...(plan.stream ? [plan.stream] : []), ...plan.items]
     .filter((a) => !done.has(a.id))
     .map((a) => {
       const f = failed.get(a.id);
@@ -127,6 +132,27 @@ async function sourceFreeze(config: Config, force: boolean): Promise<FreezeStatu
     logger().warn(
       { error: scrub(err instanceof Error ? err.message : String(err)) },
       'the source could not be checked for a write freeze (--force)',
+    );
+    return undefined;
+  } finally {
+    await source?.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The change stream to drop on the source, if any. With --force an unreachable source is passed over, and the slot
+ * left there is said loudly: it holds WAL until someone drops it.
+ */
+async function sourceStream(config: Config, state: pg.Client, force: boolean): Promise<DropStreamAction | undefined> {
+  let source: pg.Client | undefined;
+  try {
+    source = await connectClient(endpoints(config).source, sessionSettings(config));
+    return await streamDropAction(config, source, state);
+  } catch (err) {
+    if (!force) throw err;
+    logger().warn(
+      { error: scrub(err instanceof Error ? err.message : String(err)) },
+      "the source could not be reached (--force): pgshift's replication slot and publications, if any, are LEFT on the source; drop them there (pg_drop_replication_slot, DROP PUBLICATION): a slot nobody reads fills the disk",
     );
     return undefined;
   } finally {
@@ -208,18 +234,27 @@ export async function destroy(
     }
     try {
       const catalog = await introspect(control);
-      const plan = destroyPlan(catalog.objects, new Set(Object.keys(state.objects)), eps.target.display, true);
+      const objects = destroyPlan(catalog.objects, new Set(Object.keys(state.objects)), eps.target.display, true);
+      const onSource = await sourceStream(config, control, o.force === true);
+      const plan: DestroyPlan = onSource ? { ...objects, stream: onSource } : objects;
       if (!(await confirm(plan))) return { plan, status: 'cancelled', dropped: [], kept: [] };
       // the drops through the executor, one at a time in plan order, each with its record's removal under the lock fence
-      const execution = await execute(plan.items, {
+      const execution = await execute(plan.stream ? [plan.stream, ...plan.items] : plan.items, {
         concurrency: 1,
         openWorker: () => connectClient(eps.target, sessionSettings(config)),
-        run: (action, client) => runAction(action, client, { runId, lockId: lock.lockId }),
+        run: (action, client) =>
+          runAction(action, client, {
+            runId,
+            lockId: lock.lockId,
+            openSource: () => connectClient(eps.source, sessionSettings(config)),
+          }),
       });
-      const dropped = [...execution.done];
+      // the stream's drop is reported apart (`stream`); a failed one is among the kept, with its reason
+      const stream = !plan.stream ? 'none' : execution.done.includes(plan.stream.id) ? 'dropped' : 'kept';
+      const dropped = execution.done.filter((id) => id !== plan.stream?.id);
       const kept = keptOf(plan, execution);
       await forgetObjects(control, plan.gone);
-      if (kept.length > 0) return { plan, status: 'partial', dropped, kept };
+      if (kept.length > 0) return { plan, status: 'partial', dropped, kept, stream };
       // pgshift's own schema, last, while the lock is still held (released first, another run could start on a
       // state that is about to vanish); the holder row goes with the schema, the advisory lock right after
       await dropState(control);
@@ -227,7 +262,7 @@ export async function destroy(
       await control.query('SELECT pg_catalog.pg_advisory_unlock_all()');
       released = true;
       await cleanSource(config);
-      return { plan, status: 'destroyed', dropped, kept };
+      return { plan, status: 'destroyed', dropped, kept, stream };
     } finally {
       if (!released) await lock.release().catch(() => undefined);
     }

@@ -13,6 +13,7 @@ import {
   type PreflightItem,
   type SideFacts,
 } from '../preflight/index.js';
+import { streamChecks } from './stream-checks.js';
 import { asError, type ErrorSummary } from './summary.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'block' | 'info';
@@ -298,6 +299,18 @@ export async function runDoctor(config: Config): Promise<DoctorReport> {
     const [sf, tf] = await Promise.all([withPooling(sf0, eps.source, session), withPooling(tf0, eps.target, session)]);
     checks.push(...preflight({ source: sf, target: tf, copyParallel: config.copy.parallel }, 'doctor').map(asCheck));
     if (src.client) checks.push(await freezeCheck(config, src.client));
+    if (src.client)
+      checks.push(
+        ...(await streamChecks(config, src.client, tgt.client).catch(() => [
+          {
+            id: 'stream',
+            code: 'STREAM_UNKNOWN',
+            side: 'source' as const,
+            status: 'info' as const,
+            message: "could not check the source's replication settings",
+          },
+        ])),
+      );
   } finally {
     await Promise.all([src.client?.end().catch(() => undefined), tgt.client?.end().catch(() => undefined)]);
   }

@@ -1,5 +1,5 @@
 import { orderForCreate } from '../catalog/order.js';
-import type { Catalog, CatalogObject } from '../catalog/types.js';
+import type { Catalog, CatalogObject, TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { StateSnapshot } from '../state/snapshot.js';
 import { qualified } from '../db/ident.js';
@@ -9,6 +9,7 @@ import { copiesNeededBy, copyActions } from './copy-actions.js';
 import { Scope } from '../catalog/scope.js';
 import { parsePositionDefinition, sequenceAtOrPast } from '../catalog/sequence-value.js';
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
+import { CREATE_STREAM_ID, streamPlan, type StreamFacts } from './stream-plan.js';
 
 export interface PlanInput {
   readonly config: Config;
@@ -19,6 +20,8 @@ export interface PlanInput {
   /** Redacted descriptions of the two sides (user@host:port/db). */
   readonly sourceDisplay: string;
   readonly targetDisplay: string;
+  /** The source's readiness for a change stream and pgshift's slot (refresh reads them); absent: not read. */
+  readonly stream?: StreamFacts;
 }
 
 function tableKey(t: { schema: string; name: string }): string {
@@ -182,8 +185,37 @@ export function computePlan(input: PlanInput): Plan {
       : null;
     return { ...a, dependsOn, key, ...(from ? { sourceTable: from } : {}) };
   });
-  actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...copies);
-  findings.push(...copy.findings);
+  // the change stream first: every copy waits for it (its snapshots are then after the slot's consistent point)
+  const targetOfSource = new Map([...mapping.sourceTables].map(([t, s]) => [`${s.schema}.${s.name}`, t]));
+  const stream = streamPlan({
+    config,
+    targetOf: (t) => {
+      const mapped = targetOfSource.get(`${t.schema}.${t.name}`);
+      if (!mapped) return { schema: t.schema, name: t.name };
+      const dot = mapped.indexOf('.');
+      return { schema: mapped.slice(0, dot), name: mapped.slice(dot + 1) };
+    },
+    facts: input.stream,
+    published: publishedTables(source.tables, scope, mapping.sourceTables),
+    parentOf: new Map(
+      input.source.tables.flatMap((t) => (t.parent ? [[`${t.schema}.${t.name}`, t.parent] as const] : [])),
+    ),
+    sourceDatabase: input.source.database,
+    copiesStarted: input.state.checkpoints.length > 0,
+  });
+  const streamFirst = stream.actions.some((a) => a.id === CREATE_STREAM_ID);
+  const streamedCopies = streamFirst
+    ? copies.map((a) => ({ ...a, dependsOn: [...a.dependsOn, CREATE_STREAM_ID] }))
+    : copies;
+  actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...streamedCopies);
+  // a replica identity is set on the target's table too: after the action creating it
+  const streamActions = stream.actions.map((a) =>
+    a.kind === 'set_replica_identity'
+      ? { ...a, dependsOn: [...a.dependsOn, ...a.targetTables.map(tableKey).filter((k) => planned.has(k))] }
+      : a,
+  );
+  actions.unshift(...streamActions);
+  findings.push(...copy.findings, ...stream.findings);
 
   for (const t of source.tables) {
     if (t.kind === 'partitioned' || !scope.tableInScope(t.schema, t.name)) continue;
@@ -234,7 +266,21 @@ export function computePlan(input: PlanInput): Plan {
     actions,
     findings,
     summary,
+    strategy: stream.strategy,
   };
+}
+
+/** The in-scope tables to publish, by their source names: partitions only when their partitioned table is not. */
+function publishedTables(
+  tables: readonly TableInfo[],
+  scope: Scope,
+  sourceTables: ReadonlyMap<string, { schema: string; name: string }>,
+): Array<{ schema: string; name: string }> {
+  return tables
+    .filter((t) => scope.tableInScope(t.schema, t.name))
+    .filter((t) => t.kind !== 'partition' || !t.parent || !scope.tableInScope(t.parent.schema, t.parent.name))
+    .map((t) => sourceTables.get(`${t.schema}.${t.name}`) ?? { schema: t.schema, name: t.name })
+    .sort((a, b) => (a.schema === b.schema ? (a.name < b.name ? -1 : 1) : a.schema < b.schema ? -1 : 1));
 }
 
 /**

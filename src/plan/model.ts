@@ -70,8 +70,60 @@ export interface DropObjectAction extends ActionBase {
   readonly sql: readonly string[];
 }
 
+/** Sets REPLICA IDENTITY FULL on source tables without a usable one (cutover.stream.replica_identity_full). */
+export interface SetReplicaIdentityAction extends ActionBase {
+  readonly kind: 'set_replica_identity';
+  /** The source tables (source names). */
+  readonly tables: ReadonlyArray<{ readonly schema: string; readonly name: string }>;
+  /**
+   * The same tables on the target (target names): they get FULL too, so that the table reads the same on both
+   * sides (schema parity, no drift in the next plan).
+   */
+  readonly targetTables: ReadonlyArray<{ readonly schema: string; readonly name: string }>;
+  readonly sql: readonly string[];
+}
+
+/**
+ * Creates the change stream on the source (publications, then the pgoutput slot) and records it in the state. Every
+ * copy depends on it: each copy snapshot is then taken after the slot's consistent point.
+ */
+export interface CreateStreamAction extends ActionBase {
+  readonly kind: 'create_stream';
+  readonly slot: string;
+  readonly publication: string;
+  /** The inserts-only publication's name (created only when a table's mode is `inserts`). */
+  readonly insertsPublication: string;
+  /** The source tables (source names) and what is published of each. */
+  readonly tables: ReadonlyArray<{ readonly schema: string; readonly name: string; readonly mode: 'all' | 'inserts' }>;
+}
+
+/** Drops the change stream on the source (destroy): slot, publications, replica identities put back, state rows. */
+export interface DropStreamAction extends ActionBase {
+  readonly kind: 'drop_stream';
+  readonly slot: string;
+  readonly publication: string;
+  readonly insertsPublication: string;
+  /** What exists and goes, for the plan: `replication slot x`, `publication y`. */
+  readonly drops: readonly string[];
+  /** The replica identities put back (source tables), for the plan. */
+  readonly identities: ReadonlyArray<{
+    readonly schema: string;
+    readonly name: string;
+    readonly from: string;
+    readonly to: string;
+  }>;
+}
+
 /** The closed union of what apply and destroy can do. Every switch over `kind` ends in assertNever. */
-export type Action = CreateObjectAction | SetSequenceValueAction | CopyTableAction | VerifyAction | DropObjectAction;
+export type Action =
+  | CreateObjectAction
+  | SetSequenceValueAction
+  | CopyTableAction
+  | VerifyAction
+  | DropObjectAction
+  | SetReplicaIdentityAction
+  | CreateStreamAction
+  | DropStreamAction;
 export type ActionKind = Action['kind'];
 
 export type { Finding, Severity };
@@ -82,6 +134,20 @@ export interface PlanSummary {
   readonly change: number;
   readonly destroy: number;
   readonly unchanged: number;
+}
+
+/** How the cutover's last changes reach the target (cutover.strategy resolved), and the slot's WAL if one exists. */
+export interface PlanStrategy {
+  readonly strategy: 'stream' | 'freeze';
+  /** Why: the config, or the source's readiness under auto. */
+  readonly why: string;
+  /** pgshift's slot on the source (volatile numbers: a saved plan's decision leaves them out). */
+  readonly slot?: {
+    readonly name: string;
+    readonly retainedBytes: number | null;
+    readonly walStatus: string | null;
+    readonly maxSlotWalKeepSizeMb: number | null;
+  };
 }
 
 export interface Plan {
@@ -97,6 +163,8 @@ export interface Plan {
   readonly actions: readonly Action[];
   readonly findings: readonly Finding[];
   readonly summary: PlanSummary;
+  /** The cutover strategy (absent in plans of older versions and in destroy plans). */
+  readonly strategy?: PlanStrategy;
 }
 
 export function assertNever(x: never): never {

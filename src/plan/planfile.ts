@@ -24,7 +24,9 @@ export function decisionHash(plan: Plan): string {
   const actions = plan.actions
     .map((a) => (a.kind === 'copy_table' ? { ...a, estimatedRows: 0, estimatedBytes: 0, reason: '' } : a))
     .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-  return sha256(canonicalJson({ ...plan, actions })).slice(0, 16);
+  // the WAL a slot retains moves all the time: it decides nothing (the findings it raises do)
+  const strategy = plan.strategy ? { strategy: plan.strategy.strategy, why: plan.strategy.why } : undefined;
+  return sha256(canonicalJson({ ...plan, actions, strategy })).slice(0, 16);
 }
 
 /** Writes the plan atomically (temp file + rename). It holds no secret: URLs are redacted and scrubbed again. */

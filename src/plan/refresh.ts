@@ -10,6 +10,8 @@ import type { ServerFacts } from '../preflight/facts.js';
 import { readState, type StateSnapshot } from '../state/snapshot.js';
 import { configHash } from './config-hash.js';
 import { computePlan } from './diff.js';
+import { readStreamFacts } from './stream-facts.js';
+import type { StreamFacts } from './stream-plan.js';
 import type { Plan } from './model.js';
 
 export interface Refreshed {
@@ -18,6 +20,8 @@ export interface Refreshed {
   readonly state: StateSnapshot;
   /** Preflight facts of both servers (src/preflight), judged by planFrom. */
   readonly servers?: { readonly source: ServerFacts; readonly target: ServerFacts };
+  /** The source's readiness for a change stream and pgshift's slot. */
+  readonly stream?: StreamFacts;
 }
 
 /** Reads both catalogs and the state (read-only on both sides). */
@@ -28,7 +32,8 @@ export async function refresh(sourceClient: pg.ClientBase, targetClient: pg.Clie
     gatherServerFacts(sourceClient),
     gatherServerFacts(targetClient),
   ]);
-  return { source, target, state, servers: { source: sourceFacts, target: targetFacts } };
+  const stream = await readStreamFacts(sourceClient, targetClient, source);
+  return { source, target, state, servers: { source: sourceFacts, target: targetFacts }, stream };
 }
 
 export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
@@ -40,6 +45,7 @@ export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
     state: r.state,
     sourceDisplay: eps.source.display,
     targetDisplay: eps.target.display,
+    ...(r.stream ? { stream: r.stream } : {}),
   });
   // preflight findings (TLS, extensions, headroom, statement timeout) judge only what does not move between plan
   // and apply, so a saved plan stays identical to the plan apply recomputes

@@ -7,6 +7,8 @@ import { type Action, assertNever } from '../../plan/model.js';
 import type { RunContext } from './context.js';
 import { copyTableHandler } from './copy-table.js';
 import { createObject } from './create-object.js';
+import { createStreamHandler, setReplicaIdentityHandler } from './create-stream.js';
+import { dropStreamHandler } from './drop-stream.js';
 import { dropObject } from './drop-object.js';
 import { setSequenceValue } from './set-sequence-value.js';
 import { verifyHandler } from './verify.js';
@@ -25,6 +27,12 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
       return verifyHandler(client, ctx);
     case 'drop_object':
       return dropObject(action, client, ctx);
+    case 'set_replica_identity':
+      return setReplicaIdentityHandler(action, client, ctx);
+    case 'create_stream':
+      return createStreamHandler(action, client, ctx);
+    case 'drop_stream':
+      return dropStreamHandler(action, client, ctx);
     default:
       return assertNever(action);
   }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { loadConfig } from '../../config/index.js';
 import { destroy, type DestroyPlan } from '../../destroy/destroy.js';
+import { streamDropLines } from '../../destroy/stream.js';
 import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
 import { askYes } from '../confirm.js';
@@ -9,9 +10,12 @@ import { writeJson, writeOut } from '../output.js';
 
 function renderDestroyPlan(p: DestroyPlan): string {
   const lines = [`pgshift will destroy what it created on ${p.target}:`, ''];
+  if (p.stream) for (const l of streamDropLines(p.stream)) lines.push(`  ${l}`);
   for (const i of p.items) lines.push(`  - ${i.address}`);
+  const count = p.items.length + (p.stream?.drops.length ?? 0);
+  const changes = p.stream?.identities.length ?? 0;
   if (p.stateSchema) lines.push('  - schema pgshift (its state, last)');
-  lines.push('', `Plan: 0 to add, 0 to resume, 0 to change, ${p.items.length + (p.stateSchema ? 1 : 0)} to destroy.`);
+  lines.push('', `Plan: 0 to add, 0 to resume, ${changes} to change, ${count + (p.stateSchema ? 1 : 0)} to destroy.`);
   return lines.join('\n');
 }
 

@@ -1,4 +1,5 @@
-import type { Action, ChangeKind, Finding, Plan } from '../../plan/model.js';
+import type { Action, ChangeKind, Finding, Plan, PlanStrategy } from '../../plan/model.js';
+import { formatBytes } from '../../plan/stream-findings.js';
 
 const SYMBOL: Record<ChangeKind, string> = { create: '+', resume: '~', update: '~', delete: '-', noop: ' ' };
 const PHASES: ReadonlyArray<[Action['phase'], string]> = [
@@ -13,8 +14,36 @@ export function summaryLine(plan: Plan): string {
   return `Plan: ${s.add} to add, ${s.resume} to resume, ${s.change} to change, ${s.destroy} to destroy.`;
 }
 
+/** The change stream as the objects it makes on the source: its publication(s), then its slot. */
+function streamLines(a: Action): string[] | undefined {
+  if (a.kind !== 'create_stream') return undefined;
+  const all = a.tables.filter((t) => t.mode === 'all').length;
+  const inserts = a.tables.length - all;
+  return [
+    `publication ${a.publication} (${all} tables)`,
+    ...(inserts > 0 ? [`publication ${a.insertsPublication} (${inserts} tables, inserts only)`] : []),
+    `replication slot ${a.slot} (pgoutput)`,
+  ];
+}
+
 function actionLine(a: Action, width: number): string {
+  const stream = streamLines(a);
+  if (stream) return stream.map((l) => `  ${SYMBOL[a.change]} ${l}`).join('\n');
   return `  ${SYMBOL[a.change]} ${a.address.padEnd(width)}  ${a.reason}`;
+}
+
+/** `strategy: stream (why)`, and the WAL pgshift's slot holds back on the source. */
+export function strategyLines(s: PlanStrategy | undefined): string[] {
+  if (!s) return [];
+  const lines = [`strategy: ${s.strategy} (${s.why})`];
+  if (s.slot) {
+    const keep = s.slot.maxSlotWalKeepSizeMb === null ? 'unlimited' : `${s.slot.maxSlotWalKeepSizeMb}MB`;
+    const retained = s.slot.retainedBytes === null ? 'unknown' : formatBytes(s.slot.retainedBytes);
+    lines.push(
+      `replication slot ${s.slot.name}: retains ${retained} of WAL (wal_status ${s.slot.walStatus ?? 'unknown'}, max_slot_wal_keep_size ${keep})`,
+    );
+  }
+  return lines;
 }
 
 function findingLine(f: Finding): string {
@@ -28,6 +57,7 @@ export function renderPlanText(plan: Plan): string {
   lines.push(`pgshift plan for migration "${plan.migration}"`);
   lines.push(`  source ${plan.source}`);
   lines.push(`  target ${plan.target}`);
+  for (const l of strategyLines(plan.strategy)) lines.push(`  ${l}`);
   lines.push('');
   if (plan.actions.length === 0 && plan.findings.some((f) => f.severity === 'blocker')) {
     lines.push('No changes: pgshift will not change the target (the error below says why).');
@@ -68,6 +98,7 @@ export function renderPlanMarkdown(plan: Plan): string {
   lines.push('');
   lines.push(`- source: \`${plan.source}\``);
   lines.push(`- target: \`${plan.target}\``);
+  for (const l of strategyLines(plan.strategy)) lines.push(`- ${l}`);
   lines.push(
     `- fingerprints: source \`${plan.sourceFingerprint.slice(0, 12)}\`, target \`${plan.targetFingerprint.slice(0, 12)}\`, state \`${plan.stateSerial}\`, config \`${plan.configHash}\``,
   );
@@ -80,8 +111,12 @@ export function renderPlanMarkdown(plan: Plan): string {
       const inPhase = plan.actions.filter((a) => a.phase === phase);
       if (inPhase.length === 0) continue;
       lines.push(`# ${title}`);
-      for (const a of inPhase)
-        lines.push(`${a.change === 'create' ? '+' : a.change === 'delete' ? '-' : '!'} ${a.address}  (${a.reason})`);
+      for (const a of inPhase) {
+        const mark = a.change === 'create' ? '+' : a.change === 'delete' ? '-' : '!';
+        const stream = streamLines(a);
+        if (stream) for (const l of stream) lines.push(`${mark} ${l}`);
+        else lines.push(`${mark} ${a.address}  (${a.reason})`);
+      }
     }
     lines.push('```');
     lines.push('');
