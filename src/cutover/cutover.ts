@@ -3,7 +3,7 @@ import { PgshiftError } from '../errors/index.js';
 import { redactUrl } from '../log/redact.js';
 import { appendAudit } from '../state/audit.js';
 import { stateDb } from '../state/db.js';
-import { acquireLock, type LockHandle } from '../state/lock.js';
+import type { LockHandle } from '../state/lock.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator, finishRun, newRunId, startRun } from '../state/runs.js';
 import { readState } from '../state/snapshot.js';
@@ -26,6 +26,8 @@ import { openSessions } from './sessions.js';
 import { runSteps, stepContext, type StepOptions } from './step.js';
 import { totals, type CutoverContext, type Progress, type SyncTotals } from './steps/cutover-context.js';
 import { cutoverSteps } from './steps/index.js';
+import { cutoverStrategy } from './strategy.js';
+import { acquireLockFromFollower } from '../state/handover.js';
 
 export type { CutoverPlan, CutoverStepPlan } from './plan.js';
 export type { SyncTotals } from './steps/cutover-context.js';
@@ -81,7 +83,8 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
         });
       }
     }
-    lock = await acquireLock(s.control, { runId, command: 'cutover', ...currentOperator() });
+    // a follower (`apply --follow`) streaming meanwhile hands the lock over: the cutover streams from here on
+    lock = await acquireLockFromFollower(s.control, { runId, command: 'cutover', ...currentOperator() });
     const set = await migratedSet(config, s.source);
 
     // an interrupted cutover whose freeze has outlived its budget (or ended by itself on the server) is lifted and started over
@@ -102,7 +105,7 @@ export async function runCutover(config: Config, o: CutoverOptions): Promise<Cut
       resume = undefined;
     }
     const id = resume?.id ?? newRunId();
-    const steps = cutoverSteps(config);
+    const steps = cutoverSteps(config, await cutoverStrategy(config, s.control, resume));
     const plan = planOf(steps, { config, set, id, resume, notes: cutoverNotes(config) });
     // declining (or Ctrl-C at the question) to resume a cutover stopped inside its freeze must not leave the source frozen
     const declined = async (why: string): Promise<void> => {

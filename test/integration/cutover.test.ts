@@ -29,6 +29,7 @@ function config(extra: string, maxFreeze = '30s'): string {
     minimalConfig(`copy: { batch_size: 700 }
 verify: { checksums: full }
 cutover:
+  strategy: freeze # this file covers the catch-up and final sync by rescanning; stream: stream-cutover.test.ts
   max_write_freeze: ${maxFreeze}
   switch:
     env_file: ${envFile}

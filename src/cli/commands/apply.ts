@@ -7,6 +7,7 @@ import { askYes, interactive } from '../confirm.js';
 import { onStopSignals } from '../interrupt.js';
 import { autoApproveFlag, configFlag, jsonFlag } from '../flags.js';
 import { runCutover } from '../../cutover/cutover.js';
+import { runFollow } from '../../cutover/stream-run.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
 import { renderCutoverPlan, renderCutoverResult } from '../render/cutover.js';
 import { renderPlanText } from '../render/plan.js';
@@ -21,6 +22,11 @@ export default class Apply extends BaseCommand {
     config: configFlag,
     'auto-approve': autoApproveFlag,
     parallel: Flags.integer({ description: 'Actions run at once (default: copy.parallel).', min: 1, max: 64 }),
+    follow: Flags.boolean({
+      description:
+        'After the copy, keep the change stream (cutover.strategy stream) applying source changes until Ctrl-C or until `pgshift cutover` takes over.',
+      default: false,
+    }),
     json: jsonFlag,
   };
   static override args = {
@@ -97,6 +103,26 @@ export default class Apply extends BaseCommand {
         }
         throw new PgshiftError('ACTION_FAILED', `${f.length} action(s) failed: ${f.map((x) => x.message).join('; ')}`, {
           hint: 'Fix the cause, then run `pgshift apply` again: finished work is kept and skipped.',
+        });
+      }
+      if (flags.follow && result.status !== 'cancelled' && !auto) {
+        let last = 0;
+        if (!flags.json) writeErr('Streaming changes from the source (Ctrl-C stops; `pgshift cutover` takes over)...');
+        const f = await runFollow(config, {
+          signal: controller.signal,
+          onProgress: (p) => {
+            if (flags.json || Date.now() - last < 10_000) return;
+            last = Date.now();
+            writeErr(`  stream: ${p.changes} changes in ${p.transactions} transactions applied, at ${p.appliedLsn}`);
+          },
+        });
+        if (flags.json) writeJson({ stream: f });
+        if (f.handedOverTo) {
+          if (!flags.json) writeOut(`Stream handed over to ${f.handedOverTo} at ${f.appliedLsn ?? 'its start'}.`);
+          return;
+        }
+        throw new PgshiftError('INTERRUPTED', `the stream stopped at ${f.appliedLsn ?? 'its start'}; nothing is lost`, {
+          hint: 'Run `pgshift apply --follow` to stream again from there, or `pgshift cutover`.',
         });
       }
       if (auto && result.status !== 'cancelled') {
