@@ -27,6 +27,7 @@ function config(maxFreeze: string): string {
   return cfg.write(
     minimalConfig(`verify: { checksums: sampled }
 cutover:
+  strategy: freeze
   max_write_freeze: ${maxFreeze}
   switch:
     env_file: ${envFile}
