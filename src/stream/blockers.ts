@@ -84,10 +84,39 @@ export async function boundedSlotCreation<T>(
   waitMs: number,
   create: () => Promise<T>,
 ): Promise<T> {
-  const pidRow = await creator.query<{ pid: number; now: Date }>(
-    'SELECT pg_catalog.pg_backend_pid() AS pid, clock_timestamp() AS now',
+  // the creation waits for running transactions through their xid locks: the session's lock_timeout (pgshift's
+  // bounded default) would end it with a bare 55P03 before `waitMs`, without naming who it waited for
+  const pidRow = await creator.query<{ pid: number; now: Date; lock_timeout: string }>(
+    `SELECT pg_catalog.pg_backend_pid() AS pid, clock_timestamp() AS now,
+            pg_catalog.current_setting('lock_timeout') AS lock_timeout`,
   );
-  const { pid, now: since } = pidRow.rows[0] as { pid: number; now: Date };
+  const {
+    pid,
+    now: since,
+    lock_timeout: lockTimeout,
+  } = pidRow.rows[0] as {
+    pid: number;
+    now: Date;
+    lock_timeout: string;
+  };
+  await creator.query(`SELECT pg_catalog.set_config('lock_timeout', '0', false)`);
+  try {
+    return await watchCreation(creator, pid, since, slot, waitMs, create);
+  } finally {
+    await creator
+      .query(`SELECT pg_catalog.set_config('lock_timeout', $1, false)`, [lockTimeout])
+      .catch(() => undefined);
+  }
+}
+
+async function watchCreation<T>(
+  creator: pg.Client,
+  pid: number,
+  since: Date,
+  slot: string,
+  waitMs: number,
+  create: () => Promise<T>,
+): Promise<T> {
   // the watcher first: without it a creation that hangs could not be cancelled
   const watcher = await siblingSession(creator);
   let settled = false;

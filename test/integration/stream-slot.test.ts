@@ -163,6 +163,8 @@ describe('createStream / setPublishedTables / slotStatus / dropStream', () => {
       await blocker.query('BEGIN');
       await blocker.query(`INSERT INTO public.patients VALUES (4711, 'MRN-SECRET-4711')`);
       const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      // pgshift's sessions carry a bounded lock_timeout: it must not end the wait first with a bare 55P03
+      await source.query(`SET lock_timeout = '300ms'`);
       const err = await createStream(source, names, ALL, { waitMs: 1500 }).then(
         () => undefined,
         (e: unknown) => e,
@@ -175,6 +177,8 @@ describe('createStream / setPublishedTables / slotStatus / dropStream', () => {
       expect(e.message).toContain('idle in transaction');
       expect(JSON.stringify(e.toJSON())).not.toMatch(/MRN-SECRET|INSERT|4711/);
       expect((await slotStatus(source, names.slot)).exists).toBe(false);
+      expect((await source.query<{ lock_timeout: string }>('SHOW lock_timeout')).rows[0]?.lock_timeout).toBe('300ms');
+      await source.query('RESET lock_timeout');
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       await blocker.end();
