@@ -33,8 +33,12 @@ describe('kill -9 during the copy', () => {
     const log: string[] = [];
     let resumes = 0;
     let kills = 0;
-    for (let i = 0; i < 14 && kills < 12; i++) {
-      const delay = 500 + Math.floor(Math.random() * 2500);
+    // a loaded machine starts apply slowly: a kill that left no trace (same actions, none resumed) moves the window
+    // later, so the kills land inside the copy wherever the machine's speed puts it
+    let base = 500;
+    let lastActions = -1;
+    for (let i = 0; i < 20 && kills < 12; i++) {
+      const delay = base + Math.floor(Math.random() * 2500);
       const child = spawn(process.execPath, [BIN, 'apply', '-c', file, '--auto-approve'], {
         cwd: REPO,
         env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env },
@@ -55,6 +59,8 @@ describe('kill -9 during the copy', () => {
         .actions;
       const resumed = actions.filter((a) => a.change === 'resume');
       resumes += resumed.length;
+      if (resumed.length === 0 && actions.length === lastActions) base += 1000;
+      lastActions = actions.length;
       log.push(
         `kill ${kills} at ${delay} ms: ${actions.length} actions, ${resumed.length} resume (${resumed.map((a) => `${a.address}: ${a.reason}`).join('; ')})`,
       );
