@@ -4,6 +4,8 @@ import { withClient } from '../../db/connect.js';
 import { endpoints, sessionSettings } from '../../db/endpoints.js';
 import { checkChain, readAudit } from '../../state/audit.js';
 import { readState } from '../../state/snapshot.js';
+import { readStreams } from '../../state/stream.js';
+import { readStreamReport } from '../../stream/lag.js';
 import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
 import { configFlag, jsonFlag } from '../flags.js';
@@ -12,7 +14,7 @@ import { renderAudit, renderStatus } from '../render/status.js';
 
 export default class Status extends BaseCommand {
   static override description =
-    'Show the recorded state on the target: objects created, per table progress, lock holder, last runs.';
+    'Show the recorded state on the target: objects created, per table progress, lock holder, last runs, and the change stream (lag, WAL the slot retains).';
   static override flags = {
     config: configFlag,
     json: jsonFlag,
@@ -26,11 +28,13 @@ export default class Status extends BaseCommand {
     const { flags } = await this.parse(Status);
     const config = loadConfig(flags.config);
     const eps = endpoints(config);
-    const [state, audit] = await withClient(
+    const [state, audit, streams] = await withClient(
       eps.target,
       sessionSettings(config),
-      async (c) => [await readState(c), flags.audit ? await readAudit(c) : []] as const,
+      async (c) => [await readState(c), flags.audit ? await readAudit(c) : [], await readStreams(c)] as const,
     );
+    // the source only when there is a stream to measure; an unreachable source leaves the target's view whole
+    const stream = await readStreamReport(config, eps.source, sessionSettings(config), streams);
     const chain = flags.audit ? checkChain(audit) : undefined;
     // the last key copied may be patient data (an MRN, an e-mail): status shows progress, never key values
     const checkpoints = state.checkpoints.map(({ lastKey: _lastKey, ...c }) => c);
@@ -40,6 +44,7 @@ export default class Status extends BaseCommand {
       ...state,
       checkpoints,
       objectCount: Object.keys(state.objects).length,
+      stream,
     };
     if (flags.json) writeJson(chain ? { ...view, audit: { ...chain, trail: audit } } : view);
     else {

@@ -1,11 +1,16 @@
 import type { AuditCheck, AuditEntry } from '../../state/audit.js';
+import type { LockHolder } from '../../state/lock.js';
 import type { StateSnapshot } from '../../state/snapshot.js';
+import { formatBytes } from '../../plan/stream-findings.js';
+import type { StreamLag, StreamReport } from '../../stream/lag.js';
 
 export interface StatusView extends Omit<StateSnapshot, 'checkpoints'> {
   readonly checkpoints: ReadonlyArray<Omit<StateSnapshot['checkpoints'][number], 'lastKey'>>;
   readonly migration: string;
   readonly target: string;
   readonly objectCount: number;
+  /** The change stream's figures (slots: empty without a stream; absent where the caller did not read them). */
+  readonly stream?: StreamReport;
 }
 
 export function renderStatus(s: StatusView): string {
@@ -38,6 +43,7 @@ export function renderStatus(s: StatusView): string {
         `  ${c.status.padEnd(8)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${c.rowsCopied} rows${c.error ? `  error: ${c.error}` : ''}`,
       );
   }
+  if (s.stream && s.stream.slots.length > 0) lines.push('', ...renderStream(s.stream, s.lock));
   if (s.runs.length > 0) {
     lines.push('', 'Last runs:');
     for (const r of s.runs)
@@ -46,6 +52,59 @@ export function renderStatus(s: StatusView): string {
       );
   }
   return lines.join('\n');
+}
+
+const bytes = (n: number): string => (n < 1024 ? `${n} B` : `${formatBytes(n)} (${n} bytes)`);
+
+function who(l: StreamLag, lock: LockHolder | undefined): string {
+  if (l.slotExists === false) return 'GONE from the source';
+  if (!l.active || !l.reader) return 'nobody reads it (`pgshift apply --follow` streams)';
+  const r = l.reader;
+  const follower =
+    lock?.alive && lock.command === 'follow'
+      ? `; the target's lock: apply --follow by ${lock.operator} on ${lock.host}, pid ${lock.osPid}`
+      : '';
+  return `read by pid ${r.pid} (application ${r.applicationName ? JSON.stringify(r.applicationName) : '(none)'}, user ${r.user ?? '?'}${r.since ? `, since ${r.since}` : ''})${follower}`;
+}
+
+function retained(l: StreamLag): string {
+  if (l.slotExists === false) return 'none: the slot is gone, and with it the changes it kept';
+  if (l.retainedBytes === null) return `unknown (wal_status ${l.walStatus ?? 'unknown'})`;
+  const keep =
+    l.maxSlotWalKeepSizeBytes === null
+      ? 'max_slot_wal_keep_size unlimited: the source keeps it until its disk is full'
+      : `max_slot_wal_keep_size ${formatBytes(l.maxSlotWalKeepSizeBytes)}${l.safeWalSizeBytes !== null ? `, ${formatBytes(l.safeWalSizeBytes)} more before the slot is lost` : ''}`;
+  return `${bytes(l.retainedBytes)}, wal_status ${l.walStatus ?? 'unknown'}; pgshift warns past ${formatBytes(l.maxSlotRetainedBytes)} (cutover.stream.max_slot_retained); ${keep}`;
+}
+
+/** The change stream: one block per slot; the source's figures, or why they are missing. */
+export function renderStream(r: StreamReport, lock: LockHolder | undefined): string[] {
+  const lines = ['Change stream:'];
+  for (const l of r.slots) {
+    lines.push(
+      `  slot          ${l.slot}, ${l.status}${l.error ? ` (${l.error})` : ''}${l.sourceRead ? `, ${who(l, lock)}` : ''}`,
+    );
+    lines.push(`  publications  ${l.publications.join(', ')}`);
+    lines.push(
+      l.appliedLsn
+        ? `  applied       up to ${l.appliedLsn}: ${l.transactions} transactions, ${l.changes} changes; last source commit ${l.sourceCommitAt ?? 'none yet'}, stored ${l.appliedAt ?? '?'}`
+        : `  applied       nothing yet (consistent point ${l.consistentLsn})`,
+    );
+    if (!l.sourceRead) continue;
+    lines.push(
+      `  lag           ${l.lagBytes === null ? 'unknown' : bytes(l.lagBytes)}, ${l.lagSeconds === null ? '?' : `${l.lagSeconds} s`} behind the source (at ${l.currentLsn ?? '?'})`,
+    );
+    lines.push(`  WAL retained  ${retained(l)}`);
+    for (const w of l.warnings) {
+      lines.push(`  warning       [${w.code}] ${w.message}`);
+      if (w.hint) lines.push(`                ${w.hint}`);
+    }
+  }
+  if (!r.sourceRead)
+    lines.push(
+      `  source        could not be read (${r.sourceError ?? 'unknown reason'}): the lag and the WAL the slot retains are unknown`,
+    );
+  return lines;
 }
 
 export function renderAudit(entries: readonly AuditEntry[], check: AuditCheck): string {
