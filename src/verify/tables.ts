@@ -240,7 +240,11 @@ export function writtenSinceXmin(n: number): string {
   return `((pgshift_now.xmax % 4294967296) - (x.xmin::text::bigint) + 4294967296) % 4294967296 <= pgshift_now.xmax - $${n}::bigint`;
 }
 
-/** Keys (of the given ones) whose source row was written after the copy began: by xmin, or by the updated_at column. */
+/**
+ * Keys (of the given ones) whose source row was written after the copy began: by xmin, or by the updated_at column.
+ * A key the source no longer has was deleted since the keys were read (the live source goes on writing between the
+ * reads): written since as well.
+ */
 async function writtenSince(
   sides: Sides,
   e: TableExpr,
@@ -248,19 +252,25 @@ async function writtenSince(
   keys: string[],
 ): Promise<Set<string>> {
   if (keys.length === 0 || !e.keyText) return new Set();
+  let written: { k: string; w: boolean }[];
   if ('xmin' in w) {
-    const r = await sides.source.query<{ k: string }>(
-      `SELECT ${e.keyText} AS k FROM ${e.from} x, ${NOW_XMAX} WHERE ${e.keyText} = ANY($1::text[]) AND ${writtenSinceXmin(2)}`,
-      [keys, w.xmin],
-    );
-    return new Set(r.rows.map((x) => x.k));
+    written = (
+      await sides.source.query<{ k: string; w: boolean }>(
+        `SELECT ${e.keyText} AS k, ${writtenSinceXmin(2)} AS w FROM ${e.from} x, ${NOW_XMAX} WHERE ${e.keyText} = ANY($1::text[])`,
+        [keys, w.xmin],
+      )
+    ).rows;
+  } else {
+    if (!e.columns.some((c) => c.name === w.column)) return new Set();
+    written = (
+      await sides.source.query<{ k: string; w: boolean }>(
+        `SELECT ${e.keyText} AS k, coalesce(${quoteIdent(w.column)} >= $2, false) AS w FROM ${e.from} WHERE ${e.keyText} = ANY($1::text[])`,
+        [keys, w.copyStarted],
+      )
+    ).rows;
   }
-  if (!e.columns.some((c) => c.name === w.column)) return new Set();
-  const r = await sides.source.query<{ k: string }>(
-    `SELECT ${e.keyText} AS k FROM ${e.from} WHERE ${e.keyText} = ANY($1::text[]) AND ${quoteIdent(w.column)} >= $2`,
-    [keys, w.copyStarted],
-  );
-  return new Set(r.rows.map((x) => x.k));
+  const present = new Set(written.map((x) => x.k));
+  return new Set([...written.filter((x) => x.w).map((x) => x.k), ...keys.filter((k) => !present.has(k))]);
 }
 
 /**
