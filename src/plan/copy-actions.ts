@@ -173,7 +173,9 @@ export function copiesNeededBy(
   plan: CopyPlan,
 ): string[] {
   if (plan.actions.length === 0 || o.phase !== 'post-data') return [];
-  if (o.kind === 'materialized_view') return plan.actions.map((a) => a.id); // it reads whatever its query reads
+  // a materialized view reads whatever its query reads; a sequence's value is read from a live source when it is
+  // set, and any table's default may draw from it (not only its owner's): both wait for every copy
+  if (o.kind === 'materialized_view' || o.kind === 'sequence_value') return plan.actions.map((a) => a.id);
   const tables = new Set<string>();
   if (o.table) tables.add(`table ${o.table.schema}.${o.table.name}`);
   for (const d of o.dependsOn) {

@@ -195,6 +195,10 @@ describe('computePlan', () => {
     });
     expect(byAddress.get('copy We"ird.select')).toMatchObject({ key: null });
     expect(byAddress.get('index public.patients_email_idx')?.dependsOn).toContain('copy public.patients');
+    // a sequence's value is read from the (live) source when it is set: after every copy, whichever table draws on it
+    const copies = p.actions.filter((a) => a.kind === 'copy_table').map((a) => a.id);
+    expect(copies.length).toBeGreaterThan(1);
+    expect(byAddress.get('sequence_value public.patients_id_seq')?.dependsOn).toEqual(expect.arrayContaining(copies));
     // pre-data before post-data, dependencies first
     const order = p.actions.map((a) => a.address);
     expect(order.indexOf('table public.patients')).toBeLessThan(order.indexOf('index public.patients_email_idx'));
