@@ -22,6 +22,7 @@ import { schemaParity, sequencesBehind } from './schema.js';
 import { checkTable, type Sides } from './tables.js';
 import { schemaNaming, type TablePair } from '../mapping/table-pairs.js';
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
+import { readStreams } from '../state/stream.js';
 
 export interface VerifyOptions {
   /** Full range checksums whatever the policy says. */
@@ -143,6 +144,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       client: sourceMeta,
       schemaOnSource: schemaNaming(config).onSource,
       live: !opts.strict,
+      streaming: !opts.strict && (await readStreams(control)).length > 0,
     });
     const schema = [...schemaParity(source, target, scope, !opts.strict), ...sequences.differences];
     // a table whose every difference is a write on the live source since its copy is right as of the copy

@@ -51,6 +51,11 @@ export interface SourceSequences {
   readonly schemaOnSource: (targetSchema: string) => string;
   /** A live source: its sequences may have moved past the target's since apply set them. */
   readonly live: boolean;
+  /**
+   * A change stream applies the source's inserts to the target: the target's rows pass the sequence apply set, and
+   * logical decoding does not carry sequences (the cutover sets them inside the freeze).
+   */
+  readonly streaming?: boolean;
 }
 
 /** What the sequence check found: differences fail the verification, findings do not. */
@@ -129,6 +134,7 @@ export async function sequencesBehind(
     const copied =
       s !== undefined &&
       ((sequenceAtOrPast(t, s) && sequenceAtOrPast(s, t)) || (source?.live === true && sequenceAtOrPast(s, t)));
+    if (source?.live && source.streaming && s && !s.behind && t.mx !== null && BigInt(s.last) >= BigInt(t.mx)) continue; // streamed rows past the target's sequence, the source's already beyond them: the cutover sets it
     if (s?.behind && copied) {
       // the column's max on either side (equal once copied; a live source may have more): an integer key, no value
       const max = [t.mx, s.max]
