@@ -1,5 +1,6 @@
 import type { Config } from '../config/types.js';
 import type { StateSnapshot } from '../state/snapshot.js';
+import { FOLLOW_COMMAND } from '../state/handover.js';
 
 /** Why a cutover may not start now (empty: it may). Pure: reads the state snapshot and the policy. */
 export function cutoverBlockers(config: Config, state: StateSnapshot): string[] {
@@ -23,7 +24,8 @@ export function cutoverBlockers(config: Config, state: StateSnapshot): string[] 
     else if (!v.fresh)
       out.push(`the last verification (${v.startedAt}) is older than the last change pgshift made to the target`);
   }
-  if (state.lock?.alive)
+  // a follower (`apply --follow`) hands its lock over to the cutover when asked (src/state/handover.ts)
+  if (state.lock?.alive && state.lock.command !== FOLLOW_COMMAND)
     out.push(`another pgshift run holds the target's lock (${state.lock.command} run ${state.lock.runId})`);
   return out;
 }
