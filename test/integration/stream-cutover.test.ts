@@ -1,6 +1,6 @@
 /**
  * Issue 13 end to end, through the CLI: a writer (inserts, updates that increment a counter, deletes, an append-only
- * keyless log, a TRUNCATE of a small table) runs throughout `apply`, `apply --follow` and a `stream` cutover. The
+ * keyless log, a TRUNCATE of a small table, an unlogged table) runs throughout `apply`, `apply --follow` and a `stream` cutover. The
  * follower is SIGKILLed five times while streaming and restarted; the cutover takes the lock over from the last
  * one. Every acknowledged write is on the target, the target equals the frozen source (a change applied twice
  * would show in the counters, one lost in the rows), and the slot and publications are gone from the source.
@@ -20,6 +20,8 @@ const SOURCE_SQL = `
 CREATE TABLE accounts (id bigserial PRIMARY KEY, counter int NOT NULL DEFAULT 0, note text);
 CREATE TABLE audit (at timestamptz NOT NULL DEFAULT now(), what text);
 CREATE TABLE tiny (id int PRIMARY KEY, v text);
+CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO scratch SELECT g, 0 FROM generate_series(1, 100) g;
 INSERT INTO accounts (note) SELECT 'a' || g FROM generate_series(1, 5000) g;
 INSERT INTO audit (what) SELECT 'seed ' || g FROM generate_series(1, 2000) g;
 INSERT INTO tiny SELECT g, 'x' FROM generate_series(1, 10) g;
@@ -46,6 +48,12 @@ function startWriter(url: string): Writer {
         await client.query('INSERT INTO audit (what) VALUES ($1)', [`w${i}`]);
         await client.query('INSERT INTO accounts (note) VALUES ($1)', [`new ${i}`]);
         if (i % 17 === 0) await client.query('DELETE FROM accounts WHERE id = $1', [5000 + Math.floor(i / 2)]);
+        // an unlogged table: no WAL, no publication; the cutover rescans it inside the freeze
+        await client.query('INSERT INTO scratch VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET v = excluded.v', [
+          1 + (i % 150),
+          i,
+        ]);
+        if (i % 13 === 0) await client.query('DELETE FROM scratch WHERE id = $1', [1 + ((i * 3) % 150)]);
         if (i % 50 === 0) {
           await client.query('TRUNCATE tiny');
           await client.query(`INSERT INTO tiny SELECT g, $1 FROM generate_series(1, 10) g`, [`t${i}`]);

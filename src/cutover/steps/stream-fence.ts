@@ -8,16 +8,27 @@ import { withinBudget } from '../deadline.js';
 import { syncTables } from '../sync.js';
 import { readStreams } from '../../state/stream.js';
 
-/** The migrated tables the stream carries only the inserts of (the inserts-only publication), as a sync reads them. */
-async function insertsOnly(ctx: CutoverContext): Promise<SyncTable[]> {
-  const pubs = (await readStreams(ctx.s.control)).map((r) => r.insertsPublication ?? `${r.publication}_inserts`);
-  if (pubs.length === 0) return [];
+/**
+ * The migrated tables whose every change the stream does not carry, as a sync reads them: those outside the stream's
+ * main publication, i.e. published for inserts only (no key, no REPLICA IDENTITY FULL), unlogged ones (no WAL, no
+ * publication can hold them) and any table the publication does not list for another reason.
+ */
+async function notFullyStreamed(ctx: CutoverContext): Promise<SyncTable[]> {
+  const pubs = (await readStreams(ctx.s.control)).map((r) => r.publication);
   const q = await ctx.s.source.query<{ s: string; n: string }>(
-    'SELECT schemaname AS s, tablename AS n FROM pg_catalog.pg_publication_tables WHERE pubname = ANY ($1)',
+    // a partitioned table is published through its root (publish_via_partition_root): its partitions stream too
+    `SELECT n.nspname AS s, c.relname AS n
+       FROM pg_catalog.pg_publication_tables pt
+       JOIN pg_catalog.pg_namespace rn ON rn.nspname = pt.schemaname
+       JOIN pg_catalog.pg_class r ON r.relnamespace = rn.oid AND r.relname = pt.tablename
+       CROSS JOIN LATERAL pg_catalog.pg_partition_tree(r.oid) tree
+       JOIN pg_catalog.pg_class c ON c.oid = tree.relid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE pt.pubname = ANY ($1)`,
     [pubs],
   );
   const names = new Set(q.rows.map((x) => `${x.s}\0${x.n}`));
-  return directed(ctx.set, 'to-target').tables.filter((t) => names.has(`${t.from.schema}\0${t.from.name}`));
+  return directed(ctx.set, 'to-target').tables.filter((t) => !names.has(`${t.from.schema}\0${t.from.name}`));
 }
 
 /**
@@ -61,9 +72,9 @@ export const streamFence: CutoverStep = {
             hint: 'Run `pgshift cutover` again.',
           });
         }
-        // tables published for inserts only (no key, no REPLICA IDENTITY FULL): their updates and deletes did not
-        // stream, so they alone are synced by rescanning, inside the freeze (the plan warned about each)
-        const partial = await insertsOnly(ctx);
+        // tables whose updates and deletes (or, unlogged, every change) did not stream: they alone are synced by
+        // rescanning, inside the freeze (the plan warned about each)
+        const partial = await notFullyStreamed(ctx);
         const synced = partial.length
           ? await withinBudget(deadline, [ctx.s.source, ctx.s.target], 'the final sync', () =>
               syncTables(
