@@ -195,12 +195,32 @@ function migrator(db: Kysely<StateTables>): Migrator {
   });
 }
 
+/**
+ * A state written by a newer pgshift holds migrations this version does not know: kysely would call that corrupted.
+ * Say what it is instead, before anything is touched.
+ */
+async function refuseNewerState(db: Kysely<StateTables>): Promise<void> {
+  const exists = await sql<{ ok: boolean }>`SELECT to_regclass('pgshift.state_migrations') IS NOT NULL AS ok`.execute(
+    db,
+  );
+  if (exists.rows[0]?.ok !== true) return;
+  const done = await sql<{ name: string }>`SELECT name FROM pgshift.state_migrations ORDER BY name`.execute(db);
+  const unknown = done.rows.map((r) => r.name).filter((n) => !(n in MIGRATIONS));
+  if (unknown.length === 0) return;
+  throw new PgshiftError(
+    'STATE_NEWER',
+    `the state schema pgshift on the target was written by a newer pgshift (state migrations ${unknown.join(', ')}; this version knows up to ${LATEST_STATE_VERSION})`,
+    { hint: 'Run the pgshift version that last worked on this target (or a newer one); this one changed nothing.' },
+  );
+}
+
 /** Creates or upgrades schema pgshift. Idempotent; safe to run concurrently (kysely's migration lock). */
 export async function migrateState(db: Kysely<StateTables>): Promise<void> {
   await sql`CREATE SCHEMA IF NOT EXISTS pgshift`.execute(db).catch(async (err: unknown) => {
     // two first runs racing: the schema appeared meanwhile
     if ((err as { code?: string }).code !== '23505') throw err;
   });
+  await refuseNewerState(db);
   const { error, results } = await migrator(db).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -208,6 +208,23 @@ describe('one lock per target', () => {
     const again = runCli(['apply', '-c', file, '--auto-approve'], envOf(dbs));
     expect(again.status, again.stderr).toBe(0);
   });
+
+  it('a state written by a newer pgshift: STATE_NEWER names the migration, changes nothing', async () => {
+    await withPg(dbs.targetUrl, (c) =>
+      c.query(`INSERT INTO pgshift.state_migrations (name, timestamp) VALUES ('9999_from_the_future', now()::text)`),
+    );
+    try {
+      const r = runCli(['apply', '-c', file, '--auto-approve'], envOf(dbs));
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toContain('Error [STATE_NEWER]');
+      expect(r.stderr).toContain('9999_from_the_future');
+      expect(r.stderr).not.toMatch(/corrupted|\n\s+at /);
+    } finally {
+      await withPg(dbs.targetUrl, (c) =>
+        c.query(`DELETE FROM pgshift.state_migrations WHERE name = '9999_from_the_future'`),
+      );
+    }
+  });
 });
 
 describe('kill -9 during the schema phase', () => {
