@@ -22,6 +22,23 @@ export interface ApplierTable {
   readonly snapshot: PgSnapshot | null;
 }
 
+/** A unique index of the target table other than the key's: its plain columns (null: on expressions), predicate. */
+interface OtherUnique {
+  readonly name: string;
+  readonly columns: readonly string[] | null;
+  readonly predicate: string | null;
+}
+
+/**
+ * The source's row now, by key (column values as text, in `columns` order), or undefined when the source has no such
+ * row any more.
+ */
+export type SourceRowReader = (
+  table: { readonly schema: string; readonly name: string },
+  columns: readonly string[],
+  key: readonly { readonly column: string; readonly value: string | null }[],
+) => Promise<(string | null)[] | undefined>;
+
 interface Relation {
   readonly table: ApplierTable;
   readonly label: string;
@@ -29,6 +46,7 @@ interface Relation {
   readonly columns: readonly TargetColumn[];
   readonly keyIdx: readonly number[];
   readonly overriding: boolean;
+  readonly uniques: readonly OtherUnique[];
 }
 
 type Change = Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' | 'truncate' }>;
@@ -48,10 +66,13 @@ export class Applier {
   private readonly relations = new Map<number, Relation>();
   private readonly types = new Map<number, { schema: string; name: string }>();
   private readonly columnCache = new Map<string, TargetColumn[]>();
+  /** rows of a later copy moved out of the way of a replayed change (see `repairing`), per target table */
+  readonly repaired = new Map<string, number>();
 
   constructor(
     private readonly client: pg.ClientBase,
     tables: readonly ApplierTable[],
+    private readonly sourceRow?: SourceRowReader,
   ) {
     for (const t of tables) this.byName.set(`${t.source.schema}\u0000${t.source.name}`, t);
   }
@@ -92,7 +113,31 @@ export class Applier {
       columns,
       keyIdx,
       overriding: target.some((c) => c.identityAlways),
+      uniques: table.key ? await this.otherUniques(table.target, table.key) : [],
     });
+  }
+
+  private async otherUniques(
+    t: { readonly schema: string; readonly name: string },
+    key: readonly string[],
+  ): Promise<OtherUnique[]> {
+    const r = await this.client.query<{ name: string; columns: string[] | null; predicate: string | null }>(
+      `SELECT ic.relname AS name,
+              CASE WHEN i.indexprs IS NULL THEN
+                (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                   JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                  WHERE k.ord <= i.indnkeyatts) END AS columns,
+              pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS predicate
+         FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+        WHERE i.indrelid = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                             WHERE n.nspname = $1 AND c.relname = $2)
+          AND i.indisunique
+        ORDER BY 1`,
+      [t.schema, t.name],
+    );
+    const sameAsKey = (cols: string[] | null): boolean =>
+      cols !== null && cols.length === key.length && [...cols].sort().join('\0') === [...key].sort().join('\0');
+    return r.rows.filter((u) => !(sameAsKey(u.columns) && u.predicate === null));
   }
 
   private rel(id: number): Relation {
@@ -151,10 +196,56 @@ export class Applier {
       const conflict = r.keyIdx.map((i) => quoteIdent((r.columns[i] as TargetColumn).name)).join(', ');
       text += ` ON CONFLICT (${conflict}) ${set.length > 0 ? `DO UPDATE SET ${set.join(', ')}` : 'DO NOTHING'}`;
     }
-    await this.run(
-      text,
-      idx.map((i) => value(tuple[i])),
+    await this.repairing(r, tuple, () =>
+      this.run(
+        text,
+        idx.map((i) => value(tuple[i])),
+      ),
     );
+  }
+
+  /**
+   * Runs a keyed write; when it violates a unique index other than the key's, the target row holding those values
+   * under another key is deleted and the write runs again. Why that is right: the stream replays, in commit order,
+   * changes from before the copies' snapshots. The source held the values uniquely when this change committed, so a
+   * target row holding them under another key was copied at a later snapshot, and the change that gave it those
+   * values on the source comes later in the stream, re-writing that row (and a partial update of a row gone this
+   * way re-reads it from the source: `updateKeyed`). The number of such rows is logged per table, never a value.
+   */
+  private async repairing(r: Relation, tuple: readonly TupleValue[], write: () => Promise<unknown>): Promise<void> {
+    if (r.uniques.length === 0) {
+      await write();
+      return;
+    }
+    await this.client.query('SAVEPOINT pgshift_unique');
+    // one repair per unique index at most: each attempt clears the values of the index the last one violated
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await write();
+        break;
+      } catch (err) {
+        const e = err as { code?: string; constraint?: string };
+        const u =
+          e.code === '23505' && attempt < r.uniques.length ? r.uniques.find((x) => x.name === e.constraint) : undefined;
+        const cols = u?.columns?.map((name) => r.columns.findIndex((c) => c.name === name));
+        if (!u || !cols || cols.some((i) => i < 0 || tuple[i]?.kind !== 'text')) throw err;
+        await this.client.query('ROLLBACK TO SAVEPOINT pgshift_unique');
+        const holds = cols.map(
+          (i, n) =>
+            `${quoteIdent((r.columns[i] as TargetColumn).name)} = ${param(n + 1, r.columns[i] as TargetColumn)}`,
+        );
+        const gone = await this.run(
+          `DELETE FROM ${r.target} WHERE ${holds.join(' AND ')} AND NOT (${this.keyWhere(r, cols.length + 1)})${u.predicate ? ` AND (${u.predicate})` : ''}`,
+          [...cols.map((i) => value(tuple[i])), ...this.keyValues(r, tuple)],
+        );
+        if (gone === 0) throw err;
+        this.repaired.set(r.label, (this.repaired.get(r.label) ?? 0) + gone);
+        // keep the repair: the next attempt's rollback goes back to here
+        await this.client.query('RELEASE SAVEPOINT pgshift_unique');
+        await this.client.query('SAVEPOINT pgshift_unique');
+      }
+    }
+    await this.client.query('RELEASE SAVEPOINT pgshift_unique');
   }
 
   /** `key1 = $n AND ...` over the key columns, values from `tuple`, parameters from `first`. */
@@ -196,10 +287,27 @@ export class Applier {
     const set = setCols.map(
       (i, n) => `${quoteIdent((r.columns[i] as TargetColumn).name)} = ${param(n + 1, r.columns[i] as TargetColumn)}`,
     );
-    await this.run(`UPDATE ${r.target} SET ${set.join(', ')} WHERE ${this.keyWhere(r, setCols.length + 1)}`, [
-      ...setCols.map((i) => value(m.newTuple[i])),
-      ...(keyChanged ? oldKey : newKey),
-    ]);
+    let updated = 0;
+    await this.repairing(r, m.newTuple, async () => {
+      updated = await this.run(
+        `UPDATE ${r.target} SET ${set.join(', ')} WHERE ${this.keyWhere(r, setCols.length + 1)}`,
+        [...setCols.map((i) => value(m.newTuple[i])), ...(keyChanged ? oldKey : newKey)],
+      );
+    });
+    if (updated > 0 || r.uniques.length === 0 || !this.sourceRow) return;
+    // the row may have made way for a replayed change (`repairing`), and this update does not carry its TOASTed
+    // values: the source's row as it is now supersedes it (a later copy of one row); none there: its delete follows
+    const names = r.columns.map((c) => c.name);
+    const now = await this.sourceRow(
+      r.table.source,
+      names,
+      r.keyIdx.map((i) => ({ column: names[i] as string, value: newKey[r.keyIdx.indexOf(i)] ?? null })),
+    );
+    if (now)
+      await this.insert(
+        r,
+        now.map((v): TupleValue => (v === null ? { kind: 'null' } : { kind: 'text', text: v })),
+      );
   }
 
   private async deleteByKey(r: Relation, key: (string | null)[]): Promise<void> {

@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { connectClient, type SessionSettings } from '../db/connect.js';
 import type { ResolvedEndpoint } from '../db/endpoint.js';
+import { qualified, quoteIdent } from '../db/ident.js';
 import { PgshiftError, isPgshiftError } from '../errors/index.js';
 import { copySnapshots, markStream, readStreams } from '../state/stream.js';
 import { Applier, type ApplierTable } from './applier.js';
@@ -81,10 +82,29 @@ async function applierTables(target: pg.ClientBase, tables: readonly FollowTable
   });
 }
 
+/** The source's row now by key, its columns as text; undefined when gone. */
+async function readSourceRow(
+  client: Promise<pg.Client>,
+  table: { readonly schema: string; readonly name: string },
+  columns: readonly string[],
+  key: readonly { readonly column: string; readonly value: string | null }[],
+): Promise<(string | null)[] | undefined> {
+  const c = await client;
+  const where = key.map((k, i) => `${quoteIdent(k.column)} = $${i + 1}`).join(' AND ');
+  const r = await c.query<Record<string, string | null>>(
+    `SELECT ${columns.map((col, i) => `${quoteIdent(col)}::text AS ${quoteIdent(`c${i}`)}`).join(', ')} FROM ${qualified(table.schema, table.name)} WHERE ${where}`,
+    key.map((k) => k.value),
+  );
+  const row = r.rows[0];
+  return row ? columns.map((_, i) => row[`c${i}`] ?? null) : undefined;
+}
+
 export async function follow(opts: FollowOptions): Promise<FollowResult> {
   const warnings: string[] = [];
   const target = await connectClient(opts.target, opts.settings);
   let session: ReplicationSession | undefined;
+  // a plain session on the source, opened only when the applier must re-read a row (see Applier.repairing)
+  let sourceSql: Promise<pg.Client> | undefined;
   try {
     await quietTriggers(target, warnings);
     const row = (await readStreams(target)).find((s) => s.slot === opts.slot);
@@ -93,7 +113,10 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
         hint: 'Run `pgshift apply`: it creates the slot and records it before the first row is copied.',
       });
     }
-    const applier = new Applier(target, await applierTables(target, opts.tables));
+    const applier = new Applier(target, await applierTables(target, opts.tables), (table, columns, key) => {
+      sourceSql ??= connectClient(opts.source, opts.settings);
+      return readSourceRow(sourceSql, table, columns, key);
+    });
     const start = row.appliedLsn ? parseLsn(row.appliedLsn) : 0n;
     session = await ReplicationSession.start({
       source: opts.source,
@@ -104,7 +127,12 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
       ...(opts.highWaterMark ? { highWaterMark: opts.highWaterMark } : {}),
     });
     const loop = new FollowLoop(opts, target, session, applier, start);
-    const stoppedBy = await loop.run();
+    const stoppedBy = await loop.run().finally(() => {
+      for (const [table, n] of applier.repaired)
+        warnings.push(
+          `${n} row(s) of ${table} copied at a later snapshot held a unique value that a replayed change needed: they were removed and the stream writes them again`,
+        );
+    });
     await markStream(target, opts.slot, 'stopped');
     return {
       appliedLsn: loop.applied > 0n ? formatLsn(loop.applied) : null,
@@ -120,6 +148,7 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
   } finally {
     await session?.close();
     await target.end().catch(() => undefined);
+    if (sourceSql) await (await sourceSql.catch(() => undefined))?.end().catch(() => undefined);
   }
 }
 
