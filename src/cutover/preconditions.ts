@@ -1,4 +1,5 @@
 import type { Config } from '../config/types.js';
+import { FOLLOW_COMMAND } from '../state/handover.js';
 import type { StateSnapshot } from '../state/snapshot.js';
 
 /** Why a cutover may not start now (empty: it may). Pure: reads the state snapshot and the policy. */
@@ -23,7 +24,8 @@ export function cutoverBlockers(config: Config, state: StateSnapshot): string[] 
     else if (!v.fresh)
       out.push(`the last verification (${v.startedAt}) is older than the last change pgshift made to the target`);
   }
-  if (state.lock?.alive)
+  // a follower (`apply --follow`) hands the lock over to the cutover (acquireLockFromFollower): no blocker
+  if (state.lock?.alive && state.lock.command !== FOLLOW_COMMAND)
     out.push(`another pgshift run holds the target's lock (${state.lock.command} run ${state.lock.runId})`);
   return out;
 }
