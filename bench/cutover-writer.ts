@@ -2,7 +2,9 @@
  * The paced writer of bench/cutover.ts: a fixed number of writes per second spread over a few client connections,
  * as an application would write: inserts into a small hot table, updates of random rows of the largest table, and
  * now and then a delete of an old row of the hot table. A write refused by pgshift's freeze (25006) is retried every
- * 10 ms until it passes; the writer records the longest gap between two acknowledged writes inside a window.
+ * 10 ms until it passes; on each refusal the connection reads its database URL again (`urlOf`, the env file that the
+ * cutover switches) and reconnects when it changed, as an application reloading its configuration would. The writer
+ * records the longest gap between two acknowledged writes inside a window.
  */
 import pg from 'pg';
 
@@ -25,6 +27,8 @@ export interface WriterStats {
   missed: number;
   /** the other errors (they stop nothing: the write is dropped) */
   errors: number;
+  /** connections that moved to a new database URL */
+  switched: number;
   elapsedMs: number;
 }
 
@@ -42,7 +46,13 @@ const FROZEN = '25006';
 export function startWriter(
   url: string,
   t: WriterTarget,
-  o: { readonly perSecond: number; readonly connections: number; readonly log: (m: string) => void },
+  o: {
+    readonly perSecond: number;
+    readonly connections: number;
+    readonly log: (m: string) => void;
+    /** the database URL the application would use now (read again after each refused write) */
+    readonly urlOf?: () => string;
+  },
 ): Writer {
   const stats: WriterStats = {
     writes: 0,
@@ -52,6 +62,7 @@ export function startWriter(
     retries: 0,
     missed: 0,
     errors: 0,
+    switched: 0,
     elapsedMs: 0,
   };
   const interval = 1000 / o.perSecond;
@@ -89,10 +100,16 @@ export function startWriter(
     }
   };
 
-  const worker = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url });
+  const connect = async (to: string): Promise<pg.Client> => {
+    const c = new pg.Client({ connectionString: to });
     c.on('error', (err) => o.log(`writer connection: ${err.message}`));
     await c.connect();
+    return c;
+  };
+
+  const worker = async (): Promise<void> => {
+    let at = url;
+    let c = await connect(at);
     try {
       while (!stopping) {
         const now = performance.now();
@@ -114,6 +131,15 @@ export function startWriter(
             const code = (err as { code?: string }).code;
             if (code === FROZEN && !stopping) {
               stats.retries++;
+              const now = o.urlOf?.() ?? at;
+              if (now !== at) {
+                // switched: the application moves to the new database (retrying there at once)
+                await c.end().catch(() => undefined);
+                at = now;
+                c = await connect(at);
+                stats.switched++;
+                continue;
+              }
               await new Promise((res) => setTimeout(res, 10));
               continue;
             }

@@ -25,10 +25,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { readEnvValue } from '../src/cutover/env-file.js';
 import { unfreezeWrites } from '../src/cutover/freeze.js';
 import { introspect } from '../src/catalog/introspect.js';
 import { qualified, quoteIdent } from '../src/db/ident.js';
-import { startEmbedded } from '../test/support/embedded.js';
+import { startEmbedded, type EmbeddedPostgres } from '../test/support/embedded.js';
 import { withPg } from '../test/support/sql.js';
 import { startWriter, type WriterTarget } from './cutover-writer.js';
 
@@ -65,7 +66,8 @@ function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { chil
   return { child, done };
 }
 
-const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Done> => start(cmd, args, env).done;
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, more: NodeJS.ProcessEnv = {}): Promise<Done> =>
+  start(cmd, args, { ...env, ...more }).done;
 
 function keepLog(name: string, text: string): void {
   if (process.env.BENCH_KEEP_LOGS) fs.writeFileSync(`/tmp/bench-cutover-${name}.log`, text);
@@ -184,7 +186,15 @@ async function main(): Promise<void> {
       for (const strategy of STRATEGIES) {
         const tdb = `${db}_${strategy}`;
         await withPg(target.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(tdb)}`));
-        const m = await measure(strategy, scale, source.url(db), target.url(tdb), writerTarget, tmp);
+        const m = await measure(
+          strategy,
+          scale,
+          { source, target },
+          source.url(db),
+          target.url(tdb),
+          writerTarget,
+          tmp,
+        );
         rows.push(
           `| ${scale} | ${total.toLocaleString('en-US')} | ${(size / 2 ** 20).toFixed(0)} MiB | ${m.strategy} | ${s2(m.applyMs)} | ${m.before} | ` +
             `${m.lag} | ${m.lagBytes} | **${s2(m.cut.freezeMs)}** | ${m.inFreeze} | ${s2(m.pauseMs)} | ${m.perSecond.toFixed(0)} (${m.retries}) |`,
@@ -207,7 +217,7 @@ async function main(): Promise<void> {
   }
   console.log(
     `\nwriter: ${RATE} writes/s asked over ${CONNECTIONS} connections (45% updates of random rows of the largest table, ` +
-      `50% inserts and 5% deletes on a hot table, refused writes retried every 10 ms); lag sampled every ${SAMPLE_MS} ms ` +
+      `50% inserts and 5% deletes on a hot table, refused writes retried every 10 ms, each connection moving to the target once the env file is switched); lag sampled every ${SAMPLE_MS} ms ` +
       `over ${WINDOW_MS / 1000} s\n`,
   );
   console.log(
@@ -255,6 +265,7 @@ async function describeSource(url: string): Promise<{ writerTarget: WriterTarget
 async function measure(
   strategy: 'freeze' | 'stream',
   scale: number,
+  servers: { readonly source: EmbeddedPostgres; readonly target: EmbeddedPostgres },
   sourceUrl: string,
   targetUrl: string,
   writerTarget: WriterTarget,
@@ -273,7 +284,13 @@ async function measure(
       `  switch:\n    env_file: ${envFile}\n    variable: DATABASE_URL\n    value: \${TARGET_DATABASE_URL}\n`,
   );
   const env = { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl, CI: 'true' };
-  const writer = startWriter(sourceUrl, writerTarget, { perSecond: RATE, connections: CONNECTIONS, log });
+  const writer = startWriter(sourceUrl, writerTarget, {
+    perSecond: RATE,
+    connections: CONNECTIONS,
+    log,
+    // the application reads its URL from the env file the cutover switches
+    urlOf: () => readEnvValue(fs.readFileSync(envFile, 'utf8'), 'DATABASE_URL') ?? sourceUrl,
+  });
   try {
     let applyMs: number;
     let before: string;
@@ -335,10 +352,14 @@ async function measure(
       before = `stream ${(windowMs / 1000).toFixed(0)} s at ${((windowWrites * 1000) / windowMs).toFixed(0)} writes/s (${inWindow.length} samples; backlog ${s2(backlogMs)}) + `;
       log(`scale ${scale} stream: lag ${lag}, bytes ${lagBytes}`);
     }
-    log(`scale ${scale} ${strategy}: cutover...`);
+    log(`scale ${scale} ${strategy}: cutover (load average ${os.loadavg()[0]?.toFixed(2)})...`);
+    const trace = process.env.BENCH_TRACE_CUTOVER ? await startTrace(servers) : undefined;
     writer.windowStart();
-    const cutRun = await run(process.execPath, ['bin/run.js', 'cutover', '-c', cfg, '--auto-approve', '--json'], env);
+    const cutRun = await run(process.execPath, ['bin/run.js', 'cutover', '-c', cfg, '--auto-approve', '--json'], env, {
+      ...(process.env.BENCH_TRACE_CUTOVER ? { PGSHIFT_LOG_LEVEL: 'debug' } : {}),
+    });
     const win = writer.windowEnd();
+    await trace?.(name);
     keepLog(`${name}-cutover`, cutRun.stderr);
     if (cutRun.code !== 0) throw new Error(`cutover failed: ${cutRun.stderr.slice(-1500)}`);
     if (follower) {
@@ -362,7 +383,7 @@ async function measure(
         : `catch-up ${s2(stepMs(cut, 'stream-catch-up'))}`;
     log(
       `scale ${scale} ${strategy}: writer ${stats.writes} writes (${stats.inserts} inserts, ${stats.updates} updates, ${stats.deletes} deletes), ` +
-        `${stats.retries} retries, ${stats.missed} missed slots, ${stats.errors} errors over ${s2(stats.elapsedMs)}; pause ${s2(win.maxGapMs)}`,
+        `${stats.retries} retries, ${stats.missed} missed slots, ${stats.errors} errors, ${stats.switched} connections switched over ${s2(stats.elapsedMs)}; pause ${s2(win.maxGapMs)}`,
     );
     return {
       strategy,
@@ -379,6 +400,37 @@ async function measure(
   } finally {
     await writer.stop();
   }
+}
+
+/**
+ * BENCH_TRACE_CUTOVER=1: both servers log every statement and replication command (with ms timestamps) during the
+ * cutover; the slices go to /tmp/bench-cutover-<name>-{source,target}-pg.log, to see where the freeze goes.
+ */
+async function startTrace(servers: {
+  readonly source: EmbeddedPostgres;
+  readonly target: EmbeddedPostgres;
+}): Promise<(name: string) => Promise<void>> {
+  const all = [servers.source, servers.target];
+  const set = (on: boolean): Promise<unknown> =>
+    Promise.all(
+      all.map((sv) =>
+        withPg(sv.url(), async (c) => {
+          await c.query(`ALTER SYSTEM SET log_min_duration_statement = ${on ? 0 : -1}`);
+          await c.query(`ALTER SYSTEM SET log_replication_commands = ${on ? 'on' : 'off'}`);
+          await c.query(`ALTER SYSTEM SET log_line_prefix = '%m [%p] %a %u '`);
+          await c.query('SELECT pg_reload_conf()');
+        }),
+      ),
+    );
+  const from = all.map((sv) => fs.statSync(sv.logFile).size);
+  await set(true);
+  return async (name) => {
+    await set(false);
+    all.forEach((sv, i) => {
+      const buf = fs.readFileSync(sv.logFile).subarray(from[i]);
+      fs.writeFileSync(`/tmp/bench-cutover-${name}-${i === 0 ? 'source' : 'target'}-pg.log`, buf);
+    });
+  };
 }
 
 const kib = (b: number): string => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
