@@ -1,4 +1,6 @@
 import { orderForCreate } from '../catalog/order.js';
+import type { ObjectParts } from '../catalog/kinds/kind.js';
+import { addedColumnsSql, type TableSpec } from '../catalog/kinds/table.js';
 import type { Catalog, CatalogObject, TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { StateSnapshot } from '../state/snapshot.js';
@@ -142,6 +144,27 @@ export function computePlan(input: PlanInput): Plan {
         sql: o.createSql,
         ...(o.schema ? { sequence: { schema: o.schema, name: o.name } } : {}),
         ...(value ? { value } : {}),
+      });
+      planned.add(o.address);
+      continue;
+    }
+    const added =
+      t && o.kind === 'table' && t.kind === 'table' && o.spec && t.spec
+        ? addedColumnsSql(o as ObjectParts<TableSpec>, t as ObjectParts<TableSpec>)
+        : null;
+    if (added) {
+      // the source gained columns (a change stream stops on it until the target has them too)
+      actions.push({
+        ...base,
+        kind: 'create_object',
+        change: 'update',
+        reason: `the source added column(s) ${(o.spec as TableSpec).columns
+          .slice((t?.spec as TableSpec).columns.length)
+          .map((c) => c.name)
+          .join(', ')}`,
+        objectKind: o.kind,
+        sql: added,
+        definitionHash: sha256(o.definition).slice(0, 16),
       });
       planned.add(o.address);
       continue;

@@ -13,7 +13,7 @@ export async function createObject(action: CreateObjectAction, client: pg.Client
     await assertLockHeld(client, ctx.lockId, action.address);
     await client.query(DDL_SESSION_SQL);
     for (const stmt of action.sql) await client.query(stmt);
-    if (action.objectKind === 'table') {
+    if (action.objectKind === 'table' && action.change === 'create') {
       // a (re-)created table holds no row: a checkpoint left from an earlier life of it must not skip its copy
       await deleteCheckpoint(client, `copy ${action.address.slice('table '.length)}`);
     }

@@ -180,3 +180,22 @@ export const tableKind: KindModule<TableSpec> = {
     return mapPlace(o, m, mapSpec(o.spec, m));
   },
 };
+
+/**
+ * The statements that bring the target's table to the source's when the source only gained columns at the end (the
+ * DDL a live source most often sees while a change stream runs): `ALTER TABLE ... ADD COLUMN`, one per column, or
+ * null when anything else differs. Plain tables only: a partitioned or inheritance parent passes its new columns to
+ * its children, which would then differ too.
+ */
+export function addedColumnsSql(source: ObjectParts<TableSpec>, target: ObjectParts<TableSpec>): string[] | null {
+  const s = source.spec;
+  const t = target.spec;
+  if (s.partitionOf || t.partitionOf || s.partitionBy || t.partitionBy || s.inherits.length || t.inherits.length)
+    return null;
+  if (s.columns.length <= t.columns.length) return null;
+  const same = (a: ColumnSpec, b: ColumnSpec): boolean => columnSql(a) === columnSql(b) && a.local === b.local;
+  if (!t.columns.every((c, i) => same(c, s.columns[i] as ColumnSpec))) return null;
+  if (definition({ ...target, spec: { ...t, columns: s.columns } }) !== definition(source)) return null;
+  const q = qualified(schemaOf(target), target.name);
+  return s.columns.slice(t.columns.length).map((c) => `ALTER TABLE ONLY ${q} ADD COLUMN ${columnSql(c)}`);
+}
