@@ -21,7 +21,8 @@ async function notFullyStreamed(ctx: CutoverContext): Promise<SyncTable[]> {
        FROM pg_catalog.pg_publication_tables pt
        JOIN pg_catalog.pg_namespace rn ON rn.nspname = pt.schemaname
        JOIN pg_catalog.pg_class r ON r.relnamespace = rn.oid AND r.relname = pt.tablename
-       CROSS JOIN LATERAL pg_catalog.pg_partition_tree(r.oid) tree
+       -- pg_partition_tree() of a plain table is empty: the table itself, then its partitions if any
+       CROSS JOIN LATERAL (SELECT r.oid AS relid UNION SELECT relid FROM pg_catalog.pg_partition_tree(r.oid)) tree
        JOIN pg_catalog.pg_class c ON c.oid = tree.relid
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE pt.pubname = ANY ($1)`,
@@ -89,7 +90,7 @@ export const streamFence: CutoverStep = {
         const t = totals(synced);
         return {
           value: r,
-          detail: `${r.changes} changes applied up to the fence at ${lsn}${partial.length ? `; ${partial.length} tables published for inserts only synced (${t.written} rows written, ${t.deleted} deleted)` : ''}`,
+          detail: `${r.changes} changes applied up to the fence at ${lsn}${partial.length ? `; ${partial.length} table(s) the stream does not fully carry rescanned (${partial.map((x) => `${x.from.schema}.${x.from.name}`).join(', ')}: ${t.written} rows written, ${t.deleted} deleted)` : ''}`,
           counts: { streamFenceChanges: r.changes, finalWritten: t.written, finalDeleted: t.deleted },
         };
       } finally {
