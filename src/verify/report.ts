@@ -63,7 +63,7 @@ export interface SchemaDifference {
  * source itself left behind its column). Never fails the verification, never blocks the cutover.
  */
 export interface VerifyFinding {
-  readonly code: 'SEQUENCE_BEHIND_ON_SOURCE';
+  readonly code: 'SEQUENCE_BEHIND_ON_SOURCE' | 'SEQUENCE_BEHIND_STREAMED_ROWS';
   readonly severity: 'warning';
   readonly address: string;
   readonly message: string;

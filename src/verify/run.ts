@@ -144,7 +144,8 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       client: sourceMeta,
       schemaOnSource: schemaNaming(config).onSource,
       live: !opts.strict,
-      streaming: !opts.strict && (await readStreams(control)).length > 0,
+      // a stream that has applied source transactions (inserts among them, perhaps)
+      streaming: !opts.strict && (await readStreams(control)).some((r) => r.transactions > 0),
     });
     const schema = [...schemaParity(source, target, scope, !opts.strict), ...sequences.differences];
     // a table whose every difference is a write on the live source since its copy is right as of the copy

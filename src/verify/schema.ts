@@ -52,8 +52,8 @@ export interface SourceSequences {
   /** A live source: its sequences may have moved past the target's since apply set them. */
   readonly live: boolean;
   /**
-   * A change stream applies the source's inserts to the target: the target's rows pass the sequence apply set, and
-   * logical decoding does not carry sequences (the cutover sets them inside the freeze).
+   * A change stream has applied source transactions to the target: inserted rows may pass the sequence apply set,
+   * and logical decoding does not carry sequences (the cutover sets them inside the freeze).
    */
   readonly streaming?: boolean;
 }
@@ -134,7 +134,17 @@ export async function sequencesBehind(
     const copied =
       s !== undefined &&
       ((sequenceAtOrPast(t, s) && sequenceAtOrPast(s, t)) || (source?.live === true && sequenceAtOrPast(s, t)));
-    if (source?.live && source.streaming && s && !s.behind && t.mx !== null && BigInt(s.last) >= BigInt(t.mx)) continue; // streamed rows past the target's sequence, the source's already beyond them: the cutover sets it
+    if (source?.live && source.streaming && s && !s.behind && t.mx !== null && BigInt(s.last) >= BigInt(t.mx)) {
+      // rows the stream inserted are past the target's sequence; the source's is beyond them: the cutover sets it
+      findings.push({
+        code: 'SEQUENCE_BEHIND_STREAMED_ROWS',
+        severity: 'warning',
+        address,
+        message: `its next value is not above max(${o.tbl}.${o.col}) on the target, where the change stream inserted rows (logical decoding does not carry sequences); the source's sequence is past them`,
+        hint: 'Nothing to do while the application writes to the source: the cutover sets every sequence from the source inside the freeze, where verification is strict.',
+      });
+      continue;
+    }
     if (s?.behind && copied) {
       // the column's max on either side (equal once copied; a live source may have more): an integer key, no value
       const max = [t.mx, s.max]
