@@ -1,17 +1,17 @@
 /**
  * Issue 13 end to end, through the CLI: a writer (inserts, updates that increment a counter, deletes, an append-only
- * keyless log, a TRUNCATE of a small table, an unlogged table) runs throughout `apply`, `apply --follow` and a `stream` cutover. The
- * follower is SIGKILLed five times while streaming and restarted; the cutover takes the lock over from the last
- * one. Every acknowledged write is on the target, the target equals the frozen source (a change applied twice
- * would show in the counters, one lost in the rows), and the slot and publications are gone from the source.
+ * keyless log, a TRUNCATE of a small table, an unlogged table) runs throughout `apply`, `apply --follow` and a
+ * `stream` cutover. The follower is SIGKILLed five times while streaming and restarted; the cutover takes the lock
+ * over from the last one. Every acknowledged write is on the target, the target equals the frozen source (a change
+ * applied twice would show in the counters, one lost in the rows), and the slot and publications are gone.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, REPO, runCliAsync } from '../e2e/cli.js';
+import { runCliAsync } from '../e2e/cli.js';
 import { expectSameData } from '../support/compare.js';
 import { configDir, minimalConfig } from '../support/config.js';
 import { freshDatabases, withPg } from '../support/databases.js';
+import { exited, startCli, until } from '../support/follower.js';
 
 const cfg = configDir('stream-cutover');
 afterAll(() => cfg.remove());
@@ -82,20 +82,6 @@ function startWriter(url: string): Writer {
   };
 }
 
-function startFollower(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env },
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, out: () => out };
-}
-
-const exited = (c: ChildProcess): Promise<number | null> =>
-  c.exitCode !== null ? Promise.resolve(c.exitCode) : new Promise((r) => c.once('exit', (code) => r(code)));
-
 async function slotState(url: string): Promise<{ active: boolean; applied: string | null }[]> {
   return withPg(url, async (c) => {
     const r = await c.query<{ active: boolean }>(
@@ -103,14 +89,6 @@ async function slotState(url: string): Promise<{ active: boolean; applied: strin
     );
     return r.rows.map((x) => ({ active: x.active, applied: null }));
   });
-}
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function appliedTransactions(targetUrl: string): Promise<number> {
@@ -142,7 +120,7 @@ cutover:
       expect(applied.status, applied.stderr + applied.stdout).toBe(0);
 
       for (let kill = 0; kill < 5; kill++) {
-        const f = startFollower(['apply', '-c', file, '--auto-approve', '--follow'], env);
+        const f = startCli(['apply', '-c', file, '--auto-approve', '--follow'], env);
         const before = await appliedTransactions(dbs.targetUrl);
         await until('the follower to apply', async () => {
           if (f.child.exitCode !== null) throw new Error(`follower ${kill} exited ${f.child.exitCode}:\n${f.out()}`);
@@ -158,7 +136,7 @@ cutover:
       expect(live.status, live.stdout + live.stderr).toBe(0);
       // a sequence behind streamed rows, if any, is a SEQUENCE_BEHIND_STREAMED_ROWS finding, not a difference
       expect((JSON.parse(live.stdout) as { schema: unknown[] }).schema).toEqual([]);
-      const last = startFollower(['apply', '-c', file, '--auto-approve', '--follow'], env);
+      const last = startCli(['apply', '-c', file, '--auto-approve', '--follow'], env);
       const before = await appliedTransactions(dbs.targetUrl);
       await until('the last follower to apply', async () => {
         if (last.child.exitCode !== null)

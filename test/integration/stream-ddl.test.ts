@@ -3,37 +3,15 @@
  * with STREAM_SCHEMA_CHANGED naming the table; `plan` shows the column to add; `apply --follow` adds it, and the
  * stream resumes from where it stopped: nothing lost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, REPO, runCliAsync } from '../e2e/cli.js';
+import { runCliAsync } from '../e2e/cli.js';
 import { expectSameData } from '../support/compare.js';
 import { configDir, minimalConfig } from '../support/config.js';
 import { freshDatabases, withPg } from '../support/databases.js';
+import { exited, startCli, until } from '../support/follower.js';
 
 const cfg = configDir('stream-ddl');
 afterAll(() => cfg.remove());
-
-function follower(file: string, env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string } {
-  const child = spawn(process.execPath, [BIN, 'apply', '-c', file, '--auto-approve', '--follow'], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env },
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, out: () => out };
-}
-
-const exited = (c: ChildProcess): Promise<number | null> =>
-  c.exitCode !== null ? Promise.resolve(c.exitCode) : new Promise((r) => c.once('exit', (code) => r(code)));
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const slotActive = (url: string): Promise<boolean> =>
   withPg(
@@ -57,7 +35,7 @@ describe('a column added on the source while streaming', () => {
       const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl };
       const file = cfg.write(minimalConfig('cutover: { strategy: stream }\n'), 'ddl.yaml');
 
-      const first = follower(file, env);
+      const first = startCli(['apply', '-c', file, '--auto-approve', '--follow'], env);
       await until('the follower to stream', () => slotActive(dbs.sourceUrl));
       await withPg(dbs.sourceUrl, async (c) => {
         await c.query(`INSERT INTO "Visits" (note) VALUES ('before the change')`);
@@ -81,7 +59,7 @@ describe('a column added on the source while streaming', () => {
       expect(plan.status, plan.stderr).toBe(2);
       expect(plan.stdout).toMatch(/~ table public\.Visits +the source added column\(s\) Weight kg/);
 
-      const second = follower(file, env);
+      const second = startCli(['apply', '-c', file, '--auto-approve', '--follow'], env);
       await until('the stream to resume past the change', async () => {
         if (second.child.exitCode !== null)
           throw new Error(`the follower exited ${second.child.exitCode}:\n${second.out()}`);
