@@ -65,6 +65,8 @@ export interface ColumnInfo {
   /** pg_type oid's name and schema, for copy-format decisions. */
   readonly typeName: string;
   readonly typeSchema: string;
+  /** The type's binary send function when it lives in pg_catalog (a built-in type), else null. */
+  readonly sendFunction?: string | null;
   readonly notNull: boolean;
   readonly default: string | null;
   readonly identity: 'always' | 'by default' | null;

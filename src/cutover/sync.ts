@@ -3,16 +3,8 @@ import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { ColumnInfo, TableInfo } from '../catalog/types.js';
 import { qualified, quoteIdent } from '../db/ident.js';
-import { tableExpr, VERIFY_SESSION_SQL, type TableExpr } from '../verify/expressions.js';
-import {
-  BUCKET_SEED,
-  bucketCount,
-  bucketDiff,
-  byWholeRow,
-  leafRows,
-  NOW_XMAX,
-  writtenSinceXmin,
-} from '../verify/tables.js';
+import { canHashRecords, pairExprs, VERIFY_SESSION_SQL, type TableExpr } from '../verify/expressions.js';
+import { bucketCount, bucketDiff, byWholeRow, leafRows, NOW_XMAX, writtenSinceXmin } from '../verify/tables.js';
 import { readSequencePositions, setSequencePosition } from '../catalog/sequence-value.js';
 import type { SyncSequence, SyncTable } from './context.js';
 import { FREEZE_TRIGGER } from './freeze.js';
@@ -58,6 +50,13 @@ export interface SyncOptions {
 }
 
 /** `from`'s snapshot xmin now: pass it as unchangedSince to a later sync of tables this one is about to sync. */
+async function serverVersionNum(c: pg.ClientBase): Promise<number> {
+  const r = await c.query<{ v: number }>(
+    "SELECT pg_catalog.current_setting('server_version_num')::pg_catalog.int4 AS v",
+  );
+  return r.rows[0]?.v ?? 0;
+}
+
 export async function snapshotXmin(from: pg.ClientBase): Promise<string> {
   const r = await from.query<{ x: string }>(
     'SELECT pg_catalog.txid_snapshot_xmin(pg_catalog.txid_current_snapshot())::text AS x',
@@ -136,7 +135,7 @@ interface Pending extends Exprs {
 const KEYLESS_RECOPY_SHARE = 0.5;
 
 /** A whole row's hash (what the verification compares rows by). */
-const ROW_HASH = (e: TableExpr): string => `pg_catalog.hashtextextended(${e.rowText}, 0)`;
+const ROW_HASH = (e: TableExpr): string => e.rowHash;
 
 /**
  * Key parts of the rows to write (missing or changed on `to`) and to delete (only on `to`). A table without a key
@@ -156,7 +155,7 @@ async function differences(t: Exprs, sides: SyncSides): Promise<Pending | null> 
       // row hashes and their counts in these buckets (never the rows)
       const q = (e: TableExpr): string =>
         `SELECT ${ROW_HASH(e)}::text AS h, count(*)::text AS n FROM ${e.from}
-          WHERE (pg_catalog.hashtextextended(${e.rowText}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[]) GROUP BY 1`;
+          WHERE (${e.rowBucket} & $1::bigint) = ANY($2::bigint[]) GROUP BY 1`;
       const values = [buckets - 1, diff.bad.slice(i, i + 256)];
       const [a, b] = await Promise.all([
         sides.from.query<{ h: string; n: string }>(q(t.ef), values),
@@ -426,10 +425,12 @@ export async function syncTables(
     sides.from.query(`${VERIFY_SESSION_SQL}; SET row_security = off`),
     sides.to.query(`${VERIFY_SESSION_SQL}; SET row_security = off`),
   ]);
+  const recordHash = canHashRecords(...(await Promise.all([serverVersionNum(sides.from), serverVersionNum(sides.to)])));
   const pending: Pending[] = [];
   for (const st of tables) {
     o.checkDeadline?.();
-    const t: Exprs = { from: st.from, to: st.to, ef: tableExpr(st.from, st.key), et: tableExpr(st.to, st.key) };
+    const ex = pairExprs(st.from, st.to, st.key, recordHash);
+    const t: Exprs = { from: st.from, to: st.to, ef: ex.source, et: ex.target };
     if (o.unchangedSince) {
       const since = await sinceCheck(t, sides, o.unchangedSince);
       if (since?.unchanged) continue;

@@ -23,9 +23,103 @@ export interface TableExpr {
   readonly keyText: string | null;
   readonly keyColumns: readonly ColumnInfo[];
   readonly columns: readonly ColumnInfo[];
+  /** A bigint hash of the whole row (the same value on both sides for the same row; see rowHashSql). */
+  readonly rowHash: string;
+  /** A bigint hash of the whole row under another seed: the bucket of a row in a table without a key. */
+  readonly rowBucket: string;
+  /** A bigint hash of the key's columns: the bucket of a keyed row; null without a key. */
+  readonly keyBucket: string | null;
 }
 
-export function tableExpr(t: TableInfo, keyOverride?: readonly string[]): TableExpr {
+/**
+ * How a column enters a row's hash. The row hash is `hash_record_extended(ROW(...))` (PostgreSQL 14+; the extended
+ * hash functions are the ones hash partitioning relies on, equal across majors), each column as:
+ * - `typed`: as it is, for types whose equality is identity (integers, uuid, timestamps, dates, bytea, ...);
+ * - `collate`: text under the C collation (a nondeterministic collation would hash equal strings alike);
+ * - `send`: the bytes of its binary send function, for built-in types whose equality forgets something that text
+ *   (and the copy) keep: numeric scale (1.0 vs 1.00), -0 vs 0 and NaNs in floats, '1 day' vs '24 hours', jsonb
+ *   number spellings, array bounds; and for built-in types without a hash function (json, xml, point, ...);
+ * - `text`: its text under the verification session's settings (types not built in: enums, domains, composites,
+ *   extension types, whose binary forms or hashes may name server-specific OIDs; reg* types).
+ * No text is rendered for the first three, which is what makes the hash several times cheaper than ROW()::text.
+ */
+export type HashMode = 'typed' | 'collate' | 'send' | 'text';
+
+const TYPED = new Set([
+  'int2',
+  'int4',
+  'int8',
+  'oid',
+  'bool',
+  'date',
+  'timestamp',
+  'timestamptz',
+  'time',
+  'uuid',
+  'bytea',
+  'char',
+  'macaddr',
+  'macaddr8',
+  'inet',
+  'cidr',
+]);
+const COLLATED = new Set(['text', 'varchar', 'name']);
+
+/** The mode of one column, from its catalog facts (a column read without them is hashed as text). */
+export function hashMode(c: ColumnInfo): HashMode {
+  if (c.typeSchema !== 'pg_catalog') return 'text';
+  if (TYPED.has(c.typeName)) return 'typed';
+  if (COLLATED.has(c.typeName)) return 'collate';
+  const base = c.typeName.startsWith('_') ? c.typeName.slice(1) : c.typeName;
+  if (base.startsWith('reg') || base === 'aclitem') return 'text';
+  return c.sendFunction ? 'send' : 'text';
+}
+
+function columnHashSql(c: ColumnInfo, mode: HashMode): string {
+  const q = quoteIdent(c.name);
+  switch (mode) {
+    case 'typed':
+      return q;
+    case 'collate':
+      return `${q} COLLATE pg_catalog."C"`;
+    case 'send':
+      return `pg_catalog.${quoteIdent(c.sendFunction as string)}(${q})`;
+    case 'text':
+      return `(${q})::pg_catalog.text COLLATE pg_catalog."C"`;
+  }
+}
+
+export interface HashOptions {
+  /**
+   * Both servers have hash_record_extended (14+): hash typed values. Else ROW(...)::text is hashed with
+   * hashtextextended (the rendering of every value; slower, and what a verification of an older server uses).
+   */
+  readonly recordHash: boolean;
+  /** Each column's mode, when both sides must agree on it (else from the column itself). */
+  readonly modes?: ReadonlyMap<string, HashMode>;
+}
+
+/** A bigint hash of the given columns under `seed`. */
+export function hashSql(cols: readonly ColumnInfo[], seed: number, o: HashOptions): string {
+  if (!o.recordHash)
+    return `pg_catalog.hashtextextended(ROW(${cols.map((c) => quoteIdent(c.name)).join(', ')})::text, ${seed})`;
+  const parts = cols.map((c) => columnHashSql(c, o.modes?.get(c.name) ?? hashMode(c)));
+  return `pg_catalog.hash_record_extended(ROW(${parts.join(', ')}), ${seed})`;
+}
+
+export const ROW_SEED = 0;
+export const BUCKET_SEED = 7;
+
+/** Where both servers can hash records (PostgreSQL 14 and later). */
+export function canHashRecords(...serverVersionNums: number[]): boolean {
+  return serverVersionNums.every((v) => v >= 140000);
+}
+
+export function tableExpr(
+  t: TableInfo,
+  keyOverride?: readonly string[],
+  o: HashOptions = { recordHash: true },
+): TableExpr {
   const cols = t.columns;
   const keyNames = keyOverride ?? t.key;
   const keyColumns = keyNames
@@ -37,7 +131,30 @@ export function tableExpr(t: TableInfo, keyOverride?: readonly string[]): TableE
     keyText: keyColumns.length > 0 ? `ROW(${keyColumns.map((c) => quoteIdent(c.name)).join(', ')})::text` : null,
     keyColumns,
     columns: cols,
+    rowHash: hashSql(cols, ROW_SEED, o),
+    rowBucket: hashSql(cols, BUCKET_SEED, o),
+    keyBucket: keyColumns.length > 0 ? hashSql(keyColumns, BUCKET_SEED, o) : null,
   };
+}
+
+/**
+ * The expressions of one table on both sides, hashing each column the same way on both: a column whose mode the
+ * two catalogs would choose differently (a type spelled otherwise on the target) is hashed as text on both.
+ */
+export function pairExprs(
+  source: TableInfo,
+  target: TableInfo,
+  keyOverride: readonly string[] | undefined,
+  recordHash: boolean,
+): { source: TableExpr; target: TableExpr } {
+  const modes = new Map<string, HashMode>();
+  for (const c of source.columns) {
+    const other = target.columns.find((x) => x.name === c.name);
+    const a = hashMode(c);
+    modes.set(c.name, other && hashMode(other) === a ? a : 'text');
+  }
+  const o = { recordHash, modes };
+  return { source: tableExpr(source, keyOverride, o), target: tableExpr(target, keyOverride, o) };
 }
 
 const PLAIN_KEY_TYPES = new Set(['int2', 'int4', 'int8', 'uuid']);

@@ -14,7 +14,7 @@ import { copyStartTimes } from '../state/checkpoints.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator } from '../state/runs.js';
 import { storeVerification } from '../state/verifications.js';
-import { VERIFY_SESSION_SQL } from './expressions.js';
+import { canHashRecords, VERIFY_SESSION_SQL } from './expressions.js';
 import { useKeySecret } from './key-secret.js';
 import type { TableResult, VerifyReport } from './report.js';
 import { compareSample } from './sample.js';
@@ -97,6 +97,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       return { source: rawTables.get(`${from.schema}.${from.name}`) ?? t, target: t };
     };
     const copyStarted = await copyStartTimes(control);
+    const recordHash = canHashRecords(rawSource.serverVersionNum, target.serverVersionNum);
     const results = new Map<TableInfo, TableResult>();
     const queue = [...tables];
     // inside apply: one worker on the apply's own target session (the connection budget is already spent)
@@ -114,6 +115,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
             const xmin = opts.strict ? undefined : started?.xmin;
             const o = {
               full,
+              recordHash,
               showValues: opts.showValues === true,
               ...(override ? { keyOverride: override } : {}),
               ...(xmin

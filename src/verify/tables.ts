@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { TableInfo } from '../catalog/types.js';
 import { quoteIdent } from '../db/ident.js';
 import type { TablePair } from '../mapping/table-pairs.js';
-import { keyHash, keysArePlain, tableExpr, type TableExpr } from './expressions.js';
+import { BUCKET_SEED, keyHash, keysArePlain, pairExprs, type TableExpr } from './expressions.js';
 import type { RowDifference, TableResult } from './report.js';
 
 export interface Sides {
@@ -16,6 +16,8 @@ export interface TableCheckOptions {
   readonly keyOverride?: readonly string[];
   /** Most differences listed per table (the rest is counted as truncated). */
   readonly maxDifferences?: number;
+  /** Both servers hash records (14+; see canHashRecords): typed row hashes instead of hashed row texts. */
+  readonly recordHash?: boolean;
   /**
    * How to tell rows written on the source since this table's copy began: by the source's snapshot xmin recorded
    * then (exact, needs no column), or by the column the application sets on every write (verify.updated_at_column).
@@ -53,7 +55,7 @@ export function pow2Between(n: number, lo: number, hi: number): number {
   return p;
 }
 
-export const BUCKET_SEED = 7;
+export { BUCKET_SEED };
 
 /** How many hash buckets a table of about `rows` rows is compared in (about 2,000 rows per bucket). */
 export function bucketCount(rows: number): number {
@@ -72,10 +74,7 @@ export async function bucketDiff(sides: Sides, pe: PairExpr, buckets: number): P
   const [s, g] = await both<{ b: string; n: string; h: string }>(
     sides,
     pe,
-    (
-      e,
-    ) => `SELECT (pg_catalog.hashtextextended(${e.keyText as string}, ${BUCKET_SEED}) & $1::bigint)::text AS b, count(*)::text AS n,
-            sum(pg_catalog.hashtextextended(${e.rowText}, 0)::numeric)::text AS h
+    (e) => `SELECT (${e.keyBucket as string} & $1::bigint)::text AS b, count(*)::text AS n, sum(${e.rowHash})::text AS h
        FROM ${e.from} GROUP BY 1`,
     [buckets - 1],
   );
@@ -110,9 +109,9 @@ export async function leafRows(
   return both<{ k: string; h: string; p: string[] }>(
     sides,
     pe,
-    (e) => `SELECT ${e.keyText as string} AS k, pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h,
+    (e) => `SELECT ${e.keyText as string} AS k, (${e.rowHash})::text AS h,
             ARRAY[${e.keyColumns.map((c) => `${quoteIdent(c.name)}::text`).join(', ')}] AS p
-       FROM ${e.from} WHERE (pg_catalog.hashtextextended(${e.keyText as string}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[])`,
+       FROM ${e.from} WHERE (${e.keyBucket as string} & $1::bigint) = ANY($2::bigint[])`,
     [buckets - 1, which],
   );
 }
@@ -285,8 +284,7 @@ async function keylessChecksum(t: TableInfo, p: SidePair, sides: Sides, o: Table
   const [[s], [g]] = await both<{ n: string; h: string | null }>(
     sides,
     p,
-    (x) =>
-      `SELECT count(*)::text AS n, sum(pg_catalog.hashtextextended(${x.rowText}, 0)::numeric)::text AS h FROM ${x.from}`,
+    (x) => `SELECT count(*)::text AS n, sum(${x.rowHash})::text AS h FROM ${x.from}`,
   );
   const base = {
     table: `${t.schema}.${t.name}`,
@@ -300,8 +298,8 @@ async function keylessChecksum(t: TableInfo, p: SidePair, sides: Sides, o: Table
   const buckets = bucketCount(Math.max(base.rowsSource, base.rowsTarget));
   const { bad } = await bucketDiff(sides, whole, buckets);
   const w = o.writtenSince;
-  const inBad = `(pg_catalog.hashtextextended(${e.rowText}, ${BUCKET_SEED}) & $1::bigint) = ANY($2::bigint[])`;
-  const grouped = `SELECT pg_catalog.hashtextextended(${e.rowText}, 0)::text AS h, count(*)::text AS n`;
+  const inBad = `(${e.rowBucket} & $1::bigint) = ANY($2::bigint[])`;
+  const grouped = `SELECT (${e.rowHash})::text AS h, count(*)::text AS n`;
   const smap = new Map<string, { n: number; w: number }>();
   const tmap = new Map<string, number>();
   for (let i = 0; i < bad.length; i += 256) {
@@ -381,7 +379,7 @@ async function keylessChecksum(t: TableInfo, p: SidePair, sides: Sides, o: Table
 
 /** A table without a key is bucketed by the hash of its whole row (its multiset of rows is what must match). */
 export function byWholeRow(e: TableExpr): TableExpr {
-  return { ...e, keyText: e.rowText };
+  return { ...e, keyText: e.rowText, keyBucket: e.rowBucket };
 }
 
 /** Row counts only (the cheap check). */
@@ -404,7 +402,7 @@ export type SidePair = { readonly source: TableExpr; readonly target: TableExpr 
 /** Compares one migrated table, read under its source name on the source and its target name on the target. */
 export async function checkTable(pair: TablePair, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
   const key = o.keyOverride ?? pair.key;
-  const p: SidePair = { source: tableExpr(pair.source, key), target: tableExpr(pair.target, key) };
+  const p: SidePair = pairExprs(pair.source, pair.target, key, o.recordHash ?? true);
   const t = pair.target;
   if (!o.full) return counts(t, p, sides);
   return p.target.keyText ? keyedChecksum(t, p, sides, o) : keylessChecksum(t, p, sides, o);

@@ -40,6 +40,7 @@ export interface ColumnRow {
   type: string;
   typname: string;
   typschema: string;
+  sendfn: string | null;
   attnotnull: boolean;
   attidentity: '' | 'a' | 'd';
   attgenerated: '' | 's';
@@ -65,7 +66,10 @@ export async function readColumns(ctx: ReadContext): Promise<Map<number, ColumnR
   const list = await rows<ColumnRow>(
     ctx,
     `SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-            t.typname, tn.nspname AS typschema, a.attnotnull, a.attidentity, a.attgenerated, a.attislocal,
+            t.typname, tn.nspname AS typschema,
+            (SELECT sp.proname FROM pg_catalog.pg_proc sp WHERE sp.oid = t.typsend
+                AND sp.pronamespace = 'pg_catalog'::pg_catalog.regnamespace) AS sendfn,
+            a.attnotnull, a.attidentity, a.attgenerated, a.attislocal,
             ad.oid AS attrdef_oid, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS expr,
             CASE WHEN a.attcollation <> t.typcollation THEN
               (SELECT pg_catalog.json_build_object('schema', cn.nspname, 'name', co.collname)
@@ -292,6 +296,7 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
       type: c.type,
       typeName: c.typname,
       typeSchema: c.typschema,
+      sendFunction: c.sendfn,
       notNull: c.attnotnull,
       default: c.attgenerated === '' ? c.expr : null,
       identity: c.attidentity === 'a' ? 'always' : c.attidentity === 'd' ? 'by default' : null,
