@@ -190,7 +190,12 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
             ...(opts.signal ? { signal: opts.signal } : {}),
             onProgress: (action, rows, bytes) => opts.onEvent?.({ type: 'action-progress', action, rows, bytes }),
             verify: async (target) =>
-              (gate.report = await runVerification(config, { runId, planHash: hash, targetClient: target })),
+              (gate.report = await runVerification(config, {
+                runId,
+                planHash: hash,
+                targetClient: target,
+                copyDigests: { runId },
+              })),
           }),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),

@@ -1,3 +1,4 @@
+import { canHashRecords, digestRecipe } from '../verify/expressions.js';
 import { orderForCreate } from '../catalog/order.js';
 import type { ObjectParts } from '../catalog/kinds/kind.js';
 import { addedColumnsSql, type TableSpec } from '../catalog/kinds/table.js';
@@ -196,6 +197,9 @@ export function computePlan(input: PlanInput): Plan {
   const firstPostData = actions.findIndex((a) => a.phase === 'post-data');
   // a copy also waits for its table's RLS (exposed schemas: no row before it); a mapped schema's copy reads the source's
   const rawTables = new Map(input.source.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  const landedTables = new Map(source.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  const digesting =
+    config.verify.checksums === 'full' && canHashRecords(input.source.serverVersionNum, input.target.serverVersionNum);
   const copies = copy.actions.map((a) => {
     const from = mapping.sourceTables.get(`${a.table.schema}.${a.table.name}`);
     const rls = `rls ${a.table.schema}.${a.table.name}`;
@@ -206,7 +210,10 @@ export function computePlan(input: PlanInput): Plan {
     const key = a.key
       ? a.key.map((k) => ({ ...k, type: raw?.columns.find((c) => c.name === k.name)?.type ?? k.type }))
       : null;
-    return { ...a, dependsOn, key, ...(from ? { sourceTable: from } : {}) };
+    // the copy digests what it reads (verify.checksums full): the verification then reads back only the target
+    const landed = landedTables.get(`${a.table.schema}.${a.table.name}`);
+    const digest = digesting && raw && landed ? { digest: digestRecipe(raw, landed) } : {};
+    return { ...a, dependsOn, key, ...(from ? { sourceTable: from } : {}), ...digest };
   });
   // the change stream first: every copy waits for it (its snapshots are then after the slot's consistent point)
   const targetOfSource = new Map([...mapping.sourceTables].map(([t, s]) => [`${s.schema}.${s.name}`, t]));

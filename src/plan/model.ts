@@ -1,3 +1,4 @@
+import type { DigestRecipe } from '../verify/expressions.js';
 import type { ObjectKind } from '../catalog/types.js';
 import type { Finding, Severity } from '../errors/finding.js';
 
@@ -52,6 +53,11 @@ export interface CopyTableAction extends ActionBase {
   readonly format: 'binary' | 'text';
   readonly estimatedRows: number;
   readonly estimatedBytes: number;
+  /**
+   * How the copy digests the rows it reads, batch by batch in each batch's snapshot (verify.checksums: full):
+   * the verification then reads back only the target. Absent: no digest (the verification compares both sides).
+   */
+  readonly digest?: DigestRecipe;
 }
 
 /** Runs the verification policy after everything else; its failure is apply's exit 3. */

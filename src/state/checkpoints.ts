@@ -44,6 +44,8 @@ export interface CheckpointProgress {
   readonly runId: string;
   /** When the unit's copy began on the source (kept from the unit's first batch). */
   readonly start: { readonly at: Date; readonly xmin: string; readonly snapshot?: string } | null;
+  /** This batch's digest on the source (rows, sum of row hashes) and how it hashed: added to the unit's. */
+  readonly digest?: { readonly rows: number; readonly sum: string; readonly recipe: unknown } | null;
 }
 
 /** Records one batch inside the caller's transaction: the data and the progress commit together. */
@@ -65,6 +67,11 @@ export async function writeCheckpoint(client: pg.ClientBase, p: CheckpointProgre
       error: null,
       source_xmin: sql<string>`${p.start?.xmin ?? null}::bigint`,
       source_snapshot: p.start?.snapshot || null,
+      digest_rows: p.digest ? p.digest.rows : null,
+      digest_sum: p.digest ? p.digest.sum : null,
+      digest_recipe: p.digest ? JSON.stringify(p.digest.recipe) : null,
+      verified: null,
+      verified_at: null,
     })
     .onConflict((oc) =>
       oc.column('unit').doUpdateSet((eb) => ({
@@ -79,6 +86,17 @@ export async function writeCheckpoint(client: pg.ClientBase, p: CheckpointProgre
         // a unit copied again from its start (keyless: one atomic unit) read a new snapshot; a later batch keeps it
         source_xmin: sql<string>`coalesce(excluded.source_xmin, pgshift.migration_checkpoints.source_xmin)`,
         source_snapshot: sql<string>`coalesce(excluded.source_snapshot, pgshift.migration_checkpoints.source_snapshot)`,
+        // a unit's digest is the sum of its batches' while they all hashed alike (and every one was digested);
+        // a checkpoint without rows yet (a failure recorded before any batch) starts from this batch
+        digest_rows: sql<string>`CASE WHEN pgshift.migration_checkpoints.rows_copied = 0 THEN excluded.digest_rows
+          WHEN pgshift.migration_checkpoints.digest_recipe = excluded.digest_recipe
+          THEN pgshift.migration_checkpoints.digest_rows + excluded.digest_rows END`,
+        digest_sum: sql<string>`CASE WHEN pgshift.migration_checkpoints.rows_copied = 0 THEN excluded.digest_sum
+          WHEN pgshift.migration_checkpoints.digest_recipe = excluded.digest_recipe
+          THEN pgshift.migration_checkpoints.digest_sum + excluded.digest_sum END`,
+        digest_recipe: eb.ref('excluded.digest_recipe'),
+        verified: null,
+        verified_at: null,
       })),
     )
     .execute();
@@ -138,4 +156,65 @@ export async function copyStartTimes(client: pg.ClientBase): Promise<Map<string,
   return new Map(
     rows.flatMap((x) => (x.started_at ? [[x.unit, { at: x.started_at, xmin: x.source_xmin }] as const] : [])),
   );
+}
+
+/** A unit's digest as its batches recorded it, and what the read-back of the target found. */
+export interface UnitDigest {
+  readonly unit: string;
+  readonly status: CheckpointStatus;
+  readonly rows: number;
+  readonly sum: string;
+  readonly recipe: unknown;
+  readonly verified: 'match' | 'mismatch' | null;
+  readonly verifiedAt: Date | null;
+  /** The run that wrote the unit's last batch. */
+  readonly runId: string | null;
+}
+
+/** Digests of the given units (or of all), leaving out units without a complete digest. */
+export async function readDigests(client: pg.ClientBase, units?: readonly string[]): Promise<Map<string, UnitDigest>> {
+  let q = stateDb(client)
+    .selectFrom('pgshift.migration_checkpoints')
+    .select([
+      'unit',
+      'status',
+      sql<string>`digest_rows::text`.as('digest_rows'),
+      sql<string>`digest_sum::text`.as('digest_sum'),
+      'digest_recipe',
+      'verified',
+      'verified_at',
+      'run_id',
+    ])
+    .where('digest_rows', 'is not', null)
+    .where('digest_sum', 'is not', null);
+  if (units) q = q.where('unit', 'in', units.length > 0 ? [...units] : ['']);
+  const rows = await q.execute();
+  return new Map(
+    rows.map((r) => [
+      r.unit,
+      {
+        unit: r.unit,
+        status: r.status,
+        rows: Number(r.digest_rows),
+        sum: r.digest_sum,
+        recipe: r.digest_recipe,
+        verified: r.verified,
+        verifiedAt: r.verified_at,
+        runId: r.run_id,
+      },
+    ]),
+  );
+}
+
+/** Records what reading the target back found for a unit (its own statement). */
+export async function recordVerified(
+  client: pg.ClientBase,
+  unit: string,
+  verified: 'match' | 'mismatch',
+): Promise<void> {
+  await stateDb(client)
+    .updateTable('pgshift.migration_checkpoints')
+    .set({ verified, verified_at: sql<Date>`clock_timestamp()` })
+    .where('unit', '=', unit)
+    .execute();
 }

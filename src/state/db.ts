@@ -70,6 +70,14 @@ export interface StateTables {
     source_xmin: Bigint | null;
     /** 0006: the source's pg_current_snapshot() as text when the unit's copy began. */
     source_snapshot: string | null;
+    /** 0007: rows and sum of row hashes the unit's batches read on the source (null: not digested). */
+    digest_rows: Bigint | null;
+    digest_sum: string | null;
+    /** 0007: how the rows were hashed (src/verify/expressions.ts DigestRecipe). */
+    digest_recipe: Json | null;
+    /** 0007: the target read back after the copy: equal to the digest or not. */
+    verified: 'match' | 'mismatch' | null;
+    verified_at: Date | null;
   };
   'pgshift.verifications': {
     id: string;

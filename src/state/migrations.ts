@@ -175,6 +175,18 @@ const MIGRATIONS: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '0007_copy_digest': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // what each unit's batches read on the source (count and sum of row hashes, in each batch's snapshot) and how
+      // the rows were hashed; then what the target held when the copy's own verification read it back
+      await sql`ALTER TABLE pgshift.migration_checkpoints
+                  ADD COLUMN digest_rows bigint,
+                  ADD COLUMN digest_sum numeric,
+                  ADD COLUMN digest_recipe jsonb,
+                  ADD COLUMN verified text CHECK (verified IN ('match', 'mismatch')),
+                  ADD COLUMN verified_at timestamptz`.execute(db);
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -75,18 +75,39 @@ export function hashMode(c: ColumnInfo): HashMode {
   return c.sendFunction ? 'send' : 'text';
 }
 
-function columnHashSql(c: ColumnInfo, mode: HashMode): string {
+/** One column as a row hash takes it. */
+export interface HashColumn {
+  readonly name: string;
+  readonly mode: HashMode;
+  /** The send function (mode `send`). */
+  readonly send?: string;
+}
+
+function columnHashSql(c: HashColumn): string {
   const q = quoteIdent(c.name);
-  switch (mode) {
+  switch (c.mode) {
     case 'typed':
       return q;
     case 'collate':
       return `${q} COLLATE pg_catalog."C"`;
     case 'send':
-      return `pg_catalog.${quoteIdent(c.sendFunction as string)}(${q})`;
+      return `pg_catalog.${quoteIdent(c.send as string)}(${q})`;
     case 'text':
       return `(${q})::pg_catalog.text COLLATE pg_catalog."C"`;
   }
+}
+
+/** The hash columns of `cols`: each column's own mode, or the one both sides agreed on. */
+function hashColumns(cols: readonly ColumnInfo[], modes?: ReadonlyMap<string, HashMode>): HashColumn[] {
+  return cols.map((c) => {
+    const mode = modes?.get(c.name) ?? hashMode(c);
+    return mode === 'send' ? { name: c.name, mode, send: c.sendFunction as string } : { name: c.name, mode };
+  });
+}
+
+/** The bigint hash of a row by these hash columns under `seed`. */
+export function hashColumnsSql(cols: readonly HashColumn[], seed: number): string {
+  return `pg_catalog.hash_record_extended(ROW(${cols.map(columnHashSql).join(', ')}), ${seed})`;
 }
 
 export interface HashOptions {
@@ -103,8 +124,7 @@ export interface HashOptions {
 export function hashSql(cols: readonly ColumnInfo[], seed: number, o: HashOptions): string {
   if (!o.recordHash)
     return `pg_catalog.hashtextextended(ROW(${cols.map((c) => quoteIdent(c.name)).join(', ')})::text, ${seed})`;
-  const parts = cols.map((c) => columnHashSql(c, o.modes?.get(c.name) ?? hashMode(c)));
-  return `pg_catalog.hash_record_extended(ROW(${parts.join(', ')}), ${seed})`;
+  return hashColumnsSql(hashColumns(cols, o.modes), seed);
 }
 
 export const ROW_SEED = 0;
@@ -147,14 +167,35 @@ export function pairExprs(
   keyOverride: readonly string[] | undefined,
   recordHash: boolean,
 ): { source: TableExpr; target: TableExpr } {
+  const o = { recordHash, modes: agreedModes(source, target) };
+  return { source: tableExpr(source, keyOverride, o), target: tableExpr(target, keyOverride, o) };
+}
+
+function agreedModes(source: TableInfo, target: TableInfo): Map<string, HashMode> {
   const modes = new Map<string, HashMode>();
   for (const c of source.columns) {
     const other = target.columns.find((x) => x.name === c.name);
     const a = hashMode(c);
     modes.set(c.name, other && hashMode(other) === a ? a : 'text');
   }
-  const o = { recordHash, modes };
-  return { source: tableExpr(source, keyOverride, o), target: tableExpr(target, keyOverride, o) };
+  return modes;
+}
+
+/**
+ * How a copy digests the rows it reads (every column, generated ones included, in the source's order): stored with
+ * the unit's checkpoint, so that the target is read back by exactly the same hash.
+ */
+export interface DigestRecipe {
+  readonly columns: readonly HashColumn[];
+}
+
+export function digestRecipe(source: TableInfo, target: TableInfo): DigestRecipe {
+  return { columns: hashColumns(source.columns, agreedModes(source, target)) };
+}
+
+/** The recipe's row hash (its seed is the verification's row seed). */
+export function digestSql(recipe: DigestRecipe): string {
+  return hashColumnsSql(recipe.columns, ROW_SEED);
 }
 
 const PLAIN_KEY_TYPES = new Set(['int2', 'int4', 'int8', 'uuid']);

@@ -50,6 +50,11 @@ export interface TableResult {
   readonly changedSinceCopy?: number;
   /** On a live source: rows only on the target (gone from the source since the copy), for the final sync to delete. */
   readonly pendingFinalSync?: number;
+  /**
+   * `copy-digest`: proven without reading the source again: the target read back equals the digest of what the
+   * copy's batches read on the source, each in its own snapshot (inside apply, before anything else wrote there).
+   */
+  readonly proof?: 'copy-digest';
 }
 
 export interface SchemaDifference {
