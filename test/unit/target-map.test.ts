@@ -197,7 +197,12 @@ describe('mapForTarget: managed schemas and schemas.map', () => {
     expect(by.get('view public.staff')?.dependsOn).toEqual(['table app_auth.users']);
     expect(by.get('comment schema app_auth')?.createSql).toEqual(['COMMENT ON SCHEMA "app_auth" IS \'auth.users\'']);
     expect(m.catalog.tables.map((t) => t.address)).toEqual(['table app_auth.users']);
-    expect(m.sourceTables.get('app_auth.users')).toEqual(users);
+    // the one pairing: the source's table (as read there) and its form on the target
+    expect(m.pairs.map((p) => [p.source.address, p.target.address])).toEqual([
+      ['table auth.users', 'table app_auth.users'],
+    ]);
+    expect(m.pairs[0]?.source).toBe(source.tables[0]);
+    expect(m.pairs[0]?.target).toBe(m.catalog.tables[0]);
     expect(m.notes.get('view public.staff')).toBe('rewrites auth.users -> app_auth.users');
   });
 
