@@ -151,7 +151,7 @@ export function computePlan(input: PlanInput): Plan {
       continue;
     }
     const added =
-      t && o.kind === 'table' && t.kind === 'table' && o.spec && t.spec
+      t && o.kind === 'table' && t.kind === 'table'
         ? addedColumnsSql(o as ObjectParts<TableSpec>, t as ObjectParts<TableSpec>)
         : null;
     if (added) {

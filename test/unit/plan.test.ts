@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placeholderSpec } from '../support/specs.js';
 import type { Catalog, CatalogObject, TableInfo } from '../../src/catalog/types.js';
 import { render, type KindSpec } from '../../src/catalog/kinds/registry.js';
 import type { TableSpec } from '../../src/catalog/kinds/table.js';
@@ -22,6 +23,7 @@ function config(extra = ''): Config {
 }
 
 const obj = (o: Partial<CatalogObject> & Pick<CatalogObject, 'kind' | 'address' | 'name'>): CatalogObject => ({
+  spec: placeholderSpec(o.kind),
   schema: 'public',
   table: null,
   phase: ['schema', 'extension', 'type', 'function', 'sequence', 'table'].includes(o.kind) ? 'pre-data' : 'post-data',

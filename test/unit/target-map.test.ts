@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placeholderSpec } from '../support/specs.js';
 import { fingerprint } from '../../src/catalog/fingerprint.js';
 import { render, type KindSpec } from '../../src/catalog/kinds/registry.js';
 import type { ColumnSpec, TableSpec } from '../../src/catalog/kinds/table.js';
@@ -26,6 +27,7 @@ function problems(extra: string): string[] {
 }
 
 const obj = (o: Partial<CatalogObject> & Pick<CatalogObject, 'kind' | 'address' | 'name'>): CatalogObject => ({
+  spec: placeholderSpec(o.kind),
   schema: 'public',
   table: null,
   phase: ['schema', 'extension', 'type', 'function', 'sequence', 'table'].includes(o.kind) ? 'pre-data' : 'post-data',
