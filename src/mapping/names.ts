@@ -76,7 +76,12 @@ export function nameMapping(input: NameInput): NameMapping {
     if (!set) namesIn.set(schema, (set = new Set()));
     set.add(name);
   };
-  for (const o of source.objects) if (o.schema && o.kind !== 'extension') addName(o.schema, o.name);
+  for (const o of source.objects) {
+    if (o.schema && o.kind !== 'extension') addName(o.schema, o.name);
+    // and the names its statement creates besides (a multirange, an identity sequence): they move with it
+    const owned = kindModule(o.kind).owns?.({ schema: o.schema, name: o.name, table: o.table, spec: o.spec }) ?? [];
+    for (const q of owned) addName(q.schema, q.name);
+  }
   for (const t of source.tables) addName(t.schema, t.name);
 
   const rule: SchemaRule = (schema, name) => {

@@ -245,6 +245,64 @@ describe('mapForTarget: managed schemas and schemas.map', () => {
   });
 });
 
+describe('mapForTarget: names an object creates besides its own (schemas.map)', () => {
+  // no catalog object of their own: an identity column's sequence (here not readable, so without a sequence_value)
+  // and a range type's multirange, both spelled into the statement that creates their owner
+  const S = 'We"ird';
+  const range = {
+    variant: 'range' as const,
+    subtype: 'integer',
+    opclass: null,
+    collation: null,
+    canonical: null,
+    subdiff: null,
+    multirange: { schema: S, name: 'Span Set' },
+  };
+  const identity = { always: true, sequence: { schema: S, name: 'Visit Seq', options: 'START WITH 1 INCREMENT BY 1' } };
+  const source = catalog(
+    [
+      typed({ kind: 'schema', spec: {}, address: `schema ${S}`, name: S, schema: null }),
+      typed({ kind: 'type', spec: range, address: `type ${S}.Span`, name: 'Span', schema: S }),
+      typed({
+        kind: 'table',
+        spec: tableSpec([column('id', 'bigint', { notNull: true, identity }), column('spans', '"We""ird"."Span Set"')]),
+        address: `table ${S}.Visits`,
+        name: 'Visits',
+        schema: S,
+        dependsOn: [`type ${S}.Span`],
+      }),
+    ],
+    [
+      table(S, 'Visits', [
+        { name: 'id', type: 'bigint' },
+        { name: 'spans', type: '"We""ird"."Span Set"' },
+      ]),
+    ],
+  );
+
+  it('land in the mapped schema, and so do the columns typed by them', () => {
+    const m = mapForTarget(
+      config(
+        `schemas:\n  map: { 'We"ird': "New 'One'" }\nsecurity: { exposed_schemas: [], acknowledge_rls_off: true }\n`,
+      ),
+      source,
+      EMPTY_TARGET,
+    );
+    const by = new Map(m.catalog.objects.map((o) => [o.address, o]));
+    expect(by.get("type New 'One'.Span")?.createSql).toEqual([
+      `CREATE TYPE "New 'One'"."Span" AS RANGE (SUBTYPE = integer, MULTIRANGE_TYPE_NAME = "New 'One'"."Span Set")`,
+    ]);
+    const create = by.get("table New 'One'.Visits")?.createSql.join('\n') ?? '';
+    expect(create).toContain(
+      `"id" bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME "New 'One'"."Visit Seq" START WITH 1 INCREMENT BY 1) NOT NULL`,
+    );
+    expect(create).toContain(`"spans" "New 'One'"."Span Set"`);
+    expect(create).not.toContain('We""ird');
+    expect(m.catalog.tables[0]?.columns.map((c) => c.type)).toEqual(['bigint', `"New 'One'"."Span Set"`]);
+    expect(m.notes.get("type New 'One'.Span")).toContain(`We"ird.Span Set -> New 'One'.Span Set`);
+  });
+});
+
 describe('mapForTarget: extensions, RLS, roles', () => {
   const patients = { schema: 'public', name: 'patients' };
   const source = catalog(
