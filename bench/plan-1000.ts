@@ -16,6 +16,7 @@ import { configHash } from '../src/plan/config-hash.js';
 import { makePlan } from '../src/plan/refresh.js';
 import { EMPTY_STATE_SERIAL } from '../src/state/snapshot.js';
 import { startEmbedded } from '../test/support/embedded.js';
+import { placeholderSpec } from '../test/support/specs.js';
 import { manyTablesSql } from '../test/support/schemas.js';
 import { withPg } from '../test/support/sql.js';
 
@@ -27,6 +28,7 @@ function synthetic(n: number): Catalog {
   objects.push({
     ...base,
     kind: 'schema',
+    spec: placeholderSpec('schema'),
     address: 'schema app',
     name: 'app',
     schema: null,
@@ -47,6 +49,7 @@ function synthetic(n: number): Catalog {
     ): CatalogObject => ({
       ...base,
       kind,
+      spec: placeholderSpec(kind),
       address,
       name: address.split(' ')[1] ?? address,
       table,

@@ -31,12 +31,8 @@ export interface CatalogObject {
   /** For objects that belong to a table (constraint, index, trigger, policy, rls, comment on column...): schema.table */
   readonly table: { readonly schema: string; readonly name: string } | null;
   readonly phase: Phase;
-  /**
-   * The kind's typed fields (src/catalog/kinds/<kind>.ts), which createSql and definition are rendered from.
-   * Every object the catalog reads or the mapping plans has one; only hand-written objects (tests) may lack it,
-   * and their SQL is then taken as it is.
-   */
-  readonly spec?: ObjectSpec;
+  /** The kind's typed fields (src/catalog/kinds/<kind>.ts), which createSql and definition are rendered from. */
+  readonly spec: ObjectSpec;
   /** Statements that create the object, rendered from `spec` by the kind's module (src/catalog/kinds/registry.ts). */
   readonly createSql: readonly string[];
   /** Canonical text compared between source and target (no OIDs, no volatile values, no secrets). */
@@ -113,7 +109,7 @@ export interface Catalog {
   readonly eventTriggers?: readonly string[];
 }
 
-/** The object's typed fields when it is of kind `kind` (undefined for another kind, or a hand-written object). */
+/** The object's typed fields when it is of kind `kind` (undefined for another kind). */
 export function specOf<K extends ObjectKind>(o: Pick<CatalogObject, 'kind' | 'spec'>, kind: K): SpecOf<K> | undefined {
-  return o.kind === kind ? (o.spec as SpecOf<K> | undefined) : undefined;
+  return o.kind === kind ? (o.spec as SpecOf<K>) : undefined;
 }

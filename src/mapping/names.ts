@@ -76,7 +76,12 @@ export function nameMapping(input: NameInput): NameMapping {
     if (!set) namesIn.set(schema, (set = new Set()));
     set.add(name);
   };
-  for (const o of source.objects) if (o.schema && o.kind !== 'extension') addName(o.schema, o.name);
+  for (const o of source.objects) {
+    if (o.schema && o.kind !== 'extension') addName(o.schema, o.name);
+    // and the names its statement creates besides (a multirange, an identity sequence): they move with it
+    const owned = kindModule(o.kind).owns?.({ schema: o.schema, name: o.name, table: o.table, spec: o.spec }) ?? [];
+    for (const q of owned) addName(q.schema, q.name);
+  }
   for (const t of source.tables) addName(t.schema, t.name);
 
   const rule: SchemaRule = (schema, name) => {
@@ -115,15 +120,6 @@ export function nameMapping(input: NameInput): NameMapping {
     if (!rewriting) return { object: o, rewrites: [] };
     const rewrites: Rewrite[] = [];
     const place = { address: mapAddress(o.address), dependsOn: o.dependsOn.map(mapAddress) };
-    if (o.spec === undefined) {
-      // a hand-written object (tests): no fields to map its SQL from, so its SQL stays as it is
-      const table = o.table ? { schema: mapSchema(o.table.schema), name: o.table.name } : null;
-      const schema = o.kind === 'schema' || o.schema === null ? null : mapSchema(o.schema);
-      return {
-        object: { ...o, ...place, schema, name: o.kind === 'schema' ? mapSchema(o.name) : o.name, table },
-        rewrites,
-      };
-    }
     const m = mapper(rule, mapSchema, rewrites, () => quiet);
     const parts = kindModule(o.kind).map({ schema: o.schema, name: o.name, table: o.table, spec: o.spec }, m);
     const typed = { ...parts, kind: o.kind } as KindSpec & typeof parts;

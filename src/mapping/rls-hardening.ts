@@ -1,13 +1,13 @@
 import { address } from '../catalog/address.js';
 import { render } from '../catalog/kinds/registry.js';
 import { policyRoles } from '../catalog/kinds/policy.js';
-import { specOf, type CatalogObject, type TableInfo } from '../catalog/types.js';
+import { specOf, type CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { quoteIdent } from '../db/ident.js';
 import type { Finding } from '../errors/finding.js';
 import type { Scope } from '../catalog/scope.js';
 import { API_ROLES } from './api-roles.js';
-import type { TableRef } from './target-map.js';
+import type { TablePair } from './table-pairs.js';
 
 /**
  * RLS hardening for schemas the Data API exposes (security.exposed_schemas, security.rls): row level security before
@@ -24,9 +24,8 @@ import type { TableRef } from './target-map.js';
 export function protectExposedTables(
   config: Config,
   objects: CatalogObject[],
-  tables: readonly TableInfo[],
+  pairs: readonly TablePair[],
   rawScope: Scope,
-  sourceTables: ReadonlyMap<string, TableRef>,
   findings: Finding[],
   notes: Map<string, string>,
 ): CatalogObject[] {
@@ -34,8 +33,7 @@ export function protectExposedTables(
   if (exposed.size === 0 || config.security.rls === 'off') return objects;
   const byAddress = new Map(objects.map((o, i) => [o.address, i]));
   const unprotected: string[] = [];
-  for (const t of tables) {
-    const src = sourceTables.get(`${t.schema}.${t.name}`) ?? t;
+  for (const { source: src, target: t } of pairs) {
     if (!exposed.has(t.schema) || !rawScope.tableInScope(src.schema, src.name)) continue;
     const tableAt = byAddress.get(t.address);
     if (tableAt === undefined) continue;

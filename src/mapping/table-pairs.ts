@@ -21,8 +21,18 @@ export function schemaNaming(config: Config): { onTarget(schema: string): string
 }
 
 /**
+ * One source table and its form on the target. `config` names tables.overrides as the file does (by the source's
+ * names), not as withTargetOverrides renames them.
+ */
+export function tablePair(config: Config, source: TableInfo, target: TableInfo): TablePair {
+  const key = config.tables.overrides[`${source.schema}.${source.name}`]?.key;
+  return { source, target, ...(key ? { key } : {}) };
+}
+
+/**
  * Pairs source tables with their target form: `landed` (the source catalog as it must read on the target, from the
- * mapping) when given, else the source table under its target schema name.
+ * mapping) when given, else the source table under its target schema name. The mapping makes its pairs itself
+ * (TargetMapping.pairs); this is for code that reads only the source's catalog.
  */
 export function pairTables(
   config: Config,
@@ -33,8 +43,11 @@ export function pairTables(
   const byName = new Map((landed ?? []).map((t) => [`${t.schema}.${t.name}`, t]));
   return sourceTables.map((t) => {
     const schema = onTarget(t.schema);
-    const target = byName.get(`${schema}.${t.name}`) ?? { ...t, schema };
-    const key = config.tables.overrides[`${t.schema}.${t.name}`]?.key;
-    return { source: t, target, ...(key ? { key } : {}) };
+    return tablePair(config, t, byName.get(`${schema}.${t.name}`) ?? { ...t, schema });
   });
+}
+
+/** The pairs by the target's `schema.name`. */
+export function pairsByTarget(pairs: readonly TablePair[]): ReadonlyMap<string, TablePair> {
+  return new Map(pairs.map((p) => [`${p.target.schema}.${p.target.name}`, p]));
 }

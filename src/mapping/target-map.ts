@@ -8,17 +8,13 @@ import { mapPolicyRoles } from './policy-roles.js';
 import type { Rewrite } from './rewrite.js';
 import { apiFindings, protectExposedTables, protectExposedViews } from './rls-hardening.js';
 import { planRoles } from './roles.js';
+import { tablePair, type TablePair } from './table-pairs.js';
 import {
   eventTriggerFindings,
   managedSchemaFindings,
   skipsManagedSchema,
   superuserLanguageFinding,
 } from './supabase-rules.js';
-
-export interface TableRef {
-  readonly schema: string;
-  readonly name: string;
-}
 
 /**
  * The source catalog as it must read on the target, and what that took. Planning diffs `catalog` (not the raw
@@ -31,8 +27,11 @@ export interface TargetMapping {
   readonly findings: readonly Finding[];
   /** Mapped address -> what was rewritten in it, for the action's reason line. */
   readonly notes: ReadonlyMap<string, string>;
-  /** `schema.name` on the target -> the source table, for tables whose schema is mapped. */
-  readonly sourceTables: ReadonlyMap<string, TableRef>;
+  /**
+   * Every source table (in the source catalog's order) with its form on the target, `catalog.tables`: the one
+   * pairing that copy and verify name tables by (src/mapping/table-pairs.ts).
+   */
+  readonly pairs: readonly TablePair[];
 }
 
 function uniq<T>(xs: readonly T[]): T[] {
@@ -118,12 +117,8 @@ export function mapForTarget(
     objects.push(mapped);
   }
 
-  const sourceTables = new Map<string, TableRef>();
-  const tables: TableInfo[] = source.tables.map((t) => {
-    const mapped = names.mapTable(t);
-    if (mapped.schema !== t.schema) sourceTables.set(`${mapped.schema}.${t.name}`, { schema: t.schema, name: t.name });
-    return mapped;
-  });
+  const pairs = source.tables.map((t) => tablePair(config, t, names.mapTable(t)));
+  const tables: TableInfo[] = pairs.map((p) => p.target);
 
   // roles of roles.create and grants for roles.map; policies wait for the roles they name
   const mappedScope = new Scope(config, { ...source, objects, tables });
@@ -140,7 +135,7 @@ export function mapForTarget(
 
   // RLS hardening of the schemas the Data API exposes
   const sourceRls = new Set(objects.filter((o) => o.kind === 'rls').map((o) => o.address));
-  const withRls = protectExposedTables(config, objects, tables, rawScope, sourceTables, findings, notes);
+  const withRls = protectExposedTables(config, objects, pairs, rawScope, findings, notes);
   protectExposedViews(config, withRls, target.roles ?? [], mappedScope, notes);
   findings.push(...apiFindings(config, withRls, sourceRls));
   withRls.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
@@ -148,7 +143,7 @@ export function mapForTarget(
     catalog: { ...source, objects: withRls, tables },
     findings: dedupe(findings),
     notes,
-    sourceTables,
+    pairs,
   };
 }
 

@@ -4,6 +4,8 @@ import type { CheckpointRow } from '../state/snapshot.js';
 import type { CopyTableAction, Finding } from './model.js';
 import { keyIsDisplayable } from './key-display.js';
 import type { Scope } from '../catalog/scope.js';
+import type { TablePair } from '../mapping/table-pairs.js';
+import { digestRecipe } from '../verify/expressions.js';
 
 export function copyAddress(t: { schema: string; name: string }): string {
   return `copy ${t.schema}.${t.name}`;
@@ -40,21 +42,27 @@ function binaryUnsafe(typeName: string, typeSchema: string): boolean {
 
 export function copyActions(
   config: Config,
-  source: Catalog,
+  /** The mapping's table pairs: names on the target from `target`, the source's names and key types from `source`. */
+  pairs: readonly TablePair[],
   target: Catalog,
   scope: Scope,
   checkpoints: readonly CheckpointRow[],
   /** Tables this plan creates: a checkpoint left from before does not describe them (re-created: copy again). */
   creating: ReadonlySet<string>,
+  /** The copies digest what they read (verify.checksums full, both servers 14+): see CopyTableAction.digest. */
+  digest = false,
 ): CopyPlan {
   const findings: Finding[] = [];
   const byUnit = new Map(checkpoints.map((c) => [c.unit, c]));
   const targetTables = new Map(target.tables.map((t) => [`${t.schema}.${t.name}`, t]));
-  const leaves = source.tables.filter((t) => t.kind !== 'partitioned' && scope.tableInScope(t.schema, t.name));
-  leaves.sort((a, b) => b.estimatedBytes - a.estimatedBytes || (copyAddress(a) < copyAddress(b) ? -1 : 1));
+  const leaves = pairs.filter(({ target: t }) => t.kind !== 'partitioned' && scope.tableInScope(t.schema, t.name));
+  leaves.sort(
+    ({ target: a }, { target: b }) => b.estimatedBytes - a.estimatedBytes || (copyAddress(a) < copyAddress(b) ? -1 : 1),
+  );
   const actions: CopyTableAction[] = [];
   let unchanged = 0;
-  for (const t of leaves) {
+  for (const pair of leaves) {
+    const t = pair.target;
     const address = copyAddress(t);
     const recreated = creating.has(`table ${t.schema}.${t.name}`);
     const cp = recreated ? undefined : byUnit.get(address);
@@ -63,11 +71,11 @@ export function copyActions(
       continue;
     }
     const override = config.tables.overrides[`${t.schema}.${t.name}`];
-    const keyNames = override?.key ?? t.key;
+    const keyNames = pair.key ?? t.key;
     const key = keyNames
       ? keyNames.map((k) => {
           const col = t.columns.find((c) => c.name === k);
-          if (!col && override?.key) {
+          if (!col && pair.key) {
             findings.push({
               code: 'KEY_COLUMN_MISSING',
               severity: 'blocker',
@@ -76,11 +84,13 @@ export function copyActions(
               hint: 'Name existing columns that identify a row.',
             });
           }
-          return { name: k, type: col?.type ?? 'text' };
+          // key values are cast on the source: its own spelling of the key types (an extension type may live
+          // elsewhere there)
+          return { name: k, type: pair.source.columns.find((c) => c.name === k)?.type ?? col?.type ?? 'text' };
         })
       : null;
-    if (override?.key) {
-      const nullable = override.key.filter((k) => t.columns.find((c) => c.name === k)?.notNull === false);
+    if (pair.key) {
+      const nullable = pair.key.filter((k) => t.columns.find((c) => c.name === k)?.notNull === false);
       if (nullable.length > 0) {
         findings.push({
           code: 'KEY_COLUMN_NULLABLE',
@@ -141,11 +151,17 @@ export function copyActions(
       format,
       estimatedRows: rows,
       estimatedBytes: t.estimatedBytes,
+      // a mapped schema's copy reads the source's table
+      ...(pair.source.schema !== t.schema || pair.source.name !== t.name
+        ? { sourceTable: { schema: pair.source.schema, name: pair.source.name } }
+        : {}),
+      ...(digest ? { digest: digestRecipe(pair.source, t) } : {}),
     });
   }
   // which copies must be finished before an object of a table (or of its partitions) is built
+  const tables = pairs.map((p) => p.target);
   const children = new Map<string, TableInfo[]>();
-  for (const t of source.tables)
+  for (const t of tables)
     if (t.parent)
       children.set(`table ${t.parent.schema}.${t.parent.name}`, [
         ...(children.get(`table ${t.parent.schema}.${t.parent.name}`) ?? []),
@@ -158,7 +174,7 @@ export function copyActions(
     if (planned.has(id)) out.push(id);
     for (const c of children.get(tableAddr) ?? []) collect(`table ${c.schema}.${c.name}`, out);
   };
-  for (const t of source.tables) {
+  for (const t of tables) {
     const out: string[] = [];
     collect(`table ${t.schema}.${t.name}`, out);
     copiesOf.set(`table ${t.schema}.${t.name}`, out.sort());

@@ -1,8 +1,8 @@
-import { canHashRecords, digestRecipe } from '../verify/expressions.js';
+import { canHashRecords } from '../verify/expressions.js';
 import { orderForCreate } from '../catalog/order.js';
 import type { ObjectParts } from '../catalog/kinds/kind.js';
 import { addedColumnsSql, type TableSpec } from '../catalog/kinds/table.js';
-import type { Catalog, CatalogObject, TableInfo } from '../catalog/types.js';
+import type { Catalog, CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { StateSnapshot } from '../state/snapshot.js';
 import { qualified } from '../db/ident.js';
@@ -12,6 +12,7 @@ import { copiesNeededBy, copyActions } from './copy-actions.js';
 import { Scope } from '../catalog/scope.js';
 import { parsePositionDefinition, sequenceAtOrPast } from '../catalog/sequence-value.js';
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
+import type { TablePair } from '../mapping/table-pairs.js';
 import { CREATE_STREAM_ID, streamPlan, type StreamFacts } from './stream-plan.js';
 
 export interface PlanInput {
@@ -76,7 +77,8 @@ export function computePlan(input: PlanInput): Plan {
   const config = withTargetOverrides(input.config);
   // the source as it lands on the target: extensions in the target's extension schema, schemas.map applied, RLS
   // for exposed tables; every rewrite is a note on its action or a finding
-  const mapping = mapForTarget(config, input.source, target, new Set(Object.keys(input.state.objects)));
+  // (the mapping's table pairs carry the key overrides as the file names them: it gets the config as loaded)
+  const mapping = mapForTarget(input.config, input.source, target, new Set(Object.keys(input.state.objects)));
   const source = mapping.catalog;
   const cutOver = input.state.cutover;
   if (cutOver?.applicationOn === 'target') return cutOverPlan(input, source.fingerprint, cutOver.id);
@@ -92,7 +94,16 @@ export function computePlan(input: PlanInput): Plan {
     inScope.filter((o) => o.kind === 'table' && !targetByAddress.has(o.address)).map((o) => o.address),
   );
   const copy = config.copy.data
-    ? copyActions(config, source, target, scope, input.state.checkpoints, creating)
+    ? copyActions(
+        config,
+        mapping.pairs,
+        target,
+        scope,
+        input.state.checkpoints,
+        creating,
+        // the copies digest what they read: the verification then reads back only the target
+        config.verify.checksums === 'full' && canHashRecords(input.source.serverVersionNum, target.serverVersionNum),
+      )
     : { actions: [], findings: [], unchanged: 0, copiesOf: new Map<string, string[]>() };
   unchanged += copy.unchanged;
 
@@ -150,7 +161,7 @@ export function computePlan(input: PlanInput): Plan {
       continue;
     }
     const added =
-      t && o.kind === 'table' && t.kind === 'table' && o.spec && t.spec
+      t && o.kind === 'table' && t.kind === 'table'
         ? addedColumnsSql(o as ObjectParts<TableSpec>, t as ObjectParts<TableSpec>)
         : null;
     if (added) {
@@ -195,38 +206,22 @@ export function computePlan(input: PlanInput): Plan {
 
   // data between the two schema phases: copies wait for their table, after-data objects for their copies
   const firstPostData = actions.findIndex((a) => a.phase === 'post-data');
-  // a copy also waits for its table's RLS (exposed schemas: no row before it); a mapped schema's copy reads the source's
-  const rawTables = new Map(input.source.tables.map((t) => [`${t.schema}.${t.name}`, t]));
-  const landedTables = new Map(source.tables.map((t) => [`${t.schema}.${t.name}`, t]));
-  const digesting =
-    config.verify.checksums === 'full' && canHashRecords(input.source.serverVersionNum, input.target.serverVersionNum);
+  // a copy also waits for its table's RLS (exposed schemas: no row before it)
   const copies = copy.actions.map((a) => {
-    const from = mapping.sourceTables.get(`${a.table.schema}.${a.table.name}`);
     const rls = `rls ${a.table.schema}.${a.table.name}`;
     const rlsFirst = sourceByAddress.get(rls)?.phase === 'pre-data' ? [rls] : [];
-    const dependsOn = [...a.dependsOn, ...rlsFirst].filter((d) => planned.has(d));
-    // key values are cast on the source: its own spelling of the key types (an extension type may live elsewhere there)
-    const raw = rawTables.get(`${(from ?? a.table).schema}.${(from ?? a.table).name}`);
-    const key = a.key
-      ? a.key.map((k) => ({ ...k, type: raw?.columns.find((c) => c.name === k.name)?.type ?? k.type }))
-      : null;
-    // the copy digests what it reads (verify.checksums full): the verification then reads back only the target
-    const landed = landedTables.get(`${a.table.schema}.${a.table.name}`);
-    const digest = digesting && raw && landed ? { digest: digestRecipe(raw, landed) } : {};
-    return { ...a, dependsOn, key, ...(from ? { sourceTable: from } : {}), ...digest };
+    return { ...a, dependsOn: [...a.dependsOn, ...rlsFirst].filter((d) => planned.has(d)) };
   });
   // the change stream first: every copy waits for it (its snapshots are then after the slot's consistent point)
-  const targetOfSource = new Map([...mapping.sourceTables].map(([t, s]) => [`${s.schema}.${s.name}`, t]));
+  const targetOfSource = new Map(mapping.pairs.map((p) => [`${p.source.schema}.${p.source.name}`, p.target]));
   const stream = streamPlan({
     config,
     targetOf: (t) => {
-      const mapped = targetOfSource.get(`${t.schema}.${t.name}`);
-      if (!mapped) return { schema: t.schema, name: t.name };
-      const dot = mapped.indexOf('.');
-      return { schema: mapped.slice(0, dot), name: mapped.slice(dot + 1) };
+      const mapped = targetOfSource.get(`${t.schema}.${t.name}`) ?? t;
+      return { schema: mapped.schema, name: mapped.name };
     },
     facts: input.stream,
-    published: publishedTables(source.tables, scope, mapping.sourceTables),
+    published: publishedTables(mapping.pairs, scope),
     parentOf: new Map(
       input.source.tables.flatMap((t) => (t.parent ? [[`${t.schema}.${t.name}`, t.parent] as const] : [])),
     ),
@@ -301,15 +296,13 @@ export function computePlan(input: PlanInput): Plan {
 }
 
 /** The in-scope tables to publish, by their source names: partitions only when their partitioned table is not. */
-function publishedTables(
-  tables: readonly TableInfo[],
-  scope: Scope,
-  sourceTables: ReadonlyMap<string, { schema: string; name: string }>,
-): Array<{ schema: string; name: string }> {
-  return tables
-    .filter((t) => scope.tableInScope(t.schema, t.name))
-    .filter((t) => t.kind !== 'partition' || !t.parent || !scope.tableInScope(t.parent.schema, t.parent.name))
-    .map((t) => sourceTables.get(`${t.schema}.${t.name}`) ?? { schema: t.schema, name: t.name })
+function publishedTables(pairs: readonly TablePair[], scope: Scope): Array<{ schema: string; name: string }> {
+  return pairs
+    .filter(({ target: t }) => scope.tableInScope(t.schema, t.name))
+    .filter(
+      ({ target: t }) => t.kind !== 'partition' || !t.parent || !scope.tableInScope(t.parent.schema, t.parent.name),
+    )
+    .map(({ source: s }) => ({ schema: s.schema, name: s.name }))
     .sort((a, b) => (a.schema === b.schema ? (a.name < b.name ? -1 : 1) : a.schema < b.schema ? -1 : 1));
 }
 

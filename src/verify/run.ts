@@ -21,7 +21,7 @@ import type { TableResult, VerifyReport } from './report.js';
 import { compareSample } from './sample.js';
 import { schemaParity, sequencesBehind } from './schema.js';
 import { checkTable, type Sides } from './tables.js';
-import { schemaNaming, type TablePair } from '../mapping/table-pairs.js';
+import { pairsByTarget, schemaNaming, type TablePair } from '../mapping/table-pairs.js';
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 import { readStreams } from '../state/stream.js';
 
@@ -99,11 +99,8 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       )
       .sort((a, b) => b.estimatedBytes - a.estimatedBytes || (a.name < b.name ? -1 : 1));
     // each table as the source names it (read there) and as it landed on the target: the one pairing of the mapping
-    const rawTables = new Map(rawSource.tables.map((x) => [`${x.schema}.${x.name}`, x]));
-    const pairOf = (t: TableInfo): TablePair => {
-      const from = mapping.sourceTables.get(`${t.schema}.${t.name}`) ?? t;
-      return { source: rawTables.get(`${from.schema}.${from.name}`) ?? t, target: t };
-    };
+    const pairs = pairsByTarget(mapping.pairs);
+    const pairOf = (t: TableInfo): TablePair => pairs.get(`${t.schema}.${t.name}`) ?? { source: t, target: t };
     const copyStarted = await copyStartTimes(control);
     // the copies' digests, unless a change stream has written to the target since (then both sides are compared)
     const streamed = (await readStreams(control)).some((r) => r.transactions > 0);

@@ -7,6 +7,7 @@ import { fingerprint } from '../../src/catalog/fingerprint.js';
 import { orderForCreate } from '../../src/catalog/order.js';
 import type { CatalogObject, ObjectKind } from '../../src/catalog/types.js';
 import { normalizeViewDefinitionPre16 } from '../../src/catalog/view-normalize.js';
+import { placeholderSpec } from '../support/specs.js';
 
 const PRE: ReadonlySet<ObjectKind> = new Set<ObjectKind>([
   'schema',
@@ -21,6 +22,7 @@ function obj(kind: ObjectKind, address: string, dependsOn: string[] = [], defini
   return {
     kind,
     address,
+    spec: placeholderSpec(kind),
     schema: null,
     name: address,
     table: null,

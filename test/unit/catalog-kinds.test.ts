@@ -169,7 +169,7 @@ describe('object kinds', () => {
     expect(r.definition).toContain('  column "note" text COLLATE "pg_catalog"."C" DEFAULT \'x\'::text (inherited)');
   });
 
-  it('dropSql asks the kind; an object without typed fields is refused, not guessed at', () => {
+  it('dropSql asks the kind, which reads the typed fields (never the address or the SQL text)', () => {
     const base = {
       address: 'sequence s.q',
       schema: 's',
@@ -198,6 +198,22 @@ describe('object kinds', () => {
     };
     expect(dropSql(seq)).toEqual(['DROP SEQUENCE IF EXISTS "s"."q"']);
     expect(dropSql({ ...seq, kind: 'sequence_value', spec: { last: '5', called: true } })).toEqual([]);
-    expect(() => dropSql({ ...base, kind: 'function', createSql: [], definition: '' })).toThrow(/no typed fields/);
+    const fn: CatalogObject = {
+      ...base,
+      address: 'function s.q(integer)',
+      kind: 'function',
+      spec: {
+        routine: 'function',
+        argTypes: 'integer',
+        identityArgs: 'n integer',
+        language: 'sql',
+        searchPath: null,
+        body: null,
+        aggregate: null,
+      },
+      createSql: ['-- given as is'],
+      definition: 'DROP nothing: not read',
+    };
+    expect(dropSql(fn)).toEqual(['DROP ROUTINE IF EXISTS "s"."q"(integer)']);
   });
 });

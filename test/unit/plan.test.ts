@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { placeholderSpec } from '../support/specs.js';
 import type { Catalog, CatalogObject, TableInfo } from '../../src/catalog/types.js';
+import { render, type KindSpec } from '../../src/catalog/kinds/registry.js';
+import type { TableSpec } from '../../src/catalog/kinds/table.js';
 import { fingerprint } from '../../src/catalog/fingerprint.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
@@ -20,6 +23,7 @@ function config(extra = ''): Config {
 }
 
 const obj = (o: Partial<CatalogObject> & Pick<CatalogObject, 'kind' | 'address' | 'name'>): CatalogObject => ({
+  spec: placeholderSpec(o.kind),
   schema: 'public',
   table: null,
   phase: ['schema', 'extension', 'type', 'function', 'sequence', 'table'].includes(o.kind) ? 'pre-data' : 'post-data',
@@ -422,5 +426,100 @@ describe('a target the application is cut over to', () => {
     const p = planWith(cutOver('source'));
     expect(p.actions.length).toBeGreaterThan(0);
     expect(p.findings.map((f) => f.code)).not.toContain('CUTOVER_CUT_OVER');
+  });
+});
+
+describe('copy actions through the table pairs (schemas.map)', () => {
+  // a table of a mapped schema whose key column has a type of that schema: the target's names for the copy, the
+  // source's names (and its spelling of the key type) for what the copy reads there
+  const W = 'We"ird';
+  const column = (name: string, type: string) => ({
+    name,
+    type,
+    collation: null,
+    generated: null,
+    identity: null,
+    default: null,
+    notNull: true,
+    local: true,
+  });
+  const tableSpec: TableSpec = {
+    unlogged: false,
+    partitionOf: null,
+    inherits: [],
+    columns: [column('id', 'bigint'), column('kind', '"We""ird".kind')],
+    checks: [],
+    partitionBy: null,
+    accessMethod: null,
+    reloptions: null,
+    fixups: [],
+    replicaIdentity: null,
+    enableRls: false,
+  };
+  const typed = (o: KindSpec & Pick<CatalogObject, 'address' | 'name' | 'schema'>): CatalogObject => {
+    const table = o.kind === 'table' ? { schema: o.schema ?? '', name: o.name } : null;
+    return { ...obj({ ...o, table }), ...render({ ...o, table } as Parameters<typeof render>[0]) };
+  };
+  const objects = [
+    typed({ kind: 'schema', spec: {}, address: `schema ${W}`, name: W, schema: null }),
+    typed({
+      kind: 'type',
+      spec: { variant: 'enum', labels: ['a'] },
+      address: `type ${W}.kind`,
+      name: 'kind',
+      schema: W,
+    }),
+    typed({ kind: 'table', spec: tableSpec, address: `table ${W}.select`, name: 'select', schema: W }),
+  ];
+  const base = tableInfo(W, 'select', ['id']);
+  const info: TableInfo = {
+    ...base,
+    columns: [
+      base.columns[0] as TableInfo['columns'][number],
+      {
+        ...(base.columns[1] as TableInfo['columns'][number]),
+        type: '"We""ird".kind',
+        typeName: 'kind',
+        typeSchema: W,
+        notNull: true,
+      },
+    ],
+  };
+  const source = catalog(objects, [info]);
+  const cfg = config(
+    `schemas:\n  map: { 'We"ird': 'New One' }\ntables:\n  overrides:\n    'We"ird.select': { key: [kind], batch_size: 5 }\n`,
+  );
+  const p = computePlan({
+    config: cfg,
+    configHash: configHash(cfg),
+    source,
+    target: catalog([]),
+    state: EMPTY_STATE,
+    sourceDisplay: 's',
+    targetDisplay: 't',
+  });
+
+  it('names the target table, reads the source table with its own spelling of the key type', () => {
+    const copy = p.actions.find((a) => a.kind === 'copy_table');
+    expect(copy).toMatchObject({
+      address: 'copy New One.select',
+      table: { schema: 'New One', name: 'select' },
+      sourceTable: { schema: W, name: 'select' },
+      key: [{ name: 'kind', type: '"We""ird".kind' }],
+      columns: ['id', 'kind'],
+      batchSize: 5,
+      dependsOn: ['table New One.select'],
+    });
+    // the table is created under the target's name, its column typed by the mapped schema
+    const create = p.actions.find((a) => a.address === 'table New One.select');
+    expect(create?.kind === 'create_object' ? create.sql.join('\n') : '').toContain('"kind" "New One".kind NOT NULL');
+    expect(p.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
+  });
+
+  it('an unmapped table reads the source under the same name (no sourceTable)', () => {
+    const plain = plan(config(), catalog([]));
+    const copy = plain.actions.find((a) => a.address === 'copy public.patients');
+    expect(copy).toBeDefined();
+    expect(copy).not.toHaveProperty('sourceTable');
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placeholderSpec } from '../support/specs.js';
 import { fingerprint } from '../../src/catalog/fingerprint.js';
 import { render, type KindSpec } from '../../src/catalog/kinds/registry.js';
 import type { ColumnSpec, TableSpec } from '../../src/catalog/kinds/table.js';
@@ -26,6 +27,7 @@ function problems(extra: string): string[] {
 }
 
 const obj = (o: Partial<CatalogObject> & Pick<CatalogObject, 'kind' | 'address' | 'name'>): CatalogObject => ({
+  spec: placeholderSpec(o.kind),
   schema: 'public',
   table: null,
   phase: ['schema', 'extension', 'type', 'function', 'sequence', 'table'].includes(o.kind) ? 'pre-data' : 'post-data',
@@ -197,7 +199,12 @@ describe('mapForTarget: managed schemas and schemas.map', () => {
     expect(by.get('view public.staff')?.dependsOn).toEqual(['table app_auth.users']);
     expect(by.get('comment schema app_auth')?.createSql).toEqual(['COMMENT ON SCHEMA "app_auth" IS \'auth.users\'']);
     expect(m.catalog.tables.map((t) => t.address)).toEqual(['table app_auth.users']);
-    expect(m.sourceTables.get('app_auth.users')).toEqual(users);
+    // the one pairing: the source's table (as read there) and its form on the target
+    expect(m.pairs.map((p) => [p.source.address, p.target.address])).toEqual([
+      ['table auth.users', 'table app_auth.users'],
+    ]);
+    expect(m.pairs[0]?.source).toBe(source.tables[0]);
+    expect(m.pairs[0]?.target).toBe(m.catalog.tables[0]);
     expect(m.notes.get('view public.staff')).toBe('rewrites auth.users -> app_auth.users');
   });
 
@@ -235,6 +242,64 @@ describe('mapForTarget: managed schemas and schemas.map', () => {
     const by = new Map(m.catalog.objects.map((o) => [o.address, o]));
     expect(by.get('table new one.select')?.createSql).toEqual(['CREATE TABLE "new one"."select" ()']);
     expect(by.get('schema new one')?.createSql).toEqual(['CREATE SCHEMA IF NOT EXISTS "new one"']);
+  });
+});
+
+describe('mapForTarget: names an object creates besides its own (schemas.map)', () => {
+  // no catalog object of their own: an identity column's sequence (here not readable, so without a sequence_value)
+  // and a range type's multirange, both spelled into the statement that creates their owner
+  const S = 'We"ird';
+  const range = {
+    variant: 'range' as const,
+    subtype: 'integer',
+    opclass: null,
+    collation: null,
+    canonical: null,
+    subdiff: null,
+    multirange: { schema: S, name: 'Span Set' },
+  };
+  const identity = { always: true, sequence: { schema: S, name: 'Visit Seq', options: 'START WITH 1 INCREMENT BY 1' } };
+  const source = catalog(
+    [
+      typed({ kind: 'schema', spec: {}, address: `schema ${S}`, name: S, schema: null }),
+      typed({ kind: 'type', spec: range, address: `type ${S}.Span`, name: 'Span', schema: S }),
+      typed({
+        kind: 'table',
+        spec: tableSpec([column('id', 'bigint', { notNull: true, identity }), column('spans', '"We""ird"."Span Set"')]),
+        address: `table ${S}.Visits`,
+        name: 'Visits',
+        schema: S,
+        dependsOn: [`type ${S}.Span`],
+      }),
+    ],
+    [
+      table(S, 'Visits', [
+        { name: 'id', type: 'bigint' },
+        { name: 'spans', type: '"We""ird"."Span Set"' },
+      ]),
+    ],
+  );
+
+  it('land in the mapped schema, and so do the columns typed by them', () => {
+    const m = mapForTarget(
+      config(
+        `schemas:\n  map: { 'We"ird': "New 'One'" }\nsecurity: { exposed_schemas: [], acknowledge_rls_off: true }\n`,
+      ),
+      source,
+      EMPTY_TARGET,
+    );
+    const by = new Map(m.catalog.objects.map((o) => [o.address, o]));
+    expect(by.get("type New 'One'.Span")?.createSql).toEqual([
+      `CREATE TYPE "New 'One'"."Span" AS RANGE (SUBTYPE = integer, MULTIRANGE_TYPE_NAME = "New 'One'"."Span Set")`,
+    ]);
+    const create = by.get("table New 'One'.Visits")?.createSql.join('\n') ?? '';
+    expect(create).toContain(
+      `"id" bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME "New 'One'"."Visit Seq" START WITH 1 INCREMENT BY 1) NOT NULL`,
+    );
+    expect(create).toContain(`"spans" "New 'One'"."Span Set"`);
+    expect(create).not.toContain('We""ird');
+    expect(m.catalog.tables[0]?.columns.map((c) => c.type)).toEqual(['bigint', `"New 'One'"."Span Set"`]);
+    expect(m.notes.get("type New 'One'.Span")).toContain(`We"ird.Span Set -> New 'One'.Span Set`);
   });
 });
 

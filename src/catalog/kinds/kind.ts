@@ -47,6 +47,12 @@ export interface KindModule<S> {
   drop(o: ObjectParts<S>): string[];
   /** The object with its references mapped (own schema and table, then the names in `spec`), in create order. */
   map(o: ObjectParts<S>, m: NameMapper): ObjectParts<S>;
+  /**
+   * Names the statement that creates the object also creates, spelled in it, that are no catalog object of their own
+   * (a range type's multirange, an identity column's sequence). A schema mapping moves them like the object's own
+   * name, and so do the references to them (a column typed by the multirange). Absent: none.
+   */
+  owns?(o: ObjectParts<S>): QName[];
 }
 
 /** The own schema and table through the mapper (not recorded): what most kinds do besides their spec. */

@@ -179,6 +179,10 @@ export const tableKind: KindModule<TableSpec> = {
     if (o.schema !== null) m.ref(o.schema, o.name);
     return mapPlace(o, m, mapSpec(o.spec, m));
   },
+  owns: (o) =>
+    o.spec.columns.flatMap((c) =>
+      c.local && c.identity?.sequence ? [{ schema: c.identity.sequence.schema, name: c.identity.sequence.name }] : [],
+    ),
 };
 
 /**

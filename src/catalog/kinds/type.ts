@@ -110,4 +110,5 @@ export const typeKind: KindModule<TypeSpec> = {
     if (o.schema !== null) m.ref(o.schema, o.name);
     return mapPlace(o, m, mapSpec(o.spec, m));
   },
+  owns: (o) => (o.spec.variant === 'range' && o.spec.multirange ? [o.spec.multirange] : []),
 };
