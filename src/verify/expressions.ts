@@ -193,6 +193,16 @@ export function digestRecipe(source: TableInfo, target: TableInfo): DigestRecipe
   return { columns: hashColumns(source.columns, agreedModes(source, target)) };
 }
 
+/** Whether a stored recipe (as jsonb gives it back, keys reordered) is this one. */
+export function sameRecipe(stored: unknown, recipe: DigestRecipe): boolean {
+  const cols = (stored as { columns?: unknown } | null)?.columns;
+  if (!Array.isArray(cols) || cols.length !== recipe.columns.length) return false;
+  return recipe.columns.every((c, i) => {
+    const o = cols[i] as Partial<HashColumn> | null;
+    return o?.name === c.name && o.mode === c.mode && (o.send ?? null) === (c.send ?? null);
+  });
+}
+
 /** The recipe's row hash (its seed is the verification's row seed). */
 export function digestSql(recipe: DigestRecipe): string {
   return hashColumnsSql(recipe.columns, ROW_SEED);

@@ -15,7 +15,7 @@ import { matches, readBack } from './read-back.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator } from '../state/runs.js';
 import { storeVerification } from '../state/verifications.js';
-import { canHashRecords, digestRecipe, VERIFY_SESSION_SQL } from './expressions.js';
+import { canHashRecords, digestRecipe, sameRecipe, VERIFY_SESSION_SQL } from './expressions.js';
 import { useKeySecret } from './key-secret.js';
 import type { TableResult, VerifyReport } from './report.js';
 import { compareSample } from './sample.js';
@@ -233,7 +233,7 @@ async function provenByDigest(
 ): Promise<TableResult | undefined> {
   const d = digests.get(`copy ${t.schema}.${t.name}`);
   const recipe = digestRecipe(pair.source, pair.target);
-  if (!d || d.status !== 'done' || JSON.stringify(d.recipe) !== JSON.stringify(recipe)) return undefined;
+  if (!d || d.status !== 'done' || !sameRecipe(d.recipe, recipe)) return undefined;
   // read back by the copy of this very run (its last batch and its read-back): nothing else wrote there since
   const fresh = d.verified !== null && thisRun !== undefined && d.runId === thisRun;
   const ok = fresh ? d.verified === 'match' : matches(d, await readBack(target, pair.target, recipe, onRows));

@@ -3,6 +3,7 @@ import { copyTable, recordFailure } from '../../copy/engine.js';
 import { isTransient } from '../../db/retry.js';
 import { readDigests, recordVerified } from '../../state/checkpoints.js';
 import { matches, readBack } from '../../verify/read-back.js';
+import { sameRecipe } from '../../verify/expressions.js';
 import { PgshiftError } from '../../errors/index.js';
 import { logger } from '../../log/logger.js';
 import type { CopyTableAction } from '../../plan/model.js';
@@ -56,7 +57,7 @@ async function verifyCopiedUnit(
 ): Promise<'match' | 'mismatch' | 'none'> {
   if (!a.digest) return 'none';
   const d = (await readDigests(target, [a.address])).get(a.address);
-  if (!d || d.status !== 'done' || JSON.stringify(d.recipe) !== JSON.stringify(a.digest)) return 'none';
+  if (!d || d.status !== 'done' || !sameRecipe(d.recipe, a.digest)) return 'none';
   try {
     const r = await readBack(target, a.table, a.digest, onRows);
     const verdict = matches(d, r) ? 'match' : 'mismatch';
