@@ -12,6 +12,7 @@ import { Scope } from '../catalog/scope.js';
 import { parsePositionDefinition, sequenceAtOrPast } from '../catalog/sequence-value.js';
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 import { CREATE_STREAM_ID, streamPlan, type StreamFacts } from './stream-plan.js';
+import { unmatchedTableEntries } from './table-entries.js';
 
 export interface PlanInput {
   readonly config: Config;
@@ -239,6 +240,7 @@ export function computePlan(input: PlanInput): Plan {
   );
   actions.unshift(...streamActions);
   findings.push(...copy.findings, ...stream.findings);
+  findings.push(...unmatchedTableEntries(input.config, input.source)); // tables.exclude/overrides naming no table
 
   for (const t of source.tables) {
     if (t.kind === 'partitioned' || !scope.tableInScope(t.schema, t.name)) continue;
