@@ -4,7 +4,7 @@
  * loopback (this machine's network address) verified by default with the ssl block to write when it cannot be,
  * and no password anywhere in what pgshift prints.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { makeCa, makeSelfSignedCert, makeServerCert } from '../support/certs.js'
 import { configDir, minimalConfig } from '../support/config.js';
 import { freshDatabases, quoteIdent, quoteLiteral, withPg, type FreshDatabases } from '../support/databases.js';
 import { EmbeddedPostgres, freePort, startEmbedded } from '../support/embedded.js';
-import { runCli } from '../e2e/cli.js';
+import { REPO, runCli } from '../e2e/cli.js';
 
 const cfg = configDir('connections');
 let dbs: FreshDatabases;
@@ -117,6 +117,18 @@ describe('doctor', () => {
     expect(text.stdout).toMatch(/Target\n[\s\S]*version\s+PostgreSQL 17\./);
     expect(text.stdout).toContain('tls         off (mode disable)');
     expect(text.stdout).toContain('Ready to migrate');
+    // every check's code is in the text view too (an ok or info row as well), not only in --json
+    const checks = (JSON.parse(r.stdout) as { checks: Record<string, unknown>[] }).checks;
+    const coded = checks.filter((c) => typeof c.code === 'string');
+    expect(coded.length).toBeGreaterThan(0);
+    expect(coded.some((c) => c.status === 'ok' || c.status === 'info')).toBe(true);
+    // (two runs: a message may differ, e.g. backend pids; the code ends its row)
+    for (const c of coded) expect(text.stdout).toMatch(new RegExp(`^  .* \\[${String(c.code)}\\]$`, 'm'));
+    // and docs/commands.md documents every field a check has
+    const row = readFileSync(join(REPO, 'docs/commands.md'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('| `--json` | off | the report: `{ "source", "target", "checks"'));
+    for (const key of new Set(checks.flatMap((c) => Object.keys(c)))) expect(row, key).toContain(`"${key}"`);
   });
 
   it('blocks when copy.parallel needs more connections than the target role may open', async () => {
