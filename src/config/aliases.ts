@@ -23,7 +23,7 @@ export function checkAliases(doc: Document, lines: LineCounter): ConfigProblem[]
   let bombReported = false;
   const at = (node: Node, path: readonly PathSegment[], message: string): ConfigProblem => {
     const p = lines.linePos(node.range?.[0] ?? 0);
-    return { line: p.line, col: p.col, path: dottedPath(path), message };
+    return { code: 'CONFIG_INVALID', line: p.line, col: p.col, path: dottedPath(path), message };
   };
   const cap = (n: number): number => Math.min(n, MAX_EXPANDED_NODES + 1);
 

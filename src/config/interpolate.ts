@@ -44,7 +44,14 @@ export function interpolate(root: Node | null, env: NodeJS.ProcessEnv, positions
       whole = offset === 0 && match.length === text.length;
       if (value !== undefined && value !== '') return value;
       if (m[2] !== undefined) return m[2];
-      problems.push(positions.problem(path, `environment variable ${name} is not set (used in ${dottedPath(path)})`));
+      problems.push(
+        positions.problem(
+          path,
+          `environment variable ${name} is not set (used in ${dottedPath(path)})`,
+          'value',
+          'CONFIG_ENV_MISSING',
+        ),
+      );
       failed = true;
       return match;
     });

@@ -6,7 +6,15 @@ import { checkAliases, MAX_EXPANDED_NODES } from './aliases.js';
 import { checkCharacters } from './characters.js';
 import { interpolate } from './interpolate.js';
 import { normalize } from './normalize.js';
-import { type ConfigProblem, escapeControl, Positions } from './problems.js';
+import {
+  type ConfigProblem,
+  configErrorCode,
+  escapeControl,
+  Positions,
+  segmentsOf,
+  type PathSegment,
+} from './problems.js';
+import { repairForMeaning } from './repair.js';
 import type { RawConfig } from './raw.js';
 import { validateAgainstSchema } from './schema.js';
 import { checkMeaning } from './semantic.js';
@@ -27,6 +35,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       envUsed: [],
       problems: [
         {
+          code: 'CONFIG_TOO_LARGE',
           line: 1,
           col: 1,
           path: '',
@@ -42,6 +51,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       config: undefined,
       envUsed: [],
       problems: doc.errors.map((e) => ({
+        code: 'CONFIG_YAML_SYNTAX' as const,
         ...lines.linePos(e.pos[0]),
         path: '',
         message: `YAML syntax error: ${e.message.split('\n')[0]}`,
@@ -69,19 +79,46 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     return {
       config: undefined,
       envUsed: interp.used,
-      problems: [{ line: 1, col: 1, path: '', message: `YAML syntax error: ${(err as Error).message}` }],
+      problems: [
+        {
+          code: 'CONFIG_YAML_SYNTAX',
+          line: 1,
+          col: 1,
+          path: '',
+          message: `YAML syntax error: ${(err as Error).message}`,
+        },
+      ],
     };
   }
   const tablesExplicit = (data as Record<string, unknown>).tables !== undefined;
   const characterProblems = checkCharacters(data, positions);
   const schemaProblems = validateAgainstSchema(data, positions);
   const problems = [...interp.problems, ...characterProblems, ...schemaProblems];
-  if (problems.length > 0) return { config: undefined, problems: sortProblems(problems), envUsed: interp.used };
+  if (problems.length === 0) {
+    const config = normalize(data as RawConfig, file, dirname(resolve(file)), tablesExplicit);
+    const meaning = checkMeaning(config, positions);
+    if (meaning.length > 0) return { config: undefined, problems: sortProblems(meaning), envUsed: interp.used };
+    return { config, problems: [], envUsed: interp.used };
+  }
+  // every problem at once: the checks of meaning run on the rest of the file, with the faulty settings taken out
+  const faulty = problems.map(segmentsOf).filter((s): s is readonly PathSegment[] => s !== undefined);
+  const repaired = faulty.length === problems.length ? repairForMeaning(data, faulty) : undefined;
+  if (repaired) {
+    const blocked = (p: readonly PathSegment[]): boolean =>
+      repaired.blocked.some((b) => startsWith(p, b) || startsWith(b, p));
+    const config = normalize(repaired.data as RawConfig, file, dirname(resolve(file)), tablesExplicit);
+    const under = (p: ConfigProblem): boolean => {
+      const s = segmentsOf(p);
+      return s !== undefined && repaired.blocked.some((b) => startsWith(s, b));
+    };
+    problems.push(...checkMeaning(config, positions, blocked).filter((p) => !under(p)));
+  }
+  return { config: undefined, problems: sortProblems(problems), envUsed: interp.used };
+}
 
-  const config = normalize(data as RawConfig, file, dirname(resolve(file)), tablesExplicit);
-  const meaning = checkMeaning(config, positions);
-  if (meaning.length > 0) return { config: undefined, problems: sortProblems(meaning), envUsed: interp.used };
-  return { config, problems: [], envUsed: interp.used };
+/** True when path begins with prefix. */
+function startsWith(path: readonly PathSegment[], prefix: readonly PathSegment[]): boolean {
+  return prefix.length <= path.length && prefix.every((seg, i) => String(seg) === String(path[i]));
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
@@ -141,21 +178,27 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const text = readConfigText(file);
   const result = parseConfig(text, file, env);
   if (result.config) return result.config;
-  const first = result.problems[0];
-  const syntax = first?.message.startsWith('YAML syntax error');
-  const envMissing =
-    result.problems.length > 0 && result.problems.every((p) => p.message.startsWith('environment variable'));
-  throw new PgshiftError(
-    syntax ? 'CONFIG_YAML_SYNTAX' : envMissing ? 'CONFIG_ENV_MISSING' : 'CONFIG_INVALID',
-    `${file} has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`,
-    {
-      hint: envMissing
+  throw configError(file, result.problems, true);
+}
+
+/**
+ * The error of a config with problems, for every command alike (validate prints the problems itself: details false):
+ * the code of configErrorCode, so the same file fails with the same code in validate and in plan.
+ */
+export function configError(file: string, problems: readonly ConfigProblem[], details: boolean): PgshiftError {
+  const code = configErrorCode(problems);
+  return new PgshiftError(code, `${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, {
+    hint:
+      code === 'CONFIG_ENV_MISSING'
         ? 'Export the variables named above (or give defaults with ${NAME:-default}), then run `pgshift validate`.'
         : 'Fix the lines above, then run `pgshift validate`.',
-      details: result.problems.map((p) => ({
-        location: `${file}:${p.line}:${p.col}`,
-        message: escapeControl(p.message),
-      })),
-    },
-  );
+    ...(details
+      ? {
+          details: problems.map((p) => ({
+            location: `${file}:${p.line}:${p.col}`,
+            message: escapeControl(p.message),
+          })),
+        }
+      : {}),
+  });
 }

@@ -1,12 +1,43 @@
 import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 
+/**
+ * The error code of one config problem, the same in every command (validate lists them; plan, apply... throw the
+ * summary code of configErrorCode): CONFIG_YAML_SYNTAX for a file that is not YAML, CONFIG_ENV_MISSING for a
+ * ${VAR} that is not set, CONFIG_TOO_LARGE for a file over the size bound, CONFIG_INVALID for every other problem.
+ */
+export type ConfigProblemCode = 'CONFIG_INVALID' | 'CONFIG_ENV_MISSING' | 'CONFIG_YAML_SYNTAX' | 'CONFIG_TOO_LARGE';
+
 /** One thing wrong with a config file, located in it. */
 export interface ConfigProblem {
+  readonly code: ConfigProblemCode;
   readonly line: number;
   readonly col: number;
   /** Dotted path of the setting (`copy.batch_size`, `tables.include[0]`), empty for the file itself. */
   readonly path: string;
   readonly message: string;
+}
+
+/**
+ * The code a command fails with for a set of problems: their code when they all share one (a file whose only
+ * problems are unset variables fails with CONFIG_ENV_MISSING, in validate as in plan), CONFIG_INVALID for a mix.
+ */
+export function configErrorCode(problems: readonly ConfigProblem[]): ConfigProblemCode {
+  const codes = new Set(problems.map((p) => p.code));
+  return codes.size === 1 ? [...codes][0]! : 'CONFIG_INVALID';
+}
+
+/** The setting a problem is about, as path segments (a dotted path is ambiguous: keys like public.visits). */
+const SEGMENTS = new WeakMap<ConfigProblem, readonly PathSegment[]>();
+
+/** Records the setting a problem is about, where it is not the one it is located at (a missing required key). */
+export function withSegments(p: ConfigProblem, segments: readonly PathSegment[]): ConfigProblem {
+  SEGMENTS.set(p, [...segments]);
+  return p;
+}
+
+/** The path segments of a problem made by Positions.problem; undefined for one about the file as a whole. */
+export function segmentsOf(p: ConfigProblem): readonly PathSegment[] | undefined {
+  return SEGMENTS.get(p);
 }
 
 export type PathSegment = string | number;
@@ -73,9 +104,17 @@ export class Positions {
     return this.pos(node?.range?.[0]);
   }
 
-  problem(path: readonly PathSegment[], message: string, at: 'value' | { key: string } = 'value'): ConfigProblem {
+  problem(
+    path: readonly PathSegment[],
+    message: string,
+    at: 'value' | { key: string } = 'value',
+    code: ConfigProblemCode = 'CONFIG_INVALID',
+  ): ConfigProblem {
     const p = at === 'value' ? this.valueAt(path) : this.keyAt(path, at.key);
-    return { ...p, path: dottedPath(at === 'value' ? path : [...path, at.key]), message };
+    const segments = at === 'value' ? [...path] : [...path, at.key];
+    const problem: ConfigProblem = { code, ...p, path: dottedPath(segments), message };
+    SEGMENTS.set(problem, segments);
+    return problem;
   }
 }
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
 import type { ConfigProblem, PathSegment, Positions } from './problems.js';
-import { dottedPath } from './problems.js';
+import { dottedPath, withSegments } from './problems.js';
 
 /** schemas/migration.schema.json: the one JSON Schema, shared with users' editors. */
 export const SCHEMA_PATH = join(
@@ -75,10 +75,11 @@ function describe(err: ErrorObject, path: PathSegment[], positions: Positions): 
   switch (err.keyword) {
     case 'required': {
       const missing = (err.params as { missingProperty: string }).missingProperty;
-      return positions.problem(
+      const problem = positions.problem(
         path,
         `${where === 'the file' ? 'missing' : `${where}: missing`} required key "${missing}"`,
       );
+      return withSegments(problem, [...path, missing]);
     }
     case 'additionalProperties': {
       const key = (err.params as { additionalProperty: string }).additionalProperty;
@@ -156,4 +157,34 @@ export function validateAgainstSchema(data: unknown, positions: Positions): Conf
     }
   }
   return problems;
+}
+
+/** A setting the schema refuses: its path, or for a missing required key the mapping and the key it lacks. */
+export interface SchemaFault {
+  readonly path: readonly PathSegment[];
+  readonly missing?: string;
+}
+
+/**
+ * Where data fails the schema (and fills its defaults, like validateAgainstSchema): the settings to take out so that
+ * the checks of meaning can still run on the rest (src/config/repair.ts).
+ */
+export function schemaFaults(data: unknown): SchemaFault[] {
+  const validate = validator();
+  if (validate(data)) return [];
+  const out: SchemaFault[] = [];
+  for (const err of validate.errors ?? []) {
+    if ((err as { propertyName?: string }).propertyName !== undefined && err.keyword !== 'propertyNames') continue;
+    if (err.keyword === 'if' || err.keyword === 'anyOf' || err.keyword === 'oneOf') continue;
+    const path = pointerToPath(err.instancePath, data);
+    const params = err.params as { missingProperty?: string; additionalProperty?: string; propertyName?: string };
+    if (err.keyword === 'required' && params.missingProperty !== undefined)
+      out.push({ path, missing: params.missingProperty });
+    else if (err.keyword === 'additionalProperties' && params.additionalProperty !== undefined)
+      out.push({ path: [...path, params.additionalProperty] });
+    else if (err.keyword === 'propertyNames' && params.propertyName !== undefined)
+      out.push({ path: [...path, params.propertyName] });
+    else out.push({ path });
+  }
+  return out;
 }

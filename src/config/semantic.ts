@@ -3,7 +3,7 @@ import { resolveEndpoint, type ResolvedEndpoint } from '../db/endpoint.js';
 import { isPgshiftError } from '../errors/index.js';
 import { formatDuration } from './duration.js';
 import { isManagedSchema, isReservedRole } from './supabase.js';
-import type { ConfigProblem, Positions } from './problems.js';
+import type { ConfigProblem, PathSegment, Positions } from './problems.js';
 import type { Config, EndpointConfig } from './types.js';
 
 const DURATION_BOUNDS: ReadonlyArray<{ path: string[]; get: (c: Config) => number; min: number; max: number }> = [
@@ -33,14 +33,24 @@ function sameServerHost(a: ResolvedEndpoint, b: ResolvedEndpoint): boolean {
   return a.host.toLowerCase() === b.host.toLowerCase();
 }
 
-/** Checks of meaning that a JSON Schema cannot express. Runs on a schema-valid config. */
-export function checkMeaning(config: Config, positions: Positions): ConfigProblem[] {
+/**
+ * Checks of meaning that a JSON Schema cannot express. Runs on a schema-valid config; when the file has other
+ * problems, on the config without the faulty settings, and `blocked` names those: a check that reads one is skipped
+ * (its answer would be about a default or a stand-in, not about the file).
+ */
+export function checkMeaning(
+  config: Config,
+  positions: Positions,
+  blocked: (path: readonly PathSegment[]) => boolean = () => false,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const resolved: Partial<Record<'source' | 'target', ResolvedEndpoint>> = {};
+  const off = (...paths: PathSegment[][]): boolean => paths.some((p) => blocked(p));
 
   for (const ep of [config.source, config.target] as EndpointConfig[]) {
     try {
-      resolved[ep.side] = resolveEndpoint(ep);
+      if (!off([ep.side, 'url'], [ep.side, 'ssl', 'mode'], [ep.side, 'provider']))
+        resolved[ep.side] = resolveEndpoint(ep);
     } catch (err) {
       if (!isPgshiftError(err)) throw err;
       const at =
@@ -77,7 +87,11 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
     }
   }
 
-  if (config.verify.sample.minRows > config.verify.sample.maxRows) {
+  const sampleBounds: PathSegment[][] = [
+    ['verify', 'sample', 'min_rows'],
+    ['verify', 'sample', 'max_rows'],
+  ];
+  if (!off(...sampleBounds) && config.verify.sample.minRows > config.verify.sample.maxRows) {
     problems.push(
       positions.problem(
         ['verify', 'sample', 'min_rows'],
@@ -96,7 +110,7 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
     }
   }
 
-  problems.push(...rlsAcknowledgement(config, positions));
+  if (!off(['security'], ['target', 'provider'])) problems.push(...rlsAcknowledgement(config, positions));
   for (const role of config.roles.create) {
     if (isReservedRole(role))
       problems.push(
@@ -133,7 +147,7 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
         positions.problem(['schemas', 'map', from], `schemas.map: "${from}" and "${other}" both map to "${to}"`),
       );
     mappedTo.set(to, from);
-    if (config.target.provider === 'supabase' && isManagedSchema(to)) {
+    if (!off(['target', 'provider']) && config.target.provider === 'supabase' && isManagedSchema(to)) {
       problems.push(
         positions.problem(
           ['schemas', 'map', from],
@@ -154,7 +168,11 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
     );
   }
 
-  if (config.cutover.strategy === 'freeze' && config.cutover.stream.replicaIdentityFull) {
+  const strategy: PathSegment[][] = [
+    ['cutover', 'strategy'],
+    ['cutover', 'stream', 'replica_identity_full'],
+  ];
+  if (!off(...strategy) && config.cutover.strategy === 'freeze' && config.cutover.stream.replicaIdentityFull) {
     problems.push(
       positions.problem(
         ['cutover', 'stream', 'replica_identity_full'],
@@ -163,7 +181,7 @@ export function checkMeaning(config: Config, positions: Positions): ConfigProble
     );
   }
 
-  if (config.cutover.mode === 'auto' && !config.cutover.switch) {
+  if (!off(['cutover', 'mode'], ['cutover', 'switch']) && config.cutover.mode === 'auto' && !config.cutover.switch) {
     problems.push(
       positions.problem(
         ['cutover', 'mode'],

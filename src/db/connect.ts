@@ -4,7 +4,7 @@ import { type ResolvedEndpoint, tlsOptions } from './endpoint.js';
 import { connectError } from './connect-error.js';
 import { connectFailure, ipv6OnlyExplanation } from './network-failure.js';
 import { quoteLiteral } from './ident.js';
-import { type RetryPolicy, withRetry } from './retry.js';
+import { isRefused, type RetryPolicy, withRetry } from './retry.js';
 
 export interface SessionSettings {
   readonly connectTimeoutMs: number;
@@ -48,7 +48,18 @@ export function sessionSetupSql(s: SessionSettings): string {
   ].join('; ');
 }
 
-/** Opens one client, with retries for transient failures; a wrong password or database fails at once. */
+/**
+ * Servers (host:port) this process has reached. A refused connection to one of them is a restart (retried); a
+ * refused connection to a loopback server never reached means nothing listens there (a wrong port, a server not
+ * started): waiting does not help, so it fails at once.
+ */
+const reached = new Set<string>();
+const serverKey = (ep: ResolvedEndpoint): string => `${ep.host}:${ep.port}`;
+
+/**
+ * Opens one client, with retries for transient failures; a wrong password or database fails at once, and so does a
+ * refused connection to a loopback port not reached before (a remote host's refusal is retried: it may be starting).
+ */
 export async function connectClient(ep: ResolvedEndpoint, s: SessionSettings = DEFAULT_SESSION): Promise<pg.Client> {
   const config = clientConfig(ep, s);
   let attempts = 0;
@@ -62,11 +73,13 @@ export async function connectClient(ep: ResolvedEndpoint, s: SessionSettings = D
         try {
           await client.connect();
           await client.query(sessionSetupSql(s));
+          reached.add(serverKey(ep));
           return client;
         } catch (err) {
           await client.end().catch(() => undefined);
           // Supabase's IPv6-only direct host from an IPv4-only network: waiting will not help, explain it now
           if (ipv6OnlyExplanation(ep.host, connectFailure(err).errno)) throw connectError(err, ep, attempt);
+          if (ep.loopback && isRefused(err) && !reached.has(serverKey(ep))) throw connectError(err, ep, attempt);
           throw err;
         }
       },

@@ -51,6 +51,17 @@ export function isTransient(err: unknown): boolean {
   return TRANSIENT_MESSAGES.some((re) => re.test(message));
 }
 
+/**
+ * True when the connection was refused (ECONNREFUSED, for every address tried): nothing listens on that port. On a
+ * loopback host that is not transient (no network between, no server starting elsewhere): connect fails at once.
+ */
+export function isRefused(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; errors?: unknown };
+  if (e.code === 'ECONNREFUSED') return true;
+  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => isRefused(x));
+}
+
 export interface RetryPolicy {
   /** Total attempts, the first included. */
   readonly attempts: number;

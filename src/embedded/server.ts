@@ -235,9 +235,16 @@ export class EmbeddedPostgres {
     live.delete(this);
   }
 
-  /** The command that stops this server (for a detached one). */
+  /**
+   * The shell command that stops this server (for a detached one). pg_ctl refuses to run as root ("cannot be run as
+   * root"): a server run as another user (serverRunAs) is stopped as that user, with runuser (util-linux), else su.
+   */
   stopCommand(): string {
-    return `${this.binaries.pgCtl} -D ${this.dataDir} stop -m fast`;
+    const stop = [this.binaries.pgCtl, '-D', this.dataDir, 'stop', '-m', 'fast'].map(shellQuote).join(' ');
+    if (!this.runAs) return stop;
+    const user = shellQuote(this.runAs.name);
+    // the user may have no login shell (nologin): runuser needs none, su is given one
+    return onPath('runuser') ? `runuser -u ${user} -- ${stop}` : `su -s /bin/sh ${user} -c ${shellQuote(stop)}`;
   }
 
   url(database = 'postgres', user: string = this.superuser, password?: string): string {
@@ -463,4 +470,22 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedP
     throw err;
   }
   return pg;
+}
+
+/** A word for a POSIX shell: as it is when it is plain, else in single quotes. */
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_/.:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** True when an executable of that name is on PATH (or in the sbin folders a root shell has). */
+function onPath(name: string): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin'].filter(Boolean);
+  return dirs.some((d) => {
+    try {
+      fs.accessSync(path.join(d, name), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }

@@ -14,6 +14,7 @@ import { parsePositionDefinition, sequenceAtOrPast } from '../catalog/sequence-v
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 import type { TablePair } from '../mapping/table-pairs.js';
 import { CREATE_STREAM_ID, streamPlan, type StreamFacts } from './stream-plan.js';
+import { unmatchedTableEntries } from './table-entries.js';
 
 export interface PlanInput {
   readonly config: Config;
@@ -241,6 +242,7 @@ export function computePlan(input: PlanInput): Plan {
   );
   actions.unshift(...streamActions);
   findings.push(...copy.findings, ...stream.findings);
+  findings.push(...unmatchedTableEntries(input.config, input.source)); // tables.exclude/overrides naming no table
 
   for (const t of source.tables) {
     if (t.kind === 'partitioned' || !scope.tableInScope(t.schema, t.name)) continue;

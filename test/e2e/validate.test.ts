@@ -35,6 +35,8 @@ interface Case {
   readonly at: string;
   readonly says: string;
   readonly env?: Record<string, string>;
+  /** The error code, the same in validate and plan (default CONFIG_INVALID). */
+  readonly code?: string;
 }
 
 const CASES: Case[] = [
@@ -74,6 +76,7 @@ const CASES: Case[] = [
     yaml: HEAD.replace('${SRC_URL}', '${CLINIC_DB_URL}'),
     at: '4:8',
     says: 'environment variable CLINIC_DB_URL is not set (used in source.url)',
+    code: 'CONFIG_ENV_MISSING',
   },
   {
     name: 'invalid reference',
@@ -99,18 +102,26 @@ const CASES: Case[] = [
     at: '8:21',
     says: 'cutover.max_write_freeze must be between 1s and 1h',
   },
-  { name: 'YAML syntax error', yaml: `${HEAD}copy: [1, 2\n`, at: '8:1', says: 'YAML syntax error' },
+  {
+    name: 'YAML syntax error',
+    yaml: `${HEAD}copy: [1, 2\n`,
+    at: '8:1',
+    says: 'YAML syntax error',
+    code: 'CONFIG_YAML_SYNTAX',
+  },
   {
     name: 'YAML bad indentation',
     yaml: `version: 1\nname: clinic\nsource:\n  url: x\n   ssl: {}\n`,
     at: '4:8',
     says: 'YAML syntax error',
+    code: 'CONFIG_YAML_SYNTAX',
   },
   {
     name: 'duplicate key',
     yaml: `${HEAD}name: again\n`,
     at: '7:1',
     says: 'YAML syntax error: Map keys must be unique',
+    code: 'CONFIG_YAML_SYNTAX',
   },
   {
     name: 'missing required key',
@@ -327,7 +338,7 @@ describe('pgshift validate', () => {
     const line = r.stderr.split('\n').find((l) => l.startsWith(`${file}:${c.at}`));
     expect(line, r.stderr).toBeDefined();
     expect(line).toContain(c.says);
-    expect(r.stderr).toContain('Error [CONFIG_INVALID]');
+    expect(r.stderr).toContain(`Error [${c.code ?? 'CONFIG_INVALID'}]`);
     expect(r.stderr).not.toMatch(/\n\s+at .*\(.*\.js:\d+:\d+\)/); // no stack trace
     expect(r.stdout + r.stderr).not.toContain('src-secret');
     expect(r.stdout + r.stderr).not.toContain('tgt-secret');
@@ -343,6 +354,67 @@ describe('pgshift validate', () => {
     expect(r.status).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
     expect(lines.map((l) => l.slice(file.length + 1).split(': ')[0])).toEqual(['8:15', '9:13', '10:3', '12:21']);
+  });
+
+  it('reports a missing variable and a missing ca_file at once (the checks of meaning run on the rest)', () => {
+    const file = join(dir, 'env-and-ca.yaml');
+    writeFileSync(
+      file,
+      `${HEAD.replace('${SRC_URL}', '${CLINIC_DB_URL}')}  ssl: { mode: verify-full, ca_file: ./nope/ca.crt }\n`,
+    );
+    const r = runCli(['validate', '-c', file], ENV);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
+    expect(lines).toEqual([
+      `${file}:4:8: environment variable CLINIC_DB_URL is not set (used in source.url)`,
+      `${file}:7:38: target.ssl.ca_file: file not found: ${join(dir, 'nope/ca.crt')}`,
+    ]);
+    // a mix of problems: CONFIG_INVALID, in validate as in plan
+    expect(r.stderr).toContain('Error [CONFIG_INVALID]');
+    const p = runCli(['plan', '-c', file], ENV);
+    expect(p.status).toBe(1);
+    expect(p.stderr).toContain('Error [CONFIG_INVALID]');
+    expect(p.stderr).toContain(`${file}:4:8: environment variable CLINIC_DB_URL is not set`);
+    expect(p.stderr).toContain(`${file}:7:38: target.ssl.ca_file: file not found`);
+  });
+
+  it('reports the checks of meaning beside the schema errors, never about a setting already at fault', () => {
+    const file = join(dir, 'schema-and-meaning.yaml');
+    writeFileSync(
+      file,
+      `${HEAD.replace('name: clinic\n', '')}copy:\n  parallel: 0\ncutover:\n  max_write_freeze: 2h\n  mode: auto\n  rollback_window: soon\nverify:\n  sample: { min_rows: lots, max_rows: 10 }\nsecurity:\n  rls: off\n`,
+    );
+    const r = runCli(['validate', '-c', file, '--json'], ENV);
+    expect(r.status).toBe(1);
+    const out = JSON.parse(r.stdout) as { problems: { code: string; line: number; col: number; message: string }[] };
+    expect(out.problems.map((p) => `${p.line}:${p.col} ${p.message.split(';')[0]}`)).toEqual([
+      '1:1 missing required key "name"',
+      '7:13 copy.parallel must be >= 1',
+      '9:21 cutover.max_write_freeze must be between 1s and 1h',
+      '10:9 cutover.mode: auto needs cutover.switch (env_file, variable, value) to know what to switch',
+      '11:20 cutover.rollback_window must be a duration such as 500ms, 60s, 5m or 2h',
+      '13:23 verify.sample.min_rows must be a whole number, not a string',
+      '15:8 security.rls: off leaves tables in exposed schemas readable with the public anon key',
+    ]);
+    expect(out.problems.every((p) => p.code === 'CONFIG_INVALID')).toBe(true);
+  });
+
+  it.each([
+    ['an unset variable', HEAD.replace('${SRC_URL}', '${CLINIC_DB_URL}'), 'CONFIG_ENV_MISSING'],
+    ['a YAML syntax error', `${HEAD}copy: [1, 2\n`, 'CONFIG_YAML_SYNTAX'],
+    ['a schema error', `${HEAD}copy:\n  parallel: 0\n`, 'CONFIG_INVALID'],
+  ])('%s: the same code from validate, validate --json and plan', (name, yaml, code) => {
+    const file = join(dir, `same-code-${name.replace(/\W+/g, '-')}.yaml`);
+    writeFileSync(file, yaml);
+    const v = runCli(['validate', '-c', file], ENV);
+    const j = runCli(['validate', '-c', file, '--json'], ENV);
+    const p = runCli(['plan', '-c', file], ENV);
+    for (const r of [v, j, p]) {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`Error [${code}]`);
+    }
+    const out = JSON.parse(j.stdout) as { problems: { code: string }[] };
+    expect(out.problems.map((x) => x.code)).toEqual([code]);
   });
 
   it('reports NUL and control characters with the schema problems, at once', () => {

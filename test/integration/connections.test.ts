@@ -1,10 +1,10 @@
 /**
- * Connections against real servers: doctor on both harness servers, bounded retries against a stopped port,
- * fail-fast on a wrong password, a server that starts late, TLS verify-full with a CA made here, a server off
+ * Connections against real servers: doctor on both harness servers, fail-fast on a refused loopback port (bounded
+ * retries off loopback), fail-fast on a wrong password, a server that restarts, TLS verify-full with a CA made here, a server off
  * loopback (this machine's network address) verified by default with the ssl block to write when it cannot be,
  * and no password anywhere in what pgshift prints.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { makeCa, makeSelfSignedCert, makeServerCert } from '../support/certs.js'
 import { configDir, minimalConfig } from '../support/config.js';
 import { freshDatabases, quoteIdent, quoteLiteral, withPg, type FreshDatabases } from '../support/databases.js';
 import { EmbeddedPostgres, freePort, startEmbedded } from '../support/embedded.js';
-import { runCli, runCliAsync } from '../e2e/cli.js';
+import { REPO, runCli } from '../e2e/cli.js';
 
 const cfg = configDir('connections');
 let dbs: FreshDatabases;
@@ -117,6 +117,18 @@ describe('doctor', () => {
     expect(text.stdout).toMatch(/Target\n[\s\S]*version\s+PostgreSQL 17\./);
     expect(text.stdout).toContain('tls         off (mode disable)');
     expect(text.stdout).toContain('Ready to migrate');
+    // every check's code is in the text view too (an ok or info row as well), not only in --json
+    const checks = (JSON.parse(r.stdout) as { checks: Record<string, unknown>[] }).checks;
+    const coded = checks.filter((c) => typeof c.code === 'string');
+    expect(coded.length).toBeGreaterThan(0);
+    expect(coded.some((c) => c.status === 'ok' || c.status === 'info')).toBe(true);
+    // (two runs: a message may differ, e.g. backend pids; the code ends its row)
+    for (const c of coded) expect(text.stdout).toMatch(new RegExp(`^  .* \\[${String(c.code)}\\]$`, 'm'));
+    // and docs/commands.md documents every field a check has
+    const row = readFileSync(join(REPO, 'docs/commands.md'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('| `--json` | off | the report: `{ "source", "target", "checks"'));
+    for (const key of new Set(checks.flatMap((c) => Object.keys(c)))) expect(row, key).toContain(`"${key}"`);
   });
 
   it('blocks when copy.parallel needs more connections than the target role may open', async () => {
@@ -149,29 +161,56 @@ describe('doctor', () => {
     expect(ok.status, ok.stderr).toBe(0);
   });
 
-  it('fails with a clear error after bounded retries against a stopped port', async () => {
+  it('fails at once, with the clear error, on a refused loopback port (nothing listens there)', async () => {
+    const port = await freePort();
+    // the default retry policy (8 attempts, up to 10 s apart: about 33 s) must not be spent on a loopback refusal
+    const file = cfg.write(minimalConfig(), 'doctor-stopped.yaml');
+    for (const host of ['127.0.0.1', 'localhost', '[::1]']) {
+      const started = Date.now();
+      const r = runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'warn'], {
+        SOURCE_DATABASE_URL: `postgres://postgres:whatever-pw@${host}:${port}/nothing`,
+        TARGET_DATABASE_URL: dbs.targetUrl,
+      });
+      const elapsed = Date.now() - started;
+      expect(r.status, host).toBe(1);
+      const report = JSON.parse(r.stdout) as {
+        source: { reachable: boolean; error: { code: string; message: string; hint: string } };
+      };
+      expect(report.source.reachable).toBe(false);
+      expect(report.source.error.code).toBe('CONNECT_FAILED');
+      expect(report.source.error.message).toMatch(
+        new RegExp(`^could not connect to source \\(postgres@[^)]*:${port}/nothing\\): .*ECONNREFUSED`),
+      );
+      expect(report.source.error.hint).toContain('Is the server running and reachable from here?');
+      expect(r.stderr, host).not.toContain('retrying');
+      expect(elapsed, host).toBeLessThan(8_000); // one attempt, not 8 over half a minute
+      expect(r.stderr).toContain('Error [DOCTOR_BLOCKED]');
+      expect(r.stdout + r.stderr).not.toContain('whatever-pw');
+    }
+  });
+
+  it('still retries a refused port of a host off loopback, within the bound', async () => {
+    const lan = await remoteLookingName();
+    if (lan === undefined) return; // no host name of this machine resolves to loopback (see below)
     const port = await freePort();
     const file = cfg.write(
       minimalConfig('connection: { connect_timeout: 1s, retry: { attempts: 3, max_wait: 200ms } }\n'),
-      'doctor-stopped.yaml',
+      'doctor-stopped-remote.yaml',
     );
     const started = Date.now();
     const r = runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'warn'], {
-      SOURCE_DATABASE_URL: `postgres://postgres:whatever-pw@127.0.0.1:${port}/nothing`,
+      // this machine's host name: not loopback to pgshift (a remote host may be starting up), but no packet leaves
+      SOURCE_DATABASE_URL: `postgres://postgres:whatever-pw@${lan}:${port}/nothing`,
       TARGET_DATABASE_URL: dbs.targetUrl,
     });
     const elapsed = Date.now() - started;
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout) as { source: { reachable: boolean; error: { code: string; message: string } } };
-    expect(report.source.reachable).toBe(false);
-    expect(report.source.error.code).toBe('CONNECT_FAILED');
-    expect(report.source.error.message).toMatch(
-      /could not connect to source \(postgres@127\.0\.0\.1:\d+\/nothing\) after 3 attempts: .*ECONNREFUSED/,
-    );
+    expect(report.source.error.code, r.stdout).toBe('CONNECT_FAILED');
+    expect(report.source.error.message).toMatch(/could not connect to source \(.*\) after 3 attempts: .*ECONNREFUSED/);
     const retries = r.stderr.split('\n').filter((l) => l.includes('connect to source failed, retrying'));
     expect(retries).toHaveLength(2);
-    expect(elapsed).toBeLessThan(60_000); // bounded (the real bound is attempts x timeout + waits: a few seconds)
-    expect(r.stderr).toContain('Error [DOCTOR_BLOCKED]');
+    expect(elapsed).toBeLessThan(60_000);
   });
 
   it('fails at once, without retrying, on a wrong password', async () => {
@@ -212,9 +251,10 @@ describe('retries', () => {
     await late?.dispose();
   });
 
-  it('reaches a server that starts two seconds after pgshift begins connecting', async () => {
+  it('reaches a server it had reached that restarts: a refusal after a first connection is retried', async () => {
     late = new EmbeddedPostgres({ major: 17 });
     await late.init();
+    await late.start();
     const ep = resolveEndpoint({
       side: 'target',
       url: late.url('postgres'),
@@ -223,6 +263,8 @@ describe('retries', () => {
       caFile: undefined,
       extensionSchema: undefined,
     });
+    await (await connectClient(ep, session(1, 100))).end();
+    await late.stop();
     const began = Date.now();
     const starter = (async (): Promise<void> => {
       await new Promise((r) => setTimeout(r, 2000));
@@ -241,23 +283,24 @@ describe('retries', () => {
     expect(lines.filter((l) => l.msg === 'connect to target failed, retrying').length).toBeGreaterThanOrEqual(1);
   });
 
-  it('reaches it through the CLI too', async () => {
+  it('fails at once on a loopback server not started yet (never reached by this process)', async () => {
     const server = new EmbeddedPostgres({ major: 15 });
     await server.init();
     try {
-      const file = cfg.write(
-        minimalConfig('connection: { retry: { attempts: 30, max_wait: 500ms } }\n'),
-        'doctor-late.yaml',
-      );
-      const pending = runCliAsync(['doctor', '-c', file, '--json'], {
-        SOURCE_DATABASE_URL: server.url('postgres'),
-        TARGET_DATABASE_URL: dbs.targetUrl,
+      const ep = resolveEndpoint({
+        side: 'source',
+        url: server.url('postgres'),
+        provider: 'postgres',
+        sslMode: undefined,
+        caFile: undefined,
+        extensionSchema: undefined,
       });
-      await new Promise((r) => setTimeout(r, 2000));
-      await server.start();
-      const r = await pending;
-      expect(r.status, r.stderr).toBe(0);
-      expect((JSON.parse(r.stdout) as { source: { reachable: boolean } }).source.reachable).toBe(true);
+      const began = Date.now();
+      const { error, lines } = await captureLogs(() => connectClient(ep, session(30, 500)));
+      expect(error).toMatchObject({ code: 'CONNECT_FAILED' });
+      expect((error as Error).message).toMatch(/^could not connect to source \(.*\): .*ECONNREFUSED/);
+      expect(lines.filter((l) => String(l.msg).includes('retrying'))).toHaveLength(0);
+      expect(Date.now() - began).toBeLessThan(2000);
     } finally {
       await server.dispose();
     }
@@ -593,6 +636,9 @@ describe('secrets', () => {
   it('never appear in any output, on success or failure, text or JSON, at any log level', async () => {
     const file = cfg.write(minimalConfig('connection: { retry: { attempts: 2, max_wait: 100ms } }\n'), 'secrets.yaml');
     const stopped = `postgres://pgshift_secret_user:${encodeURIComponent(PASSWORD)}@127.0.0.1:${await freePort()}/x`;
+    // a refused loopback port fails at once; off loopback (this machine's host name) it is retried, and logged
+    const lan = await remoteLookingName();
+    const retried = lan ? stopped.replace('@127.0.0.1:', `@${lan}:`) : stopped;
     const runs = [
       runCli(['validate', '-c', file, '--json'], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: targetUrl }),
       runCli(['validate', '-c', file], { SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: sourceUrl }), // same database: an error
@@ -609,7 +655,7 @@ describe('secrets', () => {
         TARGET_DATABASE_URL: targetUrl.replace(encodeURIComponent(PASSWORD), encodeURIComponent(`${PASSWORD}x`)),
       }),
       runCli(['doctor', '-c', file, '--json', '--log-format', 'json', '--log-level', 'debug'], {
-        SOURCE_DATABASE_URL: stopped,
+        SOURCE_DATABASE_URL: retried,
         TARGET_DATABASE_URL: targetUrl,
       }),
       runCli(['plan', '-c', file, '--json', '--log-level', 'debug'], {
@@ -619,7 +665,8 @@ describe('secrets', () => {
     ];
     expect(runs[2]?.status, runs[2]?.stderr).toBe(0);
     expect(runs[4]?.status).toBe(1);
-    expect(runs[5]?.stderr).toContain('retrying'); // the failure paths really ran
+    if (lan) expect(runs[5]?.stderr).toContain('retrying'); // the failure paths really ran
+    expect(runs[5]?.stdout).toContain('ECONNREFUSED');
     for (const r of runs) {
       const all = r.stdout + r.stderr;
       for (const form of [PASSWORD, encodeURIComponent(PASSWORD), 'distinctive-S3cret'])

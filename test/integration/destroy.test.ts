@@ -77,6 +77,9 @@ describe('pgshift destroy', () => {
     const refused = runCli(['destroy', '-c', file], env);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('Error [APPROVAL_REQUIRED]');
+    // the hint names what approves destroy: it has no saved plans
+    expect(refused.stderr).toContain('pgshift destroy --auto-approve');
+    expect(refused.stderr).not.toMatch(/saved plan|pgshift apply/);
 
     if (hasScript) {
       // Ctrl-C at the question on a terminal: exit 130, "Aborted", not INTERNAL; nothing destroyed

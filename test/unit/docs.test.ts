@@ -4,7 +4,12 @@
  * - docs/commands.md has a section for every command of src/cli/commands with exactly its flags and arguments
  *   (short names, option values, defaults), the global flags, and the whole error-code table of src/errors/codes.ts;
  * - the GitHub Actions examples parse, and every pgshift command line in them (and in the guides) uses a real
- *   command with real flags.
+ *   command with real flags;
+ * - docs/commands.md's synopsis of each command names every flag it has;
+ * - docs/configuration.md's "Settings" table names only keys of schemas/migration.schema.json, and every key of it
+ *   (a key of a mapping may be described in its parent's row);
+ * - docs/cutover.md lists the steps cutover and rollback print, in their order;
+ * - the Node version the guides ask for is package.json's engines.node.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -15,6 +20,8 @@ import { collectKeys, loadSchema, REFERENCE_FILE, renderConfigReference } from '
 import { BaseCommand } from '../../src/cli/base-command.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ERROR_CODES } from '../../src/errors/codes.js';
+import { cutoverSteps } from '../../src/cutover/steps/index.js';
+import { rollbackSteps } from '../../src/cutover/rollback-steps/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const read = (p: string): string => readFileSync(resolve(ROOT, p), 'utf8');
@@ -306,6 +313,114 @@ describe('docs/commands.md', () => {
     const listed = new Set([...(secs.get(title ?? '') ?? '').matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1])));
     const possible = new Set<number>([0, 2, ...Object.values(ERROR_CODES)]);
     expect([...listed].sort((a, b) => a - b)).toEqual([...possible].sort((a, b) => a - b));
+  });
+});
+
+describe('docs/commands.md synopses', () => {
+  const md = read('docs/commands.md');
+  const secs = sections(md);
+
+  it('name every flag of their command', () => {
+    const problems: string[] = [];
+    for (const cmd of commands) {
+      const title = [...secs.keys()].find((t) => new RegExp(`^\`?pgshift ${cmd.name}\\b`).test(t));
+      const body = secs.get(title ?? '') ?? '';
+      const synopsis = [...body.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1] ?? '').join('\n');
+      if (!synopsis.includes(`pgshift ${cmd.name}`)) {
+        problems.push(`pgshift ${cmd.name}: no \`\`\`sh synopsis`);
+        continue;
+      }
+      for (const f of cmd.flags) {
+        const named = new RegExp(`(^|[\\s\\[|])(--${f.name}|-${f.char ?? '@'})(?![a-z-])`, 'm').test(synopsis);
+        if (!named) problems.push(`pgshift ${cmd.name}: the synopsis does not show --${f.name}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('docs/configuration.md', () => {
+  const md = read('docs/configuration.md');
+  const settings = sections(md).get('Settings') ?? '';
+  const rows = settings.split('\n').filter((l) => l.startsWith('| `'));
+  /** The keys a row documents: the code spans of its first cell (`source.ssl.mode` / `target.ssl.mode`). */
+  const keysOf = (row: string): string[] =>
+    [...(row.split(/(?<!\\)\|/)[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
+  const documented = new Map(rows.flatMap((r) => keysOf(r).map((k) => [k, r] as const)));
+  const schemaKeys = collectKeys(loadSchema())
+    .map((k) => k.path)
+    .filter((p) => p !== '$schema');
+  const leaves = schemaKeys.filter((k) => !schemaKeys.some((o) => o.startsWith(`${k}.`)));
+
+  it('has a Settings table', () => {
+    expect(rows.length).toBeGreaterThan(20);
+  });
+
+  it('documents only keys of schemas/migration.schema.json', () => {
+    expect([...documented.keys()].filter((k) => !schemaKeys.includes(k))).toEqual([]);
+  });
+
+  it('documents every setting of schemas/migration.schema.json', () => {
+    const missing = leaves.filter((leaf) => {
+      if (documented.has(leaf)) return false;
+      // a key inside a documented mapping: its row names it (`env_file`, `{percent: 1, ...}`), or it is the map's value
+      const parts = leaf.split('.');
+      for (let i = parts.length - 1; i > 0; i--) {
+        const row = documented.get(parts.slice(0, i).join('.'));
+        if (row === undefined) continue;
+        const name = parts[parts.length - 1] as string;
+        const spans = [...row.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string).slice(keysOf(row).length);
+        return !(name.startsWith('<') || spans.some((sp) => new RegExp(`(^|[^a-z_])${name}($|[^a-z_])`).test(sp)));
+      }
+      return true;
+    });
+    expect(missing, 'add a row `| `key` | default | meaning |` to the Settings table').toEqual([]);
+  });
+});
+
+describe('docs/cutover.md', () => {
+  const md = read('docs/cutover.md');
+  /** The `> step` lines of the fenced block that follows a heading or a sentence containing `after`. */
+  const stepsAfter = (after: string): string[] => {
+    const at = md.indexOf(after);
+    expect(at, after).toBeGreaterThanOrEqual(0);
+    const block = /```\n([\s\S]*?)```/.exec(md.slice(at))?.[1] ?? '';
+    return [...block.matchAll(/^\s+> (.+?)(?: {2,}.*)?$/gm)].map((m) => (m[1] as string).trim());
+  };
+  const config = parseConfig(
+    'version: 1\nname: x\nsource:\n  url: postgres://a@127.0.0.1/a\ntarget:\n  url: postgres://a@127.0.0.1/b\ncutover:\n  switch: { env_file: .env, variable: DATABASE_URL, value: x, command: reload }\n',
+    resolve(ROOT, 'migration.yaml'),
+    {},
+  ).config;
+  if (!config) throw new Error('the example config of this test is invalid');
+  const titles = (steps: readonly { title: (ctx: never) => string }[]): string[] =>
+    steps.map((s) => s.title({ config } as never)).filter((t) => t !== '');
+
+  it('lists the rollback steps, the catch-up first', () => {
+    expect(stepsAfter('## Rollback')).toEqual(titles(rollbackSteps(config)));
+  });
+
+  it('lists the steps of a freeze cutover', () => {
+    expect(stepsAfter('## What `pgshift cutover` does')).toEqual(titles(cutoverSteps(config, 'freeze')));
+  });
+
+  it('names the steps of a stream cutover as the tool does', () => {
+    const real = titles(cutoverSteps(config, 'stream'));
+    const listed = stepsAfter('- **`stream`**').filter((t) => !t.includes(' as below'));
+    expect(listed.filter((t) => !real.includes(t))).toEqual([]);
+  });
+});
+
+describe('the Node version', () => {
+  it("is package.json's engines.node in README.md and docs/getting-started.md", () => {
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    const min = /^>=\s*(\d+(?:\.\d+)*)$/.exec(engines)?.[1];
+    expect(min, engines).toBeDefined();
+    for (const file of ['README.md', 'docs/getting-started.md']) {
+      const said = [...read(file).matchAll(/Node(?:\.js)? (\d+(?:\.\d+)*)\+/g)].map((m) => m[1]);
+      expect(said.length, file).toBeGreaterThan(0);
+      expect(said, file).toEqual(said.map(() => min));
+    }
   });
 });
 

@@ -1,5 +1,4 @@
-import { formatProblem, parseConfig, readConfigText } from '../../config/index.js';
-import { PgshiftError } from '../../errors/index.js';
+import { configError, formatProblem, parseConfig, readConfigText } from '../../config/index.js';
 import { BaseCommand } from '../base-command.js';
 import { configFlag, jsonFlag } from '../flags.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
@@ -19,13 +18,8 @@ export default class Validate extends BaseCommand {
     }
     if (result.problems.length > 0) {
       for (const p of result.problems) writeErr(formatProblem(file, p));
-      throw new PgshiftError(
-        'CONFIG_INVALID',
-        `${file} has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`,
-        {
-          hint: 'Fix the lines above and run `pgshift validate` again.',
-        },
-      );
+      // the same code as plan or apply would fail with on this file (CONFIG_ENV_MISSING, CONFIG_YAML_SYNTAX...)
+      throw configError(file, result.problems, false);
     }
     if (!flags.json) writeOut(`${file} is valid (migration "${result.config?.name}").`);
   }

@@ -25,7 +25,8 @@ export function renderDoctor(report: DoctorReport): string {
   const lines = ['Source', ...side(report.source), '', 'Target', ...side(report.target), '', 'Checks'];
   const width = Math.max(...report.checks.map((c) => MARK[c.status].length));
   for (const c of report.checks) {
-    const code = c.code && (c.status === 'warn' || c.status === 'block') ? ` [${c.code}]` : '';
+    // every coded row shows its code, as --json does (docs/preflight.md explains each)
+    const code = c.code ? ` [${c.code}]` : '';
     lines.push(`  ${MARK[c.status].padEnd(width)}  ${c.side.padEnd(6)}  ${c.message}${code}`);
     if (c.hint && (c.status === 'warn' || c.status === 'block'))
       lines.push(`  ${' '.repeat(width)}  ${''.padEnd(6)}  hint: ${c.hint}`);
