@@ -63,6 +63,10 @@ export interface ColumnInfo {
   readonly typeSchema: string;
   /** The type's binary send function when it lives in pg_catalog (a built-in type), else null. */
   readonly sendFunction?: string | null;
+  /** pg_type.typtype: b base, e enum, d domain, c composite, r range, m multirange, p pseudo. */
+  readonly typeKind?: string;
+  /** A domain's base type, `schema.name` (the type it is built on, one level down). */
+  readonly baseType?: string;
   readonly notNull: boolean;
   readonly default: string | null;
   readonly identity: 'always' | 'by default' | null;

@@ -63,7 +63,7 @@ export function renderStarter(catalog: Catalog, opts: StarterOptions): string {
   lines.push(
     ``,
     `copy:`,
-    `  batch_size: 1000                     # rows per committed batch (checkpoint granularity)`,
+    `  batch_size: 100000                   # rows per committed batch (checkpoint granularity)`,
     `  parallel: 4                          # tables (or slices) copied at once; each uses a connection per side`,
     ``,
     `verify:`,

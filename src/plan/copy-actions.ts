@@ -1,4 +1,4 @@
-import type { Catalog, CatalogObject, TableInfo } from '../catalog/types.js';
+import type { Catalog, CatalogObject, ColumnInfo, TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { CheckpointRow } from '../state/snapshot.js';
 import type { CopyTableAction, Finding } from './model.js';
@@ -34,10 +34,35 @@ export interface CopyPlan {
  * clusters), aclitem has no binary form. Arrays of them too. Types outside pg_catalog (enums, domains,
  * composites, extension types) may embed OIDs as well: text for all of them.
  */
-function binaryUnsafe(typeName: string, typeSchema: string): boolean {
-  if (typeSchema !== 'pg_catalog') return true;
+/** The most a batch holds by its estimated size: a wide table's batches stay bounded transactions. */
+export const BATCH_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Rows per batch: copy.batch_size, fewer where the table's rows are so wide (by its estimated size over its estimated
+ * rows) that that many would pass BATCH_BYTES.
+ */
+export function batchRows(configured: number, t: Pick<TableInfo, 'estimatedRows' | 'estimatedBytes'>): number {
+  if (t.estimatedRows <= 0 || t.estimatedBytes <= 0) return configured;
+  const perRow = t.estimatedBytes / t.estimatedRows;
+  return Math.max(1, Math.min(configured, Math.floor(BATCH_BYTES / perRow)));
+}
+
+function builtinBinarySafe(typeName: string): boolean {
   const base = typeName.startsWith('_') ? typeName.slice(1) : typeName;
-  return base.startsWith('reg') || base === 'aclitem';
+  return !(base.startsWith('reg') || base === 'aclitem');
+}
+
+/**
+ * Whether a column's binary COPY form may not mean the same on the target: a type that is not built in may carry
+ * server-specific OIDs (composites, arrays of such types) or an extension's own format. Two are known to be safe:
+ * an enum travels as its label, a domain as its built-in base type.
+ */
+function binaryUnsafe(c: Pick<ColumnInfo, 'typeName' | 'typeSchema' | 'typeKind' | 'baseType'>): boolean {
+  if (c.typeSchema === 'pg_catalog') return !builtinBinarySafe(c.typeName);
+  if (c.typeKind === 'e') return false;
+  if (c.typeKind === 'd' && c.baseType?.startsWith('pg_catalog.'))
+    return !builtinBinarySafe(c.baseType.slice('pg_catalog.'.length));
+  return true;
 }
 
 export function copyActions(
@@ -117,7 +142,7 @@ export function copyActions(
         });
       }
     }
-    const foreign = t.columns.find((c) => binaryUnsafe(c.typeName, c.typeSchema));
+    const foreign = t.columns.find((c) => binaryUnsafe(c));
     const format = foreign ? 'text' : 'binary';
     const rows = Math.max(0, Math.round(t.estimatedRows));
     let reason = `~${rows.toLocaleString('en-US')} rows, ${formatBytes(t.estimatedBytes)}${format === 'text' ? ` (text format: column "${foreign?.name}" has type ${foreign?.type})` : ''}${key ? '' : ', one atomic unit (no key)'}${recreated && byUnit.has(address) ? ' (table re-created: copied again)' : ''}`;
@@ -147,7 +172,7 @@ export function copyActions(
       table: { schema: t.schema, name: t.name },
       columns,
       key,
-      batchSize: override?.batchSize ?? config.copy.batchSize,
+      batchSize: batchRows(override?.batchSize ?? config.copy.batchSize, t),
       format,
       estimatedRows: rows,
       estimatedBytes: t.estimatedBytes,

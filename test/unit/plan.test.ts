@@ -195,7 +195,7 @@ describe('computePlan', () => {
       change: 'create',
       format: 'text',
       key: [{ name: 'id', type: 'bigint' }],
-      batchSize: 1000,
+      batchSize: 100000,
     });
     expect(byAddress.get('copy We"ird.select')).toMatchObject({ key: null });
     expect(byAddress.get('index public.patients_email_idx')?.dependsOn).toContain('copy public.patients');

@@ -3,6 +3,7 @@
  * (TABLE_ENTRY_UNMATCHED), with the table it could mean when a close one exists. Entries that name a table, a
  * partition or a pattern with a match say nothing.
  */
+import { placeholderSpec } from '../support/specs.js';
 import { describe, expect, it } from 'vitest';
 import type { Catalog, CatalogObject, TableInfo } from '../../src/catalog/types.js';
 import { fingerprint } from '../../src/catalog/fingerprint.js';
@@ -77,6 +78,7 @@ const objects: CatalogObject[] = [
   dependsOn: [],
   owner: 'app',
   acl: null,
+  spec: placeholderSpec(o.kind),
   ...o,
 }));
 const catalog = (objs: CatalogObject[], tables: TableInfo[]): Catalog => ({

@@ -41,6 +41,8 @@ export interface ColumnRow {
   typname: string;
   typschema: string;
   sendfn: string | null;
+  typtype: string;
+  basetype: string | null;
   attnotnull: boolean;
   attidentity: '' | 'a' | 'd';
   attgenerated: '' | 's';
@@ -69,6 +71,9 @@ export async function readColumns(ctx: ReadContext): Promise<Map<number, ColumnR
             t.typname, tn.nspname AS typschema,
             (SELECT sp.proname FROM pg_catalog.pg_proc sp WHERE sp.oid = t.typsend
                 AND sp.pronamespace = 'pg_catalog'::pg_catalog.regnamespace) AS sendfn,
+            t.typtype::pg_catalog.text AS typtype,
+            (SELECT bn.nspname || '.' || bt.typname FROM pg_catalog.pg_type bt
+               JOIN pg_catalog.pg_namespace bn ON bn.oid = bt.typnamespace WHERE bt.oid = t.typbasetype) AS basetype,
             a.attnotnull, a.attidentity, a.attgenerated, a.attislocal,
             ad.oid AS attrdef_oid, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS expr,
             CASE WHEN a.attcollation <> t.typcollation THEN
@@ -297,6 +302,8 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
       typeName: c.typname,
       typeSchema: c.typschema,
       sendFunction: c.sendfn,
+      typeKind: c.typtype,
+      ...(c.basetype ? { baseType: c.basetype } : {}),
       notNull: c.attnotnull,
       default: c.attgenerated === '' ? c.expr : null,
       identity: c.attidentity === 'a' ? 'always' : c.attidentity === 'd' ? 'by default' : null,
