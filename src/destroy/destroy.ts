@@ -14,7 +14,8 @@ import { forgetObjects } from '../state/objects.js';
 import { acquireLock } from '../state/lock.js';
 import { dropState } from '../state/migrations.js';
 import { currentOperator, newRunId } from '../state/runs.js';
-import { readState } from '../state/snapshot.js';
+import { readState, type StateSnapshot } from '../state/snapshot.js';
+import { readStreams } from '../state/stream.js';
 import { dropSql } from './drop-sql.js';
 import { cutOverTo } from '../state/cutover.js';
 import { freezeStatus, unfreezeWrites, type FreezeStatus } from '../cutover/freeze.js';
@@ -184,6 +185,16 @@ async function withClientQuiet(config: Config, fn: (c: pg.Client) => Promise<voi
 }
 
 /**
+ * Whether the state records anything pgshift made: an object, a copy, a change stream, a cutover. A state schema
+ * that holds none of these (written by a command that then stopped) leaves nothing to drop but itself, and destroy
+ * says there is nothing to destroy rather than planning the schema and reporting `0 dropped`.
+ */
+async function recordsAnything(control: pg.Client, state: StateSnapshot): Promise<boolean> {
+  if (Object.keys(state.objects).length > 0 || state.checkpoints.length > 0 || state.cutover) return true;
+  return (await readStreams(control)).length > 0;
+}
+
+/**
  * `pgshift destroy`: drops what pgshift created on the target (never an object that was there before, never with
  * CASCADE) as drop actions walked by the executor, each drop with the removal of its record in one transaction, then
  * the state schema last, while it still holds the lock. Refused while a write freeze pgshift placed is in force on either side.
@@ -198,7 +209,8 @@ export async function destroy(
   const control: pg.Client = await connectClient(eps.target, sessionSettings(config));
   try {
     const state = await readState(control);
-    if (!state.exists)
+    // a state that records nothing pgshift made (a declined or blocked apply, a refused cutover): nothing to destroy
+    if (!state.exists || !(await recordsAnything(control, state)))
       return {
         plan: { target: eps.target.display, items: [], gone: [], stateSchema: false },
         status: 'nothing',

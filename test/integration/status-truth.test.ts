@@ -65,7 +65,7 @@ describe('output that tells the truth', () => {
     expect(r.stderr).not.toContain('bug in pgshift');
   });
 
-  it.skip('destroy on a target whose state records nothing: nothing to destroy, nothing planned, exit 0', async () => {
+  it('destroy on a target whose state records nothing: nothing to destroy, nothing planned, exit 0', async () => {
     // a cutover refused before any apply still writes pgshift's (empty) state schema
     const refused = runCli(['cutover', '-c', file, '--auto-approve'], env);
     expect(refused.status).toBe(1);

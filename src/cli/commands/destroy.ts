@@ -45,7 +45,8 @@ export default class Destroy extends BaseCommand {
       { force: flags.force },
     );
     if (flags.json) writeJson(result);
-    else if (result.status === 'nothing') writeOut('Nothing to destroy: pgshift has no state on this target.');
+    else if (result.status === 'nothing')
+      writeOut('Nothing to destroy: pgshift has created nothing on this target (its state records no object).');
     else if (result.status === 'cancelled') writeOut('Destroy cancelled.');
     else
       writeOut(
