@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { targetRows } from '../../src/state/target-rows.js';
 import { BIN, REPO, runCli, runCliAsync } from '../e2e/cli.js';
 import { configDir, minimalConfig } from '../support/config.js';
 import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
@@ -103,7 +104,7 @@ describe('output that tells the truth', () => {
     expect(await count(dbs.targetUrl)).toBe(5003);
   });
 
-  it.skip('status: a table shows the rows the copy carried and those the target holds now, not a stale count', () => {
+  it('status: a table shows the rows the copy carried and those the target holds now, not a stale count', () => {
     const s = runCli(['status', '-c', file], env);
     expect(s.status, s.stderr).toBe(0);
     const table = line(s.stdout, /^\s+done\s+public\.appointments/);
@@ -116,6 +117,21 @@ describe('output that tells the truth', () => {
     const c = j.checkpoints.find((x) => x.tableName === 'appointments');
     expect(c?.rowsCopied).toBe(5000);
     expect(c?.targetRows).toEqual({ rows: 5003, exact: true });
+  });
+
+  it('status: a table past the exact-count size gets the server estimate, marked as one', async () => {
+    const t = await withPg(dbs.targetUrl, (c) =>
+      targetRows(
+        c,
+        [
+          { schema: 'public', name: 'appointments' },
+          { schema: 'public', name: 'gone' },
+        ],
+        { exactMaxBytes: 0 },
+      ),
+    );
+    expect(t.get('public.appointments')).toEqual({ rows: expect.any(Number) as number, exact: false });
+    expect(t.get('public.gone')).toBeNull();
   });
 
   it.skip('status: a cutover resumed after a failure shows its final outcome, not the old failure', () => {

@@ -3,9 +3,15 @@ import type { LockHolder } from '../../state/lock.js';
 import type { StateSnapshot } from '../../state/snapshot.js';
 import { formatBytes } from '../../plan/stream-findings.js';
 import type { StreamLag, StreamReport } from '../../stream/lag.js';
+import type { TargetRows } from '../../state/target-rows.js';
 
 export interface StatusView extends Omit<StateSnapshot, 'checkpoints'> {
-  readonly checkpoints: ReadonlyArray<Omit<StateSnapshot['checkpoints'][number], 'lastKey'>>;
+  readonly checkpoints: ReadonlyArray<
+    Omit<StateSnapshot['checkpoints'][number], 'lastKey'> & {
+      /** What the table holds on the target now (null: not read, or the table is gone). */
+      readonly targetRows?: TargetRows | null;
+    }
+  >;
   readonly migration: string;
   readonly target: string;
   readonly objectCount: number;
@@ -40,7 +46,7 @@ export function renderStatus(s: StatusView): string {
     const width = Math.max(...s.checkpoints.map((c) => `${c.tableSchema}.${c.tableName}`.length));
     for (const c of s.checkpoints)
       lines.push(
-        `  ${c.status.padEnd(8)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${c.rowsCopied} rows${c.error ? `  error: ${c.error}` : ''}`,
+        `  ${c.status.padEnd(8)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${rowsOf(c)}${c.error ? `  error: ${c.error}` : ''}`,
       );
   }
   if (s.stream && s.stream.slots.length > 0) lines.push('', ...renderStream(s.stream, s.lock));
@@ -52,6 +58,17 @@ export function renderStatus(s: StatusView): string {
       );
   }
   return lines.join('\n');
+}
+
+/**
+ * What the copy carried and, when it differs or is only an estimate, what the table holds now: the catch-up, the
+ * final sync, the stream and the application change a table after its copy, so its copied count alone goes stale.
+ */
+function rowsOf(c: StatusView['checkpoints'][number]): string {
+  const copied = `${c.rowsCopied} rows copied`;
+  const t = c.targetRows;
+  if (!t || (t.exact && t.rows === c.rowsCopied)) return copied;
+  return t.exact ? `${copied}, ${t.rows} on the target now` : `${copied}, ~${t.rows} on the target now (estimate)`;
 }
 
 const bytes = (n: number): string => (n < 1024 ? `${n} B` : `${formatBytes(n)} (${n} bytes)`);
