@@ -61,7 +61,10 @@ export interface CutoverSummary {
   readonly freezeMs: number | null;
   /** Where the application points by the state: the target after a cutover no rollback reverted. */
   readonly applicationOn: 'source' | 'target';
+  /** Why it stopped: set while it is stopped (`running`) or when it was aborted; null once it finished. */
   readonly error: string | null;
+  /** History: the failure of an earlier attempt of a run that was resumed and then finished. */
+  readonly earlierError?: string | null;
 }
 
 export const EMPTY_STATE_SERIAL = 'empty';
@@ -177,7 +180,9 @@ async function readCutover(client: pg.ClientBase): Promise<CutoverSummary | unde
     finishedAt: x.finished_at?.toISOString() ?? null,
     freezeMs: x.freeze_ms,
     applicationOn: onTarget ? 'target' : 'source',
-    error: x.error,
+    // the record keeps the last failure; once a resumed run finished, it is no longer what the run's outcome is
+    error: x.status === 'running' || x.status === 'aborted' ? x.error : null,
+    earlierError: x.status === 'running' || x.status === 'aborted' ? null : x.error,
   };
 }
 
