@@ -33,6 +33,12 @@ export interface VerificationRow {
   readonly startedAt: string;
   /** Started after pgshift last changed the target (an object created, a batch copied). */
   readonly fresh: boolean;
+  readonly finishedAt?: string | null;
+  /** From the report's summary: tables compared, those with differences, rows and schema objects that differ. */
+  readonly tables?: number;
+  readonly tablesWithDifferences?: number;
+  readonly rowDifferences?: number;
+  readonly schemaDifferences?: number;
 }
 
 /** What the target's schema pgshift says, read in one go. Plans use `serial` and `objects`. */
@@ -189,14 +195,36 @@ async function readCutover(client: pg.ClientBase): Promise<CutoverSummary | unde
 async function readLastVerification(client: pg.ClientBase): Promise<VerificationRow | undefined> {
   const has = await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.verifications') IS NOT NULL AS ok`);
   if (has.rows[0]?.ok !== true) return undefined;
-  const r = await client.query<{ id: string; result: string; started_at: Date; fresh: boolean }>(
-    `SELECT v.id, v.result, v.started_at,
+  const r = await client.query<{
+    id: string;
+    result: string;
+    started_at: Date;
+    finished_at: Date | null;
+    fresh: boolean;
+    summary: {
+      tables?: number;
+      tablesWithDifferences?: number;
+      rowDifferences?: number;
+      schemaDifferences?: number;
+    } | null;
+  }>(
+    `SELECT v.id, v.result, v.started_at, v.finished_at, v.summary,
             v.started_at > coalesce(greatest((SELECT max(created_at) FROM pgshift.objects),
                                              (SELECT max(updated_at) FROM pgshift.migration_checkpoints)), '-infinity') AS fresh
        FROM pgshift.verifications v ORDER BY v.started_at DESC LIMIT 1`,
   );
   const row = r.rows[0];
-  return row
-    ? { id: row.id, result: row.result, startedAt: row.started_at.toISOString(), fresh: row.fresh }
-    : undefined;
+  if (!row) return undefined;
+  const n = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  return {
+    id: row.id,
+    result: row.result,
+    startedAt: row.started_at.toISOString(),
+    fresh: row.fresh,
+    finishedAt: row.finished_at?.toISOString() ?? null,
+    tables: n(row.summary?.tables),
+    tablesWithDifferences: n(row.summary?.tablesWithDifferences),
+    rowDifferences: n(row.summary?.rowDifferences),
+    schemaDifferences: n(row.summary?.schemaDifferences),
+  };
 }

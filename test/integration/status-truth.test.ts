@@ -146,7 +146,9 @@ describe('output that tells the truth', () => {
     expect(j.cutover.error).toBeNull();
   });
 
-  it.skip('status: the last verification, its result, time, tables and differences', () => {
+  it('status: the last verification, its result, time, tables and differences', () => {
+    const v = runCli(['verify', '-c', file], env);
+    expect(v.status, v.stderr).toBe(0);
     const s = runCli(['status', '-c', file], env);
     const ver = line(s.stdout, /^\s+verification\s/);
     expect(ver).toMatch(/passed \d{4}-\d\d-\d\dT/);
@@ -165,14 +167,24 @@ describe('output that tells the truth', () => {
     expect(j.envBackups).toEqual([expect.objectContaining({ file: path, exists: true, usable: true })]);
   });
 
-  it.skip('rollback: the closing line counts what the rollback carried (catch-up and carry-back); its backup goes', async () => {
-    const before = backups();
-    // the application wrote on the target after the cutover
+  it('the application writes on the target after the cutover', async () => {
     await withPg(dbs.targetUrl, (c) =>
       c.query(
         `INSERT INTO public.appointments (note) VALUES ('t1'), ('t2'), ('t3'), ('t4'); DELETE FROM public.appointments WHERE id = 1`,
       ),
     );
+  });
+
+  it('status: a failed verification shows as failed, with its differences', () => {
+    const v = runCli(['verify', '-c', file], env);
+    expect(v.status, v.stderr).toBe(3);
+    const ver = line(runCli(['status', '-c', file], env).stdout, /^\s+verification\s/);
+    expect(ver).toMatch(/failed \d{4}-\d\d-\d\dT/);
+    expect(ver).toMatch(/: 2 tables, [1-9]\d* differences \([1-9]\d* rows in 1 tables, 0 schema objects\)/);
+  });
+
+  it.skip('rollback: the closing line counts what the rollback carried (catch-up and carry-back); its backup goes', async () => {
+    const before = backups();
     const r = runCli(['rollback', '-c', file, '--auto-approve'], env);
     expect(r.status, r.stderr).toBe(0);
     expect(await count(dbs.sourceUrl)).toBe(5006);

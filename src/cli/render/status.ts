@@ -30,6 +30,7 @@ export function renderStatus(s: StatusView): string {
   lines.push(
     `  lock          ${s.lock ? `${s.lock.lockId} held by ${s.lock.command} run ${s.lock.runId} (${s.lock.operator} on ${s.lock.host}, pid ${s.lock.osPid}) since ${s.lock.acquiredAt.toISOString()}${s.lock.alive ? '' : ' — holder is gone; the next apply takes it over'}` : 'free'}`,
   );
+  lines.push(`  verification  ${verification(s.lastVerification)}`);
   if (s.cutover) {
     const c = s.cutover;
     const what =
@@ -58,6 +59,19 @@ export function renderStatus(s: StatusView): string {
       );
   }
   return lines.join('\n');
+}
+
+/** The last verification: result, when, what it compared and found; stale when pgshift changed the target since. */
+function verification(v: StatusView['lastVerification']): string {
+  if (!v) return 'none yet (`pgshift apply` verifies when it ends; `pgshift verify` runs one now)';
+  const rows = v.rowDifferences ?? 0;
+  const schema = v.schemaDifferences ?? 0;
+  const found =
+    rows + schema === 0
+      ? '0 differences'
+      : `${rows + schema} differences (${rows} rows in ${v.tablesWithDifferences ?? 0} tables, ${schema} schema objects)`;
+  const stale = v.fresh ? '' : '; pgshift changed the target since: `pgshift verify` checks it again';
+  return `${v.result} ${v.finishedAt ?? v.startedAt}: ${v.tables ?? 0} tables, ${found}${stale} (id ${v.id})`;
 }
 
 /**
