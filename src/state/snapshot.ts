@@ -13,6 +13,8 @@ export interface CheckpointRow {
   readonly error: string | null;
   /** Seconds between the unit's first and last committed batch: with rowsCopied, a throughput sample. */
   readonly seconds: number;
+  /** The run that wrote its last batch (or failure). */
+  readonly runId?: string | null;
 }
 
 export interface RunRow {
@@ -101,7 +103,8 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
     last_key: unknown;
     error: string | null;
     seconds: number | null;
-  }>(`SELECT unit, table_schema, table_name, status, rows_copied, bytes_copied, last_key, error,
+    run_id: string | null;
+  }>(`SELECT unit, table_schema, table_name, status, rows_copied, bytes_copied, last_key, error, run_id,
              extract(epoch FROM updated_at - started_at)::float8 AS seconds
         FROM pgshift.migration_checkpoints ORDER BY unit COLLATE "C"`);
   const runs = await client.query<{
@@ -136,6 +139,7 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
       lastKey: c.last_key,
       error: c.error,
       seconds: c.seconds ?? 0,
+      runId: c.run_id,
     })),
     runs: runs.rows.map((r) => ({
       id: r.id,
@@ -227,4 +231,15 @@ async function readLastVerification(client: pg.ClientBase): Promise<Verification
     rowDifferences: n(row.summary?.rowDifferences),
     schemaDifferences: n(row.summary?.schemaDifferences),
   };
+}
+
+/**
+ * A unit's progress as it stands now. The state says `running` from a unit's first batch until its last; whether a
+ * run is still copying it is the lock's to say: only the live holder of the target's lock copies, and it writes its
+ * run id on every batch. A `running` unit of any other run (stopped by Ctrl-C, killed, its host gone) is
+ * `interrupted`: the next apply resumes it after its last committed batch.
+ */
+export function unitProgress(c: Pick<CheckpointRow, 'status' | 'runId'>, lock: LockHolder | undefined): string {
+  if (c.status !== 'running') return c.status;
+  return lock?.alive === true && lock.runId === c.runId ? 'running' : 'interrupted';
 }

@@ -279,7 +279,7 @@ describe('status after an interrupted apply', () => {
     await small?.drop();
   });
 
-  it.skip('a copy a live apply is doing shows running; after SIGINT (exit 130) it shows interrupted, resumed by the next apply', async () => {
+  it('a copy a live apply is doing shows running; after SIGINT (exit 130) it shows interrupted, resumed by the next apply', async () => {
     const child = spawn(process.execPath, [BIN, 'apply', '-c', smallFile, '--auto-approve'], {
       cwd: REPO,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...smallEnv },
@@ -315,5 +315,10 @@ describe('status after an interrupted apply', () => {
       checkpoints: Array<{ tableName: string; status: string }>;
     };
     expect(j.checkpoints.find((c) => c.tableName === 'big')?.status).toBe('interrupted');
+    const resumed = runCli(['apply', '-c', smallFile, '--auto-approve'], smallEnv);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(line(runCli(['status', '-c', smallFile], smallEnv).stdout, /public\.big/)).toMatch(
+      /^\s+done\s+public\.big\s+300000 rows copied/,
+    );
   });
 });

@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/index.js';
 import { withClient } from '../../db/connect.js';
 import { endpoints, sessionSettings } from '../../db/endpoints.js';
 import { checkChain, readAudit } from '../../state/audit.js';
-import { readState } from '../../state/snapshot.js';
+import { readState, unitProgress } from '../../state/snapshot.js';
 import { readStreams } from '../../state/stream.js';
 import { targetRows } from '../../state/target-rows.js';
 import { readStreamReport } from '../../stream/lag.js';
@@ -45,6 +45,8 @@ export default class Status extends BaseCommand {
     // what the copy carried, and what the table holds now (catch-up, final sync, stream and application since)
     const checkpoints = state.checkpoints.map(({ lastKey: _lastKey, ...c }) => ({
       ...c,
+      // `running` in the state, but no live run copies it: interrupted (the lock says which)
+      status: unitProgress(c, state.lock),
       targetRows: rows.get(`${c.tableSchema}.${c.tableName}`) ?? null,
     }));
     const view = {

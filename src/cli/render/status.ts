@@ -45,9 +45,10 @@ export function renderStatus(s: StatusView): string {
   if (s.checkpoints.length > 0) {
     lines.push('', 'Tables:');
     const width = Math.max(...s.checkpoints.map((c) => `${c.tableSchema}.${c.tableName}`.length));
+    const statusWidth = Math.max(8, ...s.checkpoints.map((c) => c.status.length));
     for (const c of s.checkpoints)
       lines.push(
-        `  ${c.status.padEnd(8)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${rowsOf(c)}${c.error ? `  error: ${c.error}` : ''}`,
+        `  ${c.status.padEnd(statusWidth)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${rowsOf(c)}${c.status === 'interrupted' ? ' (stopped; the next apply resumes it)' : ''}${c.error ? `  error: ${c.error}` : ''}`,
       );
   }
   if (s.stream && s.stream.slots.length > 0) lines.push('', ...renderStream(s.stream, s.lock));
