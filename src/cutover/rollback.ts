@@ -1,4 +1,7 @@
 import { existsSync } from 'node:fs';
+import { logger } from '../log/logger.js';
+import { scrub } from '../log/redact.js';
+import { removeBackupOf } from './backups.js';
 import { introspect } from '../catalog/introspect.js';
 import type { Config } from '../config/types.js';
 import { PgshiftError } from '../errors/index.js';
@@ -302,6 +305,12 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
         steps: row?.steps ?? [],
       };
       await updateRecord(s.control, cutover.id, { status: 'rolled_back' });
+      // the env file holds the old value again: the backup it came from is of no use to anyone now
+      try {
+        removeBackupOf(cutover);
+      } catch (err) {
+        logger().warn({ error: scrub(String(err)) }, 'the env backup the rollback restored from could not be removed');
+      }
       await finishRun(s.control, runId, 'succeeded', { freezeMs: r.freezeMs });
       await appendAudit(s.control, {
         command: 'rollback',

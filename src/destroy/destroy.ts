@@ -1,4 +1,6 @@
+import { existsSync, rmSync } from 'node:fs';
 import type pg from 'pg';
+import { envBackups, unusableBackups, type EnvBackup } from '../cutover/backups.js';
 import { introspect } from '../catalog/introspect.js';
 import { orderForCreate } from '../catalog/order.js';
 import type { CatalogObject } from '../catalog/types.js';
@@ -33,6 +35,12 @@ export interface DestroyPlan {
   /** Objects recorded in the state but no longer on the target (their records are removed). */
   readonly gone: readonly string[];
   readonly stateSchema: boolean;
+  /**
+   * The cutovers' env backups (old values of the switched variable): `remove`, those no rollback can use, go with the
+   * state that records them; `named`, the others (the one a rollback would use, files this state does not record),
+   * are left and said.
+   */
+  readonly envBackups?: { readonly remove: readonly string[]; readonly named: readonly EnvBackup[] };
 }
 
 export interface DestroyResult {
@@ -43,6 +51,8 @@ export interface DestroyResult {
   readonly kept: ReadonlyArray<{ readonly address: string; readonly reason: string }>;
   /** The change stream on the source: dropped (with the replica identities put back), kept (see `kept`), or none. */
   readonly stream?: 'dropped' | 'kept' | 'none';
+  /** The env backups removed (see `plan.envBackups`). */
+  readonly removedBackups?: readonly string[];
 }
 
 /**
@@ -184,6 +194,15 @@ async function withClientQuiet(config: Config, fn: (c: pg.Client) => Promise<voi
   }
 }
 
+/** Removes the files (a file already gone is not counted); returns those removed. */
+function removeFiles(files: readonly string[]): string[] {
+  return files.filter((f) => {
+    if (!existsSync(f)) return false;
+    rmSync(f, { force: true });
+    return true;
+  });
+}
+
 /**
  * Whether the state records anything pgshift made: an object, a copy, a change stream, a cutover. A state schema
  * that holds none of these (written by a command that then stopped) leaves nothing to drop but itself, and destroy
@@ -248,7 +267,10 @@ export async function destroy(
       const catalog = await introspect(control);
       const objects = destroyPlan(catalog.objects, new Set(Object.keys(state.objects)), eps.target.display, true);
       const onSource = await sourceStream(config, control, o.force === true);
-      const plan: DestroyPlan = onSource ? { ...objects, stream: onSource } : objects;
+      const remove = await unusableBackups(control);
+      const named = (await envBackups(control, config.cutover.switch?.envFile)).filter((b) => !remove.includes(b.file));
+      const withBackups: DestroyPlan = { ...objects, envBackups: { remove, named } };
+      const plan: DestroyPlan = onSource ? { ...withBackups, stream: onSource } : withBackups;
       if (!(await confirm(plan))) return { plan, status: 'cancelled', dropped: [], kept: [] };
       // the drops through the executor, one at a time in plan order, each with its record's removal under the lock fence
       const execution = await execute(plan.stream ? [plan.stream, ...plan.items] : plan.items, {
@@ -267,6 +289,8 @@ export async function destroy(
       const kept = keptOf(plan, execution);
       await forgetObjects(control, plan.gone);
       if (kept.length > 0) return { plan, status: 'partial', dropped, kept, stream };
+      // the backups no rollback can use go before the state that records them (afterwards nothing would know them)
+      const removedBackups = removeFiles(plan.envBackups?.remove ?? []);
       // pgshift's own schema, last, while the lock is still held (released first, another run could start on a
       // state that is about to vanish); the holder row goes with the schema, the advisory lock right after
       await dropState(control);
@@ -274,7 +298,7 @@ export async function destroy(
       await control.query('SELECT pg_catalog.pg_advisory_unlock_all()');
       released = true;
       await cleanSource(config);
-      return { plan, status: 'destroyed', dropped, kept, stream };
+      return { plan, status: 'destroyed', dropped, kept, stream, removedBackups };
     } finally {
       if (!released) await lock.release().catch(() => undefined);
     }

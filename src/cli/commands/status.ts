@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { loadConfig } from '../../config/index.js';
+import { envBackups } from '../../cutover/backups.js';
 import { withClient } from '../../db/connect.js';
 import { endpoints, sessionSettings } from '../../db/endpoints.js';
 import { checkChain, readAudit } from '../../state/audit.js';
@@ -29,14 +30,15 @@ export default class Status extends BaseCommand {
     const { flags } = await this.parse(Status);
     const config = loadConfig(flags.config);
     const eps = endpoints(config);
-    const [state, audit, streams, rows] = await withClient(eps.target, sessionSettings(config), async (c) => {
+    const [state, audit, streams, rows, backups] = await withClient(eps.target, sessionSettings(config), async (c) => {
       const st = await readState(c);
       const tables = [...new Map(st.checkpoints.map((x) => [`${x.tableSchema}.${x.tableName}`, x])).values()];
       const rows = await targetRows(
         c,
         tables.map((x) => ({ schema: x.tableSchema, name: x.tableName })),
       );
-      return [st, flags.audit ? await readAudit(c) : [], await readStreams(c), rows] as const;
+      const backups = await envBackups(c, config.cutover.switch?.envFile);
+      return [st, flags.audit ? await readAudit(c) : [], await readStreams(c), rows, backups] as const;
     });
     // the source only when there is a stream to measure; an unreachable source leaves the target's view whole
     const stream = await readStreamReport(config, eps.source, sessionSettings(config), streams);
@@ -55,6 +57,7 @@ export default class Status extends BaseCommand {
       ...state,
       checkpoints,
       objectCount: Object.keys(state.objects).length,
+      envBackups: backups,
       stream,
     };
     if (flags.json) writeJson(chain ? { ...view, audit: { ...chain, trail: audit } } : view);

@@ -1,3 +1,4 @@
+import type { EnvBackup } from '../../cutover/backups.js';
 import type { AuditCheck, AuditEntry } from '../../state/audit.js';
 import type { LockHolder } from '../../state/lock.js';
 import type { StateSnapshot } from '../../state/snapshot.js';
@@ -15,6 +16,8 @@ export interface StatusView extends Omit<StateSnapshot, 'checkpoints'> {
   readonly migration: string;
   readonly target: string;
   readonly objectCount: number;
+  /** The env backups cutovers left (old values of the switched variable, passwords as a rule). */
+  readonly envBackups?: readonly EnvBackup[];
   /** The change stream's figures (slots: empty without a stream; absent where the caller did not read them). */
   readonly stream?: StreamReport;
 }
@@ -42,6 +45,7 @@ export function renderStatus(s: StatusView): string {
       `  cutover       ${what}${c.freezeMs !== null ? `, write freeze ${c.freezeMs} ms` : ''}${c.error ? ` (${c.error})` : ''}`,
     );
   }
+  for (const b of s.envBackups ?? []) lines.push(`  env backup    ${backupLine(b)}`);
   if (s.checkpoints.length > 0) {
     lines.push('', 'Tables:');
     const width = Math.max(...s.checkpoints.map((c) => `${c.tableSchema}.${c.tableName}`.length));
@@ -60,6 +64,17 @@ export function renderStatus(s: StatusView): string {
       );
   }
   return lines.join('\n');
+}
+
+/** Where a backup is, what it holds, and whether a rollback uses it (else: what removes it). */
+function backupLine(b: EnvBackup): string {
+  const what = b.cutoverId
+    ? `${b.variable ?? 'the variable'} before cutover ${b.cutoverId.slice(0, 8)}, with its password if it had one`
+    : "named like pgshift's backups, not recorded in this target's state";
+  if (b.usable && !b.exists)
+    return `${b.file} MISSING (${what}; \`pgshift rollback\` restores from it: put it back, or roll back with --force and set the variable by hand)`;
+  if (b.usable) return `${b.file} (${what}; mode 0600; \`pgshift rollback\` restores from it)`;
+  return `${b.file} (${what}; no rollback uses it: ${b.cutoverId ? 'the next cutover or `pgshift destroy` removes it, or delete it' : 'delete it once its value is of no use'})`;
 }
 
 /** The last verification: result, when, what it compared and found; stale when pgshift changed the target since. */
