@@ -1,4 +1,7 @@
 import { existsSync } from 'node:fs';
+import { logger } from '../log/logger.js';
+import { scrub } from '../log/redact.js';
+import { removeBackupOf } from './backups.js';
 import { introspect } from '../catalog/introspect.js';
 import type { Config } from '../config/types.js';
 import { PgshiftError } from '../errors/index.js';
@@ -42,7 +45,11 @@ export interface RollbackResult {
   readonly status: 'nothing' | 'lifted' | 'cancelled' | 'done';
   readonly plan: CutoverPlan | null;
   readonly freezeMs: number | null;
+  /** Everything the rollback carried back to the source: the catch-up's and the carry-back's rows together. */
   readonly carriedBack: SyncTotals;
+  /** The two parts: while the application still wrote on the target, and inside the target's freeze. */
+  readonly catchUp: SyncTotals;
+  readonly carryBack: SyncTotals;
   readonly sequences: number;
   /** What the source could not take (target-only tables and columns), carried only with --force: it is lost. */
   readonly lost: readonly string[];
@@ -79,6 +86,16 @@ async function whatWouldBeLost(config: Config, s: Sessions): Promise<string[]> {
 
 const NONE: SyncTotals = { tables: 0, written: 0, deleted: 0 };
 
+/** What a step of the resumed rollback recorded (counts `<prefix>Tables`, `Written`, `Deleted`), or nothing. */
+function recordedTotals(resume: CutoverRow | undefined, prefix: 'caughtUp' | 'carried'): SyncTotals {
+  const c = resume?.counts ?? {};
+  return {
+    tables: c[`${prefix}Tables`] ?? 0,
+    written: c[`${prefix}Written`] ?? 0,
+    deleted: c[`${prefix}Deleted`] ?? 0,
+  };
+}
+
 /**
  * `pgshift rollback`: within cutover.rollback_window, puts the application back on the source without losing what
  * it wrote on the target: freeze the target, carry its changes back (the final sync, reversed), sequences, verify,
@@ -94,6 +111,8 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
     plan: null,
     freezeMs: null,
     carriedBack: NONE,
+    catchUp: NONE,
+    carryBack: NONE,
     sequences: 0,
     lost: [],
     steps: [],
@@ -258,7 +277,14 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
     try {
       const ctx: RollbackContext = stepContext(
         { config, set, s, id, resume, o },
-        { cutover, progress, carried: NONE, sequences: 0 },
+        {
+          cutover,
+          progress,
+          // a step finished by an earlier process is skipped: its figures come from the record
+          caughtUp: recordedTotals(resume, 'caughtUp'),
+          carried: recordedTotals(resume, 'carried'),
+          sequences: 0,
+        },
       );
       await runSteps(steps, ctx);
       const freezeMs = Date.now() - ctx.freezeStart();
@@ -268,11 +294,23 @@ export async function runRollback(config: Config, o: RollbackOptions): Promise<R
         id,
         status: 'done' as const,
         freezeMs,
-        carriedBack: ctx.carried,
+        carriedBack: {
+          tables: Math.max(ctx.caughtUp.tables, ctx.carried.tables),
+          written: ctx.caughtUp.written + ctx.carried.written,
+          deleted: ctx.caughtUp.deleted + ctx.carried.deleted,
+        },
+        catchUp: ctx.caughtUp,
+        carryBack: ctx.carried,
         sequences: ctx.sequences,
         steps: row?.steps ?? [],
       };
       await updateRecord(s.control, cutover.id, { status: 'rolled_back' });
+      // the env file holds the old value again: the backup it came from is of no use to anyone now
+      try {
+        removeBackupOf(cutover);
+      } catch (err) {
+        logger().warn({ error: scrub(String(err)) }, 'the env backup the rollback restored from could not be removed');
+      }
       await finishRun(s.control, runId, 'succeeded', { freezeMs: r.freezeMs });
       await appendAudit(s.control, {
         command: 'rollback',

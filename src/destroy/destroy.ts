@@ -1,4 +1,6 @@
+import { existsSync, rmSync } from 'node:fs';
 import type pg from 'pg';
+import { envBackups, unusableBackups, type EnvBackup } from '../cutover/backups.js';
 import { introspect } from '../catalog/introspect.js';
 import { orderForCreate } from '../catalog/order.js';
 import type { CatalogObject } from '../catalog/types.js';
@@ -14,7 +16,8 @@ import { forgetObjects } from '../state/objects.js';
 import { acquireLock } from '../state/lock.js';
 import { dropState } from '../state/migrations.js';
 import { currentOperator, newRunId } from '../state/runs.js';
-import { readState } from '../state/snapshot.js';
+import { readState, type StateSnapshot } from '../state/snapshot.js';
+import { readStreams } from '../state/stream.js';
 import { dropSql } from './drop-sql.js';
 import { cutOverTo } from '../state/cutover.js';
 import { freezeStatus, unfreezeWrites, type FreezeStatus } from '../cutover/freeze.js';
@@ -32,6 +35,12 @@ export interface DestroyPlan {
   /** Objects recorded in the state but no longer on the target (their records are removed). */
   readonly gone: readonly string[];
   readonly stateSchema: boolean;
+  /**
+   * The cutovers' env backups (old values of the switched variable): `remove`, those no rollback can use, go with the
+   * state that records them; `named`, the others (the one a rollback would use, files this state does not record),
+   * are left and said.
+   */
+  readonly envBackups?: { readonly remove: readonly string[]; readonly named: readonly EnvBackup[] };
 }
 
 export interface DestroyResult {
@@ -42,6 +51,8 @@ export interface DestroyResult {
   readonly kept: ReadonlyArray<{ readonly address: string; readonly reason: string }>;
   /** The change stream on the source: dropped (with the replica identities put back), kept (see `kept`), or none. */
   readonly stream?: 'dropped' | 'kept' | 'none';
+  /** The env backups removed (see `plan.envBackups`). */
+  readonly removedBackups?: readonly string[];
 }
 
 /**
@@ -183,6 +194,25 @@ async function withClientQuiet(config: Config, fn: (c: pg.Client) => Promise<voi
   }
 }
 
+/** Removes the files (a file already gone is not counted); returns those removed. */
+function removeFiles(files: readonly string[]): string[] {
+  return files.filter((f) => {
+    if (!existsSync(f)) return false;
+    rmSync(f, { force: true });
+    return true;
+  });
+}
+
+/**
+ * Whether the state records anything pgshift made: an object, a copy, a change stream, a cutover. A state schema
+ * that holds none of these (written by a command that then stopped) leaves nothing to drop but itself, and destroy
+ * says there is nothing to destroy rather than planning the schema and reporting `0 dropped`.
+ */
+async function recordsAnything(control: pg.Client, state: StateSnapshot): Promise<boolean> {
+  if (Object.keys(state.objects).length > 0 || state.checkpoints.length > 0 || state.cutover) return true;
+  return (await readStreams(control)).length > 0;
+}
+
 /**
  * `pgshift destroy`: drops what pgshift created on the target (never an object that was there before, never with
  * CASCADE) as drop actions walked by the executor, each drop with the removal of its record in one transaction, then
@@ -198,7 +228,8 @@ export async function destroy(
   const control: pg.Client = await connectClient(eps.target, sessionSettings(config));
   try {
     const state = await readState(control);
-    if (!state.exists)
+    // a state that records nothing pgshift made (a declined or blocked apply, a refused cutover): nothing to destroy
+    if (!state.exists || !(await recordsAnything(control, state)))
       return {
         plan: { target: eps.target.display, items: [], gone: [], stateSchema: false },
         status: 'nothing',
@@ -236,7 +267,10 @@ export async function destroy(
       const catalog = await introspect(control);
       const objects = destroyPlan(catalog.objects, new Set(Object.keys(state.objects)), eps.target.display, true);
       const onSource = await sourceStream(config, control, o.force === true);
-      const plan: DestroyPlan = onSource ? { ...objects, stream: onSource } : objects;
+      const remove = await unusableBackups(control);
+      const named = (await envBackups(control, config.cutover.switch?.envFile)).filter((b) => !remove.includes(b.file));
+      const withBackups: DestroyPlan = { ...objects, envBackups: { remove, named } };
+      const plan: DestroyPlan = onSource ? { ...withBackups, stream: onSource } : withBackups;
       if (!(await confirm(plan))) return { plan, status: 'cancelled', dropped: [], kept: [] };
       // the drops through the executor, one at a time in plan order, each with its record's removal under the lock fence
       const execution = await execute(plan.stream ? [plan.stream, ...plan.items] : plan.items, {
@@ -255,6 +289,8 @@ export async function destroy(
       const kept = keptOf(plan, execution);
       await forgetObjects(control, plan.gone);
       if (kept.length > 0) return { plan, status: 'partial', dropped, kept, stream };
+      // the backups no rollback can use go before the state that records them (afterwards nothing would know them)
+      const removedBackups = removeFiles(plan.envBackups?.remove ?? []);
       // pgshift's own schema, last, while the lock is still held (released first, another run could start on a
       // state that is about to vanish); the holder row goes with the schema, the advisory lock right after
       await dropState(control);
@@ -262,7 +298,7 @@ export async function destroy(
       await control.query('SELECT pg_catalog.pg_advisory_unlock_all()');
       released = true;
       await cleanSource(config);
-      return { plan, status: 'destroyed', dropped, kept, stream };
+      return { plan, status: 'destroyed', dropped, kept, stream, removedBackups };
     } finally {
       if (!released) await lock.release().catch(() => undefined);
     }

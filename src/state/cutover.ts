@@ -188,3 +188,34 @@ export async function recordById(client: pg.ClientBase, id: string): Promise<Cut
   const row = await stateDb(client).selectFrom('pgshift.cutover').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? toRow(row) : undefined;
 }
+
+/** A cutover's env backup as the state records it (the file holds the variable's value before that cutover). */
+export interface RecordedBackup {
+  readonly cutoverId: string;
+  readonly status: CutoverRow['status'];
+  readonly envFile: string | null;
+  readonly variable: string | null;
+  readonly backupFile: string;
+  readonly startedAt: Date;
+}
+
+/** Every cutover that wrote an env backup, oldest first. */
+export async function recordedBackups(client: pg.ClientBase): Promise<RecordedBackup[]> {
+  if (!(await hasCutoverTable(client))) return [];
+  const rows = await stateDb(client)
+    .selectFrom('pgshift.cutover')
+    .select(['id', 'status', 'env_file', 'variable', 'backup_file', 'started_at'])
+    .where('direction', '=', 'cutover')
+    .where('backup_file', 'is not', null)
+    .orderBy('started_at', 'asc')
+    .orderBy('id', 'asc')
+    .execute();
+  return rows.map((r) => ({
+    cutoverId: r.id,
+    status: r.status,
+    envFile: r.env_file,
+    variable: r.variable,
+    backupFile: r.backup_file as string,
+    startedAt: r.started_at,
+  }));
+}

@@ -13,6 +13,8 @@ export interface CheckpointRow {
   readonly error: string | null;
   /** Seconds between the unit's first and last committed batch: with rowsCopied, a throughput sample. */
   readonly seconds: number;
+  /** The run that wrote its last batch (or failure). */
+  readonly runId?: string | null;
 }
 
 export interface RunRow {
@@ -33,6 +35,12 @@ export interface VerificationRow {
   readonly startedAt: string;
   /** Started after pgshift last changed the target (an object created, a batch copied). */
   readonly fresh: boolean;
+  readonly finishedAt?: string | null;
+  /** From the report's summary: tables compared, those with differences, rows and schema objects that differ. */
+  readonly tables?: number;
+  readonly tablesWithDifferences?: number;
+  readonly rowDifferences?: number;
+  readonly schemaDifferences?: number;
 }
 
 /** What the target's schema pgshift says, read in one go. Plans use `serial` and `objects`. */
@@ -61,7 +69,10 @@ export interface CutoverSummary {
   readonly freezeMs: number | null;
   /** Where the application points by the state: the target after a cutover no rollback reverted. */
   readonly applicationOn: 'source' | 'target';
+  /** Why it stopped: set while it is stopped (`running`) or when it was aborted; null once it finished. */
   readonly error: string | null;
+  /** History: the failure of an earlier attempt of a run that was resumed and then finished. */
+  readonly earlierError?: string | null;
 }
 
 export const EMPTY_STATE_SERIAL = 'empty';
@@ -92,7 +103,8 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
     last_key: unknown;
     error: string | null;
     seconds: number | null;
-  }>(`SELECT unit, table_schema, table_name, status, rows_copied, bytes_copied, last_key, error,
+    run_id: string | null;
+  }>(`SELECT unit, table_schema, table_name, status, rows_copied, bytes_copied, last_key, error, run_id,
              extract(epoch FROM updated_at - started_at)::float8 AS seconds
         FROM pgshift.migration_checkpoints ORDER BY unit COLLATE "C"`);
   const runs = await client.query<{
@@ -127,6 +139,7 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
       lastKey: c.last_key,
       error: c.error,
       seconds: c.seconds ?? 0,
+      runId: c.run_id,
     })),
     runs: runs.rows.map((r) => ({
       id: r.id,
@@ -177,21 +190,56 @@ async function readCutover(client: pg.ClientBase): Promise<CutoverSummary | unde
     finishedAt: x.finished_at?.toISOString() ?? null,
     freezeMs: x.freeze_ms,
     applicationOn: onTarget ? 'target' : 'source',
-    error: x.error,
+    // the record keeps the last failure; once a resumed run finished, it is no longer what the run's outcome is
+    error: x.status === 'running' || x.status === 'aborted' ? x.error : null,
+    earlierError: x.status === 'running' || x.status === 'aborted' ? null : x.error,
   };
 }
 
 async function readLastVerification(client: pg.ClientBase): Promise<VerificationRow | undefined> {
   const has = await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.verifications') IS NOT NULL AS ok`);
   if (has.rows[0]?.ok !== true) return undefined;
-  const r = await client.query<{ id: string; result: string; started_at: Date; fresh: boolean }>(
-    `SELECT v.id, v.result, v.started_at,
+  const r = await client.query<{
+    id: string;
+    result: string;
+    started_at: Date;
+    finished_at: Date | null;
+    fresh: boolean;
+    summary: {
+      tables?: number;
+      tablesWithDifferences?: number;
+      rowDifferences?: number;
+      schemaDifferences?: number;
+    } | null;
+  }>(
+    `SELECT v.id, v.result, v.started_at, v.finished_at, v.summary,
             v.started_at > coalesce(greatest((SELECT max(created_at) FROM pgshift.objects),
                                              (SELECT max(updated_at) FROM pgshift.migration_checkpoints)), '-infinity') AS fresh
        FROM pgshift.verifications v ORDER BY v.started_at DESC LIMIT 1`,
   );
   const row = r.rows[0];
-  return row
-    ? { id: row.id, result: row.result, startedAt: row.started_at.toISOString(), fresh: row.fresh }
-    : undefined;
+  if (!row) return undefined;
+  const n = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  return {
+    id: row.id,
+    result: row.result,
+    startedAt: row.started_at.toISOString(),
+    fresh: row.fresh,
+    finishedAt: row.finished_at?.toISOString() ?? null,
+    tables: n(row.summary?.tables),
+    tablesWithDifferences: n(row.summary?.tablesWithDifferences),
+    rowDifferences: n(row.summary?.rowDifferences),
+    schemaDifferences: n(row.summary?.schemaDifferences),
+  };
+}
+
+/**
+ * A unit's progress as it stands now. The state says `running` from a unit's first batch until its last; whether a
+ * run is still copying it is the lock's to say: only the live holder of the target's lock copies, and it writes its
+ * run id on every batch. A `running` unit of any other run (stopped by Ctrl-C, killed, its host gone) is
+ * `interrupted`: the next apply resumes it after its last committed batch.
+ */
+export function unitProgress(c: Pick<CheckpointRow, 'status' | 'runId'>, lock: LockHolder | undefined): string {
+  if (c.status !== 'running') return c.status;
+  return lock?.alive === true && lock.runId === c.runId ? 'running' : 'interrupted';
 }

@@ -14,10 +14,21 @@ function renderDestroyPlan(p: DestroyPlan): string {
   for (const i of p.items) lines.push(`  - ${i.address}`);
   const count = p.items.length + (p.stream?.drops.length ?? 0);
   const changes = p.stream?.identities.length ?? 0;
+  const remove = p.envBackups?.remove ?? [];
+  for (const f of remove) lines.push(`  - file ${f} (env backup of an old value, no rollback can use it)`);
   if (p.stateSchema) lines.push('  - schema pgshift (its state, last)');
-  lines.push('', `Plan: 0 to add, 0 to resume, ${changes} to change, ${count + (p.stateSchema ? 1 : 0)} to destroy.`);
+  for (const b of p.envBackups?.named ?? [])
+    lines.push(
+      `  left: file ${b.file} (${b.usable ? 'the env backup a rollback restores from' : "named like pgshift's env backups, not recorded in this state"}: delete it by hand once its value is of no use)`,
+    );
+  lines.push(
+    '',
+    `Plan: 0 to add, 0 to resume, ${changes} to change, ${count + remove.length + (p.stateSchema ? 1 : 0)} to destroy.`,
+  );
   return lines.join('\n');
 }
+
+const backupsRemoved = (n: number): string => (n === 0 ? '' : `, ${n} env backup${n === 1 ? '' : 's'} removed`);
 
 export default class Destroy extends BaseCommand {
   static override description =
@@ -45,11 +56,12 @@ export default class Destroy extends BaseCommand {
       { force: flags.force },
     );
     if (flags.json) writeJson(result);
-    else if (result.status === 'nothing') writeOut('Nothing to destroy: pgshift has no state on this target.');
+    else if (result.status === 'nothing')
+      writeOut('Nothing to destroy: pgshift has created nothing on this target (its state records no object).');
     else if (result.status === 'cancelled') writeOut('Destroy cancelled.');
     else
       writeOut(
-        `Destroy ${result.status === 'destroyed' ? 'complete' : 'partial'}! ${result.dropped.length} dropped${result.kept.length ? `, ${result.kept.length} kept` : ''}.`,
+        `Destroy ${result.status === 'destroyed' ? 'complete' : 'partial'}! ${result.dropped.length} dropped${result.kept.length ? `, ${result.kept.length} kept` : ''}${backupsRemoved(result.removedBackups?.length ?? 0)}.`,
       );
     if (result.status === 'partial') {
       throw new PgshiftError(

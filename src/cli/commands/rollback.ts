@@ -16,7 +16,7 @@ function summary(r: RollbackResult): string {
     return 'The unfinished cutover was stopped before its switch: its write freeze on the source is lifted. Nothing else had changed.';
   if (r.status === 'cancelled') return 'Rollback cancelled.';
   return [
-    `Rollback complete! ${r.carriedBack.written} rows carried back to the source, ${r.carriedBack.deleted} deleted, ${r.sequences} sequences set; write freeze ${r.freezeMs ?? 0} ms.`,
+    `Rollback complete! ${r.carriedBack.written} rows carried back to the source, ${r.carriedBack.deleted} deleted (catch-up ${r.catchUp.written} written, ${r.catchUp.deleted} deleted; carry-back in the freeze ${r.carryBack.written} written, ${r.carryBack.deleted} deleted), ${r.sequences} sequences set; write freeze ${r.freezeMs ?? 0} ms.`,
     'The application points at the source again; the target stays frozen until the next `pgshift cutover`.',
     ...(r.lost.length > 0 ? [`Left behind on the target (--force): ${r.lost.join('; ')}`] : []),
   ].join('\n');

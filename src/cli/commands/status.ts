@@ -1,10 +1,12 @@
 import { Flags } from '@oclif/core';
 import { loadConfig } from '../../config/index.js';
+import { envBackups } from '../../cutover/backups.js';
 import { withClient } from '../../db/connect.js';
 import { endpoints, sessionSettings } from '../../db/endpoints.js';
 import { checkChain, readAudit } from '../../state/audit.js';
-import { readState } from '../../state/snapshot.js';
+import { readState, unitProgress } from '../../state/snapshot.js';
 import { readStreams } from '../../state/stream.js';
+import { targetRows } from '../../state/target-rows.js';
 import { readStreamReport } from '../../stream/lag.js';
 import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
@@ -28,22 +30,34 @@ export default class Status extends BaseCommand {
     const { flags } = await this.parse(Status);
     const config = loadConfig(flags.config);
     const eps = endpoints(config);
-    const [state, audit, streams] = await withClient(
-      eps.target,
-      sessionSettings(config),
-      async (c) => [await readState(c), flags.audit ? await readAudit(c) : [], await readStreams(c)] as const,
-    );
+    const [state, audit, streams, rows, backups] = await withClient(eps.target, sessionSettings(config), async (c) => {
+      const st = await readState(c);
+      const tables = [...new Map(st.checkpoints.map((x) => [`${x.tableSchema}.${x.tableName}`, x])).values()];
+      const rows = await targetRows(
+        c,
+        tables.map((x) => ({ schema: x.tableSchema, name: x.tableName })),
+      );
+      const backups = await envBackups(c, config.cutover.switch?.envFile);
+      return [st, flags.audit ? await readAudit(c) : [], await readStreams(c), rows, backups] as const;
+    });
     // the source only when there is a stream to measure; an unreachable source leaves the target's view whole
     const stream = await readStreamReport(config, eps.source, sessionSettings(config), streams);
     const chain = flags.audit ? checkChain(audit) : undefined;
     // the last key copied may be patient data (an MRN, an e-mail): status shows progress, never key values
-    const checkpoints = state.checkpoints.map(({ lastKey: _lastKey, ...c }) => c);
+    // what the copy carried, and what the table holds now (catch-up, final sync, stream and application since)
+    const checkpoints = state.checkpoints.map(({ lastKey: _lastKey, ...c }) => ({
+      ...c,
+      // `running` in the state, but no live run copies it: interrupted (the lock says which)
+      status: unitProgress(c, state.lock),
+      targetRows: rows.get(`${c.tableSchema}.${c.tableName}`) ?? null,
+    }));
     const view = {
       migration: config.name,
       target: eps.target.display,
       ...state,
       checkpoints,
       objectCount: Object.keys(state.objects).length,
+      envBackups: backups,
       stream,
     };
     if (flags.json) writeJson(chain ? { ...view, audit: { ...chain, trail: audit } } : view);

@@ -1,14 +1,23 @@
+import type { EnvBackup } from '../../cutover/backups.js';
 import type { AuditCheck, AuditEntry } from '../../state/audit.js';
 import type { LockHolder } from '../../state/lock.js';
 import type { StateSnapshot } from '../../state/snapshot.js';
 import { formatBytes } from '../../plan/stream-findings.js';
 import type { StreamLag, StreamReport } from '../../stream/lag.js';
+import type { TargetRows } from '../../state/target-rows.js';
 
 export interface StatusView extends Omit<StateSnapshot, 'checkpoints'> {
-  readonly checkpoints: ReadonlyArray<Omit<StateSnapshot['checkpoints'][number], 'lastKey'>>;
+  readonly checkpoints: ReadonlyArray<
+    Omit<StateSnapshot['checkpoints'][number], 'lastKey'> & {
+      /** What the table holds on the target now (null: not read, or the table is gone). */
+      readonly targetRows?: TargetRows | null;
+    }
+  >;
   readonly migration: string;
   readonly target: string;
   readonly objectCount: number;
+  /** The env backups cutovers left (old values of the switched variable, passwords as a rule). */
+  readonly envBackups?: readonly EnvBackup[];
   /** The change stream's figures (slots: empty without a stream; absent where the caller did not read them). */
   readonly stream?: StreamReport;
 }
@@ -24,6 +33,7 @@ export function renderStatus(s: StatusView): string {
   lines.push(
     `  lock          ${s.lock ? `${s.lock.lockId} held by ${s.lock.command} run ${s.lock.runId} (${s.lock.operator} on ${s.lock.host}, pid ${s.lock.osPid}) since ${s.lock.acquiredAt.toISOString()}${s.lock.alive ? '' : ' — holder is gone; the next apply takes it over'}` : 'free'}`,
   );
+  lines.push(`  verification  ${verification(s.lastVerification)}`);
   if (s.cutover) {
     const c = s.cutover;
     const what =
@@ -35,12 +45,14 @@ export function renderStatus(s: StatusView): string {
       `  cutover       ${what}${c.freezeMs !== null ? `, write freeze ${c.freezeMs} ms` : ''}${c.error ? ` (${c.error})` : ''}`,
     );
   }
+  for (const b of s.envBackups ?? []) lines.push(`  env backup    ${backupLine(b)}`);
   if (s.checkpoints.length > 0) {
     lines.push('', 'Tables:');
     const width = Math.max(...s.checkpoints.map((c) => `${c.tableSchema}.${c.tableName}`.length));
+    const statusWidth = Math.max(8, ...s.checkpoints.map((c) => c.status.length));
     for (const c of s.checkpoints)
       lines.push(
-        `  ${c.status.padEnd(8)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${c.rowsCopied} rows${c.error ? `  error: ${c.error}` : ''}`,
+        `  ${c.status.padEnd(statusWidth)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${rowsOf(c)}${c.status === 'interrupted' ? ' (stopped; the next apply resumes it)' : ''}${c.error ? `  error: ${c.error}` : ''}`,
       );
   }
   if (s.stream && s.stream.slots.length > 0) lines.push('', ...renderStream(s.stream, s.lock));
@@ -52,6 +64,41 @@ export function renderStatus(s: StatusView): string {
       );
   }
   return lines.join('\n');
+}
+
+/** Where a backup is, what it holds, and whether a rollback uses it (else: what removes it). */
+function backupLine(b: EnvBackup): string {
+  const what = b.cutoverId
+    ? `${b.variable ?? 'the variable'} before cutover ${b.cutoverId.slice(0, 8)}, with its password if it had one`
+    : "named like pgshift's backups, not recorded in this target's state";
+  if (b.usable && !b.exists)
+    return `${b.file} MISSING (${what}; \`pgshift rollback\` restores from it: put it back, or roll back with --force and set the variable by hand)`;
+  if (b.usable) return `${b.file} (${what}; mode 0600; \`pgshift rollback\` restores from it)`;
+  return `${b.file} (${what}; no rollback uses it: ${b.cutoverId ? 'the next cutover or `pgshift destroy` removes it, or delete it' : 'delete it once its value is of no use'})`;
+}
+
+/** The last verification: result, when, what it compared and found; stale when pgshift changed the target since. */
+function verification(v: StatusView['lastVerification']): string {
+  if (!v) return 'none yet (`pgshift apply` verifies when it ends; `pgshift verify` runs one now)';
+  const rows = v.rowDifferences ?? 0;
+  const schema = v.schemaDifferences ?? 0;
+  const found =
+    rows + schema === 0
+      ? '0 differences'
+      : `${rows + schema} differences (${rows} rows in ${v.tablesWithDifferences ?? 0} tables, ${schema} schema objects)`;
+  const stale = v.fresh ? '' : '; pgshift changed the target since: `pgshift verify` checks it again';
+  return `${v.result} ${v.finishedAt ?? v.startedAt}: ${v.tables ?? 0} tables, ${found}${stale} (id ${v.id})`;
+}
+
+/**
+ * What the copy carried and, when it differs or is only an estimate, what the table holds now: the catch-up, the
+ * final sync, the stream and the application change a table after its copy, so its copied count alone goes stale.
+ */
+function rowsOf(c: StatusView['checkpoints'][number]): string {
+  const copied = `${c.rowsCopied} rows copied`;
+  const t = c.targetRows;
+  if (!t || (t.exact && t.rows === c.rowsCopied)) return copied;
+  return t.exact ? `${copied}, ${t.rows} on the target now` : `${copied}, ~${t.rows} on the target now (estimate)`;
 }
 
 const bytes = (n: number): string => (n < 1024 ? `${n} B` : `${formatBytes(n)} (${n} bytes)`);

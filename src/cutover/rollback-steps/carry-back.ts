@@ -45,7 +45,7 @@ export const carryBack: RollbackStep = {
       return {
         value: t,
         detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables`,
-        counts: { carriedWritten: t.written, carriedDeleted: t.deleted },
+        counts: { carriedTables: t.tables, carriedWritten: t.written, carriedDeleted: t.deleted },
       };
     });
   },

@@ -1,6 +1,7 @@
 import { directed } from '../context.js';
 import { recordStep, recorded } from '../step.js';
 import { snapshotXmin, syncTables } from '../sync.js';
+import { totals } from '../steps/cutover-context.js';
 import type { RollbackStep } from './rollback-context.js';
 
 /** Carries what the application wrote on the target back to the source while it still writes there. */
@@ -18,11 +19,12 @@ export const catchUpBack: RollbackStep = {
         { from: ctx.s.target, to: ctx.s.source },
         { bypassFreeze: ctx.cutover.id },
       );
-      const written = r.reduce((n, x) => n + x.written, 0);
-      const deleted = r.reduce((n, x) => n + x.deleted, 0);
+      const t = totals(r);
+      ctx.caughtUp = t;
       return {
         value: undefined,
-        detail: `${written} rows written, ${deleted} deleted on the source in ${r.length} tables`,
+        detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables`,
+        counts: { caughtUpTables: t.tables, caughtUpWritten: t.written, caughtUpDeleted: t.deleted },
       };
     });
   },

@@ -13,6 +13,9 @@ export interface RollbackContext extends StepContext {
   /** The cutover this rollback reverts (its id is the bypass of the source's freeze; its backup holds the old value). */
   readonly cutover: CutoverRow;
   readonly progress: RollbackProgress;
+  /** What the catch-up carried to the source (from the resumed record when it ran in an earlier process). */
+  caughtUp: SyncTotals;
+  /** What the carry-back inside the freeze carried (likewise). */
   carried: SyncTotals;
   sequences: number;
 }

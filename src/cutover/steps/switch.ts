@@ -1,5 +1,7 @@
 import { PgshiftError } from '../../errors/index.js';
-import { redactUrl } from '../../log/redact.js';
+import { logger } from '../../log/logger.js';
+import { redactUrl, scrub } from '../../log/redact.js';
+import { removeUnusableBackups } from '../backups.js';
 import {
   backupPath,
   readEnvFile,
@@ -68,7 +70,15 @@ export const switchEnvFile: CutoverStep = {
         writeFileAtomic(sw.envFile, setEnvValue(text, sw.variable, sw.value));
       }
       await recordSwitch(ctx);
-      return { value: undefined, detail: `${sw.variable} in ${sw.envFile} now points at ${redactUrl(sw.value)}` };
+      // a rollback reverts this cutover from now on, never an earlier one: their backups (old URLs, passwords) go
+      const removed = await removeUnusableBackups(ctl, { keep: ctx.id }).catch((err: unknown) => {
+        logger().warn({ error: scrub(String(err)) }, 'the env backups of earlier cutovers could not be removed');
+        return [];
+      });
+      return {
+        value: undefined,
+        detail: `${sw.variable} in ${sw.envFile} now points at ${redactUrl(sw.value)}${removed.length > 0 ? `; ${removed.length} backup(s) of earlier cutovers removed` : ''}`,
+      };
     });
   },
 };
