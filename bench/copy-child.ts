@@ -6,6 +6,8 @@
  * Modes (the JSON argument):
  *   { "mode": "pgshift", "source": URL, "target": URL, "batchSize": N, "parallel": N }
  *       `apply` in-process (schema + data + indexes/constraints), with the executor's events timed.
+ *   { "mode": "verify", "source": URL, "target": URL, "parallel": N }
+ *       `pgshift verify --full` in-process (after a copy), timed.
  *   { "mode": "floor", "source": URL, "target": URL, "tables": ["public.t", ...], "parallel": N }
  *       plain node-postgres + pg-copy-streams: `COPY t TO STDOUT (FORMAT binary)` piped into `COPY t FROM STDIN`,
  *       `parallel` tables at a time, largest first (the schema is loaded before and after by the parent).
@@ -18,12 +20,14 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type * as ApplyModule from '../src/apply/apply.js';
 import type * as LoadModule from '../src/config/load.js';
+import type * as VerifyModule from '../src/verify/run.js';
 
 interface PgshiftArgs {
-  mode: 'pgshift';
+  mode: 'pgshift' | 'verify';
   source: string;
   target: string;
-  batchSize: number;
+  /** copy.batch_size; absent: the config's default */
+  batchSize?: number;
   parallel: number;
   /** verify.checksums of the config (default: pgshift's default) */
   checksums?: 'none' | 'sampled' | 'full';
@@ -71,7 +75,7 @@ function quoteTable(qualifiedName: string): string {
     .join('.');
 }
 
-type Pgshift = [typeof ApplyModule, typeof LoadModule];
+type Pgshift = [typeof ApplyModule, typeof LoadModule, typeof VerifyModule];
 
 async function runPgshift(
   a: PgshiftArgs,
@@ -79,10 +83,14 @@ async function runPgshift(
   t0: number,
   spans: Span[],
 ): Promise<Pick<ChildResult, 'status' | 'failed' | 'ok' | 'error'>> {
-  const [{ apply }, { parseConfig }] = mods;
-  const yaml = `version: 1\nname: bench\nsource:\n  url: ${a.source}\ntarget:\n  url: ${a.target}\ncopy: { batch_size: ${a.batchSize}, parallel: ${a.parallel} }\n${a.checksums ? `verify: { checksums: ${a.checksums} }\n` : ''}`;
+  const [{ apply }, { parseConfig }, { runVerification }] = mods;
+  const yaml = `version: 1\nname: bench\nsource:\n  url: ${a.source}\ntarget:\n  url: ${a.target}\ncopy: { ${a.batchSize ? `batch_size: ${a.batchSize}, ` : ''}parallel: ${a.parallel} }\n${a.checksums ? `verify: { checksums: ${a.checksums} }\n` : ''}`;
   const parsed = parseConfig(yaml, 'bench.yaml', {});
   if (!parsed.config) return { ok: false, error: `config: ${JSON.stringify(parsed.problems)}` };
+  if (a.mode === 'verify') {
+    const report = await runVerification(parsed.config, { full: true });
+    return { ok: report.ok, status: report.ok ? 'passed' : 'failed', ...(report.ok ? {} : { error: 'verify failed' }) };
+  }
   const open = new Map<string, Span>();
   const r = await apply({
     config: parsed.config,
@@ -161,7 +169,13 @@ async function main(): Promise<void> {
   const a = JSON.parse(arg) as Args;
   // pgshift's modules are loaded before the idle RSS is taken (the floor does not load them at all)
   const mods: Pgshift | null =
-    a.mode === 'pgshift' ? await Promise.all([import('../src/apply/apply.js'), import('../src/config/load.js')]) : null;
+    a.mode === 'pgshift' || a.mode === 'verify'
+      ? await Promise.all([
+          import('../src/apply/apply.js'),
+          import('../src/config/load.js'),
+          import('../src/verify/run.js'),
+        ])
+      : null;
   const rssIdleKb = Math.round(process.memoryUsage().rss / 1024);
   const spans: Span[] = [];
   const cpu0 = process.cpuUsage();
@@ -169,7 +183,9 @@ async function main(): Promise<void> {
   let out: Pick<ChildResult, 'ok' | 'error' | 'status' | 'failed'>;
   try {
     out =
-      a.mode === 'pgshift' && mods ? await runPgshift(a, mods, t0, spans) : await runFloor(a as FloorArgs, t0, spans);
+      (a.mode === 'pgshift' || a.mode === 'verify') && mods
+        ? await runPgshift(a, mods, t0, spans)
+        : await runFloor(a as FloorArgs, t0, spans);
   } catch (err) {
     out = { ok: false, error: (err as Error).stack ?? String(err) };
   }

@@ -5,7 +5,10 @@
  *
  * Starts an embedded PostgreSQL 15 (source) and 17 (target) once, generates the dataset on the source with psql and
  * ../shared/bench/gen.sql, then, each into a fresh target database:
- *   pgshift  `apply` (schema + data + indexes/constraints) in a child process (bench/copy-child.ts);
+ *   pgshift  `apply` (schema + data + indexes/constraints + its default verification) in a child process
+ *            (bench/copy-child.ts); pgshift-none the same with verify.checksums none, then `verify --full` alone
+ *            on what it copied (timed apart);
+ *   pgcopydb `pgcopydb clone --table-jobs N --index-jobs N` (Debian's pgcopydb; skipped with a message when absent);
  *   floor    pre-data schema (pg_restore), node-postgres + pg-copy-streams binary COPY per table, 2 tables at a time
  *            (child process), then post-data (pg_restore -j2);
  *   psql     pre-data, `psql \copy ... (format binary) | psql \copy ...` one table at a time, post-data;
@@ -15,8 +18,8 @@
  * Environment (all optional):
  *   BENCH_SCALE=1            dataset scale of the main comparison (1 = 5M rows, ~1.5 GB); 0.2 is a quick check
  *   BENCH_RUNS=1             runs of each method in the main comparison (interleaved)
- *   BENCH_METHODS=pgshift,floor,psql,pgdump
- *   BENCH_BATCH=100000       pgshift copy.batch_size in the main comparison
+ *   BENCH_METHODS=floor,pgshift,pgshift-none,pgcopydb,pgdump   (also: psql)
+ *   BENCH_BATCH=             pgshift copy.batch_size in the main comparison (default: pgshift's default)
  *   BENCH_PARALLEL=2         pgshift copy.parallel and the floor's tables at a time
  *   BENCH_SWEEP=1000,10000,100000   pgshift batch sizes measured at BENCH_SWEEP_SCALE (empty: skip)
  *   BENCH_SWEEP_SCALE=0.2
@@ -53,8 +56,9 @@ const list = (v: string | undefined, d: string): string[] =>
     .filter(Boolean);
 const SCALE = num(env.BENCH_SCALE, 1);
 const RUNS = Math.max(1, num(env.BENCH_RUNS, 1));
-const METHODS = list(env.BENCH_METHODS, 'pgshift,floor,psql,pgdump');
-const BATCH = num(env.BENCH_BATCH, 100_000);
+const METHODS = list(env.BENCH_METHODS, 'floor,pgshift,pgshift-none,pgcopydb,pgdump');
+/** undefined: pgshift's default copy.batch_size (what a user gets) */
+const BATCH: number | undefined = env.BENCH_BATCH ? Number(env.BENCH_BATCH) : undefined;
 const PARALLEL = num(env.BENCH_PARALLEL, 2);
 const SWEEP = list(env.BENCH_SWEEP, '1000,10000,100000').map(Number);
 const SWEEP_SCALE = num(env.BENCH_SWEEP_SCALE, 0.2);
@@ -183,7 +187,13 @@ function disturbed(m: Measure): boolean {
 }
 
 /** measure(), again (at most RETRIES times) when the run was disturbed by other work on the machine. */
-async function steady(s: Servers, ds: Dataset, method: Method, runNo: number, batch = BATCH): Promise<Measure> {
+async function steady(
+  s: Servers,
+  ds: Dataset,
+  method: Method,
+  runNo: number,
+  batch: number | undefined = BATCH,
+): Promise<Measure> {
   for (let attempt = 0; ; attempt++) {
     const m = await measure(s, ds, method, runNo, batch);
     if (!m.ok || !disturbed(m)) return m;
@@ -314,7 +324,7 @@ async function schemaSection(
 
 /* ------------------------------------------------------------------------------------------------ methods */
 
-type Method = 'pgshift' | 'floor' | 'psql' | 'pgdump';
+type Method = 'pgshift' | 'pgshift-none' | 'floor' | 'psql' | 'pgdump' | 'pgcopydb';
 
 interface Measure {
   method: Method;
@@ -330,6 +340,8 @@ interface Measure {
   startS?: number;
   /** pgshift: its verification action (part of wallS) */
   verifyS?: number;
+  /** pgshift-none: `pgshift verify --full` alone afterwards, on what it copied (not in wallS) */
+  verifyAloneS?: number;
   phases: Record<string, number>;
   /** heap+TOAST MiB/s over the data phase */
   dataMiBs?: number;
@@ -393,16 +405,27 @@ function spawnChild(args: object, timeoutMs: number): Promise<{ exec: Exec; resu
 
 const PSQL = ['-X', '-q', '-v', 'ON_ERROR_STOP=1'];
 
-async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, batch = BATCH): Promise<Measure> {
-  const target = `bench_${method}_${runNo}`;
+async function measure(
+  s: Servers,
+  ds: Dataset,
+  method: Method,
+  runNo: number,
+  batch: number | undefined = BATCH,
+): Promise<Measure> {
+  const target = `bench_${method.replace('-', '_')}_${runNo}`;
+  const batchText = batch === undefined ? 'default batches' : `batch ${batch.toLocaleString('en-US')}`;
   const label =
     method === 'pgshift'
-      ? `pgshift apply, batch ${batch.toLocaleString('en-US')}, parallel ${PARALLEL}${CHECKSUMS ? `, verify checksums ${CHECKSUMS}` : ''}`
-      : method === 'floor'
-        ? `node pg-copy-streams binary, ${PARALLEL} tables at a time`
-        : method === 'psql'
-          ? 'psql \\copy binary pipe, 1 table at a time'
-          : `pg_dump -Fd -j${PARALLEL} + pg_restore -j${PARALLEL}`;
+      ? `pgshift apply, ${batchText}, parallel ${PARALLEL}, ${CHECKSUMS ? `verify checksums ${CHECKSUMS}` : 'default verification (counts + full checksums)'}`
+      : method === 'pgshift-none'
+        ? `pgshift apply, ${batchText}, parallel ${PARALLEL}, verify checksums none`
+        : method === 'pgcopydb'
+          ? `pgcopydb clone, --table-jobs ${PARALLEL} --index-jobs ${PARALLEL} (verifies nothing)`
+          : method === 'floor'
+            ? `node pg-copy-streams binary, ${PARALLEL} tables at a time`
+            : method === 'psql'
+              ? 'psql \\copy binary pipe, 1 table at a time'
+              : `pg_dump -Fd -j${PARALLEL} + pg_restore -j${PARALLEL}`;
   await withPg(s.target.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(target)} TEMPLATE template0`));
   const src = s.source.url(ds.db);
   const tgt = s.target.url(target);
@@ -424,7 +447,7 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
     otherCpuS: 0,
     busyBefore,
   };
-  if (method === 'pgshift') m.batch = batch;
+  if (method === 'pgshift' || method === 'pgshift-none') m.batch = batch;
   log(`${label} at scale ${ds.scale} (run ${runNo})...`);
 
   const cpu0 = {
@@ -437,15 +460,16 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
   const t0 = performance.now();
   const mark = (): number => (performance.now() - t0) / 1000;
   try {
-    if (method === 'pgshift') {
+    if (method === 'pgshift' || method === 'pgshift-none') {
+      const checksums = method === 'pgshift-none' ? 'none' : CHECKSUMS;
       const { exec, result } = await spawnChild(
         {
           mode: 'pgshift',
           source: src,
           target: tgt,
-          batchSize: batch,
+          ...(batch === undefined ? {} : { batchSize: batch }),
           parallel: PARALLEL,
-          ...(CHECKSUMS ? { checksums: CHECKSUMS } : {}),
+          ...(checksums ? { checksums } : {}),
         },
         timeoutMs,
       );
@@ -494,6 +518,35 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
       m.spans = result.spans.map((x) => ({ ...x, start: x.start + offset, end: x.end + offset }));
       m.clientRssMiB = result.maxRssKb / 1024;
       m.clientIdleRssMiB = result.rssIdleKb / 1024;
+    } else if (method === 'pgcopydb') {
+      const dir = path.join(path.dirname(ds.schemaDump ?? os.tmpdir()), `${target}.pgcopydb`);
+      try {
+        await must(
+          'pgcopydb clone',
+          run(
+            'pgcopydb',
+            [
+              'clone',
+              '--source',
+              src,
+              '--target',
+              tgt,
+              '--table-jobs',
+              String(PARALLEL),
+              '--index-jobs',
+              String(PARALLEL),
+              '--dir',
+              dir,
+              '--no-owner',
+              '--no-acl',
+            ],
+            { timeoutMs },
+          ),
+        );
+        m.phases = { clone: mark() };
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     } else if (method === 'psql') {
       await schemaSection(ds, src, tgt, 'pre-data');
       const tData = mark();
@@ -550,6 +603,15 @@ async function measure(s: Servers, ds: Dataset, method: Method, runNo: number, b
   const ours = m.sourceCpuS + m.targetCpuS + m.clientCpuS + (self.user + self.system) / 1e6;
   m.otherCpuS = Math.max(0, machineBusy() - cpu0.busy - ours);
   if (m.phases.data !== undefined) m.dataMiBs = ds.heapBytes / MiB / m.phases.data;
+  if (m.ok && method === 'pgshift-none') {
+    // `pgshift verify --full` alone, on what this run copied (both sides read again; not in this run's wall time)
+    const { exec, result } = await spawnChild(
+      { mode: 'verify', source: src, target: tgt, parallel: PARALLEL },
+      timeoutMs,
+    );
+    if (result?.ok) m.verifyAloneS = result.ms / 1000;
+    else m.note += `verify --full alone: ${result?.error ?? `exit ${exec.code}`}; `;
+  }
   if (m.ok) {
     const v = await verify(ds, tgt).catch((e: Error) => `verify failed: ${e.message}`);
     if (v !== 'ok') {
@@ -579,7 +641,7 @@ const f0 = (n: number | undefined): string =>
 function comparison(ds: Dataset, ms: Measure[], floorKey = 'floor'): string {
   const groups = new Map<string, Measure[]>();
   for (const m of ms) {
-    const key = m.method === 'pgshift' ? `pgshift:${m.batch}` : m.method;
+    const key = m.method === 'pgshift' || m.method === 'pgshift-none' ? `${m.method}:${m.batch}` : m.method;
     groups.set(key, [...(groups.get(key) ?? []), m]);
   }
   const floor = groups
@@ -610,10 +672,31 @@ function comparison(ds: Dataset, ms: Measure[], floorKey = 'floor'): string {
       (notes.length ? ` ${notes.join('; ').replace(/\|/g, '/')}` : '')
     );
   });
+  const alone = ms.filter((m) => m.ok && m.verifyAloneS !== undefined).map((m) => m.verifyAloneS as number);
+  if (alone.length)
+    rows.push(
+      `| pgshift verify --full alone, after a copy | ${alone.length}/${alone.length} | **${f1(median(alone))}**${alone.length > 1 ? ` (${f1(Math.min(...alone))}–${f1(Math.max(...alone))})` : ''} | ${f0(ds.rows / median(alone))} | ${f0(ds.dbBytes / MiB / median(alone))} | ${floorMed ? (median(alone) / floorMed).toFixed(2) : '–'} | both sides read | – | – | – | – |`,
+    );
+  const med = (method: Method): number | undefined => {
+    const w = ms.filter((m) => m.ok && m.method === method).map((m) => m.wallS);
+    return w.length ? median(w) : undefined;
+  };
+  const goals: string[] = [];
+  const pg = med('pgshift');
+  const copydb = med('pgcopydb');
+  if (pg !== undefined && floorMed)
+    goals.push(`pgshift with its default verification: ${(pg / floorMed).toFixed(2)} × the floor (goal at most 1.15)`);
+  if (pg !== undefined && copydb !== undefined)
+    goals.push(
+      `${pg < copydb ? 'faster' : 'slower'} than pgcopydb clone (${f1(pg)} s vs ${f1(copydb)} s, ${(pg / copydb).toFixed(2)} ×)`,
+    );
+  if (alone.length && floorMed)
+    goals.push(`\`verify --full\` alone: ${(median(alone) / floorMed).toFixed(2)} × the floor (goal at most 0.5)`);
   return [
     '| method | ok runs | median wall s (min–max) | rows/s | MiB/s | × floor wall | phases s (median) | data MiB/s | client peak RSS MiB | CPU-s client / source / target | other CPU-s |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
+    ...(goals.length ? ['', `Goals of issue 14, medians of this run: ${goals.join('; ')}.`] : []),
   ].join('\n');
 }
 
@@ -625,14 +708,19 @@ function perTable(ds: Dataset, ms: Measure[]): string {
   };
   const methods = [
     ...new Set(
-      ms.filter((m) => m.ok && m.spans).map((m) => (m.method === 'pgshift' ? `pgshift:${m.batch}` : m.method)),
+      ms
+        .filter((m) => m.ok && m.spans)
+        .map((m) => (m.method === 'pgshift' || m.method === 'pgshift-none' ? `${m.method}:${m.batch}` : m.method)),
     ),
   ];
   const head = `| table | rows | heap+TOAST MiB | ${methods.map((k) => `${k} s`).join(' | ')} |`;
   const lines = ds.tables.map((t) => {
     const cells = methods.map((k) => {
       const v = ms
-        .filter((m) => m.ok && (m.method === 'pgshift' ? `pgshift:${m.batch}` : m.method) === k)
+        .filter(
+          (m) =>
+            m.ok && (m.method === 'pgshift' || m.method === 'pgshift-none' ? `${m.method}:${m.batch}` : m.method) === k,
+        )
         .map((m) => spanOf(m, t.name))
         .filter((x): x is number => x !== undefined);
       return v.length ? f1(median(v)) : '–';
@@ -664,10 +752,15 @@ async function main(): Promise<void> {
     return;
   }
   const haveDump = onPath('pg_dump') && onPath('pg_restore');
-  const methods = METHODS.filter((x): x is Method => ['pgshift', 'floor', 'psql', 'pgdump'].includes(x)).filter(
-    (x) => x !== 'pgdump' || haveDump,
-  );
+  const haveCopydb = onPath('pgcopydb');
+  const methods = METHODS.filter((x): x is Method =>
+    ['pgshift', 'pgshift-none', 'floor', 'psql', 'pgdump', 'pgcopydb'].includes(x),
+  ).filter((x) => (x !== 'pgdump' || haveDump) && (x !== 'pgcopydb' || (haveCopydb && haveDump)));
   const skipped: string[] = [];
+  if (METHODS.includes('pgcopydb') && !(haveCopydb && haveDump))
+    skipped.push(
+      'pgcopydb is not on PATH (Debian: apt-get install pgcopydb; it also needs pg_dump and pg_restore): the pgcopydb row is skipped',
+    );
   if (!haveDump)
     skipped.push(
       "pg_dump/pg_restore are not on PATH: the pg_dump row is skipped and the floor and psql rows load the schema from pgshift's catalog (serially) instead of pg_restore",
@@ -788,7 +881,7 @@ async function main(): Promise<void> {
     if (rss.length > 0) {
       out.push(
         '',
-        `### pgshift peak RSS by scale (batch ${BATCH.toLocaleString('en-US')}, parallel ${PARALLEL})`,
+        `### pgshift peak RSS by scale (${BATCH === undefined ? 'default batches' : `batch ${BATCH.toLocaleString('en-US')}`}, parallel ${PARALLEL})`,
         '',
         '| scale | peak RSS MiB | RSS after imports MiB | wall s |',
         '|---|---|---|---|',
