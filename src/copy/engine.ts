@@ -15,8 +15,9 @@ import {
 import { assertLockHeld } from '../state/lock.js';
 import { describeServerError } from '../db/server-error.js';
 import { displayKey } from '../plan/key-display.js';
-import { logger } from '../log/logger.js';
-import { digestSql, VERIFY_SESSION_SQL } from '../verify/expressions.js';
+import { digestSql } from '../verify/expressions.js';
+import { COPY_SESSION_SQL } from '../db/copy-session.js';
+import { DigestStrip } from './digest-stream.js';
 
 export interface CopyContext {
   readonly runId: string;
@@ -41,23 +42,6 @@ export interface StoredKey {
   readonly columns: readonly string[];
   readonly values: readonly string[];
 }
-
-/**
- * Output settings of both copy sessions, as pg_dump sets them: text-format values (dates, intervals, floats,
- * times) and key texts read back on another run must mean the same thing on both servers.
- */
-export const COPY_SESSION_SQL = [
-  "SET search_path = ''", // reg* values and type names render and resolve schema-qualified on both sides
-  "SET DateStyle = 'ISO'",
-  "SET IntervalStyle = 'postgres'",
-  'SET extra_float_digits = 3',
-  "SET TimeZone = 'UTC'",
-  "SET client_encoding = 'UTF8'",
-].join('; ');
-
-/** The verification's output settings for the rest of a transaction, and the copy's back. */
-const VERIFY_LOCAL_SQL = VERIFY_SESSION_SQL.replace(/SET /g, 'SET LOCAL ');
-const COPY_LOCAL_SQL = COPY_SESSION_SQL.replace(/SET /g, 'SET LOCAL ');
 
 interface Checkpoint {
   readonly status: string;
@@ -108,39 +92,6 @@ async function writeCheckpoint(
 export interface BatchDigest {
   readonly rows: number;
   readonly sum: string;
-}
-
-/**
- * The batch's digest, read in the batch's own snapshot right after its COPY (the same rows; a second read of
- * pages the COPY just brought in). Under the verification's output settings, which text-hashed columns render in.
- */
-async function sourceDigest(
-  source: pg.Client,
-  a: CopyTableAction,
-  from: string,
-  where: string,
-): Promise<BatchDigest | null> {
-  if (!a.digest) return null;
-  // a digest that cannot be read leaves the unit without one (the verification then compares both sides): it
-  // never fails the copy
-  try {
-    // one round trip: the savepoint, the verification's settings, the digest, the copy's settings back
-    const results = (await source.query(
-      `SAVEPOINT pgshift_digest; ${VERIFY_LOCAL_SQL};
-       SELECT count(*)::text AS n, coalesce(sum(${digestSql(a.digest)}), 0)::text AS s FROM ${from}${where};
-       ${COPY_LOCAL_SQL}; RELEASE SAVEPOINT pgshift_digest`,
-    )) as unknown as pg.QueryResult<{ n: string; s: string }>[];
-    const row = results.find((r) => r.command === 'SELECT')?.rows[0];
-    return { rows: Number(row?.n ?? 0), sum: row?.s ?? '0' };
-  } catch (err) {
-    if (!(typeof (err as { code?: unknown }).code === 'string') || isTransient(err)) throw err;
-    await source.query('ROLLBACK TO SAVEPOINT pgshift_digest');
-    logger().warn(
-      { unit: a.address, sqlstate: (err as { code: string }).code },
-      'the source digest of a batch could not be read: this unit is verified by comparing both sides',
-    );
-    return null;
-  }
 }
 
 export interface CopyStart {
@@ -220,25 +171,39 @@ function columnList(a: CopyTableAction): string {
   return a.columns.map(quoteIdent).join(', ');
 }
 
-/** Streams one COPY from the source into the target's open transaction. Returns rows and bytes moved. */
+/**
+ * Streams one COPY from the source into the target's open transaction. Returns rows and bytes moved and, when the
+ * action digests, the batch's digest: each row's hash is one more column of the source's COPY, taken off on the
+ * way (DigestStrip), so the source reads the rows once.
+ */
 async function stream(
   source: pg.Client,
   target: pg.ClientBase,
-  selectSql: string,
+  columns: string,
+  fromWhere: string,
   a: CopyTableAction,
-): Promise<{ rows: number; bytes: number }> {
+): Promise<{ rows: number; bytes: number; digest: BatchDigest | null }> {
   const fmt = a.format === 'binary' ? 'binary' : 'text';
-  let bytes = 0;
-  const out = source.query(copyTo(`COPY (${selectSql}) TO STDOUT (FORMAT ${fmt})`));
   const into = target.query(
     copyFrom(`COPY ${qualified(a.table.schema, a.table.name)} (${columnList(a)}) FROM STDIN (FORMAT ${fmt})`),
   );
+  const rowsOf = (): number => Number((into as unknown as { rowCount: number }).rowCount ?? 0);
+  if (a.digest) {
+    const out = source.query(
+      copyTo(`COPY (SELECT ${columns}, ${digestSql(a.digest)} AS pgshift_h ${fromWhere}) TO STDOUT (FORMAT ${fmt})`),
+    );
+    const strip = new DigestStrip(fmt);
+    await pipeline(out, strip, into);
+    return { rows: rowsOf(), bytes: strip.bytes, digest: { rows: strip.rows, sum: strip.sum } };
+  }
+  let bytes = 0;
+  const out = source.query(copyTo(`COPY (SELECT ${columns} ${fromWhere}) TO STDOUT (FORMAT ${fmt})`));
   await pipeline(
     out,
     counter((n) => (bytes += n)),
     into,
   );
-  return { rows: Number((into as unknown as { rowCount: number }).rowCount ?? 0), bytes };
+  return { rows: rowsOf(), bytes, digest: null };
 }
 
 /** `(t.k1, t.k2)` and `(current_setting('pgshift.lo0')::type1, ...)`: key values travel as parameters via set_config. */
@@ -323,9 +288,8 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
           const start = await sourceCopyStart(ctx.source);
           return withTransaction(target, async () => {
             await fence(target, a, ctx, null);
-            const m = await stream(ctx.source, target, `SELECT ${columnList(a)} FROM ${table}`, a);
-            const digest = await sourceDigest(ctx.source, a, table, '');
-            await writeCheckpoint(target, a, ctx, 'done', null, m.rows, m.bytes, start, digest);
+            const m = await stream(ctx.source, target, columnList(a), `FROM ${table}`, a);
+            await writeCheckpoint(target, a, ctx, 'done', null, m.rows, m.bytes, start, m.digest);
             return m;
           });
         },
@@ -350,55 +314,41 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
   let batches = 0;
   for (;;) {
     if (ctx.signal?.aborted) return { rows, bytes, batches, stopped: true };
-    // the batch's bound, its rows and its digest are read in one snapshot of the source
-    const batch = await withTransaction(
-      ctx.source,
-      async () => {
-        if (last) await setKey(ctx.source, 'lo', last.values);
-        // the batch's upper key: an index scan in key order (aliased outputs, so ORDER BY sorts by the key itself)
-        const bound = await ctx.source.query({
-          text: `SELECT ${keyCols.map((c, i) => `${c}::text AS k${i}`).join(', ')} FROM ${table} ${last ? `WHERE ${k.cols} > ${k.vals}` : ''}
+    if (last) await setKey(ctx.source, 'lo', last.values);
+    // the batch's upper key: an index scan in key order (aliased outputs, so ORDER BY sorts by the key itself)
+    const bound = await ctx.source.query({
+      text: `SELECT ${keyCols.map((c, i) => `${c}::text AS k${i}`).join(', ')} FROM ${table} ${last ? `WHERE ${k.cols} > ${k.vals}` : ''}
               ORDER BY ${keyCols.join(', ')} OFFSET $1 LIMIT 1`,
-          values: [a.batchSize - 1],
-          rowMode: 'array',
-        });
-        const hiValues = (bound.rows[0] as string[] | undefined) ?? null;
-        const conds: string[] = [];
-        if (last) conds.push(`${k.cols} > ${k.vals}`);
-        if (hiValues) {
-          await setKey(ctx.source, 'hi', hiValues);
-          conds.push(`${h.cols} <= ${h.vals}`);
-        }
-        const select = `SELECT ${a.columns.map((c) => `t.${quoteIdent(c)}`).join(', ')} FROM ${table}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
-        const next: StoredKey | null = hiValues ? { columns: keyColumns, values: hiValues } : last;
-        const expected = last;
-        let moved: { rows: number; bytes: number };
-        try {
-          moved = await withTransaction(target, async () => {
-            await fence(target, a, ctx, expected);
-            const m = await stream(ctx.source, target, select, a);
-            const digest = await sourceDigest(
-              ctx.source,
-              a,
-              table,
-              conds.length ? ` WHERE ${conds.join(' AND ')}` : '',
-            );
-            // hiValues === null: this was the tail; the unit is done
-            await writeCheckpoint(target, a, ctx, hiValues ? 'running' : 'done', next, m.rows, m.bytes, start, digest);
-            return m;
-          });
-        } catch (err) {
-          throw asBatchError(
-            err,
-            a,
-            `the batch ${displayKey(a.key, last?.values ?? null, hiValues, (cp?.rows ?? 0) + rows)}`,
-          );
-        }
-        return { moved, hiValues, next };
-      },
-      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
-    );
-    const { moved, hiValues, next } = batch;
+      values: [a.batchSize - 1],
+      rowMode: 'array',
+    });
+    const hiValues = (bound.rows[0] as string[] | undefined) ?? null;
+    const conds: string[] = [];
+    if (last) conds.push(`${k.cols} > ${k.vals}`);
+    if (hiValues) {
+      await setKey(ctx.source, 'hi', hiValues);
+      conds.push(`${h.cols} <= ${h.vals}`);
+    }
+    const columns = a.columns.map((c) => `t.${quoteIdent(c)}`).join(', ');
+    const fromWhere = `FROM ${table}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
+    const next: StoredKey | null = hiValues ? { columns: keyColumns, values: hiValues } : last;
+    const expected = last;
+    let moved: { rows: number; bytes: number };
+    try {
+      moved = await withTransaction(target, async () => {
+        await fence(target, a, ctx, expected);
+        const m = await stream(ctx.source, target, columns, fromWhere, a);
+        // hiValues === null: this was the tail; the unit is done
+        await writeCheckpoint(target, a, ctx, hiValues ? 'running' : 'done', next, m.rows, m.bytes, start, m.digest);
+        return m;
+      });
+    } catch (err) {
+      throw asBatchError(
+        err,
+        a,
+        `the batch ${displayKey(a.key, last?.values ?? null, hiValues, (cp?.rows ?? 0) + rows)}`,
+      );
+    }
     rows += moved.rows;
     bytes += moved.bytes;
     batches++;

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { withTransaction } from '../db/connect.js';
 import { qualified } from '../db/ident.js';
 import type { UnitDigest } from '../state/checkpoints.js';
-import { digestSql, VERIFY_SESSION_SQL, type DigestRecipe } from './expressions.js';
+import { COPY_LOCAL_SQL } from '../db/copy-session.js';
+import { digestSql, type DigestRecipe } from './expressions.js';
 
 /** Blocks read per statement of a read-back (128 MiB of 8 KiB pages): progress between them. */
 const CHUNK_BLOCKS = 16_384;
@@ -13,7 +14,8 @@ export interface ReadBack {
 }
 
 /**
- * Reads a table back on the target and digests it by the recipe its copy used: every row, in one snapshot, in
+ * Reads a table back on the target and digests it by the recipe its copy used, under the copy's session settings:
+ * every row, in one snapshot, in
  * chunks of heap blocks (a TID range scan each, so `onRows` moves while a large table is read). Only a count and
  * a sum of hashes cross the wire. row_security off: a policy that would hide rows is an error, not a gap.
  */
@@ -28,7 +30,8 @@ export async function readBack(
   return withTransaction(
     target,
     async () => {
-      await target.query(`${VERIFY_SESSION_SQL.replace(/SET /g, 'SET LOCAL ')}; SET LOCAL row_security = off`);
+      // the settings the copy hashed under (a column hashed as text renders the same as it did on the source)
+      await target.query(`${COPY_LOCAL_SQL}; SET LOCAL row_security = off`);
       const size = await target.query<{ blocks: string; tidrange: boolean }>(
         `SELECT (pg_catalog.pg_relation_size($1::pg_catalog.regclass) / pg_catalog.current_setting('block_size')::pg_catalog.int8)::text AS blocks,
                 pg_catalog.current_setting('server_version_num')::pg_catalog.int4 >= 140000 AS tidrange`,
