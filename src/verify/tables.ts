@@ -158,6 +158,21 @@ async function changedColumns(sides: Sides, p: SidePair, keys: string[]): Promis
  */
 async function keyedChecksum(t: TableInfo, p: SidePair, sides: Sides, o: TableCheckOptions): Promise<TableResult> {
   const e = p.target;
+  // the whole table's count and sum first: equal (the usual case) ends it without grouping rows into buckets
+  const [[ts], [tt]] = await both<{ n: string; h: string }>(
+    sides,
+    p,
+    (x) => `SELECT count(*)::text AS n, coalesce(sum(${x.rowHash}), 0)::text AS h FROM ${x.from}`,
+  );
+  if (ts && tt && ts.n === tt.n && ts.h === tt.h)
+    return {
+      table: `${t.schema}.${t.name}`,
+      keyed: true,
+      rowsSource: Number(ts.n),
+      rowsTarget: Number(tt.n),
+      checksum: 'match',
+      differences: [],
+    };
   const buckets = bucketCount(t.estimatedRows);
   const { rowsSource, rowsTarget, bad } = await bucketDiff(sides, p, buckets);
   const base = { table: `${t.schema}.${t.name}`, keyed: true, rowsSource, rowsTarget, buckets };
