@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExecutorEvent } from '../../src/apply/executor.js';
-import { logProgress, ProgressState, UnitMeter } from '../../src/cli/render/progress.js';
+import { logProgress, ProgressState, stepProgress, UnitMeter } from '../../src/cli/render/progress.js';
 import {
   DEFAULT_RATES,
   estimatePlan,
@@ -259,5 +259,19 @@ describe('the log of a terminal', () => {
       createLogger({ level: 'info', format: 'json', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
     );
     expect(detailLevel()).toBe('info');
+  });
+});
+
+describe('cutover steps', () => {
+  it('print each ended step with its time (without a terminal)', async () => {
+    const out: string[] = [];
+    const steps = stepProgress(false, (t) => out.push(t));
+    steps.onStep('catch-up', 'start');
+    await new Promise((r) => setTimeout(r, 20));
+    steps.onStep('catch-up', 'done', '12 rows written');
+    steps.onStep('switch', 'start');
+    steps.onStep('switch', 'done');
+    steps.stop();
+    expect(out).toEqual(['  > catch-up: 12 rows written (0s)', '  > switch: done (0s)']);
   });
 });
