@@ -5,7 +5,7 @@ import { freeConnections } from '../db/headroom.js';
 import { assertSessionPooling } from '../db/pooler.js';
 import { isTransient } from '../db/retry.js';
 import { PgshiftError } from '../errors/index.js';
-import { logger } from '../log/logger.js';
+import { detailLevel, logger } from '../log/logger.js';
 import { scrubDeep } from '../log/redact.js';
 import { configHash } from '../plan/config-hash.js';
 import { blockers, type Finding, type Plan } from '../plan/model.js';
@@ -19,6 +19,7 @@ import { currentOperator, finishRun, markInterruptedRuns, newRunId, startRun } f
 import { stateDb } from '../state/db.js';
 import { execute, type ExecutionResult, type ExecutorEvent } from './executor.js';
 import { runAction } from './handlers/index.js';
+import { readSessionProgress } from './handlers/session-progress.js';
 import type { VerifyFinding, VerifyReport } from '../verify/report.js';
 import { runVerification } from '../verify/run.js';
 import { checkExposure, exposedTables, type ExposureReport } from '../security/exposure.js';
@@ -178,7 +179,9 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
         planHash: hash,
         ...who,
       });
-      logger().info({ runId, actions: plan.actions.length, planHash: hash }, 'apply started');
+      // a terminal's progress view shows the run (its id in the closing line): this is for the JSON log
+      logger()[detailLevel()]({ runId, actions: plan.actions.length, planHash: hash }, 'apply started');
+      const verifyAction = plan.actions.find((a) => a.kind === 'verify');
       const execution = await execute(plan.actions, {
         concurrency: workers,
         openWorker: () => connectClient(eps.target, session),
@@ -189,12 +192,25 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
             openSource: () => connectClient(eps.source, session),
             ...(opts.signal ? { signal: opts.signal } : {}),
             onProgress: (action, rows, bytes) => opts.onEvent?.({ type: 'action-progress', action, rows, bytes }),
+            onMeasure: (action, measure) => opts.onEvent?.({ type: 'action-measure', action, measure }),
+            // the control session idles while the workers run: it reads what their sessions are doing
+            readSession: (pid) => readSessionProgress(control, pid),
             verify: async (target) =>
               (gate.report = await runVerification(config, {
                 runId,
                 planHash: hash,
                 targetClient: target,
                 copyDigests: { runId },
+                ...(verifyAction
+                  ? {
+                      onProgress: (rowsChecked: number, rowsTotal: number) =>
+                        opts.onEvent?.({
+                          type: 'action-measure',
+                          action: verifyAction,
+                          measure: { kind: 'verify', rowsChecked, rowsTotal },
+                        }),
+                    }
+                  : {}),
               })),
           }),
         ...(opts.signal ? { signal: opts.signal } : {}),

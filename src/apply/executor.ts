@@ -3,11 +3,31 @@ import { asPgshiftError } from '../errors/index.js';
 import { isTransient } from '../db/retry.js';
 import type { Action, ActionPhase } from '../plan/model.js';
 
+/**
+ * A moving figure of a running action other than a copy's rows: the read-back of a copied table, the verification's
+ * rows checked, or the server's own progress of an index or constraint build (pg_stat_progress_create_index) and
+ * whether its session waits for a lock.
+ */
+export type ActionMeasure =
+  | { readonly kind: 'read-back'; readonly rows: number; readonly rowsTotal: number }
+  | { readonly kind: 'verify'; readonly rowsChecked: number; readonly rowsTotal: number }
+  | {
+      readonly kind: 'session';
+      /** The build's phase (pg_stat_progress_create_index), null when the statement reports none. */
+      readonly phase: string | null;
+      readonly done: number;
+      readonly total: number;
+      readonly unit: 'blocks' | 'tuples' | 'lockers' | 'partitions' | null;
+      /** What the session waits for (`Lock: relation`), null when it runs. */
+      readonly waiting: string | null;
+    };
+
 export type ExecutorEvent =
   | { readonly type: 'start'; readonly total: number; readonly actions: readonly Action[] }
   | { readonly type: 'action-start'; readonly action: Action }
   | { readonly type: 'action-done'; readonly action: Action; readonly ms: number }
   | { readonly type: 'action-progress'; readonly action: Action; readonly rows: number; readonly bytes: number }
+  | { readonly type: 'action-measure'; readonly action: Action; readonly measure: ActionMeasure }
   | { readonly type: 'action-retry'; readonly action: Action; readonly attempt: number; readonly reason: string }
   | { readonly type: 'action-failed'; readonly action: Action; readonly code: string; readonly message: string }
   | { readonly type: 'action-skipped'; readonly action: Action; readonly because: string }

@@ -49,7 +49,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           ignore: 'pid,hostname',
         })
       : { write: (chunk: string): void => void out.write(scrub(chunk)) };
-  return pino(
+  const created = pino(
     {
       name: 'pgshift',
       level: options.level ?? 'info',
@@ -59,7 +59,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     stream,
   );
+  formats.set(created, format);
+  return created;
 }
+
+const formats = new WeakMap<Logger, LogFormat>();
 
 let current: Logger | undefined;
 
@@ -71,4 +75,12 @@ export function logger(): Logger {
 
 export function setLogger(l: Logger): void {
   current = l;
+}
+
+/**
+ * The level of a run's details that a terminal's progress view already shows (apply started, its id and plan hash):
+ * info in a JSON log, debug in the pretty log of a terminal (where `--log-level debug` still shows them).
+ */
+export function detailLevel(): 'info' | 'debug' {
+  return formats.get(logger()) === 'pretty' ? 'debug' : 'info';
 }

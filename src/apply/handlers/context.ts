@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import type { ActionMeasure } from '../executor.js';
 import type { Action } from '../../plan/model.js';
 import type { VerifyReport } from '../../verify/report.js';
+import type { SessionProgress } from './session-progress.js';
 
 export interface RunContext {
   readonly runId: string;
@@ -10,6 +12,13 @@ export interface RunContext {
   openSource?(): Promise<pg.Client>;
   readonly signal?: AbortSignal;
   onProgress?(action: Action, rows: number, bytes: number): void;
+  /** A moving figure of a running action other than a copy's rows (read-back, verification, build progress). */
+  onMeasure?(action: Action, measure: ActionMeasure): void;
+  /**
+   * What a worker's target session is doing (by backend pid), read on a session the run already holds (the
+   * control session): a worker's own session is busy with the statement it reports on.
+   */
+  readSession?(pid: number): Promise<SessionProgress | null>;
   /** Runs the verification policy of the config (the verify action). */
   verify?(target: pg.Client): Promise<VerifyReport>;
 }

@@ -32,7 +32,9 @@ export async function copyTableHandler(action: CopyTableAction, client: pg.Clien
       );
     }
     // the copy proves itself: the target read back by the digest its batches took on the source
-    await verifyCopiedUnit(action, client);
+    await verifyCopiedUnit(action, client, (rows, rowsTotal) =>
+      ctx.onMeasure?.(action, { kind: 'read-back', rows, rowsTotal }),
+    );
   } catch (err) {
     // a value the target rejects: the unit is failed in the state, with the error (no values in it)
     if (err instanceof PgshiftError && err.code === 'ACTION_FAILED') {
@@ -53,13 +55,15 @@ export async function copyTableHandler(action: CopyTableAction, client: pg.Clien
 async function verifyCopiedUnit(
   a: CopyTableAction,
   target: pg.ClientBase,
-  onRows?: (rows: number) => void,
+  onRows?: (rows: number, rowsTotal: number) => void,
 ): Promise<'match' | 'mismatch' | 'none'> {
   if (!a.digest) return 'none';
   const d = (await readDigests(target, [a.address])).get(a.address);
   if (!d || d.status !== 'done' || !sameRecipe(d.recipe, a.digest)) return 'none';
   try {
-    const r = await readBack(target, a.table, a.digest, onRows);
+    // "verifying N rows" from the start of the read-back: its first chunk may take a while on a large table
+    onRows?.(0, d.rows);
+    const r = await readBack(target, a.table, a.digest, onRows && ((rows) => onRows(rows, d.rows)));
     const verdict = matches(d, r) ? 'match' : 'mismatch';
     await recordVerified(target, a.address, verdict);
     logger().debug({ unit: a.address, rows: r.rows, verdict }, 'unit read back');

@@ -6,9 +6,20 @@ import { deleteCheckpoint } from '../../state/checkpoints.js';
 import { assertLockHeld } from '../../state/lock.js';
 import { recordObject } from '../../state/objects.js';
 import type { RunContext } from './context.js';
+import { watchSession } from './session-progress.js';
 
 /** Creates one schema object and records it in pgshift.objects, in ONE transaction, under the lock fence. */
 export async function createObject(action: CreateObjectAction, client: pg.Client, ctx: RunContext): Promise<void> {
+  // an index or constraint build can take minutes: its progress (or the lock it waits for) while it runs
+  const stop = watchSession(action, client, ctx);
+  try {
+    await build(action, client, ctx);
+  } finally {
+    stop();
+  }
+}
+
+async function build(action: CreateObjectAction, client: pg.Client, ctx: RunContext): Promise<void> {
   await withTransaction(client, async () => {
     await assertLockHeld(client, ctx.lockId, action.address);
     await client.query(DDL_SESSION_SQL);

@@ -24,7 +24,7 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
     case 'copy_table':
       return copyTableHandler(action, client, ctx);
     case 'verify':
-      return verifyHandler(client, ctx);
+      return verifyHandler(action, client, ctx);
     case 'drop_object':
       return dropObject(action, client, ctx);
     case 'set_replica_identity':

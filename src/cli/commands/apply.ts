@@ -10,9 +10,10 @@ import { runCutover } from '../../cutover/cutover.js';
 import { runFollow } from '../../cutover/stream-run.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
 import { renderCutoverPlan, renderCutoverResult } from '../render/cutover.js';
-import { renderPlanText } from '../render/plan.js';
+import { estimatePlan, estimateText, renderPlanText } from '../render/plan.js';
 import { liveSummary, renderVerifyFindings } from '../render/verify.js';
-import { listrProgress, logProgress, type ProgressView } from '../render/progress.js';
+import { listrProgress, logProgress, stepProgress, type ProgressView } from '../render/progress.js';
+import { formatSeconds } from '../render/time.js';
 import { describeExposure } from '../../security/exposure.js';
 
 export default class Apply extends BaseCommand {
@@ -45,6 +46,8 @@ export default class Apply extends BaseCommand {
       controller.abort();
     });
     let view: ProgressView | undefined;
+    // the run's own time (from its first action to its last), compared with the plan's estimate when it ends
+    const ran: { from?: number; to?: number } = {};
     try {
       const result = await apply({
         config,
@@ -57,8 +60,11 @@ export default class Apply extends BaseCommand {
           return askYes('Do you want pgshift to perform these actions on the target?', 'apply');
         },
         onEvent: (e) => {
-          if (e.type === 'start')
+          if (e.type === 'start') {
+            ran.from = Date.now();
             view = !flags.json && interactive() ? listrProgress(e.actions) : logProgress(e.actions);
+          }
+          if (e.type === 'finish') ran.to = Date.now();
           view?.onEvent(e);
         },
       });
@@ -71,8 +77,13 @@ export default class Apply extends BaseCommand {
       else if (result.status === 'cancelled') writeOut('Apply cancelled.');
       else {
         const ex = result.execution;
+        const estimate = estimatePlan(result.plan);
+        const took =
+          ran.from !== undefined
+            ? ` Took ${formatSeconds(((ran.to ?? Date.now()) - ran.from) / 1000)}${estimate ? ` (the plan estimated ${estimateText(estimate.totalSeconds)})` : ''}.`
+            : '';
         writeOut(
-          `Apply ${result.status === 'succeeded' ? 'complete' : result.status}! ${ex?.done.length ?? 0} done, ${ex?.failed.length ?? 0} failed, ${ex?.skipped.length ?? 0} skipped, ${ex?.notStarted.length ?? 0} not started. Run ${result.runId}.`,
+          `Apply ${result.status === 'succeeded' ? 'complete' : result.status}! ${ex?.done.length ?? 0} done, ${ex?.failed.length ?? 0} failed, ${ex?.skipped.length ?? 0} skipped, ${ex?.notStarted.length ?? 0} not started. Run ${result.runId}.${took}`,
         );
       }
       const live = result.verification && liveSummary(result.verification);
@@ -127,6 +138,7 @@ export default class Apply extends BaseCommand {
       }
       if (auto && result.status !== 'cancelled') {
         // cutover.mode: auto — the verified apply goes on to cut over (its own plan of > steps, its own approval)
+        const steps = stepProgress(!flags.json && interactive(), writeErr);
         const cut = await runCutover(config, {
           signal: controller.signal,
           confirm: async (plan) => {
@@ -138,9 +150,9 @@ export default class Apply extends BaseCommand {
             );
           },
           onStep: (step, state, detail) => {
-            if (!flags.json && state === 'done') writeErr(`  > ${step}: ${detail ?? 'done'}`);
+            if (!flags.json) steps.onStep(step, state, detail);
           },
-        });
+        }).finally(() => steps.stop());
         if (flags.json) writeJson({ ...result, cutover: cut });
         else writeOut(renderCutoverResult(cut, config.cutover.rollbackWindowMs));
       }

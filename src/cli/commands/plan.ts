@@ -7,7 +7,7 @@ import { PgshiftError } from '../../errors/index.js';
 import { BaseCommand } from '../base-command.js';
 import { configFlag, jsonFlag } from '../flags.js';
 import { writeErr, writeJson, writeOut } from '../output.js';
-import { renderPlanMarkdown, renderPlanText } from '../render/plan.js';
+import { planJson, renderPlanMarkdown, renderPlanText } from '../render/plan.js';
 
 export default class Plan extends BaseCommand {
   static override description =
@@ -38,7 +38,7 @@ export default class Plan extends BaseCommand {
         `Saved the plan to ${flags.out} (hash ${saved.hash}). Apply exactly this plan with: pgshift apply ${flags.out}`,
       );
     }
-    if (format === 'json') writeJson(plan);
+    if (format === 'json') writeJson(planJson(plan));
     else if (format === 'markdown') writeOut(renderPlanMarkdown(plan));
     else writeOut(renderPlanText(plan));
     const blocking = blockers(plan);

@@ -1,5 +1,6 @@
 import type { Action, ChangeKind, Finding, Plan, PlanStrategy } from '../../plan/model.js';
 import { formatBytes } from '../../plan/stream-findings.js';
+import { formatSeconds } from './time.js';
 
 const SYMBOL: Record<ChangeKind, string> = { create: '+', resume: '~', update: '~', delete: '-', noop: ' ' };
 const PHASES: ReadonlyArray<[Action['phase'], string]> = [
@@ -7,6 +8,71 @@ const PHASES: ReadonlyArray<[Action['phase'], string]> = [
   ['data', 'Data'],
   ['post-data', 'Schema (after data)'],
 ];
+
+/**
+ * The stated default rates of the time estimate, from docs/benchmarks.md (gen.sql at scale 1 on the 2-core project
+ * machine): rows at pgshift's whole-apply rate (5,000,000 rows in 30.5 s, copies, indexes and the verification:
+ * about 160,000 rows/s), bytes at about 100 MiB/s (its data phase moved 128 MiB/s), whichever is slower per table.
+ * Summed over that run's four tables this gives 34 s for the 30.5 s measured. Not a measure of this plan's servers.
+ */
+export const DEFAULT_RATES = { rowsPerSecond: 160_000, bytesPerSecond: 100 * 1024 * 1024 } as const;
+
+export interface PlanEstimate {
+  /** Where the rates come from, in words. */
+  readonly basis: string;
+  readonly rowsPerSecond: number;
+  readonly bytesPerSecond: number;
+  /** The sum of the copies' estimates: the whole apply at the default rates. */
+  readonly totalSeconds: number;
+  readonly copies: ReadonlyArray<{
+    readonly address: string;
+    readonly rows: number;
+    readonly bytes: number;
+    readonly seconds: number;
+  }>;
+}
+
+const BASIS =
+  "each copy's rows at 160,000 rows/s or its bytes at 100 MiB/s, whichever takes longer; a stated default rate (pgshift's whole apply of gen.sql at scale 1 on 2 cores, docs/benchmarks.md), not measured on these servers";
+
+/**
+ * A time for each copy and for the apply, from the copies' estimated rows and bytes at the default rates. The rates
+ * are those of a whole apply (indexes and the verification included), so the sum estimates the apply, not only its
+ * copies. A resumed copy counts whole (the plan's estimate is of the table). Null when the plan copies nothing.
+ */
+export function estimatePlan(plan: Plan, rates: typeof DEFAULT_RATES = DEFAULT_RATES): PlanEstimate | null {
+  const copies = plan.actions.flatMap((a) =>
+    a.kind === 'copy_table'
+      ? [
+          {
+            address: a.address,
+            rows: a.estimatedRows,
+            bytes: a.estimatedBytes,
+            seconds: Math.max(a.estimatedRows / rates.rowsPerSecond, a.estimatedBytes / rates.bytesPerSecond),
+          },
+        ]
+      : [],
+  );
+  if (copies.length === 0) return null;
+  return {
+    basis: BASIS,
+    rowsPerSecond: rates.rowsPerSecond,
+    bytesPerSecond: rates.bytesPerSecond,
+    totalSeconds: copies.reduce((n, c) => n + c.seconds, 0),
+    copies,
+  };
+}
+
+/** `~13s` (at least a second: a copy never takes no time). */
+export function estimateText(seconds: number): string {
+  return `~${formatSeconds(Math.max(1, seconds))}`;
+}
+
+/** The plan as `--json` prints it: the plan object and, beside it, the time estimate (the saved plan has none). */
+export function planJson(plan: Plan): Plan & { estimate?: PlanEstimate } {
+  const estimate = estimatePlan(plan);
+  return estimate ? { ...plan, estimate } : plan;
+}
 
 export function summaryLine(plan: Plan): string {
   if (plan.actions.length === 0) return 'No changes.';
@@ -26,10 +92,24 @@ function streamLines(a: Action): string[] | undefined {
   ];
 }
 
-function actionLine(a: Action, width: number): string {
+/** A copy's reason with its time estimate (a resumed copy's reason has its own ETA, at its measured rate). */
+function reasonOf(a: Action, estimate: PlanEstimate | null): string {
+  const c =
+    a.kind === 'copy_table' && a.change !== 'resume'
+      ? estimate?.copies.find((x) => x.address === a.address)
+      : undefined;
+  return c ? `${a.reason}, ${estimateText(c.seconds)}` : a.reason;
+}
+
+function actionLine(a: Action, width: number, estimate: PlanEstimate | null): string {
   const stream = streamLines(a);
   if (stream) return stream.map((l) => `  ${SYMBOL[a.change]} ${l}`).join('\n');
-  return `  ${SYMBOL[a.change]} ${a.address.padEnd(width)}  ${a.reason}`;
+  return `  ${SYMBOL[a.change]} ${a.address.padEnd(width)}  ${reasonOf(a, estimate)}`;
+}
+
+/** `Estimated time: ~34s (how)`. */
+function estimateLine(e: PlanEstimate): string {
+  return `Estimated time: ${estimateText(e.totalSeconds)} for the apply (${e.basis}).`;
 }
 
 /** `strategy: stream (why)`, and the WAL pgshift's slot holds back on the source. */
@@ -54,6 +134,7 @@ function findingLine(f: Finding): string {
 /** The terraform-like text view. Rendering never computes: it only draws the plan object. */
 export function renderPlanText(plan: Plan): string {
   const lines: string[] = [];
+  const estimate = estimatePlan(plan);
   lines.push(`pgshift plan for migration "${plan.migration}"`);
   lines.push(`  source ${plan.source}`);
   lines.push(`  target ${plan.target}`);
@@ -71,7 +152,7 @@ export function renderPlanText(plan: Plan): string {
       const inPhase = plan.actions.filter((a) => a.phase === phase);
       if (inPhase.length === 0) continue;
       lines.push('', `${title}:`);
-      for (const a of inPhase) lines.push(actionLine(a, width));
+      for (const a of inPhase) lines.push(actionLine(a, width, estimate));
     }
   }
   if (plan.findings.length > 0) {
@@ -80,6 +161,7 @@ export function renderPlanText(plan: Plan): string {
   }
   lines.push('');
   if (plan.actions.length > 0) lines.push(summaryLine(plan));
+  if (plan.actions.length > 0 && estimate) lines.push(estimateLine(estimate));
   return lines.join('\n');
 }
 
@@ -90,6 +172,7 @@ function escapeCell(text: string): string {
 /** The same plan for a pull-request comment. */
 export function renderPlanMarkdown(plan: Plan): string {
   const lines: string[] = [];
+  const estimate = estimatePlan(plan);
   lines.push(`### pgshift plan: \`${plan.migration}\``);
   lines.push('');
   lines.push(
@@ -99,6 +182,8 @@ export function renderPlanMarkdown(plan: Plan): string {
   lines.push(`- source: \`${plan.source}\``);
   lines.push(`- target: \`${plan.target}\``);
   for (const l of strategyLines(plan.strategy)) lines.push(`- ${l}`);
+  if (plan.actions.length > 0 && estimate)
+    lines.push(`- estimated time: ${estimateText(estimate.totalSeconds)} for the apply (${estimate.basis})`);
   lines.push(
     `- fingerprints: source \`${plan.sourceFingerprint.slice(0, 12)}\`, target \`${plan.targetFingerprint.slice(0, 12)}\`, state \`${plan.stateSerial}\`, config \`${plan.configHash}\``,
   );
@@ -115,7 +200,7 @@ export function renderPlanMarkdown(plan: Plan): string {
         const mark = a.change === 'create' ? '+' : a.change === 'delete' ? '-' : '!';
         const stream = streamLines(a);
         if (stream) for (const l of stream) lines.push(`${mark} ${l}`);
-        else lines.push(`${mark} ${a.address}  (${a.reason})`);
+        else lines.push(`${mark} ${a.address}  (${reasonOf(a, estimate)})`);
       }
     }
     lines.push('```');
