@@ -224,7 +224,9 @@ describe('pgshift status with a change stream', () => {
     expect(s3.transactions).toBeGreaterThanOrEqual(4);
     expect(diff(written, s3.appliedLsn!)).toBeGreaterThanOrEqual(0);
     expect(s3.lagBytes).toBe(Math.max(0, diff(s3.appliedLsn!, s3.currentLsn!)));
-    expect(s3.lagBytes!).toBeLessThan(s1.lagBytes!);
+    // what is left is only WAL written after our last write (by anyone: the server's other databases count too),
+    // not the writes the follower applied (s1's lag measured them still pending)
+    expect(s3.lagBytes!).toBeLessThanOrEqual(Math.max(0, diff(written, s3.currentLsn!)));
     // nothing written after the stored position (the source is quiet): 0 bytes and 0 seconds
     if (s3.lagBytes === 0) expect(s3.lagSeconds).toBe(0);
     else expect(s3.lagSeconds).toBeGreaterThan(0);

@@ -4,6 +4,7 @@ import { PgshiftError } from '../../errors/index.js';
 import { withClient } from '../../db/connect.js';
 import { endpoints, sessionSettings } from '../../db/endpoints.js';
 import { assertApplied } from '../../state/applied.js';
+import { assertSessionPooling } from '../../db/pooler.js';
 import { runVerification } from '../../verify/run.js';
 import { checkExposureNow, describeExposure } from '../../security/exposure.js';
 import { BaseCommand } from '../base-command.js';
@@ -32,8 +33,11 @@ export default class Verify extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Verify);
     const config = loadConfig(flags.config);
-    // before any apply there is nothing to compare: say so, not the first table the target lacks
-    await withClient(endpoints(config).target, sessionSettings(config), (c) => assertApplied(c, 'nothing to verify'));
+    // before any apply there is nothing to compare: say so, not the first table the target lacks (after the
+    // check that refuses a transaction pooler: that is what is wrong with such a URL, whatever the state)
+    const eps = endpoints(config);
+    await assertSessionPooling([eps.source, eps.target], sessionSettings(config));
+    await withClient(eps.target, sessionSettings(config), (c) => assertApplied(c, 'nothing to verify'));
     const report = await runVerification(config, { full: flags.full, showValues: flags['show-values'] });
     const security = await checkExposureNow(config);
     const format = flags.json ? 'json' : flags.format;
