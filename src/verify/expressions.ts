@@ -39,8 +39,9 @@ export interface TableExpr {
  * - `send`: the bytes of its binary send function, for built-in types whose equality forgets something that text
  *   (and the copy) keep: numeric scale (1.0 vs 1.00), -0 vs 0 and NaNs in floats, '1 day' vs '24 hours', jsonb
  *   number spellings, array bounds; and for built-in types without a hash function (json, xml, point, ...);
- * - `text`: its text under the verification session's settings (types not built in: enums, domains, composites,
- *   extension types, whose binary forms or hashes may name server-specific OIDs; reg* types).
+ * - `text`: its text under the verification session's settings (types not built in: domains, composites,
+ *   extension types, whose binary forms or hashes may name server-specific OIDs; reg* types). An enum is hashed by
+ *   its send function, which sends its label.
  * No text is rendered for the first three, which is what makes the hash several times cheaper than ROW()::text.
  */
 export type HashMode = 'typed' | 'collate' | 'send' | 'text';
@@ -67,6 +68,8 @@ const COLLATED = new Set(['text', 'varchar', 'name']);
 
 /** The mode of one column, from its catalog facts (a column read without them is hashed as text). */
 export function hashMode(c: ColumnInfo): HashMode {
+  // an enum's send function gives its label: the same on every server (its hash would be of a server's OID)
+  if (c.typeKind === 'e' && c.sendFunction === 'enum_send') return 'send';
   if (c.typeSchema !== 'pg_catalog') return 'text';
   if (TYPED.has(c.typeName)) return 'typed';
   if (COLLATED.has(c.typeName)) return 'collate';
