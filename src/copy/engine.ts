@@ -215,6 +215,45 @@ function keyTuple(a: CopyTableAction, slot: 'lo' | 'hi'): { cols: string; vals: 
   };
 }
 
+/**
+ * Upper keys for the batches of a single-column key, from the source's histogram of that column (pg_stats, what
+ * ANALYZE left): every bound that many rows apart that batch_size rows are, above the resumed-from key (pgshift.lo0,
+ * when `after`). Approximate by nature: the ranges (last, bound] still cover every key exactly once, the last batch is
+ * found by exact bounds (an index scan per batch, as without statistics), and a batch much larger than asked
+ * (statistics older than the table) ends the planned bounds. Empty without a histogram or for a composite key.
+ */
+async function statsBounds(
+  source: pg.Client,
+  a: CopyTableAction,
+  from: { readonly schema: string; readonly name: string },
+  after: boolean,
+): Promise<string[]> {
+  const col = a.key?.length === 1 ? a.key[0] : undefined;
+  if (!col) return [];
+  // statistics are a help, never a condition: any error reading them means exact bounds
+  const r = await source
+    .query<{ b: string; per: number | null }>(
+      `SELECT u.v::text AS b,
+            (SELECT c.reltuples::float8 FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.regclass)
+              / nullif(pg_catalog.array_length(s.histogram_bounds::text::${col.type}[], 1) - 1, 0) AS per
+       FROM pg_catalog.pg_stats s, unnest(s.histogram_bounds::text::${col.type}[]) WITH ORDINALITY u(v, i)
+      WHERE s.schemaname = $2 AND s.tablename = $3 AND s.attname = $4 AND NOT s.inherited
+        ${after ? `AND u.v > CAST(pg_catalog.current_setting('pgshift.lo0') AS ${col.type})` : ''}
+      ORDER BY u.i`,
+      [qualified(from.schema, from.name), from.schema, from.name, col.name],
+    )
+    .catch((err: unknown) => {
+      if (isTransient(err)) throw err;
+      return { rows: [] as { b: string; per: number | null }[] };
+    });
+  const per = r.rows[0]?.per;
+  if (!per || per <= 0 || r.rows.length < 2) return [];
+  const stride = Math.max(1, Math.round(a.batchSize / per));
+  const out: string[] = [];
+  for (let i = stride - 1; i < r.rows.length - 1; i += stride) out.push((r.rows[i] as { b: string }).b);
+  return out;
+}
+
 /** Sets every key slot in one round trip (so no value of an earlier batch or unit can linger). */
 async function setKey(source: pg.Client, slot: 'lo' | 'hi', values: readonly string[]): Promise<void> {
   const names = values.map((_v, i) => `pgshift.${slot}${i}`);
@@ -312,17 +351,25 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
   let rows = 0;
   let bytes = 0;
   let batches = 0;
+  if (last) await setKey(ctx.source, 'lo', last.values);
+  // upper keys from the source's statistics, when it has them: no index scan per batch to find them
+  let planned = await statsBounds(ctx.source, a, from, last !== null);
   for (;;) {
     if (ctx.signal?.aborted) return { rows, bytes, batches, stopped: true };
     if (last) await setKey(ctx.source, 'lo', last.values);
-    // the batch's upper key: an index scan in key order (aliased outputs, so ORDER BY sorts by the key itself)
-    const bound = await ctx.source.query({
-      text: `SELECT ${keyCols.map((c, i) => `${c}::text AS k${i}`).join(', ')} FROM ${table} ${last ? `WHERE ${k.cols} > ${k.vals}` : ''}
+    let hiValues: string[] | null;
+    const nextPlanned = planned.shift();
+    if (nextPlanned !== undefined) hiValues = [nextPlanned];
+    else {
+      // the batch's upper key: an index scan in key order (aliased outputs, so ORDER BY sorts by the key itself)
+      const bound = await ctx.source.query({
+        text: `SELECT ${keyCols.map((c, i) => `${c}::text AS k${i}`).join(', ')} FROM ${table} ${last ? `WHERE ${k.cols} > ${k.vals}` : ''}
               ORDER BY ${keyCols.join(', ')} OFFSET $1 LIMIT 1`,
-      values: [a.batchSize - 1],
-      rowMode: 'array',
-    });
-    const hiValues = (bound.rows[0] as string[] | undefined) ?? null;
+        values: [a.batchSize - 1],
+        rowMode: 'array',
+      });
+      hiValues = (bound.rows[0] as string[] | undefined) ?? null;
+    }
     const conds: string[] = [];
     if (last) conds.push(`${k.cols} > ${k.vals}`);
     if (hiValues) {
@@ -352,6 +399,8 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
     rows += moved.rows;
     bytes += moved.bytes;
     batches++;
+    // statistics older than the table (a batch twice the size asked): exact bounds from here on
+    if (moved.rows > 2 * a.batchSize) planned = [];
     ctx.onProgress?.(rows, bytes);
     if (!hiValues) return { rows, bytes, batches, stopped: false };
     last = next;
