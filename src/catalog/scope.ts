@@ -1,7 +1,8 @@
 import type { Catalog, CatalogObject, TableInfo } from './types.js';
 import type { Config } from '../config/types.js';
 
-function globToRegExp(glob: string): RegExp {
+/** `*` matches anything (as in tables.include/exclude); everything else is literal. */
+export function globToRegExp(glob: string): RegExp {
   return new RegExp(
     `^${glob
       .split('*')

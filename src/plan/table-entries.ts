@@ -1,18 +1,8 @@
 import { closest, distance } from 'fastest-levenshtein';
+import { globToRegExp } from '../catalog/scope.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { Finding } from './model.js';
-
-/** `*` matches anything (as in tables.include/exclude); everything else is literal. */
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(
-    `^${glob
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-    's',
-  );
-}
 
 /** The source table a misspelt name most likely means: same name in another case, or one a few edits away. */
 function closeTable(name: string, tables: readonly string[]): string | undefined {
