@@ -32,7 +32,7 @@ describe('pgshift demo', () => {
     expect(r.stdout).toContain('Verification PASSED: 4 tables');
     expect(r.stdout).toContain('No changes. The target matches the desired state');
     expect(r.stdout).toContain('SET ROLE anon; SELECT count(*) FROM public.patients  ->  0'); // RLS before data on a Supabase-like target
-    expect(r.stdout).toMatch(/Cutover complete! Write freeze \d+ ms/);
+    expect(r.stdout).toMatch(/Cutover complete! Write freeze (\d+ ms|\d+\.\d s);/);
     expect(r.stdout).toMatch(
       /and after:\n# the clinic backend's settings\nDATABASE_URL=postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/clinic/,
     );
