@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { asPgshiftError } from '../errors/index.js';
 import { isTransient } from '../db/retry.js';
 import type { Action, ActionPhase } from '../plan/model.js';
+import { byRank, criticalPathRanks } from './priority.js';
 
 /**
  * A moving figure of a running action other than a copy's rows: the read-back of a copied table, the verification's
@@ -60,7 +61,8 @@ const PHASE_ORDER: Record<ActionPhase, number> = { 'pre-data': 0, data: 1, 'post
 
 /**
  * Walks the action graph: schema before data first, then data and after-data objects; every action whose
- * dependencies are done and whose table locks are free, at most `concurrency` at once. A failed action skips what
+ * dependencies are done and whose table locks are free, at most `concurrency` at once, the one with the longest
+ * chain of work after it first (src/apply/priority.ts). A failed action skips what
  * depends on it (transitively) and lets independent work finish. An abort stops scheduling; running actions end
  * (each is one transaction), the rest is reported as not started. So does an action that finds the run's lock gone
  * (LOCK_HELD from the lock fence every handler checks before its effect): another run owns the target now.
@@ -81,6 +83,8 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   // an action found the run's lock gone (unlock, or taken over): start nothing more, let running ones end
   let lockLost = false;
   const maxAttempts = opts.attempts ?? 3;
+  // among the actions that may start, the longest chain of work after them first (src/apply/priority.ts)
+  const order = byRank(actions, criticalPathRanks(actions));
   emit({ type: 'start', total: actions.length, actions });
 
   const acquireClient = async (): Promise<pg.Client> => {
@@ -148,7 +152,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   try {
     while (pending.size > 0 || running.size > 0) {
       if (!opts.signal?.aborted && !lockLost) {
-        for (const a of [...pending.values()]) {
+        for (const a of order.filter((x) => pending.has(x.id))) {
           if (running.size >= opts.concurrency) break;
           const badDep = a.dependsOn.find((d) => bad.has(d));
           if (badDep) {

@@ -108,4 +108,57 @@ describe('execute', () => {
     expect(result.done.length + result.notStarted.length).toBe(10);
     expect(result.notStarted.length).toBeGreaterThan(0);
   });
+  it('starts the longest chain first: the index builds of a large table before the copy of a small one', async () => {
+    const copy = (id: string, rows: number): Action =>
+      ({
+        kind: 'copy_table',
+        id,
+        address: id,
+        dependsOn: [],
+        locks: [`table ${id}`],
+        phase: 'data',
+        change: 'create',
+        reason: 'test',
+        table: { schema: 'public', name: id },
+        columns: ['id'],
+        key: null,
+        batchSize: 1000,
+        format: 'binary',
+        estimatedRows: rows,
+        estimatedBytes: rows * 100,
+      }) as Action;
+    const build = (id: string, table: string): Action =>
+      ({
+        kind: 'create_object',
+        objectKind: 'index',
+        id,
+        address: id,
+        dependsOn: [table],
+        locks: [`table ${table}`],
+        phase: 'post-data',
+        change: 'create',
+        reason: 'test',
+        sql: [],
+        definitionHash: 'x',
+      }) as Action;
+    const order: string[] = [];
+    const result = await execute(
+      // in plan order the small table comes first; one slot, so the order of starts is the executor's choice
+      [
+        copy('small', 10_000),
+        build('small_idx', 'small'),
+        copy('big', 3_000_000),
+        build('big_a', 'big'),
+        build('big_b', 'big'),
+      ],
+      {
+        concurrency: 1,
+        openWorker,
+        run: async (a) => void order.push(a.id),
+      },
+    );
+    expect(result.failed).toEqual([]);
+    expect(order.slice(0, 3)).toEqual(['big', 'big_a', 'big_b']);
+    expect(order.slice(3)).toEqual(['small', 'small_idx']);
+  });
 });

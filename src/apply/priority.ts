@@ -1,0 +1,80 @@
+import type { Action } from '../plan/model.js';
+
+/**
+ * Seconds an action is expected to take, for ordering only (never shown): a copy by its rows or bytes, whichever is
+ * slower; an index or constraint build by the rows of the table it builds on (a sort of them); everything else
+ * nothing. Rates are what the apply of gen.sql moved on 2 cores (docs/benchmarks.md); only their ratios matter.
+ */
+export function expectedSeconds(a: Action, rowsOfLock: ReadonlyMap<string, number>): number {
+  if (a.kind === 'copy_table') return Math.max(a.estimatedRows / 160_000, a.estimatedBytes / (100 * 1024 * 1024));
+  if (
+    a.kind === 'create_object' &&
+    a.phase === 'post-data' &&
+    (a.objectKind === 'index' || a.objectKind === 'constraint')
+  ) {
+    const rows = Math.max(0, ...a.locks.map((l) => rowsOfLock.get(l) ?? 0));
+    return rows / 1_500_000;
+  }
+  return 0;
+}
+
+/**
+ * The critical-path rank of every action: its own expected time plus the longest chain after it, where a chain runs
+ * through the actions that depend on it and through the other after-data builds of its table (they share the table's
+ * lock, so they run one after another). The executor starts, among the actions that may start, those of the highest
+ * rank first: a large table's long index builds start as soon as its copy is done, instead of after every other
+ * table's copy, and the apply's last stretch is not one table's builds run alone.
+ */
+export function criticalPathRanks(actions: readonly Action[]): Map<string, number> {
+  const rowsOfLock = new Map<string, number>();
+  for (const a of actions)
+    if (a.kind === 'copy_table')
+      for (const l of a.locks) rowsOfLock.set(l, (rowsOfLock.get(l) ?? 0) + Math.max(0, a.estimatedRows));
+  const own = new Map(actions.map((a) => [a.id, expectedSeconds(a, rowsOfLock)]));
+  const dependents = new Map<string, string[]>();
+  for (const a of actions)
+    for (const d of a.dependsOn) {
+      const list = dependents.get(d);
+      if (list) list.push(a.id);
+      else dependents.set(d, [a.id]);
+    }
+  // what the after-data builds of each lock add up to
+  const buildsOfLock = new Map<string, number>();
+  for (const a of actions)
+    if (a.phase === 'post-data')
+      for (const l of a.locks) buildsOfLock.set(l, (buildsOfLock.get(l) ?? 0) + (own.get(a.id) ?? 0));
+  const byId = new Map(actions.map((a) => [a.id, a]));
+  const rank = new Map<string, number>();
+  const visiting = new Set<string>();
+  const rankOf = (id: string): number => {
+    const known = rank.get(id);
+    if (known !== undefined) return known;
+    if (visiting.has(id)) return 0; // a cycle is the executor's error to report, not this ordering's
+    visiting.add(id);
+    const a = byId.get(id);
+    let after = 0;
+    for (const d of dependents.get(id) ?? []) after = Math.max(after, rankOf(d));
+    if (a && a.phase !== 'pre-data')
+      for (const l of a.locks) {
+        const siblings = (buildsOfLock.get(l) ?? 0) - (a.phase === 'post-data' ? (own.get(id) ?? 0) : 0);
+        after = Math.max(after, siblings);
+      }
+    const r = (own.get(id) ?? 0) + after;
+    visiting.delete(id);
+    rank.set(id, r);
+    return r;
+  };
+  for (const a of actions) rankOf(a.id);
+  return rank;
+}
+
+/** `actions` by rank, highest first; equal ranks keep their order (the plan's). */
+export function byRank<T extends { readonly id: string }>(
+  actions: readonly T[],
+  ranks: ReadonlyMap<string, number>,
+): T[] {
+  return actions
+    .map((a, i) => ({ a, i, r: ranks.get(a.id) ?? 0 }))
+    .sort((x, y) => y.r - x.r || x.i - y.i)
+    .map((x) => x.a);
+}
