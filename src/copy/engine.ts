@@ -185,12 +185,17 @@ async function stream(
 ): Promise<{ rows: number; bytes: number; digest: BatchDigest | null }> {
   const fmt = a.format === 'binary' ? 'binary' : 'text';
   const into = target.query(
-    copyFrom(`COPY ${qualified(a.table.schema, a.table.name)} (${columnList(a)}) FROM STDIN (FORMAT ${fmt})`),
+    // a table without columns has rows too: COPY takes no column list for it (an empty one is a syntax error)
+    copyFrom(
+      `COPY ${qualified(a.table.schema, a.table.name)}${a.columns.length ? ` (${columnList(a)})` : ''} FROM STDIN (FORMAT ${fmt})`,
+    ),
   );
   const rowsOf = (): number => Number((into as unknown as { rowCount: number }).rowCount ?? 0);
   if (a.digest) {
     const out = source.query(
-      copyTo(`COPY (SELECT ${columns}, ${digestSql(a.digest)} AS pgshift_h ${fromWhere}) TO STDOUT (FORMAT ${fmt})`),
+      copyTo(
+        `COPY (SELECT ${columns ? `${columns}, ` : ''}${digestSql(a.digest)} AS pgshift_h ${fromWhere}) TO STDOUT (FORMAT ${fmt})`,
+      ),
     );
     const strip = new DigestStrip(fmt);
     await pipeline(out, strip, into);
