@@ -6,6 +6,7 @@ export const address = {
   schema: (name: string): string => `schema ${name}`,
   extension: (name: string): string => `extension ${name}`,
   type: (schema: string, name: string): string => `type ${schema}.${name}`,
+  collation: (schema: string, name: string): string => `collation ${schema}.${name}`,
   /** `args`: the identity argument types, e.g. `integer, integer`, so that overloads differ. */
   function: (schema: string, name: string, args: string): string => `function ${schema}.${name}(${args})`,
   sequence: (schema: string, name: string): string => `sequence ${schema}.${name}`,

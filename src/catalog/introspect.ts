@@ -1,3 +1,4 @@
+import { readCollations } from './read/collations.js';
 import type pg from 'pg';
 
 import { CatalogBuilder } from './builder.js';
@@ -77,6 +78,7 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
     tables: new Map(),
   };
   await readSchemasAndExtensions(ctx, schemas);
+  await readCollations(ctx);
   await readTypes(ctx);
   await readFunctions(ctx);
   const sequences = await readSequences(ctx);

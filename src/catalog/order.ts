@@ -4,6 +4,7 @@ const KIND_ORDER: readonly ObjectKind[] = [
   'role',
   'schema',
   'extension',
+  'collation',
   'type',
   'function',
   'sequence',

@@ -57,6 +57,8 @@ function alterTarget(o: CatalogObject, linkedSequences: ReadonlySet<string>): Pr
       return { on: 'SCHEMA', name: o.name };
     case 'type':
       return { on: specOf(o, 'type')?.variant === 'domain' ? 'DOMAIN' : 'TYPE', schema: s, name: o.name };
+    case 'collation':
+      return { on: 'COLLATION', schema: s, name: o.name };
     case 'function':
       return routineTarget(o);
     default:

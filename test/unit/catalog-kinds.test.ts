@@ -22,6 +22,7 @@ describe('object kinds', () => {
   it('the registry has a module for every kind, each with its phase', () => {
     const kinds = Object.keys(KINDS).sort();
     expect(kinds).toEqual([
+      'collation',
       'comment',
       'constraint',
       'extension',
@@ -43,6 +44,40 @@ describe('object kinds', () => {
       'view',
     ]);
     for (const k of kinds) expect(['pre-data', 'post-data']).toContain(kindModule(k as ObjectKind).phase);
+  });
+
+  it('renders a collation by its provider, with its locale quoted as a literal and its name as an identifier', () => {
+    const icu = render({
+      kind: 'collation',
+      ...parts(WEIRD, 'case "ci"', {
+        provider: 'icu' as const,
+        lcCollate: null,
+        lcCtype: null,
+        locale: "und-u-ks-level2'; DROP TABLE x; --",
+        rules: '&a < b',
+        deterministic: false,
+      }),
+    });
+    expect(icu.createSql).toEqual([
+      `CREATE COLLATION "We""ird Schema"."case ""ci""" (provider = icu, locale = 'und-u-ks-level2''; DROP TABLE x; --', rules = '&a < b', deterministic = false)`,
+    ]);
+    const libc = render({
+      kind: 'collation',
+      ...parts('s', 'c', {
+        provider: 'libc' as const,
+        lcCollate: 'C',
+        lcCtype: 'POSIX',
+        locale: null,
+        rules: null,
+        deterministic: true,
+      }),
+    });
+    expect(libc.createSql).toEqual([
+      `CREATE COLLATION "s"."c" (provider = libc, lc_collate = 'C', lc_ctype = 'POSIX')`,
+    ]);
+    expect(kindModule('collation').drop(parts(WEIRD, 'case "ci"', {}))).toEqual([
+      'DROP COLLATION IF EXISTS "We""ird Schema"."case ""ci"""',
+    ]);
   });
 
   it('drops a routine by its argument types and a comment by what it names, never from an address or text', () => {

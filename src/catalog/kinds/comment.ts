@@ -5,7 +5,7 @@ import { mapRef, type KindModule, type NameMapper, type QName } from './kind.js'
 export type CommentTarget =
   | { readonly on: 'SCHEMA'; readonly name: string }
   | {
-      readonly on: 'TABLE' | 'VIEW' | 'MATERIALIZED VIEW' | 'SEQUENCE' | 'INDEX' | 'TYPE' | 'DOMAIN';
+      readonly on: 'TABLE' | 'VIEW' | 'MATERIALIZED VIEW' | 'SEQUENCE' | 'INDEX' | 'TYPE' | 'DOMAIN' | 'COLLATION';
       readonly object: QName;
     }
   | { readonly on: 'FUNCTION' | 'PROCEDURE' | 'AGGREGATE'; readonly object: QName; readonly args: string }

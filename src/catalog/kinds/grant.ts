@@ -5,7 +5,7 @@ import type { KindModule } from './kind.js';
 export type PrivilegeTarget =
   | { readonly on: 'SCHEMA'; readonly name: string }
   | {
-      readonly on: 'TABLE' | 'VIEW' | 'MATERIALIZED VIEW' | 'SEQUENCE' | 'TYPE' | 'DOMAIN';
+      readonly on: 'TABLE' | 'VIEW' | 'MATERIALIZED VIEW' | 'SEQUENCE' | 'TYPE' | 'DOMAIN' | 'COLLATION';
       readonly schema: string;
       readonly name: string;
     }

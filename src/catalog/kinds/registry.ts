@@ -3,6 +3,7 @@
  * definition from typed fields and maps its names for the target. Adding a kind: write its module (with a test)
  * and add its line here; ObjectKind and ObjectSpec follow from this table.
  */
+import { collationKind } from './collation.js';
 import { commentKind } from './comment.js';
 import { constraintKind } from './constraint.js';
 import { extensionKind } from './extension.js';
@@ -26,6 +27,7 @@ import { materializedViewKind, viewKind } from './view.js';
 export const KINDS = {
   schema: schemaKind,
   extension: extensionKind,
+  collation: collationKind, // CREATE COLLATION (libc, icu, builtin; deterministic or not)
   type: typeKind, // enum, domain, composite, range
   function: functionKind, // functions, procedures, aggregates
   sequence: sequenceKind,
