@@ -1,3 +1,4 @@
+import { readUnsupported } from './read/unsupported.js';
 import { readCollations } from './read/collations.js';
 import type pg from 'pg';
 
@@ -92,6 +93,7 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
   await readComments(ctx);
   await readDependencies(ctx);
   const extensionMembers = await readExtensionMembers(ctx);
+  const unsupported = await readUnsupported(ctx);
   const eventTriggers = (
     await client.query<{ n: string }>(
       `SELECT t.evtname::pg_catalog.text AS n FROM pg_catalog.pg_event_trigger t
@@ -131,5 +133,6 @@ async function read(client: pg.ClientBase, options: IntrospectOptions): Promise<
     roles,
     memberOf,
     eventTriggers,
+    unsupported,
   });
 }

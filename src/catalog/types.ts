@@ -111,6 +111,29 @@ export interface Catalog {
   readonly memberOf?: readonly string[];
   /** Event triggers of the database (not migrated: only a superuser can create them), by name. */
   readonly eventTriggers?: readonly string[];
+  /** Objects of the schemas read that pgshift does not create (src/catalog/read/unsupported.ts). */
+  readonly unsupported?: readonly UnsupportedObject[];
+}
+
+/** An object on the source that pgshift does not create on the target: the plan names it. */
+export interface UnsupportedObject {
+  readonly kind:
+    | 'rule'
+    | 'statistics'
+    | 'foreign table'
+    | 'text search configuration'
+    | 'text search dictionary'
+    | 'text search parser'
+    | 'text search template'
+    | 'operator'
+    | 'operator class'
+    | 'operator family'
+    | 'conversion'
+    | 'cast';
+  readonly schema: string;
+  readonly name: string;
+  /** The table a rule or extended statistics object belongs to. */
+  readonly table: string | null;
 }
 
 /** The object's typed fields when it is of kind `kind` (undefined for another kind). */

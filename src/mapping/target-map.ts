@@ -1,3 +1,4 @@
+import { unsupportedFindings } from './unsupported.js';
 import type { Catalog, CatalogObject, TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { Finding } from '../errors/finding.js';
@@ -86,6 +87,8 @@ export function mapForTarget(
   findings.push(...collisionFindings(names));
   // event triggers are never migrated: say so at plan time
   findings.push(...eventTriggerFindings(source, supabase));
+  // nor are the kinds pgshift does not create (rules, extended statistics, text search objects, ...)
+  findings.push(...unsupportedFindings(source, rawScope));
   // managed schemas: a blocker unless mapped (or the schema only holds extensions, which Supabase already has)
   if (supabase) findings.push(...managedSchemaFindings(source, names.schemaMap, rawScope));
 
