@@ -182,12 +182,13 @@ async function stream(
   columns: string,
   fromWhere: string,
   a: CopyTableAction,
+  freeze = false,
 ): Promise<{ rows: number; bytes: number; digest: BatchDigest | null }> {
   const fmt = a.format === 'binary' ? 'binary' : 'text';
   const into = target.query(
     // a table without columns has rows too: COPY takes no column list for it (an empty one is a syntax error)
     copyFrom(
-      `COPY ${qualified(a.table.schema, a.table.name)}${a.columns.length ? ` (${columnList(a)})` : ''} FROM STDIN (FORMAT ${fmt})`,
+      `COPY ${qualified(a.table.schema, a.table.name)}${a.columns.length ? ` (${columnList(a)})` : ''} FROM STDIN (FORMAT ${fmt}${freeze ? ', FREEZE' : ''})`,
     ),
   );
   const rowsOf = (): number => Number((into as unknown as { rowCount: number }).rowCount ?? 0);
@@ -268,6 +269,31 @@ async function setKey(source: pg.Client, slot: 'lo' | 'hi', values: readonly str
   );
 }
 
+/**
+ * Makes the COPY of a whole table into its empty target table a COPY FREEZE, inside the caller's transaction: the
+ * table locked, found still empty, then truncated, which lets COPY write its rows frozen and all-visible. Nothing
+ * reads those pages again to set their hint bits, and autovacuum has nothing to freeze in them later. Another
+ * role's table (no TRUNCATE privilege) or one a foreign key references keeps a plain COPY. A row found in the
+ * meantime is the same error as before the transaction.
+ */
+async function truncateForFreeze(target: pg.ClientBase, a: CopyTableAction): Promise<boolean> {
+  const table = qualified(a.table.schema, a.table.name);
+  await target.query('SAVEPOINT pgshift_freeze');
+  try {
+    await target.query(`LOCK TABLE ONLY ${table} IN ACCESS EXCLUSIVE MODE`);
+    await assertEmpty(target, a);
+    await target.query(`TRUNCATE ONLY ${table}`);
+    await target.query('RELEASE SAVEPOINT pgshift_freeze');
+    return true;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== '42501' && code !== '0A000') throw err;
+    await target.query('ROLLBACK TO SAVEPOINT pgshift_freeze');
+    await target.query('RELEASE SAVEPOINT pgshift_freeze');
+    return false;
+  }
+}
+
 async function assertEmpty(target: pg.ClientBase, a: CopyTableAction): Promise<void> {
   const table = qualified(a.table.schema, a.table.name);
   const r = await target.query<{ has_rows: boolean }>(`SELECT EXISTS (SELECT 1 FROM ONLY ${table}) AS has_rows`);
@@ -332,7 +358,8 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
           const start = await sourceCopyStart(ctx.source);
           return withTransaction(target, async () => {
             await fence(target, a, ctx, null);
-            const m = await stream(ctx.source, target, columnList(a), `FROM ${table}`, a);
+            const freeze = await truncateForFreeze(target, a);
+            const m = await stream(ctx.source, target, columnList(a), `FROM ${table}`, a, freeze);
             await writeCheckpoint(target, a, ctx, 'done', null, m.rows, m.bytes, start, m.digest);
             return m;
           });
