@@ -19,7 +19,7 @@
  *   BENCH_GEN_SQL=path                the generator (default ../shared/bench/gen.sql)
  *   BENCH_KEEP_LOGS=1                 keep each pgshift child's stderr in /tmp/bench-cutover-*.log
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,7 @@ import { qualified, quoteIdent } from '../src/db/ident.js';
 import { startEmbedded, type EmbeddedPostgres } from '../test/support/embedded.js';
 import { withPg } from '../test/support/sql.js';
 import { startWriter, type WriterTarget } from './cutover-writer.js';
+import { start as startProcess, type Done } from './proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..');
@@ -46,24 +47,8 @@ const log = (m: string): void =>
   void process.stderr.write(`[bench cutover ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Done {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
 function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Done> } {
-  const t0 = performance.now();
-  const child = spawn(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Done>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 })),
-  );
-  return { child, done };
+  return startProcess(cmd, args, { cwd: REPO, env });
 }
 
 const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, more: NodeJS.ProcessEnv = {}): Promise<Done> =>
