@@ -52,6 +52,11 @@ export interface ExecutorOptions {
   onEvent?(event: ExecutorEvent): void;
   /** Attempts for an action that fails for a transient reason (connection lost, deadlock, serialization). */
   readonly attempts?: number;
+  /**
+   * Called once for each action as soon as its dependencies are done and its phase is open, before a slot is free
+   * for it: the apply makes a copy unit claimable there by `pgshift worker`s (the queue of pgshift.work_units).
+   */
+  onReady?(action: Action): void;
 }
 
 // data and after-data share a level: an index or foreign key starts as soon as the copies it depends on are done
@@ -81,6 +86,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   // an action found the run's lock gone (unlock, or taken over): start nothing more, let running ones end
   let lockLost = false;
   const maxAttempts = opts.attempts ?? 3;
+  const announced = new Set<string>();
   emit({ type: 'start', total: actions.length, actions });
 
   const acquireClient = async (): Promise<pg.Client> => {
@@ -147,6 +153,14 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
     : new Promise<void>(() => undefined);
   try {
     while (pending.size > 0 || running.size > 0) {
+      if (!opts.signal?.aborted && !lockLost && opts.onReady) {
+        for (const a of pending.values()) {
+          if (announced.has(a.id) || a.dependsOn.some((d) => pending.has(d) || running.has(d) || bad.has(d))) continue;
+          if (!phaseOpen(a)) continue;
+          announced.add(a.id);
+          opts.onReady(a);
+        }
+      }
       if (!opts.signal?.aborted && !lockLost) {
         for (const a of [...pending.values()]) {
           if (running.size >= opts.concurrency) break;
