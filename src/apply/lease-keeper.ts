@@ -9,6 +9,8 @@ import { renewLeases } from '../state/work-units.js';
  */
 export class LeaseKeeper {
   private readonly leases = new Set<string>();
+  /** Leases given up with a broken session (not released): this claimer takes them back at once. */
+  private readonly abandoned = new Map<string, string>(); // lease id -> unit
   private timer: NodeJS.Timeout | undefined;
   private beating = false;
 
@@ -17,10 +19,21 @@ export class LeaseKeeper {
     private readonly leaseMs: number,
   ) {}
 
-  add(leaseId: string): void {
+  add(leaseId: string, unit: string): void {
     this.leases.add(leaseId);
+    for (const [id, u] of this.abandoned) if (u === unit) this.abandoned.delete(id);
     this.timer ??= setInterval(() => void this.beat(), Math.max(100, Math.floor(this.leaseMs / 3)));
     this.timer.unref();
+  }
+
+  /** A lease whose session broke before it could be given back. */
+  abandon(leaseId: string, unit: string): void {
+    this.abandoned.set(leaseId, unit);
+  }
+
+  /** The abandoned leases (of `unit`, or all), for a claim that may take them back. */
+  reclaimable(unit?: string): string[] {
+    return [...this.abandoned].filter(([, u]) => unit === undefined || u === unit).map(([id]) => id);
   }
 
   remove(leaseId: string): void {

@@ -37,7 +37,7 @@ export async function copyLeased(
   ctx: LeasedCopyContext,
 ): Promise<LeasedOutcome> {
   const a = lease.action;
-  ctx.keeper.add(lease.leaseId);
+  ctx.keeper.add(lease.leaseId, lease.unit);
   let source: pg.Client | undefined;
   try {
     source = await ctx.openSource();
@@ -65,7 +65,8 @@ export async function copyLeased(
       return { kind: 'failed', error: err };
     }
     if (!(err instanceof PgshiftError && err.code === 'INTERRUPTED'))
-      await releaseLease(target, lease).catch(() => undefined);
+      // a broken session cannot give it back: the next claim of this process takes it back (else it expires)
+      await releaseLease(target, lease).catch(() => ctx.keeper.abandon(lease.leaseId, lease.unit));
     throw err;
   } finally {
     ctx.keeper.remove(lease.leaseId);

@@ -108,7 +108,11 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
           client ??= await connectClient(eps.target, session);
           let lease;
           try {
-            lease = await claimUnit<CopyTableAction>(client, { owner, leaseMs: config.copy.leaseMs });
+            lease = await claimUnit<CopyTableAction>(client, {
+              owner,
+              leaseMs: config.copy.leaseMs,
+              reclaim: keeper.reclaimable(),
+            });
             if (lease) {
               logger().info({ unit: lease.unit, owner }, 'unit claimed');
               const r = await copyLeased(lease, client, {

@@ -218,6 +218,8 @@ const MIGRATIONS: Record<string, Migration> = {
           owner text,
           lease_until timestamptz,
           heartbeat_at timestamptz,
+          holder_pid integer,
+          holder_started timestamptz,
           claims integer NOT NULL DEFAULT 0,
           error text,
           updated_at timestamptz NOT NULL DEFAULT clock_timestamp()

@@ -13,6 +13,19 @@ import { scrub } from '../log/redact.js';
 
 export type UnitStatus = 'queued' | 'claimed' | 'done' | 'failed';
 
+/**
+ * A claimed unit's lease still holds (`w` the row): not expired, and the session that claimed it (and copies its
+ * batches) still exists. A claimer killed outright loses its session at once, so its unit is free then, without
+ * waiting for the expiry; the expiry covers a claimer cut off from the server whose session lingers. A session of
+ * another role whose start this role may not see (pg_stat_activity hides it) counts as alive.
+ */
+function held(w: string): string {
+  return `(${w}.status = 'claimed' AND ${w}.lease_until >= clock_timestamp()
+           AND EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                        WHERE a.pid = ${w}.holder_pid
+                          AND (a.backend_start = ${w}.holder_started OR a.backend_start IS NULL)))`;
+}
+
 /** A unit claimed by this process: its lease id is the fence every batch checks. */
 export interface Lease<A = unknown> {
   readonly unit: string;
@@ -44,21 +57,19 @@ export async function queueUnits(client: pg.ClientBase, runId: string, actions: 
   }));
   await client.query('BEGIN');
   try {
-    await client.query(
-      `DELETE FROM pgshift.work_units
-        WHERE NOT (unit = ANY($1::text[])) AND (status <> 'claimed' OR lease_until < clock_timestamp())`,
-      [rows.map((r) => r.unit)],
-    );
+    await client.query(`DELETE FROM pgshift.work_units w WHERE NOT (w.unit = ANY($1::text[])) AND NOT ${held('w')}`, [
+      rows.map((r) => r.unit),
+    ]);
     await client.query(
       `INSERT INTO pgshift.work_units AS w (unit, seq, run_id, table_schema, table_name, action)
        SELECT r.unit, r.seq, $2, r.table_schema, r.table_name, r.action
          FROM jsonb_to_recordset($1::jsonb) AS r(unit text, seq int, table_schema text, table_name text, action jsonb)
        ON CONFLICT (unit) DO UPDATE SET
          seq = excluded.seq, run_id = excluded.run_id, action = excluded.action, ready = false, error = NULL,
-         status = CASE WHEN w.status = 'claimed' AND w.lease_until >= clock_timestamp() THEN 'claimed' ELSE 'queued' END,
-         lease_id = CASE WHEN w.status = 'claimed' AND w.lease_until >= clock_timestamp() THEN w.lease_id END,
-         owner = CASE WHEN w.status = 'claimed' AND w.lease_until >= clock_timestamp() THEN w.owner END,
-         lease_until = CASE WHEN w.status = 'claimed' AND w.lease_until >= clock_timestamp() THEN w.lease_until END,
+         status = CASE WHEN ${held('w')} THEN 'claimed' ELSE 'queued' END,
+         lease_id = CASE WHEN ${held('w')} THEN w.lease_id END,
+         owner = CASE WHEN ${held('w')} THEN w.owner END,
+         lease_until = CASE WHEN ${held('w')} THEN w.lease_until END,
          updated_at = clock_timestamp()`,
       [JSON.stringify(rows), runId],
     );
@@ -84,20 +95,29 @@ export async function markReady(client: pg.ClientBase, units: readonly string[])
  */
 export async function claimUnit<A>(
   client: pg.ClientBase,
-  opts: { readonly owner: string; readonly leaseMs: number; readonly unit?: string },
+  opts: {
+    readonly owner: string;
+    readonly leaseMs: number;
+    readonly unit?: string;
+    /** Leases this claimer gave up with a broken session (it could not release them): its own to take back at once. */
+    readonly reclaim?: readonly string[];
+  },
 ): Promise<Lease<A> | undefined> {
   const leaseId = randomBytes(8).toString('hex');
   const r = await client.query<{ unit: string; run_id: string; action: A }>(
     `UPDATE pgshift.work_units w
         SET status = 'claimed', lease_id = $1, owner = $2, claims = w.claims + 1,
             lease_until = clock_timestamp() + $3::int * interval '1 millisecond',
-            heartbeat_at = clock_timestamp(), updated_at = clock_timestamp()
+            heartbeat_at = clock_timestamp(), updated_at = clock_timestamp(),
+            holder_pid = pg_catalog.pg_backend_pid(),
+            holder_started = (SELECT a.backend_start FROM pg_catalog.pg_stat_activity a WHERE a.pid = pg_catalog.pg_backend_pid())
       WHERE w.unit = (SELECT c.unit FROM pgshift.work_units c
-                       WHERE c.ready AND (c.status = 'queued' OR (c.status = 'claimed' AND c.lease_until < clock_timestamp()))
+                       WHERE c.ready AND (c.status = 'queued' OR (c.status = 'claimed' AND NOT ${held('c')})
+                                          OR (c.status = 'claimed' AND c.lease_id = ANY($5::text[])))
                          AND ($4::text IS NULL OR c.unit = $4)
                        ORDER BY c.seq LIMIT 1 FOR UPDATE SKIP LOCKED)
       RETURNING w.unit, w.run_id, w.action`,
-    [leaseId, opts.owner, Math.round(opts.leaseMs), opts.unit ?? null],
+    [leaseId, opts.owner, Math.round(opts.leaseMs), opts.unit ?? null, [...(opts.reclaim ?? [])]],
   );
   const row = r.rows[0];
   return row ? { unit: row.unit, leaseId, runId: row.run_id, action: row.action } : undefined;
@@ -210,8 +230,8 @@ export async function readUnits(client: pg.ClientBase, unit?: string): Promise<U
     error: string | null;
   }>(
     `SELECT unit, run_id, table_schema, table_name, ready, status, owner, lease_until, heartbeat_at, claims, error,
-            (status = 'claimed' AND lease_until >= clock_timestamp()) AS live
-       FROM pgshift.work_units ${unit ? 'WHERE unit = $1' : ''} ORDER BY seq`,
+            ${held('w')} AS live
+       FROM pgshift.work_units w ${unit ? 'WHERE unit = $1' : ''} ORDER BY seq`,
     unit ? [unit] : [],
   );
   return r.rows.map((x) => ({

@@ -91,7 +91,12 @@ async function copyQueued(action: CopyTableAction, client: pg.Client, ctx: RunCo
   for (;;) {
     if (ctx.signal?.aborted)
       throw new PgshiftError('INTERRUPTED', `${action.address}: stopped; the next apply resumes it`);
-    const own = await claimUnit<CopyTableAction>(client, { owner: q.owner, leaseMs: q.leaseMs, unit: action.id });
+    const own = await claimUnit<CopyTableAction>(client, {
+      owner: q.owner,
+      leaseMs: q.leaseMs,
+      unit: action.id,
+      reclaim: q.keeper.reclaimable(action.id),
+    });
     if (own) {
       const r = await run(own);
       if (r.kind === 'done') return;
@@ -116,7 +121,11 @@ async function copyQueued(action: CopyTableAction, client: pg.Client, ctx: RunCo
       });
     }
     // held by a live lease elsewhere (a worker, or a claimer of an earlier run not yet expired): help meanwhile
-    const other = await claimUnit<CopyTableAction>(client, { owner: q.owner, leaseMs: q.leaseMs });
+    const other = await claimUnit<CopyTableAction>(client, {
+      owner: q.owner,
+      leaseMs: q.leaseMs,
+      reclaim: q.keeper.reclaimable(),
+    });
     if (other) {
       // its own action reports a failure (it finds the unit failed in the queue)
       await run(other);
