@@ -292,25 +292,23 @@ async function assertEmpty(target: pg.ClientBase, a: CopyTableAction): Promise<v
   }
 }
 
-/** A part's keys hold no row on the target yet (other parts of its table may have copied theirs). */
-async function assertRangeEmpty(target: pg.ClientBase, a: CopyTableAction, range: PartRange): Promise<void> {
-  const key = a.key ?? [];
-  const cols = `(${key.map((k) => `t.${quoteIdent(k.name)}`).join(', ')})`;
-  const values: string[] = [];
-  const tuple = (vals: readonly string[]): string =>
-    `(${key.map((k, i) => (values.push(vals[i] as string), `CAST($${values.length} AS ${k.type})`)).join(', ')})`;
-  const conds: string[] = [];
-  if (range.lower) conds.push(`${cols} > ${tuple(range.lower)}`);
-  if (range.upper) conds.push(`${cols} <= ${tuple(range.upper)}`);
+/**
+ * A part's first batch: the target table holds no row that pgshift did not copy. Rows of other parts of the same
+ * table are expected (each came with its part's checkpoint); so, in one snapshot, the table may hold rows only when
+ * some part of it has a checkpoint. (A range check would scan the whole table: it has no index during the copy.)
+ */
+async function assertNoForeignRows(target: pg.ClientBase, a: CopyTableAction): Promise<void> {
   const table = qualified(a.table.schema, a.table.name);
-  const r = await target.query<{ has_rows: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM ONLY ${table} t${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}) AS has_rows`,
-    values,
+  const r = await target.query<{ foreign_rows: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM ONLY ${table})
+            AND NOT EXISTS (SELECT 1 FROM pgshift.migration_checkpoints
+                             WHERE table_schema = $1 AND table_name = $2 AND unit <> $3) AS foreign_rows`,
+    [a.table.schema, a.table.name, `copy ${a.table.schema}.${a.table.name}`],
   );
-  if (r.rows[0]?.has_rows) {
+  if (r.rows[0]?.foreign_rows) {
     throw new PgshiftError(
       'ACTION_FAILED',
-      `${a.address}: the target table already has rows in this part's key range that pgshift did not copy`,
+      `${a.address}: the target table already has rows that pgshift did not copy`,
       {
         hint: `Empty it on the target (TRUNCATE ${table}) if those rows are not needed, then run apply again.`,
       },
@@ -398,7 +396,7 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
   }
   const start = cp ? null : await sourceCopyStart(ctx.source);
 
-  if (!cp) await (range ? assertRangeEmpty(target, a, range) : assertEmpty(target, a));
+  if (!cp) await (range ? assertNoForeignRows(target, a) : assertEmpty(target, a));
   const k = keyTuple(a, 'lo');
   const h = keyTuple(a, 'hi');
   const u = keyTuple(a, 'up');

@@ -210,4 +210,24 @@ describe('split copy units', () => {
       await again.drop();
     }
   });
+
+  it('refuses a split table that holds rows pgshift did not copy', async () => {
+    const other = await freshDatabases('split_foreign');
+    try {
+      await withPg(other.sourceUrl, (c) => c.query(SOURCE_SQL));
+      await withPg(other.targetUrl, (c) =>
+        c.query(`CREATE TABLE public.s_text (code text PRIMARY KEY, v int NOT NULL);
+                 INSERT INTO public.s_text VALUES ('not-from-pgshift', 1)`),
+      );
+      const e = { SOURCE_DATABASE_URL: other.sourceUrl, TARGET_DATABASE_URL: other.targetUrl };
+      const r = runCli(['apply', '-c', file, '--auto-approve'], e);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        /copy public\.s_text \[[0-9]+\/[0-9]+\]: the target table already has rows that pgshift did not copy/,
+      );
+      expect(r.stderr).not.toContain('not-from-pgshift');
+    } finally {
+      await other.drop();
+    }
+  });
 });
