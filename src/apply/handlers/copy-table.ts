@@ -86,11 +86,11 @@ async function copyQueued(action: CopyTableAction, client: pg.Client, ctx: RunCo
       onProgress: (rows, bytes) => ctx.onProgress?.(shown, rows, bytes),
     });
   };
-  // its dependencies are done (the executor started it): anyone may take it from now on
-  await markReady(client, [action.id]);
   for (;;) {
     if (ctx.signal?.aborted)
       throw new PgshiftError('INTERRUPTED', `${action.address}: stopped; the next apply resumes it`);
+    // its dependencies are done (the executor started it): anyone may take it from now on
+    await markReady(client, [action.id]);
     const own = await claimUnit<CopyTableAction>(client, {
       owner: q.owner,
       leaseMs: q.leaseMs,
