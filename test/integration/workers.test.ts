@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO } from '../e2e/cli.js';
+import { BIN, REPO, runCli, runCliAsync } from '../e2e/cli.js';
 import { expectSameData } from '../support/compare.js';
 import { configDir, minimalConfig } from '../support/config.js';
 import { freshDatabases, withPg, type FreshDatabases } from '../support/databases.js';
@@ -17,11 +17,11 @@ afterAll(() => cfg.remove());
 const SOURCE_SQL = `
   CREATE EXTENSION IF NOT EXISTS pgcrypto;
   CREATE TABLE public.obs (id bigint PRIMARY KEY, patient int NOT NULL, v text NOT NULL);
-  INSERT INTO public.obs SELECT g, g % 997, repeat('o', 60) FROM generate_series(1, 90000) g;
+  INSERT INTO public.obs SELECT g, g % 997, repeat('o', 60) FROM generate_series(1, 160000) g;
   CREATE TABLE public.docs (id uuid PRIMARY KEY, body text NOT NULL);
-  INSERT INTO public.docs SELECT gen_random_uuid(), repeat('d', 80) || g FROM generate_series(1, 50000) g;
+  INSERT INTO public.docs SELECT gen_random_uuid(), repeat('d', 80) || g FROM generate_series(1, 80000) g;
   CREATE TABLE public.visits (site int NOT NULL, code text NOT NULL, at date NOT NULL, PRIMARY KEY (site, code));
-  INSERT INTO public.visits SELECT g % 11, 'V' || g, DATE '2020-01-01' + g % 900 FROM generate_series(1, 40000) g;
+  INSERT INTO public.visits SELECT g % 11, 'V' || g, DATE '2020-01-01' + g % 900 FROM generate_series(1, 60000) g;
   CREATE TABLE public.log_a (line text);
   INSERT INTO public.log_a SELECT 'same line' FROM generate_series(1, 6000) g;
   CREATE TABLE public.log_b (n int, line text);
@@ -39,6 +39,7 @@ interface Proc {
   child: ChildProcess;
   exited: Promise<number | null>;
   stdout: string;
+  stderr: string;
   startedAt: number;
   killed: boolean;
 }
@@ -70,16 +71,18 @@ describe('an apply and two workers under SIGKILL', () => {
         role === 'apply'
           ? ['apply', '-c', file, '--auto-approve', '--log-level', 'warn']
           : ['worker', '-c', file, '--json', '--log-level', 'warn'];
-      const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
       const p: Proc = {
         role,
         child,
         exited: new Promise((r) => child.on('exit', (code) => r(code))),
         stdout: '',
+        stderr: '',
         startedAt: Date.now(),
         killed: false,
       };
       child.stdout?.on('data', (d: Buffer) => (p.stdout += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (p.stderr += d.toString()));
       return p;
     };
     const procs = new Map<Role, Proc>();
@@ -121,7 +124,7 @@ describe('an apply and two workers under SIGKILL', () => {
     let kills = 0;
     const killed: string[] = [];
     while (kills < 10 && !applyDone) {
-      await new Promise((r) => setTimeout(r, 700 + Math.floor(Math.random() * 1100)));
+      await new Promise((r) => setTimeout(r, 500 + Math.floor(Math.random() * 900)));
       if (applyDone) break;
       const live = roles
         .map((r) => procs.get(r))
@@ -140,11 +143,12 @@ describe('an apply and two workers under SIGKILL', () => {
     for (let i = 0; i < 600 && !applyDone; i++) await new Promise((r) => setTimeout(r, 100));
     expect(applyDone, `apply did not finish: ${log.join('; ')}; kills ${killed.join(', ')}`).toBe(true);
     expect(kills, `the apply finished after ${kills} kills (${killed.join(', ')}): not enough work`).toBe(10);
-    // the workers see nothing left and exit 0
+    // the workers see nothing left and exit 0 (one restarted as the apply ended finds no apply to join: exit 1)
     for (const r of ['worker-1', 'worker-2'] as const) {
       const p = procs.get(r) as Proc;
       const code = await Promise.race([p.exited, new Promise((res) => setTimeout(() => res('timeout'), 15000))]);
-      expect(code, `${r} after the apply finished`).toBe(0);
+      if (code === 1 && /NO_APPLY_RUNNING.*nothing to join/.test(p.stderr)) continue;
+      expect(code, `${r} after the apply finished: ${p.stderr.slice(-500)}`).toBe(0);
     }
 
     await expectSameData(dbs.sourceUrl, dbs.targetUrl);
@@ -194,4 +198,67 @@ describe('an apply and two workers under SIGKILL', () => {
     );
     expect(ms).toBeLessThan(90_000);
   }, 150_000);
+
+  it("a worker with no apply to join exits 1 (NO_APPLY_RUNNING); status shows a live worker's unit as running", async () => {
+    const other = await freshDatabases('workers_status');
+    const env = { SOURCE_DATABASE_URL: other.sourceUrl, TARGET_DATABASE_URL: other.targetUrl };
+    const spawnEnv = { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', ...env };
+    const children: ChildProcess[] = [];
+    try {
+      await withPg(other.sourceUrl, (c) =>
+        c.query(`CREATE TABLE public.obs (id bigint PRIMARY KEY, v text NOT NULL);
+                 INSERT INTO public.obs SELECT g, repeat('o', 60) FROM generate_series(1, 60000) g; ANALYZE public.obs;`),
+      );
+      const slow = cfg.write(
+        minimalConfig('copy: { batch_size: 50, parallel: 1, split_tables_larger_than: 1MB }\n'),
+        'workers-status.yaml',
+      );
+      const alone = runCli(['worker', '-c', slow], env);
+      expect(alone.status).toBe(1);
+      expect(alone.stderr).toContain('NO_APPLY_RUNNING');
+
+      const start = (args: string[]): { child: ChildProcess; exited: Promise<number | null> } => {
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: spawnEnv, stdio: 'ignore' });
+        children.push(child);
+        return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
+      };
+      const applyRun = start(['apply', '-c', slow, '--auto-approve']);
+      const query = async (sql: string): Promise<number> =>
+        withPg(other.targetUrl, async (c) => {
+          if ((await c.query("SELECT to_regclass('pgshift.work_units') AS t")).rows[0]?.t === null) return 0;
+          return (await c.query(sql)).rowCount ?? 0;
+        });
+      for (let i = 0; i < 200 && (await query('SELECT 1 FROM pgshift.work_units WHERE ready')) === 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const worker = start(['worker', '-c', slow]);
+      // the worker holds a unit and has copied some of it
+      const held = `SELECT 1 FROM pgshift.work_units w JOIN pgshift.migration_checkpoints c USING (unit)
+                     WHERE w.owner LIKE 'worker %' AND w.status = 'claimed' AND c.status = 'running'`;
+      for (let i = 0; i < 200 && (await query(held)) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await query(held)).toBeGreaterThan(0);
+      applyRun.child.kill('SIGKILL');
+      await applyRun.exited;
+      const s = await runCliAsync(['status', '-c', slow, '--json'], env);
+      expect(s.status, s.stderr).toBe(0);
+      const view = JSON.parse(s.stdout) as {
+        lock?: { alive: boolean };
+        checkpoints: { tableName: string; status: string }[];
+        workers: { unit: string; owner: string; live: boolean }[];
+      };
+      // the apply is gone, its worker is not: the table its unit belongs to is running, not interrupted
+      expect(view.workers.some((w) => w.owner.startsWith('worker ') && w.live)).toBe(true);
+      expect(view.checkpoints.find((c) => c.tableName === 'obs')?.status).toBe('running');
+      const text = await runCliAsync(['status', '-c', slow], env);
+      expect(text.stdout).toMatch(/Copy units: [0-9]+ of [0-9]+ done, [0-9]+ claimed now/);
+      expect(text.stdout).toMatch(/copy public\.obs \[[0-9]+\/[0-9]+\]\s+worker /);
+      // a new apply run picks the queue up; the worker finishes with it
+      const again = await runCliAsync(['apply', '-c', slow, '--auto-approve'], env);
+      expect(again.status, again.stderr).toBe(0);
+      expect(await worker.exited).toBe(0);
+      await expectSameData(other.sourceUrl, other.targetUrl);
+    } finally {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      await other.drop();
+    }
+  }, 120_000);
 });
