@@ -8,7 +8,10 @@ import { PgshiftError } from '../errors/index.js';
 import { detailLevel, logger } from '../log/logger.js';
 import { scrubDeep } from '../log/redact.js';
 import { configHash } from '../plan/config-hash.js';
-import { blockers, type Finding, type Plan } from '../plan/model.js';
+import { blockers, type CopyTableAction, type Finding, type Plan } from '../plan/model.js';
+import { ensureSplits } from '../copy/split.js';
+import { markReady, queueUnits } from '../state/work-units.js';
+import { LeaseKeeper, Serial } from './lease-keeper.js';
 import { assertFresh, decisionHash, loadPlan, planHash } from '../plan/planfile.js';
 import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { planFrom, refresh } from '../plan/refresh.js';
@@ -166,7 +169,7 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       // source session); keep one spare on each side for the application and for pgshift status
       const requested = Math.max(1, opts.parallel ?? config.copy.parallel);
       const free = Math.min(await freeConnections(control), await freeConnections(source));
-      const workers = Math.max(1, Math.min(requested, free - 1));
+      const workers = Math.max(1, Math.min(requested, free - 2));
       if (workers < requested)
         logger().warn({ requested, workers, free }, 'fewer workers than copy.parallel: not enough free connections');
 
@@ -182,13 +185,39 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       // a terminal's progress view shows the run (its id in the closing line): this is for the JSON log
       logger()[detailLevel()]({ runId, actions: plan.actions.length, planHash: hash }, 'apply started');
       const verifyAction = plan.actions.find((a) => a.kind === 'verify');
+      // the copy units become the run's queue: split tables' key ranges sampled (or kept) first, then every unit
+      // queued, claimable by this run's slots and by any `pgshift worker` once its dependencies are done
+      const copies = plan.actions.filter((a): a is CopyTableAction => a.kind === 'copy_table');
+      const sampling = source;
+      await withControl((c) => ensureSplits(c, sampling, copies, runId));
+      await withControl((c) => queueUnits(c, runId, copies));
+      // the queue's own session: ready marks and the leases' heartbeat (the control session reads the workers' progress)
+      const queueSession = new Serial(await connectClient(eps.target, session));
+      const keeper = new LeaseKeeper(queueSession, config.copy.leaseMs);
+      const actionById = new Map(plan.actions.map((a) => [a.id, a]));
+      const queue = {
+        owner: `apply ${runId} (${who.host} pid ${process.pid})`,
+        leaseMs: config.copy.leaseMs,
+        keeper,
+        pollMs: 250,
+        actionOf: (unit: string) => actionById.get(unit),
+      };
       const execution = await execute(plan.actions, {
         concurrency: workers,
         openWorker: () => connectClient(eps.target, session),
+        onReady: (action) => {
+          if (action.kind !== 'copy_table') return;
+          queueSession
+            .run((c) => markReady(c, [action.id]))
+            .catch((err: unknown) =>
+              logger().debug({ unit: action.id, reason: (err as Error).message }, 'marking a unit ready failed'),
+            );
+        },
         run: (action, client) =>
           runAction(action, client, {
             runId,
             lockId: lock.lockId,
+            queue,
             openSource: () => connectClient(eps.source, session),
             ...(opts.signal ? { signal: opts.signal } : {}),
             onProgress: (action, rows, bytes) => opts.onEvent?.({ type: 'action-progress', action, rows, bytes }),
@@ -215,6 +244,9 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
           }),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+      }).finally(async () => {
+        keeper.stop();
+        await queueSession.run((c) => (c as pg.Client).end()).catch(() => undefined);
       });
       const status = execution.failed.length > 0 ? 'failed' : execution.interrupted ? 'interrupted' : 'succeeded';
       await withControl((c) =>

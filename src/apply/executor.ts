@@ -53,6 +53,11 @@ export interface ExecutorOptions {
   onEvent?(event: ExecutorEvent): void;
   /** Attempts for an action that fails for a transient reason (connection lost, deadlock, serialization). */
   readonly attempts?: number;
+  /**
+   * Called once for each action as soon as its dependencies are done and its phase is open, before a slot is free
+   * for it: the apply makes a copy unit claimable there by `pgshift worker`s (the queue of pgshift.work_units).
+   */
+  onReady?(action: Action): void;
 }
 
 // data and after-data share a level: an index or foreign key starts as soon as the copies it depends on are done
@@ -85,6 +90,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   const maxAttempts = opts.attempts ?? 3;
   // among the actions that may start, the longest chain of work after them first (src/apply/priority.ts)
   const order = byRank(actions, criticalPathRanks(actions));
+  const announced = new Set<string>();
   emit({ type: 'start', total: actions.length, actions });
 
   const acquireClient = async (): Promise<pg.Client> => {
@@ -151,6 +157,14 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
     : new Promise<void>(() => undefined);
   try {
     while (pending.size > 0 || running.size > 0) {
+      if (!opts.signal?.aborted && !lockLost && opts.onReady) {
+        for (const a of pending.values()) {
+          if (announced.has(a.id) || a.dependsOn.some((d) => pending.has(d) || running.has(d) || bad.has(d))) continue;
+          if (!phaseOpen(a)) continue;
+          announced.add(a.id);
+          opts.onReady(a);
+        }
+      }
       if (!opts.signal?.aborted && !lockLost) {
         for (const a of order.filter((x) => pending.has(x.id))) {
           if (running.size >= opts.concurrency) break;

@@ -60,7 +60,14 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
     },
     schemas: { map: { ...raw.schemas.map } },
     roles: { map: { ...raw.roles.map }, create: [...raw.roles.create], owners: raw.roles.owners },
-    copy: { batchSize: raw.copy.batch_size, parallel: raw.copy.parallel, data: raw.copy.data },
+    copy: {
+      batchSize: raw.copy.batch_size,
+      parallel: raw.copy.parallel,
+      data: raw.copy.data,
+      splitTablesLargerThan:
+        raw.copy.split_tables_larger_than === 'off' ? null : (parseSize(raw.copy.split_tables_larger_than) ?? null),
+      leaseMs: ms(raw.copy.lease),
+    },
     verify: {
       rowCounts: raw.verify.row_counts,
       sample: {

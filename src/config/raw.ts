@@ -15,7 +15,7 @@ export interface RawConfig {
   };
   schemas: { map: Record<string, string> };
   roles: { map: Record<string, string>; create: string[]; owners: 'connecting' | 'mapped' };
-  copy: { batch_size: number; parallel: number; data: boolean };
+  copy: { batch_size: number; parallel: number; data: boolean; split_tables_larger_than: string; lease: string };
   verify: {
     row_counts: boolean;
     sample: { percent: number; min_rows: number; max_rows: number; seed: number };

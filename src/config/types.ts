@@ -32,7 +32,15 @@ export interface Config {
     readonly create: readonly string[];
     readonly owners: 'connecting' | 'mapped';
   };
-  readonly copy: { readonly batchSize: number; readonly parallel: number; readonly data: boolean };
+  readonly copy: {
+    readonly batchSize: number;
+    readonly parallel: number;
+    readonly data: boolean;
+    /** Keyed tables whose estimated size passes this many bytes are copied as key ranges (parts); null: never. */
+    readonly splitTablesLargerThan: number | null;
+    /** How long a claimed copy unit stays its claimer's without a heartbeat (ms): then anyone may take it. */
+    readonly leaseMs: number;
+  };
   readonly verify: {
     readonly rowCounts: boolean;
     readonly sample: {

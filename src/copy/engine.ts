@@ -13,6 +13,8 @@ import {
   writeCheckpoint as storeCheckpoint,
 } from '../state/checkpoints.js';
 import { assertLockHeld } from '../state/lock.js';
+import { fenceLease, finishLease } from '../state/work-units.js';
+import type { PartRange } from './split.js';
 import { describeServerError } from '../db/server-error.js';
 import { displayKey } from '../plan/key-display.js';
 import { digestSql } from '../verify/expressions.js';
@@ -28,6 +30,13 @@ export interface CopyContext {
   onProgress?(rows: number, bytes: number): void;
   /** Checked between batches: stop cleanly (the unit resumes later). */
   readonly signal?: AbortSignal;
+  /** A part of a split table: the keys it covers, (lower, upper] (see ./split.ts). */
+  readonly range?: PartRange;
+  /**
+   * The unit's lease in the queue (pgshift.work_units): every batch checks and renews it in the batch's own
+   * transaction, and the last batch marks the unit done there.
+   */
+  readonly lease?: { readonly unit: string; readonly leaseId: string; readonly leaseMs: number };
 }
 
 export interface CopyResult {
@@ -143,6 +152,7 @@ async function fence(
   expected: StoredKey | null,
 ): Promise<void> {
   if (ctx.lockId) await assertLockHeld(target, ctx.lockId, `${a.address}: before its next batch`);
+  if (ctx.lease) await fenceLease(target, ctx.lease, ctx.lease.leaseMs);
   const cp = await readCheckpoint(target, a.address, true);
   if (
     JSON.stringify(cp?.lastKey?.values ?? null) !== JSON.stringify(expected?.values ?? null) ||
@@ -212,8 +222,10 @@ async function stream(
   return { rows: rowsOf(), bytes, digest: null };
 }
 
+type KeySlot = 'lo' | 'hi' | 'up';
+
 /** `(t.k1, t.k2)` and `(current_setting('pgshift.lo0')::type1, ...)`: key values travel as parameters via set_config. */
-function keyTuple(a: CopyTableAction, slot: 'lo' | 'hi'): { cols: string; vals: string } {
+function keyTuple(a: CopyTableAction, slot: KeySlot): { cols: string; vals: string } {
   const key = a.key ?? [];
   return {
     cols: `(${key.map((k) => `t.${quoteIdent(k.name)}`).join(', ')})`,
@@ -233,6 +245,8 @@ async function statsBounds(
   a: CopyTableAction,
   from: { readonly schema: string; readonly name: string },
   after: boolean,
+  /** Only bounds up to pgshift.up0 (a part's upper key). */
+  below = false,
 ): Promise<string[]> {
   const col = a.key?.length === 1 ? a.key[0] : undefined;
   if (!col) return [];
@@ -245,6 +259,7 @@ async function statsBounds(
        FROM pg_catalog.pg_stats s, unnest(s.histogram_bounds::text::${col.type}[]) WITH ORDINALITY u(v, i)
       WHERE s.schemaname = $2 AND s.tablename = $3 AND s.attname = $4 AND NOT s.inherited
         ${after ? `AND u.v > CAST(pg_catalog.current_setting('pgshift.lo0') AS ${col.type})` : ''}
+        ${below ? `AND u.v <= CAST(pg_catalog.current_setting('pgshift.up0') AS ${col.type})` : ''}
       ORDER BY u.i`,
       [qualified(from.schema, from.name), from.schema, from.name, col.name],
     )
@@ -261,7 +276,7 @@ async function statsBounds(
 }
 
 /** Sets every key slot in one round trip (so no value of an earlier batch or unit can linger). */
-async function setKey(source: pg.Client, slot: 'lo' | 'hi', values: readonly string[]): Promise<void> {
+async function setKey(source: pg.Client, slot: KeySlot, values: readonly string[]): Promise<void> {
   const names = values.map((_v, i) => `pgshift.${slot}${i}`);
   await source.query(
     `SELECT ${values.map((_v, i) => `pg_catalog.set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`,
@@ -308,6 +323,30 @@ async function assertEmpty(target: pg.ClientBase, a: CopyTableAction): Promise<v
   }
 }
 
+/**
+ * A part's first batch: the target table holds no row that pgshift did not copy. Rows of other parts of the same
+ * table are expected (each came with its part's checkpoint); so, in one snapshot, the table may hold rows only when
+ * some part of it has a checkpoint. (A range check would scan the whole table: it has no index during the copy.)
+ */
+async function assertNoForeignRows(target: pg.ClientBase, a: CopyTableAction): Promise<void> {
+  const table = qualified(a.table.schema, a.table.name);
+  const r = await target.query<{ foreign_rows: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM ONLY ${table})
+            AND NOT EXISTS (SELECT 1 FROM pgshift.migration_checkpoints
+                             WHERE table_schema = $1 AND table_name = $2 AND unit <> $3) AS foreign_rows`,
+    [a.table.schema, a.table.name, `copy ${a.table.schema}.${a.table.name}`],
+  );
+  if (r.rows[0]?.foreign_rows) {
+    throw new PgshiftError(
+      'ACTION_FAILED',
+      `${a.address}: the target table already has rows that pgshift did not copy`,
+      {
+        hint: `Empty it on the target (TRUNCATE ${table}) if those rows are not needed, then run apply again.`,
+      },
+    );
+  }
+}
+
 /** Transient errors pass through for the executor's retry; a server's answer becomes an error without values. */
 function asBatchError(err: unknown, a: CopyTableAction, range: string): unknown {
   const e = err as { code?: string };
@@ -336,7 +375,10 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
   await ctx.source.query(`${COPY_SESSION_SQL}; SET default_transaction_read_only = on`);
   const keyColumns = (a.key ?? []).map((k) => k.name);
   let cp = await readCheckpoint(target, a.address, false);
-  if (cp?.status === 'done') return { rows: 0, bytes: 0, batches: 0, stopped: false };
+  if (cp?.status === 'done') {
+    if (ctx.lease) await finishLease(target, ctx.lease);
+    return { rows: 0, bytes: 0, batches: 0, stopped: false };
+  }
   if (cp?.lastKey && JSON.stringify(cp.lastKey.columns) !== JSON.stringify(keyColumns)) {
     throw new PgshiftError(
       'ACTION_FAILED',
@@ -361,6 +403,7 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
             const freeze = await truncateForFreeze(target, a);
             const m = await stream(ctx.source, target, columnList(a), `FROM ${table}`, a, freeze);
             await writeCheckpoint(target, a, ctx, 'done', null, m.rows, m.bytes, start, m.digest);
+            if (ctx.lease) await finishLease(target, ctx.lease);
             return m;
           });
         },
@@ -373,19 +416,34 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
     }
   }
 
+  const range = ctx.range;
+  if (range?.empty) {
+    // fewer distinct keys than parts: no key falls in this one
+    await withTransaction(target, async () => {
+      await fence(target, a, ctx, cp?.lastKey ?? null);
+      await writeCheckpoint(target, a, ctx, 'done', null, 0, 0, null, a.digest ? { rows: 0, sum: '0' } : null);
+      if (ctx.lease) await finishLease(target, ctx.lease);
+    });
+    return { rows: 0, bytes: 0, batches: 1, stopped: false };
+  }
   const start = cp ? null : await sourceCopyStart(ctx.source);
 
-  if (!cp) await assertEmpty(target, a);
+  if (!cp) await (range ? assertNoForeignRows(target, a) : assertEmpty(target, a));
   const k = keyTuple(a, 'lo');
   const h = keyTuple(a, 'hi');
+  const u = keyTuple(a, 'up');
   const keyCols = (a.key ?? []).map((c) => `t.${quoteIdent(c.name)}`);
-  let last: StoredKey | null = cp?.lastKey ?? null;
+  // the checkpoint's key (what the fence expects) and where the next batch starts: a part starts after its lower key
+  let stored: StoredKey | null = cp?.lastKey ?? null;
+  let last: StoredKey | null = stored ?? (range?.lower ? { columns: keyColumns, values: range.lower } : null);
+  const upper = range?.upper ?? null;
   let rows = 0;
   let bytes = 0;
   let batches = 0;
   if (last) await setKey(ctx.source, 'lo', last.values);
+  if (upper) await setKey(ctx.source, 'up', upper);
   // upper keys from the source's statistics, when it has them: no index scan per batch to find them
-  let planned = await statsBounds(ctx.source, a, from, last !== null);
+  let planned = await statsBounds(ctx.source, a, from, last !== null, upper !== null);
   for (;;) {
     if (ctx.signal?.aborted) return { rows, bytes, batches, stopped: true };
     if (last) await setKey(ctx.source, 'lo', last.values);
@@ -394,8 +452,9 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
     if (nextPlanned !== undefined) hiValues = [nextPlanned];
     else {
       // the batch's upper key: an index scan in key order (aliased outputs, so ORDER BY sorts by the key itself)
+      const within = [...(last ? [`${k.cols} > ${k.vals}`] : []), ...(upper ? [`${u.cols} <= ${u.vals}`] : [])];
       const bound = await ctx.source.query({
-        text: `SELECT ${keyCols.map((c, i) => `${c}::text AS k${i}`).join(', ')} FROM ${table} ${last ? `WHERE ${k.cols} > ${k.vals}` : ''}
+        text: `SELECT ${keyCols.map((c, i) => `${c}::text AS k${i}`).join(', ')} FROM ${table} ${within.length ? `WHERE ${within.join(' AND ')}` : ''}
               ORDER BY ${keyCols.join(', ')} OFFSET $1 LIMIT 1`,
         values: [a.batchSize - 1],
         rowMode: 'array',
@@ -407,11 +466,11 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
     if (hiValues) {
       await setKey(ctx.source, 'hi', hiValues);
       conds.push(`${h.cols} <= ${h.vals}`);
-    }
+    } else if (upper) conds.push(`${u.cols} <= ${u.vals}`); // a part's tail: up to its upper key
     const columns = a.columns.map((c) => `t.${quoteIdent(c)}`).join(', ');
     const fromWhere = `FROM ${table}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`;
     const next: StoredKey | null = hiValues ? { columns: keyColumns, values: hiValues } : last;
-    const expected = last;
+    const expected = stored;
     let moved: { rows: number; bytes: number };
     try {
       moved = await withTransaction(target, async () => {
@@ -419,6 +478,7 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
         const m = await stream(ctx.source, target, columns, fromWhere, a);
         // hiValues === null: this was the tail; the unit is done
         await writeCheckpoint(target, a, ctx, hiValues ? 'running' : 'done', next, m.rows, m.bytes, start, m.digest);
+        if (!hiValues && ctx.lease) await finishLease(target, ctx.lease);
         return m;
       });
     } catch (err) {
@@ -436,6 +496,7 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
     ctx.onProgress?.(rows, bytes);
     if (!hiValues) return { rows, bytes, batches, stopped: false };
     last = next;
+    stored = next;
     cp = undefined;
   }
 }

@@ -1,7 +1,8 @@
 import type { Catalog, CatalogObject, ColumnInfo, TableInfo } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import type { CheckpointRow } from '../state/snapshot.js';
-import type { CopyTableAction, Finding } from './model.js';
+import { parsePart, partAddress } from '../state/unit-names.js';
+import type { CopyTableAction, Finding, ReadBackAction } from './model.js';
 import { keyIsDisplayable } from './key-display.js';
 import type { Scope } from '../catalog/scope.js';
 import type { TablePair } from '../mapping/table-pairs.js';
@@ -9,6 +10,35 @@ import { digestRecipe } from '../verify/expressions.js';
 
 export function copyAddress(t: { schema: string; name: string }): string {
   return `copy ${t.schema}.${t.name}`;
+}
+
+export { parsePart, partAddress, tableUnit } from '../state/unit-names.js';
+
+/** The most parts a table is split into. */
+export const MAX_PARTS = 64;
+
+/**
+ * How many key ranges a table is copied in: none (undefined) for a keyless table or one not larger than
+ * copy.split_tables_larger_than; else its estimated size over the threshold, at least copy.parallel (a split table
+ * then keeps every copy slot busy), at most MAX_PARTS.
+ */
+export function splitParts(
+  config: Pick<Config, 'copy'>,
+  t: Pick<TableInfo, 'estimatedBytes'>,
+  keyed: boolean,
+): number | undefined {
+  const threshold = config.copy.splitTablesLargerThan;
+  if (!keyed || threshold === null || t.estimatedBytes <= threshold) return undefined;
+  const parts = Math.min(
+    MAX_PARTS,
+    Math.max(config.copy.parallel, Math.ceil(t.estimatedBytes / Math.max(1, threshold))),
+  );
+  return parts >= 2 ? parts : undefined;
+}
+
+/** The read-back action of a split table. */
+export function readBackAddress(t: { schema: string; name: string }): string {
+  return `read-back ${t.schema}.${t.name}`;
 }
 
 function formatBytes(n: number): string {
@@ -21,6 +51,8 @@ export interface CopyPlan {
   readonly actions: CopyTableAction[];
   readonly findings: Finding[];
   readonly unchanged: number;
+  /** One read-back per split table with a digest: after all its parts (beside its index builds). */
+  readonly readBacks: ReadBackAction[];
   /** table address -> copy action ids of the table and of every leaf partition under it */
   readonly copiesOf: ReadonlyMap<string, readonly string[]>;
 }
@@ -85,13 +117,14 @@ export function copyActions(
     ({ target: a }, { target: b }) => b.estimatedBytes - a.estimatedBytes || (copyAddress(a) < copyAddress(b) ? -1 : 1),
   );
   const actions: CopyTableAction[] = [];
+  const readBacks: ReadBackAction[] = [];
   let unchanged = 0;
   for (const pair of leaves) {
     const t = pair.target;
     const address = copyAddress(t);
     const recreated = creating.has(`table ${t.schema}.${t.name}`);
-    const cp = recreated ? undefined : byUnit.get(address);
-    if (cp?.status === 'done') {
+    const wholeCp = recreated ? undefined : byUnit.get(address);
+    if (wholeCp?.status === 'done') {
       unchanged++;
       continue;
     }
@@ -145,6 +178,73 @@ export function copyActions(
     const foreign = t.columns.find((c) => binaryUnsafe(c));
     const format = foreign ? 'text' : 'binary';
     const rows = Math.max(0, Math.round(t.estimatedRows));
+    // split in key ranges: the parts its checkpoints were made with, else by its size (a table begun whole stays so)
+    const storedParts = recreated
+      ? undefined
+      : checkpoints.find((c) => c.unit.startsWith(`${address} [`) && parsePart(c.unit))?.unit;
+    const parts =
+      key === null || wholeCp ? undefined : storedParts ? parsePart(storedParts)?.of : splitParts(config, t, true);
+    if (parts !== undefined) {
+      const units = Array.from({ length: parts }, (_v, i) => partAddress(t, i + 1, parts));
+      const cps = units.map((u) => (recreated ? undefined : byUnit.get(u)));
+      const left = cps.filter((c) => c?.status !== 'done').length;
+      const copied = cps.reduce((n, c) => n + (c?.rowsCopied ?? 0), 0);
+      const started = cps.some((c) => c !== undefined);
+      const tableReason = started
+        ? `resume: ${left} of ${parts} key ranges left, ~${Math.max(0, rows - copied).toLocaleString('en-US')} rows left`
+        : `~${rows.toLocaleString('en-US')} rows, ${formatBytes(t.estimatedBytes)} in ${parts} key ranges (larger than copy.split_tables_larger_than)${format === 'text' ? ` (text format: column "${foreign?.name}" has type ${foreign?.type})` : ''}`;
+      if (left === 0) {
+        unchanged++;
+        continue;
+      }
+      const planned: string[] = [];
+      units.forEach((unit, i) => {
+        const pcp = cps[i];
+        if (pcp?.status === 'done') return;
+        planned.push(unit);
+        actions.push({
+          kind: 'copy_table',
+          id: unit,
+          address: unit,
+          dependsOn: [`table ${t.schema}.${t.name}`],
+          change: pcp ? 'resume' : started ? 'resume' : 'create',
+          reason: tableReason,
+          phase: 'data',
+          // parts of one table run side by side: each locks only itself
+          locks: [unit],
+          table: { schema: t.schema, name: t.name },
+          columns,
+          key,
+          batchSize: batchRows(override?.batchSize ?? config.copy.batchSize, t),
+          format,
+          estimatedRows: Math.round(rows / parts),
+          estimatedBytes: Math.round(t.estimatedBytes / parts),
+          ...(pair.source.schema !== t.schema || pair.source.name !== t.name
+            ? { sourceTable: { schema: pair.source.schema, name: pair.source.name } }
+            : {}),
+          ...(digest ? { digest: digestRecipe(pair.source, t) } : {}),
+          part: { index: i + 1, of: parts },
+        });
+      });
+      if (digest && planned.length > 0) {
+        readBacks.push({
+          kind: 'read_back',
+          id: readBackAddress(t),
+          address: readBackAddress(t),
+          dependsOn: planned,
+          change: 'update',
+          reason: `the ${parts} key ranges' copy digests against the target, once all are copied`,
+          phase: 'post-data',
+          locks: [],
+          table: { schema: t.schema, name: t.name },
+          digest: digestRecipe(pair.source, t),
+          units,
+          estimatedRows: rows,
+        });
+      }
+      continue;
+    }
+    const cp = wholeCp;
     let reason = `~${rows.toLocaleString('en-US')} rows, ${formatBytes(t.estimatedBytes)}${format === 'text' ? ` (text format: column "${foreign?.name}" has type ${foreign?.type})` : ''}${key ? '' : ', one atomic unit (no key)'}${recreated && byUnit.has(address) ? ' (table re-created: copied again)' : ''}`;
     let change: CopyTableAction['change'] = 'create';
     if (cp) {
@@ -192,11 +292,14 @@ export function copyActions(
         ...(children.get(`table ${t.parent.schema}.${t.parent.name}`) ?? []),
         t,
       ]);
-  const planned = new Set(actions.map((a) => a.id));
+  const unitsOf = new Map<string, string[]>();
+  for (const a of actions) {
+    const k = `table ${a.table.schema}.${a.table.name}`;
+    unitsOf.set(k, [...(unitsOf.get(k) ?? []), a.id]);
+  }
   const copiesOf = new Map<string, string[]>();
   const collect = (tableAddr: string, out: string[]): void => {
-    const id = `copy ${tableAddr.slice('table '.length)}`;
-    if (planned.has(id)) out.push(id);
+    out.push(...(unitsOf.get(tableAddr) ?? []));
     for (const c of children.get(tableAddr) ?? []) collect(`table ${c.schema}.${c.name}`, out);
   };
   for (const t of tables) {
@@ -204,7 +307,7 @@ export function copyActions(
     collect(`table ${t.schema}.${t.name}`, out);
     copiesOf.set(`table ${t.schema}.${t.name}`, out.sort());
   }
-  return { actions, findings, unchanged, copiesOf };
+  return { actions, findings, unchanged, readBacks, copiesOf };
 }
 
 /** The copies an after-data object waits for: those of its own table and of the tables it depends on. */

@@ -105,7 +105,7 @@ export function computePlan(input: PlanInput): Plan {
         // the copies digest what they read: the verification then reads back only the target
         config.verify.checksums === 'full' && canHashRecords(input.source.serverVersionNum, target.serverVersionNum),
       )
-    : { actions: [], findings: [], unchanged: 0, copiesOf: new Map<string, string[]>() };
+    : { actions: [], findings: [], unchanged: 0, readBacks: [], copiesOf: new Map<string, string[]>() };
   unchanged += copy.unchanged;
 
   const locksOf = (o: CatalogObject): string[] => {
@@ -257,6 +257,9 @@ export function computePlan(input: PlanInput): Plan {
     }
   }
 
+  // a split table's read-back: after all its parts, beside the builds of its indexes
+  actions.push(...copy.readBacks);
+
   // the verification gate: last, after everything; planned when something changes or the last one is not a
   // fresh pass (so a plan after a verified apply says No changes)
   const last = input.state.lastVerification;
@@ -274,11 +277,21 @@ export function computePlan(input: PlanInput): Plan {
     });
   }
 
+  // a split table counts once (its parts are one line of the plan), its read-back not at all (as the verification)
+  const seenSplit = new Set<string>();
+  const counted = actions.filter((a) => {
+    if (a.kind === 'read_back') return false;
+    if (a.kind !== 'copy_table' || !a.part) return true;
+    const k = `${a.table.schema}.${a.table.name}`;
+    if (seenSplit.has(k)) return false;
+    seenSplit.add(k);
+    return true;
+  });
   const summary: PlanSummary = {
-    add: actions.filter((a) => a.change === 'create').length,
-    resume: actions.filter((a) => a.change === 'resume').length,
-    change: actions.filter((a) => a.change === 'update' && a.kind !== 'verify').length,
-    destroy: actions.filter((a) => a.change === 'delete').length,
+    add: counted.filter((a) => a.change === 'create').length,
+    resume: counted.filter((a) => a.change === 'resume').length,
+    change: counted.filter((a) => a.change === 'update' && a.kind !== 'verify').length,
+    destroy: counted.filter((a) => a.change === 'delete').length,
     unchanged,
   };
   return {

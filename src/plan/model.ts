@@ -58,6 +58,25 @@ export interface CopyTableAction extends ActionBase {
    * the verification then reads back only the target. Absent: no digest (the verification compares both sides).
    */
   readonly digest?: DigestRecipe;
+  /**
+   * One key range of a split table (copy.split_tables_larger_than): part `index` (1-based) of `of`. Its range comes
+   * from the key boundaries apply samples on the source once and keeps in the state (pgshift.copy_splits); the plan
+   * holds no key value. Absent: the whole table.
+   */
+  readonly part?: { readonly index: number; readonly of: number };
+}
+
+/**
+ * Reads a split table back on the target once all its parts are copied, and compares it with the sum of the parts'
+ * digests (the copy digest of a table copied as one unit is read back by its copy action).
+ */
+export interface ReadBackAction extends ActionBase {
+  readonly kind: 'read_back';
+  readonly table: { readonly schema: string; readonly name: string };
+  readonly digest: DigestRecipe;
+  /** The copy units (parts) whose digests sum to the table's. */
+  readonly units: readonly string[];
+  readonly estimatedRows: number;
 }
 
 /** Runs the verification policy after everything else; its failure is apply's exit 3. */
@@ -125,6 +144,7 @@ export type Action =
   | CreateObjectAction
   | SetSequenceValueAction
   | CopyTableAction
+  | ReadBackAction
   | VerifyAction
   | DropObjectAction
   | SetReplicaIdentityAction

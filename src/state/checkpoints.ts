@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { maskServerValues } from '../db/server-error.js';
 import { scrub } from '../log/redact.js';
 import { stateDb, type StateTables } from './db.js';
+import { tableUnit } from './unit-names.js';
 
 export type CheckpointStatus = StateTables['pgshift.migration_checkpoints']['status'];
 
@@ -139,7 +140,11 @@ export async function recordCheckpointFailure(
 
 /** Forgets a unit's checkpoint (its table was created anew and holds no row), in the caller's transaction. */
 export async function deleteCheckpoint(client: pg.ClientBase, unit: string): Promise<void> {
-  await stateDb(client).deleteFrom('pgshift.migration_checkpoints').where('unit', '=', unit).execute();
+  // a split table's parts (`unit [i/n]`) go too (its key boundaries, ranges of the source's keys, stay valid)
+  await client.query(
+    `DELETE FROM pgshift.migration_checkpoints WHERE unit = $1 OR (left(unit, length($1) + 2) = $1 || ' [' AND unit ~ ' \\[[0-9]+/[0-9]+\\]$')`,
+    [unit],
+  );
 }
 
 /** When each unit's copy began (the source's snapshot xmin, and time); empty before the first apply. */
@@ -153,9 +158,22 @@ export async function copyStartTimes(client: pg.ClientBase): Promise<Map<string,
     .select(['unit', 'started_at', sql<string | null>`source_xmin::text`.as('source_xmin')])
     .where('started_at', 'is not', null)
     .execute();
-  return new Map(
-    rows.flatMap((x) => (x.started_at ? [[x.unit, { at: x.started_at, xmin: x.source_xmin }] as const] : [])),
-  );
+  // a split table's parts began one by one: the table's copy began with the first of them (its oldest snapshot)
+  const out = new Map<string, { at: Date; xmin: string | null }>();
+  for (const x of rows) {
+    if (!x.started_at) continue;
+    const unit = tableUnit(x.unit);
+    const had = out.get(unit);
+    const older = (a: string | null, b: string | null): string | null =>
+      a === null ? b : b === null ? a : BigInt(a) < BigInt(b) ? a : b;
+    out.set(
+      unit,
+      had
+        ? { at: had.at < x.started_at ? had.at : x.started_at, xmin: older(had.xmin, x.source_xmin) }
+        : { at: x.started_at, xmin: x.source_xmin },
+    );
+  }
+  return out;
 }
 
 /** A unit's digest as its batches recorded it, and what the read-back of the target found. */
@@ -206,15 +224,44 @@ export async function readDigests(client: pg.ClientBase, units?: readonly string
   );
 }
 
-/** Records what reading the target back found for a unit (its own statement). */
+/** Records what reading the target back found for units (a table's, or all parts of a split table's; one statement). */
 export async function recordVerified(
   client: pg.ClientBase,
-  unit: string,
+  units: readonly string[],
   verified: 'match' | 'mismatch',
 ): Promise<void> {
+  if (units.length === 0) return;
   await stateDb(client)
     .updateTable('pgshift.migration_checkpoints')
     .set({ verified, verified_at: sql<Date>`clock_timestamp()` })
-    .where('unit', '=', unit)
+    .where('unit', 'in', [...units])
     .execute();
+}
+
+/**
+ * A split table's digest: the sum of its parts' (rows and sums), when every part is done with a complete digest of
+ * the given recipe; undefined otherwise. `verified` is the parts' common verdict (null unless all share one) and
+ * `runId` the run of the part written last.
+ */
+export function sumDigests<R>(
+  units: readonly string[],
+  digests: ReadonlyMap<string, UnitDigest>,
+  recipe: R,
+  /** Whether a stored recipe (jsonb: its keys reordered) is this one: src/verify/expressions.ts sameRecipe. */
+  same: (stored: unknown, recipe: R) => boolean,
+): { rows: number; sum: string; verified: 'match' | 'mismatch' | null; runIds: string[] } | undefined {
+  let rows = 0;
+  let sum = 0n;
+  const verdicts = new Set<string | null>();
+  const runIds: string[] = [];
+  for (const u of units) {
+    const d = digests.get(u);
+    if (!d || d.status !== 'done' || !same(d.recipe, recipe)) return undefined;
+    rows += d.rows;
+    sum += BigInt(d.sum);
+    verdicts.add(d.verified);
+    if (d.runId) runIds.push(d.runId);
+  }
+  const verified = verdicts.size === 1 ? ([...verdicts][0] as 'match' | 'mismatch' | null) : null;
+  return { rows, sum: sum.toString(), verified, runIds };
 }

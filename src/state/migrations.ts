@@ -187,6 +187,48 @@ const MIGRATIONS: Record<string, Migration> = {
                   ADD COLUMN verified_at timestamptz`.execute(db);
     },
   },
+  '0008_work_units': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // a split table's key boundaries, sampled on the source once and kept: every resume cuts the same ranges
+      await sql`
+        CREATE TABLE pgshift.copy_splits (
+          table_schema text NOT NULL,
+          table_name text NOT NULL,
+          parts integer NOT NULL CHECK (parts >= 2),
+          key_columns jsonb NOT NULL,
+          bounds jsonb NOT NULL,
+          method text NOT NULL,
+          run_id text,
+          created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+          PRIMARY KEY (table_schema, table_name)
+        )`.execute(db);
+      // the copy units of the running apply: a queue that the apply's copy slots and any `pgshift worker` take
+      // units from (FOR UPDATE SKIP LOCKED), each held by a lease its holder renews
+      await sql`
+        CREATE TABLE pgshift.work_units (
+          unit text PRIMARY KEY,
+          seq integer NOT NULL,
+          run_id text NOT NULL,
+          table_schema text NOT NULL,
+          table_name text NOT NULL,
+          action jsonb NOT NULL,
+          ready boolean NOT NULL DEFAULT false,
+          status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'claimed', 'done', 'failed')),
+          lease_id text,
+          owner text,
+          lease_until timestamptz,
+          heartbeat_at timestamptz,
+          holder_pid integer,
+          holder_started timestamptz,
+          claims integer NOT NULL DEFAULT 0,
+          error text,
+          updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        )`.execute(db);
+      await sql`CREATE INDEX work_units_claimable ON pgshift.work_units (seq) WHERE ready AND status <> 'done'`.execute(
+        db,
+      );
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -239,7 +239,13 @@ async function readLastVerification(client: pg.ClientBase): Promise<Verification
  * run id on every batch. A `running` unit of any other run (stopped by Ctrl-C, killed, its host gone) is
  * `interrupted`: the next apply resumes it after its last committed batch.
  */
-export function unitProgress(c: Pick<CheckpointRow, 'status' | 'runId'>, lock: LockHolder | undefined): string {
+export function unitProgress(
+  c: Pick<CheckpointRow, 'status' | 'runId'> & { readonly unit?: string },
+  lock: LockHolder | undefined,
+  /** Units a live lease holds (an apply's slot or a `pgshift worker` copies them now, whatever the lock says). */
+  leased: ReadonlySet<string> = new Set(),
+): string {
   if (c.status !== 'running') return c.status;
+  if (c.unit !== undefined && leased.has(c.unit)) return 'running';
   return lock?.alive === true && lock.runId === c.runId ? 'running' : 'interrupted';
 }

@@ -10,7 +10,8 @@ import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { Scope } from '../catalog/scope.js';
 import { stateDb } from '../state/db.js';
 import { appendAudit } from '../state/audit.js';
-import { copyStartTimes, readDigests, type UnitDigest } from '../state/checkpoints.js';
+import { copyStartTimes, readDigests, sumDigests, type UnitDigest } from '../state/checkpoints.js';
+import { parsePart, tableUnit } from '../state/unit-names.js';
 import { matches, readBack } from './read-back.js';
 import { migrateState } from '../state/migrations.js';
 import { currentOperator } from '../state/runs.js';
@@ -231,11 +232,19 @@ async function provenByDigest(
   onRows: (rows: number) => void,
   thisRun?: string,
 ): Promise<TableResult | undefined> {
-  const d = digests.get(`copy ${t.schema}.${t.name}`);
+  const whole = `copy ${t.schema}.${t.name}`;
   const recipe = digestRecipe(pair.source, pair.target);
-  if (!d || d.status !== 'done' || !sameRecipe(d.recipe, recipe)) return undefined;
+  // a split table: the sum of its parts' digests (all of them done, hashed alike)
+  const partUnit = [...digests.keys()].find((u) => parsePart(u) !== undefined && tableUnit(u) === whole);
+  const part = partUnit ? parsePart(partUnit) : undefined;
+  const units =
+    digests.has(whole) || !part
+      ? [whole]
+      : Array.from({ length: part.of }, (_v, i) => `${whole} [${i + 1}/${part.of}]`);
+  const d = sumDigests(units, digests, recipe, sameRecipe);
+  if (!d) return undefined;
   // read back by the copy of this very run (its last batch and its read-back): nothing else wrote there since
-  const fresh = d.verified !== null && thisRun !== undefined && d.runId === thisRun;
+  const fresh = d.verified !== null && thisRun !== undefined && d.runIds.includes(thisRun);
   const ok = fresh ? d.verified === 'match' : matches(d, await readBack(target, pair.target, recipe, onRows));
   if (!ok) return undefined;
   return {

@@ -523,3 +523,89 @@ describe('copy actions through the table pairs (schemas.map)', () => {
     expect(copy).not.toHaveProperty('sourceTable');
   });
 });
+
+describe('split copy units (copy.split_tables_larger_than)', () => {
+  const target = catalog([SOURCE_OBJECTS[0] as CatalogObject]);
+  const split = config('copy: { split_tables_larger_than: 16kB, parallel: 2 }\n');
+
+  it('splits a keyed table larger than the threshold into parts, one line in the plan, no key value', () => {
+    const p = plan(split, target);
+    const parts = p.actions.filter((a) => a.kind === 'copy_table' && a.address.startsWith('copy public.patients'));
+    // 64 kB over 16 kB: 4 parts (at least copy.parallel)
+    expect(parts.map((a) => a.id)).toEqual([1, 2, 3, 4].map((i) => `copy public.patients [${i}/4]`));
+    expect(parts.every((a) => a.kind === 'copy_table' && a.part?.of === 4 && a.locks.length === 1)).toBe(true);
+    expect(new Set(parts.flatMap((a) => a.locks)).size).toBe(4); // parts run side by side
+    // a keyless table stays one unit
+    expect(p.actions.find((a) => a.address === 'copy We"ird.select')).toMatchObject({ key: null });
+    expect(p.actions.some((a) => a.address.startsWith('copy We"ird.select ['))).toBe(false);
+    // the table's read-back waits for all its parts; its index only for the copies; the verification for both
+    const rb = p.actions.find((a) => a.kind === 'read_back');
+    expect(rb).toMatchObject({ id: 'read-back public.patients', phase: 'post-data' });
+    expect(rb?.dependsOn).toEqual(parts.map((a) => a.id));
+    const idx = p.actions.find((a) => a.address === 'index public.patients_email_idx');
+    expect(idx?.dependsOn).toEqual(expect.arrayContaining(parts.map((a) => a.id)));
+    expect(idx?.dependsOn).not.toContain('read-back public.patients');
+    expect(p.actions.find((a) => a.kind === 'verify')?.dependsOn).toContain('read-back public.patients');
+    const text = renderPlanText(p);
+    expect(text).toMatch(/\+ copy public\.patients: 4 parts\s+~1,000 rows, 64 kB in 4 key ranges/);
+    expect(text).not.toContain('[2/4]');
+    expect(renderPlanMarkdown(p)).toContain('+ copy public.patients: 4 parts');
+    // a split table counts once, its read-back not at all
+    const unsplit = plan(config(), target);
+    expect(p.summary).toEqual(unsplit.summary);
+  });
+
+  it('leaves tables up to the threshold whole, and splits nothing with off', () => {
+    for (const c of [
+      config('copy: { split_tables_larger_than: 64kB }\n'),
+      config('copy: { split_tables_larger_than: off }\n'),
+    ]) {
+      const p = plan(c, target);
+      expect(p.actions.filter((a) => a.kind === 'copy_table' && a.part)).toEqual([]);
+      expect(p.actions.filter((a) => a.kind === 'read_back')).toEqual([]);
+    }
+  });
+
+  it('resumes with the parts its checkpoints were made with, whatever the threshold says now', () => {
+    const cp = (unit: string, status: string, rows: number) => ({
+      unit,
+      tableSchema: 'public',
+      tableName: 'patients',
+      status,
+      rowsCopied: rows,
+      bytesCopied: 0,
+      lastKey: status === 'done' ? null : { columns: ['id'], values: ['7'] },
+      error: null,
+      seconds: 2,
+    });
+    const state: StateSnapshot = {
+      ...EMPTY_STATE,
+      exists: true,
+      serial: 'x',
+      checkpoints: [cp('copy public.patients [1/3]', 'done', 300), cp('copy public.patients [2/3]', 'running', 100)],
+    };
+    const cfg = config('copy: { split_tables_larger_than: 8kB, parallel: 2 }\n');
+    const p = computePlan({
+      config: cfg,
+      configHash: configHash(cfg),
+      source: SOURCE,
+      target: SOURCE,
+      state,
+      sourceDisplay: 's',
+      targetDisplay: 't',
+    });
+    const parts = p.actions.filter((a) => a.kind === 'copy_table' && a.address.startsWith('copy public.patients'));
+    expect(parts.map((a) => `${a.change} ${a.id}`)).toEqual([
+      'resume copy public.patients [2/3]',
+      'resume copy public.patients [3/3]',
+    ]);
+    expect(parts[0]?.reason).toBe('resume: 2 of 3 key ranges left, ~600 rows left');
+    // the read-back sums all three parts' digests
+    expect(p.actions.find((a) => a.kind === 'read_back')).toMatchObject({
+      units: ['copy public.patients [1/3]', 'copy public.patients [2/3]', 'copy public.patients [3/3]'],
+      dependsOn: ['copy public.patients [2/3]', 'copy public.patients [3/3]'],
+    });
+    expect(renderPlanText(p)).toMatch(/~ copy public\.patients: 3 parts\s+resume: 2 of 3 key ranges left/);
+    expect(p.summary.resume).toBe(1);
+  });
+});

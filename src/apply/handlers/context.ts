@@ -3,6 +3,19 @@ import type { ActionMeasure } from '../executor.js';
 import type { Action } from '../../plan/model.js';
 import type { VerifyReport } from '../../verify/report.js';
 import type { SessionProgress } from './session-progress.js';
+import type { LeaseKeeper } from '../lease-keeper.js';
+
+/** The run's queue of copy units (pgshift.work_units), shared with any `pgshift worker`. */
+export interface UnitQueue {
+  /** Who claims, as the queue shows it (`apply <run id>`). */
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly keeper: LeaseKeeper;
+  /** How long a slot waits before it looks at the queue again, when a worker holds its unit and nothing is free. */
+  readonly pollMs: number;
+  /** The plan's action of a unit (progress of a unit copied by another unit's slot shows on its own line). */
+  actionOf(unit: string): Action | undefined;
+}
 
 export interface RunContext {
   readonly runId: string;
@@ -19,6 +32,8 @@ export interface RunContext {
    * control session): a worker's own session is busy with the statement it reports on.
    */
   readSession?(pid: number): Promise<SessionProgress | null>;
+  /** The queue of copy units: copies are claimed there (absent: each copy action copies its unit itself). */
+  readonly queue?: UnitQueue;
   /** Runs the verification policy of the config (the verify action). */
   verify?(target: pg.Client): Promise<VerifyReport>;
 }

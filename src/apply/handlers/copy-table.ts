@@ -2,15 +2,31 @@ import type pg from 'pg';
 import { copyTable, recordFailure } from '../../copy/engine.js';
 import { isTransient } from '../../db/retry.js';
 import { readDigests, recordVerified } from '../../state/checkpoints.js';
+import { claimUnit, type Lease, markReady, readUnits } from '../../state/work-units.js';
 import { matches, readBack } from '../../verify/read-back.js';
 import { sameRecipe } from '../../verify/expressions.js';
 import { PgshiftError } from '../../errors/index.js';
 import { logger } from '../../log/logger.js';
 import type { CopyTableAction } from '../../plan/model.js';
-import type { RunContext } from './context.js';
+import { copyLeased, type LeasedOutcome } from '../leased-copy.js';
+import type { RunContext, UnitQueue } from './context.js';
 
-/** Copies one table (or partition) with its own source session. */
+/**
+ * Copies one unit (a table, a partition, or a part of a split table). With the run's queue (pgshift.work_units):
+ * the unit is made ready and claimed; when a `pgshift worker` holds it, this slot copies other ready units meanwhile
+ * and returns once the unit is done, whoever copied it. A whole table's copy is then read back here.
+ */
 export async function copyTableHandler(action: CopyTableAction, client: pg.Client, ctx: RunContext): Promise<void> {
+  if (ctx.queue) await copyQueued(action, client, ctx, ctx.queue);
+  else await copyDirect(action, client, ctx);
+  if (action.part) return; // a split table is read back once, by its read_back action
+  // the copy proves itself: the target read back by the digest its batches took on the source
+  await verifyCopiedUnit(action, client, (rows, rowsTotal) =>
+    ctx.onMeasure?.(action, { kind: 'read-back', rows, rowsTotal }),
+  );
+}
+
+async function copyDirect(action: CopyTableAction, client: pg.Client, ctx: RunContext): Promise<void> {
   if (!ctx.openSource) throw new PgshiftError('INTERNAL', `${action.address}: no source connection available`);
   const source = await ctx.openSource();
   try {
@@ -31,10 +47,6 @@ export async function copyTableHandler(action: CopyTableAction, client: pg.Clien
         `${action.address}: stopped after ${result.rows} rows; the next apply resumes it`,
       );
     }
-    // the copy proves itself: the target read back by the digest its batches took on the source
-    await verifyCopiedUnit(action, client, (rows, rowsTotal) =>
-      ctx.onMeasure?.(action, { kind: 'read-back', rows, rowsTotal }),
-    );
   } catch (err) {
     // a value the target rejects: the unit is failed in the state, with the error (no values in it)
     if (err instanceof PgshiftError && err.code === 'ACTION_FAILED') {
@@ -43,6 +55,83 @@ export async function copyTableHandler(action: CopyTableAction, client: pg.Clien
     throw err;
   } finally {
     await source.end().catch(() => undefined);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+async function copyQueued(action: CopyTableAction, client: pg.Client, ctx: RunContext, q: UnitQueue): Promise<void> {
+  if (!ctx.openSource) throw new PgshiftError('INTERNAL', `${action.address}: no source connection available`);
+  const openSource = ctx.openSource.bind(ctx);
+  const run = (lease: Lease<CopyTableAction>): Promise<LeasedOutcome> => {
+    const shown = q.actionOf(lease.unit) ?? lease.action;
+    return copyLeased(lease, client, {
+      lockId: ctx.lockId,
+      leaseMs: q.leaseMs,
+      keeper: q.keeper,
+      openSource,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onProgress: (rows, bytes) => ctx.onProgress?.(shown, rows, bytes),
+    });
+  };
+  for (;;) {
+    if (ctx.signal?.aborted)
+      throw new PgshiftError('INTERRUPTED', `${action.address}: stopped; the next apply resumes it`);
+    // its dependencies are done (the executor started it): anyone may take it from now on
+    await markReady(client, [action.id]);
+    const own = await claimUnit<CopyTableAction>(client, {
+      owner: q.owner,
+      leaseMs: q.leaseMs,
+      unit: action.id,
+      reclaim: q.keeper.reclaimable(action.id),
+    });
+    if (own) {
+      const r = await run(own);
+      if (r.kind === 'done') return;
+      if (r.kind === 'failed') throw r.error;
+      continue; // lost: someone else has it now
+    }
+    const unit = (await readUnits(client, action.id))[0];
+    if (!unit) throw new PgshiftError('INTERNAL', `${action.address}: not in the queue of this run`);
+    if (unit.status === 'done') {
+      // copied by a worker (or by another slot of this run): its rows from its checkpoint, for the progress view
+      const cp = await client.query<{ rows: string; bytes: string }>(
+        'SELECT rows_copied::text AS rows, bytes_copied::text AS bytes FROM pgshift.migration_checkpoints WHERE unit = $1',
+        [action.id],
+      );
+      const row = cp.rows[0];
+      if (row) ctx.onProgress?.(action, Number(row.rows), Number(row.bytes));
+      return;
+    }
+    if (unit.status === 'failed') {
+      throw new PgshiftError('ACTION_FAILED', `${action.address}: ${unit.error ?? 'failed on a worker'}`, {
+        hint: 'Fix the cause on the target (or the source definition), then run `pgshift apply` again: finished work is kept.',
+      });
+    }
+    // held by a live lease elsewhere (a worker, or a claimer of an earlier run not yet expired): help meanwhile
+    const other = await claimUnit<CopyTableAction>(client, {
+      owner: q.owner,
+      leaseMs: q.leaseMs,
+      reclaim: q.keeper.reclaimable(),
+    });
+    if (other) {
+      // its own action reports a failure (it finds the unit failed in the queue)
+      await run(other);
+      continue;
+    }
+    await sleep(q.pollMs, ctx.signal);
   }
 }
 
@@ -65,7 +154,7 @@ async function verifyCopiedUnit(
     onRows?.(0, d.rows);
     const r = await readBack(target, a.table, a.digest, onRows && ((rows) => onRows(rows, d.rows)));
     const verdict = matches(d, r) ? 'match' : 'mismatch';
-    await recordVerified(target, a.address, verdict);
+    await recordVerified(target, [a.address], verdict);
     logger().debug({ unit: a.address, rows: r.rows, verdict }, 'unit read back');
     return verdict;
   } catch (err) {

@@ -9,6 +9,7 @@ import { copyTableHandler } from './copy-table.js';
 import { createObject } from './create-object.js';
 import { createStreamHandler, setReplicaIdentityHandler } from './create-stream.js';
 import { dropStreamHandler } from './drop-stream.js';
+import { readBackHandler } from './read-back.js';
 import { dropObject } from './drop-object.js';
 import { setSequenceValue } from './set-sequence-value.js';
 import { verifyHandler } from './verify.js';
@@ -23,6 +24,8 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
       return setSequenceValue(action, client, ctx);
     case 'copy_table':
       return copyTableHandler(action, client, ctx);
+    case 'read_back':
+      return readBackHandler(action, client, ctx);
     case 'verify':
       return verifyHandler(action, client, ctx);
     case 'drop_object':

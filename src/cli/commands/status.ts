@@ -6,6 +6,8 @@ import { endpoints, sessionSettings } from '../../db/endpoints.js';
 import { checkChain, readAudit } from '../../state/audit.js';
 import { readState, unitProgress } from '../../state/snapshot.js';
 import { readStreams } from '../../state/stream.js';
+import { readUnits } from '../../state/work-units.js';
+import { byTable } from '../render/status.js';
 import { targetRows } from '../../state/target-rows.js';
 import { readStreamReport } from '../../stream/lag.js';
 import { PgshiftError } from '../../errors/index.js';
@@ -30,32 +32,60 @@ export default class Status extends BaseCommand {
     const { flags } = await this.parse(Status);
     const config = loadConfig(flags.config);
     const eps = endpoints(config);
-    const [state, audit, streams, rows, backups] = await withClient(eps.target, sessionSettings(config), async (c) => {
-      const st = await readState(c);
-      const tables = [...new Map(st.checkpoints.map((x) => [`${x.tableSchema}.${x.tableName}`, x])).values()];
-      const rows = await targetRows(
-        c,
-        tables.map((x) => ({ schema: x.tableSchema, name: x.tableName })),
-      );
-      const backups = await envBackups(c, config.cutover.switch?.envFile);
-      return [st, flags.audit ? await readAudit(c) : [], await readStreams(c), rows, backups] as const;
-    });
+    const [state, audit, streams, rows, backups, units] = await withClient(
+      eps.target,
+      sessionSettings(config),
+      async (c) => {
+        const st = await readState(c);
+        const tables = [...new Map(st.checkpoints.map((x) => [`${x.tableSchema}.${x.tableName}`, x])).values()];
+        const rows = await targetRows(
+          c,
+          tables.map((x) => ({ schema: x.tableSchema, name: x.tableName })),
+        );
+        const backups = await envBackups(c, config.cutover.switch?.envFile);
+        const units = st.exists ? await readUnits(c) : [];
+        return [st, flags.audit ? await readAudit(c) : [], await readStreams(c), rows, backups, units] as const;
+      },
+    );
     // the source only when there is a stream to measure; an unreachable source leaves the target's view whole
     const stream = await readStreamReport(config, eps.source, sessionSettings(config), streams);
     const chain = flags.audit ? checkChain(audit) : undefined;
     // the last key copied may be patient data (an MRN, an e-mail): status shows progress, never key values
     // what the copy carried, and what the table holds now (catch-up, final sync, stream and application since)
-    const checkpoints = state.checkpoints.map(({ lastKey: _lastKey, ...c }) => ({
-      ...c,
-      // `running` in the state, but no live run copies it: interrupted (the lock says which)
-      status: unitProgress(c, state.lock),
-      targetRows: rows.get(`${c.tableSchema}.${c.tableName}`) ?? null,
-    }));
+    // a unit a live lease holds is running (a worker copies it), whatever became of the apply that queued it
+    const leased = new Set(units.filter((u) => u.live).map((u) => u.unit));
+    const checkpoints = byTable(
+      state.checkpoints.map(({ lastKey: _lastKey, ...c }) => ({
+        ...c,
+        // `running` in the state, but no live run copies it: interrupted (the lock says which)
+        status: unitProgress(c, state.lock, leased),
+        targetRows: rows.get(`${c.tableSchema}.${c.tableName}`) ?? null,
+      })),
+    );
+    // who holds which unit now: the apply's slots and the workers, with their leases
+    const workers = units
+      .filter((u) => u.status === 'claimed')
+      .map((u) => ({
+        unit: u.unit,
+        owner: u.owner,
+        leaseUntil: u.leaseUntil,
+        heartbeatAt: u.heartbeatAt,
+        live: u.live,
+        claims: u.claims,
+      }));
+    const queue = {
+      units: units.length,
+      done: units.filter((u) => u.status === 'done').length,
+      failed: units.filter((u) => u.status === 'failed').length,
+      claimed: workers.length,
+    };
     const view = {
       migration: config.name,
       target: eps.target.display,
       ...state,
       checkpoints,
+      queue,
+      workers,
       objectCount: Object.keys(state.objects).length,
       envBackups: backups,
       stream,

@@ -93,18 +93,51 @@ function streamLines(a: Action): string[] | undefined {
 }
 
 /** A copy's reason with its time estimate (a resumed copy's reason has its own ETA, at its measured rate). */
-function reasonOf(a: Action, estimate: PlanEstimate | null): string {
+function reasonOf(a: Action, estimate: PlanEstimate | null, group?: readonly Action[]): string {
+  const units = new Set((group ?? [a]).map((x) => x.address));
   const c =
-    a.kind === 'copy_table' && a.change !== 'resume'
-      ? estimate?.copies.find((x) => x.address === a.address)
-      : undefined;
-  return c ? `${a.reason}, ${estimateText(c.seconds)}` : a.reason;
+    a.kind === 'copy_table' && a.change !== 'resume' ? estimate?.copies.filter((x) => units.has(x.address)) : [];
+  const seconds = c?.reduce((n, x) => n + x.seconds, 0) ?? 0;
+  return c && c.length > 0 ? `${a.reason}, ${estimateText(seconds)}` : a.reason;
 }
 
-function actionLine(a: Action, width: number, estimate: PlanEstimate | null): string {
+/**
+ * What the plan shows, one line each: a split table's parts are one line (`copy public.observations: 4 parts`),
+ * its key ranges are not shown (their boundaries are sampled at apply time and may be patient identifiers).
+ */
+interface PlanLine {
+  readonly action: Action;
+  readonly address: string;
+  /** The parts of a split table, when this line stands for them. */
+  readonly group?: readonly Action[];
+}
+
+function planLines(actions: readonly Action[]): PlanLine[] {
+  const out: PlanLine[] = [];
+  const groups = new Map<string, Action[]>();
+  for (const a of actions) {
+    if (a.kind !== 'copy_table' || !a.part) {
+      out.push({ action: a, address: a.address });
+      continue;
+    }
+    const key = `${a.table.schema}.${a.table.name}`;
+    const group = groups.get(key);
+    if (group) {
+      group.push(a);
+      continue;
+    }
+    const fresh: Action[] = [a];
+    groups.set(key, fresh);
+    out.push({ action: a, address: `copy ${key}: ${a.part.of} parts`, group: fresh });
+  }
+  return out;
+}
+
+function actionLine(l: PlanLine, width: number, estimate: PlanEstimate | null): string {
+  const a = l.action;
   const stream = streamLines(a);
-  if (stream) return stream.map((l) => `  ${SYMBOL[a.change]} ${l}`).join('\n');
-  return `  ${SYMBOL[a.change]} ${a.address.padEnd(width)}  ${reasonOf(a, estimate)}`;
+  if (stream) return stream.map((x) => `  ${SYMBOL[a.change]} ${x}`).join('\n');
+  return `  ${SYMBOL[a.change]} ${l.address.padEnd(width)}  ${reasonOf(a, estimate, l.group)}`;
 }
 
 /** `Estimated time: ~34s (how)`. */
@@ -147,12 +180,13 @@ export function renderPlanText(plan: Plan): string {
   } else {
     lines.push('pgshift will perform the following actions:');
     lines.push('  + create   ~ resume or update   - destroy');
-    const width = Math.min(60, Math.max(...plan.actions.map((a) => a.address.length)));
+    const shown = planLines(plan.actions);
+    const width = Math.min(60, Math.max(...shown.map((l) => l.address.length)));
     for (const [phase, title] of PHASES) {
-      const inPhase = plan.actions.filter((a) => a.phase === phase);
+      const inPhase = shown.filter((l) => l.action.phase === phase);
       if (inPhase.length === 0) continue;
       lines.push('', `${title}:`);
-      for (const a of inPhase) lines.push(actionLine(a, width, estimate));
+      for (const l of inPhase) lines.push(actionLine(l, width, estimate));
     }
   }
   if (plan.findings.length > 0) {
@@ -193,14 +227,14 @@ export function renderPlanMarkdown(plan: Plan): string {
     lines.push('');
     lines.push('```diff');
     for (const [phase, title] of PHASES) {
-      const inPhase = plan.actions.filter((a) => a.phase === phase);
+      const inPhase = planLines(plan.actions).filter((l) => l.action.phase === phase);
       if (inPhase.length === 0) continue;
       lines.push(`# ${title}`);
-      for (const a of inPhase) {
+      for (const { action: a, address, group } of inPhase) {
         const mark = a.change === 'create' ? '+' : a.change === 'delete' ? '-' : '!';
         const stream = streamLines(a);
         if (stream) for (const l of stream) lines.push(`${mark} ${l}`);
-        else lines.push(`${mark} ${a.address}  (${reasonOf(a, estimate)})`);
+        else lines.push(`${mark} ${address}  (${reasonOf(a, estimate, group)})`);
       }
     }
     lines.push('```');

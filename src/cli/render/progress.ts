@@ -145,6 +145,12 @@ export class ProgressState {
       parts.push(r.meter ? r.meter.describe() : 'starting');
       if (r.readBack)
         parts.push(`verifying ${formatCount(r.readBack.rows)} of ${formatCount(r.readBack.rowsTotal)} rows`);
+    } else if (r.action.kind === 'read_back') {
+      parts.push(
+        r.readBack
+          ? `verifying ${formatCount(r.readBack.rows)} of ${formatCount(r.readBack.rowsTotal)} rows`
+          : 'starting',
+      );
     } else if (r.action.kind === 'verify') {
       parts.push(r.meter ? r.meter.describe('rows checked') : 'reading both catalogs');
     }

@@ -20,6 +20,69 @@ export interface StatusView extends Omit<StateSnapshot, 'checkpoints'> {
   readonly envBackups?: readonly EnvBackup[];
   /** The change stream's figures (slots: empty without a stream; absent where the caller did not read them). */
   readonly stream?: StreamReport;
+  /** The copy units' queue of the last apply (pgshift.work_units): how many, done, failed, claimed now. */
+  readonly queue?: { readonly units: number; readonly done: number; readonly failed: number; readonly claimed: number };
+  /** The units claimed now and by whom (the apply's slots, `pgshift worker`s), with their leases. */
+  readonly workers?: ReadonlyArray<{
+    readonly unit: string;
+    readonly owner: string | null;
+    readonly leaseUntil: Date | null;
+    readonly heartbeatAt: Date | null;
+    readonly live: boolean;
+    readonly claims: number;
+  }>;
+}
+
+type StatusCheckpoint = StatusView['checkpoints'][number];
+
+const PART = / \[([0-9]+)\/([0-9]+)\]$/;
+
+/**
+ * One row per table: a split table's parts (`copy x [i/n]`) summed (rows, bytes), its status the least finished of
+ * theirs (failed, interrupted, running, done), with `parts` saying how many are done.
+ */
+export function byTable<T extends StatusCheckpoint>(
+  rows: readonly T[],
+): Array<T & { parts?: { done: number; of: number } }> {
+  const out: Array<T & { parts?: { done: number; of: number } }> = [];
+  const groups = new Map<string, T[]>();
+  for (const r of rows) {
+    const m = PART.exec(r.unit);
+    if (!m) {
+      out.push(r);
+      continue;
+    }
+    const key = r.unit.replace(PART, '');
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else {
+      const fresh = [r];
+      groups.set(key, fresh);
+      out.push(r); // placeholder, replaced below
+    }
+  }
+  const rank = ['failed', 'running', 'interrupted', 'done'];
+  return out.map((r) => {
+    const m = PART.exec(r.unit);
+    if (!m) return r;
+    const key = r.unit.replace(PART, '');
+    const g = groups.get(key) ?? [r];
+    const of = Number(m[2]);
+    const done = g.filter((x) => x.status === 'done').length;
+    // the least finished of its parts; parts not begun yet (all begun done) leave it pending
+    const worst = rank.find((x) => x !== 'done' && g.some((y) => y.status === x));
+    const status = done === of ? 'done' : (worst ?? 'pending');
+    return {
+      ...r,
+      unit: key,
+      status,
+      rowsCopied: g.reduce((n, x) => n + x.rowsCopied, 0),
+      bytesCopied: g.reduce((n, x) => n + x.bytesCopied, 0),
+      seconds: Math.max(...g.map((x) => x.seconds)),
+      error: g.find((x) => x.error)?.error ?? null,
+      parts: { done, of },
+    };
+  });
 }
 
 export function renderStatus(s: StatusView): string {
@@ -52,7 +115,17 @@ export function renderStatus(s: StatusView): string {
     const statusWidth = Math.max(8, ...s.checkpoints.map((c) => c.status.length));
     for (const c of s.checkpoints)
       lines.push(
-        `  ${c.status.padEnd(statusWidth)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${rowsOf(c)}${c.status === 'interrupted' ? ' (stopped; the next apply resumes it)' : ''}${c.error ? `  error: ${c.error}` : ''}`,
+        `  ${c.status.padEnd(statusWidth)} ${`${c.tableSchema}.${c.tableName}`.padEnd(width)}  ${rowsOf(c)}${partsOf(c)}${c.status === 'interrupted' ? ' (stopped; the next apply resumes it)' : ''}${c.error ? `  error: ${c.error}` : ''}`,
+      );
+  }
+  if (s.queue && s.queue.units > 0) {
+    lines.push(
+      '',
+      `Copy units: ${s.queue.done} of ${s.queue.units} done${s.queue.failed ? `, ${s.queue.failed} failed` : ''}, ${s.queue.claimed} claimed now`,
+    );
+    for (const w of s.workers ?? [])
+      lines.push(
+        `  ${w.unit}  ${w.owner ?? 'unknown'}  ${w.live ? `lease until ${w.leaseUntil?.toISOString() ?? '?'}` : `lease EXPIRED at ${w.leaseUntil?.toISOString() ?? '?'} (the next claimer takes it over from its checkpoint)`}${w.heartbeatAt ? `, heartbeat ${w.heartbeatAt.toISOString()}` : ''}${w.claims > 1 ? `, claimed ${w.claims} times` : ''}`,
       );
   }
   if (s.stream && s.stream.slots.length > 0) lines.push('', ...renderStream(s.stream, s.lock));
@@ -99,6 +172,10 @@ function rowsOf(c: StatusView['checkpoints'][number]): string {
   const t = c.targetRows;
   if (!t || (t.exact && t.rows === c.rowsCopied)) return copied;
   return t.exact ? `${copied}, ${t.rows} on the target now` : `${copied}, ~${t.rows} on the target now (estimate)`;
+}
+
+function partsOf(c: StatusCheckpoint & { parts?: { done: number; of: number } }): string {
+  return c.parts ? ` (${c.parts.done} of ${c.parts.of} key ranges done)` : '';
 }
 
 const bytes = (n: number): string => (n < 1024 ? `${n} B` : `${formatBytes(n)} (${n} bytes)`);
