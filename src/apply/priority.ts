@@ -2,11 +2,13 @@ import type { Action } from '../plan/model.js';
 
 /**
  * Seconds an action is expected to take, for ordering only (never shown): a copy by its rows or bytes, whichever is
- * slower; an index or constraint build by the rows of the table it builds on (a sort of them); everything else
- * nothing. Rates are what the apply of gen.sql moved on 2 cores (docs/benchmarks.md); only their ratios matter.
+ * slower; an index or constraint build by the rows of the table it builds on (a sort of them), a read-back by the rows
+ * it hashes; everything else nothing. Rates are what the apply of gen.sql moved on 2 cores (docs/benchmarks.md);
+ * only their ratios matter.
  */
 export function expectedSeconds(a: Action, rowsOfLock: ReadonlyMap<string, number>): number {
   if (a.kind === 'copy_table') return Math.max(a.estimatedRows / 160_000, a.estimatedBytes / (100 * 1024 * 1024));
+  if (a.kind === 'read_back') return a.estimatedRows / 1_500_000;
   if (
     a.kind === 'create_object' &&
     a.phase === 'post-data' &&
@@ -27,9 +29,12 @@ export function expectedSeconds(a: Action, rowsOfLock: ReadonlyMap<string, numbe
  */
 export function criticalPathRanks(actions: readonly Action[]): Map<string, number> {
   const rowsOfLock = new Map<string, number>();
+  // a table's lock key (`table s.n`, what its index and constraint builds hold) -> its rows, over all its copy parts
   for (const a of actions)
-    if (a.kind === 'copy_table')
-      for (const l of a.locks) rowsOfLock.set(l, (rowsOfLock.get(l) ?? 0) + Math.max(0, a.estimatedRows));
+    if (a.kind === 'copy_table') {
+      const l = `table ${a.table.schema}.${a.table.name}`;
+      rowsOfLock.set(l, (rowsOfLock.get(l) ?? 0) + Math.max(0, a.estimatedRows));
+    }
   const own = new Map(actions.map((a) => [a.id, expectedSeconds(a, rowsOfLock)]));
   const dependents = new Map<string, string[]>();
   for (const a of actions)
