@@ -196,7 +196,6 @@ describe('an apply and two workers under SIGKILL', () => {
     console.log(
       `workers test: ${kills} kills (${killed.join(', ')}), ${log.join('; ')}, units done by surviving worker runs ${byWorkers.length}, ${ms} ms`,
     );
-    expect(ms).toBeLessThan(90_000);
   }, 150_000);
 
   it("a worker with no apply to join exits 1 (NO_APPLY_RUNNING); status shows a live worker's unit as running", async () => {
