@@ -22,7 +22,13 @@ export function planHash(plan: Plan): string {
  */
 export function decisionHash(plan: Plan): string {
   const actions = plan.actions
-    .map((a) => (a.kind === 'copy_table' ? { ...a, estimatedRows: 0, estimatedBytes: 0, reason: '' } : a))
+    .map((a) =>
+      a.kind === 'copy_table'
+        ? { ...a, estimatedRows: 0, estimatedBytes: 0, reason: '' }
+        : a.kind === 'large_objects'
+          ? { ...a, objects: 0, estimatedBytes: 0, reason: '' }
+          : a,
+    )
     .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   // the WAL a slot retains moves all the time: it decides nothing (the findings it raises do)
   const strategy = plan.strategy ? { strategy: plan.strategy.strategy, why: plan.strategy.why } : undefined;

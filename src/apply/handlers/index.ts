@@ -10,6 +10,8 @@ import { createObject } from './create-object.js';
 import { createStreamHandler, setReplicaIdentityHandler } from './create-stream.js';
 import { dropStreamHandler } from './drop-stream.js';
 import { dropObject } from './drop-object.js';
+import { dropLargeObjects } from './drop-large-objects.js';
+import { largeObjectsHandler } from './large-objects.js';
 import { setSequenceValue } from './set-sequence-value.js';
 import { verifyHandler } from './verify.js';
 
@@ -33,6 +35,10 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
       return createStreamHandler(action, client, ctx);
     case 'drop_stream':
       return dropStreamHandler(action, client, ctx);
+    case 'large_objects':
+      return largeObjectsHandler(action, client, ctx);
+    case 'drop_large_objects':
+      return dropLargeObjects(action, client, ctx);
     default:
       return assertNever(action);
   }

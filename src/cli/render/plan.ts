@@ -101,9 +101,16 @@ function reasonOf(a: Action, estimate: PlanEstimate | null): string {
   return c ? `${a.reason}, ${estimateText(c.seconds)}` : a.reason;
 }
 
+/** `large_objects: 10,000 objects, ~24.0 MiB` (and where a resumed copy resumes). */
+function largeObjectsLine(a: Action): string | undefined {
+  return a.kind === 'large_objects' ? `${a.address}: ${a.reason}` : undefined;
+}
+
 function actionLine(a: Action, width: number, estimate: PlanEstimate | null): string {
   const stream = streamLines(a);
   if (stream) return stream.map((l) => `  ${SYMBOL[a.change]} ${l}`).join('\n');
+  const lo = largeObjectsLine(a);
+  if (lo) return `  ${SYMBOL[a.change]} ${lo}`;
   return `  ${SYMBOL[a.change]} ${a.address.padEnd(width)}  ${reasonOf(a, estimate)}`;
 }
 
@@ -199,7 +206,9 @@ export function renderPlanMarkdown(plan: Plan): string {
       for (const a of inPhase) {
         const mark = a.change === 'create' ? '+' : a.change === 'delete' ? '-' : '!';
         const stream = streamLines(a);
+        const lo = largeObjectsLine(a);
         if (stream) for (const l of stream) lines.push(`${mark} ${l}`);
+        else if (lo) lines.push(`${mark} ${lo}`);
         else lines.push(`${mark} ${a.address}  (${reasonOf(a, estimate)})`);
       }
     }

@@ -57,7 +57,7 @@ export class UnitMeter {
 }
 
 function estimated(a: Action): number {
-  return a.kind === 'copy_table' ? a.estimatedRows : 0;
+  return a.kind === 'copy_table' ? a.estimatedRows : a.kind === 'large_objects' ? a.objects : 0;
 }
 
 interface Running {
@@ -145,6 +145,8 @@ export class ProgressState {
       parts.push(r.meter ? r.meter.describe() : 'starting');
       if (r.readBack)
         parts.push(`verifying ${formatCount(r.readBack.rows)} of ${formatCount(r.readBack.rowsTotal)} rows`);
+    } else if (r.action.kind === 'large_objects') {
+      parts.push(r.meter ? `${r.meter.describe('objects')}, ${formatBytes(r.meter.bytes)}` : 'starting');
     } else if (r.action.kind === 'verify') {
       parts.push(r.meter ? r.meter.describe('rows checked') : 'reading both catalogs');
     }
@@ -222,7 +224,7 @@ export function logProgress(actions: readonly Action[], everyMs = 3000, now: () 
           if (m && due(e.action.id)) {
             log.info(
               { unit: e.action.address, rows: e.rows, bytes: e.bytes, rowsPerSecond: Math.round(m.rate) },
-              `copy progress: ${m.describe()}`,
+              `copy progress: ${m.describe(e.action.kind === 'large_objects' ? 'objects' : 'rows')}`,
             );
           }
           break;
