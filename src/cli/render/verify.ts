@@ -69,7 +69,7 @@ export function renderVerifyText(r: VerifyReport): string {
     `Verification ${r.ok ? 'PASSED' : 'FAILED'}: ${r.summary.tables} tables, ${n(r.summary.rowsCompared)} source rows, policy: ${r.policy.rowCounts ? 'row counts, ' : ''}checksums ${r.policy.checksums}, ${(r.summary.ms / 1000).toFixed(1)} s`,
     '',
   ];
-  const width = Math.max(5, ...r.tables.map((t) => t.table.length));
+  const width = Math.max(5, r.largeObjects ? 'large objects'.length : 0, ...r.tables.map((t) => t.table.length));
   lines.push(
     `  ${'table'.padEnd(width)}  ${'source rows'.padStart(12)}  ${'target rows'.padStart(12)}  checksum  differences`,
   );
