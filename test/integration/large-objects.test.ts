@@ -172,6 +172,12 @@ describe('large objects', () => {
     expect(seen.objects).toBeGreaterThanOrEqual(2000);
     expect(seen.objects).toBeLessThan(total);
 
+    const status = runCli(['status', '-c', file], e);
+    expect(status.stdout).toMatch(
+      new RegExp(
+        `large objects interrupted: ${seen.objects.toLocaleString('en-US')} objects, .* copied, up to OID \\d+ \\(the next apply resumes after it\\)`,
+      ),
+    );
     const resumed = runCli(['plan', '-c', file], e);
     expect(resumed.stdout).toMatch(/~ large_objects: 10,003 objects, .*\(resuming after OID \d+: [\d,]+ objects/);
     const again = await runCliAsync(['apply', '-c', file, '--auto-approve'], e);
@@ -197,6 +203,7 @@ describe('large objects', () => {
     // two runs: the killed one's batches were kept, the second copied only the rest
     expect(records.rows.map((r) => Number(r.n))).toEqual([seen.objects, total - seen.objects]);
     expect(runCli(['plan', '-c', file, '--detailed-exitcode'], e).status).toBe(0);
+    expect(runCli(['status', '-c', file], e).stdout).toMatch(/large objects done: 10,003 objects, \d+\.\d MiB copied/);
 
     const verified = runCli(['verify', '-c', file], e);
     expect(verified.status, verified.stdout + verified.stderr).toBe(0);
