@@ -72,7 +72,7 @@ class Side {
   }
 }
 
-async function hasCount(client: pg.ClientBase): Promise<boolean> {
+async function hasAny(client: pg.ClientBase): Promise<boolean> {
   const r = await client.query<{ ok: boolean }>(
     'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_largeobject_metadata) AS ok',
   );
@@ -88,7 +88,7 @@ export async function compareLargeObjects(
   source: pg.ClientBase,
   target: pg.ClientBase,
 ): Promise<LargeObjectsResult | undefined> {
-  if (!(await hasCount(source)) && !(await hasCount(target))) return undefined;
+  if (!(await hasAny(source)) && !(await hasAny(target))) return undefined;
   const state = await target.query<{ ok: boolean }>(
     `SELECT pg_catalog.to_regclass('pgshift.large_objects') IS NOT NULL AS ok`,
   );
