@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LargeObjectSummary } from '../../src/catalog/large-objects.js';
 import type { Catalog } from '../../src/catalog/types.js';
 import { renderPlanMarkdown, renderPlanText } from '../../src/cli/render/plan.js';
+import { ProgressState } from '../../src/cli/render/progress.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { largeObjectsPlan } from '../../src/plan/large-objects-plan.js';
@@ -138,5 +139,20 @@ describe('large objects in the plan', () => {
     expect(decisionHash(planOf(a))).toBe(decisionHash(planOf(b)));
     const resumed = largeObjectsPlan(c, target, summary, progress({}), new Set()).actions;
     expect(decisionHash(planOf(resumed))).not.toBe(decisionHash(planOf(a)));
+  });
+});
+
+describe('large objects in the progress view', () => {
+  it('counts objects and bytes against the objects the plan expects', () => {
+    let t = 0;
+    const a = largeObjectsPlan(config(), target, summary, undefined, new Set()).actions[0];
+    if (!a) throw new Error('no action');
+    const s = new ProgressState([a], () => t);
+    s.onEvent({ type: 'action-start', action: a });
+    t = 2000;
+    s.onEvent({ type: 'action-progress', action: a, rows: 4000, bytes: 3 * 1024 * 1024 });
+    const r = s.get(a.id);
+    if (!r) throw new Error('not running');
+    expect(s.line(r)).toBe('large_objects (2s): 4,000 objects, 2,000 objects/s, 40%, ETA 3s, 3.0 MiB');
   });
 });

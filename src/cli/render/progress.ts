@@ -52,7 +52,7 @@ export class UnitMeter {
     const pct = this.estimatedRows > 0 ? Math.min(100, Math.round((this.rows / this.estimatedRows) * 100)) : null;
     const eta = this.eta;
     const rate = this.rate;
-    return `${formatCount(this.rows)} ${noun}${rate > 0 ? `, ${formatCount(rate)} rows/s` : ''}${pct !== null ? `, ${pct}%` : ''}${eta !== null ? `, ETA ${formatSeconds(eta)}` : ''}`;
+    return `${formatCount(this.rows)} ${noun}${rate > 0 ? `, ${formatCount(rate)} ${noun.split(' ')[0]}/s` : ''}${pct !== null ? `, ${pct}%` : ''}${eta !== null ? `, ETA ${formatSeconds(eta)}` : ''}`;
   }
 }
 

@@ -66,7 +66,7 @@ export function renderVerifyFindings(findings: readonly VerifyFinding[] | undefi
 /** The text view of a verification report (the --json view prints the same object). */
 export function renderVerifyText(r: VerifyReport): string {
   const lines = [
-    `Verification ${r.ok ? 'PASSED' : 'FAILED'}: ${r.summary.tables} tables, ${n(r.summary.rowsCompared)} source rows, policy: ${r.policy.rowCounts ? 'row counts, ' : ''}checksums ${r.policy.checksums}, ${(r.summary.ms / 1000).toFixed(1)} s`,
+    `Verification ${r.ok ? 'PASSED' : 'FAILED'}: ${r.summary.tables} tables, ${n(r.summary.rowsCompared)} source rows${r.largeObjects ? `, ${n(r.largeObjects.source)} large objects` : ''}, policy: ${r.policy.rowCounts ? 'row counts, ' : ''}checksums ${r.policy.checksums}, ${(r.summary.ms / 1000).toFixed(1)} s`,
     '',
   ];
   const width = Math.max(5, r.largeObjects ? 'large objects'.length : 0, ...r.tables.map((t) => t.table.length));
