@@ -162,6 +162,23 @@ async function checkTarget(target: pg.ClientBase, batch: readonly SourceObject[]
   for (const oid of mine) await target.query('SELECT pg_catalog.lo_unlink($1::oid)', [oid]);
 }
 
+/** `length` bytes of a large object from `offset` (fewer at its end). */
+async function readChunk(source: pg.ClientBase, oid: string, offset: number, length: number): Promise<Buffer> {
+  const r = await source.query<{ data: Buffer }>('SELECT pg_catalog.lo_get($1::oid, $2::int8, $3::int4) AS data', [
+    oid,
+    String(offset),
+    length,
+  ]);
+  return r.rows[0]?.data ?? Buffer.alloc(0);
+}
+
+/** readChunk started now and awaited later: a failure meanwhile is the awaiter's, never an unhandled rejection. */
+function prefetch(source: pg.ClientBase, oid: string, offset: number, length: number): Promise<Buffer> {
+  const p = readChunk(source, oid, offset, length);
+  p.catch(() => undefined);
+  return p;
+}
+
 /** Copies the batch's content; returns each object's size and md5 as read on the source. */
 async function copyContent(
   source: pg.ClientBase,
@@ -189,19 +206,16 @@ async function copyContent(
     await target.query('SELECT pg_catalog.lo_create($1::oid)', [o.oid]);
     const h = createHash('md5');
     let offset = 0;
-    for (;;) {
-      const r = await source.query<{ data: Buffer }>('SELECT pg_catalog.lo_get($1::oid, $2::int8, $3::int4) AS data', [
-        o.oid,
-        String(offset),
-        chunk,
-      ]);
-      const data = r.rows[0]?.data ?? Buffer.alloc(0);
+    // the next chunk is read while this one is written: two chunks in memory at most; a short one is the last
+    let next: Promise<Buffer> | null = prefetch(source, o.oid, 0, chunk);
+    while (next) {
+      const data: Buffer = await next;
+      next = data.length >= chunk ? prefetch(source, o.oid, offset + data.length, chunk) : null;
       if (data.length > 0) {
         await target.query('SELECT pg_catalog.lo_put($1::oid, $2::int8, $3::bytea)', [o.oid, String(offset), data]);
         h.update(data);
         offset += data.length;
       }
-      if (data.length < chunk) break;
     }
     done.set(o.oid, { oid: o.oid, bytes: offset, md5: h.digest('hex') });
   }
