@@ -17,6 +17,7 @@ import { CREATE_STREAM_ID, streamPlan, type StreamFacts } from './stream-plan.js
 import { unmatchedTableEntries } from './table-entries.js';
 import type { LargeObjectSummary } from '../catalog/large-objects.js';
 import { largeObjectsPlan } from './large-objects-plan.js';
+import type { LargeObjectClash } from './large-object-facts.js';
 
 export interface PlanInput {
   readonly config: Config;
@@ -31,6 +32,8 @@ export interface PlanInput {
   readonly stream?: StreamFacts;
   /** The source's large objects (refresh reads them); absent: not read. */
   readonly largeObjects?: LargeObjectSummary;
+  /** Target large objects pgshift did not create with OIDs the source uses too (refresh reads them). */
+  readonly largeObjectClash?: LargeObjectClash;
 }
 
 function tableKey(t: { schema: string; name: string }): string {
@@ -238,7 +241,14 @@ export function computePlan(input: PlanInput): Plan {
     ? copies.map((a) => ({ ...a, dependsOn: [...a.dependsOn, CREATE_STREAM_ID] }))
     : copies;
   // the large objects after the copies, in the data phase (after the roles that own them exist)
-  const lo = largeObjectsPlan(config, target, input.largeObjects, input.state.largeObjects, planned);
+  const lo = largeObjectsPlan(
+    config,
+    target,
+    input.largeObjects,
+    input.state.largeObjects,
+    planned,
+    input.largeObjectClash,
+  );
   unchanged += lo.unchanged;
   findings.push(...lo.findings);
   actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...streamedCopies, ...lo.actions);

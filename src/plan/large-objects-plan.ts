@@ -7,6 +7,7 @@ import type { Catalog } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { largeObjectRoles } from '../mapping/large-objects.js';
 import type { LargeObjectProgress } from '../state/large-objects.js';
+import type { LargeObjectClash } from './large-object-facts.js';
 import type { Finding, LargeObjectsAction } from './model.js';
 import { formatBytes } from './stream-findings.js';
 
@@ -32,6 +33,8 @@ export function largeObjectsPlan(
   progress: LargeObjectProgress | undefined,
   /** Addresses of actions this plan has (role creations the action waits for). */
   planned: ReadonlySet<string>,
+  /** Target large objects pgshift did not create with OIDs the source uses too. */
+  clash?: LargeObjectClash,
 ): LargeObjectsPlan {
   if (!config.copy.data || !lo || lo.count === 0) return { actions: [], findings: [], unchanged: 0 };
   const roles = largeObjectRoles(config, target, lo);
@@ -60,5 +63,17 @@ export function largeObjectsPlan(
     owners: roles.owners,
     grantees: roles.grantees,
   };
-  return { actions: [action], findings: roles.findings, unchanged: 0 };
+  // a warning, not a blocker: the copy stops at that batch (LARGE_OBJECT_EXISTS), and what it copied before stays
+  const clashes: Finding[] = clash
+    ? [
+        {
+          code: 'LARGE_OBJECT_EXISTS',
+          severity: 'warning',
+          address: LARGE_OBJECTS_ID,
+          message: `the target already has ${count(clash.objects)} large object(s) that pgshift did not create with OIDs the source's large objects use (the first: ${clash.first}): the copy stops at the first of them`,
+          hint: `Check what uses them on the target; if nothing does, remove them there (SELECT lo_unlink(${clash.first}), ...), or migrate into a target without them.`,
+        },
+      ]
+    : [];
+  return { actions: [action], findings: [...roles.findings, ...clashes], unchanged: 0 };
 }

@@ -12,6 +12,7 @@ import { readState, type StateSnapshot } from '../state/snapshot.js';
 import { configHash } from './config-hash.js';
 import { computePlan } from './diff.js';
 import { readStreamFacts } from './stream-facts.js';
+import { readLargeObjectClash, type LargeObjectClash } from './large-object-facts.js';
 import type { StreamFacts } from './stream-plan.js';
 import type { Plan } from './model.js';
 
@@ -25,6 +26,8 @@ export interface Refreshed {
   readonly stream?: StreamFacts;
   /** The source's large objects (count, owners, grantees, what the source role cannot read). */
   readonly largeObjects?: LargeObjectSummary;
+  /** Target large objects pgshift did not create with OIDs the source uses too. */
+  readonly largeObjectClash?: LargeObjectClash;
 }
 
 /** Reads both catalogs and the state (read-only on both sides). */
@@ -37,7 +40,16 @@ export async function refresh(sourceClient: pg.ClientBase, targetClient: pg.Clie
   ]);
   const stream = await readStreamFacts(sourceClient, targetClient, source);
   const largeObjects = await readLargeObjectSummary(sourceClient);
-  return { source, target, state, servers: { source: sourceFacts, target: targetFacts }, stream, largeObjects };
+  const clash = largeObjects.count > 0 ? await readLargeObjectClash(sourceClient, targetClient) : undefined;
+  return {
+    source,
+    target,
+    state,
+    servers: { source: sourceFacts, target: targetFacts },
+    stream,
+    largeObjects,
+    ...(clash ? { largeObjectClash: clash } : {}),
+  };
 }
 
 export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
@@ -51,6 +63,7 @@ export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
     targetDisplay: eps.target.display,
     ...(r.stream ? { stream: r.stream } : {}),
     ...(r.largeObjects ? { largeObjects: r.largeObjects } : {}),
+    ...(r.largeObjectClash ? { largeObjectClash: r.largeObjectClash } : {}),
   });
   // preflight findings (TLS, extensions, headroom, statement timeout) judge only what does not move between plan
   // and apply, so a saved plan stays identical to the plan apply recomputes

@@ -250,6 +250,11 @@ describe('a target that already has one of the OIDs', () => {
     await withPg(dbs.targetUrl, (c) => c.query(`SELECT lo_from_bytea(40007, '\\x0102'::bytea)`));
     const file = cfg.write(minimalConfig(), 'clash.yaml');
     const e = env(dbs);
+    // plan says so first (a warning: what the copy reaches before it is kept)
+    const warned = runCli(['plan', '-c', file], e);
+    expect(warned.stdout).toContain(
+      "Warning [LARGE_OBJECT_EXISTS]: the target already has 1 large object(s) that pgshift did not create with OIDs the source's large objects use (the first: 40007)",
+    );
     const r = runCli(['apply', '-c', file, '--auto-approve'], e);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('LARGE_OBJECT_EXISTS');

@@ -126,6 +126,16 @@ describe('large objects in the plan', () => {
     expect(blockers.find((f) => f.code === 'LARGE_OBJECTS_UNREADABLE')?.message).toContain('OID 16400');
   });
 
+  it('warns of target objects pgshift did not create with OIDs the source uses', () => {
+    const p = largeObjectsPlan(config(), target, summary, undefined, new Set(), { objects: 2, first: '16500' });
+    expect(p.actions).toHaveLength(1);
+    expect(p.findings.find((f) => f.code === 'LARGE_OBJECT_EXISTS')).toMatchObject({
+      severity: 'warning',
+      message: expect.stringContaining('2 large object(s) that pgshift did not create') as unknown as string,
+    });
+    expect(p.findings.find((f) => f.code === 'LARGE_OBJECT_EXISTS')?.hint).toContain('lo_unlink(16500)');
+  });
+
   it("decides the same when only the source's count and size moved (a saved plan stays fresh)", () => {
     const c = config();
     const a = largeObjectsPlan(c, target, summary, undefined, new Set()).actions;
