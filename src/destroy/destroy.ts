@@ -9,7 +9,8 @@ import { connectClient } from '../db/connect.js';
 import { assertSessionPooling } from '../db/pooler.js';
 import { execute, type ExecutionResult } from '../apply/executor.js';
 import { runAction } from '../apply/handlers/index.js';
-import type { DropObjectAction, DropStreamAction } from '../plan/model.js';
+import type { DropLargeObjectsAction, DropObjectAction, DropStreamAction } from '../plan/model.js';
+import { countCreatedLargeObjects } from '../state/large-objects.js';
 import { streamDropAction } from './stream.js';
 import { endpoints, sessionSettings } from '../db/endpoints.js';
 import { forgetObjects } from '../state/objects.js';
@@ -32,6 +33,8 @@ export interface DestroyPlan {
   readonly items: readonly DropObjectAction[];
   /** The change stream on the source (slot, publications, replica identities): dropped before the items. */
   readonly stream?: DropStreamAction;
+  /** The large objects pgshift created: unlinked after the stream, before the objects (their owners may go). */
+  readonly largeObjects?: DropLargeObjectsAction;
   /** Objects recorded in the state but no longer on the target (their records are removed). */
   readonly gone: readonly string[];
   readonly stateSchema: boolean;
@@ -93,11 +96,28 @@ export function destroyPlan(
   };
 }
 
+/** The unlink of the large objects pgshift created, if it recorded any (or a copy's checkpoint). */
+async function largeObjectsDrop(control: pg.Client, state: StateSnapshot): Promise<DropLargeObjectsAction | undefined> {
+  const objects = await countCreatedLargeObjects(control);
+  if (objects === 0 && !state.largeObjects) return undefined;
+  return {
+    kind: 'drop_large_objects',
+    id: 'large_objects',
+    address: 'large_objects',
+    dependsOn: [],
+    change: 'delete',
+    reason: `${objects} large object(s) created by pgshift`,
+    phase: 'pre-data',
+    locks: [],
+    objects,
+  };
+}
+
 /** The drops that did not happen, in plan order, each with the reason (the server's, without the address repeated). */
 function keptOf(plan: DestroyPlan, execution: ExecutionResult): Array<{ address: string; reason: string }> {
   const done = new Set(execution.done);
   const failed = new Map(execution.failed.map((f) => [f.id, f]));
-  return [...(plan.stream ? [plan.stream] : []), ...plan.items]
+  return [...(plan.stream ? [plan.stream] : []), ...(plan.largeObjects ? [plan.largeObjects] : []), ...plan.items]
     .filter((a) => !done.has(a.id))
     .map((a) => {
       const f = failed.get(a.id);
@@ -209,7 +229,8 @@ function removeFiles(files: readonly string[]): string[] {
  * says there is nothing to destroy rather than planning the schema and reporting `0 dropped`.
  */
 async function recordsAnything(control: pg.Client, state: StateSnapshot): Promise<boolean> {
-  if (Object.keys(state.objects).length > 0 || state.checkpoints.length > 0 || state.cutover) return true;
+  if (Object.keys(state.objects).length > 0 || state.checkpoints.length > 0 || state.cutover || state.largeObjects)
+    return true;
   return (await readStreams(control)).length > 0;
 }
 
@@ -269,11 +290,17 @@ export async function destroy(
       const onSource = await sourceStream(config, control, o.force === true);
       const remove = await unusableBackups(control);
       const named = (await envBackups(control, config.cutover.switch?.envFile)).filter((b) => !remove.includes(b.file));
-      const withBackups: DestroyPlan = { ...objects, envBackups: { remove, named } };
+      const los = await largeObjectsDrop(control, state);
+      const withBackups: DestroyPlan = {
+        ...objects,
+        envBackups: { remove, named },
+        ...(los ? { largeObjects: los } : {}),
+      };
       const plan: DestroyPlan = onSource ? { ...withBackups, stream: onSource } : withBackups;
       if (!(await confirm(plan))) return { plan, status: 'cancelled', dropped: [], kept: [] };
       // the drops through the executor, one at a time in plan order, each with its record's removal under the lock fence
-      const execution = await execute(plan.stream ? [plan.stream, ...plan.items] : plan.items, {
+      const first = [...(plan.stream ? [plan.stream] : []), ...(plan.largeObjects ? [plan.largeObjects] : [])];
+      const execution = await execute([...first, ...plan.items], {
         concurrency: 1,
         openWorker: () => connectClient(eps.target, sessionSettings(config)),
         run: (action, client) =>
@@ -285,7 +312,7 @@ export async function destroy(
       });
       // the stream's drop is reported apart (`stream`); a failed one is among the kept, with its reason
       const stream = !plan.stream ? 'none' : execution.done.includes(plan.stream.id) ? 'dropped' : 'kept';
-      const dropped = execution.done.filter((id) => id !== plan.stream?.id);
+      const dropped = execution.done.filter((id) => id !== plan.stream?.id && id !== plan.largeObjects?.id);
       const kept = keptOf(plan, execution);
       await forgetObjects(control, plan.gone);
       if (kept.length > 0) return { plan, status: 'partial', dropped, kept, stream };

@@ -15,6 +15,9 @@ import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 import type { TablePair } from '../mapping/table-pairs.js';
 import { CREATE_STREAM_ID, streamPlan, type StreamFacts } from './stream-plan.js';
 import { unmatchedTableEntries } from './table-entries.js';
+import type { LargeObjectSummary } from '../catalog/large-objects.js';
+import { largeObjectsPlan } from './large-objects-plan.js';
+import type { LargeObjectClash } from './large-object-facts.js';
 
 export interface PlanInput {
   readonly config: Config;
@@ -27,6 +30,10 @@ export interface PlanInput {
   readonly targetDisplay: string;
   /** The source's readiness for a change stream and pgshift's slot (refresh reads them); absent: not read. */
   readonly stream?: StreamFacts;
+  /** The source's large objects (refresh reads them); absent: not read. */
+  readonly largeObjects?: LargeObjectSummary;
+  /** Target large objects pgshift did not create with OIDs the source uses too (refresh reads them). */
+  readonly largeObjectClash?: LargeObjectClash;
 }
 
 function tableKey(t: { schema: string; name: string }): string {
@@ -233,7 +240,18 @@ export function computePlan(input: PlanInput): Plan {
   const streamedCopies = streamFirst
     ? copies.map((a) => ({ ...a, dependsOn: [...a.dependsOn, CREATE_STREAM_ID] }))
     : copies;
-  actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...streamedCopies);
+  // the large objects after the copies, in the data phase (after the roles that own them exist)
+  const lo = largeObjectsPlan(
+    config,
+    target,
+    input.largeObjects,
+    input.state.largeObjects,
+    planned,
+    input.largeObjectClash,
+  );
+  unchanged += lo.unchanged;
+  findings.push(...lo.findings);
+  actions.splice(firstPostData < 0 ? actions.length : firstPostData, 0, ...streamedCopies, ...lo.actions);
   // a replica identity is set on the target's table too: after the action creating it
   const streamActions = stream.actions.map((a) =>
     a.kind === 'set_replica_identity'

@@ -139,6 +139,31 @@ export interface DropStreamAction extends ActionBase {
   }>;
 }
 
+/**
+ * Copies the source's large objects (pg_largeobject) with their OIDs, owners and ACLs, in resumable batches in OID
+ * order (src/copy/large-objects.ts): each batch's objects and its checkpoint commit in one target transaction.
+ */
+export interface LargeObjectsAction extends ActionBase {
+  readonly kind: 'large_objects';
+  /** Objects on the source when the plan was made (an estimate on a live source). */
+  readonly objects: number;
+  /** The size of pg_largeobject on the source: an estimate of the bytes (dead space included). */
+  readonly estimatedBytes: number;
+  /** The last OID a committed batch copied (resume after it); null: from the start. */
+  readonly resumeAfter: string | null;
+  /** Source owner -> target owner (roles.owners: mapped and roles.map names it); others: the connecting role. */
+  readonly owners: Readonly<Record<string, string>>;
+  /** Source grantee -> target grantee ('' is PUBLIC); a grantee not named here is not granted. */
+  readonly grantees: Readonly<Record<string, string>>;
+}
+
+/** Unlinks the large objects pgshift created (pgshift.large_objects) in batches (`pgshift destroy`). */
+export interface DropLargeObjectsAction extends ActionBase {
+  readonly kind: 'drop_large_objects';
+  /** How many pgshift recorded as created. */
+  readonly objects: number;
+}
+
 /** The closed union of what apply and destroy can do. Every switch over `kind` ends in assertNever. */
 export type Action =
   | CreateObjectAction
@@ -149,7 +174,9 @@ export type Action =
   | DropObjectAction
   | SetReplicaIdentityAction
   | CreateStreamAction
-  | DropStreamAction;
+  | DropStreamAction
+  | LargeObjectsAction
+  | DropLargeObjectsAction;
 export type ActionKind = Action['kind'];
 
 export type { Finding, Severity };

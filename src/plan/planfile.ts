@@ -27,7 +27,9 @@ export function decisionHash(plan: Plan): string {
         ? { ...a, estimatedRows: 0, estimatedBytes: 0, reason: '' }
         : a.kind === 'read_back'
           ? { ...a, estimatedRows: 0 }
-          : a,
+          : a.kind === 'large_objects'
+            ? { ...a, objects: 0, estimatedBytes: 0, reason: '' }
+            : a,
     )
     .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   // the WAL a slot retains moves all the time: it decides nothing (the findings it raises do)

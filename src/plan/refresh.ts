@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { introspect } from '../catalog/introspect.js';
+import { readLargeObjectSummary, type LargeObjectSummary } from '../catalog/large-objects.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
 import { connectClient } from '../db/connect.js';
@@ -11,6 +12,7 @@ import { readState, type StateSnapshot } from '../state/snapshot.js';
 import { configHash } from './config-hash.js';
 import { computePlan } from './diff.js';
 import { readStreamFacts } from './stream-facts.js';
+import { readLargeObjectClash, type LargeObjectClash } from './large-object-facts.js';
 import type { StreamFacts } from './stream-plan.js';
 import type { Plan } from './model.js';
 
@@ -22,6 +24,10 @@ export interface Refreshed {
   readonly servers?: { readonly source: ServerFacts; readonly target: ServerFacts };
   /** The source's readiness for a change stream and pgshift's slot. */
   readonly stream?: StreamFacts;
+  /** The source's large objects (count, owners, grantees, what the source role cannot read). */
+  readonly largeObjects?: LargeObjectSummary;
+  /** Target large objects pgshift did not create with OIDs the source uses too. */
+  readonly largeObjectClash?: LargeObjectClash;
 }
 
 /** Reads both catalogs and the state (read-only on both sides). */
@@ -33,7 +39,17 @@ export async function refresh(sourceClient: pg.ClientBase, targetClient: pg.Clie
     gatherServerFacts(targetClient),
   ]);
   const stream = await readStreamFacts(sourceClient, targetClient, source);
-  return { source, target, state, servers: { source: sourceFacts, target: targetFacts }, stream };
+  const largeObjects = await readLargeObjectSummary(sourceClient);
+  const clash = largeObjects.count > 0 ? await readLargeObjectClash(sourceClient, targetClient) : undefined;
+  return {
+    source,
+    target,
+    state,
+    servers: { source: sourceFacts, target: targetFacts },
+    stream,
+    largeObjects,
+    ...(clash ? { largeObjectClash: clash } : {}),
+  };
 }
 
 export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
@@ -46,6 +62,8 @@ export function planFrom(config: Config, eps: Endpoints, r: Refreshed): Plan {
     sourceDisplay: eps.source.display,
     targetDisplay: eps.target.display,
     ...(r.stream ? { stream: r.stream } : {}),
+    ...(r.largeObjects ? { largeObjects: r.largeObjects } : {}),
+    ...(r.largeObjectClash ? { largeObjectClash: r.largeObjectClash } : {}),
   });
   // preflight findings (TLS, extensions, headroom, statement timeout) judge only what does not move between plan
   // and apply, so a saved plan stays identical to the plan apply recomputes

@@ -19,7 +19,7 @@ type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 /**
  * The tables of schema `pgshift` on the target, column for column as the migrations in ./migrations.ts leave them
- * (0001 to 0006). Every query of src/state is typed against these; change them with every new migration.
+ * (0001 to 0008). Every query of src/state is typed against these; change them with every new migration.
  */
 export interface StateTables {
   'pgshift.runs': {
@@ -155,6 +155,28 @@ export interface StateTables {
     old_identity: 'd' | 'n' | 'f' | 'i';
     old_index: string | null;
     set_at: Stamp;
+  };
+  /** 0008: the large objects pgshift created on the target. */
+  'pgshift.large_objects': {
+    /** oid as text (pg reads oid as a number: the queries cast it) */
+    oid: ColumnType<string, string, string>;
+    bytes: Bigint;
+    md5: string;
+    run_id: string;
+    created_at: Stamp;
+  };
+  /** 0008: the large objects copy's checkpoint (one row). */
+  'pgshift.large_object_copy': {
+    id: Generated<number>;
+    status: 'running' | 'done';
+    last_oid: ColumnType<string | null, string | null, string | null>;
+    objects: Bigint;
+    bytes: Bigint;
+    digest: string;
+    run_id: string;
+    started_at: Stamp;
+    updated_at: Stamp;
+    finished_at: Date | null;
   };
 }
 

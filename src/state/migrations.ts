@@ -229,6 +229,33 @@ const MIGRATIONS: Record<string, Migration> = {
       );
     },
   },
+  '0009_large_objects': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // the large objects pgshift created on the target (destroy unlinks exactly these), each with the md5 of what
+      // the copy read on the source
+      await sql`CREATE TABLE pgshift.large_objects (
+        oid oid PRIMARY KEY,
+        bytes bigint NOT NULL,
+        md5 text NOT NULL,
+        run_id text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      )`.execute(db);
+      // the copy's checkpoint: the last OID a committed batch copied, what was copied so far, and a digest chained
+      // over the batches (sha256 of the previous digest and each object's OID and md5)
+      await sql`CREATE TABLE pgshift.large_object_copy (
+        id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+        status text NOT NULL CHECK (status IN ('running', 'done')),
+        last_oid oid,
+        objects bigint NOT NULL DEFAULT 0,
+        bytes bigint NOT NULL DEFAULT 0,
+        digest text NOT NULL,
+        run_id text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        finished_at timestamptz
+      )`.execute(db);
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

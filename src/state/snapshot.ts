@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { readLargeObjectProgress, type LargeObjectProgress } from './large-objects.js';
 import { readLockHolder, type LockHolder } from './lock.js';
 
 export interface CheckpointRow {
@@ -56,6 +57,8 @@ export interface StateSnapshot {
   readonly lastVerification: VerificationRow | undefined;
   /** The last cutover or rollback (pgshift.cutover), if any. */
   readonly cutover?: CutoverSummary | undefined;
+  /** The large objects copy's checkpoint (pgshift.large_object_copy), if one was written. */
+  readonly largeObjects?: LargeObjectProgress | undefined;
 }
 
 export interface CutoverSummary {
@@ -121,13 +124,16 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
     'SELECT id, command, operator, host, status, started_at, finished_at, plan_hash, error FROM pgshift.runs ORDER BY started_at DESC LIMIT $1',
     [recentRuns],
   );
+  const largeObjects = await readLargeObjectProgress(client);
   const h = createHash('sha256');
   for (const o of objects.rows) h.update(`o\0${o.address}\0${o.definition_hash}\n`);
   for (const c of checkpoints.rows)
     h.update(`c\0${c.unit}\0${c.status}\0${c.rows_copied}\0${JSON.stringify(c.last_key)}\n`);
+  if (largeObjects) h.update(`l\0${largeObjects.status}\0${largeObjects.lastOid ?? ''}\0${largeObjects.objects}\n`);
+  const empty = objects.rows.length + checkpoints.rows.length === 0 && !largeObjects;
   return {
     exists: true,
-    serial: objects.rows.length + checkpoints.rows.length === 0 ? EMPTY_STATE_SERIAL : h.digest('hex').slice(0, 16),
+    serial: empty ? EMPTY_STATE_SERIAL : h.digest('hex').slice(0, 16),
     objects: Object.fromEntries(objects.rows.map((o) => [o.address, o.definition_hash])),
     checkpoints: checkpoints.rows.map((c) => ({
       unit: c.unit,
@@ -155,6 +161,7 @@ export async function readState(client: pg.ClientBase, recentRuns = 10): Promise
     lock: await readLockHolder(client),
     lastVerification: await readLastVerification(client),
     cutover: await readCutover(client),
+    ...(largeObjects ? { largeObjects } : {}),
   };
 }
 
@@ -197,8 +204,12 @@ async function readCutover(client: pg.ClientBase): Promise<CutoverSummary | unde
 }
 
 async function readLastVerification(client: pg.ClientBase): Promise<VerificationRow | undefined> {
-  const has = await client.query<{ ok: boolean }>(`SELECT to_regclass('pgshift.verifications') IS NOT NULL AS ok`);
+  const has = await client.query<{ ok: boolean; lo: boolean }>(
+    `SELECT to_regclass('pgshift.verifications') IS NOT NULL AS ok, to_regclass('pgshift.large_object_copy') IS NOT NULL AS lo`,
+  );
   if (has.rows[0]?.ok !== true) return undefined;
+  // a large objects batch counts as a change as a copy's batch does
+  const loChange = has.rows[0]?.lo === true ? '(SELECT max(updated_at) FROM pgshift.large_object_copy)' : 'NULL';
   const r = await client.query<{
     id: string;
     result: string;
@@ -214,7 +225,8 @@ async function readLastVerification(client: pg.ClientBase): Promise<Verification
   }>(
     `SELECT v.id, v.result, v.started_at, v.finished_at, v.summary,
             v.started_at > coalesce(greatest((SELECT max(created_at) FROM pgshift.objects),
-                                             (SELECT max(updated_at) FROM pgshift.migration_checkpoints)), '-infinity') AS fresh
+                                             (SELECT max(updated_at) FROM pgshift.migration_checkpoints),
+                                             ${loChange}), '-infinity') AS fresh
        FROM pgshift.verifications v ORDER BY v.started_at DESC LIMIT 1`,
   );
   const row = r.rows[0];

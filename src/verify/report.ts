@@ -1,4 +1,7 @@
 /** A verification report: counts, hashes and keys only; column values only with --show-values. */
+import type { LargeObjectsResult } from './large-objects.js';
+
+export type { LargeObjectDifference, LargeObjectsResult } from './large-objects.js';
 
 export type DifferenceKind = 'missing' | 'extra' | 'changed' | 'duplicate';
 
@@ -88,6 +91,8 @@ export interface VerifyReport {
   readonly schema: readonly SchemaDifference[];
   /** Warnings that are not differences (absent in reports stored before they existed). */
   readonly findings?: readonly VerifyFinding[];
+  /** The large objects, by OID (absent when neither side has one, or when only some tables were compared). */
+  readonly largeObjects?: LargeObjectsResult;
   readonly summary: {
     readonly tables: number;
     readonly tablesWithDifferences: number;
@@ -97,6 +102,8 @@ export interface VerifyReport {
     /** Rows gone from the live source since their copy (deleted, or a keyless row rewritten): the final sync removes them. */
     readonly pendingFinalSync?: number;
     readonly schemaDifferences: number;
+    /** Large objects missing, extra or changed on the target (absent: none compared). */
+    readonly largeObjectDifferences?: number;
     readonly rowsCompared: number;
     readonly ms: number;
   };

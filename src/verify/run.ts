@@ -22,6 +22,7 @@ import type { TableResult, VerifyReport } from './report.js';
 import { compareSample } from './sample.js';
 import { schemaParity, sequencesBehind } from './schema.js';
 import { checkTable, type Sides } from './tables.js';
+import { compareLargeObjects } from './large-objects.js';
 import { pairsByTarget, schemaNaming, type TablePair } from '../mapping/table-pairs.js';
 import { mapForTarget, withTargetOverrides } from '../mapping/target-map.js';
 import { readStreams } from '../state/stream.js';
@@ -180,6 +181,8 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       streaming: !opts.strict && (await readStreams(control)).some((r) => r.transactions > 0),
     });
     const schema = [...schemaParity(source, target, scope, !opts.strict), ...sequences.differences];
+    // the large objects, by OID: each server digests its own (not inside a freeze's verification of some tables)
+    const largeObjects = opts.onlyTables ? undefined : await compareLargeObjects(sourceMeta, control);
     // a table whose every difference is a write on the live source since its copy is right as of the copy
     const explained = (r: TableResult): boolean => r.unexplained === 0;
     const withDiffs = tableResults.filter(
@@ -187,7 +190,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
     );
     const report: VerifyReport = {
       id,
-      ok: withDiffs.length === 0 && schema.length === 0,
+      ok: withDiffs.length === 0 && schema.length === 0 && (largeObjects?.differing ?? 0) === 0,
       policy: {
         rowCounts: config.verify.rowCounts,
         checksums: full ? 'full' : config.verify.checksums,
@@ -196,6 +199,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
       tables: tableResults,
       schema,
       findings: sequences.findings,
+      ...(largeObjects ? { largeObjects } : {}),
       summary: {
         tables: tableResults.length,
         tablesWithDifferences: withDiffs.length,
@@ -206,6 +210,7 @@ export async function runVerification(config: Config, opts: VerifyOptions = {}):
         changedSinceCopy: tableResults.reduce((n, r) => n + (r.changedSinceCopy ?? 0), 0),
         pendingFinalSync: tableResults.reduce((n, r) => n + (r.pendingFinalSync ?? 0), 0),
         schemaDifferences: schema.length,
+        ...(largeObjects ? { largeObjectDifferences: largeObjects.differing } : {}),
         rowsCompared: tableResults.reduce((n, r) => n + r.rowsSource, 0),
         ms: Math.round(performance.now() - started),
       },

@@ -11,6 +11,8 @@ import { createStreamHandler, setReplicaIdentityHandler } from './create-stream.
 import { dropStreamHandler } from './drop-stream.js';
 import { readBackHandler } from './read-back.js';
 import { dropObject } from './drop-object.js';
+import { dropLargeObjects } from './drop-large-objects.js';
+import { largeObjectsHandler } from './large-objects.js';
 import { setSequenceValue } from './set-sequence-value.js';
 import { verifyHandler } from './verify.js';
 
@@ -36,6 +38,10 @@ async function dispatch(action: Action, client: pg.Client, ctx: RunContext): Pro
       return createStreamHandler(action, client, ctx);
     case 'drop_stream':
       return dropStreamHandler(action, client, ctx);
+    case 'large_objects':
+      return largeObjectsHandler(action, client, ctx);
+    case 'drop_large_objects':
+      return dropLargeObjects(action, client, ctx);
     default:
       return assertNever(action);
   }

@@ -16,7 +16,7 @@ export async function verifyHandler(action: VerifyAction, client: pg.Client, ctx
   if (!report.ok) {
     throw new PgshiftError(
       'VERIFY_DIFFERENCES',
-      `verify: ${report.summary.tablesWithDifferences} table(s) and ${report.summary.schemaDifferences} schema object(s) differ (report ${report.id})`,
+      `verify: ${report.summary.tablesWithDifferences} table(s) and ${report.summary.schemaDifferences} schema object(s)${report.summary.largeObjectDifferences ? ` and ${report.summary.largeObjectDifferences} large object(s)` : ''} differ (report ${report.id})`,
       { hint: 'Run `pgshift verify` for the details.' },
     );
   }

@@ -11,8 +11,9 @@ import { writeJson, writeOut } from '../output.js';
 function renderDestroyPlan(p: DestroyPlan): string {
   const lines = [`pgshift will destroy what it created on ${p.target}:`, ''];
   if (p.stream) for (const l of streamDropLines(p.stream)) lines.push(`  ${l}`);
+  if (p.largeObjects) lines.push(`  - large_objects: ${p.largeObjects.objects.toLocaleString('en-US')} objects`);
   for (const i of p.items) lines.push(`  - ${i.address}`);
-  const count = p.items.length + (p.stream?.drops.length ?? 0);
+  const count = p.items.length + (p.stream?.drops.length ?? 0) + (p.largeObjects ? 1 : 0);
   const changes = p.stream?.identities.length ?? 0;
   const remove = p.envBackups?.remove ?? [];
   for (const f of remove) lines.push(`  - file ${f} (env backup of an old value, no rollback can use it)`);

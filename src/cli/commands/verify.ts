@@ -10,7 +10,7 @@ import { checkExposureNow, describeExposure } from '../../security/exposure.js';
 import { BaseCommand } from '../base-command.js';
 import { configFlag, jsonFlag } from '../flags.js';
 import { writeJson, writeOut } from '../output.js';
-import { renderVerifyMarkdown, renderVerifyText } from '../render/verify.js';
+import { differing, renderVerifyMarkdown, renderVerifyText } from '../render/verify.js';
 
 export default class Verify extends BaseCommand {
   static override description =
@@ -46,13 +46,9 @@ export default class Verify extends BaseCommand {
       writeOut(renderVerifyMarkdown(report) + (security ? `\n\n${describeExposure(security)}` : ''));
     else writeOut(renderVerifyText(report) + (security ? `\n${describeExposure(security)}` : ''));
     if (!report.ok) {
-      throw new PgshiftError(
-        'VERIFY_DIFFERENCES',
-        `verification found differences in ${report.summary.tablesWithDifferences} table(s) and ${report.summary.schemaDifferences} schema object(s)`,
-        {
-          hint: 'Run `pgshift plan` and `pgshift apply` to repair what pgshift can, then `pgshift verify` again.',
-        },
-      );
+      throw new PgshiftError('VERIFY_DIFFERENCES', `verification found differences in ${differing(report.summary)}`, {
+        hint: 'Run `pgshift plan` and `pgshift apply` to repair what pgshift can, then `pgshift verify` again.',
+      });
     }
     if (security && !security.ok && config.security.rls === 'enable') {
       throw new PgshiftError(

@@ -101,6 +101,11 @@ function reasonOf(a: Action, estimate: PlanEstimate | null, group?: readonly Act
   return c && c.length > 0 ? `${a.reason}, ${estimateText(seconds)}` : a.reason;
 }
 
+/** `large_objects: 10,000 objects, ~24.0 MiB` (and where a resumed copy resumes). */
+function largeObjectsLine(a: Action): string | undefined {
+  return a.kind === 'large_objects' ? `${a.address}: ${a.reason}` : undefined;
+}
+
 /**
  * What the plan shows, one line each: a split table's parts are one line (`copy public.observations: 4 parts`),
  * its key ranges are not shown (their boundaries are sampled at apply time and may be patient identifiers).
@@ -137,6 +142,8 @@ function actionLine(l: PlanLine, width: number, estimate: PlanEstimate | null): 
   const a = l.action;
   const stream = streamLines(a);
   if (stream) return stream.map((x) => `  ${SYMBOL[a.change]} ${x}`).join('\n');
+  const lo = largeObjectsLine(a);
+  if (lo) return `  ${SYMBOL[a.change]} ${lo}`;
   return `  ${SYMBOL[a.change]} ${l.address.padEnd(width)}  ${reasonOf(a, estimate, l.group)}`;
 }
 
@@ -233,7 +240,9 @@ export function renderPlanMarkdown(plan: Plan): string {
       for (const { action: a, address, group } of inPhase) {
         const mark = a.change === 'create' ? '+' : a.change === 'delete' ? '-' : '!';
         const stream = streamLines(a);
+        const lo = largeObjectsLine(a);
         if (stream) for (const l of stream) lines.push(`${mark} ${l}`);
+        else if (lo) lines.push(`${mark} ${lo}`);
         else lines.push(`${mark} ${address}  (${reasonOf(a, estimate, group)})`);
       }
     }

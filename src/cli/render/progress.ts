@@ -52,12 +52,12 @@ export class UnitMeter {
     const pct = this.estimatedRows > 0 ? Math.min(100, Math.round((this.rows / this.estimatedRows) * 100)) : null;
     const eta = this.eta;
     const rate = this.rate;
-    return `${formatCount(this.rows)} ${noun}${rate > 0 ? `, ${formatCount(rate)} rows/s` : ''}${pct !== null ? `, ${pct}%` : ''}${eta !== null ? `, ETA ${formatSeconds(eta)}` : ''}`;
+    return `${formatCount(this.rows)} ${noun}${rate > 0 ? `, ${formatCount(rate)} ${noun.split(' ')[0]}/s` : ''}${pct !== null ? `, ${pct}%` : ''}${eta !== null ? `, ETA ${formatSeconds(eta)}` : ''}`;
   }
 }
 
 function estimated(a: Action): number {
-  return a.kind === 'copy_table' ? a.estimatedRows : 0;
+  return a.kind === 'copy_table' ? a.estimatedRows : a.kind === 'large_objects' ? a.objects : 0;
 }
 
 interface Running {
@@ -151,6 +151,8 @@ export class ProgressState {
           ? `verifying ${formatCount(r.readBack.rows)} of ${formatCount(r.readBack.rowsTotal)} rows`
           : 'starting',
       );
+    } else if (r.action.kind === 'large_objects') {
+      parts.push(r.meter ? `${r.meter.describe('objects')}, ${formatBytes(r.meter.bytes)}` : 'starting');
     } else if (r.action.kind === 'verify') {
       parts.push(r.meter ? r.meter.describe('rows checked') : 'reading both catalogs');
     }
@@ -228,7 +230,7 @@ export function logProgress(actions: readonly Action[], everyMs = 3000, now: () 
           if (m && due(e.action.id)) {
             log.info(
               { unit: e.action.address, rows: e.rows, bytes: e.bytes, rowsPerSecond: Math.round(m.rate) },
-              `copy progress: ${m.describe()}`,
+              `copy progress: ${m.describe(e.action.kind === 'large_objects' ? 'objects' : 'rows')}`,
             );
           }
           break;

@@ -97,6 +97,7 @@ export function renderStatus(s: StatusView): string {
     `  lock          ${s.lock ? `${s.lock.lockId} held by ${s.lock.command} run ${s.lock.runId} (${s.lock.operator} on ${s.lock.host}, pid ${s.lock.osPid}) since ${s.lock.acquiredAt.toISOString()}${s.lock.alive ? '' : ' — holder is gone; the next apply takes it over'}` : 'free'}`,
   );
   lines.push(`  verification  ${verification(s.lastVerification)}`);
+  if (s.largeObjects) lines.push(`  large objects ${largeObjectsLine(s.largeObjects, s.lock)}`);
   if (s.cutover) {
     const c = s.cutover;
     const what =
@@ -137,6 +138,14 @@ export function renderStatus(s: StatusView): string {
       );
   }
   return lines.join('\n');
+}
+
+/** The large objects copy: done, or how far it got (a run other than the lock's live holder's stopped). */
+function largeObjectsLine(lo: NonNullable<StateSnapshot['largeObjects']>, lock: LockHolder | undefined): string {
+  const copied = `${lo.objects.toLocaleString('en-US')} objects, ${formatBytes(lo.bytes)} copied`;
+  if (lo.status === 'done') return `done: ${copied}`;
+  const live = lock?.alive === true && lock.runId === lo.runId;
+  return `${live ? 'running' : 'interrupted'}: ${copied}, up to OID ${lo.lastOid ?? '-'}${live ? '' : ' (the next apply resumes after it)'}`;
 }
 
 /** Where a backup is, what it holds, and whether a rollback uses it (else: what removes it). */

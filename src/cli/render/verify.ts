@@ -39,6 +39,20 @@ function what(d: RowDifference): string {
   }
 }
 
+const LO_KINDS = {
+  missing: 'missing on the target',
+  extra: 'extra on the target (pgshift created it; the source no longer has it)',
+  changed: 'content differs (size or digest)',
+} as const;
+
+/** `2 table(s), 0 schema object(s) and 1 large object(s)`: what differs, as the failure messages say it. */
+export function differing(s: VerifyReport['summary']): string {
+  const lo = s.largeObjectDifferences ?? 0;
+  return lo > 0
+    ? `${s.tablesWithDifferences} table(s), ${s.schemaDifferences} schema object(s) and ${lo} large object(s)`
+    : `${s.tablesWithDifferences} table(s) and ${s.schemaDifferences} schema object(s)`;
+}
+
 /** Findings of a verification (warnings, not differences), as plan shows its findings. */
 export function renderVerifyFindings(findings: readonly VerifyFinding[] | undefined): string[] {
   if (!findings || findings.length === 0) return [];
@@ -52,10 +66,10 @@ export function renderVerifyFindings(findings: readonly VerifyFinding[] | undefi
 /** The text view of a verification report (the --json view prints the same object). */
 export function renderVerifyText(r: VerifyReport): string {
   const lines = [
-    `Verification ${r.ok ? 'PASSED' : 'FAILED'}: ${r.summary.tables} tables, ${n(r.summary.rowsCompared)} source rows, policy: ${r.policy.rowCounts ? 'row counts, ' : ''}checksums ${r.policy.checksums}, ${(r.summary.ms / 1000).toFixed(1)} s`,
+    `Verification ${r.ok ? 'PASSED' : 'FAILED'}: ${r.summary.tables} tables, ${n(r.summary.rowsCompared)} source rows${r.largeObjects ? `, ${n(r.largeObjects.source)} large objects` : ''}, policy: ${r.policy.rowCounts ? 'row counts, ' : ''}checksums ${r.policy.checksums}, ${(r.summary.ms / 1000).toFixed(1)} s`,
     '',
   ];
-  const width = Math.max(5, ...r.tables.map((t) => t.table.length));
+  const width = Math.max(5, r.largeObjects ? 'large objects'.length : 0, ...r.tables.map((t) => t.table.length));
   lines.push(
     `  ${'table'.padEnd(width)}  ${'source rows'.padStart(12)}  ${'target rows'.padStart(12)}  checksum  differences`,
   );
@@ -64,8 +78,20 @@ export function renderVerifyText(r: VerifyReport): string {
       `  ${t.table.padEnd(width)}  ${n(t.rowsSource).padStart(12)}  ${n(t.rowsTarget).padStart(12)}  ${t.checksum.padEnd(8)}  ${t.differences.length || (t.rowsSource !== t.rowsTarget ? 'counts differ' : '-')}${t.truncated ? '+' : ''}`,
     );
   }
+  const lo = r.largeObjects;
+  if (lo)
+    lines.push(
+      `  ${'large objects'.padEnd(width)}  ${n(lo.source).padStart(12)}  ${n(lo.target).padStart(12)}  ${lo.checksum.padEnd(8)}  ${lo.differing || '-'}`,
+    );
   const diffs = r.tables.flatMap((t) => t.differences.map((d) => `  ${t.table}: ${describe(d)}`));
   if (diffs.length > 0) lines.push('', 'Row differences:', ...diffs);
+  if (lo && lo.differences.length > 0)
+    lines.push(
+      '',
+      'Large object differences (by OID):',
+      ...lo.differences.map((d) => `  large object ${d.oid}: ${LO_KINDS[d.kind]}`),
+      ...(lo.truncated ? [`  ... and ${n(lo.differing - lo.differences.length)} more`] : []),
+    );
   const samples = r.tables.filter((t) => t.sample && t.sample.size > 0);
   if (samples.length > 0) {
     lines.push('', `Samples (seed ${samples[0]?.sample?.seed}):`);
@@ -85,11 +111,7 @@ export function renderVerifyText(r: VerifyReport): string {
   lines.push(...renderVerifyFindings(r.findings));
   const live = liveSummary(r);
   if (live) lines.push('', live);
-  if (!r.ok)
-    lines.push(
-      '',
-      `${r.summary.tablesWithDifferences} table(s) and ${r.summary.schemaDifferences} schema object(s) differ. Report ${r.id} is stored in pgshift.verifications.`,
-    );
+  if (!r.ok) lines.push('', `${differing(r.summary)} differ. Report ${r.id} is stored in pgshift.verifications.`);
   else if (!live) lines.push('', 'The target holds exactly what the source holds.');
   return lines.join('\n');
 }
@@ -128,6 +150,10 @@ export function renderVerifyMarkdown(r: VerifyReport): string {
   for (const t of r.tables)
     lines.push(
       `| \`${t.table}\` | ${n(t.rowsSource)} | ${n(t.rowsTarget)} | ${t.checksum} | ${t.differences.length} |`,
+    );
+  if (r.largeObjects)
+    lines.push(
+      `| large objects | ${n(r.largeObjects.source)} | ${n(r.largeObjects.target)} | ${r.largeObjects.checksum} | ${r.largeObjects.differing} |`,
     );
   if (r.schema.length > 0) {
     lines.push('', '| schema object | difference |', '| --- | --- |');

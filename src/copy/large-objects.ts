@@ -1,0 +1,276 @@
+/**
+ * The large objects copy: the source's pg_largeobject_metadata in OID order, in batches (at most `objects` objects or
+ * `bytes` bytes, whichever comes first). Each batch is read in one REPEATABLE READ snapshot on the source and written
+ * in ONE target transaction holding the objects (lo_from_bytea / lo_create + lo_put with their OIDs), their owners
+ * and grants, their records in pgshift.large_objects and the checkpoint: a kill -9 loses at most the batch under way.
+ * Content moves in chunks of at most `chunk` bytes: a several-GB object never sits in memory.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { withTransaction } from '../db/connect.js';
+import { quoteIdent } from '../db/ident.js';
+import { PgshiftError } from '../errors/index.js';
+import type { LargeObjectsAction } from '../plan/model.js';
+import { aclSql } from '../catalog/read/context.js';
+import type { AclItem } from '../catalog/types.js';
+import {
+  ownLargeObjects,
+  readLargeObjectProgress,
+  recordLargeObjectBatch,
+  type LargeObjectProgress,
+} from '../state/large-objects.js';
+import { assertLockHeld } from '../state/lock.js';
+
+export interface LargeObjectLimits {
+  /** Objects per batch (one target transaction). */
+  readonly objects: number;
+  /** Bytes per batch (at least one object, whatever its size). */
+  readonly bytes: number;
+  /** Bytes per read and write of an object's content (and per group of small objects moved in one statement). */
+  readonly chunk: number;
+}
+
+export const LARGE_OBJECT_LIMITS: LargeObjectLimits = {
+  objects: 1000,
+  bytes: 64 * 1024 * 1024,
+  chunk: 4 * 1024 * 1024,
+};
+
+export interface LargeObjectCopyOptions {
+  readonly runId: string;
+  readonly lockId: string;
+  readonly source: pg.Client;
+  readonly signal?: AbortSignal;
+  /** Objects and bytes copied by this run so far (after each committed batch). */
+  onProgress?(objects: number, bytes: number): void;
+  readonly limits?: LargeObjectLimits;
+}
+
+export interface LargeObjectCopyResult {
+  readonly objects: number;
+  readonly bytes: number;
+  readonly batches: number;
+  /** Stopped between two committed batches (the signal): the next apply resumes after the last one. */
+  readonly stopped: boolean;
+}
+
+interface SourceObject {
+  readonly oid: string;
+  readonly owner: string;
+  readonly acl: AclItem[] | null;
+  readonly size: number;
+}
+
+const INV_READ = 0x40000;
+const PRIVILEGES = new Set(['SELECT', 'UPDATE']);
+
+/** An OID as SQL text (DDL takes no parameter): digits only, checked. */
+function oidSql(oid: string): string {
+  if (!/^\d{1,10}$/.test(oid)) throw new PgshiftError('INTERNAL', `not an OID: ${JSON.stringify(oid)}`);
+  return oid;
+}
+
+/** The next objects after `last` on the source, with their sizes (lo_lseek64 to the end: no page read). */
+async function listAfter(source: pg.ClientBase, last: string, limit: number): Promise<SourceObject[]> {
+  const r = await source.query<{ oid: string; owner: string; acl: AclItem[] | null; size: string }>(
+    `SELECT m.oid::text AS oid, pg_catalog.pg_get_userbyid(m.lomowner)::text AS owner, ${aclSql('m.lomacl')} AS acl,
+            pg_catalog.lo_lseek64(pg_catalog.lo_open(m.oid, ${INV_READ}), 0, 2)::text AS size
+       FROM pg_catalog.pg_largeobject_metadata m
+      WHERE m.oid > $1::oid ORDER BY m.oid LIMIT $2`,
+    [last, limit],
+  );
+  return r.rows.map((x) => ({ oid: x.oid, owner: x.owner, acl: x.acl, size: Number(x.size) }));
+}
+
+/** The batch: a prefix of `list` within the limits (at least one object). */
+function batchOf(list: readonly SourceObject[], limits: LargeObjectLimits): SourceObject[] {
+  const out: SourceObject[] = [];
+  let bytes = 0;
+  for (const o of list) {
+    if (out.length > 0 && (out.length >= limits.objects || bytes + o.size > limits.bytes)) break;
+    out.push(o);
+    bytes += o.size;
+  }
+  return out;
+}
+
+/** Groups of small objects moved in one statement each (at most `chunk` bytes a group), and the large ones. */
+function split(batch: readonly SourceObject[], chunk: number): { groups: SourceObject[][]; large: SourceObject[] } {
+  const groups: SourceObject[][] = [];
+  const large: SourceObject[] = [];
+  let group: SourceObject[] = [];
+  let bytes = 0;
+  for (const o of batch) {
+    if (o.size > chunk / 4) {
+      large.push(o);
+      continue;
+    }
+    if (group.length > 0 && bytes + o.size > chunk) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(o);
+    bytes += o.size;
+  }
+  if (group.length > 0) groups.push(group);
+  return { groups, large };
+}
+
+/** Owners and grants of the batch's objects on the target, as the plan maps the roles: one multi-statement query. */
+function rolesSql(batch: readonly SourceObject[], a: LargeObjectsAction): string {
+  const stmts: string[] = [];
+  for (const o of batch) {
+    const on = `LARGE OBJECT ${oidSql(o.oid)}`;
+    const owner = a.owners[o.owner];
+    if (owner !== undefined) stmts.push(`ALTER ${on} OWNER TO ${quoteIdent(owner)}`);
+    for (const item of o.acl ?? []) {
+      if (item.grantee === o.owner) continue; // the owner's own privileges follow the owner
+      const to = a.grantees[item.grantee];
+      const privileges = item.privileges.filter((p) => PRIVILEGES.has(p));
+      if (to === undefined || privileges.length === 0) continue;
+      stmts.push(`GRANT ${privileges.join(', ')} ON ${on} TO ${to === '' ? 'PUBLIC' : quoteIdent(to)}`);
+    }
+  }
+  return stmts.join(';\n');
+}
+
+/** A target object with one of the batch's OIDs that pgshift did not create stops the copy (it is never replaced). */
+async function checkTarget(target: pg.ClientBase, batch: readonly SourceObject[]): Promise<void> {
+  const oids = batch.map((o) => o.oid);
+  const r = await target.query<{ oid: string }>(
+    'SELECT m.oid::text AS oid FROM pg_catalog.pg_largeobject_metadata m WHERE m.oid = ANY ($1::oid[]) ORDER BY m.oid',
+    [oids],
+  );
+  if (r.rows.length === 0) return;
+  const mine = await ownLargeObjects(
+    target,
+    r.rows.map((x) => x.oid),
+  );
+  const foreign = r.rows.map((x) => x.oid).filter((o) => !mine.has(o));
+  if (foreign.length > 0) {
+    const first = foreign[0] as string;
+    throw new PgshiftError(
+      'LARGE_OBJECT_EXISTS',
+      `large_objects: the target already has large object ${first}${foreign.length > 1 ? ` (and ${foreign.length - 1} more in this batch)` : ''}, which pgshift did not create; the source has one with the same OID (large objects keep their OIDs): if nothing on the target uses it, remove it there (SELECT lo_unlink(${first})) and run \`pgshift apply\` again`,
+      {
+        hint: `Check what uses it on the target; if nothing does, remove it there (SELECT lo_unlink(${first})), or migrate into a target without it. Then run \`pgshift apply\` again: the batches already copied are kept.`,
+      },
+    );
+  }
+  // pgshift's own (an earlier copy of these OIDs): copied again from the source
+  for (const oid of mine) await target.query('SELECT pg_catalog.lo_unlink($1::oid)', [oid]);
+}
+
+/** `length` bytes of a large object from `offset` (fewer at its end). */
+async function readChunk(source: pg.ClientBase, oid: string, offset: number, length: number): Promise<Buffer> {
+  const r = await source.query<{ data: Buffer }>('SELECT pg_catalog.lo_get($1::oid, $2::int8, $3::int4) AS data', [
+    oid,
+    String(offset),
+    length,
+  ]);
+  return r.rows[0]?.data ?? Buffer.alloc(0);
+}
+
+/** readChunk started now and awaited later: a failure meanwhile is the awaiter's, never an unhandled rejection. */
+function prefetch(source: pg.ClientBase, oid: string, offset: number, length: number): Promise<Buffer> {
+  const p = readChunk(source, oid, offset, length);
+  p.catch(() => undefined);
+  return p;
+}
+
+/** Copies the batch's content; returns each object's size and md5 as read on the source. */
+async function copyContent(
+  source: pg.ClientBase,
+  target: pg.ClientBase,
+  batch: readonly SourceObject[],
+  chunk: number,
+): Promise<Array<{ oid: string; bytes: number; md5: string }>> {
+  const done = new Map<string, { oid: string; bytes: number; md5: string }>();
+  const { groups, large } = split(batch, chunk);
+  for (const g of groups) {
+    const r = await source.query<{ oid: string; data: Buffer }>(
+      `SELECT u.oid::text AS oid, pg_catalog.lo_get(u.oid) AS data
+         FROM pg_catalog.unnest($1::oid[]) WITH ORDINALITY AS u(oid, i) ORDER BY u.i`,
+      [g.map((o) => o.oid)],
+    );
+    // unnest of several arrays is FROM-clause syntax, not a function of pg_catalog: it takes no schema
+    await target.query(
+      'SELECT pg_catalog.lo_from_bytea(t.oid, t.data) FROM unnest($1::oid[], $2::bytea[]) AS t(oid, data)',
+      [r.rows.map((x) => x.oid), r.rows.map((x) => x.data)],
+    );
+    for (const x of r.rows)
+      done.set(x.oid, { oid: x.oid, bytes: x.data.length, md5: createHash('md5').update(x.data).digest('hex') });
+  }
+  for (const o of large) {
+    await target.query('SELECT pg_catalog.lo_create($1::oid)', [o.oid]);
+    const h = createHash('md5');
+    let offset = 0;
+    // the next chunk is read while this one is written: two chunks in memory at most; a short one is the last
+    let next: Promise<Buffer> | null = prefetch(source, o.oid, 0, chunk);
+    while (next) {
+      const data: Buffer = await next;
+      next = data.length >= chunk ? prefetch(source, o.oid, offset + data.length, chunk) : null;
+      if (data.length > 0) {
+        await target.query('SELECT pg_catalog.lo_put($1::oid, $2::int8, $3::bytea)', [o.oid, String(offset), data]);
+        h.update(data);
+        offset += data.length;
+      }
+    }
+    done.set(o.oid, { oid: o.oid, bytes: offset, md5: h.digest('hex') });
+  }
+  return batch.map((o) => done.get(o.oid) as { oid: string; bytes: number; md5: string });
+}
+
+/**
+ * Copies the large objects after the checkpoint, batch by batch, until the source has none left (the checkpoint then
+ * says done) or the signal stops it between two batches.
+ */
+export async function copyLargeObjects(
+  action: LargeObjectsAction,
+  target: pg.Client,
+  opts: LargeObjectCopyOptions,
+): Promise<LargeObjectCopyResult> {
+  const limits = opts.limits ?? LARGE_OBJECT_LIMITS;
+  let last = (await readLargeObjectProgress(target))?.lastOid ?? '0';
+  let objects = 0;
+  let bytes = 0;
+  let batches = 0;
+  for (;;) {
+    if (opts.signal?.aborted) return { objects, bytes, batches, stopped: true };
+    // one snapshot of the source for the batch: its list, sizes and content agree
+    const result = await withTransaction(
+      opts.source,
+      async () => {
+        const list = await listAfter(opts.source, last, limits.objects);
+        const batch = batchOf(list, limits);
+        const done = batch.length === list.length && list.length < limits.objects;
+        const moved = await withTransaction(target, async () => {
+          await assertLockHeld(target, opts.lockId, action.address);
+          const previous: LargeObjectProgress | undefined = await readLargeObjectProgress(target, { forUpdate: true });
+          if (batch.length > 0) {
+            await checkTarget(target, batch);
+            const copied = await copyContent(opts.source, target, batch, limits.chunk);
+            const roles = rolesSql(batch, action);
+            if (roles) await target.query(roles);
+            await recordLargeObjectBatch(target, { runId: opts.runId, objects: copied, previous, done });
+            return copied.reduce((n, o) => n + o.bytes, 0);
+          }
+          if (previous?.status !== 'done')
+            await recordLargeObjectBatch(target, { runId: opts.runId, objects: [], previous, done: true });
+          return 0;
+        });
+        return { batch, done, moved };
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
+    if (result.batch.length > 0) {
+      batches++;
+      objects += result.batch.length;
+      bytes += result.moved;
+      last = (result.batch.at(-1) as SourceObject).oid;
+      opts.onProgress?.(objects, bytes);
+    }
+    if (result.done) return { objects, bytes, batches, stopped: false };
+  }
+}
