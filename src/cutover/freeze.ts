@@ -91,16 +91,25 @@ function lockTimeoutMs(ms: number): string {
   return `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`;
 }
 
+/**
+ * How long one attempt waits for one table's lock before it lets go of all it holds and tries again: well below
+ * deadlock_timeout (1 s by default), so that an application transaction that holds one frozen table and wants another
+ * one pgshift already locked never waits long enough to run the deadlock check and be the victim. It just waits a
+ * moment, then proceeds (and drains).
+ */
+export const FREEZE_LOCK_WAIT_MS = 200;
+
 async function tryFreeze(
   client: pg.ClientBase,
   tables: readonly Relation[],
   o: FreezeOptions,
   expiresInMs: number,
+  lockWaitMs: number,
 ): Promise<Date> {
   await client.query('BEGIN');
   try {
     // lock_timeout bounds each lock; statement_timeout bounds the LOCK statement over all the tables
-    await client.query(lockTimeoutMs(o.drainTimeoutMs));
+    await client.query(lockTimeoutMs(lockWaitMs));
     await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(o.drainTimeoutMs))}`);
     await client.query('CREATE SCHEMA IF NOT EXISTS pgshift');
     // the deadline on the server's own clock (the one the function compares with), from this first lock request
@@ -151,7 +160,9 @@ async function writersInFlight(client: pg.ClientBase, tables: readonly Relation[
 
 /**
  * Freezes writes on the given tables in one transaction. In-flight writers get `drainTimeoutMs` to finish; then
- * the policy aborts (CUTOVER_ABORTED, nothing changed) or terminates them and tries once more.
+ * the policy aborts (CUTOVER_ABORTED, nothing changed) or terminates them and tries once more. While they drain,
+ * an attempt that cannot get a table's lock within FREEZE_LOCK_WAIT_MS rolls back (letting go of every lock it took)
+ * and the next one starts a moment later: a writer that needs two frozen tables is never deadlocked by the freeze.
  */
 export async function freezeWrites(
   client: pg.ClientBase,
@@ -161,7 +172,9 @@ export async function freezeWrites(
   const started = performance.now();
   if (tables.length === 0) return { tables: 0, drainMs: 0, terminated: 0, until: null };
   let terminated = 0;
-  for (let attempt = 0; ; attempt++) {
+  let terminatedOnce = false;
+  let drainStarted = performance.now();
+  for (;;) {
     const left = o.expiresInMs - (performance.now() - started);
     if (left <= 0) {
       throw new PgshiftError(
@@ -172,18 +185,26 @@ export async function freezeWrites(
         },
       );
     }
+    const drainLeft = o.drainTimeoutMs - (performance.now() - drainStarted);
     try {
-      const until = await tryFreeze(client, tables, o, left);
+      const until = await tryFreeze(client, tables, o, left, Math.max(1, Math.min(FREEZE_LOCK_WAIT_MS, drainLeft)));
       return { tables: tables.length, drainMs: Math.round(performance.now() - started), terminated, until };
     } catch (err) {
       const code = (err as { code?: string }).code;
       // 55P03 lock_timeout; 40P01 a deadlock with an application transaction (it or we were chosen)
       if (code !== '55P03' && code !== '40P01' && code !== '57014') throw err;
-      if (code === '40P01' && attempt < 3) continue;
-      if (o.onDrainTimeout === 'terminate' && attempt < 2) {
+      // still draining: every lock let go, the writers go on; try again in a moment
+      if (code !== '57014' && performance.now() - drainStarted < o.drainTimeoutMs) {
+        await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
+        continue;
+      }
+      if (o.onDrainTimeout === 'terminate' && !terminatedOnce) {
+        terminatedOnce = true;
         const pids = await writersInFlight(client, tables);
         for (const pid of pids) await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]);
         terminated += pids.length;
+        // one more second to take the locks the terminated writers held
+        drainStarted = performance.now() - o.drainTimeoutMs + Math.min(o.drainTimeoutMs, 1000);
         continue;
       }
       throw new PgshiftError(
