@@ -65,6 +65,17 @@ export interface ExecutorOptions {
 const PHASE_ORDER: Record<ActionPhase, number> = { 'pre-data': 0, data: 1, 'post-data': 1 };
 
 /**
+ * Whether an action may hold its table locks together with others that share them: a CREATE INDEX takes a SHARE
+ * lock on its table, which other index builds on that table also take (PostgreSQL runs them side by side), so a
+ * large table's indexes build at once instead of one after another. Everything else (ALTER TABLE ... ADD
+ * CONSTRAINT, which takes an exclusive lock, a copy, a trigger) holds its locks alone.
+ */
+export function sharesLocks(a: Action): boolean {
+  // one statement: the CREATE INDEX alone (an index that is its table's replica identity also ALTERs the table)
+  return a.kind === 'create_object' && a.objectKind === 'index' && a.sql.length === 1;
+}
+
+/**
  * Walks the action graph: schema before data first, then data and after-data objects; every action whose
  * dependencies are done and whose table locks are free, at most `concurrency` at once, the one with the longest
  * chain of work after it first (src/apply/priority.ts). A failed action skips what
@@ -77,7 +88,23 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   const byId = new Map(actions.map((a) => [a.id, a]));
   const pending = new Map(actions.map((a) => [a.id, a]));
   const running = new Map<string, Promise<void>>();
-  const heldLocks = new Set<string>();
+  // lock -> how many actions hold it shared, or -1 when one holds it alone
+  const heldLocks = new Map<string, number>();
+  const lockFree = (a: Action): boolean =>
+    a.locks.every((l) => {
+      const held = heldLocks.get(l);
+      return held === undefined || (sharesLocks(a) && held > 0);
+    });
+  const takeLocks = (a: Action): void => {
+    for (const l of a.locks) heldLocks.set(l, sharesLocks(a) ? (heldLocks.get(l) ?? 0) + 1 : -1);
+  };
+  const releaseLocks = (a: Action): void => {
+    for (const l of a.locks) {
+      const held = heldLocks.get(l) ?? 0;
+      if (held > 1) heldLocks.set(l, held - 1);
+      else heldLocks.delete(l);
+    }
+  };
   const done: string[] = [];
   const failed: Array<{ id: string; code: string; message: string }> = [];
   const skipped: string[] = [];
@@ -178,12 +205,12 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
           }
           if (!phaseOpen(a)) continue;
           if (a.dependsOn.some((d) => pending.has(d) || running.has(d))) continue;
-          if (a.locks.some((l) => heldLocks.has(l))) continue;
+          if (!lockFree(a)) continue;
           pending.delete(a.id);
-          for (const l of a.locks) heldLocks.add(l);
+          takeLocks(a);
           const p = runOne(a).finally(() => {
             running.delete(a.id);
-            for (const l of a.locks) heldLocks.delete(l);
+            releaseLocks(a);
           });
           running.set(a.id, p);
         }

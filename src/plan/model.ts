@@ -14,7 +14,7 @@ export interface ActionBase {
   readonly change: ChangeKind;
   readonly reason: string;
   readonly phase: ActionPhase;
-  /** Tables this action locks: two actions sharing one never run at the same time. */
+  /** Tables this action locks: two actions sharing one never run at the same time, but index builds (sharesLocks). */
   readonly locks: readonly string[];
 }
 

@@ -91,6 +91,41 @@ describe('execute', () => {
     expect(i('start z')).toBeGreaterThan(Math.max(i('end x1'), i('end x2'), i('end y')));
   });
 
+  it('builds the indexes of one table side by side, and its constraints alone', async () => {
+    const log: string[] = [];
+    const slow = async (a: Action, c: pg.Client): Promise<void> => {
+      log.push(`start ${a.id}`);
+      await c.query('SELECT pg_sleep(0.3)');
+      log.push(`end ${a.id}`);
+    };
+    const build = (id: string, objectKind: 'index' | 'constraint'): Action =>
+      ({
+        kind: 'create_object',
+        objectKind,
+        id,
+        address: id,
+        dependsOn: [],
+        locks: ['table public.t'],
+        phase: 'post-data',
+        change: 'create',
+        reason: 'test',
+        sql: ['SELECT 1'],
+        definitionHash: 'x',
+      }) as Action;
+    await execute([build('idx1', 'index'), build('idx2', 'index'), build('pkey', 'constraint')], {
+      concurrency: 3,
+      openWorker,
+      run: slow,
+    });
+    const i = (s: string): number => log.indexOf(s);
+    // the two CREATE INDEX share the table (SHARE locks): both start before either ends
+    expect(Math.max(i('start idx1'), i('start idx2'))).toBeLessThan(Math.min(i('end idx1'), i('end idx2')));
+    // ALTER TABLE ... ADD CONSTRAINT holds the table alone
+    const pkeyRuns = [i('start pkey'), i('end pkey')];
+    for (const idx of ['idx1', 'idx2'])
+      expect(pkeyRuns[0]! > i(`end ${idx}`) || pkeyRuns[1]! < i(`start ${idx}`)).toBe(true);
+  });
+
   it('stops scheduling on abort: running actions finish, the rest is not started', async () => {
     const controller = new AbortController();
     const actions = Array.from({ length: 10 }, (_, k) => action(`s${k}`, 'SELECT pg_sleep(0.1)'));
