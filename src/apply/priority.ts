@@ -23,11 +23,10 @@ export function expectedSeconds(a: Action, rowsOfLock: ReadonlyMap<string, numbe
 }
 
 /**
- * The critical-path rank of every action: its own expected time plus the longest chain after it, where a chain runs
- * through the actions that depend on it and through the other after-data builds of its table (they share the table's
- * lock, so they run one after another). The executor starts, among the actions that may start, those of the highest
- * rank first: a large table's long index builds start as soon as its copy is done, instead of after every other
- * table's copy, and the apply's last stretch is not one table's builds run alone.
+ * The critical-path rank of every action: its own expected time plus the longer of the longest chain of actions that
+ * depend on it and the other after-data builds on its own table locks (those share its table). The executor starts,
+ * among the actions that may start, those of the highest rank first: a large table's copy and then its long index
+ * builds before a small table's copy, so the apply's last stretch is not one table's builds run alone.
  */
 export function criticalPathRanks(actions: readonly Action[]): Map<string, number> {
   const rowsOfLock = new Map<string, number>();
@@ -50,28 +49,33 @@ export function criticalPathRanks(actions: readonly Action[]): Map<string, numbe
   for (const a of actions)
     if (a.phase === 'post-data')
       for (const l of a.locks) buildsOfLock.set(l, (buildsOfLock.get(l) ?? 0) + (own.get(a.id) ?? 0));
-  const byId = new Map(actions.map((a) => [a.id, a]));
-  const rank = new Map<string, number>();
+  // the longest chain of dependents after an action (its own time included)
+  const chain = new Map<string, number>();
   const visiting = new Set<string>();
-  const rankOf = (id: string): number => {
-    const known = rank.get(id);
+  const chainOf = (id: string): number => {
+    const known = chain.get(id);
     if (known !== undefined) return known;
     if (visiting.has(id)) return 0; // a cycle is the executor's error to report, not this ordering's
     visiting.add(id);
-    const a = byId.get(id);
     let after = 0;
-    for (const d of dependents.get(id) ?? []) after = Math.max(after, rankOf(d));
-    if (a && a.phase !== 'pre-data')
-      for (const l of a.locks) {
-        const siblings = (buildsOfLock.get(l) ?? 0) - (a.phase === 'post-data' ? (own.get(id) ?? 0) : 0);
-        after = Math.max(after, siblings);
-      }
-    const r = (own.get(id) ?? 0) + after;
+    for (const d of dependents.get(id) ?? []) after = Math.max(after, chainOf(d));
+    const c = (own.get(id) ?? 0) + after;
     visiting.delete(id);
-    rank.set(id, r);
-    return r;
+    chain.set(id, c);
+    return c;
   };
-  for (const a of actions) rankOf(a.id);
+  // the rank: the chain, or the action and the other builds on its own locks when they take longer; the builds of
+  // a table are the action's own business, not passed on to what it waits for (a copy that another table's foreign
+  // key waits on does not inherit that table's builds)
+  const rank = new Map<string, number>();
+  for (const a of actions) {
+    let after = 0;
+    for (const d of dependents.get(a.id) ?? []) after = Math.max(after, chainOf(d));
+    if (a.phase !== 'pre-data')
+      for (const l of a.locks)
+        after = Math.max(after, (buildsOfLock.get(l) ?? 0) - (a.phase === 'post-data' ? (own.get(a.id) ?? 0) : 0));
+    rank.set(a.id, (own.get(a.id) ?? 0) + after);
+  }
   return rank;
 }
 
