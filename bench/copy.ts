@@ -43,6 +43,7 @@ import { startEmbedded } from '../test/support/embedded.js';
 import type { EmbeddedPostgres } from '../test/support/embedded.js';
 import { quoteIdent, withPg } from '../test/support/sql.js';
 import type { ChildResult, Span } from './copy-child.js';
+import { machineBusySeconds } from './proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..');
@@ -161,11 +162,7 @@ function childrenCpu(): number {
 }
 
 /** Busy CPU seconds of the whole machine so far (all cores). */
-function machineBusy(): number {
-  const f = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLK_TCK;
-}
+const machineBusy = machineBusySeconds;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -3,6 +3,7 @@
  *   bench/plan-1000.ts  planning a 1,000-table schema (BENCH_TABLES)
  *   bench/copy.ts       copying the clinic dataset (BENCH_SCALE, BENCH_RUNS, ...; see its header)
  *   bench/cutover.ts    the write freeze of a cutover under a writer (BENCH_CUTOVER_SCALES)
+ *   bench/split.ts      one large uuid-keyed table split in key ranges, and a worker beside apply (BENCH_SPLIT_*)
  * BENCH_ONLY=plan-1000 or BENCH_ONLY=copy runs just one.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.env.BENCH_ONLY;
 let failed = 0;
-for (const name of ['plan-1000', 'copy', 'cutover']) {
+for (const name of ['plan-1000', 'copy', 'cutover', 'split']) {
   if (only && only !== name) continue;
   console.log(`\n## bench/${name}.ts\n`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, `${name}.ts`)], { stdio: 'inherit' });
