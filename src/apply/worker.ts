@@ -15,6 +15,7 @@ import { stateExists } from '../state/migrations.js';
 import { claimUnit, readUnits, unitsLeft } from '../state/work-units.js';
 import { copyLeased } from './leased-copy.js';
 import { LeaseKeeper, Serial } from './lease-keeper.js';
+import { sleep } from './sleep.js';
 
 export interface WorkerOptions {
   readonly config: Config;
@@ -41,20 +42,6 @@ export interface WorkerResult {
   readonly joined: string;
   readonly units: readonly WorkerUnit[];
   readonly stopped: boolean;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 const applying = (h: LockHolder | undefined): boolean => h !== undefined && h.alive && h.command === 'apply';

@@ -10,6 +10,7 @@ import { logger } from '../../log/logger.js';
 import type { CopyTableAction } from '../../plan/model.js';
 import { copyLeased, type LeasedOutcome } from '../leased-copy.js';
 import type { RunContext, UnitQueue } from './context.js';
+import { sleep } from '../sleep.js';
 
 /**
  * Copies one unit (a table, a partition, or a part of a split table). With the run's queue (pgshift.work_units):
@@ -56,20 +57,6 @@ async function copyDirect(action: CopyTableAction, client: pg.Client, ctx: RunCo
   } finally {
     await source.end().catch(() => undefined);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 async function copyQueued(action: CopyTableAction, client: pg.Client, ctx: RunContext, q: UnitQueue): Promise<void> {
