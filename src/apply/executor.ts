@@ -65,14 +65,18 @@ export interface ExecutorOptions {
 const PHASE_ORDER: Record<ActionPhase, number> = { 'pre-data': 0, data: 1, 'post-data': 1 };
 
 /**
- * Whether an action may hold its table locks together with others that share them: a CREATE INDEX takes a SHARE
- * lock on its table, which other index builds on that table also take (PostgreSQL runs them side by side), so a
- * large table's indexes build at once instead of one after another. Everything else (ALTER TABLE ... ADD
- * CONSTRAINT, which takes an exclusive lock, a copy, a trigger) holds its locks alone.
+ * How an action holds its table locks in the walk: `alone`; `shared` with other shared and attaching holders (a
+ * CREATE INDEX takes a SHARE lock, which other index builds on that table also take, and PostgreSQL runs them side
+ * by side; a read-back of a copy digest only reads); `attach`: shared while it builds an index, then a brief ACCESS
+ * EXCLUSIVE to attach it (a primary key or unique constraint USING INDEX, a replica identity): beside shared
+ * holders, but never beside another attaching one (each would wait for the other's SHARE lock: a deadlock). So a
+ * large table's primary key and indexes build at once instead of one after another. Everything else (ALTER TABLE
+ * ... ADD CONSTRAINT with its definition, a foreign key's validation, a copy, a trigger) holds its locks alone.
  */
-export function sharesLocks(a: Action): boolean {
-  // one statement: the CREATE INDEX alone (an index that is its table's replica identity also ALTERs the table)
-  return a.kind === 'create_object' && a.objectKind === 'index' && a.sql.length === 1;
+export function lockModeOf(a: Action): 'alone' | 'shared' | 'attach' {
+  if (a.kind === 'read_back') return 'shared';
+  if (a.kind === 'create_object' && a.lockMode) return a.lockMode;
+  return 'alone';
 }
 
 /**
@@ -88,21 +92,32 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   const byId = new Map(actions.map((a) => [a.id, a]));
   const pending = new Map(actions.map((a) => [a.id, a]));
   const running = new Map<string, Promise<void>>();
-  // lock -> how many actions hold it shared, or -1 when one holds it alone
+  // lock -> how many actions hold it shared (attaching ones included), or -1 when one holds it alone
   const heldLocks = new Map<string, number>();
-  const lockFree = (a: Action): boolean =>
-    a.locks.every((l) => {
+  // locks an attaching action holds (at most one per lock)
+  const attaching = new Set<string>();
+  const lockFree = (a: Action): boolean => {
+    const mode = lockModeOf(a);
+    return a.locks.every((l) => {
       const held = heldLocks.get(l);
-      return held === undefined || (sharesLocks(a) && held > 0);
+      if (held === undefined) return true;
+      return mode !== 'alone' && held > 0 && !(mode === 'attach' && attaching.has(l));
     });
+  };
   const takeLocks = (a: Action): void => {
-    for (const l of a.locks) heldLocks.set(l, sharesLocks(a) ? (heldLocks.get(l) ?? 0) + 1 : -1);
+    const mode = lockModeOf(a);
+    for (const l of a.locks) {
+      heldLocks.set(l, mode === 'alone' ? -1 : (heldLocks.get(l) ?? 0) + 1);
+      if (mode === 'attach') attaching.add(l);
+    }
   };
   const releaseLocks = (a: Action): void => {
+    const mode = lockModeOf(a);
     for (const l of a.locks) {
       const held = heldLocks.get(l) ?? 0;
       if (held > 1) heldLocks.set(l, held - 1);
       else heldLocks.delete(l);
+      if (mode === 'attach') attaching.delete(l);
     }
   };
   const done: string[] = [];

@@ -1,6 +1,7 @@
 import { canHashRecords } from '../verify/expressions.js';
 import { orderForCreate } from '../catalog/order.js';
 import type { ObjectParts } from '../catalog/kinds/kind.js';
+import { kindModule } from '../catalog/kinds/registry.js';
 import { addedColumnsSql, type TableSpec } from '../catalog/kinds/table.js';
 import type { Catalog, CatalogObject } from '../catalog/types.js';
 import type { Config } from '../config/types.js';
@@ -200,6 +201,7 @@ export function computePlan(input: PlanInput): Plan {
       continue;
     }
     const note = mapping.notes.get(o.address);
+    const lockMode = kindModule(o.kind).lockMode?.(o);
     actions.push({
       ...base,
       kind: 'create_object',
@@ -208,6 +210,7 @@ export function computePlan(input: PlanInput): Plan {
       objectKind: o.kind,
       sql: o.createSql,
       definitionHash: sha256(o.definition).slice(0, 16),
+      ...(lockMode ? { lockMode } : {}),
     });
     planned.add(o.address);
   }

@@ -1,5 +1,6 @@
 import type { DigestRecipe } from '../verify/expressions.js';
 import type { ObjectKind } from '../catalog/types.js';
+import type { LockMode } from '../catalog/kinds/kind.js';
 import type { Finding, Severity } from '../errors/finding.js';
 
 /** What an action does to its object, as `terraform plan` says it. */
@@ -14,7 +15,7 @@ export interface ActionBase {
   readonly change: ChangeKind;
   readonly reason: string;
   readonly phase: ActionPhase;
-  /** Tables this action locks: two actions sharing one never run at the same time, but index builds (sharesLocks). */
+  /** Tables this action locks: two actions sharing one never run at the same time, but shared builds (lockModeOf). */
   readonly locks: readonly string[];
 }
 
@@ -24,6 +25,8 @@ export interface CreateObjectAction extends ActionBase {
   readonly sql: readonly string[];
   /** Hash of the source definition, recorded in pgshift.objects. */
   readonly definitionHash: string;
+  /** How its statements lock its table (src/catalog/kinds/kind.ts LockMode); absent: the table alone. */
+  readonly lockMode?: LockMode;
 }
 
 export interface SetSequenceValueAction extends ActionBase {

@@ -257,7 +257,16 @@ describe('catalog: all kinds, hostile names, 15 -> 17', () => {
     expect(byAddress(source, 'index app.events_payload_idx').createSql).toEqual([
       'CREATE INDEX events_payload_idx ON app.events USING gin (payload)',
     ]);
-    expect(byAddress(source, 'constraint app.docs.docs_pkey').createSql).toHaveLength(1);
+    // a plain table's primary key: its unique index first (builds beside the table's other indexes), then attached
+    expect(byAddress(source, 'constraint app.docs.docs_pkey').createSql).toEqual([
+      'CREATE UNIQUE INDEX docs_pkey ON app.docs USING btree (id)',
+      'ALTER TABLE "app"."docs" ADD CONSTRAINT "docs_pkey" PRIMARY KEY USING INDEX "docs_pkey"',
+    ]);
+    expect(byAddress(source, 'constraint app.docs.docs_pkey').definition).toBe('PRIMARY KEY (id)');
+    // a partitioned table's primary key cannot be attached USING INDEX: added with its definition
+    expect(byAddress(source, 'constraint app.events.events_pkey').createSql).toEqual([
+      'ALTER TABLE "app"."events" ADD CONSTRAINT "events_pkey" PRIMARY KEY (id, happened_at, kind)',
+    ]);
     expect(byAddress(source, 'index app.docs_code_idx').createSql[1]).toBe(
       'ALTER TABLE ONLY "app"."docs" REPLICA IDENTITY USING INDEX "docs_code_idx"',
     );

@@ -91,14 +91,14 @@ describe('execute', () => {
     expect(i('start z')).toBeGreaterThan(Math.max(i('end x1'), i('end x2'), i('end y')));
   });
 
-  it('builds the indexes of one table side by side, and its constraints alone', async () => {
+  it('builds the indexes of one table side by side with one attaching build at a time, and the rest alone', async () => {
     const log: string[] = [];
     const slow = async (a: Action, c: pg.Client): Promise<void> => {
       log.push(`start ${a.id}`);
       await c.query('SELECT pg_sleep(0.3)');
       log.push(`end ${a.id}`);
     };
-    const build = (id: string, objectKind: 'index' | 'constraint'): Action =>
+    const build = (id: string, objectKind: 'index' | 'constraint', lockMode?: 'shared' | 'attach'): Action =>
       ({
         kind: 'create_object',
         objectKind,
@@ -111,19 +111,104 @@ describe('execute', () => {
         reason: 'test',
         sql: ['SELECT 1'],
         definitionHash: 'x',
+        ...(lockMode ? { lockMode } : {}),
       }) as Action;
-    await execute([build('idx1', 'index'), build('idx2', 'index'), build('pkey', 'constraint')], {
-      concurrency: 3,
-      openWorker,
-      run: slow,
-    });
+    await execute(
+      [
+        build('idx1', 'index', 'shared'),
+        build('pkey', 'constraint', 'attach'),
+        build('idx2', 'index', 'shared'),
+        build('uniq', 'constraint', 'attach'),
+        build('fkey', 'constraint'),
+      ],
+      { concurrency: 5, openWorker, run: slow },
+    );
     const i = (s: string): number => log.indexOf(s);
-    // the two CREATE INDEX share the table (SHARE locks): both start before either ends
-    expect(Math.max(i('start idx1'), i('start idx2'))).toBeLessThan(Math.min(i('end idx1'), i('end idx2')));
-    // ALTER TABLE ... ADD CONSTRAINT holds the table alone
-    const pkeyRuns = [i('start pkey'), i('end pkey')];
-    for (const idx of ['idx1', 'idx2'])
-      expect(pkeyRuns[0]! > i(`end ${idx}`) || pkeyRuns[1]! < i(`start ${idx}`)).toBe(true);
+    const overlap = (a: string, b: string): boolean =>
+      i(`start ${a}`) < i(`end ${b}`) && i(`start ${b}`) < i(`end ${a}`);
+    // the CREATE INDEX (SHARE locks) and one primary key built as its index first: all at once
+    expect(overlap('idx1', 'idx2') && overlap('idx1', 'pkey') && overlap('idx2', 'pkey')).toBe(true);
+    // two attaching builds would each wait for the other's SHARE lock to take ACCESS EXCLUSIVE: never together
+    expect(overlap('pkey', 'uniq')).toBe(false);
+    // ALTER TABLE ... ADD CONSTRAINT with its definition holds the table alone
+    for (const other of ['idx1', 'idx2', 'pkey', 'uniq']) expect(overlap('fkey', other)).toBe(false);
+  });
+
+  it('runs real primary key, unique and index builds of one table side by side without a deadlock', async () => {
+    await withPg(dbs.targetUrl, async (c) => {
+      await c.query('DROP TABLE IF EXISTS public."bu""ilds"');
+      await c.query('CREATE TABLE public."bu""ilds" (id bigint NOT NULL, u text NOT NULL, a int, b int)');
+      await c.query(
+        `INSERT INTO public."bu""ilds" SELECT g, md5(g::text), g % 1000, g % 7 FROM generate_series(1, 300000) g`,
+      );
+    });
+    const t = 'public."bu""ilds"';
+    const events: ExecutorEvent[] = [];
+    const build = (id: string, sql: string[], lockMode?: 'shared' | 'attach'): Action =>
+      ({
+        kind: 'create_object',
+        objectKind: lockMode === 'shared' ? 'index' : 'constraint',
+        id,
+        address: id,
+        dependsOn: [],
+        locks: ['table public.bu"ilds'],
+        phase: 'post-data',
+        change: 'create',
+        reason: 'test',
+        sql,
+        definitionHash: 'x',
+        ...(lockMode ? { lockMode } : {}),
+      }) as Action;
+    const result = await execute(
+      [
+        build(
+          'pkey',
+          [
+            `CREATE UNIQUE INDEX "bu""ilds_pkey" ON ${t} USING btree (id)`,
+            `ALTER TABLE ${t} ADD CONSTRAINT "bu""ilds_pkey" PRIMARY KEY USING INDEX "bu""ilds_pkey"`,
+          ],
+          'attach',
+        ),
+        build(
+          'uniq',
+          [
+            `CREATE UNIQUE INDEX "bu""ilds_u_key" ON ${t} USING btree (u)`,
+            `ALTER TABLE ${t} ADD CONSTRAINT "bu""ilds_u_key" UNIQUE USING INDEX "bu""ilds_u_key"`,
+          ],
+          'attach',
+        ),
+        build('idx_a', [`CREATE INDEX "bu""ilds_a" ON ${t} (a, u)`], 'shared'),
+        build('idx_b', [`CREATE INDEX "bu""ilds_b" ON ${t} (b)`], 'shared'),
+        build('check', [`ALTER TABLE ${t} ADD CONSTRAINT "bu""ilds_a_check" CHECK (a >= 0)`]),
+      ],
+      {
+        concurrency: 4,
+        openWorker,
+        attempts: 1, // a deadlock would fail its action here instead of being retried
+        run: async (a, c) => {
+          await c.query('BEGIN');
+          for (const q of (a as Extract<Action, { kind: 'create_object' }>).sql) await c.query(q);
+          await c.query('COMMIT');
+        },
+        onEvent: (e) => events.push(e),
+      },
+    );
+    expect(result.failed).toEqual([]);
+    expect(result.done.sort()).toEqual(['check', 'idx_a', 'idx_b', 'pkey', 'uniq']);
+    // the primary key's build started before the first index build ended
+    const at = (type: string, id: string): number =>
+      events.findIndex((e) => e.type === type && 'action' in e && e.action.id === id);
+    expect(at('action-start', 'pkey')).toBeLessThan(Math.min(at('action-done', 'idx_a'), at('action-done', 'idx_b')));
+    await withPg(dbs.targetUrl, async (c) => {
+      const r = await c.query<{ conname: string; contype: string }>(
+        `SELECT conname, contype FROM pg_catalog.pg_constraint WHERE conrelid = 'public."bu""ilds"'::regclass ORDER BY conname`,
+      );
+      expect(r.rows).toEqual([
+        { conname: 'bu"ilds_a_check', contype: 'c' },
+        { conname: 'bu"ilds_pkey', contype: 'p' },
+        { conname: 'bu"ilds_u_key', contype: 'u' },
+      ]);
+    });
   });
 
   it('stops scheduling on abort: running actions finish, the rest is not started', async () => {

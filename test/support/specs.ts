@@ -46,7 +46,7 @@ const SPECS: { readonly [K in ObjectKind]?: SpecOf<K> } = {
     enableRls: false,
   },
   sequence_owner: { column: 'id' },
-  constraint: { def: 'PRIMARY KEY (id)', replicaIdentityIndex: null },
+  constraint: { def: 'PRIMARY KEY (id)', replicaIdentityIndex: null, usingIndex: null },
   index: { def: 'CREATE INDEX x ON s.x USING btree (id)', replicaIdentity: false },
   trigger: { def: 'CREATE TRIGGER x AFTER INSERT ON s.x FOR EACH ROW EXECUTE FUNCTION s.f()', enabled: null },
   view: { reloptions: null, query: ' SELECT 1', canonicalQuery: null, populated: false, revokeFrom: [] },

@@ -145,12 +145,36 @@ describe('object kinds', () => {
     ).toEqual(['DROP TRIGGER IF EXISTS "tr" ON "We""ird Schema"."select"']);
     expect(
       KINDS.constraint.create(
-        parts(WEIRD, 'select_pkey', { def: 'PRIMARY KEY (id)', replicaIdentityIndex: 'select_pkey' }, t),
+        parts(
+          WEIRD,
+          'select_pkey',
+          { def: 'PRIMARY KEY (id)', replicaIdentityIndex: 'select_pkey', usingIndex: null },
+          t,
+        ),
       ),
     ).toEqual([
       'ALTER TABLE "We""ird Schema"."select" ADD CONSTRAINT "select_pkey" PRIMARY KEY (id)',
       'ALTER TABLE ONLY "We""ird Schema"."select" REPLICA IDENTITY USING INDEX "select_pkey"',
     ]);
+    // a primary key built as its unique index first (beside the table's other builds), then attached
+    const usingIndex = {
+      def: 'CREATE UNIQUE INDEX "sel""pk" ON "We""ird Schema"."select" USING btree (id)',
+      type: 'PRIMARY KEY',
+    } as const;
+    const pk = parts(WEIRD, 'sel"pk', { def: 'PRIMARY KEY (id)', replicaIdentityIndex: null, usingIndex }, t);
+    expect(KINDS.constraint.create(pk)).toEqual([
+      'CREATE UNIQUE INDEX "sel""pk" ON "We""ird Schema"."select" USING btree (id)',
+      'ALTER TABLE "We""ird Schema"."select" ADD CONSTRAINT "sel""pk" PRIMARY KEY USING INDEX "sel""pk"',
+    ]);
+    expect(KINDS.constraint.lockMode?.(pk)).toBe('attach');
+    // the same constraint whichever way it is built
+    expect(KINDS.constraint.definition(pk)).toBe(
+      KINDS.constraint.definition({ ...pk, spec: { ...pk.spec, usingIndex: null } }),
+    );
+    expect(KINDS.constraint.lockMode?.({ ...pk, spec: { ...pk.spec, usingIndex: null } })).toBeUndefined();
+    const ix = (replicaIdentity: boolean) =>
+      parts(WEIRD, 'i', { def: 'CREATE INDEX i ON x USING btree (a)', replicaIdentity }, t);
+    expect([KINDS.index.lockMode?.(ix(false)), KINDS.index.lockMode?.(ix(true))]).toEqual(['shared', 'attach']);
     expect(KINDS.rls.drop(parts(WEIRD, 'select', { enable: true, force: true }, t))).toEqual([
       'ALTER TABLE IF EXISTS "We""ird Schema"."select" NO FORCE ROW LEVEL SECURITY',
       'ALTER TABLE IF EXISTS "We""ird Schema"."select" DISABLE ROW LEVEL SECURITY',

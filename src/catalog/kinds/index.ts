@@ -26,4 +26,6 @@ export const indexKind: KindModule<IndexSpec> = {
     if (o.spec.replicaIdentity && o.table) m.ref(o.table.schema, o.table.name);
     return mapPlace(o, m, { ...o.spec, def });
   },
+  // a replica identity index also ALTERs its table once built
+  lockMode: (o) => (o.spec.replicaIdentity ? 'attach' : 'shared'),
 };

@@ -53,7 +53,16 @@ export interface KindModule<S> {
    * name, and so do the references to them (a column typed by the multirange). Absent: none.
    */
   owns?(o: ObjectParts<S>): QName[];
+  /**
+   * How its create statements lock its table, for the apply's scheduler (src/apply/executor.ts): `shared` (a SHARE
+   * lock only, as CREATE INDEX: runs beside the table's other shared builds), `attach` (builds under SHARE, then
+   * takes ACCESS EXCLUSIVE for a catalog change: beside shared builds, one at a time). Absent: the table alone.
+   */
+  lockMode?(o: ObjectParts<S>): LockMode | undefined;
 }
+
+/** See KindModule.lockMode. */
+export type LockMode = 'shared' | 'attach';
 
 /** The own schema and table through the mapper (not recorded): what most kinds do besides their spec. */
 export function mapPlace<S>(o: ObjectParts<S>, m: NameMapper, spec: S = o.spec): ObjectParts<S> {

@@ -61,6 +61,8 @@ interface ConstraintRow {
   convalidated: boolean;
   conislocal: boolean;
   conparentid: number;
+  /** pg_get_indexdef() of a primary key's or unique constraint's index, when it can be built first (ConstraintSpec). */
+  index_def: string | null;
 }
 
 /** Columns of every table, view and materialized view read, in attnum order. */
@@ -175,9 +177,13 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
   const constraints = await rows<ConstraintRow>(
     ctx,
     `SELECT co.oid, co.conname, co.contype, co.conrelid, pg_catalog.pg_get_constraintdef(co.oid) AS def,
-            co.convalidated, co.conislocal, co.conparentid
+            co.convalidated, co.conislocal, co.conparentid,
+            CASE WHEN co.contype IN ('p', 'u') AND c.relkind = 'r' AND NOT c.relispartition AND NOT co.condeferrable
+                      AND ci.reltablespace = 0 AND ci.relname = co.conname
+                 THEN pg_catalog.pg_get_indexdef(co.conindid) END AS index_def
        FROM pg_catalog.pg_constraint co
        JOIN pg_catalog.pg_class c ON c.oid = co.conrelid
+       LEFT JOIN pg_catalog.pg_class ci ON ci.oid = co.conindid
       WHERE c.relkind IN ('r', 'p') AND c.relnamespace = ANY ($1::pg_catalog.oid[])
         AND co.contype IN ('c', 'p', 'u', 'x', 'f')
       ORDER BY co.conrelid, co.conname`,
@@ -335,7 +341,14 @@ export async function readTables(ctx: ReadContext, columns: Map<number, ColumnRo
     const addr = address.constraint(rel.schema, rel.name, c.conname);
     ctx.b.add({
       kind: 'constraint',
-      spec: { def: c.def, replicaIdentityIndex: null },
+      spec: {
+        def: c.def,
+        replicaIdentityIndex: null,
+        usingIndex:
+          c.index_def !== null && (c.contype === 'p' || c.contype === 'u')
+            ? { def: c.index_def, type: c.contype === 'p' ? 'PRIMARY KEY' : 'UNIQUE' }
+            : null,
+      },
       address: addr,
       schema: rel.schema,
       name: c.conname,
