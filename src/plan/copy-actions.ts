@@ -36,7 +36,7 @@ export function splitParts(
   return parts >= 2 ? parts : undefined;
 }
 
-/** The read-back action of a split table. */
+/** The read-back action of a copied table (of all its parts, when split). */
 export function readBackAddress(t: { schema: string; name: string }): string {
   return `read-back ${t.schema}.${t.name}`;
 }
@@ -235,7 +235,7 @@ export function copyActions(
           change: 'update',
           reason: `the ${parts} key ranges' copy digests against the target, once all are copied`,
           phase: 'post-data',
-          locks: [],
+          locks: [`table ${t.schema}.${t.name}`],
           table: { schema: t.schema, name: t.name },
           digest: digestRecipe(pair.source, t),
           units,
@@ -282,6 +282,23 @@ export function copyActions(
         : {}),
       ...(digest ? { digest: digestRecipe(pair.source, t) } : {}),
     });
+    if (digest) {
+      readBacks.push({
+        kind: 'read_back',
+        id: readBackAddress(t),
+        address: readBackAddress(t),
+        dependsOn: [address],
+        change: 'update',
+        reason: 'the copy digest against the target, once copied',
+        phase: 'post-data',
+        // beside the table's index builds (a shared hold), not beside a constraint's ALTER TABLE
+        locks: [`table ${t.schema}.${t.name}`],
+        table: { schema: t.schema, name: t.name },
+        digest: digestRecipe(pair.source, t),
+        units: [address],
+        estimatedRows: rows,
+      });
+    }
   }
   // which copies must be finished before an object of a table (or of its partitions) is built
   const tables = pairs.map((p) => p.target);

@@ -5,9 +5,9 @@
  * (test/support/terminal.ts) and sampled after each burst of output.
  *
  * Long actions are made long on purpose: a table of 1.5 million rows in batches of 50,000 (the copy and its
- * read-back); an index whose expression sleeps a millisecond per row (a build of several seconds whose blocks
+ * read-back, its own action); an index whose expression sleeps a millisecond per row (a build of several seconds whose blocks
  * move in pg_stat_progress_create_index); and the verification held by a lock this test takes on the target's
- * copy of a keyless table once that copy is done, released 3 s after the verification appears.
+ * copy of a keyless table once that copy is read back, released 3 s after the verification appears.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,7 +73,8 @@ describe.skipIf(!scriptAvailable())('apply on a terminal', () => {
       const run = await runInPty(['node', 'bin/run.js', 'apply', '-c', file, '--auto-approve'], env, {
         onFrame: (f) => {
           const text = f.lines.join('\n');
-          if (lock === 'none' && /✔ copy public\.log/.test(text)) {
+          // once the keyless table's copy is read back (its own action): the verification is the next to read it
+          if (lock === 'none' && /✔ copy public\.log: .*, read back/.test(text)) {
             lock = 'taking';
             void holder.query('BEGIN; LOCK TABLE public.log IN ACCESS EXCLUSIVE MODE').then(() => (lock = 'held'));
           }
@@ -95,12 +96,13 @@ describe.skipIf(!scriptAvailable())('apply on a terminal', () => {
         /^Apply complete! \d+ done, 0 failed, 0 skipped, 0 not started\. Run [0-9a-f-]{36}\. Took \d+s \(the plan estimated ~\d+s\)\.$/,
       );
 
-      // the copy: rows and rows/s that move, then its read-back ("verifying N rows") on its own line
+      // the copy: rows and rows/s that move; its read-back ("verifying N rows") its own action, then on the copy's line
       const copy = runningLines(run.frames, 'copy public.big');
       expect(firstMove(copy)).toBeLessThanOrEqual(2000);
       const rows = new Set(copy.flatMap((l) => /: ([\d,]+) rows, [\d,]+ rows\/s/.exec(l.line)?.[1] ?? []));
       expect(rows.size).toBeGreaterThanOrEqual(2);
-      expect(copy.some((l) => /verifying [\d,]+ of 1,500,000 rows/.test(l.line))).toBe(true);
+      const readBack = runningLines(run.frames, 'read-back public.big');
+      expect(readBack.some((l) => /verifying [\d,]+ of 1,500,000 rows/.test(l.line))).toBe(true);
       expect(screen.join('\n')).toMatch(/✔ copy public\.big: 1,500,000 rows, [\d.]+ MiB in \d+s, read back/);
 
       // the index build: the server's progress of its scan, blocks that move

@@ -179,7 +179,9 @@ describe('an apply and two workers under SIGKILL', () => {
         `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE claims > 1)::int AS taken_over
            FROM pgshift.work_units GROUP BY 1`,
       );
-      expect(q.rows.map((r) => r.status)).toEqual(['done']);
+      // the queue of the last apply run: every unit done (none left when that run began after the last copy, as
+      // when the apply was killed during its read-backs or builds: a run queues only the copies it plans)
+      expect(q.rows.filter((r) => r.status !== 'done')).toEqual([]);
       const v = await c.query<{ result: string; proofs: string[] }>(
         `SELECT result, ARRAY(SELECT t->>'proof' FROM jsonb_array_elements(report->'tables') t ORDER BY t->>'table') AS proofs
            FROM pgshift.verifications ORDER BY finished_at DESC LIMIT 1`,

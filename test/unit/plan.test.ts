@@ -291,13 +291,26 @@ describe('copy actions from the state', () => {
       sourceDisplay: 's',
       targetDisplay: 't',
     });
-    expect(p.actions.map((a) => `${a.change} ${a.address}: ${a.reason}`)).toEqual([
-      'create copy We"ird.select: ~1,000 rows, 64 kB (text format: column "kind" has type public.visit_kind), one atomic unit (no key)',
-      'resume copy public.patients: resume after id 52000, ~600 rows left, ETA ~6s at 100 rows/s',
-      'update verify: row counts, checksums full',
+    expect(p.actions.filter((a) => a.kind !== 'read_back').map((a) => `${a.change} ${a.address}: ${a.reason}`)).toEqual(
+      [
+        'create copy We"ird.select: ~1,000 rows, 64 kB (text format: column "kind" has type public.visit_kind), one atomic unit (no key)',
+        'resume copy public.patients: resume after id 52000, ~600 rows left, ETA ~6s at 100 rows/s',
+        'update verify: row counts, checksums full',
+      ],
+    );
+    // each copied table is read back by its own action once copied, beside its index builds (not the done one)
+    const readBacks = p.actions.filter((a) => a.kind === 'read_back');
+    expect(readBacks.map((a) => [a.id, a.dependsOn, a.locks])).toEqual([
+      ['read-back We"ird.select', ['copy We"ird.select'], ['table We"ird.select']],
+      ['read-back public.patients', ['copy public.patients'], ['table public.patients']],
     ]);
+    expect(p.actions.find((a) => a.kind === 'verify')?.dependsOn).toEqual(
+      expect.arrayContaining(readBacks.map((a) => a.id)),
+    );
     expect(p.summary).toMatchObject({ add: 1, resume: 1, change: 0 });
-    expect(renderPlanText(p)).toContain('Plan: 1 to add, 1 to resume, 0 to change, 0 to destroy.');
+    const text = renderPlanText(p);
+    expect(text).toContain('Plan: 1 to add, 1 to resume, 0 to change, 0 to destroy.');
+    expect(text).not.toContain('read-back'); // part of its copy's line
   });
 });
 
@@ -539,8 +552,8 @@ describe('split copy units (copy.split_tables_larger_than)', () => {
     expect(p.actions.find((a) => a.address === 'copy We"ird.select')).toMatchObject({ key: null });
     expect(p.actions.some((a) => a.address.startsWith('copy We"ird.select ['))).toBe(false);
     // the table's read-back waits for all its parts; its index only for the copies; the verification for both
-    const rb = p.actions.find((a) => a.kind === 'read_back');
-    expect(rb).toMatchObject({ id: 'read-back public.patients', phase: 'post-data' });
+    const rb = p.actions.find((a) => a.kind === 'read_back' && a.table.name === 'patients');
+    expect(rb).toMatchObject({ id: 'read-back public.patients', phase: 'post-data', locks: ['table public.patients'] });
     expect(rb?.dependsOn).toEqual(parts.map((a) => a.id));
     const idx = p.actions.find((a) => a.address === 'index public.patients_email_idx');
     expect(idx?.dependsOn).toEqual(expect.arrayContaining(parts.map((a) => a.id)));
@@ -562,7 +575,10 @@ describe('split copy units (copy.split_tables_larger_than)', () => {
     ]) {
       const p = plan(c, target);
       expect(p.actions.filter((a) => a.kind === 'copy_table' && a.part)).toEqual([]);
-      expect(p.actions.filter((a) => a.kind === 'read_back')).toEqual([]);
+      // one read-back per whole table, of its one unit
+      expect(
+        p.actions.filter((a) => a.kind === 'read_back').map((a) => (a.kind === 'read_back' ? a.units : [])),
+      ).toEqual([['copy We"ird.select'], ['copy public.patients'], ['copy public.sessions']]);
     }
   });
 
@@ -601,7 +617,7 @@ describe('split copy units (copy.split_tables_larger_than)', () => {
     ]);
     expect(parts[0]?.reason).toBe('resume: 2 of 3 key ranges left, ~600 rows left');
     // the read-back sums all three parts' digests
-    expect(p.actions.find((a) => a.kind === 'read_back')).toMatchObject({
+    expect(p.actions.find((a) => a.kind === 'read_back' && a.table.name === 'patients')).toMatchObject({
       units: ['copy public.patients [1/3]', 'copy public.patients [2/3]', 'copy public.patients [3/3]'],
       dependsOn: ['copy public.patients [2/3]', 'copy public.patients [3/3]'],
     });

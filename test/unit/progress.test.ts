@@ -50,6 +50,21 @@ const index: Action = {
   definitionHash: 'h',
 } as Action;
 
+const readBackOfBig: Action = {
+  kind: 'read_back',
+  id: 'read-back public.big',
+  address: 'read-back public.big',
+  dependsOn: ['copy public.big'],
+  change: 'update',
+  reason: 'the copy digest against the target, once copied',
+  phase: 'post-data',
+  locks: ['table public.big'],
+  table: { schema: 'public', name: 'big' },
+  digest: { columns: [] },
+  units: ['copy public.big'],
+  estimatedRows: 400_000,
+};
+
 function planOf(actions: Action[]): Plan {
   return {
     formatVersion: 1,
@@ -173,7 +188,7 @@ describe('the terminal view state', () => {
     const c = clock();
     const big = copy('big', 1_000_000, 80_000_000);
     const small = copy('small', 1_000, 80_000);
-    const s = new ProgressState([big, small, index], c.now);
+    const s = new ProgressState([big, small, index, readBackOfBig], c.now);
     s.onEvent({ type: 'action-start', action: big });
     s.onEvent({ type: 'action-start', action: small });
     expect(s.total(false)).toBe('total: 0 of ~1,001,000 rows, 0%, 0 B, 0 rows/s');
@@ -182,9 +197,8 @@ describe('the terminal view state', () => {
     s.onEvent({ type: 'action-done', action: small, ms: 1000 });
     c.at(2000);
     s.onEvent({ type: 'action-progress', action: big, rows: 400_000, bytes: 32 * 1024 * 1024 });
-    s.onEvent({ type: 'action-measure', action: big, measure: { kind: 'read-back', rows: 0, rowsTotal: 400_000 } });
     const line = s.line(s.running('data')[0] as NonNullable<ReturnType<ProgressState['get']>>);
-    expect(line).toBe('copy public.big (2s): 400,000 rows, 200,000 rows/s, 40%, ETA 3s; verifying 0 of 400,000 rows');
+    expect(line).toBe('copy public.big (2s): 400,000 rows, 200,000 rows/s, 40%, ETA 3s');
     expect(s.total(false)).toBe('total: 401,000 of ~1,001,000 rows, 40%, 32.1 MiB, 200,500 rows/s, ETA 3s');
     s.onEvent({ type: 'action-start', action: index });
     c.at(3000);
@@ -200,6 +214,21 @@ describe('the terminal view state', () => {
     s.onEvent({ type: 'action-done', action: big, ms: 5000 });
     c.at(9000);
     expect(s.total(true)).toBe('total: 401,000 rows, 32.1 MiB in 5s');
+    // its read-back: its own line while it hashes, then the copy's line says so
+    const bigRun = s.get(big.id) as NonNullable<ReturnType<ProgressState['get']>>;
+    expect(s.ended(bigRun)).toBe('copy public.big: 400,000 rows, 32.0 MiB in 5s');
+    s.onEvent({ type: 'action-start', action: readBackOfBig });
+    c.at(10_000);
+    s.onEvent({
+      type: 'action-measure',
+      action: readBackOfBig,
+      measure: { kind: 'read-back', rows: 150_000, rowsTotal: 400_000 },
+    });
+    expect(s.running('post-data').map((r) => s.line(r))).toContain(
+      'read-back public.big (1s): verifying 150,000 of 400,000 rows',
+    );
+    s.onEvent({ type: 'action-done', action: readBackOfBig, ms: 1000 });
+    expect(s.ended(bigRun)).toBe('copy public.big: 400,000 rows, 32.0 MiB in 5s, read back');
   });
 });
 

@@ -1,10 +1,6 @@
 import type pg from 'pg';
 import { copyTable, recordFailure } from '../../copy/engine.js';
-import { isTransient } from '../../db/retry.js';
-import { readDigests, recordVerified } from '../../state/checkpoints.js';
 import { claimUnit, type Lease, markReady, readUnits } from '../../state/work-units.js';
-import { matches, readBack } from '../../verify/read-back.js';
-import { sameRecipe } from '../../verify/expressions.js';
 import { PgshiftError } from '../../errors/index.js';
 import { logger } from '../../log/logger.js';
 import type { CopyTableAction } from '../../plan/model.js';
@@ -15,16 +11,11 @@ import { sleep } from '../sleep.js';
 /**
  * Copies one unit (a table, a partition, or a part of a split table). With the run's queue (pgshift.work_units):
  * the unit is made ready and claimed; when a `pgshift worker` holds it, this slot copies other ready units meanwhile
- * and returns once the unit is done, whoever copied it. A whole table's copy is then read back here.
+ * and returns once the unit is done, whoever copied it. Its table is read back by its read_back action.
  */
 export async function copyTableHandler(action: CopyTableAction, client: pg.Client, ctx: RunContext): Promise<void> {
   if (ctx.queue) await copyQueued(action, client, ctx, ctx.queue);
   else await copyDirect(action, client, ctx);
-  if (action.part) return; // a split table is read back once, by its read_back action
-  // the copy proves itself: the target read back by the digest its batches took on the source
-  await verifyCopiedUnit(action, client, (rows, rowsTotal) =>
-    ctx.onMeasure?.(action, { kind: 'read-back', rows, rowsTotal }),
-  );
 }
 
 async function copyDirect(action: CopyTableAction, client: pg.Client, ctx: RunContext): Promise<void> {
@@ -119,37 +110,5 @@ async function copyQueued(action: CopyTableAction, client: pg.Client, ctx: RunCo
       continue;
     }
     await sleep(q.pollMs, ctx.signal);
-  }
-}
-
-/**
- * After a unit's last batch: reads its table back on the target and records whether it holds exactly what the
- * batches read on the source (verified = match | mismatch). A unit without a complete digest is left to the
- * verification, which then compares both sides; so is one whose read-back fails for a reason other than the
- * connection (the copy itself succeeded).
- */
-async function verifyCopiedUnit(
-  a: CopyTableAction,
-  target: pg.ClientBase,
-  onRows?: (rows: number, rowsTotal: number) => void,
-): Promise<'match' | 'mismatch' | 'none'> {
-  if (!a.digest) return 'none';
-  const d = (await readDigests(target, [a.address])).get(a.address);
-  if (!d || d.status !== 'done' || !sameRecipe(d.recipe, a.digest)) return 'none';
-  try {
-    // "verifying N rows" from the start of the read-back: its first chunk may take a while on a large table
-    onRows?.(0, d.rows);
-    const r = await readBack(target, a.table, a.digest, onRows && ((rows) => onRows(rows, d.rows)));
-    const verdict = matches(d, r) ? 'match' : 'mismatch';
-    await recordVerified(target, [a.address], verdict);
-    logger().debug({ unit: a.address, rows: r.rows, verdict }, 'unit read back');
-    return verdict;
-  } catch (err) {
-    if (typeof (err as { code?: unknown }).code !== 'string' || isTransient(err)) throw err;
-    logger().warn(
-      { unit: a.address, sqlstate: (err as { code: string }).code },
-      'reading the copied table back failed: the verification compares both sides for it',
-    );
-    return 'none';
   }
 }

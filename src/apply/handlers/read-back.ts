@@ -8,9 +8,11 @@ import { sameRecipe } from '../../verify/expressions.js';
 import type { RunContext } from './context.js';
 
 /**
- * A split table, once all its parts are copied: reads it back on the target once and compares it with the sum of
- * its parts' digests, recorded on every part (verified = match | mismatch). Parts without a complete digest leave the
- * table to the verification, which then compares both sides.
+ * A copied table, once its copy (all its parts, when split) is done: reads it back on the target once and compares
+ * it with the sum of its units' digests, recorded on every unit (verified = match | mismatch). Its own action, so
+ * that the copy slot moves on to the next table while this reads beside the table's index builds. Units without a
+ * complete digest leave the table to the verification, which then compares both sides; so does a read-back that
+ * fails for a reason other than the connection (the copy itself succeeded).
  */
 export async function readBackHandler(action: ReadBackAction, client: pg.Client, ctx: RunContext): Promise<void> {
   const digests = await readDigests(client, action.units);

@@ -108,7 +108,8 @@ function largeObjectsLine(a: Action): string | undefined {
 
 /**
  * What the plan shows, one line each: a split table's parts are one line (`copy public.observations: 4 parts`),
- * its key ranges are not shown (their boundaries are sampled at apply time and may be patient identifiers).
+ * its key ranges are not shown (their boundaries are sampled at apply time and may be patient identifiers), and
+ * a copy's read-back is part of its line.
  */
 interface PlanLine {
   readonly action: Action;
@@ -121,6 +122,8 @@ function planLines(actions: readonly Action[]): PlanLine[] {
   const out: PlanLine[] = [];
   const groups = new Map<string, Action[]>();
   for (const a of actions) {
+    // a copy's read-back of its digest is part of the copy: not a line of its own
+    if (a.kind === 'read_back') continue;
     if (a.kind !== 'copy_table' || !a.part) {
       out.push({ action: a, address: a.address });
       continue;
@@ -230,7 +233,8 @@ export function renderPlanMarkdown(plan: Plan): string {
   );
   if (plan.actions.length > 0) {
     lines.push('');
-    lines.push(`<details><summary>${plan.actions.length} action${plan.actions.length === 1 ? '' : 's'}</summary>`);
+    const n = planLines(plan.actions).length;
+    lines.push(`<details><summary>${n} action${n === 1 ? '' : 's'}</summary>`);
     lines.push('');
     lines.push('```diff');
     for (const [phase, title] of PHASES) {

@@ -65,7 +65,10 @@ interface Running {
   readonly started: number;
   /** A copy's rows, or the verification's rows checked. */
   meter?: UnitMeter;
+  /** A read-back's rows hashed so far. */
   readBack?: { rows: number; rowsTotal: number };
+  /** A copy unit whose table's read-back (its read_back action) matched or was recorded: `, read back`. */
+  readBackDone?: boolean;
   session?: Extract<ActionMeasure, { kind: 'session' }>;
   ended?: 'done' | 'failed' | 'skipped';
   endedAt?: number;
@@ -121,6 +124,12 @@ export class ProgressState {
         r.ended = e.type === 'action-done' ? 'done' : e.type === 'action-failed' ? 'failed' : 'skipped';
         r.endedAt = this.now();
         if (e.type === 'action-done') r.ms = e.ms;
+        // the copies it read back say so on their own lines
+        if (e.type === 'action-done' && e.action.kind === 'read_back')
+          for (const u of e.action.units) {
+            const c = this.runs.get(u);
+            if (c) c.readBackDone = true;
+          }
         break;
       }
       default:
@@ -143,8 +152,6 @@ export class ProgressState {
     const parts: string[] = [];
     if (r.action.kind === 'copy_table') {
       parts.push(r.meter ? r.meter.describe() : 'starting');
-      if (r.readBack)
-        parts.push(`verifying ${formatCount(r.readBack.rows)} of ${formatCount(r.readBack.rowsTotal)} rows`);
     } else if (r.action.kind === 'read_back') {
       parts.push(
         r.readBack
@@ -170,7 +177,7 @@ export class ProgressState {
     const rows = r.meter?.rows ?? 0;
     const bytes = r.meter?.bytes ?? 0;
     const secs = (r.ms ?? this.now() - r.started) / 1000;
-    return `${r.action.address}: ${formatCount(rows)} rows, ${formatBytes(bytes)} in ${formatSeconds(secs)}${r.readBack ? ', read back' : ''}`;
+    return `${r.action.address}: ${formatCount(rows)} rows, ${formatBytes(bytes)} in ${formatSeconds(secs)}${r.readBackDone ? ', read back' : ''}`;
   }
 
   /** The copies as a whole: rows and bytes so far, rows/s since the first copy started, percent and ETA. */
