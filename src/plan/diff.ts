@@ -210,7 +210,7 @@ export function computePlan(input: PlanInput): Plan {
       objectKind: o.kind,
       sql: o.createSql,
       definitionHash: sha256(o.definition).slice(0, 16),
-      ...(lockMode ? { lockMode } : {}),
+      ...(lockMode ? { lockMode, ...(o.table ? { table: { schema: o.table.schema, name: o.table.name } } : {}) } : {}),
     });
     planned.add(o.address);
   }

@@ -27,6 +27,8 @@ export interface CreateObjectAction extends ActionBase {
   readonly definitionHash: string;
   /** How its statements lock its table (src/catalog/kinds/kind.ts LockMode); absent: the table alone. */
   readonly lockMode?: LockMode;
+  /** The table an attaching build attaches to (with lockMode). */
+  readonly table?: { readonly schema: string; readonly name: string };
 }
 
 export interface SetSequenceValueAction extends ActionBase {

@@ -194,7 +194,7 @@ describe('execute', () => {
       },
     );
     expect(result.failed).toEqual([]);
-    expect(result.done.sort()).toEqual(['check', 'idx_a', 'idx_b', 'pkey', 'uniq']);
+    expect([...result.done].sort()).toEqual(['check', 'idx_a', 'idx_b', 'pkey', 'uniq']);
     // the primary key's build started before the first index build ended
     const at = (type: string, id: string): number =>
       events.findIndex((e) => e.type === type && 'action' in e && e.action.id === id);
