@@ -50,6 +50,8 @@ async function copyDirect(action: CopyTableAction, client: pg.Client, ctx: RunCo
   }
 }
 
+const UNLOCKED_RETRY_MS = 20;
+
 async function copyQueued(action: CopyTableAction, client: pg.Client, ctx: RunContext, q: UnitQueue): Promise<void> {
   if (!ctx.openSource) throw new PgshiftError('INTERNAL', `${action.address}: no source connection available`);
   const openSource = ctx.openSource.bind(ctx);
@@ -97,6 +99,12 @@ async function copyQueued(action: CopyTableAction, client: pg.Client, ctx: RunCo
       throw new PgshiftError('ACTION_FAILED', `${action.address}: ${unit.error ?? 'failed on a worker'}`, {
         hint: 'Fix the cause on the target (or the source definition), then run `pgshift apply` again: finished work is kept.',
       });
+    }
+    if (unit.status === 'queued') {
+      // nobody holds it: its row was only locked for a moment (another session marking units ready), which the
+      // claim's SKIP LOCKED skipped. Claim it again rather than copy another unit first (the order is the plan's)
+      await sleep(UNLOCKED_RETRY_MS, ctx.signal);
+      continue;
     }
     // held by a live lease elsewhere (a worker, or a claimer of an earlier run not yet expired): help meanwhile
     const other = await claimUnit<CopyTableAction>(client, {
