@@ -45,7 +45,10 @@ describe('a primary key built beside a slow index build of its table', () => {
   });
 
   it('attaches once the other build is done, past lock_timeout, with no retry and no second build', async () => {
-    const applying = runCliAsync(['apply', '-c', file, '--auto-approve'], env);
+    const applying = runCliAsync(
+      ['apply', '-c', file, '--auto-approve', '--log-format', 'json', '--log-level', 'debug'],
+      env,
+    );
     // meanwhile a reader of the table with a short lock_timeout: never queued behind the waiting attach
     let done = false;
     const reads = { ok: 0, timedOut: 0 };
@@ -88,14 +91,29 @@ describe('a primary key built beside a slow index build of its table', () => {
         { conname: 'Pa"tients pk', contype: 'p', index: 'Pa"tients pk' },
         { conname: 'Pa"tients_email_key', contype: 'u', index: 'Pa"tients_email_key' },
       ]);
-      // the primary key's build started before the slow index ended: they ran side by side
-      const ran = await c.query<{ address: string; started: Date; finished: Date }>(
-        `SELECT address, created_at AS finished FROM pgshift.objects WHERE address LIKE '%Pa"tients%' ORDER BY address`,
+      // every action recorded once
+      const recorded = await c.query<{ address: string }>(
+        `SELECT address FROM pgshift.objects WHERE address LIKE '%Pa"tients%' ORDER BY address`,
       );
-      expect(ran.rows.map((x) => x.address)).toEqual(
+      expect(recorded.rows.map((x) => x.address)).toEqual(
         expect.arrayContaining(['constraint Cl"inic.Pa"tients.Pa"tients pk', 'index Cl"inic.Pa"tients_slow']),
       );
     });
+    // side by side: the primary key started before the slow index ended, and ended once that build was done
+    const spans = new Map<string, { start: number; end: number }>();
+    for (const line of r.stderr.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const l = JSON.parse(line) as { msg?: string; address?: string; ms?: number; time?: string };
+      if (l.msg === 'done' && l.address && typeof l.ms === 'number' && l.time) {
+        const end = Date.parse(l.time);
+        spans.set(l.address, { start: end - l.ms, end });
+      }
+    }
+    const pk = spans.get('constraint Cl"inic.Pa"tients.Pa"tients pk');
+    const slow = spans.get('index Cl"inic.Pa"tients_slow');
+    expect(pk && slow, [...spans.keys()].join(', ')).toBeTruthy();
+    expect(pk!.start).toBeLessThan(slow!.end - 1000);
+    expect(pk!.end).toBeGreaterThanOrEqual(slow!.end - 50);
     // the plan now has nothing to do, and the verification passed
     const again = await runCliAsync(['plan', '-c', file, '--json'], env);
     expect(again.status, again.stderr).toBe(0);
