@@ -43,7 +43,7 @@ import { startEmbedded } from '../test/support/embedded.js';
 import type { EmbeddedPostgres } from '../test/support/embedded.js';
 import { quoteIdent, withPg } from '../test/support/sql.js';
 import type { ChildResult, Span } from './copy-child.js';
-import { machineBusySeconds } from './proc.js';
+import { childrenCpuSeconds, machineBusySeconds, serverCpuSeconds } from './proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..');
@@ -122,47 +122,12 @@ async function must(what: string, p: Promise<Exec>): Promise<Exec> {
 
 /* ------------------------------------------------------------------------------------------------ CPU accounting */
 
-const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64
-
-/** utime, stime, cutime, cstime, ppid of a process (jiffies), or null when it is gone. */
-function procStat(pid: number | 'self'): { ppid: number; self: number; children: number } | null {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // fields after "(comm)": state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17): index = field - 3
-    return { ppid: Number(f[1]), self: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
-  } catch {
-    return null;
-  }
-}
-
 /** CPU seconds used so far by a server: postmaster + its exited children + its live children. */
-function serverCpu(server: EmbeddedPostgres): number {
-  let pm: number;
-  try {
-    pm = Number(fs.readFileSync(path.join(server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {
-    return 0;
-  }
-  const top = procStat(pm);
-  if (!top) return 0;
-  let jiffies = top.self + top.children;
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const p = procStat(Number(d));
-    if (p && p.ppid === pm) jiffies += p.self;
-  }
-  return jiffies / CLK_TCK;
-}
-
-/** CPU seconds of this process's exited (waited-for) children: psql, pg_dump, pg_restore, node children. */
-function childrenCpu(): number {
-  const s = procStat('self');
-  return s ? s.children / CLK_TCK : 0;
-}
+const serverCpu = (server: EmbeddedPostgres): number => serverCpuSeconds(server.dataDir);
 
 /** Busy CPU seconds of the whole machine so far (all cores). */
 const machineBusy = machineBusySeconds;
+const childrenCpu = childrenCpuSeconds;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -14,11 +14,13 @@
  *   BENCH_SPLIT_THRESHOLD=64MB   copy.split_tables_larger_than of the split methods (default 64MB)
  *   BENCH_SPLIT_METHODS=...      unsplit,split-1,split-2,split-4,apply-1,apply-1+worker (default all)
  *   BENCH_FSYNC=off              servers without fsync (default on)
+ *   BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=d'  node options of the apply and worker processes (a profile)
+ *   BENCH_SPLIT_LOGS=dir         keep each apply's JSON log (debug level: every action's span) in dir
  *
  * The CLI runs from dist/ (npm run build first; the bench builds it when it is missing).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { machineBusySeconds, start as startProcess, type Done } from './proc.js';
+import { childrenCpuSeconds, machineBusySeconds, serverCpuSeconds, start as startProcess, type Done } from './proc.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +36,8 @@ const ROWS = Number(env.BENCH_SPLIT_ROWS ?? 3_000_000);
 const RUNS = Math.max(1, Number(env.BENCH_SPLIT_RUNS ?? 2));
 const THRESHOLD = env.BENCH_SPLIT_THRESHOLD ?? '64MB';
 const FSYNC = (env.BENCH_FSYNC ?? 'on') !== 'off';
+const NODE_ARGS = (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const LOGS = env.BENCH_SPLIT_LOGS ?? '';
 const METHODS = (env.BENCH_SPLIT_METHODS ?? 'unsplit,split-1,split-2,split-4,apply-1,apply-1+worker')
   .split(',')
   .map((s) => s.trim())
@@ -44,7 +48,7 @@ const log = (m: string): void =>
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function start(args: string[], extraEnv: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Done> } {
-  return startProcess(process.execPath, [path.join(REPO, 'bin', 'run.js'), ...args], { cwd: REPO, env: extraEnv });
+  return startProcess(process.execPath, [...NODE_ARGS, path.join(REPO, 'bin', 'run.js'), ...args], { cwd: REPO, env: extraEnv });
 }
 
 interface Method {
@@ -83,6 +87,8 @@ interface Measure {
   unitsByWorker: number | null;
   /** CPU-s the machine was busy during the apply over its wall time: how many of the cores it kept busy */
   coresBusy: number;
+  /** CPU-s of the client processes (apply and workers), the source and the target */
+  cpu: { client: number; source: number; target: number };
   /** from the apply's start to its last copy's end (the apply's log; workers' copies end before the apply's) */
   copyS: number | null;
   note: string;
@@ -126,12 +132,21 @@ async function measure(
     parts: null,
     unitsByWorker: null,
     coresBusy: 0,
+    cpu: { client: 0, source: 0, target: 0 },
     copyS: null,
     note: '',
   };
   const busy0 = machineBusySeconds();
+  const cpu0 = {
+    client: childrenCpuSeconds(),
+    source: serverCpuSeconds(source.dataDir),
+    target: serverCpuSeconds(target.dataDir),
+  };
   try {
-    const apply = start(['apply', '-c', file, '--auto-approve', '--log-level', 'info', '--log-format', 'json'], e);
+    const apply = start(
+      ['apply', '-c', file, '--auto-approve', '--log-level', LOGS ? 'debug' : 'info', '--log-format', 'json'],
+      e,
+    );
     const workers: Array<Promise<Done>> = [];
     for (let i = 0; i < m.workers; i++) {
       // a worker joins the running apply: started once the apply holds the target's lock
@@ -147,7 +162,16 @@ async function measure(
     }
     const [a, ...ws] = await Promise.all([apply.done, ...workers]);
     out.wallS = (a as Done).ms / 1000;
+    if (LOGS) {
+      fs.mkdirSync(LOGS, { recursive: true });
+      fs.writeFileSync(path.join(LOGS, `${db}.log`), a?.stderr ?? '');
+    }
     out.coresBusy = (machineBusySeconds() - busy0) / out.wallS;
+    out.cpu = {
+      client: childrenCpuSeconds() - cpu0.client,
+      source: serverCpuSeconds(source.dataDir) - cpu0.source,
+      target: serverCpuSeconds(target.dataDir) - cpu0.target,
+    };
     // the copy phase: from the apply's start to the last unit copied (its own log lines, JSON)
     const events = (a?.stderr ?? '')
       .split('\n')
@@ -257,8 +281,8 @@ async function main(): Promise<void> {
       '',
       `One table \`public.big\`: ${ROWS.toLocaleString('en-US')} rows with a uuid primary key, ${size} on the source. ${cores} cores, source ${versions[0]?.split(' on ')[0]}, target ${versions[1]?.split(' on ')[0]} (embedded, fsync ${FSYNC ? 'on' : 'off'}), both on this machine with the client. Whole \`pgshift apply\` (schema, copy, primary key, verification with its copy digest); split methods use \`copy.split_tables_larger_than: ${THRESHOLD}\`. ${RUNS} run(s) each, interleaved; median (min–max).`,
       '',
-      '| method | ok runs | wall s | × unsplit | copies done at s | cores busy | copy units | units done by the worker |',
-      '|---|---|---|---|---|---|---|---|',
+      '| method | ok runs | wall s | × unsplit | copies done at s | cores busy | CPU-s client / source / target | copy units | units done by the worker |',
+      '|---|---|---|---|---|---|---|---|---|',
     ];
     const base = median(all.filter((x) => x.method === 'unsplit' && x.ok).map((x) => x.wallS));
     for (const m of methods) {
@@ -267,7 +291,7 @@ async function main(): Promise<void> {
       const walls = ok.map((x) => x.wallS);
       const med = walls.length ? median(walls) : NaN;
       lines.push(
-        `| ${m.label} | ${ok.length}/${xs.length} | ${walls.length ? `**${med.toFixed(1)}** (${Math.min(...walls).toFixed(1)}–${Math.max(...walls).toFixed(1)})` : '–'} | ${Number.isFinite(base) && walls.length ? (med / base).toFixed(2) : '–'} | ${ok.some((x) => x.copyS !== null) ? median(ok.flatMap((x) => (x.copyS === null ? [] : [x.copyS]))).toFixed(1) : '–'} | ${ok.length ? median(ok.map((x) => x.coresBusy)).toFixed(2) : '–'} | ${xs[0]?.parts ?? '–'} | ${m.workers ? xs.map((x) => x.unitsByWorker ?? '–').join(', ') : '–'} |`,
+        `| ${m.label} | ${ok.length}/${xs.length} | ${walls.length ? `**${med.toFixed(1)}** (${Math.min(...walls).toFixed(1)}–${Math.max(...walls).toFixed(1)})` : '–'} | ${Number.isFinite(base) && walls.length ? (med / base).toFixed(2) : '–'} | ${ok.some((x) => x.copyS !== null) ? median(ok.flatMap((x) => (x.copyS === null ? [] : [x.copyS]))).toFixed(1) : '–'} | ${ok.length ? median(ok.map((x) => x.coresBusy)).toFixed(2) : '–'} | ${ok.length ? (['client', 'source', 'target'] as const).map((k) => median(ok.map((x) => x.cpu[k])).toFixed(1)).join(' / ') : '–'} | ${xs[0]?.parts ?? '–'} | ${m.workers ? xs.map((x) => x.unitsByWorker ?? '–').join(', ') : '–'} |`,
       );
     }
     const failed = all.filter((x) => !x.ok);
