@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { asPgshiftError } from '../errors/index.js';
 import { isTransient } from '../db/retry.js';
 import type { Action, ActionPhase } from '../plan/model.js';
-import { byRank, criticalPathRanks } from './priority.js';
+import { byRank, criticalPathRanks, ownSeconds } from './priority.js';
 
 /**
  * A moving figure of a running action other than a copy's rows: the read-back of a copied table, the verification's
@@ -131,7 +131,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   let lockLost = false;
   const maxAttempts = opts.attempts ?? 3;
   // among the actions that may start, the longest chain of work after them first (src/apply/priority.ts)
-  const order = byRank(actions, criticalPathRanks(actions));
+  const order = byRank(actions, criticalPathRanks(actions), ownSeconds(actions));
   const announced = new Set<string>();
   emit({ type: 'start', total: actions.length, actions });
 

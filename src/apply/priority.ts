@@ -4,12 +4,13 @@ import type { Action } from '../plan/model.js';
  * Seconds an action is expected to take, for ordering only (never shown): a copy by its rows and its bytes; an index
  * or constraint build by the rows of the table it builds on (a sort of them); a read-back by the rows it hashes; the
  * large objects by their bytes; everything else nothing. Rates are what the apply of gen.sql moved on 2 cores
- * (docs/benchmarks.md); only their ratios matter.
+ * (docs/benchmarks.md); only their ratios matter. A read-back's bytes are unknown in plans saved before it had them.
  */
 export function expectedSeconds(a: Action, rowsOfLock: ReadonlyMap<string, number>): number {
   // per row and per byte, fitted on gen.sql's copies (3M narrow rows and 731 MiB of wide ones each take about 5 s)
   if (a.kind === 'copy_table') return a.estimatedRows / 780_000 + a.estimatedBytes / (185 * 1024 * 1024);
-  if (a.kind === 'read_back') return a.estimatedRows / 1_500_000;
+  // a read-back hashes every byte too: a wide table's (audit_log: 750k rows, 731 MiB) took 2.2 s, not 0.5
+  if (a.kind === 'read_back') return a.estimatedRows / 1_500_000 + (a.estimatedBytes ?? 0) / (430 * 1024 * 1024);
   if (a.kind === 'large_objects') return a.estimatedBytes / (100 * 1024 * 1024);
   if (
     a.kind === 'create_object' &&
@@ -29,14 +30,7 @@ export function expectedSeconds(a: Action, rowsOfLock: ReadonlyMap<string, numbe
  * builds before a small table's copy, so the apply's last stretch is not one table's builds run alone.
  */
 export function criticalPathRanks(actions: readonly Action[]): Map<string, number> {
-  const rowsOfLock = new Map<string, number>();
-  // a table's lock key (`table s.n`, what its index and constraint builds hold) -> its rows, over all its copy parts
-  for (const a of actions)
-    if (a.kind === 'copy_table') {
-      const l = `table ${a.table.schema}.${a.table.name}`;
-      rowsOfLock.set(l, (rowsOfLock.get(l) ?? 0) + Math.max(0, a.estimatedRows));
-    }
-  const own = new Map(actions.map((a) => [a.id, expectedSeconds(a, rowsOfLock)]));
+  const own = ownSeconds(actions);
   const dependents = new Map<string, string[]>();
   for (const a of actions)
     for (const d of a.dependsOn) {
@@ -83,9 +77,25 @@ export function criticalPathRanks(actions: readonly Action[]): Map<string, numbe
 export function byRank<T extends { readonly id: string }>(
   actions: readonly T[],
   ranks: ReadonlyMap<string, number>,
+  own: ReadonlyMap<string, number> = new Map(),
 ): T[] {
   return actions
-    .map((a, i) => ({ a, i, r: ranks.get(a.id) ?? 0 }))
-    .sort((x, y) => y.r - x.r || x.i - y.i)
+    .map((a, i) => ({ a, i, r: ranks.get(a.id) ?? 0, o: own.get(a.id) ?? 0 }))
+    .sort((x, y) => y.r - x.r || y.o - x.o || x.i - y.i)
     .map((x) => x.a);
+}
+
+/**
+ * Every action's own expected seconds (expectedSeconds). Among actions of one rank (a table's after-data builds and
+ * its read-back all rank as the sum of them) the longest starts first: what is left at the end is the short ones.
+ */
+export function ownSeconds(actions: readonly Action[]): Map<string, number> {
+  const rowsOfLock = new Map<string, number>();
+  // a table's lock key (`table s.n`, what its index and constraint builds hold) -> its rows, over all its copy parts
+  for (const a of actions)
+    if (a.kind === 'copy_table') {
+      const l = `table ${a.table.schema}.${a.table.name}`;
+      rowsOfLock.set(l, (rowsOfLock.get(l) ?? 0) + Math.max(0, a.estimatedRows));
+    }
+  return new Map(actions.map((a) => [a.id, expectedSeconds(a, rowsOfLock)]));
 }

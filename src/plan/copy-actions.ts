@@ -240,6 +240,7 @@ export function copyActions(
           digest: digestRecipe(pair.source, t),
           units,
           estimatedRows: rows,
+          estimatedBytes: t.estimatedBytes,
         });
       }
       continue;
@@ -297,6 +298,7 @@ export function copyActions(
         digest: digestRecipe(pair.source, t),
         units: [address],
         estimatedRows: rows,
+        estimatedBytes: t.estimatedBytes,
       });
     }
   }

@@ -72,8 +72,8 @@ export interface CopyTableAction extends ActionBase {
 }
 
 /**
- * Reads a split table back on the target once all its parts are copied, and compares it with the sum of the parts'
- * digests (the copy digest of a table copied as one unit is read back by its copy action).
+ * Reads a copied table back on the target once its copy (all its parts, when split) is done, and compares it with
+ * the sum of its units' digests.
  */
 export interface ReadBackAction extends ActionBase {
   readonly kind: 'read_back';
@@ -82,6 +82,8 @@ export interface ReadBackAction extends ActionBase {
   /** The copy units (parts) whose digests sum to the table's. */
   readonly units: readonly string[];
   readonly estimatedRows: number;
+  /** The table's estimated size (what the read-back hashes); absent in plans saved before it was recorded. */
+  readonly estimatedBytes?: number;
 }
 
 /** Runs the verification policy after everything else; its failure is apply's exit 3. */
