@@ -1,5 +1,7 @@
 import type { Action } from '../plan/model.js';
 
+const MiB = 1024 * 1024;
+
 /**
  * Seconds an action is expected to take, for ordering only (never shown): a copy by its rows and its bytes; an index
  * or constraint build by the rows of the table it builds on (a sort of them); a read-back by the rows it hashes; the
@@ -7,10 +9,14 @@ import type { Action } from '../plan/model.js';
  * (docs/benchmarks.md); only their ratios matter. A read-back's bytes are unknown in plans saved before it had them.
  */
 export function expectedSeconds(a: Action, rowsOfLock: ReadonlyMap<string, number>): number {
-  // per row and per byte, fitted on gen.sql's copies (3M narrow rows and 731 MiB of wide ones each take about 5 s)
-  if (a.kind === 'copy_table') return a.estimatedRows / 780_000 + a.estimatedBytes / (185 * 1024 * 1024);
+  if (a.kind === 'copy_table') {
+    // a plan saved without rowMicros: rows and bytes as fitted before (3M narrow rows and 731 MiB of wide ones each
+    // about 5 s)
+    if (a.rowMicros === undefined) return a.estimatedRows / 780_000 + a.estimatedBytes / (185 * MiB);
+    return (a.estimatedRows * a.rowMicros) / 1e6 + a.estimatedBytes / (100 * MiB);
+  }
   // a read-back hashes every byte too: a wide table's (audit_log: 750k rows, 731 MiB) took 2.2 s, not 0.5
-  if (a.kind === 'read_back') return a.estimatedRows / 1_500_000 + (a.estimatedBytes ?? 0) / (430 * 1024 * 1024);
+  if (a.kind === 'read_back') return a.estimatedRows / 1_500_000 + (a.estimatedBytes ?? 0) / (430 * MiB);
   if (a.kind === 'large_objects') return a.estimatedBytes / (100 * 1024 * 1024);
   if (
     a.kind === 'create_object' &&

@@ -7,6 +7,7 @@ import { keyIsDisplayable } from './key-display.js';
 import type { Scope } from '../catalog/scope.js';
 import type { TablePair } from '../mapping/table-pairs.js';
 import { digestRecipe } from '../verify/expressions.js';
+import { rowMicros } from './row-cost.js';
 
 export function copyAddress(t: { schema: string; name: string }): string {
   return `copy ${t.schema}.${t.name}`;
@@ -219,6 +220,7 @@ export function copyActions(
           format,
           estimatedRows: Math.round(rows / parts),
           estimatedBytes: Math.round(t.estimatedBytes / parts),
+          rowMicros: rowMicros(t.columns.filter((c) => c.generated === null)),
           ...(pair.source.schema !== t.schema || pair.source.name !== t.name
             ? { sourceTable: { schema: pair.source.schema, name: pair.source.name } }
             : {}),
@@ -277,6 +279,7 @@ export function copyActions(
       format,
       estimatedRows: rows,
       estimatedBytes: t.estimatedBytes,
+      rowMicros: rowMicros(t.columns.filter((c) => c.generated === null)),
       // a mapped schema's copy reads the source's table
       ...(pair.source.schema !== t.schema || pair.source.name !== t.name
         ? { sourceTable: { schema: pair.source.schema, name: pair.source.name } }

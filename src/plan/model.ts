@@ -59,6 +59,11 @@ export interface CopyTableAction extends ActionBase {
   readonly estimatedRows: number;
   readonly estimatedBytes: number;
   /**
+   * What moving one row costs beyond its bytes, in microseconds, by its columns' types (src/apply/priority.ts
+   * rowMicros): for the order of the actions only. Absent in plans saved before it was recorded.
+   */
+  readonly rowMicros?: number;
+  /**
    * How the copy digests the rows it reads, batch by batch in each batch's snapshot (verify.checksums: full):
    * the verification then reads back only the target. Absent: no digest (the verification compares both sides).
    */

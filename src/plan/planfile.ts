@@ -24,9 +24,9 @@ export function decisionHash(plan: Plan): string {
   const actions = plan.actions
     .map((a) =>
       a.kind === 'copy_table'
-        ? { ...a, estimatedRows: 0, estimatedBytes: 0, reason: '' }
+        ? { ...a, estimatedRows: 0, estimatedBytes: 0, rowMicros: 0, reason: '' }
         : a.kind === 'read_back'
-          ? { ...a, estimatedRows: 0 }
+          ? { ...a, estimatedRows: 0, estimatedBytes: 0 }
           : a.kind === 'large_objects'
             ? { ...a, objects: 0, estimatedBytes: 0, reason: '' }
             : a,
