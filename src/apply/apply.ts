@@ -213,9 +213,10 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
               logger().debug({ unit: action.id, reason: (err as Error).message }, 'marking a unit ready failed'),
             );
         },
-        run: (action, client) =>
+        run: (action, client, hooks) =>
           runAction(action, client, {
             runId,
+            onAttachPending: hooks.attachPending,
             lockId: lock.lockId,
             queue,
             openSource: () => connectClient(eps.source, session),

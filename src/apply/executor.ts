@@ -43,12 +43,21 @@ export interface ExecutionResult {
   readonly interrupted: boolean;
 }
 
+/** What a running action tells the walk. */
+export interface ActionHooks {
+  /**
+   * An attaching build has built its index and now waits for its table's other holders to end: no further holder
+   * of that table starts until it has attached (each would only make the wait, and the slot it holds, longer).
+   */
+  attachPending(): void;
+}
+
 export interface ExecutorOptions {
   readonly concurrency: number;
   /** Opens a target session for a worker (with session settings). */
   openWorker(): Promise<pg.Client>;
   /** Runs one action on a worker's client; must commit its effect and its state row together. */
-  run(action: Action, client: pg.Client): Promise<void>;
+  run(action: Action, client: pg.Client, hooks: ActionHooks): Promise<void>;
   readonly signal?: AbortSignal;
   onEvent?(event: ExecutorEvent): void;
   /** Attempts for an action that fails for a transient reason (connection lost, deadlock, serialization). */
@@ -96,12 +105,14 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   const heldLocks = new Map<string, number>();
   // locks an attaching action holds (at most one per lock)
   const attaching = new Set<string>();
+  // locks whose attaching holder waits to attach: closed to new holders until it is done
+  const closing = new Set<string>();
   const lockFree = (a: Action): boolean => {
     const mode = lockModeOf(a);
     return a.locks.every((l) => {
       const held = heldLocks.get(l);
       if (held === undefined) return true;
-      return mode !== 'alone' && held > 0 && !(mode === 'attach' && attaching.has(l));
+      return mode !== 'alone' && held > 0 && !(mode === 'attach' && attaching.has(l)) && !closing.has(l);
     });
   };
   const takeLocks = (a: Action): void => {
@@ -117,7 +128,10 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
       const held = heldLocks.get(l) ?? 0;
       if (held > 1) heldLocks.set(l, held - 1);
       else heldLocks.delete(l);
-      if (mode === 'attach') attaching.delete(l);
+      if (mode === 'attach') {
+        attaching.delete(l);
+        closing.delete(l);
+      }
     }
   };
   const done: string[] = [];
@@ -154,7 +168,11 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
       let client: pg.Client | undefined;
       try {
         client = await acquireClient();
-        await opts.run(a, client);
+        await opts.run(a, client, {
+          attachPending: () => {
+            if (lockModeOf(a) === 'attach') for (const l of a.locks) closing.add(l);
+          },
+        });
         idle.push(client);
         done.push(a.id);
         emit({ type: 'action-done', action: a, ms: Math.round(performance.now() - started) });

@@ -134,6 +134,53 @@ describe('execute', () => {
     for (const other of ['idx1', 'idx2', 'pkey', 'uniq']) expect(overlap('fkey', other)).toBe(false);
   });
 
+  it('starts no other holder of a table while its attaching build waits to attach', async () => {
+    const log: string[] = [];
+    const build = (id: string, lockMode: 'shared' | 'attach', dependsOn: string[] = []): Action =>
+      ({
+        kind: 'create_object',
+        objectKind: lockMode === 'attach' ? 'constraint' : 'index',
+        id,
+        address: id,
+        dependsOn,
+        locks: ['table public.t'],
+        phase: 'post-data',
+        change: 'create',
+        reason: 'test',
+        sql: ['SELECT 1'],
+        definitionHash: 'x',
+        lockMode,
+      }) as Action;
+    const sleep = { gate: 0.6, idx1: 1.2, idx2: 0.1 } as Record<string, number>;
+    await execute(
+      [
+        action('gate', 'SELECT 1', [], [], 'post-data'),
+        build('idx1', 'shared'),
+        build('pkey', 'attach'),
+        build('idx2', 'shared', ['gate']),
+      ],
+      {
+        concurrency: 4,
+        openWorker,
+        run: async (a, c, hooks) => {
+          log.push(`start ${a.id}`);
+          if (a.id === 'pkey') {
+            // its index is built at 0.1 s; then it waits (here: 1 s) for idx1's SHARE lock to go
+            await c.query('SELECT pg_sleep(0.1)');
+            hooks.attachPending();
+            await c.query('SELECT pg_sleep(1.0)');
+          } else await c.query('SELECT pg_sleep($1)', [sleep[a.id]]);
+          log.push(`end ${a.id}`);
+        },
+      },
+    );
+    const i = (s: string): number => log.indexOf(s);
+    // idx1 and the primary key build side by side
+    expect(i('start pkey')).toBeLessThan(i('end idx1'));
+    // idx2 became ready (at 0.6 s) while the primary key waited to attach: it started only once that was done
+    expect(i('start idx2'), log.join(', ')).toBeGreaterThan(i('end pkey'));
+  });
+
   it('runs real primary key, unique and index builds of one table side by side without a deadlock', async () => {
     await withPg(dbs.targetUrl, async (c) => {
       await c.query('DROP TABLE IF EXISTS public."bu""ilds"');

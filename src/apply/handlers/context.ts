@@ -24,6 +24,8 @@ export interface RunContext {
   /** Opens a source session (with session settings and retries); the handler closes it. */
   openSource?(): Promise<pg.Client>;
   readonly signal?: AbortSignal;
+  /** An attaching build's index is built: it waits for the table now (the executor starts no other holder of it). */
+  onAttachPending?(): void;
   onProgress?(action: Action, rows: number, bytes: number): void;
   /** A moving figure of a running action other than a copy's rows (read-back, verification, build progress). */
   onMeasure?(action: Action, measure: ActionMeasure): void;

@@ -58,6 +58,7 @@ async function buildAndAttach(
 ): Promise<void> {
   const [first, ...rest] = action.sql;
   if (first !== undefined) await client.query(first);
+  if (rest.length > 0) ctx.onAttachPending?.();
   for (const stmt of rest) {
     for (;;) {
       // pgshift's own holders first (a reader of any other session may come and go meanwhile)
