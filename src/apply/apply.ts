@@ -204,6 +204,8 @@ export async function apply(opts: ApplyOptions): Promise<ApplyResult> {
       };
       const execution = await execute(plan.actions, {
         concurrency: workers,
+        // a primary key waiting to attach lends its slot, when the connections leave room for one more session
+        spare: Math.max(0, Math.min(1, free - 2 - workers)),
         openWorker: () => connectClient(eps.target, session),
         onReady: (action) => {
           if (action.kind !== 'copy_table') return;

@@ -54,6 +54,11 @@ export interface ActionHooks {
 
 export interface ExecutorOptions {
   readonly concurrency: number;
+  /**
+   * Slots lent while attaching builds wait to attach (such a wait only polls pg_locks, holding its session): at most
+   * this many actions beyond `concurrency` then. 0 when absent.
+   */
+  readonly spare?: number;
   /** Opens a target session for a worker (with session settings). */
   openWorker(): Promise<pg.Client>;
   /** Runs one action on a worker's client; must commit its effect and its state row together. */
@@ -107,6 +112,9 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
   const attaching = new Set<string>();
   // locks whose attaching holder waits to attach: closed to new holders until it is done
   const closing = new Set<string>();
+  // attaching builds that wait and lend their slot (at most opts.spare)
+  const lending = new Set<string>();
+  let wake: () => void = () => undefined;
   const lockFree = (a: Action): boolean => {
     const mode = lockModeOf(a);
     return a.locks.every((l) => {
@@ -170,7 +178,12 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
         client = await acquireClient();
         await opts.run(a, client, {
           attachPending: () => {
-            if (lockModeOf(a) === 'attach') for (const l of a.locks) closing.add(l);
+            if (lockModeOf(a) !== 'attach') return;
+            for (const l of a.locks) closing.add(l);
+            if (lending.size < (opts.spare ?? 0) && !lending.has(a.id)) {
+              lending.add(a.id);
+              wake();
+            }
           },
         });
         idle.push(client);
@@ -227,7 +240,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
       }
       if (!opts.signal?.aborted && !lockLost) {
         for (const a of order.filter((x) => pending.has(x.id))) {
-          if (running.size >= opts.concurrency) break;
+          if (running.size - lending.size >= opts.concurrency) break;
           const badDep = a.dependsOn.find((d) => bad.has(d));
           if (badDep) {
             pending.delete(a.id);
@@ -243,6 +256,7 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
           takeLocks(a);
           const p = runOne(a).finally(() => {
             running.delete(a.id);
+            lending.delete(a.id);
             releaseLocks(a);
           });
           running.set(a.id, p);
@@ -258,7 +272,9 @@ export async function execute(actions: readonly Action[], opts: ExecutorOptions)
           );
         continue;
       }
-      await Promise.race([...running.values(), aborted]);
+      // an attaching build that lends its slot wakes the walk too
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      await Promise.race([...running.values(), aborted, woken]);
       if (opts.signal?.aborted) {
         emit({ type: 'stopping' });
         await Promise.allSettled([...running.values()]);

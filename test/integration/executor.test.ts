@@ -181,6 +181,43 @@ describe('execute', () => {
     expect(i('start idx2'), log.join(', ')).toBeGreaterThan(i('end pkey'));
   });
 
+  it('lends the slot of a primary key waiting to attach to another table (spare 1)', async () => {
+    const log: string[] = [];
+    const build = (id: string, table: string, lockMode: 'shared' | 'attach'): Action =>
+      ({
+        kind: 'create_object',
+        objectKind: lockMode === 'attach' ? 'constraint' : 'index',
+        id,
+        address: id,
+        dependsOn: [],
+        locks: [`table public.${table}`],
+        phase: 'post-data',
+        change: 'create',
+        reason: 'test',
+        sql: ['SELECT 1'],
+        definitionHash: 'x',
+        lockMode,
+      }) as Action;
+    const run = async (a: Action, c: pg.Client, hooks: { attachPending(): void }): Promise<void> => {
+      log.push(`start ${a.id}`);
+      if (a.id === 'pkey') {
+        await c.query('SELECT pg_sleep(0.1)');
+        hooks.attachPending();
+        await c.query('SELECT pg_sleep(1.0)');
+      } else await c.query('SELECT pg_sleep($1)', [a.id === 'idx1' ? 1.2 : 0.2]);
+      log.push(`end ${a.id}`);
+    };
+    const actions = [build('idx1', 't', 'shared'), build('pkey', 't', 'attach'), build('other', 'u', 'shared')];
+    await execute(actions, { concurrency: 2, spare: 1, openWorker, run });
+    // two slots: idx1 and the primary key; the other table's build starts in the slot the waiting key lends
+    expect(log.indexOf('start other'), log.join(', ')).toBeLessThan(log.indexOf('end pkey'));
+    expect(log.indexOf('start other')).toBeLessThan(log.indexOf('end idx1'));
+    // without a spare the third action waits for a slot
+    log.length = 0;
+    await execute(actions, { concurrency: 2, openWorker, run });
+    expect(log.indexOf('start other'), log.join(', ')).toBeGreaterThan(log.indexOf('end pkey'));
+  });
+
   it('runs real primary key, unique and index builds of one table side by side without a deadlock', async () => {
     await withPg(dbs.targetUrl, async (c) => {
       await c.query('DROP TABLE IF EXISTS public."bu""ilds"');
