@@ -38,6 +38,23 @@ async function openWorker(): Promise<pg.Client> {
   return c;
 }
 
+/** An index (shared) or a primary key built as its index and attached, on table public.<table>. */
+const lockedBuild = (id: string, table: string, lockMode: 'shared' | 'attach', dependsOn: string[] = []): Action =>
+  ({
+    kind: 'create_object',
+    objectKind: lockMode === 'attach' ? 'constraint' : 'index',
+    id,
+    address: id,
+    dependsOn,
+    locks: [`table public.${table}`],
+    phase: 'post-data',
+    change: 'create',
+    reason: 'test',
+    sql: ['SELECT 1'],
+    definitionHash: 'x',
+    lockMode,
+  }) as Action;
+
 const run = async (a: Action, c: pg.Client): Promise<void> => {
   if (a.kind !== 'set_sequence_value') throw new Error('unexpected');
   for (const s of a.sql) await c.query(s);
@@ -137,20 +154,7 @@ describe('execute', () => {
   it('starts no other holder of a table while its attaching build waits to attach', async () => {
     const log: string[] = [];
     const build = (id: string, lockMode: 'shared' | 'attach', dependsOn: string[] = []): Action =>
-      ({
-        kind: 'create_object',
-        objectKind: lockMode === 'attach' ? 'constraint' : 'index',
-        id,
-        address: id,
-        dependsOn,
-        locks: ['table public.t'],
-        phase: 'post-data',
-        change: 'create',
-        reason: 'test',
-        sql: ['SELECT 1'],
-        definitionHash: 'x',
-        lockMode,
-      }) as Action;
+      lockedBuild(id, 't', lockMode, dependsOn);
     const sleep = { gate: 0.6, idx1: 1.2, idx2: 0.1 } as Record<string, number>;
     await execute(
       [
@@ -184,20 +188,7 @@ describe('execute', () => {
   it('lends the slot of a primary key waiting to attach to another table (spare 1)', async () => {
     const log: string[] = [];
     const build = (id: string, table: string, lockMode: 'shared' | 'attach'): Action =>
-      ({
-        kind: 'create_object',
-        objectKind: lockMode === 'attach' ? 'constraint' : 'index',
-        id,
-        address: id,
-        dependsOn: [],
-        locks: [`table public.${table}`],
-        phase: 'post-data',
-        change: 'create',
-        reason: 'test',
-        sql: ['SELECT 1'],
-        definitionHash: 'x',
-        lockMode,
-      }) as Action;
+      lockedBuild(id, table, lockMode);
     const run = async (a: Action, c: pg.Client, hooks: { attachPending(): void }): Promise<void> => {
       log.push(`start ${a.id}`);
       if (a.id === 'pkey') {
