@@ -48,7 +48,10 @@ const log = (m: string): void =>
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function start(args: string[], extraEnv: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Done> } {
-  return startProcess(process.execPath, [...NODE_ARGS, path.join(REPO, 'bin', 'run.js'), ...args], { cwd: REPO, env: extraEnv });
+  return startProcess(process.execPath, [...NODE_ARGS, path.join(REPO, 'bin', 'run.js'), ...args], {
+    cwd: REPO,
+    env: extraEnv,
+  });
 }
 
 interface Method {
