@@ -10,6 +10,7 @@ import { logProgress, ProgressState, stepProgress, UnitMeter } from '../../src/c
 import {
   DEFAULT_RATES,
   estimatePlan,
+  LARGE_OBJECTS_PER_SECOND,
   planJson,
   renderPlanMarkdown,
   renderPlanText,
@@ -266,6 +267,32 @@ describe('the plan time estimate', () => {
     expect(j.estimate?.copies.map((c) => c.seconds)).toEqual([20, 5]);
     expect(j.actions).toBe(plan.actions);
     expect('estimate' in plan).toBe(false);
+  });
+
+  it('counts the large objects: per object and by their bytes', () => {
+    const lo: Action = {
+      kind: 'large_objects',
+      id: 'large_objects',
+      address: 'large_objects',
+      dependsOn: [],
+      change: 'create',
+      reason: '12,000 objects, ~200.0 MiB',
+      phase: 'data',
+      locks: ['large_objects'],
+      objects: 12_000,
+      estimatedBytes: 200 * 1024 * 1024,
+      resumeAfter: null,
+      owners: {},
+      grantees: {},
+    };
+    const e = estimatePlan(planOf([copy('wide', 1_000, 500 * 1024 * 1024), lo]));
+    // 12,000 objects at 6,000/s and 200 MiB at 100 MiB/s
+    expect(e?.copies.find((c) => c.address === 'large_objects')?.seconds).toBe(12_000 / LARGE_OBJECTS_PER_SECOND + 2);
+    expect(e?.totalSeconds).toBe(5 + 4);
+    expect(renderPlanText(planOf([lo]))).toContain('+ large_objects: 12,000 objects, ~200.0 MiB, ~4s');
+    expect(estimatePlan(planOf([lo]))?.totalSeconds).toBe(4);
+    expect(e?.basis).toMatch(/^large objects at 6,000 objects\/s plus their bytes at 100 MiB\/s; each copy's rows/);
+    expect(estimatePlan(plan)?.basis).toMatch(/^each copy's rows/);
   });
 
   it('leaves a resumed copy its own ETA', () => {
