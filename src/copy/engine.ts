@@ -20,6 +20,7 @@ import { displayKey } from '../plan/key-display.js';
 import { digestSql } from '../verify/expressions.js';
 import { COPY_SESSION_SQL } from '../db/copy-session.js';
 import { DigestStrip } from './digest-stream.js';
+import { readHeapOrder, unitBatchRows } from './heap-order.js';
 
 export interface CopyContext {
   readonly runId: string;
@@ -243,6 +244,7 @@ function keyTuple(a: CopyTableAction, slot: KeySlot): { cols: string; vals: stri
 async function statsBounds(
   source: pg.Client,
   a: CopyTableAction,
+  batchRows: number,
   from: { readonly schema: string; readonly name: string },
   after: boolean,
   /** Only bounds up to pgshift.up0 (a part's upper key). */
@@ -269,9 +271,10 @@ async function statsBounds(
     });
   const per = r.rows[0]?.per;
   if (!per || per <= 0 || r.rows.length < 2) return [];
-  const stride = Math.max(1, Math.round(a.batchSize / per));
+  const stride = Math.max(1, Math.round(batchRows / per));
   const out: string[] = [];
-  for (let i = stride - 1; i < r.rows.length - 1; i += stride) out.push((r.rows[i] as { b: string }).b);
+  // the last batch holds at least half a stride: no batch of a few rows after the last bound
+  for (let i = stride - 1; i < r.rows.length - 1 - stride / 2; i += stride) out.push((r.rows[i] as { b: string }).b);
   return out;
 }
 
@@ -442,21 +445,36 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
   let batches = 0;
   if (last) await setKey(ctx.source, 'lo', last.values);
   if (upper) await setKey(ctx.source, 'up', upper);
+  // a key in no heap order is copied in fewer, larger batches (./heap-order.ts); null: the unit is one batch
+  const firstKey = a.key?.[0];
+  const heap = firstKey ? await readHeapOrder(ctx.source, from, firstKey.name) : null;
+  const batchRows = unitBatchRows(
+    a.batchSize,
+    heap,
+    a.part?.of ?? 1,
+    a.estimatedRows > 0 ? a.estimatedBytes / a.estimatedRows : 0,
+  );
   // upper keys from the source's statistics, when it has them: no index scan per batch to find them
-  let planned = await statsBounds(ctx.source, a, from, last !== null, upper !== null);
+  let planned =
+    batchRows === null ? [] : await statsBounds(ctx.source, a, batchRows, from, last !== null, upper !== null);
+  // larger batches of a key in no heap order end with what the statistics' bounds leave: an exact bound would be an
+  // index scan visiting most of the heap
+  let statsTail = batchRows !== null && batchRows > a.batchSize && planned.length > 0;
   for (;;) {
     if (ctx.signal?.aborted) return { rows, bytes, batches, stopped: true };
     if (last) await setKey(ctx.source, 'lo', last.values);
     let hiValues: string[] | null;
     const nextPlanned = planned.shift();
     if (nextPlanned !== undefined) hiValues = [nextPlanned];
+    else if (batchRows === null || statsTail)
+      hiValues = null; // the rest of the unit (a part: to its upper key)
     else {
       // the batch's upper key: an index scan in key order (aliased outputs, so ORDER BY sorts by the key itself)
       const within = [...(last ? [`${k.cols} > ${k.vals}`] : []), ...(upper ? [`${u.cols} <= ${u.vals}`] : [])];
       const bound = await ctx.source.query({
         text: `SELECT ${keyCols.map((c, i) => `${c}::text AS k${i}`).join(', ')} FROM ${table} ${within.length ? `WHERE ${within.join(' AND ')}` : ''}
               ORDER BY ${keyCols.join(', ')} OFFSET $1 LIMIT 1`,
-        values: [a.batchSize - 1],
+        values: [batchRows - 1],
         rowMode: 'array',
       });
       hiValues = (bound.rows[0] as string[] | undefined) ?? null;
@@ -492,7 +510,10 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
     bytes += moved.bytes;
     batches++;
     // statistics older than the table (a batch twice the size asked): exact bounds from here on
-    if (moved.rows > 2 * a.batchSize) planned = [];
+    if (batchRows !== null && moved.rows > 2 * batchRows) {
+      planned = [];
+      statsTail = false;
+    }
     ctx.onProgress?.(rows, bytes);
     if (!hiValues) return { rows, bytes, batches, stopped: false };
     last = next;

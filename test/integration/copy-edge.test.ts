@@ -66,6 +66,48 @@ describe('copy edge cases', () => {
     });
   });
 
+  it('a key in no heap order is copied in 4 batches, a part of a table in 4 parts in one; a key in order is not', async () => {
+    // each batch of a random uuid key reads most of the heap: 20 batches would read it 20 times
+    const sql = `CREATE TABLE "rand key" (id uuid PRIMARY KEY, v text);
+      INSERT INTO "rand key" SELECT md5('r' || i)::uuid, 'v' || i FROM generate_series(1, 20000) i;
+      CREATE TABLE "ordered key" (id int PRIMARY KEY, v text);
+      INSERT INTO "ordered key" SELECT i, 'v' || i FROM generate_series(1, 20000) i;
+      ANALYZE "rand key"; ANALYZE "ordered key";`;
+    const batchesOf = (stderr: string): Map<string, number> =>
+      new Map(
+        stderr
+          .split('\n')
+          .filter((l) => l.includes('"unit copied"'))
+          .map((l) => JSON.parse(l) as { unit: string; batches: number })
+          .map((c) => [c.unit, c.batches]),
+      );
+    const debug = ['--auto-approve', '--log-level', 'debug', '--log-format', 'json'];
+    await withDbs('edge_heap_order', sql, async (dbs, env) => {
+      const file = cfg.write(minimalConfig('copy: { batch_size: 1000, parallel: 2 }\n'), 'heap-order.yaml');
+      const r = runCli(['apply', '-c', file, ...debug], env);
+      expect(r.status, r.stderr).toBe(0);
+      await expectSameData(dbs.sourceUrl, dbs.targetUrl);
+      const batches = batchesOf(r.stderr);
+      expect(batches.get('copy public.rand key')).toBe(4);
+      expect(batches.get('copy public.ordered key')).toBeGreaterThanOrEqual(20);
+    });
+    await withDbs('edge_heap_order_split', sql, async (dbs, env) => {
+      const file = cfg.write(
+        minimalConfig('copy: { batch_size: 1000, parallel: 2, split_tables_larger_than: 200kB }\n'),
+        'heap-order-split.yaml',
+      );
+      const r = runCli(['apply', '-c', file, ...debug], env);
+      expect(r.status, r.stderr).toBe(0);
+      await expectSameData(dbs.sourceUrl, dbs.targetUrl);
+      const batches = batchesOf(r.stderr);
+      const parts = [...batches].filter(([u]) => u.startsWith('copy public.rand key ['));
+      expect(parts.length).toBeGreaterThanOrEqual(4);
+      expect(parts.map(([, n]) => n)).toEqual(parts.map(() => 1));
+      const ordered = [...batches].filter(([u]) => u.startsWith('copy public.ordered key ['));
+      expect(ordered.reduce((n, [, b]) => n + b, 0)).toBeGreaterThanOrEqual(20);
+    });
+  });
+
   it('reg* values and a source with DateStyle SQL, DMY arrive exactly', async () => {
     const sql = `CREATE TABLE docs (id int PRIMARY KEY, cfg regconfig, rel regclass, born date, span interval, f float8);
       INSERT INTO docs VALUES (1, 'english', 'docs', '2024-03-04', '1 day 02:03:04', 0.1), (2, 'simple', 'pg_class', '2024-03-25', '-3 hours', 1e-300);`;
