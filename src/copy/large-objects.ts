@@ -14,9 +14,12 @@ import type { LargeObjectsAction } from '../plan/model.js';
 import { aclSql } from '../catalog/read/context.js';
 import type { AclItem } from '../catalog/types.js';
 import {
+  forgetLargeObjects,
   ownLargeObjects,
   readLargeObjectProgress,
   recordLargeObjectBatch,
+  recordSyncedLargeObjects,
+  recountLargeObjects,
   type LargeObjectProgress,
 } from '../state/large-objects.js';
 import { assertLockHeld } from '../state/lock.js';
@@ -70,6 +73,9 @@ function oidSql(oid: string): string {
   return oid;
 }
 
+/** How the owners and grantees of the source's large objects map onto the target's roles (the plan's action's). */
+export type LargeObjectRoleMaps = Pick<LargeObjectsAction, 'owners' | 'grantees'>;
+
 /** The next objects after `last` on the source, with their sizes (lo_lseek64 to the end: no page read). */
 async function listAfter(source: pg.ClientBase, last: string, limit: number): Promise<SourceObject[]> {
   const r = await source.query<{ oid: string; owner: string; acl: AclItem[] | null; size: string }>(
@@ -118,7 +124,7 @@ function split(batch: readonly SourceObject[], chunk: number): { groups: SourceO
 }
 
 /** Owners and grants of the batch's objects on the target, as the plan maps the roles: one multi-statement query. */
-function rolesSql(batch: readonly SourceObject[], a: LargeObjectsAction): string {
+function rolesSql(batch: readonly SourceObject[], a: LargeObjectRoleMaps): string {
   const stmts: string[] = [];
   for (const o of batch) {
     const on = `LARGE OBJECT ${oidSql(o.oid)}`;
@@ -272,5 +278,104 @@ export async function copyLargeObjects(
       opts.onProgress?.(objects, bytes);
     }
     if (result.done) return { objects, bytes, batches, stopped: false };
+  }
+}
+
+export interface LargeObjectSyncOptions {
+  readonly runId: string;
+  readonly roles: LargeObjectRoleMaps;
+  readonly limits?: LargeObjectLimits;
+  /** Called between batches (a freeze's budget). */
+  checkDeadline?(): void;
+}
+
+export interface LargeObjectSyncResult {
+  /** Objects copied: new on the source, or copied again because their size changed. */
+  readonly copied: number;
+  readonly bytes: number;
+  /** Objects pgshift had created that the source no longer has: unlinked on the target. */
+  readonly unlinked: number;
+}
+
+/** Source objects listed per round trip of the sync (and target records per round trip). */
+const SYNC_PAGE = 10_000;
+
+/**
+ * The cutover's sync of the large objects (logical decoding carries none of their changes, and a rescan of tables
+ * does not see them): by OID, the source's objects against those pgshift recorded on the target. An object the source
+ * has and pgshift did not copy (created since, whatever its OID: a wrapped OID counter or an explicit one included) is
+ * copied; one whose size changed is copied again; one pgshift copied that the source no longer has is unlinked on
+ * the target. Sizes come from lo_lseek64 (no content read); a change in place that keeps the size is left to
+ * `verify` (its per-object digests). Pages of the source's list are each read in one REPEATABLE READ snapshot with
+ * the content of their objects; every target batch commits its objects with their records, as the copy's do.
+ */
+export async function syncLargeObjects(
+  source: pg.ClientBase,
+  target: pg.ClientBase,
+  opts: LargeObjectSyncOptions,
+): Promise<LargeObjectSyncResult> {
+  const limits = opts.limits ?? LARGE_OBJECT_LIMITS;
+  const tracked = await target.query<{ ok: boolean }>(
+    `SELECT pg_catalog.to_regclass('pgshift.large_objects') IS NOT NULL AS ok`,
+  );
+  if (tracked.rows[0]?.ok !== true) return { copied: 0, bytes: 0, unlinked: 0 };
+  let after = '0';
+  let copied = 0;
+  let bytes = 0;
+  let unlinked = 0;
+  for (;;) {
+    opts.checkDeadline?.();
+    const page = await withTransaction(
+      source,
+      async () => {
+        const list = await listAfter(source, after, SYNC_PAGE);
+        const upper = list.length === SYNC_PAGE ? (list.at(-1) as SourceObject).oid : null;
+        const recorded = await target.query<{ oid: string; bytes: string }>(
+          `SELECT oid::text AS oid, bytes::text AS bytes FROM pgshift.large_objects
+            WHERE oid > $1::oid ${upper ? 'AND oid <= $2::oid' : ''} ORDER BY oid`,
+          upper ? [after, upper] : [after],
+        );
+        const known = new Map(recorded.rows.map((r) => [r.oid, Number(r.bytes)]));
+        const onSource = new Set(list.map((o) => o.oid));
+        const gone = recorded.rows.map((r) => r.oid).filter((oid) => !onSource.has(oid));
+        if (gone.length > 0) {
+          await withTransaction(target, async () => {
+            for (const oid of gone) {
+              // already unlinked on the target (by hand): only its record goes
+              await target.query(
+                'SELECT pg_catalog.lo_unlink(m.oid) FROM pg_catalog.pg_largeobject_metadata m WHERE m.oid = $1::oid',
+                [oid],
+              );
+            }
+            await forgetLargeObjects(target, gone);
+            await recountLargeObjects(target);
+          });
+        }
+        let todo = list.filter((o) => known.get(o.oid) !== o.size);
+        let moved = 0;
+        let n = 0;
+        while (todo.length > 0) {
+          opts.checkDeadline?.();
+          const batch = batchOf(todo, limits);
+          todo = todo.slice(batch.length);
+          moved += await withTransaction(target, async () => {
+            await checkTarget(target, batch);
+            const done = await copyContent(source, target, batch, limits.chunk);
+            const roles = rolesSql(batch, opts.roles);
+            if (roles) await target.query(roles);
+            await recordSyncedLargeObjects(target, opts.runId, done);
+            return done.reduce((sum, o) => sum + o.bytes, 0);
+          });
+          n += batch.length;
+        }
+        return { upper, copied: n, bytes: moved, unlinked: gone.length };
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
+    copied += page.copied;
+    bytes += page.bytes;
+    unlinked += page.unlinked;
+    if (page.upper === null) return { copied, bytes, unlinked };
+    after = page.upper;
   }
 }

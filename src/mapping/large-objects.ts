@@ -96,3 +96,18 @@ export function largeObjectRoles(config: Config, target: Catalog, lo: LargeObjec
     });
   return { owners, grantees, needsRoles: [...needs].sort(), findings };
 }
+
+/**
+ * The same owners and grantees from the configuration alone, for any source role (the cutover's sync meets objects
+ * created after the plan, perhaps by roles the plan did not see): an owner roles.map names under roles.owners:
+ * mapped, a grantee roles.map names, PUBLIC as PUBLIC. A role missing on the target fails that object's batch.
+ */
+export function configuredLargeObjectRoles(config: Config): Pick<LargeObjectRoles, 'owners' | 'grantees'> {
+  const owners: Record<string, string> = {};
+  const grantees: Record<string, string> = { '': '' };
+  for (const [from, to] of Object.entries(config.roles.map)) {
+    if (config.roles.owners === 'mapped') owners[from] = to;
+    grantees[from] = to;
+  }
+  return { owners, grantees };
+}

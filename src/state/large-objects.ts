@@ -111,6 +111,39 @@ export async function recordLargeObjectBatch(client: pg.ClientBase, b: LargeObje
   );
 }
 
+/**
+ * Records objects the cutover's sync copied (new on the source, or copied again), in any OID order, inside the
+ * caller's transaction: their records, and the checkpoint's totals recounted from the records (an object copied again
+ * counts once), its last OID the highest it has seen, its digest chained on. A source whose large objects all came
+ * after the apply gets its checkpoint here, done.
+ */
+export async function recordSyncedLargeObjects(
+  client: pg.ClientBase,
+  runId: string,
+  objects: ReadonlyArray<{ readonly oid: string; readonly bytes: number; readonly md5: string }>,
+): Promise<void> {
+  if (objects.length === 0) return;
+  const previous = await readLargeObjectProgress(client, { forUpdate: true });
+  await client.query(
+    `INSERT INTO pgshift.large_objects (oid, bytes, md5, run_id)
+     SELECT t.oid, t.bytes, t.md5, $4 FROM unnest($1::oid[], $2::int8[], $3::text[]) AS t(oid, bytes, md5)
+     ON CONFLICT (oid) DO UPDATE SET bytes = excluded.bytes, md5 = excluded.md5, run_id = excluded.run_id,
+                                     created_at = pg_catalog.clock_timestamp()`,
+    [objects.map((o) => o.oid), objects.map((o) => String(o.bytes)), objects.map((o) => o.md5), runId],
+  );
+  // OIDs compare unsigned, as the oid type does
+  const highest = objects.reduce((m, o) => (Number(o.oid) > Number(m) ? o.oid : m), previous?.lastOid ?? '0');
+  const digest = chainDigest(previous?.digest ?? EMPTY_LARGE_OBJECT_DIGEST, objects);
+  await client.query(
+    `INSERT INTO pgshift.large_object_copy (id, status, last_oid, objects, bytes, digest, run_id, finished_at)
+     SELECT 1, 'done', $1::oid, count(*), coalesce(sum(l.bytes), 0), $2, $3, pg_catalog.clock_timestamp()
+       FROM pgshift.large_objects l
+     ON CONFLICT (id) DO UPDATE SET last_oid = excluded.last_oid, objects = excluded.objects, bytes = excluded.bytes,
+       digest = excluded.digest, run_id = excluded.run_id, updated_at = pg_catalog.clock_timestamp()`,
+    [highest, digest, runId],
+  );
+}
+
 /** The OIDs of large objects pgshift created, in `oids`: those it may replace (its own, from an earlier copy). */
 export async function ownLargeObjects(client: pg.ClientBase, oids: readonly string[]): Promise<Set<string>> {
   if (oids.length === 0) return new Set();
@@ -135,6 +168,15 @@ export async function createdLargeObjects(client: pg.ClientBase, limit: number):
     [limit],
   );
   return r.rows.map((x) => x.oid);
+}
+
+/** The checkpoint's totals recounted from the records (after the cutover's sync unlinked some), in the caller's transaction. */
+export async function recountLargeObjects(client: pg.ClientBase): Promise<void> {
+  await client.query(
+    `UPDATE pgshift.large_object_copy
+        SET objects = (SELECT count(*) FROM pgshift.large_objects),
+            bytes = (SELECT coalesce(sum(bytes), 0) FROM pgshift.large_objects), updated_at = pg_catalog.clock_timestamp()`,
+  );
 }
 
 /** Forgets large objects that were unlinked, in the caller's transaction; with none left, the checkpoint too. */

@@ -5,6 +5,7 @@ import { frozenTables } from '../freeze.js';
 import { recordStep, recorded } from '../step.js';
 import { syncTables } from '../sync.js';
 import { totals, type CutoverStep } from './cutover-context.js';
+import { largeObjectsDetail, syncCutoverLargeObjects } from '../large-objects.js';
 
 /**
  * Inside the freeze: exactly the rows that changed since the catch-up. Like the sequences and the verification after
@@ -14,7 +15,7 @@ export const finalSync: CutoverStep = {
   name: 'final-sync',
   title: () => 'final sync',
   describe: () =>
-    'range checksums find what changed since the catch-up; exactly those rows are re-copied, deletes included',
+    'range checksums find what changed since the catch-up; exactly those rows are re-copied, deletes included; large objects by OID',
   done: (r) => recorded(r, 'verify'),
   run: async (ctx) => {
     const deadline = ctx.deadline();
@@ -39,10 +40,15 @@ export const finalSync: CutoverStep = {
           },
         );
         const t = totals(r);
+        const lo = await syncCutoverLargeObjects(ctx, () => deadline.check('the final sync'));
         return {
           value: r,
-          detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables`,
-          counts: { finalWritten: t.written, finalDeleted: t.deleted },
+          detail: `${t.written} rows written, ${t.deleted} deleted in ${t.tables} tables${largeObjectsDetail(lo)}`,
+          counts: {
+            finalWritten: t.written,
+            finalDeleted: t.deleted,
+            finalLargeObjects: (lo?.copied ?? 0) + (lo?.unlinked ?? 0),
+          },
         };
       }),
     );

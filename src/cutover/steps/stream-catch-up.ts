@@ -1,6 +1,7 @@
 import { currentLsn, followTo } from '../stream-run.js';
 import { recordStep, recorded } from '../step.js';
 import type { CutoverStep } from './cutover-context.js';
+import { largeObjectsDetail, syncCutoverLargeObjects } from '../large-objects.js';
 
 /** At most this many catch-up passes; a pass shorter than SHORT_PASS_MS ends them. */
 const MAX_PASSES = 5;
@@ -13,7 +14,8 @@ const SHORT_PASS_MS = 300;
 export const streamCatchUp: CutoverStep = {
   name: 'stream-catch-up',
   title: () => 'catch up (stream)',
-  describe: () => 'the change stream applies what the source wrote until now, while it still takes writes',
+  describe: () =>
+    'the change stream applies what the source wrote until now, while it still takes writes; large objects by OID',
   done: (r) => recorded(r, 'stream-catch-up'),
   run: async (ctx) => {
     await recordStep(ctx, 'stream-catch-up', async () => {
@@ -32,10 +34,12 @@ export const streamCatchUp: CutoverStep = {
         transactions += last.transactions;
         if (last.stoppedBy !== 'until' || Date.now() - started < SHORT_PASS_MS) break;
       }
+      // the stream carries no large object: those created, resized or unlinked since the copy, by OID
+      const lo = await syncCutoverLargeObjects(ctx);
       return {
         value: last,
-        detail: `${changes} changes in ${transactions} transactions applied up to ${last?.appliedLsn ?? until}`,
-        counts: { streamCatchUpChanges: changes },
+        detail: `${changes} changes in ${transactions} transactions applied up to ${last?.appliedLsn ?? until}${largeObjectsDetail(lo)}`,
+        counts: { streamCatchUpChanges: changes, catchUpLargeObjects: (lo?.copied ?? 0) + (lo?.unlinked ?? 0) },
       };
     });
   },

@@ -7,6 +7,7 @@ import { directed, type SyncTable } from '../context.js';
 import { withinBudget } from '../deadline.js';
 import { syncTables } from '../sync.js';
 import { readStreams } from '../../state/stream.js';
+import { largeObjectsDetail, syncCutoverLargeObjects } from '../large-objects.js';
 
 /**
  * The migrated tables whose every change the stream does not carry, as a sync reads them: those outside the stream's
@@ -41,7 +42,7 @@ export const streamFence: CutoverStep = {
   name: 'stream-fence',
   title: () => 'stream to the fence',
   describe: () =>
-    'a fence message (pg_logical_emit_message) marks the end of the source writes; the stream applies up to it',
+    'a fence message (pg_logical_emit_message) marks the end of the source writes; the stream applies up to it; large objects by OID',
   // like the final sync: what it proves holds within one freeze, so a resume runs it again until verified
   done: (r) => recorded(r, 'verify'),
   run: async (ctx) => {
@@ -88,10 +89,18 @@ export const streamFence: CutoverStep = {
         ctx.finalRan = true;
         ctx.final = synced;
         const t = totals(synced);
+        const lo = await withinBudget(deadline, [ctx.s.source, ctx.s.target], 'the final sync', () =>
+          syncCutoverLargeObjects(ctx, () => deadline.check('the final sync')),
+        );
         return {
           value: r,
-          detail: `${r.changes} changes applied up to the fence at ${lsn}${partial.length ? `; ${partial.length} table(s) the stream does not fully carry rescanned (${partial.map((x) => `${x.from.schema}.${x.from.name}`).join(', ')}: ${t.written} rows written, ${t.deleted} deleted)` : ''}`,
-          counts: { streamFenceChanges: r.changes, finalWritten: t.written, finalDeleted: t.deleted },
+          detail: `${r.changes} changes applied up to the fence at ${lsn}${partial.length ? `; ${partial.length} table(s) the stream does not fully carry rescanned (${partial.map((x) => `${x.from.schema}.${x.from.name}`).join(', ')}: ${t.written} rows written, ${t.deleted} deleted)` : ''}${largeObjectsDetail(lo)}`,
+          counts: {
+            streamFenceChanges: r.changes,
+            finalWritten: t.written,
+            finalDeleted: t.deleted,
+            finalLargeObjects: (lo?.copied ?? 0) + (lo?.unlinked ?? 0),
+          },
         };
       } finally {
         clearTimeout(timer);
