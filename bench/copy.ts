@@ -29,6 +29,7 @@
  *   BENCH_FSYNC=on           fsync (and full_page_writes) of both servers
  *   BENCH_GEN_SQL=../shared/bench/gen.sql (relative to the repository)
  *   BENCH_JSON=FILE          also write every measurement as JSON
+ *   BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=d'  node options of the node children (floor and pgshift: a profile)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -67,6 +68,7 @@ const RSS_SCALES = list(env.BENCH_RSS_SCALES, '0.2,2').map(Number);
 const CHECKSUMS = env.BENCH_CHECKSUMS as 'none' | 'sampled' | 'full' | undefined;
 const RETRIES = Math.max(0, num(env.BENCH_RETRIES, 2));
 const FSYNC = (env.BENCH_FSYNC ?? 'on') !== 'off';
+const NODE_ARGS = (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const GEN_SQL = path.resolve(REPO, env.BENCH_GEN_SQL ?? '../shared/bench/gen.sql');
 const MiB = 1024 * 1024;
 
@@ -359,7 +361,7 @@ async function buildChild(tmp: string): Promise<void> {
 }
 
 function spawnChild(args: object, timeoutMs: number): Promise<{ exec: Exec; result: ChildResult | null }> {
-  return run(process.execPath, [...childCommand, JSON.stringify(args)], { timeoutMs }).then((exec) => {
+  return run(process.execPath, [...NODE_ARGS, ...childCommand, JSON.stringify(args)], { timeoutMs }).then((exec) => {
     const line = exec.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
     return { exec, result: line ? (JSON.parse(line.slice('BENCH_RESULT '.length)) as ChildResult) : null };
   });

@@ -379,3 +379,100 @@ export async function syncLargeObjects(
     after = page.upper;
   }
 }
+
+/**
+ * The rollback's carry-back of the large objects (the cutover's sync, reversed), by OID over the target's objects:
+ * one the source lacks (created on the target since the cutover) is copied to the source with its OID and recorded
+ * as pgshift's on the target (a later cutover then finds it in place); one whose size differs is copied again over
+ * the source's, when pgshift had migrated it; one pgshift had migrated that the target no longer has is unlinked on
+ * the source. A source object of the same OID that pgshift never migrated (written on the source since) stops it
+ * with LARGE_OBJECT_EXISTS: it is never replaced. `roles` maps the target's owners and grantees to the source's.
+ */
+export async function carryBackLargeObjects(
+  target: pg.ClientBase,
+  source: pg.ClientBase,
+  opts: LargeObjectSyncOptions,
+): Promise<LargeObjectSyncResult> {
+  const limits = opts.limits ?? LARGE_OBJECT_LIMITS;
+  const tracked = await target.query<{ ok: boolean }>(
+    `SELECT pg_catalog.to_regclass('pgshift.large_objects') IS NOT NULL AS ok`,
+  );
+  if (tracked.rows[0]?.ok !== true) return { copied: 0, bytes: 0, unlinked: 0 };
+  const range = (upper: string | null): string => `oid > $1::oid ${upper ? 'AND oid <= $2::oid' : ''}`;
+  let after = '0';
+  let copied = 0;
+  let bytes = 0;
+  let unlinked = 0;
+  for (;;) {
+    opts.checkDeadline?.();
+    const page = await withTransaction(
+      target,
+      async () => {
+        const list = await listAfter(target, after, SYNC_PAGE);
+        const upper = list.length === SYNC_PAGE ? (list.at(-1) as SourceObject).oid : null;
+        const params = upper ? [after, upper] : [after];
+        const recorded = await target.query<{ oid: string }>(
+          `SELECT oid::text AS oid FROM pgshift.large_objects WHERE ${range(upper)}`,
+          params,
+        );
+        const onSource = await source.query<{ oid: string; size: string }>(
+          `SELECT m.oid::text AS oid, pg_catalog.lo_lseek64(pg_catalog.lo_open(m.oid, ${INV_READ}), 0, 2)::text AS size
+             FROM pg_catalog.pg_largeobject_metadata m WHERE m.${range(upper)}`,
+          params,
+        );
+        const migrated = new Set(recorded.rows.map((r) => r.oid));
+        const sizes = new Map(onSource.rows.map((r) => [r.oid, Number(r.size)]));
+        const onTarget = new Set(list.map((o) => o.oid));
+        const gone = [...migrated].filter((oid) => !onTarget.has(oid) && sizes.has(oid));
+        const forgotten = [...migrated].filter((oid) => !onTarget.has(oid));
+        let todo = list.filter((o) => sizes.get(o.oid) !== o.size);
+        const foreign = todo.find((o) => sizes.has(o.oid) && !migrated.has(o.oid));
+        if (foreign) {
+          throw new PgshiftError(
+            'LARGE_OBJECT_EXISTS',
+            `large_objects: the source has large object ${foreign.oid}, which pgshift did not migrate, and the target has another with the same OID: the rollback does not replace it`,
+            {
+              hint: `Check which one the application needs; keep it (copy the other under a new OID), remove the one it does not (SELECT lo_unlink(${foreign.oid}) on that side), then run \`pgshift rollback\` again.`,
+            },
+          );
+        }
+        if (gone.length > 0 || forgotten.length > 0) {
+          await withTransaction(source, async () => {
+            for (const oid of gone) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [oid]);
+          });
+          // the target's records commit with the page's transaction
+          await forgetLargeObjects(target, forgotten);
+          await recountLargeObjects(target);
+        }
+        let moved = 0;
+        let n = 0;
+        while (todo.length > 0) {
+          opts.checkDeadline?.();
+          const batch = batchOf(todo, limits);
+          todo = todo.slice(batch.length);
+          // on the source, in its own transaction: pgshift's earlier copy of a resized object goes first
+          const done = await withTransaction(source, async () => {
+            for (const o of batch)
+              if (sizes.has(o.oid)) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [o.oid]);
+            const d = await copyContent(target, source, batch, limits.chunk);
+            const roles = rolesSql(batch, opts.roles);
+            if (roles) await source.query(roles);
+            return d;
+          });
+          // recorded in the page's transaction on the target, committed after the source's (a kill between leaves
+          // the object on the source unrecorded: carried again, by size, only when it differs)
+          await recordSyncedLargeObjects(target, opts.runId, done);
+          moved += done.reduce((sum, o) => sum + o.bytes, 0);
+          n += batch.length;
+        }
+        return { upper, copied: n, bytes: moved, unlinked: gone.length };
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ',
+    );
+    copied += page.copied;
+    bytes += page.bytes;
+    unlinked += page.unlinked;
+    if (page.upper === null) return { copied, bytes, unlinked };
+    after = page.upper;
+  }
+}

@@ -1,6 +1,6 @@
-import { syncLargeObjects, type LargeObjectSyncResult } from '../copy/large-objects.js';
+import { carryBackLargeObjects, syncLargeObjects, type LargeObjectSyncResult } from '../copy/large-objects.js';
 import { formatBytes } from '../plan/stream-findings.js';
-import { configuredLargeObjectRoles } from '../mapping/large-objects.js';
+import { configuredLargeObjectRoles, rollbackLargeObjectRoles } from '../mapping/large-objects.js';
 import type { StepContext } from './step.js';
 
 /**
@@ -29,4 +29,17 @@ export function largeObjectsDetail(r: LargeObjectSyncResult | null): string {
     ...(r.unlinked > 0 ? [`${r.unlinked} large objects unlinked`] : []),
   ];
   return `, ${parts.join(', ')}`;
+}
+
+/** The rollback's part (its catch-up, and the carry-back inside the target's freeze): the cutover's sync, reversed. */
+export async function carryBackCutoverLargeObjects(
+  ctx: StepContext,
+  checkDeadline?: () => void,
+): Promise<LargeObjectSyncResult | null> {
+  if (!ctx.config.copy.data) return null;
+  return carryBackLargeObjects(ctx.s.target, ctx.s.source, {
+    runId: ctx.id,
+    roles: rollbackLargeObjectRoles(ctx.config),
+    ...(checkDeadline ? { checkDeadline } : {}),
+  });
 }

@@ -113,7 +113,8 @@ export async function withClient<T>(
 export async function withTransaction<T>(
   client: pg.ClientBase,
   fn: () => Promise<T>,
-  begin: 'BEGIN' | 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' = 'BEGIN',
+  begin:
+    'BEGIN' | 'BEGIN ISOLATION LEVEL REPEATABLE READ' | 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' = 'BEGIN',
 ): Promise<T> {
   await client.query(begin);
   try {

@@ -111,3 +111,14 @@ export function configuredLargeObjectRoles(config: Config): Pick<LargeObjectRole
   }
   return { owners, grantees };
 }
+
+/** The rollback's owners and grantees: roles.map read backwards (a target role it names -> the source role). */
+export function rollbackLargeObjectRoles(config: Config): Pick<LargeObjectRoles, 'owners' | 'grantees'> {
+  const owners: Record<string, string> = {};
+  const grantees: Record<string, string> = { '': '' };
+  for (const [from, to] of Object.entries(config.roles.map)) {
+    if (config.roles.owners === 'mapped') owners[to] = from;
+    grantees[to] = from;
+  }
+  return { owners, grantees };
+}

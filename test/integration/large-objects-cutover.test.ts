@@ -3,7 +3,8 @@
  * objects created on the live source after the apply (one with an OID below every copied one), resized or unlinked
  * there, are carried by the catch-up before the freeze, and those written once the freeze began by the final sync
  * inside it (freeze strategy) or the sync after the stream's fence (stream strategy). The target then holds exactly
- * the source's objects, byte for byte.
+ * the source's objects, byte for byte. A rollback carries the objects written on the target since back to the
+ * source, and a cutover after it finds them in place.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -101,13 +102,41 @@ ${strategy === 'stream' ? '  stream: { replica_identity_full: true }\n' : ''}`),
       );
       expect(r.rows[0]).toEqual({ n: String(source.length), objects: String(source.length) });
     });
+    if (strategy === 'freeze') {
+      // the application, now on the target, writes large objects; the rollback carries them back
+      await withPg(dbs.targetUrl, (c) => c.query(TARGET_SQL));
+      const back = runCli(['rollback', '-c', file, '--auto-approve'], env);
+      expect(back.status, back.stderr + back.stdout).toBe(0);
+      const steps = await withPg(dbs.targetUrl, async (c) => {
+        const r = await c.query<{ steps: Array<{ step: string; detail?: string }> }>(
+          `SELECT steps FROM pgshift.cutover WHERE direction = 'rollback' ORDER BY started_at DESC LIMIT 1`,
+        );
+        return r.rows[0]?.steps ?? [];
+      });
+      expect(steps.find((x) => x.step === 'catch-up')?.detail).toMatch(
+        /2 large objects copied \([^)]+\), 1 large objects unlinked/,
+      );
+      expect(await objects(dbs.sourceUrl)).toEqual(await objects(dbs.targetUrl));
+      // a cutover after the rollback finds them in place (recorded as pgshift's on the target): nothing to copy
+      const again = runCli(['cutover', '-c', file, '--auto-approve'], env);
+      expect(again.status, again.stderr + again.stdout).toBe(0);
+      expect(again.stdout).not.toMatch(/large objects (copied|unlinked)/);
+      expect(await objects(dbs.targetUrl)).toEqual(await objects(dbs.sourceUrl));
+    }
   } finally {
     await dbs.drop();
   }
 }
 
+/** What the application does on the target after the cutover: a new object, one resized, one unlinked. */
+const TARGET_SQL = `
+  INSERT INTO "doc files" VALUES (40, lo_from_bytea(0, convert_to('consent form signed after the cutover', 'UTF8')));
+  SELECT lo_put(body, 9000, convert_to('addendum', 'UTF8')) FROM "doc files" WHERE id = 4;
+  SELECT lo_unlink(body) FROM "doc files" WHERE id = 5;
+  DELETE FROM "doc files" WHERE id = 5;`;
+
 describe('large objects at the cutover', () => {
-  it('freeze strategy: the catch-up and the final sync carry objects created, resized and unlinked', async () => {
+  it('freeze strategy: the catch-up and the final sync carry objects created, resized and unlinked; rollback too', async () => {
     await scenario('lo_cutover_freeze', 'freeze');
   });
 

@@ -4,6 +4,7 @@ import { frozenTables } from '../freeze.js';
 import { recordStep, recorded } from '../step.js';
 import { syncTables } from '../sync.js';
 import type { RollbackStep } from './rollback-context.js';
+import { carryBackCutoverLargeObjects, largeObjectsDetail } from '../large-objects.js';
 
 /**
  * Inside the target's freeze: the final sync, reversed. Like the sequences and the verification after it, it runs
@@ -13,7 +14,7 @@ export const carryBack: RollbackStep = {
   name: 'carry-back',
   title: () => 'carry back',
   describe: () =>
-    'range checksums find what the application wrote on the target since the cutover; exactly those rows go back to the source, deletes included',
+    'range checksums find what the application wrote on the target since the cutover; exactly those rows go back to the source, deletes included; large objects by OID',
   done: (r) => recorded(r, 'verify'),
   run: async (ctx) => {
     const deadline = ctx.deadline();
@@ -42,10 +43,16 @@ export const carryBack: RollbackStep = {
         written: r.reduce((n, x) => n + x.written, 0),
         deleted: r.reduce((n, x) => n + x.deleted, 0),
       };
+      const lo = await carryBackCutoverLargeObjects(ctx, () => deadline.check('the carry-back'));
       return {
         value: t,
-        detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables`,
-        counts: { carriedTables: t.tables, carriedWritten: t.written, carriedDeleted: t.deleted },
+        detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables${largeObjectsDetail(lo)}`,
+        counts: {
+          carriedTables: t.tables,
+          carriedWritten: t.written,
+          carriedDeleted: t.deleted,
+          carriedLargeObjects: (lo?.copied ?? 0) + (lo?.unlinked ?? 0),
+        },
       };
     });
   },

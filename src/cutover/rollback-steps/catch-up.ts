@@ -3,6 +3,7 @@ import { recordStep, recorded } from '../step.js';
 import { snapshotXmin, syncTables } from '../sync.js';
 import { totals } from '../steps/cutover-context.js';
 import type { RollbackStep } from './rollback-context.js';
+import { carryBackCutoverLargeObjects, largeObjectsDetail } from '../large-objects.js';
 
 /** Carries what the application wrote on the target back to the source while it still writes there. */
 export const catchUpBack: RollbackStep = {
@@ -21,10 +22,17 @@ export const catchUpBack: RollbackStep = {
       );
       const t = totals(r);
       ctx.caughtUp = t;
+      // the large objects written on the target since the cutover, by OID (no stream or rescan sees them)
+      const lo = await carryBackCutoverLargeObjects(ctx);
       return {
         value: undefined,
-        detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables`,
-        counts: { caughtUpTables: t.tables, caughtUpWritten: t.written, caughtUpDeleted: t.deleted },
+        detail: `${t.written} rows written, ${t.deleted} deleted on the source in ${t.tables} tables${largeObjectsDetail(lo)}`,
+        counts: {
+          caughtUpTables: t.tables,
+          caughtUpWritten: t.written,
+          caughtUpDeleted: t.deleted,
+          caughtUpLargeObjects: (lo?.copied ?? 0) + (lo?.unlinked ?? 0),
+        },
       };
     });
   },
