@@ -91,11 +91,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     };
   }
   const tablesExplicit = (data as Record<string, unknown>).tables !== undefined;
+  // before the schema's defaults fill it in: a batch size the file asks for is kept as it is (src/copy/heap-order.ts)
+  const copySection = (data as Record<string, unknown>).copy;
+  const batchSizeExplicit = typeof copySection === 'object' && copySection !== null && 'batch_size' in copySection;
   const characterProblems = checkCharacters(data, positions);
   const schemaProblems = validateAgainstSchema(data, positions);
   const problems = [...interp.problems, ...characterProblems, ...schemaProblems];
   if (problems.length === 0) {
-    const config = normalize(data as RawConfig, file, dirname(resolve(file)), tablesExplicit);
+    const config = normalize(data as RawConfig, file, dirname(resolve(file)), tablesExplicit, batchSizeExplicit);
     const meaning = checkMeaning(config, positions);
     if (meaning.length > 0) return { config: undefined, problems: sortProblems(meaning), envUsed: interp.used };
     return { config, problems: [], envUsed: interp.used };
@@ -106,7 +109,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (repaired) {
     const blocked = (p: readonly PathSegment[]): boolean =>
       repaired.blocked.some((b) => startsWith(p, b) || startsWith(b, p));
-    const config = normalize(repaired.data as RawConfig, file, dirname(resolve(file)), tablesExplicit);
+    const config = normalize(
+      repaired.data as RawConfig,
+      file,
+      dirname(resolve(file)),
+      tablesExplicit,
+      batchSizeExplicit,
+    );
     const under = (p: ConfigProblem): boolean => {
       const s = segmentsOf(p);
       return s !== undefined && repaired.blocked.some((b) => startsWith(s, b));

@@ -35,7 +35,13 @@ function ms(text: string): number {
  * Raw (schema-validated, schema defaults filled) -> Config. Schema defaults live in schemas/migration.schema.json;
  * the only defaults computed here are those that depend on other settings (provider-dependent ones).
  */
-export function normalize(raw: RawConfig, file: string | undefined, baseDir: string, tablesExplicit: boolean): Config {
+export function normalize(
+  raw: RawConfig,
+  file: string | undefined,
+  baseDir: string,
+  tablesExplicit: boolean,
+  batchSizeExplicit = false,
+): Config {
   const provider = raw.target.provider;
   return {
     file,
@@ -62,6 +68,7 @@ export function normalize(raw: RawConfig, file: string | undefined, baseDir: str
     roles: { map: { ...raw.roles.map }, create: [...raw.roles.create], owners: raw.roles.owners },
     copy: {
       batchSize: raw.copy.batch_size,
+      ...(batchSizeExplicit ? { batchSizeExplicit: true } : {}),
       parallel: raw.copy.parallel,
       data: raw.copy.data,
       splitTablesLargerThan:

@@ -34,6 +34,8 @@ export interface Config {
   };
   readonly copy: {
     readonly batchSize: number;
+    /** copy.batch_size was set in the file: batches keep that size (no larger batches for a key in no heap order). */
+    readonly batchSizeExplicit?: boolean;
     readonly parallel: number;
     readonly data: boolean;
     /** Keyed tables whose estimated size passes this many bytes are copied as key ranges (parts); null: never. */

@@ -447,13 +447,10 @@ export async function copyTable(a: CopyTableAction, target: pg.Client, ctx: Copy
   if (upper) await setKey(ctx.source, 'up', upper);
   // a key in no heap order is copied in fewer, larger batches (./heap-order.ts); null: the unit is one batch
   const firstKey = a.key?.[0];
-  const heap = firstKey ? await readHeapOrder(ctx.source, from, firstKey.name) : null;
-  const batchRows = unitBatchRows(
-    a.batchSize,
-    heap,
-    a.part?.of ?? 1,
-    a.estimatedRows > 0 ? a.estimatedBytes / a.estimatedRows : 0,
-  );
+  const heap = firstKey && !a.batchSizeFixed ? await readHeapOrder(ctx.source, from, firstKey.name) : null;
+  const batchRows = a.batchSizeFixed
+    ? a.batchSize
+    : unitBatchRows(a.batchSize, heap, a.part?.of ?? 1, a.estimatedRows > 0 ? a.estimatedBytes / a.estimatedRows : 0);
   // upper keys from the source's statistics, when it has them: no index scan per batch to find them
   let planned =
     batchRows === null ? [] : await statsBounds(ctx.source, a, batchRows, from, last !== null, upper !== null);

@@ -217,6 +217,9 @@ export function copyActions(
           columns,
           key,
           batchSize: batchRows(override?.batchSize ?? config.copy.batchSize, t),
+          ...(override?.batchSize !== undefined || config.copy.batchSizeExplicit
+            ? { batchSizeFixed: true as const }
+            : {}),
           format,
           estimatedRows: Math.round(rows / parts),
           estimatedBytes: Math.round(t.estimatedBytes / parts),
@@ -276,6 +279,7 @@ export function copyActions(
       columns,
       key,
       batchSize: batchRows(override?.batchSize ?? config.copy.batchSize, t),
+      ...(override?.batchSize !== undefined || config.copy.batchSizeExplicit ? { batchSizeFixed: true as const } : {}),
       format,
       estimatedRows: rows,
       estimatedBytes: t.estimatedBytes,

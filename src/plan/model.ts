@@ -54,6 +54,11 @@ export interface CopyTableAction extends ActionBase {
   /** Key columns and their types (format_type) for keyset batches; null: one atomic unit. */
   readonly key: ReadonlyArray<{ readonly name: string; readonly type: string }> | null;
   readonly batchSize: number;
+  /**
+   * The batch size was asked for (copy.batch_size, or the table's override): batches keep it. Absent: a key in no
+   * heap order gets fewer, larger batches (src/copy/heap-order.ts).
+   */
+  readonly batchSizeFixed?: true;
   /** binary unless a column's type is not built in (its binary form may carry server-specific OIDs). */
   readonly format: 'binary' | 'text';
   readonly estimatedRows: number;

@@ -66,13 +66,16 @@ describe('copy edge cases', () => {
     });
   });
 
-  it('a key in no heap order is copied in 4 batches, a part of a table in 4 parts in one; a key in order is not', async () => {
-    // each batch of a random uuid key reads most of the heap: 20 batches would read it 20 times
+  it('a key in no heap order gets 4 batches, a part of a table in 4 parts one; not a key in order, not a batch_size asked for', async () => {
+    // each batch of a random uuid key reads most of the heap: at the default 100,000 rows, 6 batches would read it 6
+    // times; a key in heap order keeps its batches, and so does a table whose batch size the file sets
     const sql = `CREATE TABLE "rand key" (id uuid PRIMARY KEY, v text);
-      INSERT INTO "rand key" SELECT md5('r' || i)::uuid, 'v' || i FROM generate_series(1, 20000) i;
+      INSERT INTO "rand key" SELECT md5('r' || i)::uuid, 'v' || i FROM generate_series(1, 600000) i;
       CREATE TABLE "ordered key" (id int PRIMARY KEY, v text);
-      INSERT INTO "ordered key" SELECT i, 'v' || i FROM generate_series(1, 20000) i;
-      ANALYZE "rand key"; ANALYZE "ordered key";`;
+      INSERT INTO "ordered key" SELECT i, 'v' || i FROM generate_series(1, 600000) i;
+      CREATE TABLE "asked for" (id uuid PRIMARY KEY, v text);
+      INSERT INTO "asked for" SELECT md5('a' || i)::uuid, 'v' || i FROM generate_series(1, 20000) i;
+      ANALYZE "rand key"; ANALYZE "ordered key"; ANALYZE "asked for";`;
     const batchesOf = (stderr: string): Map<string, number> =>
       new Map(
         stderr
@@ -82,18 +85,28 @@ describe('copy edge cases', () => {
           .map((c) => [c.unit, c.batches]),
       );
     const debug = ['--auto-approve', '--log-level', 'debug', '--log-format', 'json'];
+    const asked = "tables:\n  overrides:\n    'public.asked for': { batch_size: 1000 }\n";
     await withDbs('edge_heap_order', sql, async (dbs, env) => {
-      const file = cfg.write(minimalConfig('copy: { batch_size: 1000, parallel: 2 }\n'), 'heap-order.yaml');
+      const file = cfg.write(minimalConfig(`copy: { parallel: 2 }\n${asked}`), 'heap-order.yaml');
       const r = runCli(['apply', '-c', file, ...debug], env);
       expect(r.status, r.stderr).toBe(0);
       await expectSameData(dbs.sourceUrl, dbs.targetUrl);
       const batches = batchesOf(r.stderr);
       expect(batches.get('copy public.rand key')).toBe(4);
-      expect(batches.get('copy public.ordered key')).toBeGreaterThanOrEqual(20);
+      expect(batches.get('copy public.ordered key')).toBeGreaterThanOrEqual(6);
+      expect(batches.get('copy public.asked for')).toBeGreaterThanOrEqual(20);
+      // copy.batch_size set in the file: kept for every table
+      await withPg(dbs.targetUrl, (c) =>
+        c.query('DROP SCHEMA pgshift CASCADE; DROP TABLE "rand key", "ordered key", "asked for"'),
+      );
+      const fixed = cfg.write(minimalConfig('copy: { batch_size: 100000, parallel: 2 }\n'), 'heap-order-fixed.yaml');
+      const again = runCli(['apply', '-c', fixed, ...debug], env);
+      expect(again.status, again.stderr).toBe(0);
+      expect(batchesOf(again.stderr).get('copy public.rand key')).toBeGreaterThanOrEqual(6);
     });
     await withDbs('edge_heap_order_split', sql, async (dbs, env) => {
       const file = cfg.write(
-        minimalConfig('copy: { batch_size: 1000, parallel: 2, split_tables_larger_than: 200kB }\n'),
+        minimalConfig(`copy: { parallel: 2, split_tables_larger_than: 8MB }\n${asked}`),
         'heap-order-split.yaml',
       );
       const r = runCli(['apply', '-c', file, ...debug], env);
@@ -104,7 +117,7 @@ describe('copy edge cases', () => {
       expect(parts.length).toBeGreaterThanOrEqual(4);
       expect(parts.map(([, n]) => n)).toEqual(parts.map(() => 1));
       const ordered = [...batches].filter(([u]) => u.startsWith('copy public.ordered key ['));
-      expect(ordered.reduce((n, [, b]) => n + b, 0)).toBeGreaterThanOrEqual(20);
+      expect(ordered.reduce((n, [, b]) => n + b, 0)).toBeGreaterThanOrEqual(6);
     });
   });
 
