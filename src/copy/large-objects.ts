@@ -346,6 +346,52 @@ export interface LargeObjectSyncResult {
 /** Source objects listed per round trip of the sync (and target records per round trip). */
 const SYNC_PAGE = 10_000;
 
+/** A page of one side's objects and its OID range, (after, upper], open above for the last page. */
+interface OidPage {
+  readonly list: readonly SizedObject[];
+  /** `oid > $1::oid [AND oid <= $2::oid]`, with `params`. */
+  readonly where: string;
+  readonly params: readonly string[];
+}
+
+/** Whether the target has pgshift's records of large objects (a state from migration 0009 on). */
+async function tracksLargeObjects(target: pg.ClientBase): Promise<boolean> {
+  const r = await target.query<{ ok: boolean }>(
+    `SELECT pg_catalog.to_regclass('pgshift.large_objects') IS NOT NULL AS ok`,
+  );
+  return r.rows[0]?.ok === true;
+}
+
+/**
+ * The pages of `lister`'s objects in OID order, SYNC_PAGE at a time, each in one transaction of `lister` (`begin`):
+ * `fn` compares and moves one page; the totals add up.
+ */
+async function eachOidPage(
+  lister: pg.ClientBase,
+  begin: 'BEGIN ISOLATION LEVEL REPEATABLE READ' | 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+  checkDeadline: (() => void) | undefined,
+  fn: (page: OidPage) => Promise<LargeObjectSyncResult>,
+): Promise<LargeObjectSyncResult> {
+  let after = '0';
+  let total: LargeObjectSyncResult = { copied: 0, bytes: 0, unlinked: 0 };
+  for (;;) {
+    checkDeadline?.();
+    const { upper, r } = await withTransaction(
+      lister,
+      async () => {
+        const list = await sizesAfter(lister, after, SYNC_PAGE);
+        const top = list.length === SYNC_PAGE ? (list.at(-1) as SizedObject).oid : null;
+        const where = `oid > $1::oid${top ? ' AND oid <= $2::oid' : ''}`;
+        return { upper: top, r: await fn({ list, where, params: top ? [after, top] : [after] }) };
+      },
+      begin,
+    );
+    total = { copied: total.copied + r.copied, bytes: total.bytes + r.bytes, unlinked: total.unlinked + r.unlinked };
+    if (upper === null) return total;
+    after = upper;
+  }
+}
+
 /**
  * The cutover's sync of the large objects (logical decoding carries none of their changes, and a rescan of tables
  * does not see them): by OID, the source's objects against those pgshift recorded on the target. An object the source
@@ -361,72 +407,50 @@ export async function syncLargeObjects(
   opts: LargeObjectSyncOptions,
 ): Promise<LargeObjectSyncResult> {
   const limits = opts.limits ?? LARGE_OBJECT_LIMITS;
-  const tracked = await target.query<{ ok: boolean }>(
-    `SELECT pg_catalog.to_regclass('pgshift.large_objects') IS NOT NULL AS ok`,
-  );
-  if (tracked.rows[0]?.ok !== true) return { copied: 0, bytes: 0, unlinked: 0 };
-  let after = '0';
-  let copied = 0;
-  let bytes = 0;
-  let unlinked = 0;
-  for (;;) {
-    opts.checkDeadline?.();
-    const page = await withTransaction(
-      source,
-      async () => {
-        const list = await sizesAfter(source, after, SYNC_PAGE);
-        const upper = list.length === SYNC_PAGE ? (list.at(-1) as SizedObject).oid : null;
-        const recorded = await target.query<{ oid: string; bytes: string }>(
-          `SELECT oid::text AS oid, bytes::text AS bytes FROM pgshift.large_objects
-            WHERE oid > $1::oid ${upper ? 'AND oid <= $2::oid' : ''} ORDER BY oid`,
-          upper ? [after, upper] : [after],
-        );
-        const known = new Map(recorded.rows.map((r) => [r.oid, Number(r.bytes)]));
-        const onSource = new Set(list.map((o) => o.oid));
-        const gone = recorded.rows.map((r) => r.oid).filter((oid) => !onSource.has(oid));
-        if (gone.length > 0) {
-          await withTransaction(target, async () => {
-            for (const oid of gone) {
-              // already unlinked on the target (by hand): only its record goes
-              await target.query(
-                'SELECT pg_catalog.lo_unlink(m.oid) FROM pg_catalog.pg_largeobject_metadata m WHERE m.oid = $1::oid',
-                [oid],
-              );
-            }
-            await forgetLargeObjects(target, gone);
-            await recountLargeObjects(target);
-          });
-        }
-        let todo = await withRoles(
-          source,
-          list.filter((o) => known.get(o.oid) !== o.size),
-        );
-        let moved = 0;
-        let n = 0;
-        while (todo.length > 0) {
-          opts.checkDeadline?.();
-          const batch = batchOf(todo, limits);
-          todo = todo.slice(batch.length);
-          moved += await withTransaction(target, async () => {
-            await checkTarget(target, batch);
-            const done = await copyContent(source, target, batch, limits.chunk);
-            const roles = rolesSql(batch, opts.roles);
-            if (roles) await target.query(roles);
-            await recordSyncedLargeObjects(target, opts.runId, done);
-            return done.reduce((sum, o) => sum + o.bytes, 0);
-          });
-          n += batch.length;
-        }
-        return { upper, copied: n, bytes: moved, unlinked: gone.length };
-      },
-      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+  if (!(await tracksLargeObjects(target))) return { copied: 0, bytes: 0, unlinked: 0 };
+  return eachOidPage(source, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', opts.checkDeadline, async (page) => {
+    const recorded = await target.query<{ oid: string; bytes: string }>(
+      `SELECT oid::text AS oid, bytes::text AS bytes FROM pgshift.large_objects WHERE ${page.where} ORDER BY oid`,
+      [...page.params],
     );
-    copied += page.copied;
-    bytes += page.bytes;
-    unlinked += page.unlinked;
-    if (page.upper === null) return { copied, bytes, unlinked };
-    after = page.upper;
-  }
+    const known = new Map(recorded.rows.map((r) => [r.oid, Number(r.bytes)]));
+    const onSource = new Set(page.list.map((o) => o.oid));
+    const gone = recorded.rows.map((r) => r.oid).filter((oid) => !onSource.has(oid));
+    if (gone.length > 0) {
+      await withTransaction(target, async () => {
+        for (const oid of gone) {
+          // already unlinked on the target (by hand): only its record goes
+          await target.query(
+            'SELECT pg_catalog.lo_unlink(m.oid) FROM pg_catalog.pg_largeobject_metadata m WHERE m.oid = $1::oid',
+            [oid],
+          );
+        }
+        await forgetLargeObjects(target, gone);
+        await recountLargeObjects(target);
+      });
+    }
+    let todo = await withRoles(
+      source,
+      page.list.filter((o) => known.get(o.oid) !== o.size),
+    );
+    let bytes = 0;
+    let copied = 0;
+    while (todo.length > 0) {
+      opts.checkDeadline?.();
+      const batch = batchOf(todo, limits);
+      todo = todo.slice(batch.length);
+      bytes += await withTransaction(target, async () => {
+        await checkTarget(target, batch);
+        const done = await copyContent(source, target, batch, limits.chunk);
+        const roles = rolesSql(batch, opts.roles);
+        if (roles) await target.query(roles);
+        await recordSyncedLargeObjects(target, opts.runId, done);
+        return done.reduce((sum, o) => sum + o.bytes, 0);
+      });
+      copied += batch.length;
+    }
+    return { copied, bytes, unlinked: gone.length };
+  });
 }
 
 /**
@@ -443,87 +467,64 @@ export async function carryBackLargeObjects(
   opts: LargeObjectSyncOptions,
 ): Promise<LargeObjectSyncResult> {
   const limits = opts.limits ?? LARGE_OBJECT_LIMITS;
-  const tracked = await target.query<{ ok: boolean }>(
-    `SELECT pg_catalog.to_regclass('pgshift.large_objects') IS NOT NULL AS ok`,
-  );
-  if (tracked.rows[0]?.ok !== true) return { copied: 0, bytes: 0, unlinked: 0 };
-  const range = (upper: string | null): string => `oid > $1::oid ${upper ? 'AND oid <= $2::oid' : ''}`;
-  let after = '0';
-  let copied = 0;
-  let bytes = 0;
-  let unlinked = 0;
-  for (;;) {
-    opts.checkDeadline?.();
-    const page = await withTransaction(
-      target,
-      async () => {
-        const list = await sizesAfter(target, after, SYNC_PAGE);
-        const upper = list.length === SYNC_PAGE ? (list.at(-1) as SizedObject).oid : null;
-        const params = upper ? [after, upper] : [after];
-        const recorded = await target.query<{ oid: string }>(
-          `SELECT oid::text AS oid FROM pgshift.large_objects WHERE ${range(upper)}`,
-          params,
-        );
-        const onSource = await source.query<{ oid: string; size: string }>(
-          sizedSql('m.oid::text AS oid', `m.${range(upper)}`),
-          params,
-        );
-        const migrated = new Set(recorded.rows.map((r) => r.oid));
-        const sizes = new Map(onSource.rows.map((r) => [r.oid, Number(r.size)]));
-        const onTarget = new Set(list.map((o) => o.oid));
-        const gone = [...migrated].filter((oid) => !onTarget.has(oid) && sizes.has(oid));
-        const forgotten = [...migrated].filter((oid) => !onTarget.has(oid));
-        let todo = await withRoles(
-          target,
-          list.filter((o) => sizes.get(o.oid) !== o.size),
-        );
-        const foreign = todo.find((o) => sizes.has(o.oid) && !migrated.has(o.oid));
-        if (foreign) {
-          throw new PgshiftError(
-            'LARGE_OBJECT_EXISTS',
-            `large_objects: the source has large object ${foreign.oid}, which pgshift did not migrate, and the target has another with the same OID: the rollback does not replace it`,
-            {
-              hint: `Check which one the application needs; keep it (copy the other under a new OID), remove the one it does not (SELECT lo_unlink(${foreign.oid}) on that side), then run \`pgshift rollback\` again.`,
-            },
-          );
-        }
-        if (gone.length > 0 || forgotten.length > 0) {
-          await withTransaction(source, async () => {
-            for (const oid of gone) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [oid]);
-          });
-          // the target's records commit with the page's transaction
-          await forgetLargeObjects(target, forgotten);
-          await recountLargeObjects(target);
-        }
-        let moved = 0;
-        let n = 0;
-        while (todo.length > 0) {
-          opts.checkDeadline?.();
-          const batch = batchOf(todo, limits);
-          todo = todo.slice(batch.length);
-          // on the source, in its own transaction: pgshift's earlier copy of a resized object goes first
-          const done = await withTransaction(source, async () => {
-            for (const o of batch)
-              if (sizes.has(o.oid)) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [o.oid]);
-            const d = await copyContent(target, source, batch, limits.chunk);
-            const roles = rolesSql(batch, opts.roles);
-            if (roles) await source.query(roles);
-            return d;
-          });
-          // recorded in the page's transaction on the target, committed after the source's (a kill between leaves
-          // the object on the source unrecorded: carried again, by size, only when it differs)
-          await recordSyncedLargeObjects(target, opts.runId, done);
-          moved += done.reduce((sum, o) => sum + o.bytes, 0);
-          n += batch.length;
-        }
-        return { upper, copied: n, bytes: moved, unlinked: gone.length };
-      },
-      'BEGIN ISOLATION LEVEL REPEATABLE READ',
+  if (!(await tracksLargeObjects(target))) return { copied: 0, bytes: 0, unlinked: 0 };
+  return eachOidPage(target, 'BEGIN ISOLATION LEVEL REPEATABLE READ', opts.checkDeadline, async (page) => {
+    const list = page.list;
+    const recorded = await target.query<{ oid: string }>(
+      `SELECT oid::text AS oid FROM pgshift.large_objects WHERE ${page.where}`,
+      [...page.params],
     );
-    copied += page.copied;
-    bytes += page.bytes;
-    unlinked += page.unlinked;
-    if (page.upper === null) return { copied, bytes, unlinked };
-    after = page.upper;
-  }
+    const onSource = await source.query<{ oid: string; size: string }>(sizedSql('m.oid::text AS oid', page.where), [
+      ...page.params,
+    ]);
+    const migrated = new Set(recorded.rows.map((r) => r.oid));
+    const sizes = new Map(onSource.rows.map((r) => [r.oid, Number(r.size)]));
+    const onTarget = new Set(list.map((o) => o.oid));
+    const gone = [...migrated].filter((oid) => !onTarget.has(oid) && sizes.has(oid));
+    const forgotten = [...migrated].filter((oid) => !onTarget.has(oid));
+    let todo = await withRoles(
+      target,
+      list.filter((o) => sizes.get(o.oid) !== o.size),
+    );
+    const foreign = todo.find((o) => sizes.has(o.oid) && !migrated.has(o.oid));
+    if (foreign) {
+      throw new PgshiftError(
+        'LARGE_OBJECT_EXISTS',
+        `large_objects: the source has large object ${foreign.oid}, which pgshift did not migrate, and the target has another with the same OID: the rollback does not replace it`,
+        {
+          hint: `Check which one the application needs; keep it (copy the other under a new OID), remove the one it does not (SELECT lo_unlink(${foreign.oid}) on that side), then run \`pgshift rollback\` again.`,
+        },
+      );
+    }
+    if (gone.length > 0 || forgotten.length > 0) {
+      await withTransaction(source, async () => {
+        for (const oid of gone) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [oid]);
+      });
+      // the target's records commit with the page's transaction
+      await forgetLargeObjects(target, forgotten);
+      await recountLargeObjects(target);
+    }
+    let moved = 0;
+    let n = 0;
+    while (todo.length > 0) {
+      opts.checkDeadline?.();
+      const batch = batchOf(todo, limits);
+      todo = todo.slice(batch.length);
+      // on the source, in its own transaction: pgshift's earlier copy of a resized object goes first
+      const done = await withTransaction(source, async () => {
+        for (const o of batch)
+          if (sizes.has(o.oid)) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [o.oid]);
+        const d = await copyContent(target, source, batch, limits.chunk);
+        const roles = rolesSql(batch, opts.roles);
+        if (roles) await source.query(roles);
+        return d;
+      });
+      // recorded in the page's transaction on the target, committed after the source's (a kill between leaves
+      // the object on the source unrecorded: carried again, by size, only when it differs)
+      await recordSyncedLargeObjects(target, opts.runId, done);
+      moved += done.reduce((sum, o) => sum + o.bytes, 0);
+      n += batch.length;
+    }
+    return { copied: n, bytes: moved, unlinked: gone.length };
+  });
 }
