@@ -13,13 +13,16 @@ import { PgshiftError } from '../errors/index.js';
 import type { LargeObjectsAction } from '../plan/model.js';
 import { aclSql } from '../catalog/read/context.js';
 import type { AclItem } from '../catalog/types.js';
+import { largeObjectDigests } from '../verify/large-objects.js';
 import {
   forgetLargeObjects,
+  listTargetOwnLargeObjects,
   ownLargeObjects,
   readLargeObjectProgress,
   recordLargeObjectBatch,
   recordSyncedLargeObjects,
   recountLargeObjects,
+  targetOwnLargeObjects,
   type LargeObjectProgress,
 } from '../state/large-objects.js';
 import { assertLockHeld } from '../state/lock.js';
@@ -333,6 +336,12 @@ export interface LargeObjectSyncOptions {
   readonly limits?: LargeObjectLimits;
   /** Called between batches (a freeze's budget). */
   checkDeadline?(): void;
+  /**
+   * Also compare the content of the objects whose size did not change (each server digests its side, chunk by
+   * chunk): what a change in place that keeps the size needs. It reads every migrated object on both sides, so the
+   * catch-ups before a freeze ask for it and the syncs inside one do not.
+   */
+  readonly compareContent?: boolean;
 }
 
 export interface LargeObjectSyncResult {
@@ -393,13 +402,23 @@ async function eachOidPage(
 }
 
 /**
+ * The OIDs of `oids` whose content differs between the two sides (or that `b` lacks); sizes are known to agree.
+ */
+async function changedContent(a: pg.ClientBase, b: pg.ClientBase, oids: readonly string[]): Promise<Set<string>> {
+  if (oids.length === 0) return new Set();
+  const [x, y] = [await largeObjectDigests(a, oids), await largeObjectDigests(b, oids)];
+  return new Set(oids.filter((oid) => x.has(oid) && x.get(oid)?.digest !== y.get(oid)?.digest));
+}
+
+/**
  * The cutover's sync of the large objects (logical decoding carries none of their changes, and a rescan of tables
  * does not see them): by OID, the source's objects against those pgshift recorded on the target. An object the source
  * has and pgshift did not copy (created since, whatever its OID: a wrapped OID counter or an explicit one included) is
- * copied; one whose size changed is copied again; one pgshift copied that the source no longer has is unlinked on
- * the target. Sizes come from lo_lseek64 (no content read); a change in place that keeps the size is left to
- * `verify` (its per-object digests). Pages of the source's list are each read in one REPEATABLE READ snapshot with
- * the content of their objects; every target batch commits its objects with their records, as the copy's do.
+ * copied; one whose size changed is copied again, and with `compareContent` one changed in place too; one pgshift
+ * copied that the source no longer has is unlinked on the target. Sizes come from lo_lseek64 (no content read).
+ * Pages of the source's list are each read in one REPEATABLE READ snapshot with the content of their objects; every
+ * target batch commits its objects with their records, as the copy's do. First, the target's own objects (those
+ * pgshift did not record) are listed, so that a rollback after this cutover leaves them where they are.
  */
 export async function syncLargeObjects(
   source: pg.ClientBase,
@@ -408,6 +427,7 @@ export async function syncLargeObjects(
 ): Promise<LargeObjectSyncResult> {
   const limits = opts.limits ?? LARGE_OBJECT_LIMITS;
   if (!(await tracksLargeObjects(target))) return { copied: 0, bytes: 0, unlinked: 0 };
+  await listTargetOwnLargeObjects(target);
   return eachOidPage(source, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', opts.checkDeadline, async (page) => {
     const recorded = await target.query<{ oid: string; bytes: string }>(
       `SELECT oid::text AS oid, bytes::text AS bytes FROM pgshift.large_objects WHERE ${page.where} ORDER BY oid`,
@@ -429,9 +449,16 @@ export async function syncLargeObjects(
         await recountLargeObjects(target);
       });
     }
+    const changed = opts.compareContent
+      ? await changedContent(
+          source,
+          target,
+          page.list.filter((o) => known.get(o.oid) === o.size).map((o) => o.oid),
+        )
+      : new Set<string>();
     let todo = await withRoles(
       source,
-      page.list.filter((o) => known.get(o.oid) !== o.size),
+      page.list.filter((o) => known.get(o.oid) !== o.size || changed.has(o.oid)),
     );
     let bytes = 0;
     let copied = 0;
@@ -453,13 +480,39 @@ export async function syncLargeObjects(
   });
 }
 
+/** An object's size and md5 as `client` has it now, read chunk by chunk (in the caller's snapshot). */
+async function md5Of(client: pg.ClientBase, oid: string, chunk: number): Promise<{ bytes: number; md5: string }> {
+  const h = createHash('md5');
+  let bytes = 0;
+  for (;;) {
+    const data = await readChunk(client, oid, bytes, chunk);
+    h.update(data);
+    bytes += data.length;
+    if (data.length < chunk) return { bytes, md5: h.digest('hex') };
+  }
+}
+
+/** The page of the target's objects a carry-back works on, with what the target's state says of them. */
+interface CarryBackPage extends OidPage {
+  /** The last OID of a full page (the next starts after it), null on the last page. */
+  readonly top: string | null;
+  /** Of the page's OID range: the objects pgshift migrated (recorded). */
+  readonly migrated: ReadonlySet<string>;
+  /** Of the page's objects: the target's own (listed by the cutover), never carried. */
+  readonly own: ReadonlySet<string>;
+}
+
 /**
  * The rollback's carry-back of the large objects (the cutover's sync, reversed), by OID over the target's objects:
  * one the source lacks (created on the target since the cutover) is copied to the source with its OID and recorded
- * as pgshift's on the target (a later cutover then finds it in place); one whose size differs is copied again over
- * the source's, when pgshift had migrated it; one pgshift had migrated that the target no longer has is unlinked on
- * the source. A source object of the same OID that pgshift never migrated (written on the source since) stops it
- * with LARGE_OBJECT_EXISTS: it is never replaced. `roles` maps the target's owners and grantees to the source's.
+ * as pgshift's on the target (a later cutover then finds it in place); one whose size differs, or with
+ * `compareContent` whose content does, is copied again over the source's, when pgshift had migrated it; one pgshift
+ * had migrated that the target no longer has is unlinked on the source. The target's own objects (those it had
+ * before the cutover, listed by it) stay where they are. An object both sides have that pgshift has no record of is
+ * adopted when it is the same on both (a carry-back stopped between the source's commit and its record); otherwise
+ * (written on the source since) it stops the carry-back with LARGE_OBJECT_EXISTS: it is never replaced. Each batch
+ * commits on the source, then its records on the target. `roles` maps the target's owners and grantees to the
+ * source's.
  */
 export async function carryBackLargeObjects(
   target: pg.ClientBase,
@@ -467,64 +520,139 @@ export async function carryBackLargeObjects(
   opts: LargeObjectSyncOptions,
 ): Promise<LargeObjectSyncResult> {
   const limits = opts.limits ?? LARGE_OBJECT_LIMITS;
-  if (!(await tracksLargeObjects(target))) return { copied: 0, bytes: 0, unlinked: 0 };
-  return eachOidPage(target, 'BEGIN ISOLATION LEVEL REPEATABLE READ', opts.checkDeadline, async (page) => {
-    const list = page.list;
-    const recorded = await target.query<{ oid: string }>(
-      `SELECT oid::text AS oid FROM pgshift.large_objects WHERE ${page.where}`,
-      [...page.params],
-    );
-    const onSource = await source.query<{ oid: string; size: string }>(sizedSql('m.oid::text AS oid', page.where), [
-      ...page.params,
-    ]);
-    const migrated = new Set(recorded.rows.map((r) => r.oid));
-    const sizes = new Map(onSource.rows.map((r) => [r.oid, Number(r.size)]));
-    const onTarget = new Set(list.map((o) => o.oid));
-    const gone = [...migrated].filter((oid) => !onTarget.has(oid) && sizes.has(oid));
-    const forgotten = [...migrated].filter((oid) => !onTarget.has(oid));
-    let todo = await withRoles(
+  let total: LargeObjectSyncResult = { copied: 0, bytes: 0, unlinked: 0 };
+  if (!(await tracksLargeObjects(target))) return total;
+  let after = '0';
+  for (;;) {
+    opts.checkDeadline?.();
+    const page = await withTransaction(
       target,
-      list.filter((o) => sizes.get(o.oid) !== o.size),
+      async (): Promise<CarryBackPage> => {
+        const list = await sizesAfter(target, after, SYNC_PAGE);
+        const top = list.length === SYNC_PAGE ? (list.at(-1) as SizedObject).oid : null;
+        const where = `oid > $1::oid${top ? ' AND oid <= $2::oid' : ''}`;
+        const params = top ? [after, top] : [after];
+        const recorded = await target.query<{ oid: string }>(
+          `SELECT oid::text AS oid FROM pgshift.large_objects WHERE ${where}`,
+          params,
+        );
+        const own = await targetOwnLargeObjects(
+          target,
+          list.map((o) => o.oid),
+        );
+        return { list, where, params, top, migrated: new Set(recorded.rows.map((r) => r.oid)), own };
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
     );
-    const foreign = todo.find((o) => sizes.has(o.oid) && !migrated.has(o.oid));
-    if (foreign) {
-      throw new PgshiftError(
-        'LARGE_OBJECT_EXISTS',
-        `large_objects: the source has large object ${foreign.oid}, which pgshift did not migrate, and the target has another with the same OID: the rollback does not replace it`,
-        {
-          hint: `Check which one the application needs; keep it (copy the other under a new OID), remove the one it does not (SELECT lo_unlink(${foreign.oid}) on that side), then run \`pgshift rollback\` again.`,
-        },
-      );
-    }
-    if (gone.length > 0 || forgotten.length > 0) {
-      await withTransaction(source, async () => {
-        for (const oid of gone) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [oid]);
-      });
-      // the target's records commit with the page's transaction
+    const r = await carryBackPage(target, source, page, opts, limits);
+    total = { copied: total.copied + r.copied, bytes: total.bytes + r.bytes, unlinked: total.unlinked + r.unlinked };
+    if (page.top === null) return total;
+    after = page.top;
+  }
+}
+
+async function carryBackPage(
+  target: pg.ClientBase,
+  source: pg.ClientBase,
+  page: CarryBackPage,
+  opts: LargeObjectSyncOptions,
+  limits: LargeObjectLimits,
+): Promise<LargeObjectSyncResult> {
+  const { list, migrated, own } = page;
+  const onSource = await source.query<{ oid: string; size: string }>(sizedSql('m.oid::text AS oid', page.where), [
+    ...page.params,
+  ]);
+  const sizes = new Map(onSource.rows.map((r) => [r.oid, Number(r.size)]));
+  const onTarget = new Set(list.map((o) => o.oid));
+  const gone = [...migrated].filter((oid) => !onTarget.has(oid) && sizes.has(oid));
+  const forgotten = [...migrated].filter((oid) => !onTarget.has(oid));
+  // on both sides, never recorded: the same object is adopted, another stops the carry-back
+  const unrecorded = list.filter((o) => !migrated.has(o.oid) && !own.has(o.oid) && sizes.has(o.oid));
+  const differing = await changedContent(
+    target,
+    source,
+    unrecorded.filter((o) => sizes.get(o.oid) === o.size).map((o) => o.oid),
+  );
+  const foreign = unrecorded.find((o) => sizes.get(o.oid) !== o.size || differing.has(o.oid));
+  if (foreign) {
+    throw new PgshiftError(
+      'LARGE_OBJECT_EXISTS',
+      `large_objects: the source has large object ${foreign.oid}, which pgshift did not migrate, and the target has another with the same OID: the rollback does not replace it`,
+      {
+        hint: `Check which one the application needs; keep it (copy the other under a new OID), remove the one it does not (SELECT lo_unlink(${foreign.oid}) on that side), then run \`pgshift rollback\` again.`,
+      },
+    );
+  }
+  if (unrecorded.length > 0) {
+    await withTransaction(
+      target,
+      async () => {
+        const adopted = [];
+        for (const o of unrecorded) adopted.push({ oid: o.oid, ...(await md5Of(target, o.oid, limits.chunk)) });
+        await recordSyncedLargeObjects(target, opts.runId, adopted);
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ',
+    );
+  }
+  if (gone.length > 0 || forgotten.length > 0) {
+    await withTransaction(source, async () => {
+      for (const oid of gone) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [oid]);
+    });
+    // a kill between the two commits leaves records of objects neither side has: forgotten by the next carry-back
+    await withTransaction(target, async () => {
       await forgetLargeObjects(target, forgotten);
       await recountLargeObjects(target);
-    }
-    let moved = 0;
-    let n = 0;
-    while (todo.length > 0) {
-      opts.checkDeadline?.();
-      const batch = batchOf(todo, limits);
-      todo = todo.slice(batch.length);
-      // on the source, in its own transaction: pgshift's earlier copy of a resized object goes first
-      const done = await withTransaction(source, async () => {
-        for (const o of batch)
-          if (sizes.has(o.oid)) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [o.oid]);
-        const d = await copyContent(target, source, batch, limits.chunk);
-        const roles = rolesSql(batch, opts.roles);
-        if (roles) await source.query(roles);
+    });
+  }
+  const changed = opts.compareContent
+    ? await changedContent(
+        target,
+        source,
+        list.filter((o) => migrated.has(o.oid) && sizes.get(o.oid) === o.size).map((o) => o.oid),
+      )
+    : new Set<string>();
+  let todo = await withRoles(
+    target,
+    list.filter(
+      (o) =>
+        !own.has(o.oid) &&
+        (!sizes.has(o.oid) || (migrated.has(o.oid) && (sizes.get(o.oid) !== o.size || changed.has(o.oid)))),
+    ),
+  );
+  let moved = 0;
+  let n = 0;
+  while (todo.length > 0) {
+    opts.checkDeadline?.();
+    const batch = batchOf(todo, limits);
+    todo = todo.slice(batch.length);
+    // read in one snapshot of the target, written in one transaction of the source; the records commit on the
+    // target right after the source's commit (a kill between them: the next carry-back adopts what it finds)
+    const done = await withTransaction(
+      target,
+      async () => {
+        const present = await target.query<{ oid: string }>(
+          'SELECT m.oid::text AS oid FROM pg_catalog.pg_largeobject_metadata m WHERE m.oid = ANY ($1::oid[])',
+          [batch.map((o) => o.oid)],
+        );
+        const here = new Set(present.rows.map((x) => x.oid));
+        // unlinked on the target since the page was listed: left for the next carry-back
+        const still = batch.filter((o) => here.has(o.oid));
+        const d = await withTransaction(source, async () => {
+          // pgshift's earlier copy of a changed object goes first
+          for (const o of still)
+            if (sizes.has(o.oid)) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [o.oid]);
+          const copied = await copyContent(target, source, still, limits.chunk);
+          const roles = rolesSql(still, opts.roles);
+          if (roles) await source.query(roles);
+          return copied;
+        });
+        await recordSyncedLargeObjects(target, opts.runId, d);
         return d;
-      });
-      // recorded in the page's transaction on the target, committed after the source's (a kill between leaves
-      // the object on the source unrecorded: carried again, by size, only when it differs)
-      await recordSyncedLargeObjects(target, opts.runId, done);
-      moved += done.reduce((sum, o) => sum + o.bytes, 0);
-      n += batch.length;
-    }
-    return { copied: n, bytes: moved, unlinked: gone.length };
-  });
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ',
+    );
+    moved += done.reduce((sum, o) => sum + o.bytes, 0);
+    n += done.length;
+  }
+  return { copied: n, bytes: moved, unlinked: gone.length };
 }

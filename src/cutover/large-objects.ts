@@ -17,7 +17,8 @@ export async function syncCutoverLargeObjects(
   return syncLargeObjects(ctx.s.source, ctx.s.target, {
     runId: ctx.id,
     roles: configuredLargeObjectRoles(ctx.config),
-    ...(checkDeadline ? { checkDeadline } : {}),
+    // before the freeze (no deadline) the content is compared too; inside it, sizes only
+    ...(checkDeadline ? { checkDeadline } : { compareContent: true }),
   });
 }
 
@@ -40,6 +41,6 @@ export async function carryBackCutoverLargeObjects(
   return carryBackLargeObjects(ctx.s.target, ctx.s.source, {
     runId: ctx.id,
     roles: rollbackLargeObjectRoles(ctx.config),
-    ...(checkDeadline ? { checkDeadline } : {}),
+    ...(checkDeadline ? { checkDeadline } : { compareContent: true }),
   });
 }

@@ -184,3 +184,32 @@ export async function forgetLargeObjects(client: pg.ClientBase, oids: readonly s
   if (oids.length > 0) await client.query('DELETE FROM pgshift.large_objects WHERE oid = ANY ($1::oid[])', [oids]);
   await client.query('DELETE FROM pgshift.large_object_copy WHERE NOT EXISTS (SELECT 1 FROM pgshift.large_objects)');
 }
+
+/**
+ * Lists the target's own large objects (those pgshift neither copied nor carried back) in
+ * pgshift.target_large_objects, as they are now; the cutover's sync calls it before the switch, when every object
+ * pgshift did not record was the target's before the migration. A state older than migration 0010 lists none.
+ */
+export async function listTargetOwnLargeObjects(client: pg.ClientBase): Promise<void> {
+  if (!(await hasTable(client, 'pgshift.target_large_objects'))) return;
+  await client.query(
+    `WITH gone AS (
+       DELETE FROM pgshift.target_large_objects t
+        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_largeobject_metadata m WHERE m.oid = t.oid)
+           OR EXISTS (SELECT 1 FROM pgshift.large_objects l WHERE l.oid = t.oid))
+     INSERT INTO pgshift.target_large_objects (oid)
+     SELECT m.oid FROM pg_catalog.pg_largeobject_metadata m
+      WHERE NOT EXISTS (SELECT 1 FROM pgshift.large_objects l WHERE l.oid = m.oid)
+     ON CONFLICT (oid) DO NOTHING`,
+  );
+}
+
+/** The OIDs in `oids` that the target had of its own when the last cutover listed them (never carried back). */
+export async function targetOwnLargeObjects(client: pg.ClientBase, oids: readonly string[]): Promise<Set<string>> {
+  if (oids.length === 0 || !(await hasTable(client, 'pgshift.target_large_objects'))) return new Set();
+  const r = await client.query<{ oid: string }>(
+    'SELECT oid::text AS oid FROM pgshift.target_large_objects WHERE oid = ANY ($1::oid[])',
+    [oids],
+  );
+  return new Set(r.rows.map((x) => x.oid));
+}

@@ -256,6 +256,16 @@ const MIGRATIONS: Record<string, Migration> = {
       )`.execute(db);
     },
   },
+  '0010_target_large_objects': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // the target's own large objects (neither copied by pgshift nor carried back), listed by each cutover before
+      // its switch: a rollback leaves them where they are, and destroy never unlinks them
+      await sql`CREATE TABLE pgshift.target_large_objects (
+        oid oid PRIMARY KEY,
+        listed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      )`.execute(db);
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -34,8 +34,12 @@ async function objects(url: string): Promise<Array<{ oid: string; size: string; 
   });
 }
 
-/** What the application does after the apply: a new object, one below every OID, one resized, one unlinked. */
+/**
+ * What the application does after the apply: a new object, one below every OID, one resized, one unlinked, one
+ * changed in place with its size kept (only a comparison of the content finds it).
+ */
 const LIVE_SQL = `
+  SELECT lo_put(body, 0, convert_to('S', 'UTF8')) FROM "doc files" WHERE id = 6;
   INSERT INTO "doc files" VALUES (31, lo_from_bytea(0, '\\x00ff00ff'::bytea));
   INSERT INTO "doc files"
     SELECT 32, lo_from_bytea((SELECT min(oid)::int8 - 7 FROM pg_largeobject_metadata)::oid, convert_to('low oid', 'UTF8'));
@@ -74,6 +78,14 @@ ${strategy === 'stream' ? '  stream: { replica_identity_full: true }\n' : ''}`),
     expect(await objects(dbs.targetUrl)).toEqual(await objects(dbs.sourceUrl));
 
     await withPg(dbs.sourceUrl, (c) => c.query(LIVE_SQL));
+    // the target's own object (a document it had before the migration): never carried, never pgshift's
+    const own = await withPg(dbs.targetUrl, async (c) => {
+      const r = await c.query<{ oid: string }>(
+        "SELECT lo_from_bytea(0, convert_to('the target own letterhead', 'UTF8'))::text AS oid",
+      );
+      return r.rows[0]?.oid as string;
+    });
+    const notOwn = (list: Array<{ oid: string }>): Array<{ oid: string }> => list.filter((o) => o.oid !== own);
     const details: string[] = [];
     // the freeze does not stop large object writes by itself: one written once it began is the sync's inside it
     // (written by another process, synchronously: the cutover waits meanwhile, as it would for a slow step)
@@ -88,11 +100,13 @@ ${strategy === 'stream' ? '  stream: { replica_identity_full: true }\n' : ''}`),
 
     const source = await objects(dbs.sourceUrl);
     expect(source.map((o) => o.oid)).toContain(lateOid);
-    expect(await objects(dbs.targetUrl)).toEqual(source);
+    const onTarget = await objects(dbs.targetUrl);
+    expect(onTarget.map((o) => o.oid)).toContain(own);
+    expect(notOwn(onTarget)).toEqual(source);
     const before = strategy === 'freeze' ? 'catch-up' : 'stream-catch-up';
     const inside = strategy === 'freeze' ? 'final-sync' : 'stream-fence';
     expect(details.find((d) => d.startsWith(`${before}:`))).toMatch(
-      /3 large objects copied \([^)]+\), 1 large objects unlinked/,
+      /4 large objects copied \([^)]+\), 1 large objects unlinked/,
     );
     expect(details.find((d) => d.startsWith(`${inside}:`))).toMatch(/1 large objects copied/);
     // the checkpoint counts what is on the target now: destroy would unlink exactly these
@@ -105,6 +119,12 @@ ${strategy === 'stream' ? '  stream: { replica_identity_full: true }\n' : ''}`),
     if (strategy === 'freeze') {
       // the application, now on the target, writes large objects; the rollback carries them back
       await withPg(dbs.targetUrl, (c) => c.query(TARGET_SQL));
+      // an object on both sides that pgshift has no record of, the same on both: what a carry-back killed between
+      // the source's commit and its record leaves; the rollback adopts it
+      for (const url of [dbs.targetUrl, dbs.sourceUrl])
+        await withPg(url, (c) =>
+          c.query(`SELECT lo_from_bytea(${ADOPTED}, convert_to('carried, not recorded', 'UTF8'))`),
+        );
       const back = runCli(['rollback', '-c', file, '--auto-approve'], env);
       expect(back.status, back.stderr + back.stdout).toBe(0);
       const steps = await withPg(dbs.targetUrl, async (c) => {
@@ -114,22 +134,36 @@ ${strategy === 'stream' ? '  stream: { replica_identity_full: true }\n' : ''}`),
         return r.rows[0]?.steps ?? [];
       });
       expect(steps.find((x) => x.step === 'catch-up')?.detail).toMatch(
-        /2 large objects copied \([^)]+\), 1 large objects unlinked/,
+        /3 large objects copied \([^)]+\), 1 large objects unlinked/,
       );
-      expect(await objects(dbs.sourceUrl)).toEqual(await objects(dbs.targetUrl));
+      const sourceAfter = await objects(dbs.sourceUrl);
+      expect(sourceAfter).toEqual(notOwn(await objects(dbs.targetUrl)));
+      expect(sourceAfter.map((o) => o.oid)).toContain(String(ADOPTED));
+      await withPg(dbs.targetUrl, async (c) => {
+        const r = await c.query<{ oid: string }>(
+          'SELECT oid::text AS oid FROM pgshift.large_objects WHERE oid IN ($1::oid, $2::oid) ORDER BY oid',
+          [own, ADOPTED],
+        );
+        // adopted as pgshift's; the target's own object never is (destroy unlinks only recorded objects)
+        expect(r.rows.map((x) => x.oid)).toEqual([String(ADOPTED)]);
+      });
       // a cutover after the rollback finds them in place (recorded as pgshift's on the target): nothing to copy
       const again = runCli(['cutover', '-c', file, '--auto-approve'], env);
       expect(again.status, again.stderr + again.stdout).toBe(0);
       expect(again.stdout).not.toMatch(/large objects (copied|unlinked)/);
-      expect(await objects(dbs.targetUrl)).toEqual(await objects(dbs.sourceUrl));
+      expect(notOwn(await objects(dbs.targetUrl))).toEqual(await objects(dbs.sourceUrl));
     }
   } finally {
     await dbs.drop();
   }
 }
 
-/** What the application does on the target after the cutover: a new object, one resized, one unlinked. */
+/** The OID of an object both sides have without a record of pgshift's. */
+const ADOPTED = 3_900_000_000;
+
+/** What the application does on the target after the cutover: a new object, one resized, one unlinked, one changed in place. */
 const TARGET_SQL = `
+  SELECT lo_put(body, 0, convert_to('T', 'UTF8')) FROM "doc files" WHERE id = 7;
   INSERT INTO "doc files" VALUES (40, lo_from_bytea(0, convert_to('consent form signed after the cutover', 'UTF8')));
   SELECT lo_put(body, 9000, convert_to('addendum', 'UTF8')) FROM "doc files" WHERE id = 4;
   SELECT lo_unlink(body) FROM "doc files" WHERE id = 5;
