@@ -63,7 +63,9 @@ export function renderStarter(catalog: Catalog, opts: StarterOptions): string {
   lines.push(
     ``,
     `copy:`,
-    `  batch_size: 100000                   # rows per committed batch (checkpoint granularity)`,
+    // left unset: pgshift's default, which a key in no heap order enlarges (docs/copy.md); a set value is kept as is
+    `  # batch_size: 100000                 # rows per committed batch (checkpoint granularity); unset, a key in no`,
+    `  #                                    # heap order (uuid) gets fewer, larger batches (docs/copy.md)`,
     `  parallel: 4                          # tables (or slices) copied at once; each uses a connection per side`,
     ``,
     `verify:`,

@@ -33,6 +33,9 @@ describe('pgshift init', () => {
       TARGET_DATABASE_URL: dbs.targetUrl,
     });
     expect(v.status, v.stderr).toBe(0);
+    // the batch size is left to pgshift (a key in no heap order gets larger batches only when it is not set)
+    expect(text).toMatch(/^ {2}# batch_size: 100000 /m);
+    expect(text).not.toMatch(/^ {2}batch_size:/m);
     const again = runCli(['init', '--source', dbs.sourceUrl, '--out', out]);
     expect(again.status).toBe(1);
     expect(again.stderr).toContain('exists already');
