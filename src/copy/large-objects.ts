@@ -99,24 +99,54 @@ function sizedSql(columns: string, where: string, limit = ''): string {
           ORDER BY z.m_oid`;
 }
 
+/**
+ * A listing that opens every object (sizedSql): refused for an object the role may not read (42501), it becomes
+ * LARGE_OBJECTS_UNREADABLE (the plan's blocker of that name lists them). Skipping the object instead would read as
+ * gone from that side, and the sync would unlink its copy on the other.
+ */
+async function readable<T>(side: 'source' | 'target', after: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42501') throw err;
+    throw new PgshiftError(
+      'LARGE_OBJECTS_UNREADABLE',
+      `large_objects: the ${side} role cannot read a large object with an OID above ${after} on the ${side} (one created after the plan by a role that granted it nothing); nothing of its page was changed`,
+      {
+        hint: `Run \`pgshift plan\` (its LARGE_OBJECTS_UNREADABLE finding names the first such OID); have the object's owner run GRANT SELECT ON LARGE OBJECT <oid> TO <the ${side} role> (or connect as a superuser or its owner), then run the command again.`,
+        cause: err,
+      },
+    );
+  }
+}
+
 /** The next objects after `last` on the source, with their sizes. */
 async function listAfter(source: pg.ClientBase, last: string, limit: number): Promise<SourceObject[]> {
-  const r = await source.query<{ oid: string; owner: string; acl: AclItem[] | null; size: string }>(
-    sizedSql(
-      `m.oid::text AS oid, pg_catalog.pg_get_userbyid(m.lomowner)::text AS owner, ${aclSql('m.lomacl')} AS acl`,
-      'm.oid > $1::oid',
-      'LIMIT $2',
+  const r = await readable('source', last, () =>
+    source.query<{ oid: string; owner: string; acl: AclItem[] | null; size: string }>(
+      sizedSql(
+        `m.oid::text AS oid, pg_catalog.pg_get_userbyid(m.lomowner)::text AS owner, ${aclSql('m.lomacl')} AS acl`,
+        'm.oid > $1::oid',
+        'LIMIT $2',
+      ),
+      [last, limit],
     ),
-    [last, limit],
   );
   return r.rows.map((x) => ({ oid: x.oid, owner: x.owner, acl: x.acl, size: Number(x.size) }));
 }
 
 /** Objects after `last` with their sizes only (what the cutover's sync compares), `limit` at most. */
-async function sizesAfter(client: pg.ClientBase, last: string, limit: number): Promise<SizedObject[]> {
-  const r = await client.query<{ oid: string; size: string }>(
-    sizedSql('m.oid::text AS oid', 'm.oid > $1::oid', 'LIMIT $2'),
-    [last, limit],
+async function sizesAfter(
+  client: pg.ClientBase,
+  side: 'source' | 'target',
+  last: string,
+  limit: number,
+): Promise<SizedObject[]> {
+  const r = await readable(side, last, () =>
+    client.query<{ oid: string; size: string }>(sizedSql('m.oid::text AS oid', 'm.oid > $1::oid', 'LIMIT $2'), [
+      last,
+      limit,
+    ]),
   );
   return r.rows.map((x) => ({ oid: x.oid, size: Number(x.size) }));
 }
@@ -372,12 +402,11 @@ async function tracksLargeObjects(target: pg.ClientBase): Promise<boolean> {
 }
 
 /**
- * The pages of `lister`'s objects in OID order, SYNC_PAGE at a time, each in one transaction of `lister` (`begin`):
+ * The pages of the source's objects in OID order, SYNC_PAGE at a time, each in one REPEATABLE READ snapshot of it:
  * `fn` compares and moves one page; the totals add up.
  */
 async function eachOidPage(
-  lister: pg.ClientBase,
-  begin: 'BEGIN ISOLATION LEVEL REPEATABLE READ' | 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+  source: pg.ClientBase,
   checkDeadline: (() => void) | undefined,
   fn: (page: OidPage) => Promise<LargeObjectSyncResult>,
 ): Promise<LargeObjectSyncResult> {
@@ -386,14 +415,14 @@ async function eachOidPage(
   for (;;) {
     checkDeadline?.();
     const { upper, r } = await withTransaction(
-      lister,
+      source,
       async () => {
-        const list = await sizesAfter(lister, after, SYNC_PAGE);
+        const list = await sizesAfter(source, 'source', after, SYNC_PAGE);
         const top = list.length === SYNC_PAGE ? (list.at(-1) as SizedObject).oid : null;
         const where = `oid > $1::oid${top ? ' AND oid <= $2::oid' : ''}`;
         return { upper: top, r: await fn({ list, where, params: top ? [after, top] : [after] }) };
       },
-      begin,
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
     );
     total = { copied: total.copied + r.copied, bytes: total.bytes + r.bytes, unlinked: total.unlinked + r.unlinked };
     if (upper === null) return total;
@@ -428,7 +457,7 @@ export async function syncLargeObjects(
   const limits = opts.limits ?? LARGE_OBJECT_LIMITS;
   if (!(await tracksLargeObjects(target))) return { copied: 0, bytes: 0, unlinked: 0 };
   await listTargetOwnLargeObjects(target);
-  return eachOidPage(source, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', opts.checkDeadline, async (page) => {
+  return eachOidPage(source, opts.checkDeadline, async (page) => {
     const recorded = await target.query<{ oid: string; bytes: string }>(
       `SELECT oid::text AS oid, bytes::text AS bytes FROM pgshift.large_objects WHERE ${page.where} ORDER BY oid`,
       [...page.params],
@@ -528,7 +557,7 @@ export async function carryBackLargeObjects(
     const page = await withTransaction(
       target,
       async (): Promise<CarryBackPage> => {
-        const list = await sizesAfter(target, after, SYNC_PAGE);
+        const list = await sizesAfter(target, 'target', after, SYNC_PAGE);
         const top = list.length === SYNC_PAGE ? (list.at(-1) as SizedObject).oid : null;
         const where = `oid > $1::oid${top ? ' AND oid <= $2::oid' : ''}`;
         const params = top ? [after, top] : [after];
@@ -559,9 +588,9 @@ async function carryBackPage(
   limits: LargeObjectLimits,
 ): Promise<LargeObjectSyncResult> {
   const { list, migrated, own } = page;
-  const onSource = await source.query<{ oid: string; size: string }>(sizedSql('m.oid::text AS oid', page.where), [
-    ...page.params,
-  ]);
+  const onSource = await readable('source', page.params[0] as string, () =>
+    source.query<{ oid: string; size: string }>(sizedSql('m.oid::text AS oid', page.where), [...page.params]),
+  );
   const sizes = new Map(onSource.rows.map((r) => [r.oid, Number(r.size)]));
   const onTarget = new Set(list.map((o) => o.oid));
   const gone = [...migrated].filter((oid) => !onTarget.has(oid) && sizes.has(oid));

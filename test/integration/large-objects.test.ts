@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO, runCli, runCliAsync } from '../e2e/cli.js';
+import { syncLargeObjects } from '../../src/copy/large-objects.js';
 import { configDir, minimalConfig } from '../support/config.js';
 import { freshDatabases, quoteIdent, withPg, type FreshDatabases } from '../support/databases.js';
 
@@ -321,5 +322,21 @@ describe('a source role that cannot read some large objects', () => {
     expect((await largeObjects(dbs.targetUrl)).map((x) => [x.oid, x.md5])).toEqual(
       (await largeObjects(dbs.sourceUrl)).map((x) => [x.oid, x.md5]),
     );
+    // an object created after the plan that the role may not read stops the cutover's sync with a code, a hint and
+    // nothing changed (skipping it would read as gone, and unlink its copy on the target)
+    await withPg(dbs.sourceUrl, (c) => c.query(`SELECT lo_from_bytea(50005, '\\x01'::bytea)`));
+    const before = await largeObjects(dbs.targetUrl);
+    const err = await withPg(source.toString(), (s) =>
+      withPg(dbs.targetUrl, (t) =>
+        syncLargeObjects(s, t, { runId: 'unreadable', roles: { owners: {}, grantees: {} } }).then(
+          () => null,
+          (e: unknown) => e as { code?: string; message?: string; hint?: string },
+        ),
+      ),
+    );
+    expect(err?.code).toBe('LARGE_OBJECTS_UNREADABLE');
+    expect(err?.message).toContain('the source role cannot read a large object with an OID above 0');
+    expect(err?.hint).toContain('GRANT SELECT ON LARGE OBJECT');
+    expect(await largeObjects(dbs.targetUrl)).toEqual(before);
   }, 60_000);
 });
