@@ -220,6 +220,17 @@ function rolesSql(batch: readonly SourceObject[], a: LargeObjectRoleMaps): strin
   return stmts.join(';\n');
 }
 
+/** Role maps that keep `objects`' owners and grantees as they are (an object recreated where it was). */
+function sameRoles(objects: readonly SourceObject[]): LargeObjectRoleMaps {
+  const owners: Record<string, string> = {};
+  const grantees: Record<string, string> = {};
+  for (const o of objects) {
+    owners[o.owner] = o.owner;
+    for (const item of o.acl ?? []) grantees[item.grantee] = item.grantee;
+  }
+  return { owners, grantees };
+}
+
 /** A target object with one of the batch's OIDs that pgshift did not create stops the copy (it is never replaced). */
 async function checkTarget(target: pg.ClientBase, batch: readonly SourceObject[]): Promise<void> {
   const oids = batch.map((o) => o.oid);
@@ -667,11 +678,24 @@ async function carryBackPage(
         // unlinked on the target since the page was listed: left for the next carry-back
         const still = batch.filter((o) => here.has(o.oid));
         const d = await withTransaction(source, async () => {
-          // pgshift's earlier copy of a changed object goes first
-          for (const o of still)
-            if (sizes.has(o.oid)) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [o.oid]);
+          // pgshift's earlier copy of a changed object goes first; it keeps the owner and grants it has on the
+          // source (the target's, mapped back, may name pgshift's own role under roles.owners: connecting)
+          const again = await withRoles(
+            source,
+            still.filter((o) => sizes.has(o.oid)),
+          );
+          for (const o of again) await source.query('SELECT pg_catalog.lo_unlink($1::oid)', [o.oid]);
           const copied = await copyContent(target, source, still, limits.chunk);
-          const roles = rolesSql(still, opts.roles);
+          const kept = new Set(again.map((o) => o.oid));
+          const roles = [
+            rolesSql(
+              still.filter((o) => !kept.has(o.oid)),
+              opts.roles,
+            ),
+            rolesSql(again, sameRoles(again)),
+          ]
+            .filter(Boolean)
+            .join(';\n');
           if (roles) await source.query(roles);
           return copied;
         });

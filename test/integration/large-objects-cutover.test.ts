@@ -117,6 +117,19 @@ ${strategy === 'stream' ? '  stream: { replica_identity_full: true }\n' : ''}`),
       expect(r.rows[0]).toEqual({ n: String(source.length), objects: String(source.length) });
     });
     if (strategy === 'freeze') {
+      // object 4 has its own owner and reader on the source (roles the target does not have)
+      const clerk = `${label}_clerk`;
+      const reader = `${label}_reader`;
+      const rolesOf4 = `SELECT pg_get_userbyid(m.lomowner)::text AS owner, m.lomacl::text AS acl
+                          FROM pg_largeobject_metadata m JOIN "doc files" d ON d.body = m.oid WHERE d.id = 4`;
+      const sourceRoles = await withPg(dbs.sourceUrl, async (c) => {
+        await c.query(`DROP ROLE IF EXISTS ${clerk}; DROP ROLE IF EXISTS ${reader}; CREATE ROLE ${clerk}; CREATE ROLE ${reader};
+`);
+        const oid = (await c.query<{ body: string }>('SELECT body::text AS body FROM "doc files" WHERE id = 4')).rows[0]
+          ?.body as string;
+        await c.query(`ALTER LARGE OBJECT ${oid} OWNER TO ${clerk}; GRANT SELECT ON LARGE OBJECT ${oid} TO ${reader}`);
+        return (await c.query(rolesOf4)).rows[0];
+      });
       // the application, now on the target, writes large objects; the rollback carries them back
       await withPg(dbs.targetUrl, (c) => c.query(TARGET_SQL));
       // an object on both sides that pgshift has no record of, the same on both: what a carry-back killed between
@@ -136,6 +149,8 @@ ${strategy === 'stream' ? '  stream: { replica_identity_full: true }\n' : ''}`),
       expect(steps.find((x) => x.step === 'catch-up')?.detail).toMatch(
         /3 large objects copied \([^)]+\), 1 large objects unlinked/,
       );
+      // object 4, resized on the target, was copied again over the source's: it keeps its owner and reader there
+      expect(await withPg(dbs.sourceUrl, async (c) => (await c.query(rolesOf4)).rows[0])).toEqual(sourceRoles);
       const sourceAfter = await objects(dbs.sourceUrl);
       expect(sourceAfter).toEqual(notOwn(await objects(dbs.targetUrl)));
       expect(sourceAfter.map((o) => o.oid)).toContain(String(ADOPTED));
