@@ -113,3 +113,11 @@ export interface VerifyReport {
 export function upperBound95(n: number): number | null {
   return n > 0 ? 1 - Math.pow(0.05, 1 / n) : null;
 }
+
+/** `2 table(s), 0 schema object(s) and 1 large object(s)`: what differs, as the failure messages say it. */
+export function differing(s: VerifyReport['summary']): string {
+  const lo = s.largeObjectDifferences ?? 0;
+  return lo > 0
+    ? `${s.tablesWithDifferences} table(s), ${s.schemaDifferences} schema object(s) and ${lo} large object(s)`
+    : `${s.tablesWithDifferences} table(s) and ${s.schemaDifferences} schema object(s)`;
+}

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { PgshiftError } from '../../errors/index.js';
 import type { VerifyAction } from '../../plan/model.js';
 import { assertLockHeld } from '../../state/lock.js';
+import { differing } from '../../verify/report.js';
 import type { RunContext } from './context.js';
 import { watchSession } from './session-progress.js';
 
@@ -14,10 +15,8 @@ export async function verifyHandler(action: VerifyAction, client: pg.Client, ctx
   const stop = watchSession(action, client, ctx);
   const report = await ctx.verify(client).finally(stop);
   if (!report.ok) {
-    throw new PgshiftError(
-      'VERIFY_DIFFERENCES',
-      `verify: ${report.summary.tablesWithDifferences} table(s) and ${report.summary.schemaDifferences} schema object(s)${report.summary.largeObjectDifferences ? ` and ${report.summary.largeObjectDifferences} large object(s)` : ''} differ (report ${report.id})`,
-      { hint: 'Run `pgshift verify` for the details.' },
-    );
+    throw new PgshiftError('VERIFY_DIFFERENCES', `verify: ${differing(report.summary)} differ (report ${report.id})`, {
+      hint: 'Run `pgshift verify` for the details.',
+    });
   }
 }

@@ -1,4 +1,6 @@
-import type { RowDifference, VerifyFinding, VerifyReport } from '../../verify/report.js';
+import { differing, type RowDifference, type VerifyFinding, type VerifyReport } from '../../verify/report.js';
+
+export { differing };
 
 function n(x: number): string {
   return x.toLocaleString('en-US');
@@ -44,14 +46,6 @@ const LO_KINDS = {
   extra: 'extra on the target (pgshift created it; the source no longer has it)',
   changed: 'content differs (size or digest)',
 } as const;
-
-/** `2 table(s), 0 schema object(s) and 1 large object(s)`: what differs, as the failure messages say it. */
-export function differing(s: VerifyReport['summary']): string {
-  const lo = s.largeObjectDifferences ?? 0;
-  return lo > 0
-    ? `${s.tablesWithDifferences} table(s), ${s.schemaDifferences} schema object(s) and ${lo} large object(s)`
-    : `${s.tablesWithDifferences} table(s) and ${s.schemaDifferences} schema object(s)`;
-}
 
 /** Findings of a verification (warnings, not differences), as plan shows its findings. */
 export function renderVerifyFindings(findings: readonly VerifyFinding[] | undefined): string[] {

@@ -1,4 +1,5 @@
 import { PgshiftError } from '../../errors/index.js';
+import { differing } from '../../verify/report.js';
 import { runVerification } from '../../verify/run.js';
 import { recordStep, recorded } from '../step.js';
 import type { RollbackStep } from './rollback-context.js';
@@ -16,7 +17,7 @@ export const verifyBack: RollbackStep = {
       if (!v.ok) {
         throw new PgshiftError(
           'CUTOVER_ABORTED',
-          `after the carry-back the source and the target still differ in ${v.summary.tablesWithDifferences} table(s): the rollback was aborted`,
+          `after the carry-back the source and the target still differ in ${differing(v.summary)}: the rollback was aborted`,
           {
             hint: `The application stays on the target (it takes writes again). Read the report: \`pgshift verify\` (report ${v.id}).`,
           },

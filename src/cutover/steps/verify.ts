@@ -1,4 +1,5 @@
 import { PgshiftError } from '../../errors/index.js';
+import { differing } from '../../verify/report.js';
 import { runVerification } from '../../verify/run.js';
 import { recordStep, recorded } from '../step.js';
 import type { CutoverStep } from './cutover-context.js';
@@ -28,7 +29,7 @@ export const verify: CutoverStep = {
       if (!v.ok) {
         throw new PgshiftError(
           'CUTOVER_ABORTED',
-          `the verification inside the freeze found differences in ${v.summary.tablesWithDifferences} table(s) and ${v.summary.schemaDifferences} schema object(s): the cutover was aborted`,
+          `the verification inside the freeze found differences in ${differing(v.summary)}: the cutover was aborted`,
           {
             hint: `Nothing was switched and the source takes writes again. Read the report: \`pgshift verify\` (report ${v.id}).`,
           },
