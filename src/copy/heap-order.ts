@@ -7,7 +7,10 @@ import { BATCH_BYTES } from '../plan/copy-actions.js';
 export interface HeapOrder {
   /** pg_stats.correlation of the key's first column: 1 or -1 when heap order is key order, about 0 when unrelated. */
   readonly correlation: number;
-  /** Heap pages and rows (pg_class.relpages, reltuples). */
+  /**
+   * Heap pages and rows: pg_class.relpages and reltuples, the rows scaled to the heap's pages now when it grew since
+   * ANALYZE (as the planner scales them), so that a table grown tenfold is not taken for one batch.
+   */
   readonly pages: number;
   readonly tuples: number;
 }
@@ -24,8 +27,9 @@ export async function readHeapOrder(
   keyColumn: string,
 ): Promise<HeapOrder | null> {
   const r = await source
-    .query<{ correlation: number | null; pages: number; tuples: number }>(
-      `SELECT s.correlation::float8 AS correlation, c.relpages::float8 AS pages, c.reltuples::float8 AS tuples
+    .query<{ correlation: number | null; pages: number; tuples: number; now_pages: number }>(
+      `SELECT s.correlation::float8 AS correlation, c.relpages::float8 AS pages, c.reltuples::float8 AS tuples,
+              pg_catalog.pg_relation_size(c.oid)::float8 / pg_catalog.current_setting('block_size')::float8 AS now_pages
          FROM pg_catalog.pg_class c
          JOIN pg_catalog.pg_stats s ON s.schemaname = $2 AND s.tablename = $3 AND s.attname = $4 AND NOT s.inherited
         WHERE c.oid = $1::pg_catalog.regclass`,
@@ -38,7 +42,8 @@ export async function readHeapOrder(
     });
   const row = r.rows[0];
   if (!row || row.correlation === null || !(row.pages > 0) || !(row.tuples > 0)) return null;
-  return { correlation: row.correlation, pages: row.pages, tuples: row.tuples };
+  const grown = row.now_pages > row.pages ? row.now_pages / row.pages : 1;
+  return { correlation: row.correlation, pages: Math.max(row.pages, row.now_pages), tuples: row.tuples * grown };
 }
 
 /**
