@@ -17,7 +17,7 @@ afterAll(() => cfg.remove());
 const SOURCE_SQL = `
   CREATE EXTENSION IF NOT EXISTS pgcrypto;
   CREATE TABLE public.obs (id bigint PRIMARY KEY, patient int NOT NULL, v text NOT NULL);
-  INSERT INTO public.obs SELECT g, g % 997, repeat('o', 60) FROM generate_series(1, 160000) g;
+  INSERT INTO public.obs SELECT g, g % 997, repeat('o', 60) FROM generate_series(1, 320000) g;
   CREATE TABLE public.docs (id uuid PRIMARY KEY, body text NOT NULL);
   INSERT INTO public.docs SELECT gen_random_uuid(), repeat('d', 80) || g FROM generate_series(1, 80000) g;
   CREATE TABLE public.visits (site int NOT NULL, code text NOT NULL, at date NOT NULL, PRIMARY KEY (site, code));
@@ -51,7 +51,7 @@ describe('an apply and two workers under SIGKILL', () => {
     dbs = await freshDatabases('workers');
     await withPg(dbs.sourceUrl, (c) => c.query(SOURCE_SQL));
     file = cfg.write(
-      minimalConfig('copy: { batch_size: 300, parallel: 2, split_tables_larger_than: 512kB, lease: 2s }\n'),
+      minimalConfig('copy: { batch_size: 200, parallel: 2, split_tables_larger_than: 512kB, lease: 2s }\n'),
       'workers.yaml',
     );
   });
@@ -124,7 +124,7 @@ describe('an apply and two workers under SIGKILL', () => {
     let kills = 0;
     const killed: string[] = [];
     while (kills < 10 && !applyDone) {
-      await new Promise((r) => setTimeout(r, 500 + Math.floor(Math.random() * 900)));
+      await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 600)));
       if (applyDone) break;
       const live = roles
         .map((r) => procs.get(r))

@@ -50,7 +50,17 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
         const q = quoteIdent(subname);
         await c.query(`ALTER SUBSCRIPTION ${q} DISABLE`);
         await c.query(`ALTER SUBSCRIPTION ${q} SET (slot_name = NONE)`);
-        await c.query(`DROP SUBSCRIPTION ${q}`);
+        // a table sync still under way has a slot on the publisher, which DROP SUBSCRIPTION drops over a new
+        // connection: one that fails (the publisher's session ended under it) is tried again
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await c.query(`DROP SUBSCRIPTION ${q}`);
+            break;
+          } catch (err) {
+            if (attempt >= 5 || !/on publisher/.test((err as Error).message)) throw err;
+            await new Promise((r) => setTimeout(r, 300));
+          }
+        }
       }
       const prepared = await c.query<{ gid: string }>(
         'SELECT gid FROM pg_prepared_xacts WHERE database = current_database()',
